@@ -1,0 +1,88 @@
+/* creg.h -- the only public C header of creg.
+ *
+ * Status codes, the untyped network/hyper-parameter descriptors, and every
+ * prototype.  Typed prototypes are written once in creg_typed.h and included
+ * here twice (float -> _f32, double -> _f64) through CREG_TREAL/CREG_TFN.
+ *
+ * Layout of the flat parameter buffer `params` (and of `grads`, `velocity`):
+ * for each layer l in order, W_l (O x I, row-major, row j = neuron j's
+ * incoming weights) followed by b_l (O).
+ *
+ * C never validates user input (Python does), never prints, never exits.
+ * Functions that can fail return an int status.
+ */
+#ifndef CREG_H
+#define CREG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CREG_OK 0
+#define CREG_ENONFINITE (-1) /* a non-finite cost appeared in training */
+#define CREG_EINVAL (-2)     /* reserved for debug-build argument checks */
+
+#define CREG_MAX_LAYERS 64
+
+typedef enum {
+    CREG_ACT_SIGMOID = 0,
+    CREG_ACT_TANH = 1,
+    CREG_ACT_RELU = 2,
+    CREG_ACT_LINEAR = 3,
+    CREG_ACT_SOFTMAX = 4
+} creg_activation;
+
+typedef enum {
+    CREG_COST_CROSS_ENTROPY = 0,  /* sigmoid output */
+    CREG_COST_LOG_LIKELIHOOD = 1, /* softmax output */
+    CREG_COST_QUADRATIC = 2       /* sigmoid or linear output */
+} creg_cost;
+
+/* The architecture.  sizes[0] = inputs, sizes[n_layers] = outputs. */
+typedef struct {
+    int n_layers;
+    ptrdiff_t sizes[CREG_MAX_LAYERS + 1];
+    creg_activation hidden;
+    creg_activation output;
+    creg_cost cost;
+} creg_net;
+
+/* One fit's step rule (DESIGN.md, "Semantics"); strengths already scaled. */
+typedef struct {
+    double lr;       /* eta */
+    double momentum; /* mu; 0 means no velocity buffer is read or written */
+    double l2;       /* lambda2' */
+    double l1;       /* lambda1' */
+    int l1_prox;     /* 1: soft-threshold after the step; 0: subgradient */
+    double max_norm; /* c; <= 0 means no clamp */
+} creg_step_rule;
+
+const char *creg_strerror(int status);
+
+/* Number of parameters (weights and biases) of the network. */
+ptrdiff_t creg_param_count(const creg_net *net);
+
+/* Number of `real` elements of workspace needed for batches of up to
+ * max_rows rows. */
+ptrdiff_t creg_workspace_size(const creg_net *net, ptrdiff_t max_rows);
+
+/* Counter-based random numbers: the same (seed, counters) give the same bits
+ * on every thread and machine. */
+uint64_t creg_hash(uint64_t seed, uint64_t a, uint64_t b, uint64_t c);
+
+/* order (n) := a permutation of 0..n-1 drawn from (seed, epoch).  Serial. */
+void creg_shuffle(int64_t *order, ptrdiff_t n, uint64_t seed, uint64_t epoch);
+
+/* Typed prototypes, once per precision. */
+#define CREG_TREAL float
+#define CREG_TFN(name) creg_##name##_f32
+#include "creg_typed.h"
+#undef CREG_TREAL
+#undef CREG_TFN
+
+#define CREG_TREAL double
+#define CREG_TFN(name) creg_##name##_f64
+#include "creg_typed.h"
+#undef CREG_TREAL
+#undef CREG_TFN
+
+#endif

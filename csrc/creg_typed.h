@@ -1,0 +1,98 @@
+/* creg_typed.h -- typed prototypes, written once.
+ *
+ * Included twice by creg.h with CREG_TREAL = float / double and
+ * CREG_TFN(name) = creg_name_f32 / creg_name_f64.  No include guard on
+ * purpose.
+ *
+ * Dimension legend: B = rows in a batch, I = input features of a layer,
+ * O = output features (neurons) of a layer, n = samples in a data set.
+ * Argument order: outputs, inputs, saved forward values, sizes, scalars,
+ * n_threads.  n_threads <= 0 means "OpenMP's default".
+ */
+
+/* gemm.c -- C := alpha * A.B (+ beta * C), all operands strided.
+ * C: M x N (rs_c, cs_c); A: M x K (rs_a, cs_a); B: K x N (rs_b, cs_b).
+ * beta == 0 never reads C.  Each C element is summed over k in a fixed
+ * order by one thread, so results do not depend on n_threads. */
+void CREG_TFN(gemm)(CREG_TREAL *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
+                    const CREG_TREAL *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                    const CREG_TREAL *B, ptrdiff_t rs_b, ptrdiff_t cs_b,
+                    ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                    CREG_TREAL alpha, CREG_TREAL beta, int n_threads);
+
+/* activation.c -- A (B x O) := f(Z) elementwise (row-wise for softmax).
+ * A may equal Z (in place). */
+void CREG_TFN(activation_forward)(CREG_TREAL *A, const CREG_TREAL *Z,
+                                  ptrdiff_t B, ptrdiff_t O,
+                                  creg_activation act);
+/* dZ (count) := dA * f'(z), with f' taken from the stored output A.
+ * dZ may equal dA.  Not for softmax (its Jacobian is fused into the cost). */
+void CREG_TFN(activation_backward)(CREG_TREAL *dZ, const CREG_TREAL *dA,
+                                   const CREG_TREAL *A, ptrdiff_t count,
+                                   creg_activation act);
+
+/* loss.c -- sum over the B rows of the per-sample cost, from the output
+ * layer's pre-activation Z and activation A (B x O) and the targets Y. */
+double CREG_TFN(cost_forward)(const CREG_TREAL *Z, const CREG_TREAL *A,
+                              const CREG_TREAL *Y, ptrdiff_t B, ptrdiff_t O,
+                              const creg_net *net);
+/* dZ (B x O) := per-sample output delta dC_x/dz (not divided by B). */
+void CREG_TFN(cost_backward)(CREG_TREAL *dZ, const CREG_TREAL *A,
+                             const CREG_TREAL *Y, ptrdiff_t B, ptrdiff_t O,
+                             const creg_net *net);
+
+/* dense.c -- Z (B x O) := X (B x I) . W^T (W: O x I) + b (O).  Overwrites Z. */
+void CREG_TFN(dense_forward)(CREG_TREAL *Z, const CREG_TREAL *X,
+                             const CREG_TREAL *W, const CREG_TREAL *b,
+                             ptrdiff_t B, ptrdiff_t I, ptrdiff_t O,
+                             int n_threads);
+/* dW (O x I) := scale * dZ^T . X;  db (O) := scale * column sums of dZ;
+ * dX (B x I) := dZ . W unless dX is NULL.  Overwrites all three. */
+void CREG_TFN(dense_backward)(CREG_TREAL *dX, CREG_TREAL *dW, CREG_TREAL *db,
+                              const CREG_TREAL *dZ, const CREG_TREAL *X,
+                              const CREG_TREAL *W, ptrdiff_t B, ptrdiff_t I,
+                              ptrdiff_t O, CREG_TREAL scale, int n_threads);
+
+/* update.c -- one step of DESIGN.md's rule for one layer, in one pass over
+ * each weight row: W, b (O x I, O) and their velocities VW, Vb are updated
+ * in place from the batch-mean data gradients dW, db.  VW and Vb are read
+ * only when rule->momentum != 0. */
+void CREG_TFN(update)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
+                      CREG_TREAL *Vb, const CREG_TREAL *dW,
+                      const CREG_TREAL *db, ptrdiff_t O, ptrdiff_t I,
+                      const creg_step_rule *rule, int n_threads);
+
+/* net.c -- whole-network passes over a flat params buffer (see creg.h).
+ * ws must hold creg_workspace_size(net, rows) elements for the largest
+ * batch or chunk of rows passed. */
+
+/* grads := batch-mean gradient of the data cost at params for the B rows of
+ * X (B x sizes[0]) and Y (B x sizes[L]); *cost_sum := summed cost.
+ * Returns CREG_ENONFINITE if the cost is not finite. */
+int CREG_TFN(gradient)(CREG_TREAL *grads, double *cost_sum,
+                       CREG_TREAL *ws, const CREG_TREAL *params,
+                       const CREG_TREAL *X, const CREG_TREAL *Y,
+                       ptrdiff_t B, const creg_net *net, int n_threads);
+
+/* Runs mini-batches first_batch .. first_batch + n_batches - 1 of an epoch
+ * over n samples, in the sample order `order` (NULL = given order): for each
+ * one the gradient, then the update of every layer.  *cost_sum accumulates
+ * the summed data cost of the batches.  Stops at the first non-finite cost
+ * with CREG_ENONFINITE (that batch's update is not applied). */
+int CREG_TFN(train_batches)(CREG_TREAL *params, CREG_TREAL *velocity,
+                            CREG_TREAL *grads, CREG_TREAL *ws,
+                            double *cost_sum, const CREG_TREAL *X,
+                            const CREG_TREAL *Y, const int64_t *order,
+                            ptrdiff_t n, ptrdiff_t batch_size,
+                            ptrdiff_t first_batch, ptrdiff_t n_batches,
+                            const creg_net *net, const creg_step_rule *rule,
+                            int n_threads);
+
+/* out (n x sizes[L]) := the network's output activations for X (n x
+ * sizes[0]), chunk_rows rows at a time.  If Y is not NULL, *cost_sum := the
+ * summed data cost against Y (n x sizes[L]). */
+void CREG_TFN(evaluate)(CREG_TREAL *out, double *cost_sum, CREG_TREAL *ws,
+                        const CREG_TREAL *params, const CREG_TREAL *X,
+                        const CREG_TREAL *Y, ptrdiff_t n,
+                        ptrdiff_t chunk_rows, const creg_net *net,
+                        int n_threads);

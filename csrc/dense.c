@@ -1,0 +1,49 @@
+/* dense.c -- the fully-connected layer pair, through the strided gemm.
+ *
+ * Dimensions: B = rows in the batch, I = inputs, O = outputs (neurons).
+ * W is O x I row-major (row j = neuron j's incoming weights), b is O.
+ * Outputs are overwritten (gemm beta = 0), never accumulated.
+ * Activations live in activation.c; this file is the affine map only.
+ */
+#include "creg.h"
+#include "real.h"
+
+void
+CREG_FN(dense_forward)(real *Z, const real *X, const real *W, const real *b,
+                       ptrdiff_t B, ptrdiff_t I, ptrdiff_t O, int n_threads)
+{
+    /* Z = X . W^T: W^T is W with its strides swapped. */
+    CREG_FN(gemm)(Z, O, 1, X, I, 1, W, 1, I, B, O, I, 1, 0, n_threads);
+    for (ptrdiff_t r = 0; r < B; ++r) {
+        real *z = Z + r * O;
+        for (ptrdiff_t j = 0; j < O; ++j) {
+            z[j] += b[j];
+        }
+    }
+}
+
+/* Backward of Z = X.W^T + b, given dZ. */
+void
+CREG_FN(dense_backward)(real *dX, real *dW, real *db, const real *dZ,
+                        const real *X, const real *W, ptrdiff_t B,
+                        ptrdiff_t I, ptrdiff_t O, real scale, int n_threads)
+{
+    /* dW = scale * dZ^T . X   (O x I) */
+    CREG_FN(gemm)(dW, I, 1, dZ, 1, O, X, I, 1, O, I, B, scale, 0, n_threads);
+    for (ptrdiff_t j = 0; j < O; ++j) {
+        db[j] = 0;
+    }
+    for (ptrdiff_t r = 0; r < B; ++r) {
+        const real *dz = dZ + r * O;
+        for (ptrdiff_t j = 0; j < O; ++j) {
+            db[j] += dz[j];
+        }
+    }
+    for (ptrdiff_t j = 0; j < O; ++j) {
+        db[j] *= scale;
+    }
+    if (dX != NULL) {
+        /* dX = dZ . W   (B x I) */
+        CREG_FN(gemm)(dX, I, 1, dZ, O, 1, W, I, 1, B, I, O, 1, 0, n_threads);
+    }
+}

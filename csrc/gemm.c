@@ -1,0 +1,79 @@
+/* gemm.c -- strided GEMM, C := alpha * A.B (+ beta * C).
+ *
+ * Dimensions: C is M x N, A is M x K, B is K x N; every operand has a row
+ * stride rs_* and a column stride cs_*, so a transpose is a stride swap.
+ * Output: C is overwritten when beta == 0 (never read), otherwise scaled and
+ * accumulated.
+ *
+ * This is the plain, correct GEMM that every dense layer goes through.  It
+ * picks one of two loop orders by layout, both summing k in ascending order:
+ *   - dot form, when A's rows and B's columns are contiguous along K
+ *     (forward Z = X.W^T): one vectorized dot product per C element;
+ *   - axpy form, when C's and B's rows are contiguous (dW = dZ^T.X,
+ *     dX = dZ.W): C row += A[i,k] * B row, vectorized along N.
+ * Threads split the rows of C only, so each element is computed by one
+ * thread in a fixed order and results are the same for any n_threads.
+ * It deliberately does no packing or register blocking.
+ */
+#include "creg.h"
+#include "real.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Below this many multiply-adds a fork/join costs more than it saves. */
+#define GEMM_PARALLEL_MIN 200000
+
+static int
+threads_for(int n_threads)
+{
+#ifdef _OPENMP
+    return n_threads > 0 ? n_threads : omp_get_max_threads();
+#else
+    (void)n_threads;
+    return 1;
+#endif
+}
+
+void
+CREG_FN(gemm)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
+              const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
+              const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b,
+              ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+              real alpha, real beta, int n_threads)
+{
+    const int dot_form = (cs_a == 1 && rs_b == 1) || cs_c != 1 || cs_b != 1;
+    const int nt = threads_for(n_threads);
+    ptrdiff_t i;
+#pragma omp parallel for num_threads(nt) schedule(static) \
+    if ((double)M * N * K > GEMM_PARALLEL_MIN)
+    for (i = 0; i < M; ++i) {
+        real *c = C + i * rs_c;
+        const real *a = A + i * rs_a;
+        if (dot_form) {
+            for (ptrdiff_t j = 0; j < N; ++j) {
+                const real *b = B + j * cs_b;
+                real acc = 0;
+#pragma omp simd reduction(+ : acc)
+                for (ptrdiff_t k = 0; k < K; ++k) {
+                    acc += a[k * cs_a] * b[k * rs_b];
+                }
+                c[j * cs_c] = beta == 0 ? alpha * acc
+                                        : alpha * acc + beta * c[j * cs_c];
+            }
+        } else {
+            real *restrict crow = c;
+            for (ptrdiff_t j = 0; j < N; ++j) {
+                crow[j] = beta == 0 ? 0 : beta * crow[j];
+            }
+            for (ptrdiff_t k = 0; k < K; ++k) {
+                const real aik = alpha * a[k * cs_a];
+                const real *restrict brow = B + k * rs_b;
+                for (ptrdiff_t j = 0; j < N; ++j) {
+                    crow[j] += aik * brow[j];
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+/* loss.c -- costs of the output layer and their output deltas.
+ *
+ * Dimensions: B = rows in the batch, O = output units.  Z is the output
+ * layer's pre-activation, A = f(Z) its activation, Y the targets (B x O).
+ *
+ * Per-sample costs (DESIGN.md), summed over rows in a fixed order in double:
+ *   cross_entropy  (sigmoid out): -sum[y ln a + (1-y) ln(1-a)], taken from z
+ *                  as sum[max(z,0) - y z + log1p(exp(-|z|))], finite even
+ *                  when a saturates to 0 or 1;
+ *   log_likelihood (softmax out): -sum y ln a = sum y (lse(z) - z), with
+ *                  lse shifted by the row max (-ln a_y for one-hot y);
+ *   quadratic      (sigmoid or linear out): 1/2 |a - y|^2.
+ * Deltas dC/dz: a - y for the first two, (a - y) f'(z) for quadratic.
+ * Outputs are overwritten.  Nothing is divided by B here.
+ */
+#include "creg.h"
+#include "real.h"
+
+static double
+cross_entropy_row(const real *z, const real *y, ptrdiff_t O)
+{
+    double sum = 0;
+    for (ptrdiff_t k = 0; k < O; ++k) {
+        const double zk = z[k];
+        sum += (zk > 0 ? zk : 0) - y[k] * zk + log1p(exp(-fabs(zk)));
+    }
+    return sum;
+}
+
+static double
+log_likelihood_row(const real *z, const real *y, ptrdiff_t O)
+{
+    double zmax = z[0];
+    for (ptrdiff_t k = 1; k < O; ++k) {
+        zmax = z[k] > zmax ? z[k] : zmax;
+    }
+    double s = 0;
+    for (ptrdiff_t k = 0; k < O; ++k) {
+        s += exp(z[k] - zmax);
+    }
+    const double lse = zmax + log(s);
+    double sum = 0;
+    for (ptrdiff_t k = 0; k < O; ++k) {
+        sum += y[k] * (lse - z[k]);
+    }
+    return sum;
+}
+
+static double
+quadratic_row(const real *a, const real *y, ptrdiff_t O)
+{
+    double sum = 0;
+    for (ptrdiff_t k = 0; k < O; ++k) {
+        const double d = (double)a[k] - y[k];
+        sum += d * d;
+    }
+    return 0.5 * sum;
+}
+
+double
+CREG_FN(cost_forward)(const real *Z, const real *A, const real *Y,
+                      ptrdiff_t B, ptrdiff_t O, const creg_net *net)
+{
+    double total = 0;
+    for (ptrdiff_t r = 0; r < B; ++r) {
+        const real *z = Z + r * O, *a = A + r * O, *y = Y + r * O;
+        switch (net->cost) {
+        case CREG_COST_CROSS_ENTROPY:
+            total += cross_entropy_row(z, y, O);
+            break;
+        case CREG_COST_LOG_LIKELIHOOD:
+            total += log_likelihood_row(z, y, O);
+            break;
+        case CREG_COST_QUADRATIC:
+            total += quadratic_row(a, y, O);
+            break;
+        }
+    }
+    return total;
+}
+
+/* Backward of cost_forward with respect to Z, per sample. */
+void
+CREG_FN(cost_backward)(real *dZ, const real *A, const real *Y, ptrdiff_t B,
+                       ptrdiff_t O, const creg_net *net)
+{
+    const ptrdiff_t count = B * O;
+    for (ptrdiff_t i = 0; i < count; ++i) {
+        dZ[i] = A[i] - Y[i];
+    }
+    if (net->cost == CREG_COST_QUADRATIC) {
+        CREG_FN(activation_backward)(dZ, dZ, A, count, net->output);
+    }
+}

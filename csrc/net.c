@@ -1,0 +1,192 @@
+/* net.c -- whole-network passes and the epoch driver.
+ *
+ * Dimensions: L = layers; layer l maps sizes[l] inputs to sizes[l+1]
+ * outputs; B = rows in the current batch or chunk; n = samples.
+ * params/grads/velocity share one flat layout (creg.h): W_l then b_l.
+ * Workspace layout for up to R rows (creg_workspace_size):
+ *   Xb  R x sizes[0]   the gathered input batch (shuffled order only)
+ *   Yb  R x sizes[L]   the gathered targets
+ *   A_l R x sizes[l+1] every layer's activation (hidden ones in place of Z)
+ *   ZL  R x sizes[L]   the output layer's pre-activation, for the cost
+ *   D0, D1  R x max(sizes[1..L])  ping-pong deltas for backprop
+ * Nothing here allocates; pointers are recomputed from sizes per call.
+ */
+#include <string.h>
+
+#include "creg.h"
+#include "real.h"
+
+typedef struct {
+    real *Xb, *Yb, *ZL, *D[2];
+    real *A[CREG_MAX_LAYERS];
+} workspace;
+
+static ptrdiff_t
+widest(const creg_net *net)
+{
+    ptrdiff_t w = 0;
+    for (int l = 1; l <= net->n_layers; ++l) {
+        w = net->sizes[l] > w ? net->sizes[l] : w;
+    }
+    return w;
+}
+
+static workspace
+carve(real *ws, const creg_net *net, ptrdiff_t R)
+{
+    const int L = net->n_layers;
+    workspace w;
+    w.Xb = ws;
+    ws += R * net->sizes[0];
+    w.Yb = ws;
+    ws += R * net->sizes[L];
+    for (int l = 0; l < L; ++l) {
+        w.A[l] = ws;
+        ws += R * net->sizes[l + 1];
+    }
+    w.ZL = ws;
+    ws += R * net->sizes[L];
+    w.D[0] = ws;
+    ws += R * widest(net);
+    w.D[1] = ws;
+    return w;
+}
+
+/* Offset of W_l in the flat parameter layout; b_l follows W_l. */
+static ptrdiff_t
+layer_offset(const creg_net *net, int l)
+{
+    ptrdiff_t off = 0;
+    for (int k = 0; k < l; ++k) {
+        off += net->sizes[k + 1] * (net->sizes[k] + 1);
+    }
+    return off;
+}
+
+/* Fills w->A[*] and w->ZL for the B rows of X. */
+static void
+forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
+        const creg_net *net, int n_threads)
+{
+    const int L = net->n_layers;
+    const real *in = X;
+    for (int l = 0; l < L; ++l) {
+        const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
+        const real *W = params + layer_offset(net, l);
+        real *Z = l == L - 1 ? w->ZL : w->A[l];
+        CREG_FN(dense_forward)(Z, in, W, W + O * I, B, I, O, n_threads);
+        CREG_FN(activation_forward)(w->A[l], Z, B, O,
+                                    l == L - 1 ? net->output : net->hidden);
+        in = w->A[l];
+    }
+}
+
+/* Forward and backward over B rows: grads := batch-mean gradient. */
+static int
+backprop(workspace *w, real *grads, double *cost_sum, const real *params,
+         const real *X, const real *Y, ptrdiff_t B, const creg_net *net,
+         int n_threads)
+{
+    const int L = net->n_layers;
+    forward(w, params, X, B, net, n_threads);
+    *cost_sum = CREG_FN(cost_forward)(w->ZL, w->A[L - 1], Y, B,
+                                      net->sizes[L], net);
+    if (!isfinite(*cost_sum)) {
+        return CREG_ENONFINITE;
+    }
+    CREG_FN(cost_backward)(w->D[0], w->A[L - 1], Y, B, net->sizes[L], net);
+    for (int l = L - 1; l >= 0; --l) {
+        const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
+        const ptrdiff_t off = layer_offset(net, l);
+        real *dZ = w->D[(L - 1 - l) % 2], *dX = w->D[(L - l) % 2];
+        CREG_FN(dense_backward)(l > 0 ? dX : NULL, grads + off,
+                                grads + off + O * I, dZ,
+                                l > 0 ? w->A[l - 1] : X, params + off, B, I,
+                                O, (real)1 / (real)B, n_threads);
+        if (l > 0) {
+            CREG_FN(activation_backward)(dX, dX, w->A[l - 1], B * I,
+                                         net->hidden);
+        }
+    }
+    return CREG_OK;
+}
+
+int
+CREG_FN(gradient)(real *grads, double *cost_sum, real *ws,
+                  const real *params, const real *X, const real *Y,
+                  ptrdiff_t B, const creg_net *net, int n_threads)
+{
+    workspace w = carve(ws, net, B);
+    return backprop(&w, grads, cost_sum, params, X, Y, B, net, n_threads);
+}
+
+/* Copies the rows order[first .. first+B-1] of src (n x D) to dst (B x D). */
+static void
+gather(real *dst, const real *src, const int64_t *order, ptrdiff_t first,
+       ptrdiff_t B, ptrdiff_t D)
+{
+    for (ptrdiff_t r = 0; r < B; ++r) {
+        memcpy(dst + r * D, src + order[first + r] * D, sizeof(real) * D);
+    }
+}
+
+int
+CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
+                       double *cost_sum, const real *X, const real *Y,
+                       const int64_t *order, ptrdiff_t n,
+                       ptrdiff_t batch_size, ptrdiff_t first_batch,
+                       ptrdiff_t n_batches, const creg_net *net,
+                       const creg_step_rule *rule, int n_threads)
+{
+    const int L = net->n_layers;
+    const ptrdiff_t D_in = net->sizes[0], D_out = net->sizes[L];
+    workspace w = carve(ws, net, batch_size);
+    for (ptrdiff_t t = first_batch; t < first_batch + n_batches; ++t) {
+        const ptrdiff_t first = t * batch_size;
+        const ptrdiff_t B = n - first < batch_size ? n - first : batch_size;
+        const real *Xb = X + first * D_in, *Yb = Y + first * D_out;
+        if (order != NULL) {
+            gather(w.Xb, X, order, first, B, D_in);
+            gather(w.Yb, Y, order, first, B, D_out);
+            Xb = w.Xb;
+            Yb = w.Yb;
+        }
+        double cost = 0;
+        int status = backprop(&w, grads, &cost, params, Xb, Yb, B, net,
+                              n_threads);
+        if (status != CREG_OK) {
+            return status;
+        }
+        *cost_sum += cost;
+        for (int l = 0; l < L; ++l) {
+            const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
+            const ptrdiff_t off = layer_offset(net, l);
+            real *v = rule->momentum != 0 ? velocity + off : NULL;
+            CREG_FN(update)(params + off, params + off + O * I, v,
+                            v != NULL ? v + O * I : NULL, grads + off,
+                            grads + off + O * I, O, I, rule, n_threads);
+        }
+    }
+    return CREG_OK;
+}
+
+void
+CREG_FN(evaluate)(real *out, double *cost_sum, real *ws, const real *params,
+                  const real *X, const real *Y, ptrdiff_t n,
+                  ptrdiff_t chunk_rows, const creg_net *net, int n_threads)
+{
+    const int L = net->n_layers;
+    const ptrdiff_t D_in = net->sizes[0], D_out = net->sizes[L];
+    workspace w = carve(ws, net, chunk_rows);
+    double total = 0;
+    for (ptrdiff_t first = 0; first < n; first += chunk_rows) {
+        const ptrdiff_t B = n - first < chunk_rows ? n - first : chunk_rows;
+        forward(&w, params, X + first * D_in, B, net, n_threads);
+        memcpy(out + first * D_out, w.A[L - 1], sizeof(real) * B * D_out);
+        if (Y != NULL) {
+            total += CREG_FN(cost_forward)(w.ZL, w.A[L - 1],
+                                           Y + first * D_out, B, D_out, net);
+        }
+    }
+    *cost_sum = total;
+}

@@ -1,0 +1,25 @@
+/* sizes.c -- buffer sizes derived from the architecture (untyped). */
+#include "creg.h"
+
+ptrdiff_t
+creg_param_count(const creg_net *net)
+{
+    ptrdiff_t count = 0;
+    for (int l = 0; l < net->n_layers; ++l) {
+        count += net->sizes[l + 1] * (net->sizes[l] + 1);
+    }
+    return count;
+}
+
+/* Must match carve() in net.c. */
+ptrdiff_t
+creg_workspace_size(const creg_net *net, ptrdiff_t max_rows)
+{
+    const int L = net->n_layers;
+    ptrdiff_t per_row = net->sizes[0] + 2 * net->sizes[L], widest = 0;
+    for (int l = 1; l <= L; ++l) {
+        per_row += net->sizes[l];
+        widest = net->sizes[l] > widest ? net->sizes[l] : widest;
+    }
+    return max_rows * (per_row + 2 * widest);
+}

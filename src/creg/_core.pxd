@@ -1,0 +1,74 @@
+# Declarations of creg's C API (csrc/creg.h); f32/f64 in adjacent pairs.
+from libc.stdint cimport int64_t, uint64_t
+
+cdef extern from "creg.h" nogil:
+    int CREG_OK
+    int CREG_ENONFINITE
+    int CREG_MAX_LAYERS
+
+    ctypedef enum creg_activation:
+        pass
+    ctypedef enum creg_cost:
+        pass
+
+    ctypedef struct creg_net:
+        int n_layers
+        Py_ssize_t sizes[65]
+        creg_activation hidden
+        creg_activation output
+        creg_cost cost
+
+    ctypedef struct creg_step_rule:
+        double lr
+        double momentum
+        double l2
+        double l1
+        int l1_prox
+        double max_norm
+
+    const char *creg_strerror(int status) noexcept
+    Py_ssize_t creg_param_count(const creg_net *net) noexcept
+    Py_ssize_t creg_workspace_size(const creg_net *net, Py_ssize_t max_rows) noexcept
+    void creg_shuffle(int64_t *order, Py_ssize_t n, uint64_t seed, uint64_t epoch) noexcept
+
+    void creg_gemm_f32(float *C, Py_ssize_t rs_c, Py_ssize_t cs_c,
+                       const float *A, Py_ssize_t rs_a, Py_ssize_t cs_a,
+                       const float *B, Py_ssize_t rs_b, Py_ssize_t cs_b,
+                       Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                       float alpha, float beta, int n_threads) noexcept
+    void creg_gemm_f64(double *C, Py_ssize_t rs_c, Py_ssize_t cs_c,
+                       const double *A, Py_ssize_t rs_a, Py_ssize_t cs_a,
+                       const double *B, Py_ssize_t rs_b, Py_ssize_t cs_b,
+                       Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                       double alpha, double beta, int n_threads) noexcept
+
+    int creg_gradient_f32(float *grads, double *cost_sum, float *ws,
+                          const float *params, const float *X, const float *Y,
+                          Py_ssize_t B, const creg_net *net, int n_threads) noexcept
+    int creg_gradient_f64(double *grads, double *cost_sum, double *ws,
+                          const double *params, const double *X, const double *Y,
+                          Py_ssize_t B, const creg_net *net, int n_threads) noexcept
+
+    int creg_train_batches_f32(float *params, float *velocity, float *grads,
+                               float *ws, double *cost_sum, const float *X,
+                               const float *Y, const int64_t *order,
+                               Py_ssize_t n, Py_ssize_t batch_size,
+                               Py_ssize_t first_batch, Py_ssize_t n_batches,
+                               const creg_net *net, const creg_step_rule *rule,
+                               int n_threads) noexcept
+    int creg_train_batches_f64(double *params, double *velocity, double *grads,
+                               double *ws, double *cost_sum, const double *X,
+                               const double *Y, const int64_t *order,
+                               Py_ssize_t n, Py_ssize_t batch_size,
+                               Py_ssize_t first_batch, Py_ssize_t n_batches,
+                               const creg_net *net, const creg_step_rule *rule,
+                               int n_threads) noexcept
+
+    void creg_evaluate_f32(float *out, double *cost_sum, float *ws,
+                           const float *params, const float *X, const float *Y,
+                           Py_ssize_t n, Py_ssize_t chunk_rows,
+                           const creg_net *net, int n_threads) noexcept
+    void creg_evaluate_f64(double *out, double *cost_sum, double *ws,
+                           const double *params, const double *X, const double *Y,
+                           Py_ssize_t n, Py_ssize_t chunk_rows,
+                           const creg_net *net, int n_threads) noexcept

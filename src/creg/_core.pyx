@@ -1,0 +1,169 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Thin wrappers over creg's C kernels.
+
+Typed memoryviews enforce dtype and C-contiguity; each wrapper asserts the
+O(1) shape facts that keep C inside its buffers, releases the GIL for the
+call, and turns a C status into an exception.  No loops over data here and
+no value checks: Python's _validation does those, once.
+"""
+from cython cimport floating
+from libc.stdint cimport int64_t, uint64_t
+
+from creg._core cimport *
+
+MAX_LAYERS = CREG_MAX_LAYERS
+
+
+cdef int _check(int status) except -1:
+    if status == CREG_ENONFINITE:
+        raise ArithmeticError(creg_strerror(status).decode())
+    if status != CREG_OK:
+        raise RuntimeError(creg_strerror(status).decode())
+    return 0
+
+
+cdef creg_net _net(tuple spec) except *:
+    """spec = (sizes, hidden_code, output_code, cost_code)."""
+    cdef creg_net net
+    sizes, hidden, output, cost = spec
+    if not 1 <= len(sizes) - 1 <= CREG_MAX_LAYERS:
+        raise ValueError("unsupported number of layers")
+    net.n_layers = len(sizes) - 1
+    for i, s in enumerate(sizes):
+        net.sizes[i] = s
+    net.hidden = <creg_activation>hidden
+    net.output = <creg_activation>output
+    net.cost = <creg_cost>cost
+    return net
+
+
+def param_count(tuple spec):
+    cdef creg_net net = _net(spec)
+    return creg_param_count(&net)
+
+
+def workspace_size(tuple spec, Py_ssize_t rows):
+    cdef creg_net net = _net(spec)
+    return creg_workspace_size(&net, rows)
+
+
+def shuffle(int64_t[::1] order, uint64_t seed, uint64_t epoch):
+    with nogil:
+        creg_shuffle(&order[0], order.shape[0], seed, epoch)
+
+
+def gemm(floating[:, :] C, const floating[:, :] A, const floating[:, :] B,
+         floating alpha, floating beta, int n_threads):
+    """C := alpha A.B + beta C on strided 2-D views (element strides)."""
+    cdef Py_ssize_t M = C.shape[0], N = C.shape[1], K = A.shape[1]
+    cdef Py_ssize_t s = sizeof(floating)
+    assert A.shape[0] == M and B.shape[0] == K and B.shape[1] == N
+    assert M > 0 and N > 0 and K > 0
+    with nogil:
+        if floating is float:
+            creg_gemm_f32(&C[0, 0], C.strides[0] // s, C.strides[1] // s,
+                          &A[0, 0], A.strides[0] // s, A.strides[1] // s,
+                          &B[0, 0], B.strides[0] // s, B.strides[1] // s,
+                          M, N, K, alpha, beta, n_threads)
+        else:
+            creg_gemm_f64(&C[0, 0], C.strides[0] // s, C.strides[1] // s,
+                          &A[0, 0], A.strides[0] // s, A.strides[1] // s,
+                          &B[0, 0], B.strides[0] // s, B.strides[1] // s,
+                          M, N, K, alpha, beta, n_threads)
+
+
+cdef int _check_net_buffers(creg_net *net, Py_ssize_t n_params,
+                            Py_ssize_t n_ws, Py_ssize_t rows,
+                            Py_ssize_t x_cols, Py_ssize_t y_cols) except -1:
+    assert n_params == creg_param_count(net)
+    assert n_ws >= creg_workspace_size(net, rows)
+    assert x_cols == net.sizes[0] and y_cols == net.sizes[net.n_layers]
+    return 0
+
+
+def gradient(floating[::1] grads, floating[::1] ws,
+             const floating[::1] params, const floating[:, ::1] X,
+             const floating[:, ::1] Y, tuple spec, int n_threads):
+    """grads := batch-mean data gradient; returns the summed cost."""
+    cdef creg_net net = _net(spec)
+    cdef double cost = 0
+    cdef int status
+    cdef Py_ssize_t B = X.shape[0]
+    _check_net_buffers(&net, params.shape[0], ws.shape[0], B, X.shape[1], Y.shape[1])
+    assert grads.shape[0] == params.shape[0] and Y.shape[0] == B and B > 0
+    with nogil:
+        if floating is float:
+            status = creg_gradient_f32(&grads[0], &cost, &ws[0], &params[0],
+                                       &X[0, 0], &Y[0, 0], B, &net, n_threads)
+        else:
+            status = creg_gradient_f64(&grads[0], &cost, &ws[0], &params[0],
+                                       &X[0, 0], &Y[0, 0], B, &net, n_threads)
+    _check(status)
+    return cost
+
+
+def train_batches(floating[::1] params, floating[::1] velocity,
+                  floating[::1] grads, floating[::1] ws,
+                  const floating[:, ::1] X, const floating[:, ::1] Y,
+                  const int64_t[::1] order, Py_ssize_t batch_size,
+                  Py_ssize_t first_batch, Py_ssize_t n_batches, tuple spec,
+                  tuple rule, int n_threads):
+    """Runs n_batches mini-batches of an epoch; returns their summed cost.
+
+    rule = (lr, momentum, l2, l1, l1_prox, max_norm); order None = given order.
+    """
+    cdef creg_net net = _net(spec)
+    cdef creg_step_rule r
+    cdef double cost = 0
+    cdef int status
+    cdef Py_ssize_t n = X.shape[0]
+    cdef const int64_t *order_ptr = NULL
+    r.lr, r.momentum, r.l2, r.l1, r.l1_prox, r.max_norm = rule
+    _check_net_buffers(&net, params.shape[0], ws.shape[0], batch_size,
+                       X.shape[1], Y.shape[1])
+    assert grads.shape[0] == params.shape[0] and Y.shape[0] == n
+    assert r.momentum == 0 or velocity.shape[0] == params.shape[0]
+    assert batch_size > 0 and first_batch >= 0 and n_batches >= 0
+    assert (first_batch + n_batches - 1) * batch_size < n or n_batches == 0
+    if order is not None:
+        assert order.shape[0] == n
+        order_ptr = &order[0]
+    with nogil:
+        if floating is float:
+            status = creg_train_batches_f32(
+                &params[0], &velocity[0], &grads[0], &ws[0], &cost, &X[0, 0],
+                &Y[0, 0], order_ptr, n, batch_size, first_batch, n_batches,
+                &net, &r, n_threads)
+        else:
+            status = creg_train_batches_f64(
+                &params[0], &velocity[0], &grads[0], &ws[0], &cost, &X[0, 0],
+                &Y[0, 0], order_ptr, n, batch_size, first_batch, n_batches,
+                &net, &r, n_threads)
+    _check(status)
+    return cost
+
+
+def evaluate(floating[:, ::1] out, floating[::1] ws,
+             const floating[::1] params, const floating[:, ::1] X,
+             const floating[:, ::1] Y, Py_ssize_t chunk_rows, tuple spec,
+             int n_threads):
+    """out := output activations of X; returns the summed cost against Y
+    (0.0 when Y is None)."""
+    cdef creg_net net = _net(spec)
+    cdef double cost = 0
+    cdef Py_ssize_t n = X.shape[0]
+    cdef const floating *y_ptr = NULL
+    _check_net_buffers(&net, params.shape[0], ws.shape[0], chunk_rows,
+                       X.shape[1], out.shape[1])
+    assert out.shape[0] == n and n > 0 and chunk_rows > 0
+    if Y is not None:
+        assert Y.shape[0] == n and Y.shape[1] == out.shape[1]
+        y_ptr = &Y[0, 0]
+    with nogil:
+        if floating is float:
+            creg_evaluate_f32(&out[0, 0], &cost, &ws[0], &params[0], &X[0, 0],
+                              y_ptr, n, chunk_rows, &net, n_threads)
+        else:
+            creg_evaluate_f64(&out[0, 0], &cost, &ws[0], &params[0], &X[0, 0],
+                              y_ptr, n, chunk_rows, &net, n_threads)
+    return cost
