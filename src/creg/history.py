@@ -1,0 +1,30 @@
+"""The per-epoch record that fit returns."""
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class History:
+    """Per-epoch lists, in the spirit of network2's four monitor lists.
+
+    Accuracies are fractions in [0, 1].  ``eval_*`` stay empty without
+    validation data; accuracies are NaN for a linear output.
+    ``train_cost`` is the mean data cost over the whole training set after
+    the epoch plus the penalty terms of the fit's strengths.
+    """
+
+    train_cost: list = field(default_factory=list)
+    train_accuracy: list = field(default_factory=list)
+    eval_cost: list = field(default_factory=list)
+    eval_accuracy: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    zero_fraction: list = field(default_factory=list)
+    stopped_early: bool = False
+    best_epoch: int = -1
+
+    @property
+    def epochs(self):
+        return len(self.seconds)
+
+    def to_dict(self):
+        return asdict(self)

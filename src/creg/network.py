@@ -1,0 +1,464 @@
+"""Network: owns the flat parameter buffer, validates, and orchestrates.
+
+Everything numerical happens in C (creg._core): this module checks input
+once, owns the buffers, runs the epoch loop in chunks of mini-batches (so
+Ctrl-C is honoured between chunks), and keeps the history.
+"""
+import math
+import threading
+import time
+
+import numpy as np
+
+from creg import _core, _validation as check
+from creg._errors import DivergenceError
+from creg._initializers import initial_layer
+from creg.history import History
+
+_ACTIVATION_CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "linear": 3,
+                     "softmax": 4}
+_COST_CODES = {"cross_entropy": 0, "log_likelihood": 1, "quadratic": 2}
+
+_EVAL_CHUNK_ROWS = 1024  # rows per forward pass when evaluating
+_CHUNK_SECONDS = 0.05    # one C call's target length: Ctrl-C latency
+_PLACEHOLDER_ISSUE = ("dropout, input noise, data expansion and the rest of "
+                      "Nielsen's chapter 3")
+
+
+class _ParameterList(list):
+    """A list of views into the flat buffer; item assignment copies into
+    the buffer, so ``net.weights[0] = W`` changes the network."""
+
+    def __setitem__(self, index, value):
+        view = list.__getitem__(self, index)
+        value = np.asarray(value)
+        if value.shape != view.shape:
+            raise ValueError(f"expected an array of shape {view.shape}; got "
+                             f"{value.shape}")
+        view[...] = value
+
+
+class Network:
+    """A fully-connected network trained by mini-batch SGD in C.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths: inputs, hidden layers..., outputs.
+    hidden : {"sigmoid", "tanh", "relu"}
+        Activation of every hidden layer.
+    output : {"sigmoid", "softmax", "linear"}
+        Activation of the output layer.
+    cost : {"cross_entropy", "log_likelihood", "quadratic"}
+        cross_entropy needs a sigmoid output, log_likelihood a softmax
+        output, quadratic a sigmoid or linear output.
+    init : {"normalized", "large", "he", "glorot"}
+        normalized: W ~ N(0, 1/n_in), b ~ N(0, 1) (Nielsen's default);
+        large: both N(0, 1); he: W ~ N(0, 2/n_in), b = 0;
+        glorot: W ~ U(+-sqrt(6/(n_in+n_out))), b = 0.
+    dtype : {"float32", "float64"}
+    seed : int
+        Seeds the initial weights and every epoch's shuffle.
+    """
+
+    def __init__(self, sizes, *, hidden="sigmoid", output="sigmoid",
+                 cost="cross_entropy", init="normalized", dtype="float32",
+                 seed=0):
+        self.sizes = check.sizes(sizes, _core.MAX_LAYERS)
+        self.hidden = check.choice("hidden", hidden, check.HIDDEN)
+        self.output = check.choice("output", output, check.OUTPUT)
+        self.cost_name = check.choice("cost", cost, check.COSTS)
+        check.cost_fits_output(self.cost_name, self.output)
+        self.init = check.choice("init", init, check.INITS)
+        self.dtype = np.dtype(check.choice("dtype", str(np.dtype(dtype))
+                                           if _is_dtype(dtype) else dtype,
+                                           check.DTYPES))
+        self.seed = check.seed(seed)
+        self.epochs_trained = 0
+        self._fit_lock = threading.Lock()
+        self.params = np.empty(_core.param_count(self._spec), self.dtype)
+        self._make_views()
+        rng = np.random.default_rng(self.seed)
+        for l, (n_in, n_out) in enumerate(zip(self.sizes, self.sizes[1:])):
+            self._weights[l][...], self._biases[l][...] = initial_layer(
+                rng, self.init, n_in, n_out)
+
+    # ----------------------------------------------------------- buffers
+    @property
+    def _spec(self):
+        return (self.sizes, _ACTIVATION_CODES[self.hidden],
+                _ACTIVATION_CODES[self.output], _COST_CODES[self.cost_name])
+
+    def _make_views(self):
+        self._weights, self._biases = _ParameterList(), _ParameterList()
+        offset = 0
+        for n_in, n_out in zip(self.sizes, self.sizes[1:]):
+            w = self.params[offset:offset + n_out * n_in]
+            self._weights.append(w.reshape(n_out, n_in))
+            offset += n_out * n_in
+            self._biases.append(self.params[offset:offset + n_out])
+            offset += n_out
+
+    @property
+    def weights(self):
+        """Per-layer weight views, shape (n_out, n_in); writable."""
+        return self._weights
+
+    @property
+    def biases(self):
+        """Per-layer bias views, shape (n_out,); writable."""
+        return self._biases
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for key in ("_fit_lock", "_weights", "_biases"):
+            del state[key]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._fit_lock = threading.Lock()
+        self._make_views()
+
+    def __repr__(self):
+        return (f"Network({list(self.sizes)}, hidden={self.hidden!r}, "
+                f"output={self.output!r}, cost={self.cost_name!r}, "
+                f"dtype={self.dtype.name!r})")
+
+    # --------------------------------------------------------- inference
+    def _workspace(self, rows):
+        return np.empty(_core.workspace_size(self._spec, rows), self.dtype)
+
+    def _evaluate(self, X, Y, ws, n_threads=0):
+        """(output activations, summed data cost) for validated X, Y."""
+        out = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
+        chunk = min(X.shape[0], _EVAL_CHUNK_ROWS)
+        cost = _core.evaluate(out, ws, self.params, X, Y, chunk, self._spec,
+                              n_threads)
+        return out, cost
+
+    def _labels_of(self, outputs):
+        if outputs.shape[1] == 1:
+            return (outputs[:, 0] > 0.5).astype(np.int64)
+        return outputs.argmax(axis=1)
+
+    def predict_proba(self, X, *, n_threads=None):
+        """Output activations, shape (n, sizes[-1])."""
+        X = check.features(X, self.dtype, self.sizes[0])
+        nt = check.n_threads(n_threads)
+        ws = self._workspace(min(X.shape[0], _EVAL_CHUNK_ROWS))
+        return self._evaluate(X, None, ws, nt)[0]
+
+    def predict(self, X, *, n_threads=None):
+        """Class labels (argmax; 0/1 for one sigmoid unit), or the outputs
+        themselves for a linear output."""
+        outputs = self.predict_proba(X, n_threads=n_threads)
+        return outputs if self.output == "linear" else self._labels_of(outputs)
+
+    def accuracy(self, X, y):
+        """Fraction of samples whose predicted class is right.  y: labels
+        (n,) or a target matrix whose argmax is the class."""
+        if self.output == "linear":
+            raise ValueError("accuracy needs a sigmoid or softmax output; "
+                             "this network's output is linear")
+        X = check.features(X, self.dtype, self.sizes[0])
+        Y = check.targets(y, X.shape[0], self.sizes[-1], self.output,
+                          self.dtype)
+        ws = self._workspace(min(X.shape[0], _EVAL_CHUNK_ROWS))
+        out = self._evaluate(X, None, ws)[0]
+        return float(np.mean(self._labels_of(out) == self._labels_of(Y)))
+
+    def _penalty(self, l2, l1):
+        """l2/2 sum w^2 + l1 sum |w| over weights (never biases)."""
+        total = 0.0
+        for w in self._weights:
+            if l2:
+                total += 0.5 * l2 * float(np.dot(w.ravel(), w.ravel()))
+            if l1:
+                total += l1 * float(np.abs(w).sum())
+        return total
+
+    def cost(self, X, y, *, l2=0.0, l1=0.0, penalty_scale="n"):
+        """Mean data cost over X plus the penalty terms:
+        l2/(2n) sum w^2 + l1/n sum |w| with penalty_scale="n" (n = len(X)),
+        l2/2 sum w^2 + l1 sum |w| with "none"."""
+        X = check.features(X, self.dtype, self.sizes[0])
+        Y = check.targets(y, X.shape[0], self.sizes[-1], self.output,
+                          self.dtype)
+        l2 = check.non_negative("l2", l2)
+        l1 = check.non_negative("l1", l1)
+        scale = _penalty_scale(penalty_scale, X.shape[0])
+        ws = self._workspace(min(X.shape[0], _EVAL_CHUNK_ROWS))
+        data_cost = self._evaluate(X, Y, ws)[1] / X.shape[0]
+        return data_cost + self._penalty(l2 * scale, l1 * scale)
+
+    def gradient(self, X, y):
+        """Batch-mean gradient of the data cost over all rows of X (no
+        penalty), as (list of dW, list of db) shaped like the parameters."""
+        X = check.features(X, self.dtype, self.sizes[0])
+        Y = check.targets(y, X.shape[0], self.sizes[-1], self.output,
+                          self.dtype)
+        grads = np.empty_like(self.params)
+        _core.gradient(grads, self._workspace(X.shape[0]), self.params, X, Y,
+                       self._spec, 0)
+        view = Network.__new__(Network)
+        view.sizes, view.params = self.sizes, grads
+        view._make_views()
+        return list(view._weights), list(view._biases)
+
+    # ---------------------------------------------------------- training
+    def fit(self, X, y, *, epochs=30, batch_size=10, lr=0.5, l2=0.0, l1=0.0,
+            penalty_scale="n", l1_method="prox", max_norm=None, dropout=0.0,
+            input_noise=0.0, momentum=0.0, validation_data=None,
+            early_stopping=None, lr_schedule=None, patience=10, shuffle=True,
+            n_threads=None, verbose=False):
+        """Train by mini-batch SGD with the step rule of DESIGN.md.
+
+        For each layer, with G the batch-mean data gradient, lr = eta and
+        l2' = l2/n, l1' = l1/n (penalty_scale="n", n = len(X)) or
+        l2' = l2, l1' = l1 (penalty_scale="none"):
+
+        1. g = G + l2' W   (l1_method="subgradient" adds l1' sign(W))
+        2. V = momentum V - lr g   (V starts at zero on every fit call)
+        3. W = W + V
+        4. l1_method="prox": W = sign(W) max(|W| - lr l1', 0)  (exact zeros)
+        5. max_norm=c: each row (a neuron's incoming weights) with norm > c
+           is scaled to norm c.
+        Biases take steps 2-3 with g = mean of the deltas; they are never
+        decayed, thresholded or clamped.
+
+        Parameters
+        ----------
+        X : array (n, sizes[0])
+        y : int labels (n,) or float targets (n, sizes[-1])
+        epochs, batch_size : int
+            The last batch of an epoch may be shorter; it is averaged over
+            its own size.
+        lr, l2, l1, penalty_scale, l1_method, max_norm, momentum
+            The step rule above.
+        dropout, input_noise : float
+            Not available yet (see NotImplementedError); must be 0.
+        validation_data : (X_val, y_val), optional
+            Fills history.eval_cost and history.eval_accuracy.
+        early_stopping : int, optional
+            Stop after this many epochs without a better validation
+            accuracy and restore the best weights.
+        lr_schedule : None, "halve_on_plateau" or callable(epoch, history)
+            "halve_on_plateau" halves lr after `patience` epochs without a
+            better validation accuracy and stops once lr < lr0/128.  A
+            callable returns the lr for the coming epoch.
+        shuffle : bool
+            Draw each epoch's order from (seed, epoch); False keeps the
+            given order.
+        n_threads : int, optional
+            OpenMP threads; default from OMP_NUM_THREADS or the core count.
+            Results are bitwise identical for any value.
+        verbose : bool
+            Print one line per epoch.
+
+        Returns
+        -------
+        History
+        """
+        X = check.features(X, self.dtype, self.sizes[0])
+        Y = check.targets(y, X.shape[0], self.sizes[-1], self.output,
+                          self.dtype)
+        epochs = check.positive_int("epochs", epochs)
+        batch_size = check.positive_int("batch_size", batch_size)
+        lr = check.positive("lr", lr)
+        scale = _penalty_scale(penalty_scale, X.shape[0])
+        l2 = check.non_negative("l2", l2)
+        l1 = check.non_negative("l1", l1)
+        l1_method = check.choice("l1_method", l1_method, check.L1_METHODS)
+        max_norm = (0.0 if max_norm is None
+                    else check.positive("max_norm", max_norm))
+        momentum = check.rate("momentum", momentum)
+        dropout = check.rate("dropout", dropout)
+        input_noise = check.non_negative("input_noise", input_noise)
+        patience = check.positive_int("patience", patience)
+        if early_stopping is not None:
+            early_stopping = check.positive_int("early_stopping",
+                                                early_stopping)
+        if not (lr_schedule is None or callable(lr_schedule)):
+            check.choice("lr_schedule", lr_schedule, ("halve_on_plateau",))
+        validation = None
+        if validation_data is not None:
+            validation = self._validation_set(validation_data)
+        elif early_stopping is not None or lr_schedule == "halve_on_plateau":
+            raise ValueError("early_stopping and lr_schedule="
+                             "'halve_on_plateau' need validation_data")
+        nt = check.n_threads(n_threads)
+        if dropout or input_noise:
+            raise NotImplementedError(
+                "dropout and input_noise are validated but not implemented "
+                f"yet; they arrive with the issue '{_PLACEHOLDER_ISSUE}'")
+        if not self._fit_lock.acquire(blocking=False):
+            raise RuntimeError("fit is already running on this network in "
+                               "another thread")
+        try:
+            rule = dict(lr=lr, momentum=momentum, l2=l2 * scale,
+                        l1=l1 * scale, prox=l1_method == "prox",
+                        max_norm=max_norm)
+            plan = dict(epochs=epochs, batch_size=batch_size,
+                        shuffle=bool(shuffle), n_threads=nt,
+                        verbose=bool(verbose), early_stopping=early_stopping,
+                        lr_schedule=lr_schedule, patience=patience)
+            return self._train(X, Y, validation, rule, plan)
+        finally:
+            self._fit_lock.release()
+
+    def _validation_set(self, validation_data):
+        try:
+            X_val, y_val = validation_data
+        except (TypeError, ValueError):
+            raise TypeError("validation_data must be a pair (X_val, y_val)"
+                            ) from None
+        X_val = check.features(X_val, self.dtype, self.sizes[0], "X_val")
+        Y_val = check.targets(y_val, X_val.shape[0], self.sizes[-1],
+                              self.output, self.dtype, "y_val")
+        return X_val, Y_val
+
+    def _train(self, X, Y, validation, rule, plan):
+        n, bs, nt = X.shape[0], min(plan["batch_size"], X.shape[0]), \
+            plan["n_threads"]
+        ws = self._workspace(max(bs, min(n, _EVAL_CHUNK_ROWS)))
+        grads = np.empty_like(self.params)
+        velocity = (np.zeros_like(self.params) if rule["momentum"]
+                    else np.empty(1, self.dtype))
+        order = np.empty(n, np.int64) if plan["shuffle"] else None
+        n_batches = -(-n // bs)
+        history, tracker = History(), _Tracker(rule["lr"], plan)
+        chunk = 1
+        for epoch in range(plan["epochs"]):
+            lr = tracker.lr_for(epoch, history)
+            step = (lr, rule["momentum"], rule["l2"], rule["l1"],
+                    int(rule["prox"]), rule["max_norm"])
+            start, snapshot = time.perf_counter(), self.params.copy()
+            if order is not None:
+                _core.shuffle(order, self.seed, self.epochs_trained)
+            first = 0
+            try:
+                while first < n_batches:
+                    count = min(chunk, n_batches - first)
+                    t0 = time.perf_counter()
+                    _core.train_batches(self.params, velocity, grads, ws, X,
+                                        Y, order, bs, first, count,
+                                        self._spec, step, nt)
+                    chunk = _next_chunk(count, time.perf_counter() - t0)
+                    first += count
+                if not np.isfinite(self.params).all():
+                    raise ArithmeticError("non-finite weights")
+            except ArithmeticError as exc:
+                self.params[...] = snapshot
+                raise DivergenceError(
+                    f"training diverged in epoch {self.epochs_trained} "
+                    f"({exc}); the network keeps the weights of the last "
+                    "finite epoch. Lower lr or scale the inputs.") from None
+            self.epochs_trained += 1
+            seconds = time.perf_counter() - start
+            self._record(history, X, Y, validation, ws, rule, lr, seconds, nt)
+            if plan["verbose"]:
+                _print_epoch(self.epochs_trained, history)
+            if tracker.should_stop(history, self.params):
+                break
+        tracker.restore_best(history, self.params)
+        return history
+
+    def _record(self, history, X, Y, validation, ws, rule, lr, seconds, nt):
+        penalty = self._penalty(rule["l2"], rule["l1"])
+        for data, costs, accs in (
+                ((X, Y), history.train_cost, history.train_accuracy),
+                (validation, history.eval_cost, history.eval_accuracy)):
+            if data is None:
+                continue
+            A, B = data
+            out, cost = self._evaluate(A, B, ws, nt)
+            costs.append(cost / A.shape[0] + penalty)
+            accs.append(math.nan if self.output == "linear" else float(
+                np.mean(self._labels_of(out) == self._labels_of(B))))
+        history.lr.append(lr)
+        history.seconds.append(seconds)
+        n_weights = sum(w.size for w in self._weights)
+        history.zero_fraction.append(
+            sum(int(np.count_nonzero(w == 0)) for w in self._weights)
+            / n_weights)
+
+    # ------------------------------------------------------- persistence
+    def save(self, path):
+        """Write the network atomically in creg's data-only format (JSON
+        header + raw arrays, no pickle); returns the path written."""
+        from creg._persist import save_network
+        return save_network(self, path)
+
+
+class _Tracker:
+    """Early stopping and lr schedules, driven by validation accuracy."""
+
+    def __init__(self, lr0, plan):
+        self.lr0 = self.lr = lr0
+        self.schedule = plan["lr_schedule"]
+        self.early_stopping = plan["early_stopping"]
+        self.patience = plan["patience"]
+        self.best, self.best_params, self.since_best = -math.inf, None, 0
+        self.since_change = 0
+
+    def lr_for(self, epoch, history):
+        if callable(self.schedule):
+            self.lr = check.positive("lr_schedule(...)",
+                                     self.schedule(epoch, history))
+        return self.lr
+
+    def should_stop(self, history, params):
+        if not history.eval_accuracy:
+            return False
+        accuracy = history.eval_accuracy[-1]
+        if accuracy > self.best:
+            self.best, self.since_best, self.since_change = accuracy, 0, 0
+            history.best_epoch = history.epochs - 1
+            if self.early_stopping is not None:
+                self.best_params = params.copy()
+            return False
+        self.since_best += 1
+        self.since_change += 1
+        if self.schedule == "halve_on_plateau" and \
+                self.since_change >= self.patience:
+            self.lr, self.since_change = self.lr / 2, 0
+            if self.lr < self.lr0 / 128:
+                history.stopped_early = True
+                return True
+        if self.early_stopping is not None and \
+                self.since_best >= self.early_stopping:
+            history.stopped_early = True
+            return True
+        return False
+
+    def restore_best(self, history, params):
+        if self.best_params is not None and history.stopped_early:
+            params[...] = self.best_params
+
+
+def _is_dtype(value):
+    return isinstance(value, (np.dtype, type))
+
+
+def _penalty_scale(penalty_scale, n):
+    check.choice("penalty_scale", penalty_scale, check.PENALTY_SCALES)
+    return 1.0 / n if penalty_scale == "n" else 1.0
+
+
+def _next_chunk(count, seconds):
+    """Batches for the next C call, so that one call lasts ~_CHUNK_SECONDS."""
+    if seconds <= 0:
+        return count * 4
+    return max(1, min(count * 4, int(count * _CHUNK_SECONDS / seconds)))
+
+
+def _print_epoch(epoch, h):
+    line = (f"epoch {epoch:4d}  train cost {h.train_cost[-1]:.4f}  "
+            f"acc {h.train_accuracy[-1]:.4f}")
+    if h.eval_accuracy:
+        line += (f"  eval cost {h.eval_cost[-1]:.4f}  "
+                 f"acc {h.eval_accuracy[-1]:.4f}")
+    line += (f"  lr {h.lr[-1]:.4g}  zero {100 * h.zero_fraction[-1]:.1f}%  "
+             f"{h.seconds[-1]:.2f}s")
+    print(line, flush=True)
