@@ -9,7 +9,8 @@ class History:
     Accuracies are fractions in [0, 1].  ``eval_*`` stay empty without
     validation data; accuracies are NaN for a linear output.
     ``train_cost`` is the mean data cost over the whole training set after
-    the epoch plus the penalty terms of the fit's strengths.
+    the epoch plus the penalty terms of the fit's strengths; ``eval_cost``
+    is the mean data cost over the validation set plus the same penalty.
     """
 
     train_cost: list = field(default_factory=list)

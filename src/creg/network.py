@@ -351,7 +351,7 @@ class Network:
             except ArithmeticError as exc:
                 self.params[...] = snapshot
                 raise DivergenceError(
-                    f"training diverged in epoch {self.epochs_trained} "
+                    f"training diverged in epoch {self.epochs_trained + 1} "
                     f"({exc}); the network keeps the weights of the last "
                     "finite epoch. Lower lr or scale the inputs.") from None
             self.epochs_trained += 1

@@ -1,0 +1,201 @@
+"""Loaders for the two digit data sets creg's examples and tests use.
+
+- ``load_digits`` reads the small 8x8 digits set that ships inside the
+  package, so examples run on a fresh machine with no download.
+- ``load_mnist`` reads the four standard MNIST IDX files from a directory the
+  user already has; creg never downloads anything.
+
+Both return pixels scaled to [0, 1] in a float dtype and labels as int64.
+"""
+import gzip
+import os
+from importlib import resources
+
+import numpy as np
+
+_DTYPES = ("float32", "float64")
+
+# IDX magic numbers: two zero bytes, a type byte (0x08 = unsigned byte), and
+# the number of dimensions (3 for images, 1 for labels).
+_IDX_IMAGES = 0x00000803
+_IDX_LABELS = 0x00000801
+_IDX_KIND = {_IDX_IMAGES: "images (idx3-ubyte)",
+             _IDX_LABELS: "labels (idx1-ubyte)"}
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def load_digits(dtype="float64"):
+    """Load the bundled 8x8 handwritten digits (1,797 samples, 10 classes).
+
+    Parameters
+    ----------
+    dtype : {"float64", "float32"}, default="float64"
+        Floating type of the returned pixels.
+
+    Returns
+    -------
+    X : ndarray of shape (1797, 64)
+        Pixel intensities of the 8x8 images, row-major, scaled from the
+        original 0..16 counts to [0, 1] (divided by 16).
+    y : ndarray of shape (1797,), int64
+        Class labels 0..9.
+
+    Notes
+    -----
+    This is the test part of "Optical Recognition of Handwritten Digits",
+    UCI Machine Learning Repository, licensed CC BY 4.0. The 32x32
+    NIST-preprocessed bitmaps were reduced to 8x8 by counting the set pixels
+    in 4x4 blocks.
+
+    Alpaydin, E. & Kaynak, C. (1998). Optical Recognition of Handwritten
+    Digits. UCI Machine Learning Repository.
+    https://archive.ics.uci.edu/ml/datasets/optical+recognition+of+handwritten+digits
+    """
+    dtype = _float_dtype(dtype)
+    ref = resources.files("creg") / "data" / "digits.csv.gz"
+    # Traversable.open works for a package on disk and inside a zip alike.
+    with ref.open("rb") as raw, gzip.GzipFile(fileobj=raw) as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.int64, ndmin=2)
+    if table.shape != (1797, 65):
+        raise ValueError(
+            f"the bundled digits.csv.gz has shape {table.shape}, expected "
+            "(1797, 65); the creg installation is damaged")
+    X = table[:, :64].astype(dtype)
+    X /= 16
+    y = np.ascontiguousarray(table[:, 64])
+    return X, y
+
+
+def load_mnist(directory, dtype="float32"):
+    """Load MNIST from the four standard IDX files in ``directory``.
+
+    The files are the ones distributed at http://yann.lecun.com/exdb/mnist/
+    (and its mirrors): ``train-images-idx3-ubyte``,
+    ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
+    ``t10k-labels-idx1-ubyte``. Each may be gzipped (a ``.gz`` suffix) or
+    not, and the variants with a dot (``train-images.idx3-ubyte``) are
+    accepted too. Nothing is downloaded. Any data set in the same format
+    (Fashion-MNIST, KMNIST) loads the same way.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        Directory holding the four files.
+    dtype : {"float32", "float64"}, default="float32"
+        Floating type of the returned pixels.
+
+    Returns
+    -------
+    (X_train, y_train), (X_test, y_test) : tuple of tuples
+        ``X_*`` has shape (n, rows * cols) (784 for MNIST) with pixels
+        scaled from 0..255 to [0, 1] (divided by 255), each image flattened
+        row-major; ``y_*`` has shape (n,) and dtype int64.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``directory`` or one of the four files does not exist.
+    ValueError
+        If a file is not the IDX file it should be (wrong magic number),
+        is truncated or has trailing bytes, or the image and label files of
+        a split hold different numbers of samples.
+    """
+    dtype = _float_dtype(dtype)
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            f"MNIST directory {directory!r} does not exist or is not a "
+            "directory")
+    train = _load_split(directory, "train", dtype)
+    test = _load_split(directory, "t10k", dtype)
+    return train, test
+
+
+def _float_dtype(dtype):
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.name not in _DTYPES:
+        raise ValueError(
+            f"dtype must be one of {', '.join(map(repr, _DTYPES))}; "
+            f"got {dtype!r}")
+    return resolved
+
+
+def _load_split(directory, prefix, dtype):
+    """Read one split ("train" or "t10k"); returns (X, y)."""
+    image_path = _find(directory, prefix, "images", "idx3-ubyte")
+    label_path = _find(directory, prefix, "labels", "idx1-ubyte")
+    images = _read_idx(image_path, _IDX_IMAGES)  # (n, rows, cols) uint8
+    labels = _read_idx(label_path, _IDX_LABELS)  # (n,) uint8
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"{image_path} holds {images.shape[0]} images but {label_path} "
+            f"holds {labels.shape[0]} labels; the two files do not belong "
+            "together")
+    X = images.reshape(images.shape[0], -1).astype(dtype)
+    X /= 255
+    return X, labels.astype(np.int64)
+
+
+def _find(directory, prefix, what, suffix):
+    """Path of the first existing spelling of one MNIST file."""
+    names = (f"{prefix}-{what}-{suffix}", f"{prefix}-{what}.{suffix}")
+    candidates = [os.path.join(directory, name + ext)
+                  for name in names for ext in ("", ".gz")]
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    raise FileNotFoundError(
+        f"MNIST file {names[0]} (or {names[0]}.gz) not found in "
+        f"{directory!r}; looked for "
+        f"{', '.join(os.path.basename(p) for p in candidates)}")
+
+
+def _read_idx(path, magic):
+    """Parse an unsigned-byte IDX file into an array of its declared shape.
+
+    The header is a big-endian int32 magic number whose low byte is the
+    number of dimensions, then one big-endian int32 size per dimension; the
+    data follow as one byte per element.
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == _GZIP_MAGIC:  # by content, so a misnamed file still works
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise ValueError(
+                f"{path} is not a valid gzip file ({exc}); it may be "
+                "truncated, try downloading it again") from None
+    if len(data) < 4:
+        raise ValueError(
+            f"{path} is truncated: {len(data)} bytes, too short for an IDX "
+            "header")
+    found = int.from_bytes(data[:4], "big")
+    if found != magic:
+        hint = ""
+        if found in _IDX_KIND:
+            hint = f" (it looks like an IDX {_IDX_KIND[found]} file)"
+        raise ValueError(
+            f"{path} has magic number 0x{found:08x}, expected 0x{magic:08x} "
+            f"for IDX {_IDX_KIND[magic]}{hint}")
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise ValueError(
+            f"{path} is truncated: {len(data)} bytes, the IDX header alone "
+            f"needs {header}")
+    shape = tuple(int(s) for s in
+                  np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    expected = int(np.prod(shape, dtype=np.int64))
+    found_bytes = len(data) - header
+    if found_bytes != expected:
+        problem = ("is truncated" if found_bytes < expected
+                   else "has trailing data")
+        raise ValueError(
+            f"{path} {problem}: the header declares shape {shape}, i.e. "
+            f"{expected} bytes of data, but {found_bytes} bytes follow it")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)

@@ -1,0 +1,97 @@
+"""Shared fixtures and helpers for the exactness tests (STYLE.md 6.10).
+
+The tolerance is relative over a whole array: max|a - b| <= tol * max|b|,
+with b the float64 reference. No "tol + |ref|" forms.
+"""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+# Make `import reference` work whatever pytest's import mode is.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import reference  # noqa: E402
+
+DTYPES = [np.float32, np.float64]
+
+# Relative tolerance per dtype, for comparisons against the float64 oracle.
+TOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-10}
+
+# The cost/output pairs DESIGN.md allows, and the hidden activations.
+COST_OUTPUT = [
+    ("cross_entropy", "sigmoid"),
+    ("log_likelihood", "softmax"),
+    ("quadratic", "sigmoid"),
+    ("quadratic", "linear"),
+]
+HIDDEN = ["sigmoid", "tanh", "relu"]
+
+
+def tol_for(dtype):
+    return TOL[np.dtype(dtype)]
+
+
+def rel_err(a, b):
+    """max|a - b| / max|b| over the arrays (b is the reference, b != 0)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    scale = np.max(np.abs(b))
+    assert scale > 0, "reference array is all zeros; relative error undefined"
+    return np.max(np.abs(a - b)) / scale
+
+
+def assert_close(a, b, tol, what="array"):
+    """Fails unless max|a - b| <= tol * max|b| (b is the reference)."""
+    err = rel_err(a, b)
+    assert err <= tol, f"{what}: relative error {err:.3e} > {tol:.1e}"
+
+
+def assert_params_close(net, Ws, bs, tol):
+    """Every layer's weights and biases of `net` against reference lists."""
+    assert len(net.weights) == len(Ws) and len(net.biases) == len(bs)
+    for l, (W, W_ref) in enumerate(zip(net.weights, Ws)):
+        assert_close(W, W_ref, tol, f"weights[{l}]")
+    for l, (b, b_ref) in enumerate(zip(net.biases, bs)):
+        assert_close(b, b_ref, tol, f"biases[{l}]")
+
+
+def params64(net):
+    """float64 copies of the network's weights and biases."""
+    return ([np.array(W, dtype=np.float64) for W in net.weights],
+            [np.array(b, dtype=np.float64) for b in net.biases])
+
+
+def make_problem(sizes, n, output, seed=0, dtype=np.float64):
+    """A small random problem for a network with the given sizes.
+
+    Returns (X, y, Y): X (n, sizes[0]) in `dtype` with values exactly
+    representable in float32 (so both dtypes see the same inputs); y is
+    what goes to creg's fit (integer labels for sigmoid/softmax outputs,
+    float targets (n, n_out) for a linear output); Y is the float64 target
+    matrix the reference uses.
+    """
+    rng = np.random.default_rng(seed)
+    n_out = sizes[-1]
+    X = rng.normal(size=(n, sizes[0])).astype(np.float32).astype(dtype)
+    if output == "linear":
+        y = rng.normal(size=(n, n_out)).astype(np.float32).astype(dtype)
+        Y = np.asarray(y, dtype=np.float64)
+    else:
+        y = rng.integers(0, n_out, size=n)
+        y[:n_out] = np.arange(n_out)  # every class present
+        Y = reference.one_hot(y, n_out)
+    return X, y, Y
+
+
+@pytest.fixture(params=DTYPES, ids=["float32", "float64"])
+def dtype(request):
+    return np.dtype(request.param)
+
+
+@pytest.fixture
+def tol(dtype):
+    return tol_for(dtype)

@@ -1,0 +1,304 @@
+"""The public Python API: validation messages, dtypes, seeding, history,
+state after refused calls, divergence, pickling."""
+import pickle
+
+import numpy as np
+import pytest
+
+import creg
+
+
+def problem(n=40, d=5, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, d)), rng.integers(0, k, n)
+
+
+def softmax_net(**kw):
+    return creg.Network([5, 4, 3], output="softmax", cost="log_likelihood",
+                        **kw)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(hidden="gelu"), "hidden must be one of 'sigmoid', 'tanh', 'relu'"),
+    (dict(output="tanh"), "output must be one of"),
+    (dict(cost="hinge"), "cost must be one of"),
+    (dict(init="zeros"), "init must be one of"),
+    (dict(dtype="float16"), "dtype must be one of 'float32', 'float64'"),
+    (dict(cost="cross_entropy", output="softmax"),
+     "cost='cross_entropy' needs output='sigmoid'"),
+    (dict(cost="log_likelihood", output="sigmoid"),
+     "cost='log_likelihood' needs output='softmax'"),
+    (dict(cost="quadratic", output="softmax"), "cost='quadratic' needs"),
+    (dict(seed=-1), "seed"),
+])
+def test_constructor_refuses_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        creg.Network([5, 4, 3], **kwargs)
+
+
+@pytest.mark.parametrize("sizes,error", [
+    ([5], ValueError), ([5, 0, 3], ValueError), ([5, 2.5, 3], TypeError),
+    (5, TypeError), ([5, -1], ValueError)])
+def test_constructor_refuses_bad_sizes(sizes, error):
+    with pytest.raises(error, match="sizes"):
+        creg.Network(sizes)
+
+
+BAD_FIT = [
+    (dict(epochs=0), ValueError, "epochs"),
+    (dict(epochs=1.5), TypeError, "epochs"),
+    (dict(batch_size=0), ValueError, "batch_size"),
+    (dict(lr=0), ValueError, "lr must be > 0"),
+    (dict(lr=-1), ValueError, "lr"),
+    (dict(lr=float("nan")), ValueError, "lr must be finite"),
+    (dict(lr="fast"), TypeError, "lr"),
+    (dict(l2=-1), ValueError, "l2 must be >= 0"),
+    (dict(l1=float("inf")), ValueError, "l1"),
+    (dict(penalty_scale="batch"), ValueError, "penalty_scale must be one of"),
+    (dict(l1_method="lasso"), ValueError, "l1_method must be one of"),
+    (dict(max_norm=0), ValueError, "max_norm"),
+    (dict(momentum=1.0), ValueError, "momentum must be in"),
+    (dict(dropout=1.0), ValueError, "dropout must be in"),
+    (dict(dropout=-0.1), ValueError, "dropout"),
+    (dict(input_noise=-1), ValueError, "input_noise"),
+    (dict(n_threads=0), ValueError, "n_threads"),
+    (dict(early_stopping=3), ValueError, "need validation_data"),
+    (dict(lr_schedule="cosine"), ValueError, "lr_schedule"),
+    (dict(validation_data=np.zeros((3, 5))), TypeError, "validation_data"),
+]
+
+
+@pytest.mark.parametrize("kwargs,error,match", BAD_FIT)
+def test_fit_refuses_bad_hyperparameters_and_changes_nothing(kwargs, error,
+                                                             match):
+    X, y = problem()
+    net = softmax_net()
+    before = net.params.copy()
+    X_before = X.copy()
+    with pytest.raises(error, match=match):
+        net.fit(X, y, epochs=kwargs.pop("epochs", 1), **kwargs)
+    assert np.array_equal(net.params, before)
+    assert net.epochs_trained == 0
+    assert np.array_equal(X, X_before)
+
+
+@pytest.mark.parametrize("X,y,match", [
+    (np.zeros((0, 5)), np.zeros(0, int), "0 sample"),
+    (np.zeros(5), np.zeros(1, int), "Expected 2D array"),
+    (np.zeros((4, 6)), np.zeros(4, int), "6 features, but the network is "
+                                          "expecting 5"),
+    (np.full((4, 5), np.nan), np.zeros(4, int), "contains NaN"),
+    (np.full((4, 5), np.inf), np.zeros(4, int), "contains infinity"),
+    (np.full((4, 5), 1e39), np.zeros(4, int), "contains infinity"),
+    (np.zeros((4, 5), complex), np.zeros(4, int), "Complex data"),
+    (np.zeros((4, 5)), np.zeros(3, int), "different numbers of samples"),
+    (np.zeros((4, 5)), np.array([0, 1, 2, 3]), r"must be in \[0, 3\)"),
+    (np.zeros((4, 5)), np.array([0, 1, -1, 2]), r"must be in \[0, 3\)"),
+    (np.zeros((4, 5)), np.array([0, 1, 0.5, 2]), "integral"),
+    (np.zeros((4, 5)), np.array([0, 1, np.nan, 2]), "NaN"),
+    (np.zeros((4, 5)), np.zeros((4, 2)), "2 columns"),
+])
+def test_fit_refuses_bad_data(X, y, match):
+    net = softmax_net()
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=match):
+        net.fit(X, y, epochs=1)
+    assert np.array_equal(net.params, before)
+
+
+def test_float32_overflow_is_refused_but_float64_accepts_it():
+    X = np.full((4, 5), 1e39)
+    with pytest.raises(ValueError, match="infinity"):
+        softmax_net(dtype="float32").predict(X)
+    assert softmax_net(dtype="float64").predict(X).shape == (4,)
+
+
+def test_dropout_and_noise_are_placeholders_naming_the_issue():
+    X, y = problem()
+    for kwargs in (dict(dropout=0.5), dict(input_noise=0.1)):
+        with pytest.raises(NotImplementedError, match="Nielsen's chapter 3"):
+            softmax_net().fit(X, y, epochs=1, **kwargs)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dtype_is_kept_everywhere(dtype):
+    X, y = problem()
+    net = softmax_net(dtype=dtype)
+    net.fit(X.astype(np.float32), y, epochs=1)
+    assert net.params.dtype == dtype
+    assert all(w.dtype == dtype for w in net.weights)
+    assert net.predict_proba(X).dtype == dtype
+    assert net.predict(X).dtype == np.int64
+
+
+def test_integer_and_fortran_inputs_give_the_same_result():
+    X, y = problem()
+    Xi = (X * 10).astype(np.int32)
+    a, b = softmax_net(dtype="float64"), softmax_net(dtype="float64")
+    a.fit(Xi, y, epochs=2)
+    b.fit(np.asfortranarray(Xi.astype(np.float64)), y.astype(float), epochs=2)
+    assert np.array_equal(a.params, b.params)
+
+
+def test_same_seed_same_weights_different_seed_different():
+    X, y = problem()
+    nets = []
+    for s in (1, 1, 2):
+        net = softmax_net(seed=s)
+        net.fit(X, y, epochs=2)
+        nets.append(net.params)
+    assert np.array_equal(nets[0], nets[1])
+    assert not np.array_equal(nets[0], nets[2])
+
+
+def test_shuffle_changes_the_order_and_is_reproducible():
+    X, y = problem()
+    a, b, c = softmax_net(), softmax_net(), softmax_net()
+    a.fit(X, y, epochs=1, shuffle=False)
+    b.fit(X, y, epochs=1, shuffle=True)
+    c.fit(X, y, epochs=1, shuffle=True)
+    assert not np.array_equal(a.params, b.params)
+    assert np.array_equal(b.params, c.params)
+
+
+def test_weights_are_writable_views_and_training_starts_from_them():
+    X, y = problem()
+    net = softmax_net(dtype="float64")
+    net.weights[0][...] = 0.0
+    net.weights[1] = np.ones((3, 4))
+    assert np.all(net.params[:20] == 0)
+    assert np.array_equal(net.weights[1], np.ones((3, 4)))
+    with pytest.raises(ValueError, match="shape"):
+        net.weights[1] = np.ones((4, 3))
+    other = softmax_net(dtype="float64", seed=5)
+    other.params[...] = net.params
+    net.fit(X, y, epochs=1, shuffle=False)
+    other.fit(X, y, epochs=1, shuffle=False)
+    assert np.array_equal(net.params, other.params)
+
+
+def test_history_records_every_epoch():
+    X, y = problem()
+    Xv, yv = problem(seed=1)
+    hist = softmax_net().fit(X, y, epochs=3, validation_data=(Xv, yv), l1=5.0)
+    for name in ("train_cost", "train_accuracy", "eval_cost",
+                 "eval_accuracy", "lr", "seconds", "zero_fraction"):
+        assert len(getattr(hist, name)) == 3, name
+    assert all(0 <= a <= 1 for a in hist.train_accuracy + hist.eval_accuracy)
+
+
+def test_history_values_match_the_network_after_fit():
+    X, y = problem()
+    Xv, yv = problem(seed=1)
+    net = softmax_net(dtype="float64")
+    hist = net.fit(X, y, epochs=2, l2=3.0, validation_data=(Xv, yv))
+    assert hist.train_cost[-1] == pytest.approx(net.cost(X, y, l2=3.0),
+                                                rel=1e-12)
+    # eval_cost carries the same penalty as train_cost (training n = 40)
+    assert hist.eval_cost[-1] == pytest.approx(
+        net.cost(Xv, yv, l2=3.0 / 40, penalty_scale="none"), rel=1e-12)
+    assert hist.train_accuracy[-1] == net.accuracy(X, y)
+    assert hist.eval_accuracy[-1] == net.accuracy(Xv, yv)
+    zeros = sum(int((w == 0).sum()) for w in net.weights) / (5 * 4 + 4 * 3)
+    assert hist.zero_fraction[-1] == zeros
+
+
+def test_fit_continues_where_it_stopped():
+    X, y = problem()
+    a, b = softmax_net(), softmax_net()
+    a.fit(X, y, epochs=4, shuffle=False)
+    b.fit(X, y, epochs=2, shuffle=False)
+    b.fit(X, y, epochs=2, shuffle=False)
+    assert np.array_equal(a.params, b.params)
+    assert b.epochs_trained == 4
+
+
+def test_predict_and_accuracy():
+    X, y = problem()
+    net = softmax_net(dtype="float64")
+    P = net.predict_proba(X)
+    assert P.shape == (40, 3)
+    assert np.allclose(P.sum(axis=1), 1)
+    assert np.array_equal(net.predict(X), P.argmax(axis=1))
+    assert net.accuracy(X, y) == np.mean(P.argmax(axis=1) == y)
+    assert net.accuracy(X, np.eye(3)[y]) == net.accuracy(X, y)
+
+
+def test_linear_output_predicts_values_and_has_no_accuracy():
+    X, _ = problem()
+    t = X.sum(axis=1)
+    net = creg.Network([5, 8, 1], output="linear", cost="quadratic",
+                       dtype="float64")
+    hist = net.fit(X, t, epochs=30, lr=0.05)
+    assert hist.train_cost[-1] < hist.train_cost[0]
+    assert net.predict(X).shape == (40, 1)
+    assert np.isnan(hist.train_accuracy[-1])
+    with pytest.raises(ValueError, match="linear"):
+        net.accuracy(X, t)
+
+
+def test_cost_adds_the_penalty_terms():
+    X, y = problem()
+    net = softmax_net(dtype="float64")
+    sq = sum(float((w ** 2).sum()) for w in net.weights)
+    ab = sum(float(np.abs(w).sum()) for w in net.weights)
+    base = net.cost(X, y)
+    assert net.cost(X, y, l2=2.0) == pytest.approx(base + 2.0 / 40 / 2 * sq)
+    assert net.cost(X, y, l1=3.0, penalty_scale="none") == pytest.approx(
+        base + 3.0 * ab)
+
+
+def test_divergence_raises_and_keeps_last_finite_weights():
+    X, _ = problem()
+    t = X.sum(axis=1) * 1e3
+    net = creg.Network([5, 8, 1], hidden="relu", output="linear",
+                       cost="quadratic", dtype="float64")
+    with pytest.raises(creg.DivergenceError, match=r"diverged in epoch \d+") as info:
+        net.fit(X, t, epochs=50, lr=10.0)
+    assert isinstance(info.value, ArithmeticError)
+    assert "Lower lr" in str(info.value)
+    assert np.isfinite(net.params).all()
+
+
+def test_saturated_units_give_finite_costs():
+    X, y = problem()
+    for kw in (dict(), dict(output="softmax", cost="log_likelihood")):
+        net = creg.Network([5, 4, 3], init="large", dtype="float32", **kw)
+        net.weights[-1][...] = 500.0 * np.sign(net.weights[-1])
+        assert np.isfinite(net.cost(X, y))
+        hist = net.fit(X, y, epochs=1)
+        assert np.isfinite(hist.train_cost[-1])
+
+
+def test_pickle_round_trip():
+    X, y = problem()
+    net = softmax_net()
+    net.fit(X, y, epochs=1)
+    again = pickle.loads(pickle.dumps(net))
+    assert np.array_equal(again.params, net.params)
+    assert np.array_equal(again.predict_proba(X), net.predict_proba(X))
+    again.weights[0][0, 0] = 9.0
+    assert again.params[0] == 9.0 and net.params[0] != 9.0
+
+
+def test_early_stopping_restores_the_best_weights():
+    X, y = problem(n=60)
+    Xv, yv = problem(n=30, seed=3)
+    net = softmax_net(dtype="float64")
+    hist = net.fit(X, y, epochs=200, lr=2.0, early_stopping=3,
+                   validation_data=(Xv, yv))
+    assert hist.stopped_early and hist.epochs < 200
+    assert net.accuracy(Xv, yv) == max(hist.eval_accuracy)
+
+
+def test_lr_schedules():
+    X, y = problem(n=60)
+    Xv, yv = problem(n=30, seed=3)
+    hist = softmax_net().fit(X, y, epochs=5, lr_schedule=lambda e, h: 0.1 / (e + 1))
+    assert hist.lr == pytest.approx([0.1 / (e + 1) for e in range(5)])
+    hist = softmax_net().fit(X, y, epochs=500, lr=1.0, patience=2,
+                             lr_schedule="halve_on_plateau",
+                             validation_data=(Xv, yv))
+    assert hist.stopped_early
+    assert min(hist.lr) == 1.0 / 128  # stops once halving falls below lr0/128
+    assert all(b in (a, a / 2) for a, b in zip(hist.lr, hist.lr[1:]))

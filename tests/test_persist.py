@@ -1,0 +1,593 @@
+"""Model files: bitwise round trips, atomic saves, and hostile files.
+
+Every corrupted or foreign file must raise creg.ModelFileError naming the
+file; nothing else may escape load (RELIABILITY.md section H).
+"""
+import hashlib
+import json
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import creg
+import creg.network
+from creg import ModelFileError
+from creg import _persist
+from creg._persist import MAGIC, load_network, save_network
+
+CONFIGS = [
+    # sizes, hidden, output, cost, init
+    ([4, 1], "sigmoid", "sigmoid", "cross_entropy", "normalized"),
+    ([5, 8, 3], "relu", "softmax", "log_likelihood", "he"),
+    ([2, 6, 4, 1], "tanh", "linear", "quadratic", "glorot"),
+    ([3, 7, 2], "sigmoid", "sigmoid", "quadratic", "large"),
+    ([6, 5, 4, 3, 2], "relu", "sigmoid", "cross_entropy", "normalized"),
+]
+DTYPES = ["float32", "float64"]
+CONFIG_ATTRS = ("sizes", "hidden", "output", "cost_name", "init", "dtype",
+                "seed", "epochs_trained")
+
+
+def make_net(config=CONFIGS[1], dtype="float64", seed=3):
+    sizes, hidden, output, cost, init = config
+    net = creg.Network(sizes, hidden=hidden, output=output, cost=cost,
+                       init=init, dtype=dtype, seed=seed)
+    # Parameters that the seed cannot reproduce, so a load that re-initialises
+    # from the seed instead of reading the payload fails; plus -0.0 and a
+    # subnormal, which only a bitwise copy keeps.
+    values = np.random.default_rng(1234).normal(size=net.params.size) * 3
+    net.params[...] = values
+    net.params[0] = -0.0
+    net.params[-1] = np.finfo(net.dtype).smallest_subnormal
+    net.epochs_trained = 5
+    return net
+
+
+def assert_same_network(a, b):
+    for attr in CONFIG_ATTRS:
+        assert getattr(a, attr) == getattr(b, attr), attr
+    assert b.params.dtype == a.params.dtype
+    assert b.params.shape == a.params.shape
+    assert a.params.tobytes() == b.params.tobytes()
+    assert np.array_equal(a.params, b.params)
+    for wa, wb in zip(a.weights, b.weights):
+        assert np.array_equal(wa, wb)
+    for ba, bb in zip(a.biases, b.biases):
+        assert np.array_equal(ba, bb)
+
+
+def split(data):
+    """(header dict, header length, payload) of a valid file's bytes."""
+    (hlen,) = struct.unpack_from("<I", data, 8)
+    return json.loads(data[12:12 + hlen]), hlen, data[12 + hlen:]
+
+
+def build(header, payload, magic=MAGIC):
+    text = json.dumps(header).encode()
+    return magic + struct.pack("<I", len(text)) + text + payload
+
+
+@pytest.fixture
+def saved(tmp_path):
+    """A valid model file: (net, path, bytes)."""
+    net = make_net()
+    path = save_network(net, tmp_path / "model.creg")
+    with open(path, "rb") as f:
+        return net, path, f.read()
+
+
+def expect_bad(tmp_path, data, match, name="bad.creg"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ModelFileError, match=match) as info:
+        load_network(path)
+    assert str(path) in str(info.value)
+    return info.value
+
+
+# ------------------------------------------------------------ round trips
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(map(str, c[0])) + c[1])
+def test_round_trip_is_bitwise(tmp_path, config, dtype):
+    net = make_net(config, dtype, seed=11)
+    path = save_network(net, tmp_path / "m.creg")
+    loaded = load_network(path)
+    assert isinstance(loaded, creg.Network)
+    assert_same_network(net, loaded)
+    assert loaded.dtype == np.dtype(dtype)
+    X = np.random.default_rng(5).normal(size=(17, config[0][0])).astype(dtype)
+    assert np.array_equal(net.predict_proba(X), loaded.predict_proba(X))
+    assert np.array_equal(net.predict(X), loaded.predict(X))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_trained_network_resumes_identically(tmp_path, dtype):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5)).astype(dtype)
+    y = rng.integers(0, 3, 40)
+    net = creg.Network([5, 8, 3], hidden="relu", output="softmax",
+                       cost="log_likelihood", dtype=dtype, seed=9)
+    net.fit(X, y, epochs=2, batch_size=8, lr=0.1)
+    loaded = load_network(save_network(net, tmp_path / "m.creg"))
+    assert loaded.epochs_trained == 2
+    assert_same_network(net, loaded)
+    # epochs_trained keys the shuffle, so one more epoch matches bitwise.
+    net.fit(X, y, epochs=1, batch_size=8, lr=0.1)
+    loaded.fit(X, y, epochs=1, batch_size=8, lr=0.1)
+    assert np.array_equal(net.params, loaded.params)
+
+
+def test_save_returns_path_as_str_and_accepts_pathlike(tmp_path):
+    net = make_net()
+    target = tmp_path / "a.creg"
+    out = save_network(net, target)
+    assert isinstance(out, str) and out == str(target)
+    assert save_network(net, str(target)) == str(target)
+    assert_same_network(net, load_network(out))
+    assert_same_network(net, load_network(target))
+
+
+def test_network_save_and_creg_load_use_this_format(tmp_path):
+    net = make_net()
+    path = net.save(tmp_path / "n.creg")
+    with open(path, "rb") as f:
+        assert f.read(8) == MAGIC
+    assert_same_network(net, creg.load(path))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_file_layout(tmp_path, dtype):
+    net = make_net(dtype=dtype)
+    with open(save_network(net, tmp_path / "m.creg"), "rb") as f:
+        data = f.read()
+    assert data[:8] == b"CREG\x00MDL"
+    header, hlen, payload = split(data)
+    assert (12 + hlen) % 8 == 0
+    assert payload == net.params.astype(np.dtype(dtype).newbyteorder("<")).tobytes()
+    assert header == {
+        "format_version": 1,
+        "creg_version": creg.__version__,
+        "sizes": [5, 8, 3],
+        "hidden": "relu",
+        "output": "softmax",
+        "cost": "log_likelihood",
+        "init": "he",
+        "dtype": dtype,
+        "byte_order": "little",
+        "seed": 3,
+        "epochs_trained": 5,
+        "n_params": net.params.size,
+        "payload_bytes": len(payload),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+    }
+
+
+def test_load_never_touches_pickle(saved, monkeypatch):
+    net, path, _ = saved
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("load used pickle")
+
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "Unpickler", forbidden)
+    monkeypatch.setattr(np, "load", forbidden)
+    assert_same_network(net, load_network(path))
+
+
+# ------------------------------------------------------------ atomic saves
+
+
+def test_save_replaces_existing_file(tmp_path):
+    path = tmp_path / "m.creg"
+    first, second = make_net(seed=1), make_net(CONFIGS[2], "float32", seed=2)
+    save_network(first, path)
+    save_network(second, path)
+    assert_same_network(second, load_network(path))
+    assert os.listdir(tmp_path) == ["m.creg"]
+
+
+def _fail(*args, **kwargs):
+    raise OSError(28, "No space left on device (simulated)")
+
+
+def _interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("patch", [
+    ("replace", _fail, OSError),
+    ("fsync", _fail, OSError),
+    ("fsync", _interrupt, KeyboardInterrupt),
+])
+def test_failed_save_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch, patch):
+    name, fake, exc = patch
+    path = tmp_path / "m.creg"
+    old = make_net(seed=1)
+    save_network(old, path)
+    before = path.read_bytes()
+    monkeypatch.setattr(os, name, fake)
+    with pytest.raises(exc):
+        save_network(make_net(CONFIGS[3], seed=2), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.creg"]
+    assert_same_network(old, load_network(path))
+
+
+def test_failed_write_keeps_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "m.creg"
+    save_network(make_net(seed=1), path)
+    before = path.read_bytes()
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            self.f.write(data[: len(data) // 2])
+            raise OSError(28, "No space left on device (simulated)")
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    with pytest.raises(OSError, match="simulated"):
+        save_network(make_net(seed=2), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.creg"]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_save_refuses_non_finite_params(tmp_path, bad):
+    path = tmp_path / "m.creg"
+    save_network(make_net(seed=1), path)
+    before = path.read_bytes()
+    net = make_net(seed=2)
+    net.params[3] = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        save_network(net, path)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        save_network(net, tmp_path / "new.creg")
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.creg"]
+
+
+def test_save_refuses_settings_load_would_reject(tmp_path):
+    net = make_net()
+    net.hidden = "softplus"
+    with pytest.raises(ValueError, match="hidden"):
+        save_network(net, tmp_path / "m.creg")
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_into_missing_directory(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        save_network(make_net(), tmp_path / "nope" / "m.creg")
+    assert os.listdir(tmp_path) == []
+
+
+_SAVER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import creg
+    from creg._persist import save_network
+    nets = [creg.Network([20, 300, 10], seed=s) for s in (1, 2)]
+    print("ready", flush=True)
+    i = 0
+    while True:
+        save_network(nets[i % 2], sys.argv[1])
+        i += 1
+""")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX only")
+def test_kill_during_save_leaves_a_loadable_file(tmp_path):
+    path = tmp_path / "m.creg"
+    originals = [creg.Network([20, 300, 10], seed=s).params for s in (1, 2)]
+    rng = np.random.default_rng(0)
+    for trial in range(8):
+        proc = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)],
+                                stdout=subprocess.PIPE)
+        assert proc.stdout.readline() == b"ready\n"
+        time.sleep(0.02 + 0.1 * rng.random())
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        if not path.exists():  # killed before the first rename
+            continue
+        params = load_network(path).params
+        assert any(np.array_equal(params, p) for p in originals), trial
+
+
+# ------------------------------------------------------------ bad files
+
+
+def test_model_file_error_is_value_error():
+    assert issubclass(ModelFileError, ValueError)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_network(tmp_path / "absent.creg")
+
+
+def test_directory_is_refused(tmp_path):
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        load_network(tmp_path)
+
+
+def test_empty_file(tmp_path):
+    expect_bad(tmp_path, b"", "empty")
+
+
+@pytest.mark.parametrize("cut", [1, 4, 7])
+def test_truncated_inside_magic(tmp_path, saved, cut):
+    expect_bad(tmp_path, saved[2][:cut], "truncated inside the magic")
+
+
+@pytest.mark.parametrize("cut", [8, 9, 11])
+def test_truncated_inside_header_length(tmp_path, saved, cut):
+    expect_bad(tmp_path, saved[2][:cut], "truncated inside the header length")
+
+
+@pytest.mark.parametrize("where", ["start", "middle", "last"])
+def test_truncated_inside_header(tmp_path, saved, where):
+    hlen = split(saved[2])[1]
+    cut = {"start": 12, "middle": 12 + hlen // 2, "last": 12 + hlen - 1}[where]
+    expect_bad(tmp_path, saved[2][:cut], "truncated inside the header")
+
+
+@pytest.mark.parametrize("where", ["no_payload", "one_byte", "middle", "last"])
+def test_truncated_payload(tmp_path, saved, where):
+    data = saved[2]
+    start = 12 + split(data)[1]
+    cut = {"no_payload": start, "one_byte": start + 1,
+           "middle": (start + len(data)) // 2, "last": len(data) - 1}[where]
+    expect_bad(tmp_path, data[:cut], "truncated payload")
+
+
+def test_truncated_at_every_64th(tmp_path, saved):
+    data = saved[2]
+    for k in range(64):
+        expect_bad(tmp_path, data[: len(data) * k // 64], ".")
+
+
+@pytest.mark.parametrize("extra", [b"\x00", b"garbage", b"\x00" * 8])
+def test_trailing_bytes(tmp_path, saved, extra):
+    expect_bad(tmp_path, saved[2] + extra, "trailing data")
+
+
+@pytest.mark.parametrize("position", [0, 1, 0.5, -1])
+def test_flipped_payload_byte(tmp_path, saved, position):
+    data = bytearray(saved[2])
+    start = 12 + split(bytes(data))[1]
+    size = len(data) - start
+    index = start + (int(position * size) if isinstance(position, float)
+                     else position % size)
+    data[index] ^= 0x10
+    expect_bad(tmp_path, bytes(data), "SHA-256")
+
+
+def test_every_header_byte_flip_is_caught_or_harmless(tmp_path, saved):
+    """A flipped header byte gives ModelFileError, or (e.g. a digit of the
+    seed) a valid file whose parameters are still the saved ones."""
+    net, _, data = saved
+    hlen = split(data)[1]
+    path = tmp_path / "flip.creg"
+    failures = 0
+    for index in range(12 + hlen):
+        for mask in (0x01, 0x20, 0x80):
+            mutated = bytearray(data)
+            mutated[index] ^= mask
+            path.write_bytes(bytes(mutated))
+            try:
+                loaded = load_network(path)
+            except ModelFileError as exc:
+                assert str(path) in str(exc)
+                failures += 1
+            else:
+                assert np.array_equal(loaded.params, net.params)
+    assert failures > 0.9 * 3 * (12 + hlen)
+
+
+def _rewrite(data, **changes):
+    header, _, payload = split(data)
+    for key, value in changes.items():
+        if value is _DROP:
+            del header[key]
+        else:
+            header[key] = value
+    return build(header, payload)
+
+
+_DROP = object()
+
+HEADER_CASES = [
+    # changes, expected message fragment
+    ({"dtype": "float16"}, "'dtype' is 'float16'"),
+    ({"dtype": "<f8"}, "'dtype'"),
+    ({"dtype": "float32"}, "payload_bytes"),
+    ({"byte_order": "big"}, "byte_order"),
+    ({"sizes": [5, -8, 3]}, r"'sizes'\[1\] must be a positive int"),
+    ({"sizes": [5, 0, 3]}, r"'sizes'\[1\]"),
+    ({"sizes": [5, 8.0, 3]}, r"'sizes'\[1\]"),
+    ({"sizes": [5, True, 3]}, r"'sizes'\[1\]"),
+    ({"sizes": [5]}, "'sizes'"),
+    ({"sizes": []}, "'sizes'"),
+    ({"sizes": "5,8,3"}, "'sizes'"),
+    ({"sizes": [1] * 100}, "'sizes'"),
+    ({"sizes": [8, 5, 3]}, "n_params"),
+    ({"n_params": 62}, "'n_params' is 62"),
+    ({"n_params": "63"}, "n_params"),
+    ({"payload_bytes": 10**12}, "payload_bytes"),
+    ({"format_version": 2}, "unsupported format_version 2"),
+    ({"format_version": 0}, "unsupported format_version 0"),
+    ({"format_version": "1"}, "format_version"),
+    ({"format_version": 1.0}, "format_version"),
+    ({"format_version": True}, "format_version"),
+    ({"format_version": _DROP}, "format_version"),
+    ({"hidden": "softplus"}, "'hidden' is 'softplus'"),
+    ({"hidden": None}, "'hidden'"),
+    ({"output": "softmax2"}, "'output'"),
+    ({"cost": "__import__('os').system"}, "'cost'"),
+    ({"cost": "cross_entropy"}, "cannot be used with output"),
+    ({"init": "zeros"}, "'init'"),
+    ({"seed": -1}, "'seed'"),
+    ({"seed": 2**63}, "'seed'"),
+    ({"seed": "0"}, "'seed'"),
+    ({"seed": None}, "'seed'"),
+    ({"epochs_trained": -1}, "epochs_trained"),
+    ({"epochs_trained": 1.5}, "epochs_trained"),
+    ({"creg_version": 1}, "creg_version"),
+    ({"sha256": "0" * 63}, "sha256"),
+    ({"sha256": "Z" * 64}, "sha256"),
+    ({"sha256": "0" * 64}, "SHA-256"),
+    ({"extra_field": 1}, r"unknown field\(s\) \['extra_field'\]"),
+    ({"init": _DROP}, r"missing field\(s\) \['init'\]"),
+]
+
+
+@pytest.mark.parametrize("changes, match", HEADER_CASES,
+                         ids=[str(c) for c, _ in HEADER_CASES])
+def test_altered_header(tmp_path, saved, changes, match):
+    expect_bad(tmp_path, _rewrite(saved[2], **changes), match)
+
+
+def test_newer_version_message_names_both_versions(tmp_path, saved):
+    data = _rewrite(saved[2], format_version=7, creg_version="9.9")
+    err = expect_bad(tmp_path, data, "format_version 7")
+    assert "creg 9.9" in str(err) and creg.__version__ in str(err)
+
+
+def test_header_length_field(tmp_path, saved):
+    data = saved[2]
+    expect_bad(tmp_path, data[:8] + struct.pack("<I", 0) + data[12:], "header length 0")
+    expect_bad(tmp_path, data[:8] + struct.pack("<I", 0xFFFFFFFF) + data[12:],
+               "header length")
+    expect_bad(tmp_path, data[:8] + struct.pack("<I", len(data)) + data[12:],
+               "truncated inside the header")
+
+
+@pytest.mark.parametrize("text, match", [
+    (b"\xff\xfe{}", "UTF-8 JSON"),
+    (b"{not json}", "UTF-8 JSON"),
+    (b"[1, 2, 3]", "JSON list"),
+    (b'"a string"', "JSON str"),
+    (b'{"a": NaN}', "UTF-8 JSON"),
+    (b'{"format_version": 1, "format_version": 1}', "duplicate key"),
+    (b"[" * 100000 + b"]" * 100000, "UTF-8 JSON"),
+    (b'{"seed": ' + b"9" * 5000 + b"}", "."),
+    (b'{"format_version": 1}' + b"\x00", "UTF-8 JSON"),
+])
+def test_malformed_header_json(tmp_path, text, match):
+    data = MAGIC + struct.pack("<I", len(text)) + text
+    expect_bad(tmp_path, data, match)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_payload_with_matching_digest(tmp_path, saved, bad):
+    header, _, payload = split(saved[2])
+    values = np.frombuffer(payload, "<f8").copy()
+    values[4] = bad
+    payload = values.tobytes()
+    header["sha256"] = hashlib.sha256(payload).hexdigest()
+    expect_bad(tmp_path, build(header, payload), r"NaN or infinite \(first at index 4\)")
+
+
+def test_size_bomb_is_refused_without_allocating(tmp_path, saved):
+    header, _, _ = split(saved[2])
+    sizes = [100000, 100000, 10]
+    n = 100000 * 100001 + 10 * 100001
+    header.update(sizes=sizes, n_params=n, payload_bytes=8 * n)
+    path = tmp_path / "bomb.creg"
+    path.write_bytes(build(header, b"\x00" * 64))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match="truncated payload"):
+            load_network(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+
+
+@pytest.mark.parametrize("obj", ["net", {"sizes": [1, 2]}, [1, 2, 3]])
+def test_pickle_file_is_not_a_model(tmp_path, obj):
+    value = make_net() if obj == "net" else obj
+    expect_bad(tmp_path, pickle.dumps(value), r"not a creg model file \(bad magic\)")
+
+
+def test_network2_style_json_file(tmp_path):
+    data = json.dumps({"sizes": [2, 1], "weights": [[[0.0, 0.0]]],
+                       "biases": [[0.0]], "cost": "CrossEntropyCost"}).encode()
+    expect_bad(tmp_path, data, "bad magic")
+
+
+def test_npz_file(tmp_path):
+    np.savez(tmp_path / "w.npz", w=np.ones(3))
+    with pytest.raises(ModelFileError, match="bad magic"):
+        load_network(tmp_path / "w.npz")
+
+
+@pytest.mark.parametrize("length", [1, 7, 8, 12, 100, 4096])
+def test_random_bytes(tmp_path, length):
+    rng = np.random.default_rng(length)
+    for _ in range(20):
+        expect_bad(tmp_path, rng.bytes(length), ".")
+
+
+@pytest.mark.parametrize("length", [0, 1, 50, 1000])
+def test_random_bytes_after_magic(tmp_path, length):
+    rng = np.random.default_rng(length)
+    for _ in range(50):
+        expect_bad(tmp_path, MAGIC + rng.bytes(length), ".")
+        hlen = struct.pack("<I", length)
+        expect_bad(tmp_path, MAGIC + hlen + rng.bytes(length), ".")
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path, saved, monkeypatch):
+    _, path, data = saved
+
+    def no_open(*args, **kwargs):
+        raise AssertionError("the file was opened")
+
+    monkeypatch.setattr(_persist, "open", no_open, raising=False)
+    with pytest.raises(ModelFileError, match="limit"):
+        load_network(path, max_bytes=len(data) - 1)
+    monkeypatch.undo()
+    load_network(path, max_bytes=len(data))
+
+
+def test_bad_file_never_builds_a_network(tmp_path, saved, monkeypatch):
+    calls = []
+    real = creg.network.Network
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(creg.network, "Network", spy)
+    data = bytearray(saved[2])
+    data[-1] ^= 1
+    expect_bad(tmp_path, bytes(data), "SHA-256")
+    expect_bad(tmp_path, saved[2] + b"x", "trailing")
+    assert calls == []
+    load_network(saved[1])
+    assert len(calls) == 1
