@@ -34,7 +34,10 @@ What this module promises:
   interrupted save leaves any previous file untouched and no temporary
   file behind. It refuses (``ValueError``) to write a network whose
   parameters contain NaN or infinity, since such a file could not be
-  loaded; this check runs before the file system is touched.
+  loaded; this check runs before the file system is touched. Only a
+  process killed outright (SIGKILL, power loss) can leave a temporary
+  behind; it is named ``.<target name>.<12 hex digits>.tmp`` and the
+  target itself is always the old or the new complete file.
 
 What it deliberately does not do: store optimizer state or training
 history (momentum restarts at zero on every ``fit`` anyway), migrate other
@@ -114,7 +117,7 @@ def _n_params(sizes):
 
 def _is_int(value):
     # bool is an int subclass; a flag is never a valid size or count.
-    return isinstance(value, int)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _reject_duplicate_keys(pairs):
