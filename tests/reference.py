@@ -174,12 +174,14 @@ def step(W, b, VW, Vb, dW, db, *, lr, l2p, l1p, l1_method, max_norm, momentum):
 
 def train(weights, biases, X, Y, *, hidden, output, cost, epochs, batch_size,
           lr, l2=0.0, l1=0.0, penalty_scale="n", l1_method="prox",
-          max_norm=None, momentum=0.0):
+          max_norm=None, momentum=0.0, on_step=None):
     """Mini-batch training with shuffle=False semantics; returns (Ws, bs).
 
     Batches are consecutive rows; the last one of an epoch may be shorter
     and is averaged over its own size. Velocities start at zero and carry
-    across epochs. The inputs are not modified.
+    across epochs. The inputs are not modified. If given,
+    on_step(Ws, bs, Xb) is called before every update step with the
+    current parameters and the batch (tests use it to watch the run).
     """
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
@@ -194,6 +196,8 @@ def train(weights, biases, X, Y, *, hidden, output, cost, epochs, batch_size,
             Xb, Yb = X[start:start + batch_size], Y[start:start + batch_size]
             dWs, dbs = backprop(Ws, bs, Xb, Yb, hidden=hidden, output=output,
                                 cost=cost)
+            if on_step is not None:
+                on_step(Ws, bs, Xb)
             for l in range(len(Ws)):
                 Ws[l], bs[l], VWs[l], Vbs[l] = step(
                     Ws[l], bs[l], VWs[l], Vbs[l], dWs[l], dbs[l], lr=lr,

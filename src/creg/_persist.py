@@ -56,6 +56,7 @@ import numpy as np
 
 from creg._core import MAX_LAYERS as _MAX_LAYERS
 from creg._errors import ModelFileError
+from creg._validation import COST_OUTPUTS, COSTS, HIDDEN, INITS, OUTPUT
 
 __all__ = ["save_network", "load_network", "FORMAT_VERSION", "MAGIC"]
 
@@ -68,17 +69,7 @@ MAX_HEADER_BYTES = 1 << 20
 DEFAULT_MAX_FILE_BYTES = 1 << 34  # 16 GiB
 
 _PREFIX = struct.Struct("<8sI")  # magic, header length
-_HIDDEN = ("sigmoid", "tanh", "relu")
-_OUTPUT = ("sigmoid", "softmax", "linear")
-_COST = ("cross_entropy", "log_likelihood", "quadratic")
-_INIT = ("normalized", "large", "he", "glorot")
 _DTYPES = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
-# Which output layers each cost is defined for (DESIGN.md / the API notes).
-_COST_OUTPUTS = {
-    "cross_entropy": ("sigmoid",),
-    "log_likelihood": ("softmax",),
-    "quadratic": ("sigmoid", "linear"),
-}
 _KEYS = frozenset(
     (
         "format_version", "creg_version", "sizes", "hidden", "output",
@@ -166,10 +157,10 @@ def _check_header(header):
     if not isinstance(creg_version, str) or len(creg_version) > _MAX_VERSION_CHARS:
         return "header field 'creg_version' must be a short string"
     for key, allowed in (
-        ("hidden", _HIDDEN),
-        ("output", _OUTPUT),
-        ("cost", _COST),
-        ("init", _INIT),
+        ("hidden", HIDDEN),
+        ("output", OUTPUT),
+        ("cost", COSTS),
+        ("init", INITS),
         ("dtype", tuple(_DTYPES)),
         ("byte_order", ("little",)),
     ):
@@ -179,7 +170,7 @@ def _check_header(header):
                 f"header field {key!r} is {value!r}; expected one of "
                 f"{', '.join(allowed)}"
             )
-    if header["output"] not in _COST_OUTPUTS[header["cost"]]:
+    if header["output"] not in COST_OUTPUTS[header["cost"]]:
         return (
             f"cost {header['cost']!r} cannot be used with output "
             f"{header['output']!r}"
