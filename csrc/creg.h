@@ -56,6 +56,21 @@ typedef struct {
     double max_norm; /* c; <= 0 means no clamp */
 } creg_step_rule;
 
+/* The training noise of one epoch: dropout on hidden activations and
+ * Gaussian noise on the inputs, drawn from (seed, epoch, step, layer,
+ * index) so the bits do not depend on threads.  Zeros turn both off. */
+typedef struct {
+    double dropout;     /* probability of dropping a hidden unit, [0, 1) */
+    double input_noise; /* sigma of the N(0, sigma^2) added to each input */
+    uint64_t seed;
+    uint64_t epoch;     /* absolute epoch index of the network */
+} creg_noise;
+
+/* Random streams: one per use of the seed. */
+#define CREG_STREAM_SHUFFLE 1
+#define CREG_STREAM_DROPOUT 2 /* + layer index * 16 */
+#define CREG_STREAM_NOISE 3
+
 const char *creg_strerror(int status);
 
 /* Number of parameters (weights and biases) of the network. */
@@ -67,7 +82,11 @@ ptrdiff_t creg_workspace_size(const creg_net *net, ptrdiff_t max_rows);
 
 /* Counter-based random numbers: the same (seed, counters) give the same bits
  * on every thread and machine. */
-uint64_t creg_hash(uint64_t seed, uint64_t a, uint64_t b, uint64_t c);
+uint64_t creg_hash(uint64_t seed, uint64_t stream, uint64_t epoch,
+                   uint64_t step, uint64_t index);
+
+/* A uniform double in [0, 1) from the top 53 bits of a hash. */
+double creg_uniform(uint64_t hash);
 
 /* order (n) := a permutation of 0..n-1 drawn from (seed, epoch).  Serial. */
 void creg_shuffle(int64_t *order, ptrdiff_t n, uint64_t seed, uint64_t epoch);

@@ -62,6 +62,22 @@ void CREG_TFN(update)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
                       const CREG_TREAL *db, ptrdiff_t O, ptrdiff_t I,
                       const creg_step_rule *rule, int n_threads);
 
+/* noise.c -- M (count) := 1/(1-rate) for kept units, 0 for dropped ones,
+ * drawn from (noise->seed, DROPOUT + 16 layer, noise->epoch, step, index);
+ * H (count) := A * M. */
+void CREG_TFN(dropout_forward)(CREG_TREAL *H, CREG_TREAL *M,
+                               const CREG_TREAL *A, ptrdiff_t count,
+                               const creg_noise *noise, uint64_t step,
+                               int layer);
+/* dA (count) := dH * M.  dA may equal dH. */
+void CREG_TFN(dropout_backward)(CREG_TREAL *dA, const CREG_TREAL *dH,
+                                const CREG_TREAL *M, ptrdiff_t count);
+/* Xn (count) := X + input_noise * N(0, 1) from (seed, NOISE, epoch, step,
+ * 2 index and 2 index + 1).  Xn may equal X. */
+void CREG_TFN(input_noise)(CREG_TREAL *Xn, const CREG_TREAL *X,
+                           ptrdiff_t count, const creg_noise *noise,
+                           uint64_t step);
+
 /* net.c -- whole-network passes over a flat params buffer (see creg.h).
  * ws must hold creg_workspace_size(net, rows) elements for the largest
  * batch or chunk of rows passed. */
@@ -76,7 +92,8 @@ int CREG_TFN(gradient)(CREG_TREAL *grads, double *cost_sum,
 
 /* Runs mini-batches first_batch .. first_batch + n_batches - 1 of an epoch
  * over n samples, in the sample order `order` (NULL = given order): for each
- * one the gradient, then the update of every layer.  *cost_sum accumulates
+ * one input noise and dropout (as `noise` says, step = batch index), the
+ * gradient, then the update of every layer.  *cost_sum accumulates
  * the summed data cost of the batches.  Stops at the first non-finite cost
  * with CREG_ENONFINITE (that batch's update is not applied). */
 int CREG_TFN(train_batches)(CREG_TREAL *params, CREG_TREAL *velocity,
@@ -86,7 +103,7 @@ int CREG_TFN(train_batches)(CREG_TREAL *params, CREG_TREAL *velocity,
                             ptrdiff_t n, ptrdiff_t batch_size,
                             ptrdiff_t first_batch, ptrdiff_t n_batches,
                             const creg_net *net, const creg_step_rule *rule,
-                            int n_threads);
+                            const creg_noise *noise, int n_threads);
 
 /* out (n x sizes[L]) := the network's output activations for X (n x
  * sizes[0]), chunk_rows rows at a time.  If Y is not NULL, *cost_sum := the

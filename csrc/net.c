@@ -9,6 +9,8 @@
  *   A_l R x sizes[l+1] every layer's activation (hidden ones in place of Z)
  *   ZL  R x sizes[L]   the output layer's pre-activation, for the cost
  *   D0, D1  R x max(sizes[1..L])  ping-pong deltas for backprop
+ *   H_l, M_l  R x sizes[l+1] per hidden layer: the dropped-out activation
+ *             the next layer reads, and the mask that made it
  * Nothing here allocates; pointers are recomputed from sizes per call.
  */
 #include <string.h>
@@ -19,6 +21,7 @@
 typedef struct {
     real *Xb, *Yb, *ZL, *D[2];
     real *A[CREG_MAX_LAYERS];
+    real *H[CREG_MAX_LAYERS], *M[CREG_MAX_LAYERS];
 } workspace;
 
 static ptrdiff_t
@@ -49,6 +52,13 @@ carve(real *ws, const creg_net *net, ptrdiff_t R)
     w.D[0] = ws;
     ws += R * widest(net);
     w.D[1] = ws;
+    ws += R * widest(net);
+    for (int l = 0; l < L - 1; ++l) {
+        w.H[l] = ws;
+        ws += R * net->sizes[l + 1];
+        w.M[l] = ws;
+        ws += R * net->sizes[l + 1];
+    }
     return w;
 }
 
@@ -63,21 +73,42 @@ layer_offset(const creg_net *net, int l)
     return off;
 }
 
-/* Fills w->A[*] and w->ZL for the B rows of X. */
+static int
+drops(const creg_noise *noise)
+{
+    return noise != NULL && noise->dropout > 0;
+}
+
+/* What layer l + 1 reads: the hidden activation, or its dropped-out copy. */
+static const real *
+layer_input(const workspace *w, const real *X, int l, const creg_noise *noise)
+{
+    if (l == 0) {
+        return X;
+    }
+    return drops(noise) ? w->H[l - 1] : w->A[l - 1];
+}
+
+/* Fills w->A[*] and w->ZL (and, training with dropout, w->H/M[*]) for the
+ * B rows of X.  noise is NULL at inference. */
 static void
 forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
-        const creg_net *net, int n_threads)
+        const creg_net *net, const creg_noise *noise, uint64_t step,
+        int n_threads)
 {
     const int L = net->n_layers;
-    const real *in = X;
     for (int l = 0; l < L; ++l) {
         const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
         const real *W = params + layer_offset(net, l);
         real *Z = l == L - 1 ? w->ZL : w->A[l];
-        CREG_FN(dense_forward)(Z, in, W, W + O * I, B, I, O, n_threads);
+        CREG_FN(dense_forward)(Z, layer_input(w, X, l, noise), W, W + O * I,
+                               B, I, O, n_threads);
         CREG_FN(activation_forward)(w->A[l], Z, B, O,
                                     l == L - 1 ? net->output : net->hidden);
-        in = w->A[l];
+        if (l < L - 1 && drops(noise)) {
+            CREG_FN(dropout_forward)(w->H[l], w->M[l], w->A[l], B * O, noise,
+                                     step, l);
+        }
     }
 }
 
@@ -85,10 +116,10 @@ forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
 static int
 backprop(workspace *w, real *grads, double *cost_sum, const real *params,
          const real *X, const real *Y, ptrdiff_t B, const creg_net *net,
-         int n_threads)
+         const creg_noise *noise, uint64_t step, int n_threads)
 {
     const int L = net->n_layers;
-    forward(w, params, X, B, net, n_threads);
+    forward(w, params, X, B, net, noise, step, n_threads);
     *cost_sum = CREG_FN(cost_forward)(w->ZL, w->A[L - 1], Y, B,
                                       net->sizes[L], net);
     if (!isfinite(*cost_sum)) {
@@ -101,9 +132,12 @@ backprop(workspace *w, real *grads, double *cost_sum, const real *params,
         real *dZ = w->D[(L - 1 - l) % 2], *dX = w->D[(L - l) % 2];
         CREG_FN(dense_backward)(l > 0 ? dX : NULL, grads + off,
                                 grads + off + O * I, dZ,
-                                l > 0 ? w->A[l - 1] : X, params + off, B, I,
-                                O, (real)1 / (real)B, n_threads);
+                                layer_input(w, X, l, noise), params + off, B,
+                                I, O, (real)1 / (real)B, n_threads);
         if (l > 0) {
+            if (drops(noise)) {
+                CREG_FN(dropout_backward)(dX, dX, w->M[l - 1], B * I);
+            }
             CREG_FN(activation_backward)(dX, dX, w->A[l - 1], B * I,
                                          net->hidden);
         }
@@ -117,7 +151,8 @@ CREG_FN(gradient)(real *grads, double *cost_sum, real *ws,
                   ptrdiff_t B, const creg_net *net, int n_threads)
 {
     workspace w = carve(ws, net, B);
-    return backprop(&w, grads, cost_sum, params, X, Y, B, net, n_threads);
+    return backprop(&w, grads, cost_sum, params, X, Y, B, net, NULL, 0,
+                    n_threads);
 }
 
 /* Copies the rows order[first .. first+B-1] of src (n x D) to dst (B x D). */
@@ -136,7 +171,8 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
                        const int64_t *order, ptrdiff_t n,
                        ptrdiff_t batch_size, ptrdiff_t first_batch,
                        ptrdiff_t n_batches, const creg_net *net,
-                       const creg_step_rule *rule, int n_threads)
+                       const creg_step_rule *rule, const creg_noise *noise,
+                       int n_threads)
 {
     const int L = net->n_layers;
     const ptrdiff_t D_in = net->sizes[0], D_out = net->sizes[L];
@@ -151,9 +187,13 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
             Xb = w.Xb;
             Yb = w.Yb;
         }
+        if (noise->input_noise > 0) {
+            CREG_FN(input_noise)(w.Xb, Xb, B * D_in, noise, (uint64_t)t);
+            Xb = w.Xb;
+        }
         double cost = 0;
-        int status = backprop(&w, grads, &cost, params, Xb, Yb, B, net,
-                              n_threads);
+        int status = backprop(&w, grads, &cost, params, Xb, Yb, B, net, noise,
+                              (uint64_t)t, n_threads);
         if (status != CREG_OK) {
             return status;
         }
@@ -181,7 +221,7 @@ CREG_FN(evaluate)(real *out, double *cost_sum, real *ws, const real *params,
     double total = 0;
     for (ptrdiff_t first = 0; first < n; first += chunk_rows) {
         const ptrdiff_t B = n - first < chunk_rows ? n - first : chunk_rows;
-        forward(&w, params, X + first * D_in, B, net, n_threads);
+        forward(&w, params, X + first * D_in, B, net, NULL, 0, n_threads);
         memcpy(out + first * D_out, w.A[L - 1], sizeof(real) * B * D_out);
         if (Y != NULL) {
             total += CREG_FN(cost_forward)(w.ZL, w.A[L - 1],

@@ -17,13 +17,18 @@ mix64(uint64_t x)
 }
 
 uint64_t
-creg_hash(uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
+creg_hash(uint64_t seed, uint64_t stream, uint64_t epoch, uint64_t step,
+          uint64_t index)
 {
-    return mix64(mix64(mix64(mix64(seed) ^ a) ^ b) ^ c);
+    return mix64(mix64(mix64(mix64(mix64(seed) ^ stream) ^ epoch) ^ step)
+                 ^ index);
 }
 
-/* Streams keep the uses of one seed apart. */
-#define STREAM_SHUFFLE 1
+double
+creg_uniform(uint64_t hash)
+{
+    return (double)(hash >> 11) * (1.0 / 9007199254740992.0);
+}
 
 void
 creg_shuffle(int64_t *order, ptrdiff_t n, uint64_t seed, uint64_t epoch)
@@ -31,10 +36,10 @@ creg_shuffle(int64_t *order, ptrdiff_t n, uint64_t seed, uint64_t epoch)
     for (ptrdiff_t i = 0; i < n; ++i) {
         order[i] = i;
     }
-    /* Fisher-Yates; j uniform in [0, i] from the top 53 bits of a hash. */
+    /* Fisher-Yates with j uniform in [0, i]. */
     for (ptrdiff_t i = n - 1; i > 0; --i) {
-        const uint64_t h = creg_hash(seed, STREAM_SHUFFLE, epoch, (uint64_t)i);
-        const double u = (double)(h >> 11) * (1.0 / 9007199254740992.0);
+        const double u = creg_uniform(
+            creg_hash(seed, CREG_STREAM_SHUFFLE, epoch, 0, (uint64_t)i));
         const ptrdiff_t j = (ptrdiff_t)(u * (double)(i + 1));
         const int64_t tmp = order[i];
         order[i] = order[j];

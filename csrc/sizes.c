@@ -18,7 +18,8 @@ creg_workspace_size(const creg_net *net, ptrdiff_t max_rows)
     const int L = net->n_layers;
     ptrdiff_t per_row = net->sizes[0] + 2 * net->sizes[L], widest = 0;
     for (int l = 1; l <= L; ++l) {
-        per_row += net->sizes[l];
+        /* A_l, plus H_l and M_l for hidden layers */
+        per_row += l < L ? 3 * net->sizes[l] : net->sizes[l];
         widest = net->sizes[l] > widest ? net->sizes[l] : widest;
     }
     return max_rows * (per_row + 2 * widest);

@@ -113,13 +113,6 @@ def test_float32_overflow_is_refused_but_float64_accepts_it():
     assert softmax_net(dtype="float64").predict(X).shape == (4,)
 
 
-def test_dropout_and_noise_are_placeholders_naming_the_issue():
-    X, y = problem()
-    for kwargs in (dict(dropout=0.5), dict(input_noise=0.1)):
-        with pytest.raises(NotImplementedError, match="Nielsen's chapter 3"):
-            softmax_net().fit(X, y, epochs=1, **kwargs)
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_dtype_is_kept_everywhere(dtype):
     X, y = problem()

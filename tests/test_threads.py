@@ -12,7 +12,7 @@ import creg
     dict(sizes=[300, 700, 200, 10], hidden="relu", output="softmax",
          cost="log_likelihood",
          fit=dict(batch_size=64, lr=0.05, l2=1.0, l1=2.0, max_norm=1.5,
-                  momentum=0.9)),
+                  momentum=0.9, dropout=0.3, input_noise=0.1)),
 ], ids=["nielsen", "all-regularizers"])
 def test_weights_identical_for_1_2_3_threads(dtype, config):
     rng = np.random.default_rng(7)

@@ -26,6 +26,12 @@ cdef extern from "creg.h" nogil:
         int l1_prox
         double max_norm
 
+    ctypedef struct creg_noise:
+        double dropout
+        double input_noise
+        uint64_t seed
+        uint64_t epoch
+
     const char *creg_strerror(int status) noexcept
     Py_ssize_t creg_param_count(const creg_net *net) noexcept
     Py_ssize_t creg_workspace_size(const creg_net *net, Py_ssize_t max_rows) noexcept
@@ -55,14 +61,14 @@ cdef extern from "creg.h" nogil:
                                Py_ssize_t n, Py_ssize_t batch_size,
                                Py_ssize_t first_batch, Py_ssize_t n_batches,
                                const creg_net *net, const creg_step_rule *rule,
-                               int n_threads) noexcept
+                               const creg_noise *noise, int n_threads) noexcept
     int creg_train_batches_f64(double *params, double *velocity, double *grads,
                                double *ws, double *cost_sum, const double *X,
                                const double *Y, const int64_t *order,
                                Py_ssize_t n, Py_ssize_t batch_size,
                                Py_ssize_t first_batch, Py_ssize_t n_batches,
                                const creg_net *net, const creg_step_rule *rule,
-                               int n_threads) noexcept
+                               const creg_noise *noise, int n_threads) noexcept
 
     void creg_evaluate_f32(float *out, double *cost_sum, float *ws,
                            const float *params, const float *X, const float *Y,
@@ -72,3 +78,15 @@ cdef extern from "creg.h" nogil:
                            const double *params, const double *X, const double *Y,
                            Py_ssize_t n, Py_ssize_t chunk_rows,
                            const creg_net *net, int n_threads) noexcept
+
+    void creg_dropout_forward_f32(float *H, float *M, const float *A,
+                                  Py_ssize_t count, const creg_noise *noise,
+                                  uint64_t step, int layer) noexcept
+    void creg_dropout_forward_f64(double *H, double *M, const double *A,
+                                  Py_ssize_t count, const creg_noise *noise,
+                                  uint64_t step, int layer) noexcept
+
+    void creg_input_noise_f32(float *Xn, const float *X, Py_ssize_t count,
+                              const creg_noise *noise, uint64_t step) noexcept
+    void creg_input_noise_f64(double *Xn, const double *X, Py_ssize_t count,
+                              const creg_noise *noise, uint64_t step) noexcept

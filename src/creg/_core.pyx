@@ -37,6 +37,13 @@ cdef creg_net _net(tuple spec) except *:
     return net
 
 
+cdef creg_noise _noise(tuple spec) except *:
+    """spec = (dropout, input_noise, seed, epoch)."""
+    cdef creg_noise noise
+    noise.dropout, noise.input_noise, noise.seed, noise.epoch = spec
+    return noise
+
+
 def param_count(tuple spec):
     cdef creg_net net = _net(spec)
     return creg_param_count(&net)
@@ -107,12 +114,14 @@ def train_batches(floating[::1] params, floating[::1] velocity,
                   const floating[:, ::1] X, const floating[:, ::1] Y,
                   const int64_t[::1] order, Py_ssize_t batch_size,
                   Py_ssize_t first_batch, Py_ssize_t n_batches, tuple spec,
-                  tuple rule, int n_threads):
+                  tuple rule, tuple noise_spec, int n_threads):
     """Runs n_batches mini-batches of an epoch; returns their summed cost.
 
-    rule = (lr, momentum, l2, l1, l1_prox, max_norm); order None = given order.
+    rule = (lr, momentum, l2, l1, l1_prox, max_norm); order None = given
+    order; noise_spec = (dropout, input_noise, seed, epoch).
     """
     cdef creg_net net = _net(spec)
+    cdef creg_noise noise = _noise(noise_spec)
     cdef creg_step_rule r
     cdef double cost = 0
     cdef int status
@@ -133,12 +142,12 @@ def train_batches(floating[::1] params, floating[::1] velocity,
             status = creg_train_batches_f32(
                 &params[0], &velocity[0], &grads[0], &ws[0], &cost, &X[0, 0],
                 &Y[0, 0], order_ptr, n, batch_size, first_batch, n_batches,
-                &net, &r, n_threads)
+                &net, &r, &noise, n_threads)
         else:
             status = creg_train_batches_f64(
                 &params[0], &velocity[0], &grads[0], &ws[0], &cost, &X[0, 0],
                 &Y[0, 0], order_ptr, n, batch_size, first_batch, n_batches,
-                &net, &r, n_threads)
+                &net, &r, &noise, n_threads)
     _check(status)
     return cost
 
@@ -167,3 +176,30 @@ def evaluate(floating[:, ::1] out, floating[::1] ws,
             creg_evaluate_f64(&out[0, 0], &cost, &ws[0], &params[0], &X[0, 0],
                               y_ptr, n, chunk_rows, &net, n_threads)
     return cost
+
+
+def dropout_forward(floating[::1] H, floating[::1] M, const floating[::1] A,
+                    tuple noise_spec, uint64_t step, int layer):
+    """The dropout of training, exposed so tests can see the mask used:
+    M := 1/(1-rate) kept or 0 dropped; H := A * M."""
+    cdef creg_noise noise = _noise(noise_spec)
+    assert H.shape[0] == M.shape[0] == A.shape[0] > 0
+    with nogil:
+        if floating is float:
+            creg_dropout_forward_f32(&H[0], &M[0], &A[0], A.shape[0], &noise,
+                                     step, layer)
+        else:
+            creg_dropout_forward_f64(&H[0], &M[0], &A[0], A.shape[0], &noise,
+                                     step, layer)
+
+
+def input_noise(floating[::1] Xn, const floating[::1] X, tuple noise_spec,
+                uint64_t step):
+    """The input noise of training: Xn := X + input_noise * N(0, 1)."""
+    cdef creg_noise noise = _noise(noise_spec)
+    assert Xn.shape[0] == X.shape[0] > 0
+    with nogil:
+        if floating is float:
+            creg_input_noise_f32(&Xn[0], &X[0], X.shape[0], &noise, step)
+        else:
+            creg_input_noise_f64(&Xn[0], &X[0], X.shape[0], &noise, step)

@@ -21,8 +21,6 @@ _COST_CODES = {"cross_entropy": 0, "log_likelihood": 1, "quadratic": 2}
 
 _EVAL_CHUNK_ROWS = 1024  # rows per forward pass when evaluating
 _CHUNK_SECONDS = 0.05    # one C call's target length: Ctrl-C latency
-_PLACEHOLDER_ISSUE = ("dropout, input noise, data expansion and the rest of "
-                      "Nielsen's chapter 3")
 
 
 class _ParameterList(list):
@@ -236,8 +234,15 @@ class Network:
             its own size.
         lr, l2, l1, penalty_scale, l1_method, max_norm, momentum
             The step rule above.
-        dropout, input_noise : float
-            Not available yet (see NotImplementedError); must be 0.
+        dropout : float in [0, 1)
+            Probability of dropping each hidden unit during training;
+            kept units are scaled by 1/(1 - dropout) (inverted dropout) and
+            the same mask is used in the backward pass.  Inference is not
+            affected.
+        input_noise : float >= 0
+            sigma of the N(0, sigma^2) noise added to every input element
+            during training.  Both draw fresh noise every step from
+            (seed, epoch, step, layer, index).
         validation_data : (X_val, y_val), optional
             Fills history.eval_cost and history.eval_accuracy.
         early_stopping : int, optional
@@ -288,17 +293,14 @@ class Network:
             raise ValueError("early_stopping and lr_schedule="
                              "'halve_on_plateau' need validation_data")
         nt = check.n_threads(n_threads)
-        if dropout or input_noise:
-            raise NotImplementedError(
-                "dropout and input_noise are validated but not implemented "
-                f"yet; they arrive with the issue '{_PLACEHOLDER_ISSUE}'")
         if not self._fit_lock.acquire(blocking=False):
             raise RuntimeError("fit is already running on this network in "
                                "another thread")
         try:
             rule = dict(lr=lr, momentum=momentum, l2=l2 * scale,
                         l1=l1 * scale, prox=l1_method == "prox",
-                        max_norm=max_norm)
+                        max_norm=max_norm, dropout=dropout,
+                        input_noise=input_noise)
             plan = dict(epochs=epochs, batch_size=batch_size,
                         shuffle=bool(shuffle), n_threads=nt,
                         verbose=bool(verbose), early_stopping=early_stopping,
@@ -334,6 +336,8 @@ class Network:
             step = (lr, rule["momentum"], rule["l2"], rule["l1"],
                     int(rule["prox"]), rule["max_norm"])
             start, snapshot = time.perf_counter(), self.params.copy()
+            noise = (rule["dropout"], rule["input_noise"], self.seed,
+                     self.epochs_trained)
             if order is not None:
                 _core.shuffle(order, self.seed, self.epochs_trained)
             first = 0
@@ -343,7 +347,7 @@ class Network:
                     t0 = time.perf_counter()
                     _core.train_batches(self.params, velocity, grads, ws, X,
                                         Y, order, bs, first, count,
-                                        self._spec, step, nt)
+                                        self._spec, step, noise, nt)
                     chunk = _next_chunk(count, time.perf_counter() - t0)
                     first += count
                 if not np.isfinite(self.params).all():
