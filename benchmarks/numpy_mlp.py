@@ -73,12 +73,12 @@ class NumpyMLP:
         # batch mean is applied once here and flows through every layer.
         delta = (activations[-1] - Y) * self.dtype.type(1 / X.shape[0])
         dWs, dbs = [], []
-        for l in range(len(self.weights) - 1, -1, -1):
-            dWs.append(delta.T @ activations[l])   # (O, m) @ (m, I)
+        for layer in range(len(self.weights) - 1, -1, -1):
+            dWs.append(delta.T @ activations[layer])    # (O, m) @ (m, I)
             dbs.append(delta.sum(axis=0))
-            if l > 0:                               # back through sigmoid
-                A = activations[l]
-                delta = (delta @ self.weights[l]) * A * (1 - A)
+            if layer > 0:                               # through sigmoid
+                A = activations[layer]
+                delta = (delta @ self.weights[layer]) * A * (1 - A)
         return dWs[::-1], dbs[::-1]
 
     def step(self, X, Y, lr, l2):

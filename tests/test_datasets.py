@@ -122,7 +122,8 @@ def file_name(prefix, what, dotted):
 def write_mnist(directory, gz=False, dotted=False, seed=0):
     """Write the four files; returns {prefix: (images, labels)}."""
     rng = np.random.default_rng(seed)
-    splits = {"train": fake_split(rng, N_TRAIN), "t10k": fake_split(rng, N_TEST)}
+    splits = {"train": fake_split(rng, N_TRAIN),
+              "t10k": fake_split(rng, N_TEST)}
     for prefix, (images, labels) in splits.items():
         for what, magic, array in (("images", IMAGES_MAGIC, images),
                                    ("labels", LABELS_MAGIC, labels)):

@@ -11,6 +11,10 @@ class History:
     ``train_cost`` is the mean data cost over the whole training set after
     the epoch plus the penalty terms of the fit's strengths; ``eval_cost``
     is the mean data cost over the validation set plus the same penalty.
+    ``zero_fraction`` counts weights exactly zero; ``clamped_fraction`` the
+    neurons whose incoming weights sit on the max-norm bound (0 without
+    max_norm); ``layer_norms`` and ``layer_zero_fraction`` hold, per epoch,
+    one Frobenius norm and one zero fraction per layer.
     """
 
     train_cost: list = field(default_factory=list)
@@ -20,6 +24,9 @@ class History:
     lr: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
     zero_fraction: list = field(default_factory=list)
+    clamped_fraction: list = field(default_factory=list)
+    layer_norms: list = field(default_factory=list)
+    layer_zero_fraction: list = field(default_factory=list)
     stopped_early: bool = False
     best_epoch: int = -1
 

@@ -382,10 +382,19 @@ class Network:
                 np.mean(self._labels_of(out) == self._labels_of(B))))
         history.lr.append(lr)
         history.seconds.append(seconds)
-        n_weights = sum(w.size for w in self._weights)
+        zeros = [int(np.count_nonzero(w == 0)) for w in self._weights]
         history.zero_fraction.append(
-            sum(int(np.count_nonzero(w == 0)) for w in self._weights)
-            / n_weights)
+            sum(zeros) / sum(w.size for w in self._weights))
+        history.layer_zero_fraction.append(
+            [z / w.size for z, w in zip(zeros, self._weights)])
+        row_norms = [np.sqrt(np.einsum("ij,ij->i", w, w, dtype=np.float64))
+                     for w in self._weights]
+        history.layer_norms.append(
+            [float(np.sqrt(np.sum(r ** 2))) for r in row_norms])
+        c = rule["max_norm"]
+        history.clamped_fraction.append(
+            sum(int(np.count_nonzero(r >= c * (1 - 1e-5))) for r in row_norms)
+            / sum(r.size for r in row_norms) if c else 0.0)
 
     # ------------------------------------------------------- persistence
     def save(self, path):
@@ -464,5 +473,6 @@ def _print_epoch(epoch, h):
         line += (f"  eval cost {h.eval_cost[-1]:.4f}  "
                  f"acc {h.eval_accuracy[-1]:.4f}")
     line += (f"  lr {h.lr[-1]:.4g}  zero {100 * h.zero_fraction[-1]:.1f}%  "
+             f"clamped {100 * h.clamped_fraction[-1]:.1f}%  "
              f"{h.seconds[-1]:.2f}s")
     print(line, flush=True)
