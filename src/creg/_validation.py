@@ -9,6 +9,8 @@ import numbers
 
 import numpy as np
 
+from creg._threads import effective_n_threads
+
 HIDDEN = ("sigmoid", "tanh", "relu")
 OUTPUT = ("sigmoid", "softmax", "linear")
 COSTS = ("cross_entropy", "log_likelihood", "quadratic")
@@ -81,9 +83,11 @@ def seed(value):
 
 
 def n_threads(value):
-    if value is None:
-        return 0
-    return positive_int("n_threads", value)
+    """None (OpenMP's default) or a positive int, resolved by the thread
+    policy in _threads."""
+    if value is not None:
+        value = positive_int("n_threads", value)
+    return effective_n_threads(value)
 
 
 def sizes(value, max_layers):

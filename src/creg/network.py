@@ -127,7 +127,7 @@ class Network:
     def _workspace(self, rows):
         return np.empty(_core.workspace_size(self._spec, rows), self.dtype)
 
-    def _evaluate(self, X, Y, ws, n_threads=0):
+    def _evaluate(self, X, Y, ws, n_threads):
         """(output activations, summed data cost) for validated X, Y."""
         out = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
         chunk = min(X.shape[0], _EVAL_CHUNK_ROWS)
@@ -163,7 +163,7 @@ class Network:
         Y = check.targets(y, X.shape[0], self.sizes[-1], self.output,
                           self.dtype)
         ws = self._workspace(min(X.shape[0], _EVAL_CHUNK_ROWS))
-        out = self._evaluate(X, None, ws)[0]
+        out = self._evaluate(X, None, ws, check.n_threads(None))[0]
         return float(np.mean(self._labels_of(out) == self._labels_of(Y)))
 
     def _penalty(self, l2, l1):
@@ -187,7 +187,8 @@ class Network:
         l1 = check.non_negative("l1", l1)
         scale = _penalty_scale(penalty_scale, X.shape[0])
         ws = self._workspace(min(X.shape[0], _EVAL_CHUNK_ROWS))
-        data_cost = self._evaluate(X, Y, ws)[1] / X.shape[0]
+        cost_sum = self._evaluate(X, Y, ws, check.n_threads(None))[1]
+        data_cost = cost_sum / X.shape[0]
         return data_cost + self._penalty(l2 * scale, l1 * scale)
 
     def gradient(self, X, y):
@@ -198,7 +199,7 @@ class Network:
                           self.dtype)
         grads = np.empty_like(self.params)
         _core.gradient(grads, self._workspace(X.shape[0]), self.params, X, Y,
-                       self._spec, 0)
+                       self._spec, check.n_threads(None))
         view = Network.__new__(Network)
         view.sizes, view.params = self.sizes, grads
         view._make_views()

@@ -1,0 +1,134 @@
+"""Faults creg must survive: Ctrl-C, fork, threads (RELIABILITY.md)."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import creg
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    import creg
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20000, 200)), rng.integers(0, 10, 20000)
+    net = creg.Network([200, 300, 10], dtype="float64")
+    print("fitting", flush=True)
+    try:
+        net.fit(X, y, epochs=1000, batch_size=10, n_threads=int(sys.argv[1]))
+    except KeyboardInterrupt:
+        stopped = time.time()
+        assert np.isfinite(net.params).all()
+        net.fit(X[:100], y[:100], epochs=1)      # still usable
+        print(f"interrupted {stopped!r}", flush=True)
+""")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_ctrl_c_stops_fit_promptly_and_leaves_a_usable_network(n_threads):
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(n_threads)],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "fitting"
+        time.sleep(1.0)
+        sent = time.time()
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 0, out
+    latency = float(out.split()[-1]) - sent
+    print(f"Ctrl-C latency with {n_threads} thread(s): {1e3 * latency:.0f} ms")
+    assert latency < 2.0  # a hang, not a slow machine, fails this
+
+
+FORK_PARENT = textwrap.dedent("""
+    import multiprocessing as mp
+    import numpy as np
+    import creg
+
+    def child(seed):
+        rng = np.random.default_rng(seed)
+        X, y = rng.random((512, 300)), rng.integers(0, 10, 512)
+        net = creg.Network([300, 400, 10])
+        net.fit(X, y, epochs=1, batch_size=256)
+        return net.accuracy(X, y)
+
+    if __name__ == "__main__":
+        rng = np.random.default_rng(0)
+        X, y = rng.random((512, 300)), rng.integers(0, 10, 512)
+        creg.Network([300, 400, 10]).fit(X, y, epochs=1, batch_size=256,
+                                         n_threads=2)   # libgomp pool up
+        with mp.get_context("fork").Pool(2) as pool:
+            print(pool.map(child, [1, 2]))
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_fits_after_a_threaded_parent(tmp_path):
+    script = tmp_path / "fork_parent.py"
+    script.write_text(FORK_PARENT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("[")
+
+
+def _problem(seed, n=400):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 50)), rng.integers(0, 5, n)
+
+
+def test_fits_on_different_networks_run_in_parallel_threads():
+    def fit(seed):
+        net = creg.Network([50, 40, 5], seed=seed)
+        net.fit(*_problem(seed), epochs=3, n_threads=1)
+        return net.params
+
+    expected = [fit(s) for s in range(4)]
+    results = [None] * 4
+    threads = [threading.Thread(target=lambda s=s: results.__setitem__(
+        s, fit(s))) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(np.array_equal(a, b) for a, b in zip(results, expected))
+
+
+def test_predict_from_many_threads_on_one_network():
+    net = creg.Network([50, 40, 5])
+    X, _ = _problem(0, n=3000)
+    expected = net.predict_proba(X)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        net.predict_proba(X))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 6
+    assert all(np.array_equal(r, expected) for r in results)
+
+
+def test_second_concurrent_fit_on_one_network_is_refused():
+    net = creg.Network([50, 40, 5])
+    X, y = _problem(0, n=20000)
+    worker = threading.Thread(target=lambda: net.fit(X, y, epochs=3))
+    worker.start()
+    try:
+        deadline = time.time() + 10
+        while not net._fit_lock.locked() and time.time() < deadline:
+            time.sleep(0.001)
+        with pytest.raises(RuntimeError, match="already running"):
+            net.fit(X[:10], y[:10], epochs=1)
+    finally:
+        worker.join()
+    assert net.epochs_trained == 3
