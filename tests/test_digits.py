@@ -19,13 +19,37 @@ def test_softmax_network_with_l2_reaches_97_percent_on_digits():
     assert net.accuracy(X[test], y[test]) >= 0.97
 
 
-def test_demo_prints_epochs_and_compares_regularizers():
+def test_demo_prints_epochs_and_the_regularizer_table():
     out = io.StringIO()
-    rows = demo.main(["--epochs", "3"], out=out)
+    rows = demo.main(["--epochs", "5"], out=out)
     text = out.getvalue()
-    assert [r[0].split()[0] for r in rows] == ["none", "L2", "L1"]
-    assert text.count("\n    3  ") == 3  # one line for epoch 3 of each run
-    zeros = {r[0].split()[0]: r[3] for r in rows}
-    assert zeros["L1"] > 0.05 and zeros["none"] == 0 and zeros["L2"] == 0
-    assert all(0.5 < r[2] <= 1 for r in rows)  # test accuracies
-    assert "summary" in text
+    names = [r[0].split()[0] for r in rows]
+    assert names == ["none", "L2", "L1", "elastic", "max-norm", "dropout",
+                     "input", "expanded"]
+    assert "\n    5  " in text  # the per-epoch lines of the first run
+    zeros = dict(zip(names, (r[4] for r in rows)))
+    assert zeros["L1"] > 0.05 and zeros["elastic"] > 0.05
+    assert zeros["none"] == zeros["L2"] == zeros["dropout"] == 0
+    for name, train_acc, test_acc, gap, _, _ in rows:
+        assert 0.5 < test_acc <= 1 and gap == train_acc - test_acc, name
+        assert f"{test_acc:9.4f}" in text
+
+
+def test_l2_dropout_and_expanded_data_each_shrink_the_overfitting_gap():
+    train, test = demo.split_digits()
+    runs = {"none": ({}, False), "L2": ({"l2": 5.0}, False),
+            "dropout": ({"dropout": 0.5}, False), "expanded": ({}, True)}
+    gaps, train_acc = {}, {}
+    for name, (fit_args, expanded) in runs.items():
+        results = []
+        for seed in (0, 1):
+            net, _ = demo.train_one(fit_args, expanded, train, test,
+                                    demo.EPOCHS, seed)
+            results.append((net.accuracy(*train), net.accuracy(*test)))
+        train_acc[name] = np.mean([r[0] for r in results])
+        gaps[name] = np.mean([r[0] - r[1] for r in results])
+    report = ", ".join(f"{k}: train {train_acc[k]:.4f} gap {gaps[k]:.4f}"
+                       for k in gaps)
+    assert train_acc["none"] >= 0.999, report  # the network overfits
+    for name in ("L2", "dropout", "expanded"):
+        assert gaps[name] < gaps["none"] * 0.85, report

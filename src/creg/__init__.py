@@ -1,9 +1,14 @@
 """creg: fast CPU training of fully-connected networks with exact
-regularizers (L2, L1 by soft-threshold, elastic net, max-norm)."""
+regularizers (L2, L1 by soft-threshold, elastic net, max-norm, dropout,
+input noise, data expansion)."""
 from creg import datasets
 from creg._errors import DivergenceError, ModelFileError
+from creg.expand import expand
 from creg.history import History
 from creg.network import Network
+from creg.network2 import load_network2
+from creg.path import PathPoint, regularization_path
+from creg.penalties import convert_penalty
 
 __version__ = "0.1.0"
 
@@ -14,5 +19,6 @@ def load(path):
     return load_network(path)
 
 
-__all__ = ["Network", "History", "load", "datasets", "DivergenceError",
-           "ModelFileError", "__version__"]
+__all__ = ["Network", "History", "load", "datasets", "expand",
+           "load_network2", "convert_penalty", "regularization_path",
+           "PathPoint", "DivergenceError", "ModelFileError", "__version__"]

@@ -317,8 +317,16 @@ def save_network(net, path):
         If writing fails; any previous file at ``path`` is left intact and
         the temporary file is removed.
     """
-    target = os.fsdecode(os.fspath(path))
     head, payload = _encode(net)
+    return write_atomically(path, head, payload)
+
+
+def write_atomically(path, *chunks):
+    """Write the byte strings to ``path`` through a temporary file in the
+    same directory (write, flush, fsync, rename, fsync the directory), so
+    the target is either the old file or the complete new one; on failure
+    the temporary file is removed.  Returns the path as str."""
+    target = os.fsdecode(os.fspath(path))
     directory, name = os.path.split(os.path.abspath(target))
     fd, tmp = _open_temporary(directory, name)
     try:
@@ -328,8 +336,8 @@ def save_network(net, path):
             os.close(fd)
             raise
         with f:  # f now owns fd and closes it on every path
-            f.write(head)
-            f.write(payload)
+            for chunk in chunks:
+                f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)

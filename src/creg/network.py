@@ -404,6 +404,12 @@ class Network:
         from creg._persist import save_network
         return save_network(self, path)
 
+    def save_network2(self, path):
+        """Write the network in Nielsen's network2.py JSON format (sigmoid
+        layers, cost cross_entropy or quadratic only); returns the path."""
+        from creg.network2 import save_network2
+        return save_network2(self, path)
+
 
 class _Tracker:
     """Early stopping and lr schedules, driven by validation accuracy."""
