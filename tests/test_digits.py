@@ -1,7 +1,9 @@
 """Real data: the bundled UCI digits, and the demo that trains on them."""
+import importlib.util
 import io
 
 import numpy as np
+import pytest
 
 import creg
 from creg import demo
@@ -53,3 +55,22 @@ def test_l2_dropout_and_expanded_data_each_shrink_the_overfitting_gap():
     assert train_acc["none"] >= 0.999, report  # the network overfits
     for name in ("L2", "dropout", "expanded"):
         assert gaps[name] < gaps["none"] * 0.85, report
+
+
+def test_demo_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "accuracy.png"
+    out = io.StringIO()
+    demo.main(["--epochs", "2", "--plot", str(target)], out=out)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {target}" in out.getvalue()
+
+
+def test_demo_plot_without_matplotlib_says_how_to_get_it(monkeypatch, capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib"
+                        else real(name, *a))
+    with pytest.raises(SystemExit):
+        demo.main(["--epochs", "1", "--plot", "x.png"])
+    assert "pip install" in capsys.readouterr().err
