@@ -80,6 +80,16 @@ ptrdiff_t creg_param_count(const creg_net *net);
  * max_rows rows. */
 ptrdiff_t creg_workspace_size(const creg_net *net, ptrdiff_t max_rows);
 
+/* GEMM kernel selection (dispatch.c): 0 reference loops, 1 baseline-width
+ * vectors, 2 AVX2+FMA.  creg_set_kernel_level clamps to what this build and
+ * CPU support (a negative level asks for the best) and returns the level in
+ * effect.  Call it before training; it is not synchronized with running
+ * kernels. */
+int creg_best_kernel_level(void);
+int creg_set_kernel_level(int level);
+int creg_kernel_level(void);
+const char *creg_kernel_name(int level);
+
 /* Counter-based random numbers: the same (seed, counters) give the same bits
  * on every thread and machine. */
 uint64_t creg_hash(uint64_t seed, uint64_t stream, uint64_t epoch,

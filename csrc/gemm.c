@@ -5,18 +5,23 @@
  * Output: C is overwritten when beta == 0 (never read), otherwise scaled and
  * accumulated.
  *
- * This is the plain, correct GEMM that every dense layer goes through.  It
- * picks one of two loop orders by layout, both summing k in ascending order:
+ * Every dense layer goes through this one function.  When the layout allows
+ * it (always, for the three GEMMs of a dense layer) it hands the work to the
+ * register-blocked micro-kernels of gemm_kernel.c at the level dispatch.c
+ * chose, splitting their tile grid over threads.  Otherwise, and at level 0,
+ * it runs the plain reference loops below, which pick one of two loop
+ * orders by layout, both summing k in ascending order:
  *   - dot form, when A's rows and B's columns are contiguous along K
  *     (forward Z = X.W^T): one vectorized dot product per C element;
  *   - axpy form, when C's and B's rows are contiguous (dW = dZ^T.X,
  *     dX = dZ.W): C row += A[i,k] * B row, vectorized along N.
- * Threads split the rows of C only, so each element is computed by one
- * thread in a fixed order and results are the same for any n_threads.
- * It deliberately does no packing or register blocking.
+ * Threads split the rows of C (reference) or the kernels' tiles, and each
+ * element is computed by one thread with the same operations whatever the
+ * split, so results are the same for any n_threads.
  */
 #include "creg.h"
 #include "real.h"
+#include "gemm_kernel.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -57,6 +62,59 @@ dot(const real *restrict a, const real *restrict b, ptrdiff_t K)
     return sum;
 }
 
+#if defined(CREG_HAVE_VECTOR_KERNELS)
+/* The kernel variant of the chosen level (avx2 set in the caller). */
+#if defined(CREG_HAVE_AVX2_KERNELS)
+#define KERNEL(name) (avx2 ? CREG_FN(name##_avx2) : CREG_FN(name##_base))
+#else
+#define KERNEL(name) ((void)avx2, CREG_FN(name##_base))
+#endif
+
+/* The part of a grid of n tiles that thread `me` of `team` computes. */
+static void
+my_tiles(ptrdiff_t n, int me, int team, ptrdiff_t *first, ptrdiff_t *count)
+{
+    const ptrdiff_t lo = n * me / team, hi = n * (me + 1) / team;
+    *first = lo;
+    *count = hi - lo;
+}
+
+/* Runs the micro-kernels if the layout suits them; returns 0 if not. */
+static int
+gemm_vector(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
+            ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B, ptrdiff_t rs_b,
+            ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+            real alpha, real beta, int n_threads, int level)
+{
+    const int dot_form = cs_c == 1 && cs_a == 1 && rs_b == 1;
+    if (!dot_form && !(cs_c == 1 && cs_b == 1)) {
+        return 0;
+    }
+    const int avx2 = level >= 2;
+    const ptrdiff_t n_tiles = dot_form ? KERNEL(gemm_dot_tiles)(M, N)
+                                       : KERNEL(gemm_axpy_tiles)(M, N);
+    const int nt = threads_for(n_threads);
+#pragma omp parallel num_threads(nt) if ((double)M * N * K > GEMM_PARALLEL_MIN)
+    {
+        int me = 0, team = 1;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+        team = omp_get_num_threads();
+#endif
+        ptrdiff_t first, count;
+        my_tiles(n_tiles, me, team, &first, &count);
+        if (dot_form) {
+            KERNEL(gemm_dot)(C, rs_c, A, rs_a, B, cs_b, M, N, K, alpha, beta,
+                             first, count);
+        } else {
+            KERNEL(gemm_axpy)(C, rs_c, A, rs_a, cs_a, B, rs_b, M, N, K, alpha,
+                              beta, first, count);
+        }
+    }
+    return 1;
+}
+#endif
+
 void
 CREG_FN(gemm)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
               const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
@@ -64,6 +122,13 @@ CREG_FN(gemm)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
               ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
               real alpha, real beta, int n_threads)
 {
+#if defined(CREG_HAVE_VECTOR_KERNELS)
+    const int level = creg_kernel_level();
+    if (level > 0 && gemm_vector(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b,
+                                 M, N, K, alpha, beta, n_threads, level)) {
+        return;
+    }
+#endif
     const int dot_form = (cs_a == 1 && rs_b == 1) || cs_c != 1 || cs_b != 1;
     const int nt = threads_for(n_threads);
     ptrdiff_t i;

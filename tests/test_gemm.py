@@ -1,58 +1,119 @@
-"""The strided GEMM every dense layer uses, against numpy (float64 oracle)."""
+"""The strided GEMM every dense layer uses, at every kernel level, against
+numpy (float64 oracle): tile edges, K tails, strides, beta, threads."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from creg import _core
 
+LEVELS = list(range(_core.best_kernel_level() + 1))
+# Edges of the tiles (dot 4 x 3, axpy 4 x 2 vectors of 2..8 lanes) and tails.
+M_SIZES = [1, 3, 4, 5, 9, 65]
+N_SIZES = [1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 33]
+K_SIZES = [1, 3, 4, 7, 8, 9, 17, 300]
 
-@pytest.fixture
-def rng():
-    return np.random.default_rng(42)
+
+@pytest.fixture(params=LEVELS, ids=[_core.kernel_name(v) for v in LEVELS])
+def level(request):
+    before = _core.kernel_level()
+    assert _core.set_kernel_level(request.param) == request.param
+    yield request.param
+    _core.set_kernel_level(before)
 
 
-def _tol(dtype, K):
-    return np.sqrt(K) * np.finfo(dtype).eps * 8
+def _operands(rng, dtype, M, N, K, layout):
+    A = rng.standard_normal((M, K) if layout[0] == "n" else (K, M))
+    B = rng.standard_normal((K, N) if layout[1] == "n" else (N, K))
+    A = (A if layout[0] == "n" else A.T).astype(dtype)
+    B = (B if layout[1] == "n" else B.T).astype(dtype)
+    if layout.endswith("ct"):
+        C = np.empty((N, M), dtype).T
+    else:
+        C = np.empty((M, N), dtype)
+    C[...] = rng.standard_normal((M, N))
+    return A, B, C
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("M,N,K", [(m, n, k) for m in (1, 7, 65)
-                                   for n in (1, 9, 64) for k in (1, 8, 17, 300)])
-@pytest.mark.parametrize("layout", ["nn", "nt", "tn", "tt", "c_t"])
+@pytest.mark.parametrize("layout", ["nt", "tn", "nn", "tt", "nn_ct"])
 @pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
-def test_gemm_matches_numpy(dtype, M, N, K, layout, beta, rng):
-    A = rng.standard_normal((M, K) if layout[0] == "n" else (K, M)).astype(dtype)
-    B = rng.standard_normal((K, N) if layout[1] != "t" else (N, K)).astype(dtype)
-    A = A if layout[0] == "n" else A.T
-    B = B if layout[1] != "t" else B.T
-    C0 = rng.standard_normal((M, N) if layout != "c_t" else (N, M)).astype(dtype)
-    C = C0 if layout != "c_t" else C0.T
-    expected = 1.5 * A.astype(np.float64) @ B.astype(np.float64)
-    if beta == 0:
-        C[...] = np.nan  # beta == 0 must never read C
-    else:
-        expected += beta * C.astype(np.float64)
-    _core.gemm(C, A, B, dtype(1.5), dtype(beta), 1)
-    scale = np.abs(A).astype(np.float64) @ np.abs(B) * 1.5 + abs(beta) * 3
-    assert np.all(np.abs(C - expected) <= _tol(dtype, K) * scale)
+def test_gemm_matches_numpy_over_tile_edges(level, dtype, layout, beta):
+    rng = np.random.default_rng(42)
+    eps = np.finfo(dtype).eps
+    for M in M_SIZES:
+        for N in N_SIZES:
+            for K in K_SIZES:
+                A, B, C = _operands(rng, dtype, M, N, K, layout)
+                expected = 1.5 * A.astype(np.float64) @ B.astype(np.float64)
+                if beta == 0:
+                    C[...] = np.nan  # beta == 0 must never read C
+                else:
+                    expected += beta * C.astype(np.float64)
+                _core.gemm(C, A, B, dtype(1.5), dtype(beta), 1)
+                bound = 1.5 * np.abs(A).astype(np.float64) @ np.abs(B) \
+                    + abs(beta) * np.abs(expected)
+                err = np.abs(C - expected)
+                assert np.all(err <= 4 * np.sqrt(K) * eps * (bound + 1e-30)), \
+                    (M, N, K)
 
 
 @pytest.mark.parametrize("n_threads", [1, 2, 4])
-def test_gemm_exact_on_small_integers(n_threads, rng):
+@pytest.mark.parametrize("layout", ["nt", "tn", "nn"])
+def test_gemm_exact_on_small_integers(level, n_threads, layout):
     # Products and sums of small integers are exact in float32.
+    rng = np.random.default_rng(1)
     A = rng.integers(-4, 5, (130, 300)).astype(np.float32)
     B = rng.integers(-4, 5, (300, 70)).astype(np.float32)
+    if layout[0] == "t":
+        A = np.ascontiguousarray(A.T).T
+    if layout[1] == "t":
+        B = np.ascontiguousarray(B.T).T
     C = np.empty((130, 70), np.float32)
     _core.gemm(C, A, B, np.float32(1), np.float32(0), n_threads)
-    assert np.array_equal(C, (A.astype(np.int64) @ B.astype(np.int64)))
+    assert np.array_equal(C, A.astype(np.int64) @ B.astype(np.int64))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_gemm_bitwise_same_for_any_thread_count(dtype, rng):
-    A = rng.standard_normal((300, 200)).astype(dtype)
-    B = rng.standard_normal((200, 150)).astype(dtype)
+@pytest.mark.parametrize("layout", ["nt", "tn", "nn"])
+def test_gemm_bitwise_same_for_any_thread_count(level, dtype, layout):
+    rng = np.random.default_rng(7)
+    A, B, _ = _operands(rng, dtype, 301, 157, 203, layout)
     results = []
     for n_threads in (1, 2, 3):
-        C = np.empty((300, 150), dtype)
+        C = np.empty((301, 157), dtype)
         _core.gemm(C, A, B, dtype(1), dtype(0), n_threads)
         results.append(C)
     assert all(np.array_equal(results[0], r) for r in results[1:])
+
+
+def test_disable_simd_env_selects_the_reference_loops():
+    code = "import creg; from creg import _core; print(_core.kernel_level())"
+    env = dict(os.environ, CREG_DISABLE_SIMD="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, text=True,
+                         capture_output=True, check=True).stdout
+    assert out.strip() == "0"
+    env.pop("CREG_DISABLE_SIMD")
+    out = subprocess.run([sys.executable, "-c", code], env=env, text=True,
+                         capture_output=True, check=True).stdout
+    assert out.strip() == str(_core.best_kernel_level())
+
+
+def test_training_agrees_across_kernel_levels(level):
+    import creg
+    rng = np.random.default_rng(3)
+    X, y = rng.random((64, 37)), rng.integers(0, 5, 64)
+    net = creg.Network([37, 19, 13, 5], hidden="tanh", output="softmax",
+                       cost="log_likelihood", dtype="float64", seed=2)
+    start = net.params.copy()
+    net.fit(X, y, epochs=2, batch_size=7, lr=0.3, l2=1.0, momentum=0.5,
+            shuffle=False)
+    _core.set_kernel_level(0)
+    ref = creg.Network([37, 19, 13, 5], hidden="tanh", output="softmax",
+                       cost="log_likelihood", dtype="float64", seed=2)
+    assert np.array_equal(ref.params, start)
+    ref.fit(X, y, epochs=2, batch_size=7, lr=0.3, l2=1.0, momentum=0.5,
+            shuffle=False)
+    np.testing.assert_allclose(net.params, ref.params, rtol=0, atol=1e-12)

@@ -1,7 +1,9 @@
 """creg: fast CPU training of fully-connected networks with exact
 regularizers (L2, L1 by soft-threshold, elastic net, max-norm, dropout,
 input noise, data expansion)."""
-from creg import datasets
+import os as _os
+
+from creg import _core, datasets
 from creg._errors import DivergenceError, ModelFileError
 from creg.expand import expand
 from creg.history import History
@@ -11,6 +13,11 @@ from creg.path import PathPoint, regularization_path
 from creg.penalties import convert_penalty
 
 __version__ = "0.1.0"
+
+# CREG_DISABLE_SIMD=1 forces the plain reference GEMM loops; otherwise the
+# best kernels this CPU supports.  Read once, here: kernels never getenv.
+_core.set_kernel_level(
+    0 if _os.environ.get("CREG_DISABLE_SIMD", "0") not in ("", "0") else -1)
 
 
 def load(path):

@@ -33,6 +33,10 @@ cdef extern from "creg.h" nogil:
         uint64_t epoch
 
     const char *creg_strerror(int status) noexcept
+    int creg_best_kernel_level() noexcept
+    int creg_set_kernel_level(int level) noexcept
+    int creg_kernel_level() noexcept
+    const char *creg_kernel_name(int level) noexcept
     Py_ssize_t creg_param_count(const creg_net *net) noexcept
     Py_ssize_t creg_workspace_size(const creg_net *net, Py_ssize_t max_rows) noexcept
     void creg_shuffle(int64_t *order, Py_ssize_t n, uint64_t seed, uint64_t epoch) noexcept

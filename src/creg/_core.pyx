@@ -44,6 +44,25 @@ cdef creg_noise _noise(tuple spec) except *:
     return noise
 
 
+def set_kernel_level(int level):
+    """Choose the GEMM kernels: 0 reference loops, 1 baseline vectors, 2
+    AVX2+FMA; negative = the best this CPU supports.  Returns the level in
+    effect (clamped to what is supported)."""
+    return creg_set_kernel_level(level)
+
+
+def kernel_level():
+    return creg_kernel_level()
+
+
+def best_kernel_level():
+    return creg_best_kernel_level()
+
+
+def kernel_name(int level):
+    return creg_kernel_name(level).decode()
+
+
 def param_count(tuple spec):
     cdef creg_net net = _net(spec)
     return creg_param_count(&net)
