@@ -38,8 +38,17 @@ typedef real vec __attribute__((vector_size(VBYTES)));
 
 #define DOT_MR 4
 #define DOT_NR 3
-#define AXPY_MR 4
+/* axpy: 6 rows x 2 vectors = 12 accumulators (+2 loads, 1 broadcast: 15 of
+ * the 16 vector registers).  K is cut into KC-deep blocks and the rows into
+ * MC-row blocks so that a block of B stays in L1 and a block of A in L2
+ * (BLIS's pc and ic loops); the blocking is fixed, so each C element's sum
+ * is always split the same way. */
+#define AXPY_MR 6
 #define AXPY_NV 2
+#define AXPY_KC 256
+#define AXPY_MC 24 /* the packed A block, MC x KC, lives on the stack */
+/* Columns per jc block: a KC x NC block of B is ~256 KiB, half of L2. */
+#define AXPY_NC ((ptrdiff_t)(262144 / (AXPY_KC * sizeof(real))))
 
 static inline vec
 vload(const real *p)
@@ -165,34 +174,55 @@ load_row(vec *bv, const real *b, int n, int full)
     }
 }
 
-/* One AXPY_MR x (AXPY_NV vectors) tile of C; n columns are valid (<= the
- * tile width), rows past m repeat row 0 and are not stored.  `full` is a
- * constant at each call, so the common whole tile has no tail logic. */
-static inline void
-axpy_tile_body(real *C, ptrdiff_t ldc, const real *A, ptrdiff_t rs_a,
-               ptrdiff_t cs_a, const real *B, ptrdiff_t ldb, int m, int n,
-               ptrdiff_t K, real alpha, real beta, const int full)
+/* Packs rows i0 .. i0 + m - 1 of A (k = 0 .. K-1) as AXPY_MR values per k:
+ * pack[k * AXPY_MR + r] = A(i0 + r, k), rows past m repeating row i0.  A is
+ * strided in general (dZ^T for dW), and its rows are often 4 KiB apart,
+ * which would make every k of a tile fight for the same L1 sets. */
+static void
+pack_rows(real *restrict pack, const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
+          int m, ptrdiff_t K)
 {
-    const real *a[AXPY_MR];
-    for (int i = 0; i < AXPY_MR; ++i) {
-        a[i] = A + (i < m ? i : 0) * rs_a;
+    for (ptrdiff_t k = 0; k < K; ++k) {
+        for (int r = 0; r < AXPY_MR; ++r) {
+            pack[k * AXPY_MR + r] = A[(r < m ? r : 0) * rs_a + k * cs_a];
+        }
     }
+}
+
+/* One AXPY_MR x (AXPY_NV vectors) tile of C from a packed A tile; n
+ * columns are valid (<= the tile width), rows past m are not stored.
+ * `full` is a constant at each call, so whole tiles have no tail logic. */
+static inline void
+axpy_tile_body(real *C, ptrdiff_t ldc, const real *restrict a,
+               const real *B, ptrdiff_t ldb, int m, int n, ptrdiff_t K,
+               real alpha, real beta, const int full)
+{
     vec acc[AXPY_MR][AXPY_NV];
     memset(acc, 0, sizeof acc);
     for (ptrdiff_t k = 0; k < K; ++k) {
         vec bv[AXPY_NV];
         load_row(bv, B + k * ldb, n, full);
         for (int i = 0; i < AXPY_MR; ++i) {
-            const real s = a[i][k * cs_a];
+            const real s = a[k * AXPY_MR + i];
             for (int v = 0; v < AXPY_NV; ++v) {
                 acc[i][v] += s * bv[v];
             }
         }
     }
     for (int i = 0; i < m; ++i) {
+        real *c = C + i * ldc;
+        if (full) {
+            for (int v = 0; v < AXPY_NV; ++v) {
+                vec r = alpha * acc[i][v];
+                if (beta != 0) {
+                    r += beta * vload(c + v * VL);
+                }
+                memcpy(c + v * VL, &r, sizeof r);
+            }
+            continue;
+        }
         real out[AXPY_NV * VL];
         memcpy(out, acc[i], sizeof out);
-        real *c = C + i * ldc;
         if (beta == 0) {
             for (int col = 0; col < n; ++col) {
                 c[col] = alpha * out[col];
@@ -206,14 +236,41 @@ axpy_tile_body(real *C, ptrdiff_t ldc, const real *A, ptrdiff_t rs_a,
 }
 
 static void
-axpy_tile(real *C, ptrdiff_t ldc, const real *A, ptrdiff_t rs_a,
-          ptrdiff_t cs_a, const real *B, ptrdiff_t ldb, int m, int n,
-          ptrdiff_t K, real alpha, real beta)
+axpy_tile(real *C, ptrdiff_t ldc, const real *a, const real *B,
+          ptrdiff_t ldb, int m, int n, ptrdiff_t K, real alpha, real beta)
 {
     if (n == AXPY_NV * VL) {
-        axpy_tile_body(C, ldc, A, rs_a, cs_a, B, ldb, m, n, K, alpha, beta, 1);
+        axpy_tile_body(C, ldc, a, B, ldb, m, n, K, alpha, beta, 1);
     } else {
-        axpy_tile_body(C, ldc, A, rs_a, cs_a, B, ldb, m, n, K, alpha, beta, 0);
+        axpy_tile_body(C, ldc, a, B, ldb, m, n, K, alpha, beta, 0);
+    }
+}
+
+/* The ic, jr and ir loops for columns jc .. jc_end - 1 and one KC block of
+ * K starting at pc; pack holds AXPY_MC x AXPY_KC values. */
+static void
+axpy_block(real *C, ptrdiff_t ldc, const real *A, ptrdiff_t rs_a,
+           ptrdiff_t cs_a, const real *B, ptrdiff_t ldb, ptrdiff_t M,
+           ptrdiff_t jc, ptrdiff_t jc_end, ptrdiff_t pc, ptrdiff_t kc,
+           real alpha, real beta, real *pack)
+{
+    const ptrdiff_t width = AXPY_NV * VL;
+    for (ptrdiff_t ic = 0; ic < M; ic += AXPY_MC) {                /* ic */
+        const ptrdiff_t i_end = M - ic < AXPY_MC ? M : ic + AXPY_MC;
+        for (ptrdiff_t i = ic; i < i_end; i += AXPY_MR) {
+            const int m = (int)(i_end - i < AXPY_MR ? i_end - i : AXPY_MR);
+            pack_rows(pack + (i - ic) * kc, A + i * rs_a + pc * cs_a, rs_a,
+                      cs_a, m, kc);
+        }
+        for (ptrdiff_t j = jc; j < jc_end; j += width) {            /* jr */
+            const int n = (int)(jc_end - j < width ? jc_end - j : width);
+            for (ptrdiff_t i = ic; i < i_end; i += AXPY_MR) {       /* ir */
+                const int m = (int)(i_end - i < AXPY_MR ? i_end - i
+                                                        : AXPY_MR);
+                axpy_tile(C + i * ldc + j, ldc, pack + (i - ic) * kc,
+                          B + pc * ldb + j, ldb, m, n, kc, alpha, beta);
+            }
+        }
     }
 }
 
@@ -223,20 +280,28 @@ KFN(gemm_axpy)(real *C, ptrdiff_t ldc, const real *A, ptrdiff_t rs_a,
                ptrdiff_t N, ptrdiff_t K, real alpha, real beta,
                ptrdiff_t tile, ptrdiff_t n_tiles)
 {
+    /* This call owns the column tiles tile .. tile + n_tiles - 1. */
     const ptrdiff_t width = AXPY_NV * VL;
-    const ptrdiff_t col_tiles = (N + width - 1) / width;
-    for (ptrdiff_t t = tile; t < tile + n_tiles; ++t) {
-        const ptrdiff_t i = (t / col_tiles) * AXPY_MR;
-        const ptrdiff_t j = (t % col_tiles) * width;
-        axpy_tile(C + i * ldc + j, ldc, A + i * rs_a, rs_a, cs_a, B + j, ldb,
-                  (int)(M - i < AXPY_MR ? M - i : AXPY_MR),
-                  (int)(N - j < width ? N - j : width), K, alpha, beta);
+    const ptrdiff_t j_end = (tile + n_tiles) * width < N
+                                ? (tile + n_tiles) * width : N;
+    real pack[AXPY_MC * AXPY_KC];
+    for (ptrdiff_t jc = tile * width; jc < j_end; jc += AXPY_NC) { /* jc */
+        const ptrdiff_t jc_end = j_end - jc < AXPY_NC ? j_end : jc + AXPY_NC;
+        ptrdiff_t pc = 0;
+        do {                                                        /* pc */
+            const ptrdiff_t kc = K - pc < AXPY_KC ? K - pc : AXPY_KC;
+            /* the first K block applies beta; later ones accumulate */
+            axpy_block(C, ldc, A, rs_a, cs_a, B, ldb, M, jc, jc_end, pc, kc,
+                       alpha, pc == 0 ? beta : 1, pack);
+            pc += kc;
+        } while (pc < K);
     }
 }
 
+/* The grid threads split: column tiles (each call does every row). */
 ptrdiff_t
 KFN(gemm_axpy_tiles)(ptrdiff_t M, ptrdiff_t N)
 {
-    const ptrdiff_t width = AXPY_NV * VL;
-    return ((M + AXPY_MR - 1) / AXPY_MR) * ((N + width - 1) / width);
+    (void)M;
+    return (N + AXPY_NV * VL - 1) / (AXPY_NV * VL);
 }
