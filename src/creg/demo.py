@@ -21,7 +21,7 @@ EPOCHS = 60
 LR = 0.1
 
 # name, fit arguments, whether the training set is expanded (5x rows).
-RUNS = (
+RUNS: tuple[tuple[str, dict[str, float], bool], ...] = (
     ("none", {}, False),
     ("L2 (l2=5)", {"l2": 5.0}, False),
     ("L1 (l1=2, prox)", {"l1": 2.0}, False),

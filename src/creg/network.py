@@ -4,16 +4,24 @@ Everything numerical happens in C (creg._core): this module checks input
 once, owns the buffers, runs the epoch loop in chunks of mini-batches (so
 Ctrl-C is honoured between chunks), and keeps the history.
 """
+from __future__ import annotations
+
 import math
+import os
 import threading
 import time
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from creg import _core, _validation as check
 from creg._errors import DivergenceError
 from creg._initializers import initial_layer
 from creg.history import History
+
+ArrayLike = npt.ArrayLike
+LrSchedule = Union[None, str, Callable[[int, History], float]]
 
 _ACTIVATION_CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "linear": 3,
                      "softmax": 4}
@@ -59,9 +67,10 @@ class Network:
         Seeds the initial weights and every epoch's shuffle.
     """
 
-    def __init__(self, sizes, *, hidden="sigmoid", output="sigmoid",
-                 cost="cross_entropy", init="normalized", dtype="float32",
-                 seed=0):
+    def __init__(self, sizes: Sequence[int], *, hidden: str = "sigmoid",
+                 output: str = "sigmoid", cost: str = "cross_entropy",
+                 init: str = "normalized", dtype: Any = "float32",
+                 seed: int = 0) -> None:
         self.sizes = check.sizes(sizes, _core.MAX_LAYERS)
         self.hidden = check.choice("hidden", hidden, check.HIDDEN)
         self.output = check.choice("output", output, check.OUTPUT)
@@ -98,12 +107,12 @@ class Network:
             offset += n_out
 
     @property
-    def weights(self):
+    def weights(self) -> list[np.ndarray]:
         """Per-layer weight views, shape (n_out, n_in); writable."""
         return self._weights
 
     @property
-    def biases(self):
+    def biases(self) -> list[np.ndarray]:
         """Per-layer bias views, shape (n_out,); writable."""
         return self._biases
 
@@ -140,31 +149,33 @@ class Network:
             return (outputs[:, 0] > 0.5).astype(np.int64)
         return outputs.argmax(axis=1)
 
-    def predict_proba(self, X, *, n_threads=None):
+    def predict_proba(self, X: ArrayLike, *,
+                      n_threads: Optional[int] = None) -> np.ndarray:
         """Output activations, shape (n, sizes[-1])."""
-        X = check.features(X, self.dtype, self.sizes[0])
+        Xa = check.features(X, self.dtype, self.sizes[0])
         nt = check.n_threads(n_threads)
-        ws = self._workspace(min(X.shape[0], _EVAL_CHUNK_ROWS))
-        return self._evaluate(X, None, ws, nt)[0]
+        ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
+        return self._evaluate(Xa, None, ws, nt)[0]
 
-    def predict(self, X, *, n_threads=None):
+    def predict(self, X: ArrayLike, *,
+                n_threads: Optional[int] = None) -> np.ndarray:
         """Class labels (argmax; 0/1 for one sigmoid unit), or the outputs
         themselves for a linear output."""
         outputs = self.predict_proba(X, n_threads=n_threads)
         return outputs if self.output == "linear" else self._labels_of(outputs)
 
-    def accuracy(self, X, y):
+    def accuracy(self, X: ArrayLike, y: ArrayLike) -> float:
         """Fraction of samples whose predicted class is right.  y: labels
         (n,) or a target matrix whose argmax is the class."""
         if self.output == "linear":
             raise ValueError("accuracy needs a sigmoid or softmax output; "
                              "this network's output is linear")
-        X = check.features(X, self.dtype, self.sizes[0])
-        Y = check.targets(y, X.shape[0], self.sizes[-1], self.output,
+        Xa = check.features(X, self.dtype, self.sizes[0])
+        Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
-        ws = self._workspace(min(X.shape[0], _EVAL_CHUNK_ROWS))
-        out = self._evaluate(X, None, ws, check.n_threads(None))[0]
-        return float(np.mean(self._labels_of(out) == self._labels_of(Y)))
+        ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
+        out = self._evaluate(Xa, None, ws, check.n_threads(None))[0]
+        return float(np.mean(self._labels_of(out) == self._labels_of(Ya)))
 
     def _penalty(self, l2, l1):
         """l2/2 sum w^2 + l1 sum |w| over weights (never biases)."""
@@ -176,41 +187,49 @@ class Network:
                 total += l1 * float(np.abs(w).sum())
         return total
 
-    def cost(self, X, y, *, l2=0.0, l1=0.0, penalty_scale="n"):
+    def cost(self, X: ArrayLike, y: ArrayLike, *, l2: float = 0.0,
+             l1: float = 0.0, penalty_scale: str = "n") -> float:
         """Mean data cost over X plus the penalty terms:
         l2/(2n) sum w^2 + l1/n sum |w| with penalty_scale="n" (n = len(X)),
         l2/2 sum w^2 + l1 sum |w| with "none"."""
-        X = check.features(X, self.dtype, self.sizes[0])
-        Y = check.targets(y, X.shape[0], self.sizes[-1], self.output,
+        Xa = check.features(X, self.dtype, self.sizes[0])
+        Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
         l2 = check.non_negative("l2", l2)
         l1 = check.non_negative("l1", l1)
-        scale = _penalty_scale(penalty_scale, X.shape[0])
-        ws = self._workspace(min(X.shape[0], _EVAL_CHUNK_ROWS))
-        cost_sum = self._evaluate(X, Y, ws, check.n_threads(None))[1]
-        data_cost = cost_sum / X.shape[0]
+        scale = _penalty_scale(penalty_scale, Xa.shape[0])
+        ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
+        cost_sum = self._evaluate(Xa, Ya, ws, check.n_threads(None))[1]
+        data_cost = cost_sum / Xa.shape[0]
         return data_cost + self._penalty(l2 * scale, l1 * scale)
 
-    def gradient(self, X, y):
+    def gradient(self, X: ArrayLike,
+                 y: ArrayLike) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Batch-mean gradient of the data cost over all rows of X (no
         penalty), as (list of dW, list of db) shaped like the parameters."""
-        X = check.features(X, self.dtype, self.sizes[0])
-        Y = check.targets(y, X.shape[0], self.sizes[-1], self.output,
+        Xa = check.features(X, self.dtype, self.sizes[0])
+        Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
         grads = np.empty_like(self.params)
-        _core.gradient(grads, self._workspace(X.shape[0]), self.params, X, Y,
-                       self._spec, check.n_threads(None))
+        _core.gradient(grads, self._workspace(Xa.shape[0]), self.params, Xa,
+                       Ya, self._spec, check.n_threads(None))
         view = Network.__new__(Network)
         view.sizes, view.params = self.sizes, grads
         view._make_views()
         return list(view._weights), list(view._biases)
 
     # ---------------------------------------------------------- training
-    def fit(self, X, y, *, epochs=30, batch_size=10, lr=0.5, l2=0.0, l1=0.0,
-            penalty_scale="n", l1_method="prox", max_norm=None, dropout=0.0,
-            input_noise=0.0, momentum=0.0, validation_data=None,
-            early_stopping=None, lr_schedule=None, patience=10, shuffle=True,
-            n_threads=None, verbose=False):
+    def fit(self, X: ArrayLike, y: ArrayLike, *, epochs: int = 30,
+            batch_size: int = 10, lr: float = 0.5, l2: float = 0.0,
+            l1: float = 0.0, penalty_scale: str = "n",
+            l1_method: str = "prox", max_norm: Optional[float] = None,
+            dropout: float = 0.0, input_noise: float = 0.0,
+            momentum: float = 0.0,
+            validation_data: Optional[tuple[ArrayLike, ArrayLike]] = None,
+            early_stopping: Optional[int] = None,
+            lr_schedule: LrSchedule = None, patience: int = 10,
+            shuffle: bool = True, n_threads: Optional[int] = None,
+            verbose: bool = False) -> History:
         """Train by mini-batch SGD with the step rule of DESIGN.md.
 
         For each layer, with G the batch-mean data gradient, lr = eta and
@@ -266,13 +285,13 @@ class Network:
         -------
         History
         """
-        X = check.features(X, self.dtype, self.sizes[0])
-        Y = check.targets(y, X.shape[0], self.sizes[-1], self.output,
+        Xa = check.features(X, self.dtype, self.sizes[0])
+        Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
         epochs = check.positive_int("epochs", epochs)
         batch_size = check.positive_int("batch_size", batch_size)
         lr = check.positive("lr", lr)
-        scale = _penalty_scale(penalty_scale, X.shape[0])
+        scale = _penalty_scale(penalty_scale, Xa.shape[0])
         l2 = check.non_negative("l2", l2)
         l1 = check.non_negative("l1", l1)
         l1_method = check.choice("l1_method", l1_method, check.L1_METHODS)
@@ -306,7 +325,7 @@ class Network:
                         shuffle=bool(shuffle), n_threads=nt,
                         verbose=bool(verbose), early_stopping=early_stopping,
                         lr_schedule=lr_schedule, patience=patience)
-            return self._train(X, Y, validation, rule, plan)
+            return self._train(Xa, Ya, validation, rule, plan)
         finally:
             self._fit_lock.release()
 
@@ -398,13 +417,13 @@ class Network:
             / sum(r.size for r in row_norms) if c else 0.0)
 
     # ------------------------------------------------------- persistence
-    def save(self, path):
+    def save(self, path: Union[str, os.PathLike[str]]) -> str:
         """Write the network atomically in creg's data-only format (JSON
         header + raw arrays, no pickle); returns the path written."""
         from creg._persist import save_network
         return save_network(self, path)
 
-    def save_network2(self, path):
+    def save_network2(self, path: Union[str, os.PathLike[str]]) -> str:
         """Write the network in Nielsen's network2.py JSON format (sigmoid
         layers, cost cross_entropy or quadratic only); returns the path."""
         from creg.network2 import save_network2
