@@ -38,7 +38,8 @@ import numpy as np
 
 from creg import _validation as check
 from creg._errors import ModelFileError
-from creg._persist import _read_file, write_atomically
+from creg._persist import (_is_int, _read_file, _reject_duplicate_keys,
+                           write_atomically)
 
 __all__ = ["load_network2", "save_network2", "COST_NAMES"]
 
@@ -134,18 +135,6 @@ def _dtype_name(dtype):
         dtype = np.dtype(dtype).name
     return check.choice("dtype", dtype, check.DTYPES)
 
-
-def _reject_duplicate_keys(pairs):
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_content(content):
