@@ -8,6 +8,7 @@
 Both return pixels scaled to [0, 1] in a float dtype and labels as int64.
 """
 import gzip
+import math
 import os
 from importlib import resources
 
@@ -190,7 +191,7 @@ def _read_idx(path, magic):
             f"needs {header}")
     shape = tuple(int(s) for s in
                   np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64))
+    expected = math.prod(shape)  # Python ints: np.prod(int64) wraps
     found_bytes = len(data) - header
     if found_bytes != expected:
         problem = ("is truncated" if found_bytes < expected

@@ -47,6 +47,8 @@ import numbers
 
 import numpy as np
 
+from creg import _validation as check
+
 __all__ = ["expand"]
 
 # Why blocks: a block's temporaries stay in cache and are reused, instead
@@ -179,21 +181,9 @@ def _rotate(out, X, h, w, angle):
 
 
 def _images(X):
-    if hasattr(X, "tocsr") or hasattr(X, "todense"):
-        raise TypeError("X is sparse; expand needs a dense array (use "
-                        "X.toarray())")
-    array = np.asarray(X)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"X must be a real numeric array; got dtype "
-                        f"{array.dtype}")
-    if array.ndim != 2:
-        raise ValueError(f"X must be a 2-D array of shape (n, h*w), one image "
-                         f"per row; got shape {array.shape}")
-    if array.dtype.kind != "f":
-        array = array.astype(np.float64)
-    if not np.isfinite(array).all():
-        raise ValueError("X contains NaN or infinity")
-    return np.ascontiguousarray(array)
+    """One image per row; float dtypes kept, others converted to float64.
+    Same checks and messages as every other entry point."""
+    return check.matrix(X, "X")
 
 
 def _is_int(value):

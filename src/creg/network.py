@@ -37,11 +37,8 @@ class _ParameterList(list):
 
     def __setitem__(self, index, value):
         view = list.__getitem__(self, index)
-        value = np.asarray(value)
-        if value.shape != view.shape:
-            raise ValueError(f"expected an array of shape {view.shape}; got "
-                             f"{value.shape}")
-        view[...] = value
+        view[...] = check.parameter_values(f"layer {index}'s new values",
+                                           value, view.shape, view.dtype)
 
 
 class Network:
@@ -71,7 +68,6 @@ class Network:
                  output: str = "sigmoid", cost: str = "cross_entropy",
                  init: str = "normalized", dtype: Any = "float32",
                  seed: int = 0) -> None:
-        self.sizes = check.sizes(sizes, _core.MAX_LAYERS)
         self.hidden = check.choice("hidden", hidden, check.HIDDEN)
         self.output = check.choice("output", output, check.OUTPUT)
         self.cost_name = check.choice("cost", cost, check.COSTS)
@@ -81,9 +77,13 @@ class Network:
                                            if _is_dtype(dtype) else dtype,
                                            check.DTYPES))
         self.seed = check.seed(seed)
+        # after dtype: the byte count uses the real item size
+        self.sizes = check.sizes(sizes, _core.MAX_LAYERS, dtype=self.dtype)
         self.epochs_trained = 0
         self._fit_lock = threading.Lock()
-        self.params = np.empty(_core.param_count(self._spec), self.dtype)
+        self.params = check.empty(
+            f"the parameters of a network with sizes {list(self.sizes)}",
+            _core.param_count(self._spec), self.dtype)
         self._make_views()
         rng = np.random.default_rng(self.seed)
         for l, (n_in, n_out) in enumerate(zip(self.sizes, self.sizes[1:])):
@@ -116,6 +116,16 @@ class Network:
         """Per-layer bias views, shape (n_out,); writable."""
         return self._biases
 
+    @property
+    def epochs_trained(self) -> int:
+        """Epochs run so far over all fit calls (keys the shuffle and noise
+        streams); settable to an int >= 0."""
+        return self._epochs_trained
+
+    @epochs_trained.setter
+    def epochs_trained(self, value: int) -> None:
+        self._epochs_trained = check.non_negative_int("epochs_trained", value)
+
     def __getstate__(self):
         state = self.__dict__.copy()
         for key in ("_fit_lock", "_weights", "_biases"):
@@ -123,6 +133,9 @@ class Network:
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        if "epochs_trained" in state:  # pickled before it was a property
+            state["_epochs_trained"] = state.pop("epochs_trained")
         self.__dict__.update(state)
         self._fit_lock = threading.Lock()
         self._make_views()
@@ -134,7 +147,11 @@ class Network:
 
     # --------------------------------------------------------- inference
     def _workspace(self, rows):
-        return np.empty(_core.workspace_size(self._spec, rows), self.dtype)
+        # rows * (size of one row) in Python ints: C's ptrdiff_t product
+        # could overflow for absurd rows x widths; check.empty refuses first.
+        per_row = _core.workspace_size(self._spec, 1)
+        return check.empty(f"the workspace for {rows} rows", rows * per_row,
+                           self.dtype)
 
     def _evaluate(self, X, Y, ws, n_threads):
         """(output activations, summed data cost) for validated X, Y."""
@@ -210,7 +227,7 @@ class Network:
         Xa = check.features(X, self.dtype, self.sizes[0])
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
-        grads = np.empty_like(self.params)
+        grads = check.empty("the gradient", self.params.size, self.dtype)
         _core.gradient(grads, self._workspace(Xa.shape[0]), self.params, Xa,
                        Ya, self._spec, check.n_threads(None))
         view = Network.__new__(Network)
@@ -285,11 +302,11 @@ class Network:
         -------
         History
         """
-        Xa = check.features(X, self.dtype, self.sizes[0])
+        Xa = check.features(X, self.dtype, self.sizes[0], avoid=self.params)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
-                          self.dtype)
+                           self.dtype, avoid=self.params)
         epochs = check.positive_int("epochs", epochs)
-        batch_size = check.positive_int("batch_size", batch_size)
+        batch_size = check.batch_size(batch_size, Xa.shape[0])
         lr = check.positive("lr", lr)
         scale = _penalty_scale(penalty_scale, Xa.shape[0])
         l2 = check.non_negative("l2", l2)
@@ -312,6 +329,8 @@ class Network:
         elif early_stopping is not None or lr_schedule == "halve_on_plateau":
             raise ValueError("early_stopping and lr_schedule="
                              "'halve_on_plateau' need validation_data")
+        shuffle = check.boolean("shuffle", shuffle)
+        verbose = check.boolean("verbose", verbose)
         nt = check.n_threads(n_threads)
         if not self._fit_lock.acquire(blocking=False):
             raise RuntimeError("fit is already running on this network in "
@@ -335,18 +354,22 @@ class Network:
         except (TypeError, ValueError):
             raise TypeError("validation_data must be a pair (X_val, y_val)"
                             ) from None
-        X_val = check.features(X_val, self.dtype, self.sizes[0], "X_val")
+        X_val = check.features(X_val, self.dtype, self.sizes[0], "X_val",
+                               avoid=self.params)
         Y_val = check.targets(y_val, X_val.shape[0], self.sizes[-1],
-                              self.output, self.dtype, "y_val")
+                              self.output, self.dtype, "y_val",
+                              avoid=self.params)
         return X_val, Y_val
 
     def _train(self, X, Y, validation, rule, plan):
         n, bs, nt = X.shape[0], min(plan["batch_size"], X.shape[0]), \
             plan["n_threads"]
         ws = self._workspace(max(bs, min(n, _EVAL_CHUNK_ROWS)))
-        grads = np.empty_like(self.params)
-        velocity = (np.zeros_like(self.params) if rule["momentum"]
-                    else np.empty(1, self.dtype))
+        grads = check.empty("the gradient", self.params.size, self.dtype)
+        velocity = check.empty("the momentum buffer",
+                               self.params.size if rule["momentum"] else 1,
+                               self.dtype)
+        velocity[...] = 0
         order = np.empty(n, np.int64) if plan["shuffle"] else None
         n_batches = -(-n // bs)
         history, tracker = History(), _Tracker(rule["lr"], plan)
