@@ -1,0 +1,77 @@
+"""Memory: no leak over many fit/predict/save/load cycles, and no
+allocation inside the training loop (RELIABILITY G, issue 4)."""
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="reads /proc/self/statm")
+
+LEAK_CHECK = textwrap.dedent("""
+    import os, tempfile
+    import numpy as np
+    import creg
+
+    def rss_mib():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 20)), rng.integers(0, 3, 60)
+    path = os.path.join(tempfile.mkdtemp(), "net.creg")
+
+    def cycle(i):
+        net = creg.Network([20, 16, 3], output="softmax",
+                           cost="log_likelihood", seed=i % 7)
+        net.fit(X, y, epochs=1, batch_size=20, l1=0.1, max_norm=2.0,
+                dropout=0.2, validation_data=(X[:20], y[:20]))
+        net.predict(X)
+        creg.load(net.save(path)).predict_proba(X)
+
+    for i in range(300):          # warm up allocator pools and caches
+        cycle(i)
+    before = rss_mib()
+    for i in range(2000):
+        cycle(i)
+    print(rss_mib() - before)
+""")
+
+
+def test_no_leak_over_thousands_of_fit_predict_save_load_cycles():
+    done = subprocess.run([sys.executable, "-c", LEAK_CHECK], text=True,
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    growth = float(done.stdout.split()[-1])
+    print(f"RSS growth over 2000 cycles: {growth:.2f} MiB")
+    assert growth < 1.0  # a 1 KiB leak per cycle would be ~2 MiB
+
+
+STEP_LOOP = textwrap.dedent("""
+    import resource
+    import numpy as np
+    import creg
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((4000, 300)), rng.integers(0, 10, 4000)
+    peaks = []
+
+    def schedule(epoch, history):
+        peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        return 0.1
+
+    net = creg.Network([300, 200, 10], output="softmax",
+                       cost="log_likelihood")
+    net.fit(X, y, epochs=11, batch_size=32, momentum=0.9, dropout=0.3,
+            l1=0.5, max_norm=3.0, lr_schedule=schedule)
+    print(peaks[2], peaks[10])
+""")
+
+
+def test_peak_rss_does_not_grow_between_epoch_2_and_epoch_10():
+    done = subprocess.run([sys.executable, "-c", STEP_LOOP], text=True,
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    at_2, at_10 = map(int, done.stdout.split())
+    assert at_10 == at_2, (at_2, at_10)  # KiB of peak resident memory
