@@ -473,9 +473,13 @@ class _Tracker:
     def should_stop(self, history, params):
         if not history.eval_accuracy:
             return False
-        accuracy = history.eval_accuracy[-1]
-        if accuracy > self.best:
-            self.best, self.since_best, self.since_change = accuracy, 0, 0
+        # Higher is better: validation accuracy, or for a linear output
+        # (whose accuracy is NaN, never "better") minus the validation cost.
+        score = history.eval_accuracy[-1]
+        if math.isnan(score):
+            score = -history.eval_cost[-1]
+        if score > self.best:
+            self.best, self.since_best, self.since_change = score, 0, 0
             history.best_epoch = history.epochs - 1
             if self.early_stopping is not None:
                 self.best_params = params.copy()

@@ -1,0 +1,682 @@
+"""scikit-learn estimators around creg.Network: CregClassifier, CregRegressor.
+
+scikit-learn (>= 1.6) is an optional dependency, imported only here::
+
+    pip install scikit-learn
+
+Both estimators train one ``creg.Network`` (kept as ``network_``) with the
+step rule of ``Network.fit``; every regularizer is a constructor parameter
+with exactly the meaning it has there.  What this module adds is the
+scikit-learn protocol: input checking with scikit-learn's own
+``validate_data`` (so its messages are the familiar ones), hyper-parameter
+checking with its parameter constraints, arbitrary class labels,
+``partial_fit``, ``score``, pandas column names, ``clone``/pickle, and
+early stopping on a held-out fraction of the training data.
+
+Decisions worth knowing (each also in the class docstrings):
+
+- ``dtype="float64"`` by default.  scikit-learn's conventions (and its
+  estimator checks) expect float64 results and compare predictions at
+  atol 1e-7; the problems people hand to a scikit-learn estimator are
+  usually small enough that float32's speed does not matter.  Pass
+  ``dtype="float32"`` for large data: predictions are then float32.
+- ``random_state``: an int is used as creg's seed as is (so
+  ``CregClassifier(random_state=0)`` starts from the same weights as
+  ``creg.Network(..., seed=0)``); None or a RandomState draws a seed.
+  The seed keys the initial weights, every epoch's shuffle, dropout and
+  input noise, and the early-stopping split: fits are deterministic and
+  bitwise identical for any ``n_threads``.
+- Defaults: 30 epochs of batch-10 SGD from Glorot-uniform weights (what
+  MLPClassifier uses; creg's "he" diverges more often on unscaled inputs),
+  lr=0.1 for the classifier and lr=0.01 for the regressor, whose
+  quadratic cost on a linear output is stiffer (0.1 diverges on
+  scikit-learn's own regression checks).  The regressor also standardizes
+  each target column by default (``scale_y=True``): plain SGD at a fixed
+  rate diverges on targets of scale 100.
+- ``partial_fit`` runs one epoch over the rows it is given.  As in every
+  creg fit call, ``penalty_scale="n"`` then means n = the rows of *that
+  call* (a chunk of c rows decays like a fit on c samples), and momentum
+  starts from zero in each call.  With ``penalty_scale="none"``,
+  ``momentum=0``, ``shuffle=False`` and chunks that end on batch
+  boundaries, partial_fit over the chunks equals ``fit`` for one epoch
+  bitwise.  Early stopping is not used by partial_fit.
+- ``coefs_`` / ``intercepts_`` follow ``MLPClassifier``: lists with one
+  (n_in, n_out) array and one (n_out,) array per layer, copies.  creg's own
+  ``network_.weights[l]`` is the (n_out, n_in) transpose.  There is no
+  singular ``coef_``: scikit-learn's meta-estimators read ``coef_`` as one
+  linear weight matrix, which a multi-layer network does not have.
+- ``n_threads=None`` is creg's default: OpenMP's (``OMP_NUM_THREADS``, else
+  the cores).  dask.distributed worker processes get ``OMP_NUM_THREADS=1``
+  from their nanny and joblib's loky workers a share of the cores, so a
+  sweep through joblib does not oversubscribe; pass ``n_threads`` to decide.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import warnings
+from typing import Any, Callable, Optional, Sequence, TypeVar, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import LabelEncoder
+    from sklearn.utils import check_random_state
+    from sklearn.utils._param_validation import (
+        Interval, InvalidParameterError, StrOptions,
+        validate_parameter_constraints)
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted, validate_data
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "creg.sklearn needs scikit-learn >= 1.6, which is an optional "
+        "dependency of creg: pip install scikit-learn") from exc
+
+from creg.history import History
+from creg.network import Network
+
+__all__ = ["CregClassifier", "CregRegressor"]
+
+_Estimator = TypeVar("_Estimator", bound="_CregEstimator")
+_RandomState = Union[int, np.random.RandomState, None]
+
+# Numbers that scikit-learn's Interval would also take as bools (True is
+# an Integral) but never mean one.
+_NUMBERS = ("l2", "l1", "max_norm", "dropout", "input_noise", "lr",
+            "momentum", "batch_size", "epochs", "validation_fraction",
+            "n_iter_no_change", "n_threads", "hidden_layer_sizes")
+
+_PARAMETERS_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(100,)
+        Widths of the hidden layers; ``()`` for none (a linear / softmax
+        regression).
+    hidden : {"relu", "tanh", "sigmoid"}, default="relu"
+        Activation of every hidden layer.
+    init : {"glorot", "he", "normalized", "large"}, default="glorot"
+        Initial weights (see ``creg.Network``).  "glorot" (uniform, zero
+        biases) is what MLPClassifier uses, and keeps plain SGD stable on
+        unscaled inputs more often than "he".
+    l2 : float >= 0, default=0.0
+        L2 weight decay: g = G + l2' W with l2' = l2/n (penalty_scale="n",
+        n = training rows) or l2' = l2 ("none").  Biases are never decayed.
+    l1 : float >= 0, default=0.0
+        L1 strength, scaled like l2.  With l2 too: the elastic net.
+    penalty_scale : {"n", "none"}, default="n"
+        "n" divides l2 and l1 by the number of training rows (Nielsen);
+        "none" uses them as given (CS231n, PyTorch's weight_decay).
+    l1_method : {"prox", "subgradient"}, default="prox"
+        "prox" soft-thresholds after each step, W = sign(W) max(|W| - lr l1',
+        0), giving exact zeros; "subgradient" adds l1' sign(W) to g.
+    max_norm : float > 0 or None, default=None
+        After each step, a neuron's incoming weight vector with norm > c is
+        scaled to norm c.
+    dropout : float in [0, 1), default=0.0
+        Probability of dropping each hidden unit in training (inverted
+        dropout: kept units scaled by 1/(1 - dropout)).  Not used in predict.
+    input_noise : float >= 0, default=0.0
+        sigma of the N(0, sigma^2) noise added to every input in training.
+    lr : float > 0, default=LR_DEFAULT
+        Learning rate eta of mini-batch SGD.
+    momentum : float in [0, 1), default=0.0
+        V = momentum V - lr g, W = W + V; V starts at zero in each fit and
+        partial_fit call.
+    batch_size : int >= 1, default=10
+        Rows per mini-batch; the last batch of an epoch may be shorter.  A
+        batch_size larger than the training set is clipped to it (fit warns).
+    epochs : int >= 1, default=30
+        Passes over the training data in fit (the most, with early stopping).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training rows (stratified for
+        the classifier), score them after every epoch (accuracy, or R^2 for
+        the regressor), stop after ``n_iter_no_change`` epochs without a
+        better score and keep the weights of the best epoch.  fit only.
+    validation_fraction : float in (0, 1), default=0.1
+        Fraction held out for early stopping.
+    n_iter_no_change : int >= 1, default=10
+        Patience of early stopping, in epochs.
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the network, of training and of the predictions.
+    n_threads : int or None, default=None
+        OpenMP threads for fit and predict (None: OpenMP's default; -1: all
+        usable CPUs).  Results are bitwise identical for any value.
+    random_state : int, RandomState instance or None, default=None
+        An int is creg's seed as is; None or a RandomState draws one.  The
+        seed fixes the initial weights, the shuffles, dropout and noise,
+        and the early-stopping split.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch (an order drawn from (seed, epoch)).
+    verbose : bool or int, default=False
+        Print one line per epoch.
+"""
+
+_ATTRIBUTES_DOC = """
+    network_ : creg.Network
+        The fitted network (sizes [n_features_in_, *hidden_layer_sizes,
+        n_outputs]).
+    history_ : creg.History
+        Per-epoch costs, accuracies, learning rates, seconds and sparsity
+        since the last fit (partial_fit calls append to it).
+    n_iter_ : int
+        Epochs in ``history_``.
+    coefs_ : list of ndarray
+        Per layer, the weights as (n_in, n_out) copies (like MLPClassifier).
+    intercepts_ : list of ndarray
+        Per layer, the biases, shape (n_out,), copies.
+    validation_scores_ : list of float or None
+        With early stopping, the held-out score after each epoch.
+    best_validation_score_ : float or None
+        With early stopping, the best of them (its weights are kept).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X was a DataFrame with string column names.
+"""
+
+
+class _Stop(Exception):
+    """Raised from the per-epoch hook to end training early."""
+
+
+class _EarlyStopping:
+    """Scores the network on the held-out rows after every epoch and ends
+    training after `patience` epochs without a better score, keeping the
+    best weights.
+
+    It rides on Network.fit's per-epoch hook (``lr_schedule`` called as
+    f(epoch, history) before each epoch, returning the constant lr), so
+    momentum and the shuffle run exactly as in one uninterrupted fit.
+    Network's own early stopping watches validation *accuracy*, which a
+    linear output does not have, hence this one for both estimators.
+    """
+
+    def __init__(self, network: Network,
+                 score: Callable[[Network], float], patience: int,
+                 lr: float) -> None:
+        self.network, self.score, self.patience, self.lr = \
+            network, score, patience, lr
+        self.scores: list[float] = []
+        self.best = -math.inf
+        self.best_params: Optional[NDArray[Any]] = None
+        self.best_epoch, self.since_best = -1, 0
+        self.history: Optional[History] = None
+
+    def __call__(self, epoch: int, history: History) -> float:
+        self.history = history
+        if epoch > 0:
+            self.observe()
+            if self.since_best >= self.patience:
+                raise _Stop
+        return self.lr
+
+    def observe(self) -> None:
+        """Score the weights after the epoch just finished."""
+        score = float(self.score(self.network))
+        self.scores.append(score)
+        if score > self.best:
+            self.best, self.since_best = score, 0
+            self.best_epoch = len(self.scores) - 1
+            self.best_params = self.network.params.copy()
+        else:
+            self.since_best += 1
+
+
+class _CregEstimator(BaseEstimator):
+    """What the classifier and the regressor share: parameters, checks,
+    the fit / partial_fit driver and the weight accessors."""
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like",
+                               Interval(numbers.Integral, 1, None,
+                                        closed="left")],
+        "hidden": [StrOptions({"relu", "tanh", "sigmoid"})],
+        "init": [StrOptions({"glorot", "he", "normalized", "large"})],
+        "l2": [Interval(numbers.Real, 0, None, closed="left")],
+        "l1": [Interval(numbers.Real, 0, None, closed="left")],
+        "penalty_scale": [StrOptions({"n", "none"})],
+        "l1_method": [StrOptions({"prox", "subgradient"})],
+        "max_norm": [None, Interval(numbers.Real, 0, None,
+                                    closed="neither")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "input_noise": [Interval(numbers.Real, 0, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1,
+                                         closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None,
+                                      closed="left")],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "n_threads": [None, Interval(numbers.Integral, 1, None,
+                                     closed="left"),
+                      Interval(numbers.Integral, None, -1, closed="right")],
+        "random_state": ["random_state"],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    _output: str
+    _cost: str
+    _y_check: dict[str, bool]
+    network_: Network
+    history_: History
+
+    def __init__(self, hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
+                 *, hidden: str = "relu", init: str = "glorot",
+                 l2: float = 0.0, l1: float = 0.0, penalty_scale: str = "n",
+                 l1_method: str = "prox", max_norm: Optional[float] = None,
+                 dropout: float = 0.0, input_noise: float = 0.0,
+                 lr: float = 0.1, momentum: float = 0.0, batch_size: int = 10,
+                 epochs: int = 30, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, n_iter_no_change: int = 10,
+                 dtype: str = "float64", n_threads: Optional[int] = None,
+                 random_state: _RandomState = None, shuffle: bool = True,
+                 verbose: Union[bool, int] = False) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.hidden = hidden
+        self.init = init
+        self.l2 = l2
+        self.l1 = l1
+        self.penalty_scale = penalty_scale
+        self.l1_method = l1_method
+        self.max_norm = max_norm
+        self.dropout = dropout
+        self.input_noise = input_noise
+        self.lr = lr
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.shuffle = shuffle
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ checks
+    def _check_params(self) -> list[int]:
+        """Hyper-parameters, checked at fit time (never in __init__ or
+        set_params, as scikit-learn requires); returns the hidden widths."""
+        params = self.get_params(deep=False)
+        name = type(self).__name__
+        validate_parameter_constraints(self._parameter_constraints, params,
+                                       caller_name=name)
+        for key in _NUMBERS:
+            if isinstance(params[key], (bool, np.bool_)):
+                raise InvalidParameterError(
+                    f"The {key!r} parameter of {name} must be a number, not "
+                    f"a bool. Got {params[key]!r} instead.")
+        sizes: Any = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else \
+            list(sizes)
+        for width in sizes:
+            if isinstance(width, (bool, np.bool_)) or \
+                    not isinstance(width, numbers.Integral) or width < 1:
+                raise InvalidParameterError(
+                    f"The 'hidden_layer_sizes' parameter of {name} must "
+                    f"hold integers >= 1. Got {self.hidden_layer_sizes!r} "
+                    "instead.")
+        return [int(w) for w in sizes]
+
+    def _seed(self) -> int:
+        rs = self.random_state
+        if isinstance(rs, numbers.Integral):
+            return int(rs)
+        return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
+
+    # ---------------------------------------------------------- training
+    def fit(self: _Estimator, X: ArrayLike, y: ArrayLike) -> _Estimator:
+        """Train a new network on (X, y) for `epochs` epochs.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, incremental=False, classes=None)
+
+    def _fit(self: _Estimator, X: Any, y: Any, incremental: bool,
+             classes: Any) -> _Estimator:
+        # Nothing lost: a refused or failed call leaves every attribute as
+        # it was (a fresh fit trains a new network and installs it only at
+        # the end; creg itself rolls back the weights of a diverged epoch).
+        saved = dict(self.__dict__)
+        try:
+            return self._fit_unsafe(X, y, incremental, classes)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit_unsafe(self: _Estimator, X: Any, y: Any, incremental: bool,
+                    classes: Any) -> _Estimator:
+        hidden_sizes = self._check_params()
+        first = not (incremental and hasattr(self, "network_"))
+        dtype = (np.dtype(self.dtype) if first
+                 else self.network_.dtype)
+        X, y = validate_data(self, X, y, reset=first, dtype=dtype,
+                             order="C", **self._y_check)
+        y, n_outputs = self._encode_targets(y, first, classes)
+        n = X.shape[0]
+        batch_size = self.batch_size
+        if batch_size > n:
+            if not incremental:
+                warnings.warn(
+                    f"Got `batch_size`={batch_size} larger than sample size "
+                    f"{n}. It is going to be clipped", UserWarning,
+                    stacklevel=4)
+            batch_size = n
+        if first:
+            seed = self._seed()
+            network = Network([X.shape[1], *hidden_sizes, n_outputs],
+                              hidden=self.hidden, output=self._output,
+                              cost=self._cost, init=self.init,
+                              dtype=self.dtype, seed=seed)
+        else:
+            network = self.network_
+        options: dict[str, Any] = dict(
+            batch_size=batch_size, lr=self.lr, l2=self.l2, l1=self.l1,
+            penalty_scale=self.penalty_scale, l1_method=self.l1_method,
+            max_norm=self.max_norm, dropout=self.dropout,
+            input_noise=self.input_noise, momentum=self.momentum,
+            shuffle=self.shuffle, n_threads=self.n_threads,
+            verbose=bool(self.verbose))
+        monitor = None
+        if incremental:
+            history = network.fit(X, y, epochs=1, **options)
+        elif self.early_stopping:
+            history, monitor = self._fit_early_stopping(network, X, y,
+                                                        options)
+        else:
+            history = network.fit(X, y, epochs=self.epochs, **options)
+
+        self.network_ = network
+        if first:
+            self.history_ = history
+        else:
+            _extend_history(self.history_, history)
+        self.n_iter_ = self.history_.epochs
+        if not incremental:
+            self.validation_scores_ = monitor.scores if monitor else None
+            self.best_validation_score_ = monitor.best if monitor else None
+        return self
+
+    def _fit_early_stopping(self, network: Network, X: NDArray[Any],
+                            y: NDArray[Any], options: dict[str, Any]
+                            ) -> tuple[History, _EarlyStopping]:
+        split_seed = np.random.RandomState(network.seed % 2**32).randint(
+            np.iinfo(np.int32).max)
+        stratify = y if self._output == "softmax" else None
+        X_train, X_val, y_train, y_val = train_test_split(
+            X, y, test_size=self.validation_fraction,
+            random_state=split_seed, stratify=stratify)
+        options["batch_size"] = min(options["batch_size"], X_train.shape[0])
+        n_threads = self.n_threads
+
+        def score(net: Network) -> float:
+            return self._validation_score(net, X_val, y_val, n_threads)
+
+        monitor = _EarlyStopping(network, score, self.n_iter_no_change,
+                                 self.lr)
+        try:
+            history = network.fit(X_train, y_train, epochs=self.epochs,
+                                  lr_schedule=monitor, **options)
+            monitor.observe()  # the hook runs before epochs: score the last
+            history.stopped_early = False
+        except _Stop:
+            assert monitor.history is not None  # set before any _Stop
+            history = monitor.history
+            history.stopped_early = True
+        network.params[...] = monitor.best_params
+        history.best_epoch = monitor.best_epoch
+        return history, monitor
+
+    # ----------------------------------------------------------- results
+    def _encode_targets(self, y: NDArray[Any], first: bool, classes: Any
+                        ) -> tuple[NDArray[Any], int]:
+        raise NotImplementedError
+
+    def _validation_score(self, net: Network, X_val: NDArray[Any],
+                          y_val: NDArray[Any],
+                          n_threads: Optional[int]) -> float:
+        raise NotImplementedError
+
+    def _checked_X(self, X: ArrayLike) -> NDArray[Any]:
+        check_is_fitted(self, "network_")
+        return validate_data(self, X, reset=False,
+                             dtype=self.network_.dtype, order="C")
+
+    def _outputs(self, X: ArrayLike) -> NDArray[Any]:
+        X = self._checked_X(X)  # first: NotFittedError before anything
+        return self.network_.predict_proba(X, n_threads=self.n_threads)
+
+    @property
+    def coefs_(self) -> list[NDArray[Any]]:
+        """Per layer, the weights as (n_in, n_out) copies (MLP layout)."""
+        check_is_fitted(self, "network_")
+        return [np.array(w.T) for w in self.network_.weights]
+
+    @property
+    def intercepts_(self) -> list[NDArray[Any]]:
+        """Per layer, the biases (n_out,), copies."""
+        check_is_fitted(self, "network_")
+        return [np.array(b) for b in self.network_.biases]
+
+
+class CregClassifier(ClassifierMixin, _CregEstimator):
+    __doc__ = """A fully-connected network classifier trained by creg.
+
+    Softmax output with the log-likelihood cost, for any number of classes
+    >= 2 (two classes use two outputs); the labels may be any values
+    (strings, ints, ...): ``classes_`` holds them sorted, as LabelEncoder
+    does.
+    """ + _PARAMETERS_DOC.replace("LR_DEFAULT", "0.1") + """
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class labels, sorted; output unit k is ``classes_[k]``.""" + \
+        _ATTRIBUTES_DOC + """
+    Examples
+    --------
+    >>> import creg
+    >>> from creg.sklearn import CregClassifier
+    >>> X, y = creg.datasets.load_digits()
+    >>> clf = CregClassifier(l2=1.0, random_state=0).fit(X[:1300], y[:1300])
+    >>> clf.score(X[1300:], y[1300:]) > 0.9
+    True
+    """
+
+    _output, _cost = "softmax", "log_likelihood"
+    _y_check: dict[str, bool] = {}
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    classes: Optional[ArrayLike] = None) -> CregClassifier:
+        """One epoch over (X, y), continuing from the current weights.
+
+        classes : array-like, needed on the first call: every label that
+        will ever appear.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _encode_targets(self, y: NDArray[Any], first: bool, classes: Any
+                        ) -> tuple[NDArray[Any], int]:
+        check_classification_targets(y)
+        if first:
+            encoder = LabelEncoder().fit(y if classes is None else classes)
+            if len(encoder.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least 2 classes to "
+                    f"train; got 1 class ({encoder.classes_[0]!r}).")
+            self.classes_ = encoder.classes_
+        elif classes is not None and not np.array_equal(
+                self.classes_, LabelEncoder().fit(classes).classes_):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on the first call "
+                f"to partial_fit, which was {self.classes_!r}.")
+        encoder = LabelEncoder()
+        encoder.classes_ = self.classes_
+        return encoder.transform(y), len(self.classes_)
+
+    def _fit_unsafe(self, X: Any, y: Any, incremental: bool,
+                    classes: Any) -> CregClassifier:
+        if incremental and classes is None and \
+                not hasattr(self, "network_"):
+            raise ValueError("classes must be passed on the first call to "
+                             "partial_fit.")
+        return super()._fit_unsafe(X, y, incremental, classes)
+
+    def _validation_score(self, net: Network, X_val: NDArray[Any],
+                          y_val: NDArray[Any],
+                          n_threads: Optional[int]) -> float:
+        labels = np.argmax(net.predict_proba(X_val, n_threads=n_threads),
+                           axis=1)
+        return float(np.mean(labels == y_val))
+
+    def predict_proba(self, X: ArrayLike) -> NDArray[Any]:
+        """Class probabilities (softmax outputs), shape (n, n_classes), in
+        the order of ``classes_``."""
+        return self._outputs(X)
+
+    def predict_log_proba(self, X: ArrayLike) -> NDArray[Any]:
+        """The natural log of predict_proba."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
+        """The most probable class of each row, as one of ``classes_``."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class CregRegressor(RegressorMixin, _CregEstimator):
+    __doc__ = """A fully-connected network regressor trained by creg.
+
+    Linear output with the quadratic cost 1/2 ||a - y||^2 per sample; y of
+    shape (n,) or (n, n_outputs).  By default each target column is
+    standardized for training (``scale_y``), because plain SGD at a fixed
+    learning rate diverges on targets far from unit scale.
+    """ + _PARAMETERS_DOC.replace("LR_DEFAULT", "0.01") + """
+    scale_y : bool, default=True
+        Train the network on (y - y_mean_) / y_scale_ (per column; the mean
+        and standard deviation of the first fit or partial_fit call, a zero
+        deviation counting as 1) and map predictions back.  ``network_``
+        and ``history_`` are then in standardized units, and l2/l1 act on
+        that network.  False trains on y as given.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Columns of y (predict returns shape (n,) when it is 1).
+    y_mean_, y_scale_ : ndarray of shape (n_outputs_,)
+        The target standardization (0 and 1 with scale_y=False).""" + \
+        _ATTRIBUTES_DOC
+
+    _output, _cost = "linear", "quadratic"
+    _y_check = {"multi_output": True, "y_numeric": True}
+    _parameter_constraints = {**_CregEstimator._parameter_constraints,
+                              "scale_y": ["boolean"]}
+
+    def __init__(self, hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
+                 *, hidden: str = "relu", init: str = "glorot",
+                 l2: float = 0.0, l1: float = 0.0, penalty_scale: str = "n",
+                 l1_method: str = "prox", max_norm: Optional[float] = None,
+                 dropout: float = 0.0, input_noise: float = 0.0,
+                 lr: float = 0.01, momentum: float = 0.0,
+                 batch_size: int = 10, epochs: int = 30,
+                 early_stopping: bool = False,
+                 validation_fraction: float = 0.1, n_iter_no_change: int = 10,
+                 dtype: str = "float64", n_threads: Optional[int] = None,
+                 random_state: _RandomState = None, shuffle: bool = True,
+                 verbose: Union[bool, int] = False,
+                 scale_y: bool = True) -> None:
+        super().__init__(
+            hidden_layer_sizes, hidden=hidden, init=init, l2=l2, l1=l1,
+            penalty_scale=penalty_scale, l1_method=l1_method,
+            max_norm=max_norm, dropout=dropout, input_noise=input_noise,
+            lr=lr, momentum=momentum, batch_size=batch_size, epochs=epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, dtype=dtype,
+            n_threads=n_threads, random_state=random_state, shuffle=shuffle,
+            verbose=verbose)
+        self.scale_y = scale_y
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> CregRegressor:
+        """One epoch over (X, y), continuing from the current weights.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, incremental=True, classes=None)
+
+    def _encode_targets(self, y: NDArray[Any], first: bool, classes: Any
+                        ) -> tuple[NDArray[Any], int]:
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if first:
+            self.n_outputs_ = Y.shape[1]
+            if self.scale_y:
+                self.y_mean_ = Y.mean(axis=0, dtype=np.float64)
+                scale = Y.std(axis=0, dtype=np.float64)
+                self.y_scale_ = np.where(scale > 0, scale, 1.0)
+            else:
+                self.y_mean_ = np.zeros(Y.shape[1])
+                self.y_scale_ = np.ones(Y.shape[1])
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} output(s), but {type(self).__name__} "
+                f"was fitted with {self.n_outputs_}.")
+        if np.any(self.y_mean_ != 0) or np.any(self.y_scale_ != 1):
+            Y = (Y - self.y_mean_) / self.y_scale_
+        return Y, Y.shape[1]
+
+    def _validation_score(self, net: Network, X_val: NDArray[Any],
+                          y_val: NDArray[Any],
+                          n_threads: Optional[int]) -> float:
+        out = net.predict_proba(X_val, n_threads=n_threads)
+        if X_val.shape[0] < 2:
+            return -float(np.mean((out - y_val) ** 2))
+        return float(r2_score(y_val, out))
+
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
+        """The network's outputs: shape (n,) for one output, else
+        (n, n_outputs_)."""
+        out = self._outputs(X)
+        if np.any(self.y_mean_ != 0) or np.any(self.y_scale_ != 1):
+            dtype = out.dtype
+            out = (out * self.y_scale_.astype(dtype)
+                   + self.y_mean_.astype(dtype))
+        return out.ravel() if self.n_outputs_ == 1 else out
+
+
+def _extend_history(total: History, more: History) -> None:
+    """Append the epochs of History `more` to History `total`."""
+    for f in dataclasses.fields(History):
+        value = getattr(total, f.name)
+        if isinstance(value, list):
+            value.extend(getattr(more, f.name))
+    total.stopped_early = more.stopped_early

@@ -1,0 +1,368 @@
+"""creg.sklearn: scikit-learn's own estimator checks, plus what they do not
+cover (labels, partial_fit semantics, pickling, grid search, weights)."""
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.utils._param_validation import (  # noqa: E402
+    InvalidParameterError)
+from sklearn.utils.estimator_checks import (  # noqa: E402
+    parametrize_with_checks)
+
+import creg  # noqa: E402
+from creg.sklearn import CregClassifier, CregRegressor  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = creg.datasets.load_digits()
+    order = np.random.default_rng(0).permutation(len(X))
+    return X[order[:600]], y[order[:600]]
+
+
+def _regression(n=200, n_outputs=1, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    W = rng.normal(size=(5, n_outputs))
+    Y = np.tanh(X @ W) * 50 + 100 + rng.normal(scale=1.0, size=(n, n_outputs))
+    return X, (Y[:, 0] if n_outputs == 1 else Y)
+
+
+# ------------------------------------------------------ scikit-learn's checks
+# No expected failures: every check passes with the default parameters.
+@parametrize_with_checks([CregClassifier(), CregRegressor()])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# ------------------------------------------------------------------ labels
+def test_arbitrary_labels_train_the_same_network_and_round_trip(digits):
+    X, y = digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six",
+                      "seven", "eight", "nine"])
+    # Labels whose sorted order is the digits' order, so the encoding (and
+    # hence the whole training run) is the same as with the integers.
+    for labels in (np.array([f"d{k}" for k in range(10)]),
+                   np.arange(10) * 7 - 20,
+                   np.array([f"d{k}" for k in range(10)], dtype=object)):
+        ints = CregClassifier(epochs=3, random_state=0).fit(X, y)
+        named = CregClassifier(epochs=3, random_state=0).fit(X, labels[y])
+        assert np.array_equal(named.network_.params, ints.network_.params)
+        assert list(named.classes_) == sorted(labels)
+        assert np.array_equal(named.predict(X), labels[ints.predict(X)])
+        assert np.array_equal(named.predict_proba(X), ints.predict_proba(X))
+        assert named.predict(X).dtype == labels.dtype
+    # Any labels: classes_ sorted as LabelEncoder does, predict returns them.
+    clf = CregClassifier(epochs=10, random_state=0).fit(X, names[y])
+    assert list(clf.classes_) == sorted(names)
+    assert set(clf.predict(X)) <= set(names)
+    assert clf.score(X, names[y]) > 0.9
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
+    assert np.array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X))
+
+
+def test_binary_problem_uses_two_softmax_outputs(digits):
+    X, y = digits
+    yes_no = np.where(y == 3, "three", "other")
+    clf = CregClassifier(epochs=5, random_state=0).fit(X, yes_no)
+    assert clf.network_.sizes == (64, 100, 2)
+    assert clf.network_.output == "softmax"
+    assert clf.predict_proba(X).shape == (len(X), 2)
+    assert clf.score(X, yes_no) > 0.95
+
+
+def test_one_class_is_refused_with_a_message_naming_it(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="at least 2 classes.*1 class"):
+        CregClassifier().fit(X, np.full(len(X), "a"))
+
+
+# -------------------------------------------------------------- partial_fit
+@pytest.mark.parametrize("Estimator", [CregClassifier, CregRegressor])
+def test_partial_fit_over_aligned_chunks_equals_one_epoch_of_fit(
+        Estimator, digits):
+    X, y = digits
+    if Estimator is CregRegressor:
+        X, y = _regression(n=600, n_outputs=2)
+    params = dict(hidden_layer_sizes=(20,), epochs=1, batch_size=8,
+                  shuffle=False, momentum=0.0, penalty_scale="none",
+                  l2=1e-3, l1=1e-4, max_norm=2.0, lr=0.01, random_state=3)
+    if Estimator is CregRegressor:
+        params["scale_y"] = False  # fit and partial_fit see the same y
+    full = Estimator(**params).fit(X, y)
+    chunked = Estimator(**params)
+    extra = {"classes": np.arange(10)} if Estimator is CregClassifier else {}
+    for start in range(0, len(X), 96):  # 96 = 12 batches of 8
+        chunked.partial_fit(X[start:start + 96], y[start:start + 96],
+                            **extra)
+    assert np.array_equal(chunked.network_.params, full.network_.params)
+    assert chunked.n_iter_ == len(range(0, len(X), 96))
+    assert len(chunked.history_.train_cost) == chunked.n_iter_
+
+
+def test_partial_fit_penalty_scale_n_uses_the_rows_of_each_call(digits):
+    """With penalty_scale="n", each partial_fit call is a creg fit call:
+    n is the number of rows in that call (here 32), not the stream's."""
+    X, y = digits
+    X, y = X[:64], y[:64]
+    common = dict(hidden_layer_sizes=(10,), batch_size=8, shuffle=False,
+                  lr=0.05, random_state=1)
+    scaled = CregClassifier(l2=4.0, l1=0.5, penalty_scale="n", **common)
+    plain = CregClassifier(l2=4.0 / 32, l1=0.5 / 32, penalty_scale="none",
+                           **common)
+    for est in (scaled, plain):
+        for start in (0, 32):
+            est.partial_fit(X[start:start + 32], y[start:start + 32],
+                            classes=np.arange(10))
+    assert np.array_equal(scaled.network_.params, plain.network_.params)
+
+
+def test_partial_fit_classes_rules(digits):
+    X, y = digits
+    clf = CregClassifier(hidden_layer_sizes=(10,))
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X[:50], y[:50])
+    assert not hasattr(clf, "network_")
+    # The first chunk need not hold every class.
+    few = y < 5
+    clf.partial_fit(X[few][:40], y[few][:40], classes=np.arange(10))
+    assert list(clf.classes_) == list(range(10))
+    before = clf.network_.params.copy()
+    with pytest.raises(ValueError, match="not the same"):
+        clf.partial_fit(X[:40], y[:40], classes=np.arange(11))
+    with pytest.raises(ValueError, match="previously unseen labels"):
+        clf.partial_fit(X[:40], np.full(40, 10))
+    assert np.array_equal(clf.network_.params, before)
+    clf.partial_fit(X[:40], y[:40])
+    assert clf.n_iter_ == 2
+
+
+# -------------------------------------------------------------- invariants
+def test_a_refused_fit_leaves_the_fitted_estimator_as_it_was(digits):
+    X, y = digits
+    clf = CregClassifier(epochs=2, random_state=0).fit(X, y)
+    state = {k: v for k, v in vars(clf).items() if k.endswith("_")}
+    params = clf.network_.params.copy()
+    proba = clf.predict_proba(X)
+    bad_X = X[:20, :5].copy()
+    bad_X[0, 0] = np.nan
+    attempts = [
+        lambda: clf.fit(bad_X, y[:20]),                       # NaN, 5 features
+        lambda: clf.fit(X[:20, :5], np.zeros(20)),            # one class
+        lambda: clone(clf).set_params(lr=-1).fit(X, y),       # bad parameter
+        lambda: clf.set_params(l2=-1.0).fit(X[:20, :5], y[:20]),
+    ]
+    for attempt in attempts:
+        with pytest.raises((ValueError, TypeError)):
+            attempt()
+    clf.set_params(l2=0.0)
+    assert clf.n_features_in_ == 64
+    assert {k: v for k, v in vars(clf).items() if k.endswith("_")}.keys() \
+        == state.keys()
+    assert clf.network_ is state["network_"]
+    assert np.array_equal(clf.network_.params, params)
+    assert np.array_equal(clf.predict_proba(X), proba)
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(lr=-1), r"The 'lr' parameter of CregClassifier must be a float in "
+                  r"the range \(0.0, inf\). Got -1 instead."),
+    (dict(lr=float("nan")), "'lr' parameter"),
+    (dict(l2=-0.5), "'l2' parameter"),
+    (dict(dropout=1.0), "'dropout' parameter"),
+    (dict(max_norm=0), "'max_norm' parameter"),
+    (dict(hidden_layer_sizes=(10, 0)), "'hidden_layer_sizes' parameter"),
+    (dict(hidden_layer_sizes=(10, 2.5)), "'hidden_layer_sizes' parameter"),
+    (dict(n_threads=0), "'n_threads' parameter"),
+    (dict(dtype="float16"), "'dtype' parameter"),
+    (dict(penalty_scale="batch"), "'penalty_scale' parameter"),
+    (dict(batch_size=True), "'batch_size' parameter"),
+])
+def test_bad_parameters_are_refused_at_fit_naming_them(params, match,
+                                                        digits):
+    X, y = digits
+    clf = CregClassifier(**params)  # no check in __init__
+    with pytest.raises(InvalidParameterError, match=match):
+        clf.fit(X[:30], y[:30])
+
+
+# -------------------------------------------------------- pickle and state
+@pytest.mark.parametrize("Estimator", [CregClassifier, CregRegressor])
+def test_pickle_round_trip_predicts_identically_and_trains_on(
+        Estimator, digits):
+    X, y = digits
+    if Estimator is CregRegressor:
+        X, y = _regression()
+    est = Estimator(epochs=3, dropout=0.1, random_state=0).fit(X, y)
+    copy = pickle.loads(pickle.dumps(est))
+    assert np.array_equal(copy.predict(X), est.predict(X))
+    assert np.array_equal(copy.network_.params, est.network_.params)
+    # The copy keeps the epoch counter (which keys shuffle and dropout), so
+    # it continues exactly as the original does.
+    est.partial_fit(X, y)
+    copy.partial_fit(X, y)
+    assert np.array_equal(copy.network_.params, est.network_.params)
+
+
+def test_random_state_is_creg_seed(digits):
+    X, y = digits
+    a = CregClassifier(epochs=1, random_state=7).fit(X, y)
+    b = CregClassifier(epochs=1, random_state=7).fit(X, y)
+    assert a.network_.seed == 7
+    assert np.array_equal(a.network_.params, b.network_.params)
+    net = creg.Network([64, 100, 10], hidden="relu", output="softmax",
+                       cost="log_likelihood", init="glorot", dtype="float64",
+                       seed=7)
+    net.fit(X, y, epochs=1, batch_size=10, lr=0.1)
+    assert np.array_equal(net.params, a.network_.params)
+    seeds = {CregClassifier(epochs=1).fit(X, y).network_.seed
+             for _ in range(3)}
+    assert len(seeds) > 1  # None draws a fresh seed
+    state = np.random.RandomState(0)
+    c = CregClassifier(epochs=1, random_state=state).fit(X, y)
+    assert c.network_.seed == np.random.RandomState(0).randint(2**31 - 1)
+
+
+def test_results_do_not_depend_on_n_threads(digits):
+    X, y = digits
+    one = CregClassifier(epochs=2, random_state=0, n_threads=1).fit(X, y)
+    two = CregClassifier(epochs=2, random_state=0, n_threads=2).fit(X, y)
+    assert np.array_equal(one.network_.params, two.network_.params)
+
+
+# ------------------------------------------------------------ grid search
+def test_grid_search(digits):
+    X, y = digits
+    grid = {"l2": [0.0, 5.0], "max_norm": [None, 2.0]}
+    base = CregClassifier(hidden_layer_sizes=(32,), epochs=5, random_state=0,
+                          n_threads=1)
+    search = GridSearchCV(base, grid, cv=3).fit(X, y)
+    assert search.cv_results_["mean_test_score"].shape == (4,)
+    assert search.best_score_ > 0.85
+    assert search.best_estimator_.network_.sizes == (64, 32, 10)
+    assert search.score(X, y) > 0.9
+    # joblib's process workers give the same numbers (creg is deterministic)
+    parallel = GridSearchCV(base, grid, cv=3, n_jobs=2).fit(X, y)
+    assert np.array_equal(parallel.cv_results_["mean_test_score"],
+                          search.cv_results_["mean_test_score"])
+
+
+# ------------------------------------------------------------------ weights
+def test_coefs_and_intercepts_follow_mlp_layout(digits):
+    X, y = digits
+    clf = CregClassifier(hidden_layer_sizes=(30, 20), epochs=1,
+                         random_state=0).fit(X, y)
+    assert [w.shape for w in clf.coefs_] == [(64, 30), (30, 20), (20, 10)]
+    assert [b.shape for b in clf.intercepts_] == [(30,), (20,), (10,)]
+    for W, w, B, b in zip(clf.coefs_, clf.network_.weights,
+                          clf.intercepts_, clf.network_.biases):
+        assert np.array_equal(W, w.T) and np.array_equal(B, b)
+    clf.coefs_[0][...] = 0  # copies: the network is untouched
+    assert np.any(clf.network_.weights[0] != 0)
+    linear = CregRegressor(hidden_layer_sizes=(), epochs=1).fit(
+        *_regression(n_outputs=3))
+    assert [w.shape for w in linear.coefs_] == [(5, 3)]
+    assert not hasattr(CregClassifier(), "coefs_")
+
+
+def test_l1_prox_gives_exact_zeros_in_coefs(digits):
+    X, y = digits
+    clf = CregClassifier(l1=20.0, epochs=5, random_state=0).fit(X, y)
+    zero = sum(int((w == 0).sum()) for w in clf.coefs_)
+    assert zero / sum(w.size for w in clf.coefs_) > 0.5
+    assert clf.history_.zero_fraction[-1] == pytest.approx(
+        zero / sum(w.size for w in clf.coefs_))
+
+
+# ---------------------------------------------------------------- regressor
+def test_regressor_scales_targets_and_maps_predictions_back():
+    X, y = _regression(n=300, n_outputs=2)
+    reg = CregRegressor(random_state=0).fit(X, y)
+    assert reg.predict(X).shape == (300, 2)
+    assert reg.score(X, y) > 0.85
+    np.testing.assert_allclose(reg.y_mean_, y.mean(axis=0))
+    np.testing.assert_allclose(reg.y_scale_, y.std(axis=0))
+    out = reg.network_.predict(X)  # the network works in standardized units
+    np.testing.assert_allclose(reg.predict(X), out * reg.y_scale_
+                               + reg.y_mean_, rtol=1e-12)
+    one = CregRegressor(random_state=0).fit(X, y[:, :1])  # (n, 1) target
+    assert one.n_outputs_ == 1 and one.predict(X).shape == (300,)
+    raw = CregRegressor(scale_y=False, lr=1e-4, random_state=0).fit(
+        X, y[:, 0] - 100)
+    assert np.array_equal(raw.y_scale_, [1.0])
+    assert np.array_equal(raw.predict(X), raw.network_.predict(X)[:, 0])
+
+
+def test_float32_estimator_predicts_float32():
+    X, y = _regression()
+    reg = CregRegressor(dtype="float32", random_state=0).fit(X, y)
+    assert reg.network_.dtype == np.float32
+    assert reg.predict(X).dtype == np.float32
+    assert reg.score(X, y) > 0.8
+
+
+# ----------------------------------------------------------- early stopping
+@pytest.mark.parametrize("Estimator", [CregClassifier, CregRegressor])
+def test_early_stopping_keeps_the_best_epoch(Estimator, digits):
+    X, y = digits
+    if Estimator is CregRegressor:
+        X, y = _regression(n=300)
+    params = dict(hidden_layer_sizes=(20,), early_stopping=True,
+                  n_iter_no_change=3, epochs=200, random_state=0)
+    est = Estimator(**params).fit(X, y)
+    h = est.history_
+    assert h.stopped_early and est.n_iter_ < 200
+    assert len(est.validation_scores_) == est.n_iter_ == h.epochs
+    best = int(np.argmax(est.validation_scores_))
+    assert est.best_validation_score_ == est.validation_scores_[best]
+    assert h.best_epoch == best
+    assert est.n_iter_ == best + 1 + 3
+    # The kept weights are those after epoch best + 1: a run that simply
+    # ends there (patience never reached) arrives at the same weights.
+    short = Estimator(**{**params, "epochs": best + 1,
+                         "n_iter_no_change": 1000}).fit(X, y)
+    assert not short.history_.stopped_early
+    assert np.array_equal(short.network_.params, est.network_.params)
+
+
+# ------------------------------------------------------------------ pandas
+def test_dataframe_column_names(digits):
+    pd = pytest.importorskip("pandas")
+    X, y = digits
+    frame = pd.DataFrame(X, columns=[f"px{i}" for i in range(64)])
+    clf = CregClassifier(epochs=1, random_state=0).fit(frame, y)
+    assert list(clf.feature_names_in_) == list(frame.columns)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        assert np.array_equal(clf.predict(frame), clf.predict(X))
+    renamed = frame.rename(columns={"px0": "other"})
+    with pytest.raises(ValueError, match="feature names should match"):
+        clf.predict(renamed)
+
+
+def test_batch_size_larger_than_the_data_warns_and_clips(digits):
+    X, y = digits
+    with pytest.warns(UserWarning, match="It is going to be clipped"):
+        CregClassifier(batch_size=1000, epochs=1).fit(X[:50], y[:50])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # partial_fit: a short chunk is fine
+        CregClassifier(batch_size=1000).partial_fit(X[:50], y[:50],
+                                                    classes=np.arange(10))
+
+
+def test_missing_scikit_learn_gives_an_install_hint():
+    code = ("import sys; sys.modules['sklearn'] = None\n"
+            "try:\n    import creg.sklearn\n"
+            "except ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=60).stdout
+    assert "pip install scikit-learn" in out
