@@ -4,6 +4,7 @@ input noise, data expansion)."""
 import os as _os
 
 from creg import _core, datasets
+from creg._config import show_config
 from creg._errors import DivergenceError, ModelFileError
 from creg.expand import expand
 from creg.history import History
@@ -28,4 +29,5 @@ def load(path):
 
 __all__ = ["Network", "History", "load", "datasets", "expand",
            "load_network2", "convert_penalty", "regularization_path",
-           "PathPoint", "DivergenceError", "ModelFileError", "__version__"]
+           "PathPoint", "DivergenceError", "ModelFileError", "show_config",
+           "__version__"]

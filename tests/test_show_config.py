@@ -1,0 +1,88 @@
+"""creg.show_config(): what it prints and returns matches the running creg."""
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+import creg
+from creg import _core
+
+SECTIONS = ["creg", "python", "dependencies", "build", "openmp", "threads",
+            "simd"]
+
+
+def _config_in_subprocess(**env):
+    """show_config(as_dict=True) from a fresh interpreter with env set."""
+    environ = dict(os.environ, **env)
+    code = ("import json, creg; "
+            "print(json.dumps(creg.show_config(as_dict=True)))")
+    out = subprocess.run([sys.executable, "-c", code], env=environ,
+                         capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_as_dict_matches_the_running_creg():
+    config = creg.show_config(as_dict=True)
+    assert list(config) == SECTIONS
+    assert config["creg"]["version"] == creg.__version__
+    assert config["python"]["version"].startswith(
+        ".".join(map(str, sys.version_info[:3])))
+    assert config["dependencies"]["numpy"] == np.__version__
+    simd = config["simd"]
+    assert simd["kernel_level"] == _core.kernel_level()
+    assert simd["kernel"] == _core.kernel_name(_core.kernel_level())
+    assert simd["best_level"] == _core.best_kernel_level()
+    assert simd["best"] == _core.kernel_name(_core.best_kernel_level())
+    assert config["threads"]["default"] >= 1
+    json.dumps(config)  # plain data only
+
+
+def test_build_record_names_compiler_flags_and_kernels():
+    build = creg.show_config(as_dict=True)["build"]
+    for key in ("compiler", "build_type", "c_flags", "openmp_flags",
+                "target", "cmake", "cython"):
+        assert build[key] not in ("", "unknown"), (key, build)
+    assert "-march=native" not in build["c_flags"]
+    assert build["build_type"] == "Release"
+    compiled = creg.show_config(as_dict=True)["simd"]["compiled"]
+    if _core.best_kernel_level() == 2:
+        assert "avx2+fma" in compiled
+        assert "-mavx2" in build["avx2_kernel_flags"]
+
+
+def test_openmp_runtime_is_named():
+    openmp = creg.show_config(as_dict=True)["openmp"]
+    assert openmp["runtime"] in ("libgomp", "libomp", "libiomp", "vcomp")
+    if os.name == "posix":
+        assert os.path.exists(openmp["filepath"])
+
+
+def test_printed_report_has_every_section_and_the_kernel():
+    out = io.StringIO()
+    assert creg.show_config(file=out) is None
+    text = out.getvalue()
+    for section in SECTIONS:
+        assert f"\n{section}:\n" in "\n" + text
+    kernel = _core.kernel_name(_core.kernel_level())
+    assert any(line.split() == ["kernel", kernel]
+               for line in text.splitlines()), text
+    assert creg.__version__ in text
+
+
+def test_default_threads_follow_omp_num_threads():
+    config = _config_in_subprocess(OMP_NUM_THREADS="3")
+    assert config["threads"]["default"] == 3
+    config = _config_in_subprocess(OMP_NUM_THREADS="1")
+    assert config["threads"]["default"] == 1
+
+
+def test_simd_disabled_by_environment():
+    config = _config_in_subprocess(CREG_DISABLE_SIMD="1")
+    assert config["simd"]["kernel_level"] == 0
+    assert config["simd"]["kernel"] == "reference"
+    assert config["simd"]["best_level"] == _core.best_kernel_level()
+    assert config["simd"]["CREG_DISABLE_SIMD"] == "1"
