@@ -92,6 +92,8 @@ const char *creg_kernel_name(int level);
 
 /* Counter-based random numbers: the same (seed, counters) give the same bits
  * on every thread and machine. */
+uint64_t creg_stream_key(uint64_t seed, uint64_t stream, uint64_t epoch,
+                         uint64_t step);
 uint64_t creg_hash(uint64_t seed, uint64_t stream, uint64_t epoch,
                    uint64_t step, uint64_t index);
 

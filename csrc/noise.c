@@ -9,6 +9,7 @@
  */
 #include "creg.h"
 #include "real.h"
+#include "rng.h"
 
 /* M := 1/(1-rate) where the unit is kept (probability 1 - rate), 0 where it
  * is dropped (inverted dropout);  H := A * M. */
@@ -18,11 +19,11 @@ CREG_FN(dropout_forward)(real *H, real *M, const real *A, ptrdiff_t count,
 {
     const double rate = noise->dropout;
     const real scale = (real)(1.0 / (1.0 - rate));
-    const uint64_t stream = CREG_STREAM_DROPOUT + 16 * (uint64_t)layer;
+    const uint64_t key = creg_stream_key(
+        noise->seed, CREG_STREAM_DROPOUT + 16 * (uint64_t)layer, noise->epoch,
+        step);
     for (ptrdiff_t i = 0; i < count; ++i) {
-        const double u = creg_uniform(creg_hash(noise->seed, stream,
-                                                noise->epoch, step,
-                                                (uint64_t)i));
+        const double u = creg_unit(creg_hash_at(key, (uint64_t)i));
         M[i] = u >= rate ? scale : 0;
         H[i] = A[i] * M[i];
     }
@@ -44,12 +45,12 @@ CREG_FN(input_noise)(real *Xn, const real *X, ptrdiff_t count,
                      const creg_noise *noise, uint64_t step)
 {
     const double two_pi = 6.283185307179586;
+    const uint64_t key = creg_stream_key(noise->seed, CREG_STREAM_NOISE,
+                                         noise->epoch, step);
     for (ptrdiff_t i = 0; i < count; ++i) {
         const uint64_t k = 2 * (uint64_t)i;
-        const double u1 = 1.0 - creg_uniform(creg_hash(
-            noise->seed, CREG_STREAM_NOISE, noise->epoch, step, k));
-        const double u2 = creg_uniform(creg_hash(
-            noise->seed, CREG_STREAM_NOISE, noise->epoch, step, k + 1));
+        const double u1 = 1.0 - creg_unit(creg_hash_at(key, k));
+        const double u2 = creg_unit(creg_hash_at(key, k + 1));
         const double z = sqrt(-2.0 * log(u1)) * cos(two_pi * u2);
         Xn[i] = X[i] + (real)(noise->input_noise * z);
     }

@@ -1,33 +1,34 @@
 /* rng.c -- counter-based random numbers.
  *
- * Every random number is a pure function of (seed, counters): a SplitMix64
- * finalizer applied to the key mixed in one counter at a time.  There is no
+ * Every random number is a pure function of (seed, counters): a stream key
+ * hashed from (seed, stream, epoch, step), then SplitMix64 at position
+ * `index` of that stream (rng.h).  There is no
  * generator state, so any thread can draw any number and the same seed gives
  * the same bits whatever the thread count.  Not cryptographic.
  */
 #include "creg.h"
+#include "rng.h"
 
-static uint64_t
-mix64(uint64_t x)
+uint64_t
+creg_stream_key(uint64_t seed, uint64_t stream, uint64_t epoch,
+                uint64_t step)
 {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
+    return creg_mix64(creg_mix64(creg_mix64(creg_mix64(seed) ^ stream)
+                                 ^ epoch)
+                      ^ step);
 }
 
 uint64_t
 creg_hash(uint64_t seed, uint64_t stream, uint64_t epoch, uint64_t step,
           uint64_t index)
 {
-    return mix64(mix64(mix64(mix64(mix64(seed) ^ stream) ^ epoch) ^ step)
-                 ^ index);
+    return creg_hash_at(creg_stream_key(seed, stream, epoch, step), index);
 }
 
 double
 creg_uniform(uint64_t hash)
 {
-    return (double)(hash >> 11) * (1.0 / 9007199254740992.0);
+    return creg_unit(hash);
 }
 
 void
@@ -37,9 +38,9 @@ creg_shuffle(int64_t *order, ptrdiff_t n, uint64_t seed, uint64_t epoch)
         order[i] = i;
     }
     /* Fisher-Yates with j uniform in [0, i]. */
+    const uint64_t key = creg_stream_key(seed, CREG_STREAM_SHUFFLE, epoch, 0);
     for (ptrdiff_t i = n - 1; i > 0; --i) {
-        const double u = creg_uniform(
-            creg_hash(seed, CREG_STREAM_SHUFFLE, epoch, 0, (uint64_t)i));
+        const double u = creg_unit(creg_hash_at(key, (uint64_t)i));
         const ptrdiff_t j = (ptrdiff_t)(u * (double)(i + 1));
         const int64_t tmp = order[i];
         order[i] = order[j];

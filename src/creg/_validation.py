@@ -385,9 +385,10 @@ def _as_numeric_array(name, value, labels=False):
 
 
 def _check_finite(name, array):
-    if array.dtype.kind in "biu":
+    if array.dtype.kind in "biu" or array.size == 0:
         return
-    if not np.isfinite(array).all():
+    # min and max see every NaN and inf without a temporary the size of X
+    if not (np.isfinite(array.min()) and np.isfinite(array.max())):
         if np.isnan(array).any():
             raise ValueError(f"Input {name} contains NaN.")
         raise ValueError(
