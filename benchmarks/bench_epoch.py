@@ -1,115 +1,80 @@
-"""Time one training epoch of Nielsen's network against its peers.
+"""Time one training epoch of issue 4's configurations against the peers.
 
-The network is network2.py's MNIST setup: sizes [784, 30, 10], sigmoid
-hidden and output layers, cross-entropy cost, mini-batches of 10, lr 0.5,
-L2 5.0 scaled by 1/n. The data are synthetic and MNIST-shaped (uniform
-[0, 1] float32 pixels, random labels, fixed seed): the work per epoch does
-not depend on the pixel values, and no download is needed.
+The grid (configs.py): C1 [784,30,10] and C2 [784,100,10] Nielsen networks
+(sigmoid + cross-entropy, L2 n-scaled, batch 10, lr 0.5), C3
+[784,1024,1024,10] ReLU + softmax with momentum, L2 + L1 prox, max-norm and
+dropout (batch 128), C4 = C2 with batch 1; x contenders creg, numpy,
+torch, sklearn, blas (the bare OpenBLAS GEMMs of the epoch; peers.py) x
+1 and 2 threads. Synthetic MNIST-shaped float32 data, fixed seed.
 
-One epoch of creg's ``fit`` is: shuffle, n/10 SGD steps, then the cost and
-accuracy over the whole training set that ``fit`` always records (network2's
-monitor). Every peer is timed doing the same: an epoch plus that monitor.
+Equal work first: before a peer is timed on a configuration,
+``equal_work.py`` shows that one unshuffled epoch of it, from creg's
+initial weights and with creg's dropout masks, lands on creg's weights to
+float32 accuracy (``test_equal_work``). The numpy peer itself is checked
+against central finite differences and ``Network.gradient`` below.
 
-Before anything is timed, ``checked`` runs creg and the numpy peer for one
-epoch from identical weights in the same order and requires the same
-weights to float32 accuracy: both sides provably do the same work.
-
-Run with ``python -m pytest benchmarks``; see benchmarks/README.md.
+The data size is set by the ``bench_n`` fixture (conftest.py): a tenth of
+n by default, a few batches under ``--benchmark-disable`` (CI's smoke
+run), ``CREG_BENCH_SCALE=1`` for the full n. ``extra_info`` holds n, the
+time per epoch scaled to the full n, and for creg the training part
+without fit's monitor pass. ``python benchmarks/report.py`` is the
+interleaved, multi-process version that produces the README table.
 """
-import os
-import time
-import warnings
-
 import numpy as np
 import pytest
-from numpy_mlp import NumpyMLP, one_hot
 
 import creg
+import equal_work
+import peers
+from configs import CONFIGS, THREADS, make_data, one_hot
+from numpy_mlp import NumpyMLP
 
-# The grid, asv-style: the network, the data, the step rule, the threads.
-SIZES = (784, 30, 10)
-N_SAMPLES = 10_000
-BATCH_SIZE, LR, L2 = 10, 0.5, 5.0
-# Add 2 to see threading. With batches of 10 there is little to gain, and
-# on a loaded 2-core machine n_threads=2 epochs took 2-23 s instead of
-# about 0.3 s, which would blow the time budget of a benchmark run.
-CREG_N_THREADS = (1,)
-DATA_SEED = 12345
+ROUNDS, WARMUP_ROUNDS = 3, 1
 
-ROUNDS, WARMUP_ROUNDS = 5, 1
-GROUP = f"epoch {list(SIZES)} n={N_SAMPLES} batch={BATCH_SIZE}"
-
-
-@pytest.fixture(scope="module")
-def data():
-    """X (n, 784) float32 uniform [0, 1]; y (n,) int64; Y one-hot float32."""
-    rng = np.random.default_rng(DATA_SEED)
-    X = rng.random((N_SAMPLES, SIZES[0]), dtype=np.float32)
-    y = rng.integers(0, SIZES[-1], N_SAMPLES)
-    return X, y, one_hot(y, SIZES[-1], np.float32)
+# ------------------------------------------- the numpy peer, checked first
 
 
 def numpy_twin(net):
     """A NumpyMLP holding copies of a creg network's parameters."""
-    twin = NumpyMLP(net.sizes, dtype=net.dtype)
+    twin = NumpyMLP(net.sizes, dtype=net.dtype, hidden=net.hidden,
+                    output=net.output)
     twin.weights = [np.array(W) for W in net.weights]
     twin.biases = [np.array(b) for b in net.biases]
     return twin
 
 
-@pytest.fixture(scope="module")
-def checked(data):
-    """The data, once creg and numpy are shown to do the same epoch."""
-    X, y, Y = data
-    net = creg.Network(SIZES, dtype="float32", seed=0)
-    twin = numpy_twin(net)
-    start = [W.copy() for W in twin.weights]
-    hist = net.fit(X, y, epochs=1, batch_size=BATCH_SIZE, lr=LR, l2=L2,
-                   shuffle=False, n_threads=1)
-    twin.fit_epoch(X, Y, batch_size=BATCH_SIZE, lr=LR, l2=L2)
-    cost, accuracy = twin.monitor(X, Y, l2=L2)
-    for layer, (W, W_np, W0) in enumerate(zip(net.weights, twin.weights,
-                                              start)):
-        # The check could fail: the epoch moved the weights by far more
-        # than the tolerance (about 1e-6 here after 1,000 float32 steps).
-        assert np.abs(W_np - W0).max() > 1e-2, f"layer {layer} is untrained"
-        np.testing.assert_allclose(W, W_np, rtol=1e-4, atol=2e-5,
-                                   err_msg=f"weights of layer {layer}")
-        np.testing.assert_allclose(net.biases[layer], twin.biases[layer],
-                                   rtol=1e-4, atol=2e-5,
-                                   err_msg=f"biases of layer {layer}")
-    assert hist.train_cost[0] == pytest.approx(cost, rel=1e-5)
-    assert hist.train_accuracy[0] == pytest.approx(accuracy, abs=2 / len(X))
-    return data
-
-
-# ------------------------------------------- the numpy peer, checked first
+def data_cost(model, X, Y):
+    A = model.forward(X)[-1]
+    if model.output == "softmax":
+        return -np.mean(np.log(A[Y.astype(bool)]))
+    return -np.mean(np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A), 1))
 
 
 def numerical_gradient(model, X, Y, h=1e-6):
-    """Central differences of the mean cross-entropy, every parameter."""
-    def cost():
-        A = model.forward(X)[-1]
-        return -np.mean(np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A), 1))
-
+    """Central differences of the mean data cost, every parameter."""
     grads = []
     for p in [*model.weights, *model.biases]:
         g = np.empty_like(p)
         for i in np.ndindex(p.shape):
             keep = p[i]
             p[i] = keep + h
-            up = cost()
+            up = data_cost(model, X, Y)
             p[i] = keep - h
-            down = cost()
+            down = data_cost(model, X, Y)
             p[i] = keep
             g[i] = (up - down) / (2 * h)
         grads.append(g)
     return grads
 
 
-def test_numpy_gradient_matches_finite_differences():
+FAMILIES = [("sigmoid", "sigmoid"), ("relu", "softmax")]
+
+
+@pytest.mark.parametrize("hidden,output", FAMILIES)
+def test_numpy_gradient_matches_finite_differences(hidden, output):
     rng = np.random.default_rng(1)
-    model = NumpyMLP([5, 4, 3], dtype=np.float64, seed=2)
+    model = NumpyMLP([5, 4, 4, 3], dtype=np.float64, seed=2, hidden=hidden,
+                     output=output)
     X = rng.random((7, 5))
     Y = one_hot(rng.integers(0, 3, 7), 3, np.float64)
     dWs, dbs = model.gradient(X, Y)
@@ -117,11 +82,15 @@ def test_numpy_gradient_matches_finite_differences():
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
 
 
-def test_numpy_gradient_matches_creg_gradient():
+@pytest.mark.parametrize("hidden,output", FAMILIES)
+@pytest.mark.parametrize("rows", [9, 1])
+def test_numpy_gradient_matches_creg_gradient(hidden, output, rows):
     rng = np.random.default_rng(3)
-    net = creg.Network([6, 5, 4], dtype="float64", seed=4)
-    X = rng.random((9, 6))
-    y = rng.integers(0, 4, 9)
+    cost = "cross_entropy" if output == "sigmoid" else "log_likelihood"
+    net = creg.Network([6, 5, 5, 4], dtype="float64", seed=4, hidden=hidden,
+                       output=output, cost=cost)
+    X = rng.random((rows, 6))
+    y = rng.integers(0, 4, rows)
     dWs, dbs = numpy_twin(net).gradient(X, one_hot(y, 4, np.float64))
     dWs_c, dbs_c = net.gradient(X, y)
     for got, want in zip([*dWs, *dbs], [*dWs_c, *dbs_c]):
@@ -145,180 +114,111 @@ def test_numpy_step_is_the_l2_rule():
         np.testing.assert_allclose(b, b_old - 0.3 * db, rtol=1e-14)
 
 
+def test_numpy_steps_are_the_full_rule():
+    """Two steps of DESIGN.md's rule written out: momentum, L2, L1 prox,
+    max-norm (dropout's mask is checked against creg in equal_work)."""
+    rng = np.random.default_rng(7)
+    model = NumpyMLP([4, 6, 3], dtype=np.float64, seed=8, hidden="relu",
+                     output="softmax")
+    X = rng.random((8, 4))
+    Y = one_hot(rng.integers(0, 3, 8), 3, np.float64)
+    lr, mu, l2, l1, c = 0.3, 0.9, 0.1, 0.3, 0.6
+    want = NumpyMLP([4, 6, 3], dtype=np.float64, seed=8, hidden="relu",
+                    output="softmax")
+    V = [np.zeros_like(W) for W in want.weights]
+    Vb = [np.zeros_like(b) for b in want.biases]
+    for first in (0, 4):
+        dWs, dbs = want.gradient(X[first:first + 4], Y[first:first + 4])
+        for i, (W, b) in enumerate(zip(want.weights, want.biases)):
+            V[i] = mu * V[i] - lr * (dWs[i] + l2 * W)
+            W = W + V[i]
+            W = np.sign(W) * np.maximum(np.abs(W) - lr * l1, 0)
+            norms = np.linalg.norm(W, axis=1, keepdims=True)
+            want.weights[i] = np.where(norms > c, W * c / norms, W)
+            Vb[i] = mu * Vb[i] - lr * dbs[i]
+            want.biases[i] = b + Vb[i]
+    model.fit_epoch(X, Y, batch_size=4, lr=lr, momentum=mu, l2=l2, l1=l1,
+                    penalty_scale="none", max_norm=c)
+    assert any((W == 0).any() for W in want.weights)       # prox acted
+    assert any((np.linalg.norm(W, axis=1) > c - 1e-12).any()
+               for W in want.weights)                       # clamp acted
+    for got, expected in zip([*model.weights, *model.biases],
+                             [*want.weights, *want.biases]):
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)
+
+
+# -------------------------------------------- every peer does creg's epoch
+
+_CHECKED = {}
+
+
+def checked(contender, config):
+    """Run the equal-work check of (contender, config) once per session;
+    timing a peer that failed it is an error, not a number."""
+    if contender in ("creg", "blas"):
+        return
+    key = (contender, config.name)
+    if key not in _CHECKED:
+        try:
+            equal_work.CHECKS[contender](config)
+            _CHECKED[key] = None
+        except AssertionError as exc:
+            _CHECKED[key] = exc
+    if _CHECKED[key] is not None:
+        pytest.fail(f"{contender} does not do creg's {config.name} epoch: "
+                    f"{_CHECKED[key]}")
+
+
+@pytest.mark.parametrize("contender", ["numpy", "torch", "sklearn"])
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_equal_work(name, contender):
+    ok, why = peers.available(contender)
+    if not ok:
+        pytest.skip(why)
+    checked(contender, CONFIGS[name])
+
+
 # ------------------------------------------------------------ benchmarks
 
+_DATA = {}
 
-@pytest.mark.benchmark(group=GROUP)
-@pytest.mark.parametrize("n_threads", CREG_N_THREADS)
-def test_epoch_creg(benchmark, checked, n_threads):
-    X, y, _ = checked
-    train_seconds = []
 
-    def setup():
-        return (creg.Network(SIZES, dtype="float32", seed=0),), {}
+def data(config, n):
+    if config.name not in _DATA:
+        _DATA[config.name] = make_data(config.n, config.sizes)
+    X, y = _DATA[config.name]
+    return X[:n], y[:n]
 
-    def epoch(net):
-        hist = net.fit(X, y, epochs=1, batch_size=BATCH_SIZE, lr=LR, l2=L2,
-                       shuffle=True, n_threads=n_threads)
-        train_seconds.append(hist.seconds[0])
 
-    benchmark.pedantic(epoch, setup=setup, rounds=ROUNDS,
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("contender", peers.CONTENDERS)
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_epoch(benchmark, bench_n, name, contender, threads):
+    config = CONFIGS[name]
+    ok, why = peers.available(contender)
+    if not ok:
+        pytest.skip(why)
+    if (threads > 1 and contender in ("numpy", "sklearn", "blas")
+            and not peers.HAVE_THREADPOOLCTL):
+        pytest.skip("numpy's BLAS threads need threadpoolctl")
+    checked(contender, config)
+    n = bench_n(config)
+    benchmark.group = f"{name} {threads}T epoch n={n:,}"
+    runner = peers.RUNNERS[contender](config, *data(config, n), threads)
+    results = []
+
+    def epoch():
+        results.append(runner.epoch())
+
+    benchmark.pedantic(epoch, setup=runner.prepare, rounds=ROUNDS,
                        warmup_rounds=WARMUP_ROUNDS)
+    best = min(results, key=lambda r: r["seconds"])
     benchmark.extra_info.update(
-        n_threads=n_threads,
-        # fit's own clock: the SGD steps without the train-set monitor.
-        sgd_only_min_ms=round(1e3 * min(train_seconds), 2))
-
-
-@pytest.mark.benchmark(group=GROUP)
-def test_epoch_numpy(benchmark, checked):
-    X, _, Y = checked
-    limit = blas_single_thread()
-    rng = np.random.default_rng(0)
-    sgd_seconds = []
-
-    def setup():
-        return (NumpyMLP(SIZES, dtype=np.float32, seed=0),), {}
-
-    def epoch(model):
-        start = time.perf_counter()
-        model.fit_epoch(X, Y, batch_size=BATCH_SIZE, lr=LR, l2=L2, rng=rng)
-        sgd_seconds.append(time.perf_counter() - start)
-        model.monitor(X, Y, l2=L2)
-
-    with limit:
-        benchmark.pedantic(epoch, setup=setup, rounds=ROUNDS,
-                           warmup_rounds=WARMUP_ROUNDS)
-    benchmark.extra_info.update(
-        numpy=np.__version__, blas_threads=limit.description,
-        sgd_only_min_ms=round(1e3 * min(sgd_seconds), 2))
-
-
-@pytest.mark.benchmark(group=GROUP)
-def test_epoch_torch(benchmark, checked):
-    torch = pytest.importorskip("torch")
-    X, _, Y = checked
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
-    n, lam = len(X), L2 / len(X)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-
-    def setup():
-        torch.manual_seed(0)
-        model = torch.nn.Sequential(torch.nn.Linear(SIZES[0], SIZES[1]),
-                                    torch.nn.Sigmoid(),
-                                    torch.nn.Linear(SIZES[1], SIZES[2]))
-        weights = [model[0].weight, model[2].weight]
-        biases = [model[0].bias, model[2].bias]
-        # Coupled L2 on weights only, as in creg: g = G + l2/n W.
-        opt = torch.optim.SGD([{"params": weights, "weight_decay": lam},
-                               {"params": biases, "weight_decay": 0.0}],
-                              lr=LR)
-        return (model, opt), {}
-
-    def epoch(model, opt):
-        order = torch.randperm(n)
-        Xs, Ys = Xt[order], Yt[order]
-        for first in range(0, n, BATCH_SIZE):
-            xb, yb = Xs[first:first + BATCH_SIZE], Ys[first:first + BATCH_SIZE]
-            opt.zero_grad(set_to_none=True)
-            # Sigmoid output + cross-entropy summed over outputs, batch mean.
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                model(xb), yb, reduction="sum") / xb.shape[0]
-            loss.backward()
-            opt.step()
-        with torch.no_grad():  # the train-set monitor
-            z = model(Xt)
-            torch.nn.functional.binary_cross_entropy_with_logits(
-                z, Yt, reduction="sum").item()
-            (z.argmax(1) == Yt.argmax(1)).float().mean().item()
-
-    try:
-        benchmark.pedantic(epoch, setup=setup, rounds=ROUNDS,
-                           warmup_rounds=WARMUP_ROUNDS)
-    finally:
-        torch.set_num_threads(threads)
-    benchmark.extra_info.update(torch=torch.__version__, n_threads=1)
-
-
-def sklearn_mlp(n, **overrides):
-    """MLPClassifier set up as Nielsen's network, for a one-hot Y.
-
-    A one-hot Y makes sklearn fit a multilabel net: sigmoid outputs and the
-    summed binary log-loss, i.e. Nielsen's cross-entropy. sklearn's L2 is
-    alpha/(2m) sum W^2 per batch of m, so alpha = l2 m / n gives creg's
-    per-step decay lr l2 / n.
-    """
-    from sklearn.neural_network import MLPClassifier
-
-    settings = {
-        "hidden_layer_sizes": SIZES[1:-1], "activation": "logistic",
-        "solver": "sgd", "alpha": L2 * BATCH_SIZE / n,
-        "batch_size": BATCH_SIZE, "learning_rate": "constant",
-        "learning_rate_init": LR, "momentum": 0.0,
-        "nesterovs_momentum": False, "max_iter": 1, "shuffle": True,
-        "random_state": 0, "tol": 0.0}
-    return MLPClassifier(**{**settings, **overrides})
-
-
-@pytest.mark.benchmark(group=GROUP)
-def test_epoch_sklearn(benchmark, checked):
-    pytest.importorskip("sklearn")
-    from sklearn.exceptions import ConvergenceWarning
-
-    X, y, Y = checked
-    limit = blas_single_thread()
-    warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter=1
-    # Same work as creg: one unshuffled epoch from creg's initial weights
-    # (sklearn stores W transposed) lands on the same weights.
-    net = creg.Network(SIZES, dtype="float32", seed=0)
-    model = sklearn_mlp(len(X), shuffle=False, warm_start=True)
-    model.fit(X[:BATCH_SIZE], Y[:BATCH_SIZE])  # creates coefs_ to replace
-    model.coefs_ = [np.array(W.T) for W in net.weights]
-    model.intercepts_ = [np.array(b) for b in net.biases]
-    model.fit(X, Y)
-    net.fit(X, y, epochs=1, batch_size=BATCH_SIZE, lr=LR, l2=L2,
-            shuffle=False, n_threads=1)
-    for layer, (W, b) in enumerate(zip(net.weights, net.biases)):
-        np.testing.assert_allclose(model.coefs_[layer].T, W, rtol=1e-4,
-                                   atol=2e-5, err_msg=f"sklearn layer {layer}")
-        np.testing.assert_allclose(model.intercepts_[layer], b, rtol=1e-4,
-                                   atol=2e-5, err_msg=f"sklearn layer {layer}")
-
-    def epoch(model):
-        model.fit(X, Y)
-        model.score(X, Y)  # the train-set monitor (subset accuracy)
-
-    with limit:
-        benchmark.pedantic(epoch, setup=lambda: ((sklearn_mlp(len(X)),), {}),
-                           rounds=ROUNDS, warmup_rounds=WARMUP_ROUNDS)
-    benchmark.extra_info.update(blas_threads=limit.description)
-
-
-class blas_single_thread:
-    """Hold numpy's BLAS to one thread, so the peers run on one core like
-    creg with n_threads=1: through threadpoolctl when it is installed,
-    otherwise through OPENBLAS_NUM_THREADS, which benchmarks/conftest.py
-    sets to 1 (unless exported) before numpy is imported."""
-
-    def __init__(self):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            self.limits = None
-            self.description = ("OPENBLAS_NUM_THREADS=" +
-                                os.environ.get("OPENBLAS_NUM_THREADS",
-                                               "unset"))
-        else:
-            self.limits = threadpool_limits
-            self.description = "1 (threadpoolctl)"
-
-    def __enter__(self):
-        if self.limits is not None:
-            self.context = self.limits(limits=1, user_api="blas")
-            self.context.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.limits is not None:
-            self.context.__exit__(*exc)
+        n=n, threads=threads,
+        seconds_full_n=round(best["seconds"] * config.n / n, 4))
+    if "train_seconds" in best:  # creg: the SGD steps without the monitor
+        benchmark.extra_info["train_seconds_full_n"] = round(
+            min(r["train_seconds"] for r in results) * config.n / n, 4)
+    limitation = peers.LIMITATIONS.get((contender, name))
+    if limitation:
+        benchmark.extra_info["left_out"] = limitation
