@@ -41,10 +41,10 @@ def check_rule(config, contender):
     return rule
 
 
-def _creg_epoch(config, rule, X, y):
+def _creg_epoch(config, rule, X, y, dtype="float32"):
     """(initial net copy, trained net) after one unshuffled creg epoch."""
     import creg
-    net = creg.Network(config.sizes, dtype="float32", seed=0, **config.net)
+    net = creg.Network(config.sizes, dtype=dtype, seed=0, **config.net)
     start = [(np.array(W), np.array(b))
              for W, b in zip(net.weights, net.biases)]
     net.fit(X, y, epochs=1, shuffle=False, n_threads=1, **rule)
@@ -124,8 +124,11 @@ def check_torch(config):
 
     n = CHECK_N[config.name]
     X, y = make_data(n, config.sizes, CHECK_SEED)
+    # In float64: MKL's and creg's float32 roundings differ, and over an
+    # epoch with relu and the L1 threshold that can flip a unit's branch.
+    X = X.astype(np.float64)
     rule = check_rule(config, "torch")
-    start, net = _creg_epoch(config, rule, X, y)
+    start, net = _creg_epoch(config, rule, X, y, dtype="float64")
     masks_of = creg_masks(config, rule)
 
     class Masks:
@@ -142,6 +145,7 @@ def check_torch(config):
             return x * torch.from_numpy(Masks.current[self.layer])
 
     model = torch_model(config, FixedMask if rule.get("dropout") else None)
+    model = model.double()
     linears = [m for m in model if isinstance(m, torch.nn.Linear)]
     with torch.no_grad():
         for lin, (W, b) in zip(linears, start):
