@@ -90,15 +90,11 @@ int creg_set_kernel_level(int level);
 int creg_kernel_level(void);
 const char *creg_kernel_name(int level);
 
-/* Counter-based random numbers: the same (seed, counters) give the same bits
- * on every thread and machine. */
+/* Counter-based random numbers: the key of the stream (seed, stream, epoch,
+ * step); element `index` of it is creg_hash_at(key, index) in rng.h.  The
+ * same (seed, counters) give the same bits on every thread and machine. */
 uint64_t creg_stream_key(uint64_t seed, uint64_t stream, uint64_t epoch,
                          uint64_t step);
-uint64_t creg_hash(uint64_t seed, uint64_t stream, uint64_t epoch,
-                   uint64_t step, uint64_t index);
-
-/* A uniform double in [0, 1) from the top 53 bits of a hash. */
-double creg_uniform(uint64_t hash);
 
 /* order (n) := a permutation of 0..n-1 drawn from (seed, epoch).  Serial. */
 void creg_shuffle(int64_t *order, ptrdiff_t n, uint64_t seed, uint64_t epoch);

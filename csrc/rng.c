@@ -18,19 +18,6 @@ creg_stream_key(uint64_t seed, uint64_t stream, uint64_t epoch,
                       ^ step);
 }
 
-uint64_t
-creg_hash(uint64_t seed, uint64_t stream, uint64_t epoch, uint64_t step,
-          uint64_t index)
-{
-    return creg_hash_at(creg_stream_key(seed, stream, epoch, step), index);
-}
-
-double
-creg_uniform(uint64_t hash)
-{
-    return creg_unit(hash);
-}
-
 void
 creg_shuffle(int64_t *order, ptrdiff_t n, uint64_t seed, uint64_t epoch)
 {
