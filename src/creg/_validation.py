@@ -442,14 +442,11 @@ def features(X, dtype, n_features, name="X", *, avoid=None):
     e.g. the parameters fit is about to overwrite)."""
     array = _as_numeric_array(name, X)
     _two_d(name, array)
-    if array.shape[0] == 0:
-        raise ValueError(
-            f"Found array with 0 sample(s) (shape={array.shape}) while a "
-            f"minimum of 1 is required ({name}).")
-    if array.shape[1] == 0:
-        raise ValueError(
-            f"Found array with 0 feature(s) (shape={array.shape}) while a "
-            f"minimum of 1 is required ({name}).")
+    for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
+        if array.shape[axis] == 0:
+            raise ValueError(
+                f"Found array with 0 {what} (shape={array.shape}) while a "
+                f"minimum of 1 is required ({name}).")
     if array.shape[1] != n_features:
         raise ValueError(
             f"{name} has {array.shape[1]} features, but the network is "
