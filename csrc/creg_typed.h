@@ -52,6 +52,12 @@ void CREG_TFN(dense_backward)(CREG_TREAL *dX, CREG_TREAL *dW, CREG_TREAL *db,
                               const CREG_TREAL *dZ, const CREG_TREAL *X,
                               const CREG_TREAL *W, ptrdiff_t B, ptrdiff_t I,
                               ptrdiff_t O, CREG_TREAL scale, int n_threads);
+/* The two parts of dense_backward that do not touch dW. */
+void CREG_TFN(bias_gradient)(CREG_TREAL *db, const CREG_TREAL *dZ,
+                             ptrdiff_t B, ptrdiff_t O, CREG_TREAL scale);
+void CREG_TFN(input_gradient)(CREG_TREAL *dX, const CREG_TREAL *dZ,
+                              const CREG_TREAL *W, ptrdiff_t B, ptrdiff_t I,
+                              ptrdiff_t O, int n_threads);
 
 /* update.c -- one step of DESIGN.md's rule for one layer, in one pass over
  * each weight row: W, b (O x I, O) and their velocities VW, Vb are updated
@@ -61,6 +67,19 @@ void CREG_TFN(update)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
                       CREG_TREAL *Vb, const CREG_TREAL *dW,
                       const CREG_TREAL *db, ptrdiff_t O, ptrdiff_t I,
                       const creg_step_rule *rule, int n_threads);
+
+/* 1 if update_from_batch serves batches of B rows at the active kernel
+ * level (0: the caller stores dW and calls update). */
+int CREG_TFN(update_fuses)(ptrdiff_t B);
+/* The same step as update, from the layer's batch instead of a stored dW:
+ * dW = scale * dZ^T . X (dZ: B x O, X: B x I) is summed and applied tile by
+ * tile; db is the bias gradient (bias_gradient). */
+void CREG_TFN(update_from_batch)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
+                                 CREG_TREAL *Vb, const CREG_TREAL *db,
+                                 const CREG_TREAL *dZ, const CREG_TREAL *X,
+                                 ptrdiff_t B, ptrdiff_t O, ptrdiff_t I,
+                                 CREG_TREAL scale, const creg_step_rule *rule,
+                                 int n_threads);
 
 /* noise.c -- M (count) := 1/(1-rate) for kept units, 0 for dropped ones,
  * drawn from (noise->seed, DROPOUT + 16 layer, noise->epoch, step, index);

@@ -22,14 +22,10 @@ CREG_FN(dense_forward)(real *Z, const real *X, const real *W, const real *b,
     }
 }
 
-/* Backward of Z = X.W^T + b, given dZ. */
 void
-CREG_FN(dense_backward)(real *dX, real *dW, real *db, const real *dZ,
-                        const real *X, const real *W, ptrdiff_t B,
-                        ptrdiff_t I, ptrdiff_t O, real scale, int n_threads)
+CREG_FN(bias_gradient)(real *db, const real *dZ, ptrdiff_t B, ptrdiff_t O,
+                       real scale)
 {
-    /* dW = scale * dZ^T . X   (O x I) */
-    CREG_FN(gemm)(dW, I, 1, dZ, 1, O, X, I, 1, O, I, B, scale, 0, n_threads);
     for (ptrdiff_t j = 0; j < O; ++j) {
         db[j] = 0;
     }
@@ -42,8 +38,26 @@ CREG_FN(dense_backward)(real *dX, real *dW, real *db, const real *dZ,
     for (ptrdiff_t j = 0; j < O; ++j) {
         db[j] *= scale;
     }
+}
+
+/* dX = dZ . W   (B x I) */
+void
+CREG_FN(input_gradient)(real *dX, const real *dZ, const real *W, ptrdiff_t B,
+                        ptrdiff_t I, ptrdiff_t O, int n_threads)
+{
+    CREG_FN(gemm)(dX, I, 1, dZ, O, 1, W, I, 1, B, I, O, 1, 0, n_threads);
+}
+
+/* Backward of Z = X.W^T + b, given dZ. */
+void
+CREG_FN(dense_backward)(real *dX, real *dW, real *db, const real *dZ,
+                        const real *X, const real *W, ptrdiff_t B,
+                        ptrdiff_t I, ptrdiff_t O, real scale, int n_threads)
+{
+    /* dW = scale * dZ^T . X   (O x I) */
+    CREG_FN(gemm)(dW, I, 1, dZ, 1, O, X, I, 1, O, I, B, scale, 0, n_threads);
+    CREG_FN(bias_gradient)(db, dZ, B, O, scale);
     if (dX != NULL) {
-        /* dX = dZ . W   (B x I) */
-        CREG_FN(gemm)(dX, I, 1, dZ, O, 1, W, I, 1, B, I, O, 1, 0, n_threads);
+        CREG_FN(input_gradient)(dX, dZ, W, B, I, O, n_threads);
     }
 }

@@ -112,10 +112,33 @@ forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
     }
 }
 
-/* Forward and backward over B rows: grads := batch-mean gradient. */
+/* The step of layer l from its batch (dZ and the input it read) */
+static void
+step_layer(real *params, real *velocity, real *db, const real *dZ,
+           const real *X, ptrdiff_t B, ptrdiff_t I, ptrdiff_t O,
+           ptrdiff_t off, const creg_step_rule *rule, int n_threads)
+{
+    real *v = rule->momentum != 0 ? velocity + off : NULL;
+    real *W = params + off, *b = W + O * I;
+    CREG_FN(bias_gradient)(db, dZ, B, O, (real)1 / (real)B);
+#if defined(CREG_HAVE_VECTOR_KERNELS)
+    CREG_FN(update_from_batch)(W, b, v, v != NULL ? v + O * I : NULL, db, dZ,
+                               X, B, O, I, (real)1 / (real)B, rule,
+                               n_threads);
+#else
+    /* unreachable: update_fuses is 0 without the vector kernels */
+    (void)v, (void)W, (void)b, (void)X, (void)I, (void)rule, (void)n_threads;
+#endif
+}
+
+/* Forward and backward over B rows.  With rule == NULL, grads := the
+ * batch-mean gradient.  Otherwise, when update_fuses(B), each layer's step
+ * is taken as soon as its dZ and input gradient are known (the input
+ * gradient reads W before the step), and grads holds only scratch. */
 static int
-backprop(workspace *w, real *grads, double *cost_sum, const real *params,
-         const real *X, const real *Y, ptrdiff_t B, const creg_net *net,
+backprop(workspace *w, real *grads, double *cost_sum, real *params,
+         real *velocity, const real *X, const real *Y, ptrdiff_t B,
+         const creg_net *net, const creg_step_rule *rule,
          const creg_noise *noise, uint64_t step, int n_threads)
 {
     const int L = net->n_layers;
@@ -130,10 +153,20 @@ backprop(workspace *w, real *grads, double *cost_sum, const real *params,
         const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
         const ptrdiff_t off = layer_offset(net, l);
         real *dZ = w->D[(L - 1 - l) % 2], *dX = w->D[(L - l) % 2];
-        CREG_FN(dense_backward)(l > 0 ? dX : NULL, grads + off,
-                                grads + off + O * I, dZ,
-                                layer_input(w, X, l, noise), params + off, B,
-                                I, O, (real)1 / (real)B, n_threads);
+        const real *input = layer_input(w, X, l, noise);
+        if (rule != NULL) {
+            if (l > 0) {
+                CREG_FN(input_gradient)(dX, dZ, params + off, B, I, O,
+                                        n_threads);
+            }
+            step_layer(params, velocity, grads + off + O * I, dZ, input, B, I,
+                       O, off, rule, n_threads);
+        } else {
+            CREG_FN(dense_backward)(l > 0 ? dX : NULL, grads + off,
+                                    grads + off + O * I, dZ, input,
+                                    params + off, B, I, O,
+                                    (real)1 / (real)B, n_threads);
+        }
         if (l > 0) {
             if (drops(noise)) {
                 CREG_FN(dropout_backward)(dX, dX, w->M[l - 1], B * I);
@@ -151,8 +184,9 @@ CREG_FN(gradient)(real *grads, double *cost_sum, real *ws,
                   ptrdiff_t B, const creg_net *net, int n_threads)
 {
     workspace w = carve(ws, net, B);
-    return backprop(&w, grads, cost_sum, params, X, Y, B, net, NULL, 0,
-                    n_threads);
+    /* never stepped (rule NULL), so params is only read */
+    return backprop(&w, grads, cost_sum, (real *)params, NULL, X, Y, B, net,
+                    NULL, NULL, 0, n_threads);
 }
 
 /* Copies the rows order[first .. first+B-1] of src (n x D) to dst (B x D). */
@@ -192,13 +226,15 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
             Xb = w.Xb;
         }
         double cost = 0;
-        int status = backprop(&w, grads, &cost, params, Xb, Yb, B, net, noise,
-                              (uint64_t)t, n_threads);
+        const int fused = CREG_FN(update_fuses)(B);
+        int status = backprop(&w, grads, &cost, params, velocity, Xb, Yb, B,
+                              net, fused ? rule : NULL, noise, (uint64_t)t,
+                              n_threads);
         if (status != CREG_OK) {
             return status;
         }
         *cost_sum += cost;
-        for (int l = 0; l < L; ++l) {
+        for (int l = 0; !fused && l < L; ++l) {
             const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
             const ptrdiff_t off = layer_offset(net, l);
             real *v = rule->momentum != 0 ? velocity + off : NULL;

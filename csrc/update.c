@@ -15,15 +15,23 @@
  * nothing and would complicate the max-norm clamp.
  * Rows are independent, so threads split rows and results do not depend on
  * the thread count.
+ * update_from_batch takes the batch's dZ and layer input instead of dW and
+ * runs the step inside the gradient's register tiles (step_kernel.c), so
+ * dW is never stored; `update` is the path from a stored gradient (level 0
+ * and batches too large for the kernels).
  */
 #include "creg.h"
 #include "real.h"
+#include "step_kernel.h"
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+/* Below these sizes (weights; multiply-adds) a fork/join costs more than
+ * it saves. */
 #define UPDATE_PARALLEL_MIN 100000
+#define FUSED_PARALLEL_MIN 2000000
 
 static real
 sign_of(real w)
@@ -85,15 +93,10 @@ update_row(real *w, real *v, const real *g, ptrdiff_t I,
     }
 }
 
-/* Step 5: scale the row to norm c if it is longer (norm summed in double,
- * in a fixed order). */
+/* Step 5: scale the row to norm c if its squared norm is above c^2. */
 static void
-clamp_row(real *w, ptrdiff_t I, double c)
+clamp_row(real *w, ptrdiff_t I, double sumsq, double c)
 {
-    double sumsq = 0;
-    for (ptrdiff_t i = 0; i < I; ++i) {
-        sumsq += (double)w[i] * w[i];
-    }
     if (sumsq > c * c) {
         const real scale = (real)(c / sqrt(sumsq));
         for (ptrdiff_t i = 0; i < I; ++i) {
@@ -102,31 +105,24 @@ clamp_row(real *w, ptrdiff_t I, double c)
     }
 }
 
-void
-CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
-                const real *db, ptrdiff_t O, ptrdiff_t I,
-                const creg_step_rule *rule, int n_threads)
+/* The squared norm, summed in double in a fixed order. */
+static double
+squared_norm(const real *w, ptrdiff_t I)
 {
-    const double c = rule->max_norm;
-#ifdef _OPENMP
-    const int nt = n_threads > 0 ? n_threads : omp_get_max_threads();
-#else
-    const int nt = 1;
-    (void)n_threads;
-#endif
-    ptrdiff_t j;
-#pragma omp parallel for num_threads(nt) schedule(static) \
-    if ((double)O * I > UPDATE_PARALLEL_MIN)
-    for (j = 0; j < O; ++j) {
-        real *w = W + j * I;
-        real *v = rule->momentum != 0 ? VW + j * I : NULL;
-        update_row(w, v, dW + j * I, I, rule);
-        if (c > 0) {
-            clamp_row(w, I, c); /* the row is still in L1 */
-        }
+    double sumsq = 0;
+    for (ptrdiff_t i = 0; i < I; ++i) {
+        sumsq += (double)w[i] * w[i];
     }
+    return sumsq;
+}
+
+/* Steps 2-3 for the biases. */
+static void
+bias_step(real *b, real *Vb, const real *db, ptrdiff_t O,
+          const creg_step_rule *rule)
+{
     const real lr = (real)rule->lr, mu = (real)rule->momentum;
-    for (j = 0; j < O; ++j) {
+    for (ptrdiff_t j = 0; j < O; ++j) {
         if (mu != 0) {
             Vb[j] = mu * Vb[j] - lr * db[j];
             b[j] += Vb[j];
@@ -135,3 +131,88 @@ CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
         }
     }
 }
+
+static int
+threads_for(int n_threads)
+{
+#ifdef _OPENMP
+    return n_threads > 0 ? n_threads : omp_get_max_threads();
+#else
+    (void)n_threads;
+    return 1;
+#endif
+}
+
+void
+CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
+                const real *db, ptrdiff_t O, ptrdiff_t I,
+                const creg_step_rule *rule, int n_threads)
+{
+    const double c = rule->max_norm;
+    const int nt = threads_for(n_threads);
+    ptrdiff_t j;
+#pragma omp parallel for num_threads(nt) schedule(static) \
+    if ((double)O * I > UPDATE_PARALLEL_MIN)
+    for (j = 0; j < O; ++j) {
+        real *w = W + j * I;
+        real *v = rule->momentum != 0 ? VW + j * I : NULL;
+        update_row(w, v, dW + j * I, I, rule);
+        if (c > 0) {
+            clamp_row(w, I, squared_norm(w, I), c); /* the row is in L1 */
+        }
+    }
+    bias_step(b, Vb, db, O, rule);
+}
+
+int
+CREG_FN(update_fuses)(ptrdiff_t B)
+{
+#if defined(CREG_HAVE_VECTOR_KERNELS)
+    return creg_kernel_level() > 0 && B <= CREG_STEP_MAX_BATCH;
+#else
+    (void)B;
+    return 0;
+#endif
+}
+
+#if defined(CREG_HAVE_VECTOR_KERNELS)
+typedef void step_panel_fn(real *, real *, ptrdiff_t, const real *,
+                           ptrdiff_t, const real *, ptrdiff_t, ptrdiff_t,
+                           ptrdiff_t, int, real, const creg_step_rule *,
+                           double *);
+
+void
+CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
+                           const real *db, const real *dZ, const real *X,
+                           ptrdiff_t B, ptrdiff_t O, ptrdiff_t I, real scale,
+                           const creg_step_rule *rule, int n_threads)
+{
+#if defined(CREG_HAVE_AVX2_KERNELS)
+    step_panel_fn *panel = creg_kernel_level() >= 2
+                               ? CREG_FN(step_panel_avx2)
+                               : CREG_FN(step_panel_base);
+#else
+    step_panel_fn *panel = CREG_FN(step_panel_base);
+#endif
+    const double c = rule->max_norm;
+    const int momentum = rule->momentum != 0;
+    const ptrdiff_t n_panels = (O + CREG_STEP_MR - 1) / CREG_STEP_MR;
+    const int nt = threads_for(n_threads);
+    ptrdiff_t p;
+    /* Each weight's operations do not depend on its panel, so threads may
+     * split the panels any way. */
+#pragma omp parallel for num_threads(nt) schedule(static) \
+    if ((double)O * I * B > FUSED_PARALLEL_MIN)
+    for (p = 0; p < n_panels; ++p) {
+        const ptrdiff_t j = p * CREG_STEP_MR;
+        const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
+        double sumsq[CREG_STEP_MR];
+        panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O, X, I, B,
+              I, m, scale, rule, sumsq);
+        for (int r = 0; c > 0 && r < m; ++r) {
+            clamp_row(W + (j + r) * I, I, sumsq[r], c); /* still in cache */
+        }
+    }
+    bias_step(b, Vb, db, O, rule);
+}
+#endif

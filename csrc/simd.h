@@ -1,0 +1,60 @@
+/* simd.h -- the vector type of a per-ISA kernel source, and its loads.
+ *
+ * Included by sources compiled once per (precision x instruction set), after
+ * real.h: CREG_ISA_AVX2 gives 32-byte vectors (built with -mavx2 -mfma),
+ * anything else the 16-byte baseline (SSE2 on x86-64, NEON on aarch64).
+ * KFN(name) names a kernel of this build: creg_name_avx2_f32 and so on.
+ * Written with GNU C vector extensions, so one source serves every ISA.
+ */
+#ifndef CREG_SIMD_H
+#define CREG_SIMD_H
+
+#include <string.h>
+
+#if defined(CREG_ISA_AVX2)
+#define VBYTES 32
+#define KFN(name) CREG_FN(name##_avx2)
+#else
+#define VBYTES 16
+#define KFN(name) CREG_FN(name##_base)
+#endif
+
+#define VL ((int)(VBYTES / sizeof(real)))
+typedef real vec __attribute__((vector_size(VBYTES)));
+
+static inline vec
+vload(const real *p)
+{
+    vec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void
+vstore(real *p, vec v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* The first n (< VL) elements of p, zero-filled to a whole vector. */
+static inline vec
+vload_part(const real *p, int n)
+{
+    real t[VL];
+    for (int i = 0; i < VL; ++i) {
+        t[i] = i < n ? p[i] : 0;
+    }
+    return vload(t);
+}
+
+static inline void
+vstore_part(real *p, vec v, int n)
+{
+    real t[VL];
+    vstore(t, v);
+    for (int i = 0; i < n; ++i) {
+        p[i] = t[i];
+    }
+}
+
+#endif

@@ -1,0 +1,23 @@
+/* step_kernel.h -- the fused gradient-and-step kernels update.c dispatches
+ * to (one per instruction set; see step_kernel.c).  Included by typed
+ * sources, after real.h. */
+#ifndef CREG_STEP_KERNEL_H
+#define CREG_STEP_KERNEL_H
+
+/* Rows a panel holds, and the largest batch the kernels take (the packed
+ * batch column of a panel lives on the stack). */
+#define CREG_STEP_MR 6
+#define CREG_STEP_MAX_BATCH 512
+
+#define CREG_DECLARE_STEP_KERNELS(isa)                                        \
+    void CREG_FN(step_panel_##isa)(real *W, real *V, ptrdiff_t ldw,           \
+                                   const real *dZ, ptrdiff_t ldz,             \
+                                   const real *X, ptrdiff_t ldx, ptrdiff_t B, \
+                                   ptrdiff_t I, int m, real scale,            \
+                                   const creg_step_rule *rule,                \
+                                   double *sumsq);
+
+CREG_DECLARE_STEP_KERNELS(base)
+CREG_DECLARE_STEP_KERNELS(avx2)
+
+#endif
