@@ -1,0 +1,97 @@
+"""Training at every kernel level equals the float64 oracle.
+
+At level 0 a step stores dW and runs update.c's row loop; at the vector
+levels it runs step_kernel.c, which sums each gradient tile in registers and
+applies the step to it. The layers here are wide enough for whole tiles and
+a ragged edge at every vector width (37 inputs = 2 x 16 + 5 at AVX2, 4 x 8 +
+5 at the baseline width; 21 neurons = 3 panels of 6 + 3), and one batch is
+larger than the fused kernels take, so each level also runs its fallback.
+"""
+import numpy as np
+import pytest
+
+import creg
+import reference
+from conftest import assert_params_close, make_problem, params64
+from creg import _core
+
+LEVELS = list(range(_core.best_kernel_level() + 1))
+SIZES = [37, 21, 3]
+N = 40
+EPOCHS = 2
+MAX_NORM = 0.3
+# batch size -> learning rate; 600 > CREG_STEP_MAX_BATCH (512)
+RATES = {1: 0.02, 7: 0.1, N: 0.5, 600: 0.5}
+
+RULES = {
+    "l2": dict(l2=0.5, penalty_scale="none"),
+    "l1_prox": dict(l1=0.05, penalty_scale="none", l1_method="prox"),
+    "l1_subgradient": dict(l1=0.02, penalty_scale="none",
+                           l1_method="subgradient"),
+    "elastic_max_norm": dict(l1=0.02, l2=0.3, penalty_scale="none",
+                             max_norm=MAX_NORM),
+}
+
+
+@pytest.fixture(params=LEVELS, ids=lambda lvl: f"level{lvl}")
+def level(request):
+    before = _core.kernel_level()
+    assert _core.set_kernel_level(request.param) == request.param
+    yield request.param
+    _core.set_kernel_level(before)
+
+
+def run_reference(W0, b0, X, Y, rule_kw, common):
+    return reference.train(W0, b0, X, Y, hidden="tanh", output="sigmoid",
+                           cost="cross_entropy", **common, **rule_kw)
+
+
+def train_both(rule, momentum, batch_size, dtype, n=N, n_threads=1):
+    """creg's run at the active level and the oracle's; also returns the
+    oracle's run without max-norm."""
+    net = creg.Network(SIZES, hidden="tanh", dtype=dtype.name, seed=4)
+    W0, b0 = params64(net)
+    X, y, Y = make_problem(SIZES, n, "sigmoid", seed=5, dtype=dtype)
+    common = dict(epochs=EPOCHS, batch_size=batch_size,
+                  lr=RATES[batch_size], momentum=momentum)
+    net.fit(X, y, shuffle=False, n_threads=n_threads, **common, **RULES[rule])
+    Ws, bs = run_reference(W0, b0, X, Y, RULES[rule], common)
+    Ws_free, _ = run_reference(W0, b0, X, Y,
+                               dict(RULES[rule], max_norm=None), common)
+    return net, Ws, bs, Ws_free
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, N])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_every_level_matches_reference(level, rule, momentum, batch_size,
+                                       dtype, tol):
+    net, Ws, bs, Ws_free = train_both(rule, momentum, batch_size, dtype)
+    assert_params_close(net, Ws, bs, tol)
+    if rule == "l1_prox":
+        assert sum(np.count_nonzero(W == 0.0) for W in net.weights) > 0
+    if rule == "elastic_max_norm":
+        # the clamp fired: without it the oracle ends elsewhere
+        assert np.abs(Ws_free[0] - Ws[0]).max() > 1e-3
+
+
+def test_batch_above_the_fused_kernels_matches_reference(level, dtype, tol):
+    net, Ws, bs, _ = train_both("elastic_max_norm", 0.9, 600, dtype, n=600)
+    assert_params_close(net, Ws, bs, tol)
+
+
+def test_every_level_is_bitwise_same_for_any_thread_count(level):
+    # 300 x 200 x batch 48 multiply-adds: above the kernels' threading
+    # threshold (2M), so the panels really are split over threads
+    sizes = [300, 200, 3]
+    X, y, _ = make_problem(sizes, 96, "sigmoid", seed=6,
+                           dtype=np.float32)
+    results = []
+    for n_threads in (1, 2, 3):
+        net = creg.Network(sizes, hidden="relu", seed=7)
+        net.fit(X, y, epochs=2, batch_size=48, lr=0.1, momentum=0.9,
+                n_threads=n_threads, **RULES["elastic_max_norm"])
+        results.append(net.weights + net.biases)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert np.array_equal(a, b)
