@@ -24,6 +24,11 @@
 #define MR CREG_STEP_MR
 #define NV 2 /* vectors of columns per tile: 6 x 2 accumulators */
 
+/* The switches below must become constants in every variant, so the
+ * helpers are always inlined (GCC otherwise clones them with the switches
+ * as run-time tests inside the loops). */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
 typedef __typeof__((vec){0} > (vec){0}) mask;
 
 /* a where m is set, else b (m all ones or all zeros per lane) */
@@ -37,7 +42,7 @@ typedef struct {
     real lr, mu, l2, l1, threshold;
 } coefficients;
 
-static inline void
+ALWAYS_INLINE void
 load_cols(vec *v, const real *p, int n, const int full)
 {
     for (int u = 0; u < NV; ++u) {
@@ -48,7 +53,7 @@ load_cols(vec *v, const real *p, int n, const int full)
     }
 }
 
-static inline void
+ALWAYS_INLINE void
 store_cols(real *p, const vec *v, int n, const int full)
 {
     for (int u = 0; u < NV; ++u) {
@@ -63,7 +68,7 @@ store_cols(real *p, const vec *v, int n, const int full)
 
 /* The step for one vector of weights w (and velocities v) given the summed
  * data gradient acc.  The switches are constants at every call. */
-static inline vec
+ALWAYS_INLINE vec
 step(vec w, vec *v, vec acc, real scale, const coefficients *k,
      const int momentum, const int subgradient, const int prox)
 {
@@ -89,17 +94,23 @@ step(vec w, vec *v, vec acc, real scale, const coefficients *k,
 }
 
 /* One tile: rows 0 .. m-1 of the panel, columns j .. j + n - 1. */
-static inline void
+ALWAYS_INLINE void
 step_tile(real *W, real *V, ptrdiff_t ldw, const real *restrict pack,
           const real *X, ptrdiff_t ldx, ptrdiff_t B, int m, int n,
           real scale, const coefficients *k, vec *norm, const int full,
           const int momentum, const int subgradient, const int prox,
           const int norms)
 {
-    vec acc[MR][NV];
-    memset(acc, 0, sizeof acc);
-    for (ptrdiff_t b = 0; b < B; ++b) {
-        vec x[NV];
+    /* started from the first row, not from zeros: a memset of the tile
+     * per call costs more than the whole B = 1 step */
+    vec acc[MR][NV], x[NV];
+    load_cols(x, X, n, full);
+    for (int r = 0; r < MR; ++r) {
+        for (int u = 0; u < NV; ++u) {
+            acc[r][u] = pack[r] * x[u];
+        }
+    }
+    for (ptrdiff_t b = 1; b < B; ++b) {
         load_cols(x, X + b * ldx, n, full);
         for (int r = 0; r < MR; ++r) {
             const real s = pack[b * MR + r];
@@ -129,7 +140,7 @@ step_tile(real *W, real *V, ptrdiff_t ldw, const real *restrict pack,
     }
 }
 
-static inline void
+ALWAYS_INLINE void
 step_panel(real *W, real *V, ptrdiff_t ldw, const real *pack, const real *X,
            ptrdiff_t ldx, ptrdiff_t B, ptrdiff_t I, int m, real scale,
            const coefficients *k, double *sumsq, const int momentum,
@@ -137,7 +148,9 @@ step_panel(real *W, real *V, ptrdiff_t ldw, const real *pack, const real *X,
 {
     const ptrdiff_t width = NV * VL;
     vec norm[MR];
-    memset(norm, 0, sizeof norm);
+    for (int r = 0; r < MR; ++r) {
+        norm[r] = (vec){0};
+    }
     ptrdiff_t j = 0;
     for (; j + width <= I; j += width) {
         step_tile(W + j, momentum ? V + j : NULL, ldw, pack, X + j, ldx, B, m,
