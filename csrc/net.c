@@ -199,6 +199,27 @@ gather(real *dst, const real *src, const int64_t *order, ptrdiff_t first,
     }
 }
 
+/* Asks for the rows the next batch will gather: shuffled rows are scattered
+ * over a data set far larger than the caches, and without this each step
+ * would wait on memory for its rows (a fifth of a Nielsen step). */
+static void
+prefetch_rows(const real *src, const int64_t *order, ptrdiff_t first,
+              ptrdiff_t B, ptrdiff_t D)
+{
+#if defined(__GNUC__)
+    const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(real);
+    for (ptrdiff_t r = 0; r < B; ++r) {
+        const real *row = src + order[first + r] * D;
+        for (ptrdiff_t i = 0; i < D; i += line) {
+            __builtin_prefetch(row + i, 0, 3);
+        }
+        __builtin_prefetch(row + D - 1, 0, 3);
+    }
+#else
+    (void)src, (void)order, (void)first, (void)B, (void)D;
+#endif
+}
+
 int
 CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
                        double *cost_sum, const real *X, const real *Y,
@@ -220,6 +241,11 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
             gather(w.Yb, Y, order, first, B, D_out);
             Xb = w.Xb;
             Yb = w.Yb;
+            const ptrdiff_t next = first + B;
+            const ptrdiff_t B_next = n - next < batch_size ? n - next
+                                                            : batch_size;
+            prefetch_rows(X, order, next, B_next, D_in);
+            prefetch_rows(Y, order, next, B_next, D_out);
         }
         if (noise->input_noise > 0) {
             CREG_FN(input_noise)(w.Xb, Xb, B * D_in, noise, (uint64_t)t);
