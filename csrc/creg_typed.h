@@ -82,7 +82,7 @@ void CREG_TFN(update_from_batch)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
                                  int n_threads);
 
 /* noise.c -- M (count) := 1/(1-rate) for kept units, 0 for dropped ones,
- * drawn from (noise->seed, DROPOUT + 16 layer, noise->epoch, step, index);
+ * drawn from (noise->seed, DROPOUT + 16 layer, noise->epoch, step, index / 2);
  * H (count) := A * M. */
 void CREG_TFN(dropout_forward)(CREG_TREAL *H, CREG_TREAL *M,
                                const CREG_TREAL *A, ptrdiff_t count,
