@@ -52,6 +52,9 @@ void CREG_TFN(dense_backward)(CREG_TREAL *dX, CREG_TREAL *dW, CREG_TREAL *db,
                               const CREG_TREAL *dZ, const CREG_TREAL *X,
                               const CREG_TREAL *W, ptrdiff_t B, ptrdiff_t I,
                               ptrdiff_t O, CREG_TREAL scale, int n_threads);
+/* Z (B x O) += b (O) per row: dense_forward's second half. */
+void CREG_TFN(add_bias)(CREG_TREAL *Z, const CREG_TREAL *b, ptrdiff_t B,
+                        ptrdiff_t O);
 /* The two parts of dense_backward that do not touch dW. */
 void CREG_TFN(bias_gradient)(CREG_TREAL *db, const CREG_TREAL *dZ,
                              ptrdiff_t B, ptrdiff_t O, CREG_TREAL scale);
@@ -73,12 +76,15 @@ void CREG_TFN(update)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
 int CREG_TFN(update_fuses)(ptrdiff_t B);
 /* The same step as update, from the layer's batch instead of a stored dW:
  * dW = scale * dZ^T . X (dZ: B x O, X: B x I) is summed and applied tile by
- * tile; db is the bias gradient (bias_gradient). */
+ * tile; db is the bias gradient (bias_gradient).  If x_next is not NULL,
+ * z_next (O) := W_new . x_next for that one input row (no bias), bitwise
+ * as dense_forward computes it for one row, in the same pass over W. */
 void CREG_TFN(update_from_batch)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
                                  CREG_TREAL *Vb, const CREG_TREAL *db,
                                  const CREG_TREAL *dZ, const CREG_TREAL *X,
                                  ptrdiff_t B, ptrdiff_t O, ptrdiff_t I,
                                  CREG_TREAL scale, const creg_step_rule *rule,
+                                 const CREG_TREAL *x_next, CREG_TREAL *z_next,
                                  int n_threads);
 
 /* noise.c -- M (count) := 1/(1-rate) for kept units, 0 for dropped ones,

@@ -5,6 +5,7 @@
  * params/grads/velocity share one flat layout (creg.h): W_l then b_l.
  * Workspace layout for up to R rows (creg_workspace_size):
  *   Xb  R x sizes[0]   the gathered input batch (shuffled order only)
+ *   Xn  R x sizes[0]   the next batch's input, for the batch-1 look-ahead
  *   Yb  R x sizes[L]   the gathered targets
  *   A_l R x sizes[l+1] every layer's activation (hidden ones in place of Z)
  *   ZL  R x sizes[L]   the output layer's pre-activation, for the cost
@@ -19,7 +20,7 @@
 #include "real.h"
 
 typedef struct {
-    real *Xb, *Yb, *ZL, *D[2];
+    real *Xb, *Xn, *Yb, *ZL, *D[2];
     real *A[CREG_MAX_LAYERS];
     real *H[CREG_MAX_LAYERS], *M[CREG_MAX_LAYERS];
 } workspace;
@@ -40,6 +41,8 @@ carve(real *ws, const creg_net *net, ptrdiff_t R)
     const int L = net->n_layers;
     workspace w;
     w.Xb = ws;
+    ws += R * net->sizes[0];
+    w.Xn = ws;
     ws += R * net->sizes[0];
     w.Yb = ws;
     ws += R * net->sizes[L];
@@ -89,20 +92,32 @@ layer_input(const workspace *w, const real *X, int l, const creg_noise *noise)
     return drops(noise) ? w->H[l - 1] : w->A[l - 1];
 }
 
+/* The buffer layer 0's pre-activation is summed into. */
+static real *
+first_z(const workspace *w, const creg_net *net)
+{
+    return net->n_layers == 1 ? w->ZL : w->A[0];
+}
+
 /* Fills w->A[*] and w->ZL (and, training with dropout, w->H/M[*]) for the
- * B rows of X.  noise is NULL at inference. */
+ * B rows of X.  noise is NULL at inference.  With z0_ready, first_z already
+ * holds X . W_0^T (the previous step's look-ahead). */
 static void
 forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
         const creg_net *net, const creg_noise *noise, uint64_t step,
-        int n_threads)
+        int z0_ready, int n_threads)
 {
     const int L = net->n_layers;
     for (int l = 0; l < L; ++l) {
         const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
         const real *W = params + layer_offset(net, l);
         real *Z = l == L - 1 ? w->ZL : w->A[l];
-        CREG_FN(dense_forward)(Z, layer_input(w, X, l, noise), W, W + O * I,
-                               B, I, O, n_threads);
+        if (l == 0 && z0_ready) {
+            CREG_FN(add_bias)(Z, W + O * I, B, O);
+        } else {
+            CREG_FN(dense_forward)(Z, layer_input(w, X, l, noise), W,
+                                   W + O * I, B, I, O, n_threads);
+        }
         CREG_FN(activation_forward)(w->A[l], Z, B, O,
                                     l == L - 1 ? net->output : net->hidden);
         if (l < L - 1 && drops(noise)) {
@@ -112,37 +127,43 @@ forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
     }
 }
 
-/* The step of layer l from its batch (dZ and the input it read) */
+/* The step of layer l from its batch (dZ and the input it read), and the
+ * look-ahead z_next := W_new . x_next when x_next is not NULL. */
 static void
 step_layer(real *params, real *velocity, real *db, const real *dZ,
            const real *X, ptrdiff_t B, ptrdiff_t I, ptrdiff_t O,
-           ptrdiff_t off, const creg_step_rule *rule, int n_threads)
+           ptrdiff_t off, const creg_step_rule *rule, const real *x_next,
+           real *z_next, int n_threads)
 {
     real *v = rule->momentum != 0 ? velocity + off : NULL;
     real *W = params + off, *b = W + O * I;
     CREG_FN(bias_gradient)(db, dZ, B, O, (real)1 / (real)B);
 #if defined(CREG_HAVE_VECTOR_KERNELS)
     CREG_FN(update_from_batch)(W, b, v, v != NULL ? v + O * I : NULL, db, dZ,
-                               X, B, O, I, (real)1 / (real)B, rule,
-                               n_threads);
+                               X, B, O, I, (real)1 / (real)B, rule, x_next,
+                               z_next, n_threads);
 #else
     /* unreachable: update_fuses is 0 without the vector kernels */
-    (void)v, (void)W, (void)b, (void)X, (void)I, (void)rule, (void)n_threads;
+    (void)v, (void)W, (void)b, (void)X, (void)I, (void)rule, (void)x_next,
+        (void)z_next, (void)n_threads;
 #endif
 }
 
 /* Forward and backward over B rows.  With rule == NULL, grads := the
  * batch-mean gradient.  Otherwise, when update_fuses(B), each layer's step
  * is taken as soon as its dZ and input gradient are known (the input
- * gradient reads W before the step), and grads holds only scratch. */
+ * gradient reads W before the step), and grads holds only scratch; then
+ * x_next (one row, or NULL) is the next batch's input, whose layer-0
+ * pre-activation the last step leaves in first_z (z0_ready next time). */
 static int
 backprop(workspace *w, real *grads, double *cost_sum, real *params,
          real *velocity, const real *X, const real *Y, ptrdiff_t B,
          const creg_net *net, const creg_step_rule *rule,
-         const creg_noise *noise, uint64_t step, int n_threads)
+         const creg_noise *noise, uint64_t step, int z0_ready,
+         const real *x_next, int n_threads)
 {
     const int L = net->n_layers;
-    forward(w, params, X, B, net, noise, step, n_threads);
+    forward(w, params, X, B, net, noise, step, z0_ready, n_threads);
     *cost_sum = CREG_FN(cost_forward)(w->ZL, w->A[L - 1], Y, B,
                                       net->sizes[L], net);
     if (!isfinite(*cost_sum)) {
@@ -159,8 +180,11 @@ backprop(workspace *w, real *grads, double *cost_sum, real *params,
                 CREG_FN(input_gradient)(dX, dZ, params + off, B, I, O,
                                         n_threads);
             }
+            /* first_z is free by layer 0's step: its last reader, the
+             * activation backward of layer 1's input, has run */
             step_layer(params, velocity, grads + off + O * I, dZ, input, B, I,
-                       O, off, rule, n_threads);
+                       O, off, rule, l == 0 ? x_next : NULL,
+                       first_z(w, net), n_threads);
         } else {
             CREG_FN(dense_backward)(l > 0 ? dX : NULL, grads + off,
                                     grads + off + O * I, dZ, input,
@@ -186,7 +210,7 @@ CREG_FN(gradient)(real *grads, double *cost_sum, real *ws,
     workspace w = carve(ws, net, B);
     /* never stepped (rule NULL), so params is only read */
     return backprop(&w, grads, cost_sum, (real *)params, NULL, X, Y, B, net,
-                    NULL, NULL, 0, n_threads);
+                    NULL, NULL, 0, 0, NULL, n_threads);
 }
 
 /* Copies the rows order[first .. first+B-1] of src (n x D) to dst (B x D). */
@@ -197,6 +221,31 @@ gather(real *dst, const real *src, const int64_t *order, ptrdiff_t first,
     for (ptrdiff_t r = 0; r < B; ++r) {
         memcpy(dst + r * D, src + order[first + r] * D, sizeof(real) * D);
     }
+}
+
+/* The input rows of batch t (B rows from `first` in the epoch's order): X's
+ * own rows, or a copy in buf when they are shuffled or noised. */
+static const real *
+batch_input(real *buf, const real *X, const int64_t *order, ptrdiff_t first,
+            ptrdiff_t B, ptrdiff_t D, const creg_noise *noise, ptrdiff_t t)
+{
+    const real *Xb = X + first * D;
+    if (order != NULL) {
+        gather(buf, X, order, first, B, D);
+        Xb = buf;
+    }
+    if (noise->input_noise > 0) {
+        CREG_FN(input_noise)(buf, Xb, B * D, noise, (uint64_t)t);
+        Xb = buf;
+    }
+    return Xb;
+}
+
+/* Rows in the batch that starts at row `first` (0 past the end). */
+static ptrdiff_t
+rows_from(ptrdiff_t first, ptrdiff_t n, ptrdiff_t batch_size)
+{
+    return n - first < batch_size ? n - first : batch_size;
 }
 
 /* Asks for the rows the next batch will gather: shuffled rows are scattered
@@ -232,33 +281,50 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
     const int L = net->n_layers;
     const ptrdiff_t D_in = net->sizes[0], D_out = net->sizes[L];
     workspace w = carve(ws, net, batch_size);
-    for (ptrdiff_t t = first_batch; t < first_batch + n_batches; ++t) {
+    const ptrdiff_t end = first_batch + n_batches;
+    real *buffer = w.Xb, *next_buffer = w.Xn;
+    const real *Xb = NULL;
+    int z0_ready = 0;
+    for (ptrdiff_t t = first_batch; t < end; ++t) {
         const ptrdiff_t first = t * batch_size;
-        const ptrdiff_t B = n - first < batch_size ? n - first : batch_size;
-        const real *Xb = X + first * D_in, *Yb = Y + first * D_out;
-        if (order != NULL) {
-            gather(w.Xb, X, order, first, B, D_in);
-            gather(w.Yb, Y, order, first, B, D_out);
-            Xb = w.Xb;
-            Yb = w.Yb;
-            const ptrdiff_t next = first + B;
-            const ptrdiff_t B_next = n - next < batch_size ? n - next
-                                                            : batch_size;
-            prefetch_rows(X, order, next, B_next, D_in);
-            prefetch_rows(Y, order, next, B_next, D_out);
+        const ptrdiff_t B = rows_from(first, n, batch_size);
+        const int fused = CREG_FN(update_fuses)(B);
+        /* batch 1: the step's pass over W_0 also runs the next forward
+         * (not with max-norm, whose clamp comes after that pass) */
+        const int ahead = fused && B == 1 && t + 1 < end
+                          && !(rule->max_norm > 0);
+        if (!z0_ready) {
+            Xb = batch_input(buffer, X, order, first, B, D_in, noise, t);
         }
-        if (noise->input_noise > 0) {
-            CREG_FN(input_noise)(w.Xb, Xb, B * D_in, noise, (uint64_t)t);
-            Xb = w.Xb;
+        const real *x_next = ahead ? batch_input(next_buffer, X, order,
+                                                 first + 1, 1, D_in, noise,
+                                                 t + 1)
+                                   : NULL;
+        const real *Yb = Y + first * D_out;
+        if (order != NULL) {
+            gather(w.Yb, Y, order, first, B, D_out);
+            Yb = w.Yb;
+            /* the first rows not gathered yet */
+            const ptrdiff_t next = first + B, later = next + (ahead ? 1 : 0);
+            prefetch_rows(X, order, later, rows_from(later, n, batch_size),
+                          D_in);
+            prefetch_rows(Y, order, next, rows_from(next, n, batch_size),
+                          D_out);
         }
         double cost = 0;
-        const int fused = CREG_FN(update_fuses)(B);
         int status = backprop(&w, grads, &cost, params, velocity, Xb, Yb, B,
                               net, fused ? rule : NULL, noise, (uint64_t)t,
-                              n_threads);
+                              z0_ready, x_next, n_threads);
         if (status != CREG_OK) {
             return status;
         }
+        if (ahead) {
+            real *swap = buffer;
+            buffer = next_buffer;
+            next_buffer = swap;
+            Xb = x_next;
+        }
+        z0_ready = ahead;
         *cost_sum += cost;
         for (int l = 0; !fused && l < L; ++l) {
             const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
@@ -283,7 +349,7 @@ CREG_FN(evaluate)(real *out, double *cost_sum, real *ws, const real *params,
     double total = 0;
     for (ptrdiff_t first = 0; first < n; first += chunk_rows) {
         const ptrdiff_t B = n - first < chunk_rows ? n - first : chunk_rows;
-        forward(&w, params, X + first * D_in, B, net, NULL, 0, n_threads);
+        forward(&w, params, X + first * D_in, B, net, NULL, 0, 0, n_threads);
         memcpy(out + first * D_out, w.A[L - 1], sizeof(real) * B * D_out);
         if (Y != NULL) {
             total += CREG_FN(cost_forward)(w.ZL, w.A[L - 1],

@@ -57,4 +57,18 @@ vstore_part(real *p, vec v, int n)
     }
 }
 
+/* The sum of the lanes, in a fixed pairwise order. */
+static inline real
+vsum(vec v)
+{
+    real t[VL];
+    vstore(t, v);
+    for (int width = VL / 2; width >= 1; width /= 2) {
+        for (int i = 0; i < width; ++i) {
+            t[i] += t[i + width];
+        }
+    }
+    return t[0];
+}
+
 #endif

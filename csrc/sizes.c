@@ -16,7 +16,8 @@ ptrdiff_t
 creg_workspace_size(const creg_net *net, ptrdiff_t max_rows)
 {
     const int L = net->n_layers;
-    ptrdiff_t per_row = net->sizes[0] + 2 * net->sizes[L], widest = 0;
+    /* Xb, Xn, Yb, ZL */
+    ptrdiff_t per_row = 2 * net->sizes[0] + 2 * net->sizes[L], widest = 0;
     for (int l = 1; l <= L; ++l) {
         /* A_l, plus H_l and M_l for hidden layers */
         per_row += l < L ? 3 * net->sizes[l] : net->sizes[l];

@@ -15,6 +15,11 @@
  * The batch is the K of this product and small (<= CREG_STEP_MAX_BATCH), so
  * it is never split: each weight's sum runs over b = 0 .. B-1 in order, and
  * its result does not depend on the panel or thread it falls in.
+ * Look-ahead (batch 1, net.c): while a new weight vector is in registers it
+ * is also multiplied into the next sample's first-layer pre-activation, so
+ * online SGD reads and writes W_0 once per step instead of reading it twice
+ * and writing it once.  forward_row sums exactly the same way, so a step
+ * gives the same bits whether its forward ran ahead or not.
  * Compiled per precision x instruction set, like gemm_kernel.c.
  */
 #include "creg.h"
@@ -103,44 +108,69 @@ step(vec w, vec *v, vec acc, real scale, const coefficients *k,
     return w;
 }
 
-/* One tile: rows 0 .. m-1 of the panel, columns j .. j + n - 1. */
+/* One panel's work: rows 0 .. m-1 of W (and V), the batch (pack, X) and,
+ * when x_next is set, the next batch's single input row to run the
+ * layer's forward on with the new weights. */
+typedef struct {
+    real *W, *V;
+    ptrdiff_t ldw;
+    const real *pack; /* B x MR: dZ(b, panel row r) at [b MR + r] */
+    const real *X;
+    ptrdiff_t ldx, B, I;
+    int m;
+    real scale;
+    coefficients k;
+    const real *x_next;
+} panel;
+
+/* The switches of one variant, constants after inlining. */
+enum { MOMENTUM = 1, SUBGRADIENT = 2, PROX = 4, NORMS = 8, AHEAD = 16 };
+
+/* One tile: the panel's rows, columns j .. j + n - 1 (n < the tile width
+ * only at the right edge). */
 ALWAYS_INLINE void
-step_tile(real *W, real *V, ptrdiff_t ldw, const real *restrict pack,
-          const real *X, ptrdiff_t ldx, ptrdiff_t B, int m, int n,
-          real scale, const coefficients *k, vec *norm, const int full,
-          const int momentum, const int subgradient, const int prox,
-          const int norms)
+step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
+          const int full, const int flags)
 {
+    const int momentum = flags & MOMENTUM;
     /* started from the first row, not from zeros: a memset of the tile
      * per call costs more than the whole B = 1 step */
     vec acc[MR][NV], x[NV];
-    load_cols(x, X, n, full);
+    load_cols(x, p->X + j, n, full);
     for (int r = 0; r < MR; ++r) {
         for (int u = 0; u < NV; ++u) {
-            acc[r][u] = pack[r] * x[u];
+            acc[r][u] = p->pack[r] * x[u];
         }
     }
-    for (ptrdiff_t b = 1; b < B; ++b) {
-        load_cols(x, X + b * ldx, n, full);
+    for (ptrdiff_t b = 1; b < p->B; ++b) {
+        load_cols(x, p->X + b * p->ldx + j, n, full);
         for (int r = 0; r < MR; ++r) {
-            const real s = pack[b * MR + r];
+            const real s = p->pack[b * MR + r];
             for (int u = 0; u < NV; ++u) {
                 acc[r][u] += s * x[u];
             }
         }
     }
-    for (int r = 0; r < m; ++r) {
-        real *w_row = W + r * ldw, *v_row = momentum ? V + r * ldw : NULL;
+    vec x_next[NV];
+    if (flags & AHEAD) {
+        load_cols(x_next, p->x_next + j, n, full);
+    }
+    for (int r = 0; r < p->m; ++r) {
+        real *w_row = p->W + r * p->ldw + j;
+        real *v_row = momentum ? p->V + r * p->ldw + j : NULL;
         vec w[NV], v[NV];
         load_cols(w, w_row, n, full);
         if (momentum) {
             load_cols(v, v_row, n, full);
         }
         for (int u = 0; u < NV; ++u) {
-            w[u] = step(w[u], &v[u], acc[r][u], scale, k, momentum,
-                        subgradient, prox);
-            if (norms) {
+            w[u] = step(w[u], &v[u], acc[r][u], p->scale, &p->k, momentum,
+                        flags & SUBGRADIENT, flags & PROX);
+            if (flags & NORMS) {
                 norm[r] += w[u] * w[u];
+            }
+            if (flags & AHEAD) {
+                ahead[r] += w[u] * x_next[u]; /* as forward_row sums */
             }
         }
         store_cols(w_row, w, n, full);
@@ -151,29 +181,22 @@ step_tile(real *W, real *V, ptrdiff_t ldw, const real *restrict pack,
 }
 
 ALWAYS_INLINE void
-step_panel(real *W, real *V, ptrdiff_t ldw, const real *pack, const real *X,
-           ptrdiff_t ldx, ptrdiff_t B, ptrdiff_t I, int m, real scale,
-           const coefficients *k, double *sumsq, const int momentum,
-           const int subgradient, const int prox, const int norms)
+step_panel(const panel *p, double *sumsq, real *z_next, const int flags)
 {
     const ptrdiff_t width = NV * VL;
-    vec norm[MR];
+    vec norm[MR], ahead[MR];
     for (int r = 0; r < MR; ++r) {
-        norm[r] = (vec){0};
+        norm[r] = ahead[r] = (vec){0};
     }
     ptrdiff_t j = 0;
-    for (; j + width <= I; j += width) {
-        step_tile(W + j, momentum ? V + j : NULL, ldw, pack, X + j, ldx, B, m,
-                  (int)width, scale, k, norm, 1, momentum, subgradient, prox,
-                  norms);
+    for (; j + width <= p->I; j += width) {
+        step_tile(p, j, (int)width, norm, ahead, 1, flags);
     }
-    if (j < I) {
-        step_tile(W + j, momentum ? V + j : NULL, ldw, pack, X + j, ldx, B, m,
-                  (int)(I - j), scale, k, norm, 0, momentum, subgradient,
-                  prox, norms);
+    if (j < p->I) {
+        step_tile(p, j, (int)(p->I - j), norm, ahead, 0, flags);
     }
-    if (norms) {
-        for (int r = 0; r < m; ++r) {
+    for (int r = 0; r < p->m; ++r) {
+        if (flags & NORMS) {
             real lanes[VL];
             vstore(lanes, norm[r]);
             double total = 0;
@@ -182,18 +205,17 @@ step_panel(real *W, real *V, ptrdiff_t ldw, const real *pack, const real *X,
             }
             sumsq[r] = total;
         }
+        if (flags & AHEAD) {
+            z_next[r] = vsum(ahead[r]);
+        }
     }
 }
-
-#define STEP_PANEL(momentum, subgradient, prox, norms)                        \
-    step_panel(W, V, ldw, pack, X, ldx, B, I, m, scale, &k, sumsq, momentum,  \
-               subgradient, prox, norms)
 
 void
 KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
                 ptrdiff_t ldz, const real *X, ptrdiff_t ldx, ptrdiff_t B,
                 ptrdiff_t I, int m, real scale, const creg_step_rule *rule,
-                double *sumsq)
+                double *sumsq, const real *x_next, real *z_next)
 {
     /* dZ(b, j .. j+m-1) packed per b, zeros past m (never stored) */
     real pack[CREG_STEP_MAX_BATCH * MR];
@@ -202,31 +224,60 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
             pack[b * MR + r] = r < m ? dZ[b * ldz + r] : 0;
         }
     }
-    const coefficients k = {(real)rule->lr,
-                            (real)rule->momentum,
-                            (real)rule->l2,
-                            (real)rule->l1,
-                            (real)rule->lr * (real)rule->l1,
-                            (real)(1 - rule->lr * rule->l2),
-                            -(real)rule->lr * scale};
-    const int momentum = rule->momentum != 0;
-    const int prox = rule->l1_prox && rule->l1 != 0;
-    const int subgradient = !rule->l1_prox && rule->l1 != 0;
-    const int norms = rule->max_norm > 0;
-    /* every combination gets its own branch-free loop */
-    if (momentum) {
-        if (prox) {
-            norms ? STEP_PANEL(1, 0, 1, 1) : STEP_PANEL(1, 0, 1, 0);
-        } else if (subgradient) {
-            norms ? STEP_PANEL(1, 1, 0, 1) : STEP_PANEL(1, 1, 0, 0);
-        } else {
-            norms ? STEP_PANEL(1, 0, 0, 1) : STEP_PANEL(1, 0, 0, 0);
+    const panel p = {
+        W, V, ldw, pack, X, ldx, B, I, m, scale,
+        {(real)rule->lr, (real)rule->momentum, (real)rule->l2, (real)rule->l1,
+         (real)rule->lr * (real)rule->l1, (real)(1 - rule->lr * rule->l2),
+         -(real)rule->lr * scale},
+        x_next};
+    const int flags = (rule->momentum != 0 ? MOMENTUM : 0)
+                      | (!rule->l1_prox && rule->l1 != 0 ? SUBGRADIENT : 0)
+                      | (rule->l1_prox && rule->l1 != 0 ? PROX : 0)
+                      | (rule->max_norm > 0 ? NORMS : 0)
+                      | (x_next != NULL ? AHEAD : 0);
+    /* every combination of switches gets its own branch-free loops */
+#define CASE(f)                                                               \
+    case f:                                                                   \
+        step_panel(&p, sumsq, z_next, f);                                     \
+        break;
+#define CASES4(f) CASE(f) CASE(f + 1) CASE(f + 2) CASE(f + 3)
+    switch (flags) {
+        CASES4(0) CASES4(4) CASES4(8) CASES4(12)
+        CASES4(16) CASES4(20) CASES4(24) CASES4(28)
+    }
+#undef CASES4
+#undef CASE
+}
+
+/* z (O) := W . x for one input row, W: O x I with rows ldw apart.  Each
+ * element is summed exactly as step_panel's look-ahead sums it (the same
+ * tiles of columns, in order, then vsum), so a network's forward gives the
+ * same bits whether or not the previous step computed it. */
+void
+KFN(forward_row)(real *z, const real *x, const real *W, ptrdiff_t ldw,
+                 ptrdiff_t O, ptrdiff_t I)
+{
+    const ptrdiff_t width = NV * VL;
+    for (ptrdiff_t j0 = 0; j0 < O; j0 += MR) {
+        const int m = (int)(O - j0 < MR ? O - j0 : MR);
+        vec sum[MR];
+        for (int r = 0; r < MR; ++r) {
+            sum[r] = (vec){0};
         }
-    } else if (prox) {
-        norms ? STEP_PANEL(0, 0, 1, 1) : STEP_PANEL(0, 0, 1, 0);
-    } else if (subgradient) {
-        norms ? STEP_PANEL(0, 1, 0, 1) : STEP_PANEL(0, 1, 0, 0);
-    } else {
-        norms ? STEP_PANEL(0, 0, 0, 1) : STEP_PANEL(0, 0, 0, 0);
+        for (ptrdiff_t j = 0; j < I; j += width) {
+            const int n = (int)(I - j < width ? I - j : width);
+            const int full = n == width;
+            vec xv[NV], w[NV];
+            load_cols(xv, x + j, n, full);
+            for (int r = 0; r < m; ++r) {
+                load_cols(w, W + (j0 + r) * ldw + j, n, full);
+                for (int u = 0; u < NV; ++u) {
+                    sum[r] += w[u] * xv[u];
+                }
+            }
+        }
+        for (int r = 0; r < m; ++r) {
+            z[j0 + r] = vsum(sum[r]);
+        }
     }
 }

@@ -15,7 +15,10 @@
                                    const real *X, ptrdiff_t ldx, ptrdiff_t B, \
                                    ptrdiff_t I, int m, real scale,            \
                                    const creg_step_rule *rule,                \
-                                   double *sumsq);
+                                   double *sumsq, const real *x_next,         \
+                                   real *z_next);                             \
+    void CREG_FN(forward_row_##isa)(real *z, const real *x, const real *W,    \
+                                    ptrdiff_t ldw, ptrdiff_t O, ptrdiff_t I);
 
 CREG_DECLARE_STEP_KERNELS(base)
 CREG_DECLARE_STEP_KERNELS(avx2)

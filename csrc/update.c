@@ -179,13 +179,14 @@ CREG_FN(update_fuses)(ptrdiff_t B)
 typedef void step_panel_fn(real *, real *, ptrdiff_t, const real *,
                            ptrdiff_t, const real *, ptrdiff_t, ptrdiff_t,
                            ptrdiff_t, int, real, const creg_step_rule *,
-                           double *);
+                           double *, const real *, real *);
 
 void
 CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
                            const real *db, const real *dZ, const real *X,
                            ptrdiff_t B, ptrdiff_t O, ptrdiff_t I, real scale,
-                           const creg_step_rule *rule, int n_threads)
+                           const creg_step_rule *rule, const real *x_next,
+                           real *z_next, int n_threads)
 {
 #if defined(CREG_HAVE_AVX2_KERNELS)
     step_panel_fn *panel = creg_kernel_level() >= 2
@@ -208,7 +209,8 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
         const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
         double sumsq[CREG_STEP_MR];
         panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O, X, I, B,
-              I, m, scale, rule, sumsq);
+              I, m, scale, rule, sumsq, x_next,
+              x_next != NULL ? z_next + j : NULL);
         for (int r = 0; c > 0 && r < m; ++r) {
             clamp_row(W + (j + r) * I, I, sumsq[r], c); /* still in cache */
         }

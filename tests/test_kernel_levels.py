@@ -95,3 +95,37 @@ def test_every_level_is_bitwise_same_for_any_thread_count(level):
     for other in results[1:]:
         for a, b in zip(results[0], other):
             assert np.array_equal(a, b)
+
+
+def run_chunks(level, chunk_sizes, rule):
+    """One shuffled batch-1 epoch through train_batches, cut into calls of
+    the given numbers of batches (fit cuts by elapsed time)."""
+    sizes = [37, 21, 3]
+    net = creg.Network(sizes, hidden="tanh", dtype="float32", seed=8)
+    X, y, Y = make_problem(sizes, sum(chunk_sizes), "sigmoid", seed=9,
+                           dtype=np.float32)
+    Y = Y.astype(np.float32)
+    order = np.empty(len(X), np.int64)
+    _core.shuffle(order, 1, 0)
+    ws = net._workspace(1)
+    grads = np.empty_like(net.params)
+    velocity = np.zeros_like(net.params)
+    noise = (0.0, 0.3, 5, 0)  # input noise: the look-ahead row is noised too
+    first = 0
+    for count in chunk_sizes:
+        _core.train_batches(net.params, velocity, grads, ws, X, Y, order, 1,
+                            first, count, net._spec, rule, noise, 1)
+        first += count
+    return net.params.copy()
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_batch_one_look_ahead_gives_the_same_bits_for_any_chunking(
+        level, momentum):
+    # At the vector levels each batch-1 step also runs the next sample's
+    # first-layer forward; a chunk's first step runs it itself.  Both must
+    # sum alike, or results would depend on fit's timing.
+    rule = (0.05, momentum, 1e-3, 1e-3, 1, 0.0)  # lr mu l2 l1 prox max_norm
+    whole = run_chunks(level, [30], rule)
+    for cuts in ([1] * 30, [7, 1, 13, 9], [2, 28]):
+        assert np.array_equal(run_chunks(level, cuts, rule), whole)
