@@ -126,17 +126,63 @@ typedef struct {
 /* The switches of one variant, constants after inlining. */
 enum { MOMENTUM = 1, SUBGRADIENT = 2, PROX = 4, NORMS = 8, AHEAD = 16 };
 
+/* Steps rows 0 .. m-1 of one tile given their gradient sums acc[r] (NULL:
+ * batch 1, where a row's sum is the single product pack[r] x, formed here
+ * so that no gradient tile is kept). */
+ALWAYS_INLINE void
+step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
+          vec *norm, vec *ahead, const int full, const int flags)
+{
+    const int momentum = flags & MOMENTUM;
+    vec x_next[NV];
+    if (flags & AHEAD) {
+        load_cols(x_next, p->x_next + j, n, full);
+    }
+    /* unrolled, so norm[r] and ahead[r] stay in registers */
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+        if (r >= p->m) {
+            break;
+        }
+        real *w_row = p->W + r * p->ldw + j;
+        real *v_row = momentum ? p->V + r * p->ldw + j : NULL;
+        vec w[NV], v[NV];
+        load_cols(w, w_row, n, full);
+        if (momentum) {
+            load_cols(v, v_row, n, full);
+        }
+        for (int u = 0; u < NV; ++u) {
+            const vec sum = acc != NULL ? acc[r][u] : p->pack[r] * x[u];
+            w[u] = step(w[u], &v[u], sum, p->scale, &p->k, momentum,
+                        flags & SUBGRADIENT, flags & PROX);
+            if (flags & NORMS) {
+                norm[r] += w[u] * w[u];
+            }
+            if (flags & AHEAD) {
+                ahead[r] += w[u] * x_next[u]; /* as forward_row sums */
+            }
+        }
+        store_cols(w_row, w, n, full);
+        if (momentum) {
+            store_cols(v_row, v, n, full);
+        }
+    }
+}
+
 /* One tile: the panel's rows, columns j .. j + n - 1 (n < the tile width
  * only at the right edge). */
 ALWAYS_INLINE void
 step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
           const int full, const int flags)
 {
-    const int momentum = flags & MOMENTUM;
-    /* started from the first row, not from zeros: a memset of the tile
-     * per call costs more than the whole B = 1 step */
     vec acc[MR][NV], x[NV];
     load_cols(x, p->X + j, n, full);
+    if (flags & AHEAD) { /* look-ahead runs at batch 1 only */
+        step_rows(p, j, n, NULL, x, norm, ahead, full, flags);
+        return;
+    }
+    /* started from the first row, not from zeros: a memset of the tile
+     * per call costs more than the whole B = 1 step */
     for (int r = 0; r < MR; ++r) {
         for (int u = 0; u < NV; ++u) {
             acc[r][u] = p->pack[r] * x[u];
@@ -151,33 +197,7 @@ step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
             }
         }
     }
-    vec x_next[NV];
-    if (flags & AHEAD) {
-        load_cols(x_next, p->x_next + j, n, full);
-    }
-    for (int r = 0; r < p->m; ++r) {
-        real *w_row = p->W + r * p->ldw + j;
-        real *v_row = momentum ? p->V + r * p->ldw + j : NULL;
-        vec w[NV], v[NV];
-        load_cols(w, w_row, n, full);
-        if (momentum) {
-            load_cols(v, v_row, n, full);
-        }
-        for (int u = 0; u < NV; ++u) {
-            w[u] = step(w[u], &v[u], acc[r][u], p->scale, &p->k, momentum,
-                        flags & SUBGRADIENT, flags & PROX);
-            if (flags & NORMS) {
-                norm[r] += w[u] * w[u];
-            }
-            if (flags & AHEAD) {
-                ahead[r] += w[u] * x_next[u]; /* as forward_row sums */
-            }
-        }
-        store_cols(w_row, w, n, full);
-        if (momentum) {
-            store_cols(v_row, v, n, full);
-        }
-    }
+    step_rows(p, j, n, acc, x, norm, ahead, full, flags);
 }
 
 ALWAYS_INLINE void
