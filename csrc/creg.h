@@ -81,8 +81,7 @@ ptrdiff_t creg_param_count(const creg_net *net);
 ptrdiff_t creg_workspace_size(const creg_net *net, ptrdiff_t max_rows);
 
 /* GEMM kernel selection (dispatch.c): 0 reference loops, 1 baseline-width
- * vectors, 2 AVX2+FMA, 3 AVX2+FMA with AVX-512 packed kernels for large
- * shapes.  creg_set_kernel_level clamps to what this build and
+ * vectors, 2 AVX2+FMA.  creg_set_kernel_level clamps to what this build and
  * CPU support (a negative level asks for the best) and returns the level in
  * effect.  Call it before training; it is not synchronized with running
  * kernels. */

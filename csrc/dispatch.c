@@ -2,9 +2,7 @@
  *
  * Levels: 0 the plain reference loops of gemm.c; 1 the vector kernels at
  * the baseline width (SSE2 on x86-64, NEON on aarch64); 2 the AVX2+FMA
- * kernels, when the CPU has both; 3 the same with AVX-512 packed kernels
- * for large shapes (gemm_packed.c), when the CPU has AVX-512 F, VL, BW
- * and DQ.  The wheel is built for the baseline, so
+ * kernels, when the CPU has both.  The wheel is built for the baseline, so
  * one binary runs everywhere and uses what the CPU offers.  The level is
  * set by the caller (Python reads CREG_DISABLE_SIMD once); kernels never
  * read the environment.
@@ -20,17 +18,10 @@ creg_best_kernel_level(void)
     return 0;
 #elif defined(CREG_HAVE_AVX2_KERNELS)
     __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
-        return 1;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        return 2;
     }
-#if defined(CREG_HAVE_AVX512_KERNELS)
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
-        && __builtin_cpu_supports("avx512bw")
-        && __builtin_cpu_supports("avx512dq")) {
-        return 3;
-    }
-#endif
-    return 2;
+    return 1;
 #else
     return 1;
 #endif
@@ -64,8 +55,6 @@ creg_kernel_name(int level)
 #endif
     case 2:
         return "avx2+fma";
-    case 3:
-        return "avx512";
     default:
         return "unknown";
     }

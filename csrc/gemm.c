@@ -8,9 +8,9 @@
  * Every dense layer goes through this one function.  When the layout allows
  * it (always, for the three GEMMs of a dense layer) it hands the work to the
  * register-blocked micro-kernels of gemm_kernel.c at the level dispatch.c
- * chose, splitting their tile grid over threads; at level 2 and up, shapes
- * large in every dimension go to the packed kernels of gemm_packed.c
- * instead, whatever the layout.  Otherwise, and at level 0,
+ * chose, splitting their tile grid over threads; at level 2, shapes large
+ * in every dimension go to the packed kernel of gemm_packed.c instead,
+ * whatever the layout.  Otherwise, and at level 0,
  * it runs the plain reference loops below, which pick one of two loop
  * orders by layout, both summing k in ascending order:
  *   - dot form, when A's rows and B's columns are contiguous along K
@@ -93,12 +93,12 @@ packed_suits(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
     return M >= PACKED_MIN_DIM && N >= PACKED_MIN_DIM && K >= PACKED_MIN_DIM;
 }
 
-/* gemm_packed.c's kernels at level 2 (AVX2+FMA) or 3 (AVX-512). */
+/* gemm_packed.c's kernels, each thread computing its share. */
 static void
 gemm_packed(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
             ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B, ptrdiff_t rs_b,
             ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-            real alpha, real beta, int n_threads, int level)
+            real alpha, real beta, int n_threads)
 {
     const int nt = threads_for(n_threads);
 #pragma omp parallel num_threads(nt) if ((double)M * N * K > GEMM_PARALLEL_MIN)
@@ -108,17 +108,8 @@ gemm_packed(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
         me = omp_get_thread_num();
         team = omp_get_num_threads();
 #endif
-#if defined(CREG_HAVE_AVX512_KERNELS)
-        if (level >= 3) {
-            CREG_FN(gemm_packed_avx512)(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b,
-                                        cs_b, M, N, K, alpha, beta, me, team);
-        } else
-#endif
-        {
-            (void)level;
-            CREG_FN(gemm_packed_avx2)(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b,
-                                      cs_b, M, N, K, alpha, beta, me, team);
-        }
+        CREG_FN(gemm_packed_avx2)(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b,
+                                  cs_b, M, N, K, alpha, beta, me, team);
     }
 }
 #endif
@@ -133,7 +124,7 @@ gemm_vector(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
 #if defined(CREG_HAVE_AVX2_KERNELS)
     if (level >= 2 && packed_suits(M, N, K)) {
         gemm_packed(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N, K,
-                    alpha, beta, n_threads, level);
+                    alpha, beta, n_threads);
         return 1;
     }
 #endif

@@ -26,17 +26,12 @@
 CREG_DECLARE_GEMM_KERNELS(base)
 CREG_DECLARE_GEMM_KERNELS(avx2)
 
-/* gemm_packed.c: the whole strided product, thread me of team computing
- * its share (see there). */
-#define CREG_DECLARE_GEMM_PACKED(isa)                                         \
-    void CREG_FN(gemm_packed_##isa)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,  \
-                                    const real *A, ptrdiff_t rs_a,            \
-                                    ptrdiff_t cs_a, const real *B,            \
-                                    ptrdiff_t rs_b, ptrdiff_t cs_b,           \
-                                    ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,    \
-                                    real alpha, real beta, int me, int team);
-
-CREG_DECLARE_GEMM_PACKED(avx2)
-CREG_DECLARE_GEMM_PACKED(avx512)
+/* gemm_packed.c (AVX2+FMA): the whole strided product, thread me of team
+ * computing its share. */
+void CREG_FN(gemm_packed_avx2)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
+                               const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                               const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b,
+                               ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                               real alpha, real beta, int me, int team);
 
 #endif

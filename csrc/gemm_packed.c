@@ -1,9 +1,8 @@
 /* gemm_packed.c -- GEMM on packed operands, for shapes large in M, N and K.
  *
  * C (M x N) := alpha * A (M x K) . B (K x N) (+ beta * C), any strides.
- * Compiled per precision x (CREG_ISA_AVX2: 32-byte vectors, -mavx2 -mfma |
- * CREG_ISA_AVX512: 64-byte vectors, -mavx512f ...); gemm.c calls it at
- * level 2 or 3 when the shape is large enough (gemm_packed_suits).
+ * Compiled per precision with AVX2+FMA (32-byte vectors); gemm.c calls it
+ * at level 2 when the shape is large enough (packed_suits).
  *
  * Blocking as in BLIS: for each NC-wide column block (jc) and KC-deep slice
  * of K (pc), B is packed into NR-column micro-panels (k-major, KC x NR:
@@ -32,21 +31,21 @@
 #include <immintrin.h>
 #endif
 
-#if defined(CREG_ISA_AVX512)
-#define VBYTES 64
-#define KFN(name) CREG_FN(name##_avx512)
-/* 12 rows x 2 vectors: 24 of the 32 zmm registers accumulate. */
-#define MR 12
-#else
 #define VBYTES 32
 #define KFN(name) CREG_FN(name##_avx2)
 /* 6 rows x 2 vectors: 12 of the 16 ymm registers accumulate, 2 hold B and
- * one the broadcast A value. */
+ * one the broadcast A value.  (A 12 x 32 AVX-512 tile measured no faster
+ * on Zen 4, whose 512-bit units are double-pumped 256-bit ones.) */
 #define MR 6
-#endif
+#define NV 2
 
 #define VL ((ptrdiff_t)(VBYTES / sizeof(real)))
-#define NV 2
+#ifndef NV
+#define NV 1
+#endif
+#ifndef KCB
+#define KCB 16384
+#endif
 #define NR (NV * VL)
 typedef real vec __attribute__((vector_size(VBYTES)));
 
@@ -56,6 +55,10 @@ typedef real vec __attribute__((vector_size(VBYTES)));
     ((ptrdiff_t)(GEMM_PACK_A_BYTES / (KC_MAX * sizeof(real))) / MR * MR)
 #define NC_MAX \
     ((ptrdiff_t)(GEMM_PACK_B_BYTES / (KC_MAX * sizeof(real))) / NR * NR)
+
+/* For the loops over a tile's registers: indexing the accumulators with
+ * constants keeps them in registers. */
+#define UNROLLED _Pragma("GCC unroll 32")
 
 static inline vec
 vload(const real *p)
@@ -182,6 +185,22 @@ pack_b(real *restrict dst, const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b,
     }
 }
 
+/* Stores the m x n corner of an MR x NR tile through a buffer: tiles at
+ * the edges of C, or C with non-unit column stride. */
+static void
+store_partial(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
+              const real (*tile)[NR], ptrdiff_t m, ptrdiff_t n, real alpha,
+              real beta)
+{
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        for (ptrdiff_t j = 0; j < n; ++j) {
+            real *c = C + i * rs_c + j * cs_c;
+            *c = beta == 0 ? alpha * tile[i][j]
+                           : alpha * tile[i][j] + beta * *c;
+        }
+    }
+}
+
 /* One MR x NR tile: C := alpha * a . b (+ beta * C) over kc, from packed
  * micro-panels; m x n of it is stored. */
 static void
@@ -189,14 +208,27 @@ micro_kernel(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
              const real *restrict a, const real *restrict b, ptrdiff_t kc,
              ptrdiff_t m, ptrdiff_t n, real alpha, real beta)
 {
+    /* C's rows are far apart (often 4 KiB), out of the prefetchers' view;
+     * fetching them now hides the miss behind the k loop. */
+    UNROLLED
+    for (int i = 0; i < MR; ++i) {
+        __builtin_prefetch(C + (i < m ? i : 0) * rs_c, 1);
+        __builtin_prefetch(C + (i < m ? i : 0) * rs_c + (n - 1) * cs_c, 1);
+    }
     vec acc[MR][NV];
-    memset(acc, 0, sizeof acc);
+    UNROLLED
+    for (int i = 0; i < MR; ++i) {
+        for (int v = 0; v < NV; ++v) {
+            acc[i][v] = (vec){0};
+        }
+    }
     for (ptrdiff_t k = 0; k < kc; ++k, a += MR, b += NR) {
         vec bv[NV];
         for (int v = 0; v < NV; ++v) {
             bv[v] = vload(b + v * VL);
         }
-        for (int i = 0; i < MR; ++i) {
+        UNROLLED
+    for (int i = 0; i < MR; ++i) {
             const real s = a[i];
             for (int v = 0; v < NV; ++v) {
                 acc[i][v] += s * bv[v];
@@ -204,7 +236,8 @@ micro_kernel(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
         }
     }
     if (m == MR && n == NR && cs_c == 1) {
-        for (int i = 0; i < MR; ++i) {
+        UNROLLED
+    for (int i = 0; i < MR; ++i) {
             for (int v = 0; v < NV; ++v) {
                 real *c = C + i * rs_c + v * VL;
                 vec r = alpha * acc[i][v];
@@ -217,14 +250,14 @@ micro_kernel(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
         return;
     }
     real tile[MR][NR];
-    memcpy(tile, acc, sizeof tile);
-    for (ptrdiff_t i = 0; i < m; ++i) {
-        for (ptrdiff_t j = 0; j < n; ++j) {
-            real *c = C + i * rs_c + j * cs_c;
-            *c = beta == 0 ? alpha * tile[i][j]
-                           : alpha * tile[i][j] + beta * *c;
+    UNROLLED
+    for (int i = 0; i < MR; ++i) {
+        for (int v = 0; v < NV; ++v) {
+            vstore(&tile[i][v * VL], acc[i][v]);
         }
     }
+    store_partial(C, rs_c, cs_c, (const real (*)[NR])tile, m, n, alpha,
+                  beta);
 }
 
 /* The jr and ir loops over one packed A block and one packed B panel. */

@@ -168,8 +168,7 @@ def _compiled_kernels(build: dict[str, str]) -> str:
         return _UNKNOWN
     if not isas:
         return "reference only"
-    names = {"BASE": "baseline vectors", "AVX2": "avx2+fma",
-             "AVX512": "avx512"}
+    names = {"BASE": "baseline vectors", "AVX2": "avx2+fma"}
     return ", ".join(names.get(isa, isa) for isa in isas.split())
 
 
@@ -216,7 +215,6 @@ def config() -> Config:
             "c_flags": build.get("c_flags", _UNKNOWN),
             "openmp_flags": build.get("openmp_flags", _UNKNOWN),
             "avx2_kernel_flags": build.get("avx2_flags", _UNKNOWN) or "-",
-            "avx512_kernel_flags": build.get("avx512_flags", _UNKNOWN) or "-",
             "target": build.get("target", _UNKNOWN),
             "cmake": build.get("cmake", _UNKNOWN),
             "cython": build.get("cython", _UNKNOWN),
