@@ -108,7 +108,7 @@ pack_a(real *restrict dst, const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
 
 #if defined(__AVX__) && defined(CREG_F32)
 /* dst[r * NR + j] = src[j * ld + r] for r, j < 8: an 8 x 8 transpose. */
-static inline void
+static inline __attribute__((always_inline)) void
 transpose8(real *restrict dst, const real *src, ptrdiff_t ld)
 {
     __m256 r[8], t[8], u[8];
@@ -137,22 +137,52 @@ transpose8(real *restrict dst, const real *src, ptrdiff_t ld)
 
 /* A full NR-column micro-panel from B's columns contiguous along K (the
  * forward pass's W^T): the costliest packing, so vector transposes where
- * there are some for this precision. */
+ * there are some for this precision.  Eight columns at a time, each read a
+ * whole cache line at a time: B's columns are often 4 KiB apart, all in one
+ * L1 set, and a line evicted before it is used up must come back. */
 static void
 pack_b_transposed(real *restrict dst, const real *b, ptrdiff_t cs_b,
                   ptrdiff_t kc)
 {
-    ptrdiff_t k = 0;
+    ptrdiff_t k_done = 0;
 #if defined(TRANSPOSE_BLOCK)
-    for (; k + TRANSPOSE_BLOCK <= kc; k += TRANSPOSE_BLOCK) {
-        for (ptrdiff_t j = 0; j < NR; j += TRANSPOSE_BLOCK) {
-            transpose8(dst + k * NR + j, b + j * cs_b + k, cs_b);
+    const ptrdiff_t line = 64 / sizeof(real);
+    k_done = kc / line * line;
+    for (ptrdiff_t j = 0; j < NR; j += TRANSPOSE_BLOCK) {
+        for (ptrdiff_t k = 0; k < k_done; k += line) {
+            for (ptrdiff_t kk = k; kk < k + line; kk += TRANSPOSE_BLOCK) {
+                transpose8(dst + kk * NR + j, b + j * cs_b + kk, cs_b);
+            }
         }
     }
 #endif
     for (ptrdiff_t j = 0; j < NR; ++j) {
-        for (ptrdiff_t kk = k; kk < kc; ++kk) {
-            dst[kk * NR + j] = b[j * cs_b + kk];
+        for (ptrdiff_t k = k_done; k < kc; ++k) {
+            dst[k * NR + j] = b[j * cs_b + k];
+        }
+    }
+}
+
+/* Full micro-panels from B's rows contiguous along N (dW's X, dX's W):
+ * PANELS_PER_PASS panels side by side at a time, so that each row of B is
+ * read a few whole cache lines at a time; one panel at a time would read
+ * one line per row, 4 KiB or more apart, which the prefetchers miss. */
+#define PANELS_PER_PASS 4
+
+static void
+pack_b_rows(real *restrict dst, const real *b, ptrdiff_t rs_b, ptrdiff_t kc,
+            ptrdiff_t panels)
+{
+    for (ptrdiff_t p0 = 0; p0 < panels; p0 += PANELS_PER_PASS) {
+        const ptrdiff_t pn = panels - p0 < PANELS_PER_PASS ? panels - p0
+                                                           : PANELS_PER_PASS;
+        for (ptrdiff_t k = 0; k < kc; ++k) {
+            for (ptrdiff_t p = p0; p < p0 + pn; ++p) {
+                for (ptrdiff_t v = 0; v < NV; ++v) {
+                    vstore(dst + p * NR * kc + k * NR + v * VL,
+                           vload(b + k * rs_b + p * NR + v * VL));
+                }
+            }
         }
     }
 }
@@ -163,17 +193,15 @@ static void
 pack_b(real *restrict dst, const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b,
        ptrdiff_t kc, ptrdiff_t nc)
 {
-    for (ptrdiff_t j = 0; j < nc; j += NR, dst += NR * kc) {
+    ptrdiff_t j = 0;
+    if (cs_b == 1) {
+        j = nc / NR * NR;
+        pack_b_rows(dst, B, rs_b, kc, nc / NR);
+    }
+    for (dst += j * kc; j < nc; j += NR, dst += NR * kc) {
         const ptrdiff_t n = nc - j < NR ? nc - j : NR;
         const real *b = B + j * cs_b;
-        if (n == NR && cs_b == 1) {
-            for (ptrdiff_t k = 0; k < kc; ++k) {
-                for (ptrdiff_t v = 0; v < NV; ++v) {
-                    vstore(dst + k * NR + v * VL,
-                           vload(b + k * rs_b + v * VL));
-                }
-            }
-        } else if (n == NR && rs_b == 1) {
+        if (n == NR && rs_b == 1) {
             pack_b_transposed(dst, b, cs_b, kc);
         } else {
             for (ptrdiff_t k = 0; k < kc; ++k) {
