@@ -14,11 +14,11 @@ LEVELS = list(range(_core.best_kernel_level() + 1))
 M_SIZES = [1, 3, 4, 5, 9, 65]
 N_SIZES = [1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 33]
 K_SIZES = [1, 3, 4, 7, 8, 9, 17, 300]
-# Shapes for the packed path (level 2, every dimension >= 32): MR x NR tile
+# Shapes for the packed path (level 2, M, N >= 16, K >= 8): MR x NR tile
 # edges, more rows than one packed A block (MC), more columns than one B
 # panel (NC = 2048 floats), K cut into several slices (KC = 256).
-PACKED_SHAPES = [(32, 32, 32), (37, 45, 257), (1029, 70, 515),
-                 (133, 1029, 64), (40, 2100, 40)]
+PACKED_SHAPES = [(16, 16, 8), (32, 33, 9), (37, 45, 257),
+                 (1029, 70, 515), (133, 1029, 64), (40, 2100, 40)]
 
 
 @pytest.fixture(params=LEVELS, ids=[_core.kernel_name(v) for v in LEVELS])
