@@ -98,6 +98,15 @@ pack_a(real *restrict dst, const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
             }
             continue;
         }
+        if (m == MR) { /* rows along K (X, dZ): MR streams */
+            for (ptrdiff_t k = 0; k < kc; ++k) {
+                UNROLLED
+                for (ptrdiff_t r = 0; r < MR; ++r) {
+                    dst[k * MR + r] = a[r * rs_a + k * cs_a];
+                }
+            }
+            continue;
+        }
         for (ptrdiff_t k = 0; k < kc; ++k) {
             for (ptrdiff_t r = 0; r < MR; ++r) {
                 dst[k * MR + r] = r < m ? a[r * rs_a + k * cs_a] : 0;
