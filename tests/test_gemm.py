@@ -14,6 +14,11 @@ LEVELS = list(range(_core.best_kernel_level() + 1))
 M_SIZES = [1, 3, 4, 5, 9, 65]
 N_SIZES = [1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 33]
 K_SIZES = [1, 3, 4, 7, 8, 9, 17, 300]
+# Shapes for the packed path (level 2, M, N >= 16, K >= 8): MR x NR tile
+# edges, more rows than one packed A block (MC), more columns than one B
+# panel (NC = 2048 floats), K cut into several slices (KC = 256).
+PACKED_SHAPES = [(16, 16, 8), (32, 33, 9), (37, 45, 257),
+                 (1029, 70, 515), (133, 1029, 64), (40, 2100, 40)]
 
 
 @pytest.fixture(params=LEVELS, ids=[_core.kernel_name(v) for v in LEVELS])
@@ -60,6 +65,26 @@ def test_gemm_matches_numpy_over_tile_edges(level, dtype, layout, beta):
                     (M, N, K)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["nt", "tn", "nn", "tt", "nn_ct"])
+@pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
+def test_gemm_matches_numpy_on_large_shapes(level, dtype, layout, beta):
+    rng = np.random.default_rng(5)
+    eps = np.finfo(dtype).eps
+    for M, N, K in PACKED_SHAPES:
+        A, B, C = _operands(rng, dtype, M, N, K, layout)
+        expected = 1.5 * A.astype(np.float64) @ B.astype(np.float64)
+        if beta == 0:
+            C[...] = np.nan  # beta == 0 must never read C
+        else:
+            expected += beta * C.astype(np.float64)
+        _core.gemm(C, A, B, dtype(1.5), dtype(beta), 2)
+        bound = 1.5 * np.abs(A).astype(np.float64) @ np.abs(B) \
+            + abs(beta) * np.abs(expected)
+        err = np.abs(C - expected)
+        assert np.all(err <= 4 * np.sqrt(K) * eps * bound), (M, N, K)
+
+
 @pytest.mark.parametrize("n_threads", [1, 2, 4])
 @pytest.mark.parametrize("layout", ["nt", "tn", "nn"])
 def test_gemm_exact_on_small_integers(level, n_threads, layout):
@@ -78,12 +103,15 @@ def test_gemm_exact_on_small_integers(level, n_threads, layout):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["nt", "tn", "nn"])
-def test_gemm_bitwise_same_for_any_thread_count(level, dtype, layout):
+@pytest.mark.parametrize("shape", [(301, 157, 203), (70, 1029, 515)],
+                         ids=["split-rows", "split-columns"])
+def test_gemm_bitwise_same_for_any_thread_count(level, dtype, layout, shape):
+    M, N, K = shape
     rng = np.random.default_rng(7)
-    A, B, _ = _operands(rng, dtype, 301, 157, 203, layout)
+    A, B, _ = _operands(rng, dtype, M, N, K, layout)
     results = []
     for n_threads in (1, 2, 3):
-        C = np.empty((301, 157), dtype)
+        C = np.empty((M, N), dtype)
         _core.gemm(C, A, B, dtype(1), dtype(0), n_threads)
         results.append(C)
     assert all(np.array_equal(results[0], r) for r in results[1:])

@@ -1,0 +1,35 @@
+/* gemm_buffers.c -- the per-thread packing buffers of gemm_packed.c.
+ *
+ * One pair per thread, shared by every precision and instruction set, so a
+ * thread holds GEMM_PACK_A_BYTES + GEMM_PACK_B_BYTES whatever the kernels
+ * it ran.  Thread-local statics: allocated with the thread, freed when it
+ * exits, never inside the training loop.  Returned 64-byte aligned (the
+ * cache line), which a TLS block of a dlopen'ed library does not promise.
+ */
+#include <stdint.h>
+
+#include "creg.h"
+#include "gemm_buffers.h"
+
+#define ALIGN 64
+
+static __thread unsigned char pack_a[GEMM_PACK_A_BYTES + ALIGN];
+static __thread unsigned char pack_b[GEMM_PACK_B_BYTES + ALIGN];
+
+static void *
+aligned(unsigned char *p)
+{
+    return p + (ALIGN - (uintptr_t)p % ALIGN) % ALIGN;
+}
+
+void *
+creg_gemm_pack_a(void)
+{
+    return aligned(pack_a);
+}
+
+void *
+creg_gemm_pack_b(void)
+{
+    return aligned(pack_b);
+}

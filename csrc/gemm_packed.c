@@ -1,0 +1,367 @@
+/* gemm_packed.c -- GEMM on packed operands, for shapes large in M, N and K.
+ *
+ * C (M x N) := alpha * A (M x K) . B (K x N) (+ beta * C), any strides.
+ * Compiled per precision with AVX2+FMA (32-byte vectors); gemm.c calls it
+ * at level 2 when the shape is large enough (packed_suits).
+ *
+ * Blocking as in BLIS: for each NC-wide column block (jc) and KC-deep slice
+ * of K (pc), B is packed into NR-column micro-panels (k-major, KC x NR:
+ * what the micro-kernel streams from L1); for each MC-row block (ic), A is
+ * packed into MR-row micro-panels (k-major, MR x KC, from L2).  Packing
+ * makes every layout (transposed views included) one unit-stride stream
+ * and zero-pads the edges, so one MR x NR micro-kernel with no tail logic
+ * does all the arithmetic.
+ *
+ * Every C element gets the same operations whatever the blocking and the
+ * thread split: K is cut into slices fixed by K alone (k_slice), each
+ * slice is summed in ascending k by fused multiply-adds into one
+ * accumulator lane, and slices are added to C in order (the first applies
+ * beta, later ones add).  Zero padding only feeds lanes that are not
+ * stored.  So threads may split the rows or the columns freely.
+ * Outputs: C is written; read only when beta != 0 or after the first slice.
+ */
+#include <string.h>
+
+#include "creg.h"
+#include "real.h"
+#include "gemm_buffers.h"
+#include "gemm_kernel.h"
+
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
+#define VBYTES 32
+#define KFN(name) CREG_FN(name##_avx2)
+/* 6 rows x 2 vectors: 12 of the 16 ymm registers accumulate, 2 hold B and
+ * one the broadcast A value.  (A 12 x 32 AVX-512 tile measured no faster
+ * on Zen 4, whose 512-bit units are double-pumped 256-bit ones.) */
+#define MR 6
+#define NV 2
+
+#define VL ((ptrdiff_t)(VBYTES / sizeof(real)))
+#ifndef NV
+#define NV 1
+#endif
+#ifndef KCB
+#define KCB 16384
+#endif
+#define NR (NV * VL)
+typedef real vec __attribute__((vector_size(VBYTES)));
+
+/* A KC x NR micro-panel of B takes 16 KiB, half of a 32 KiB L1D. */
+#define KC_MAX ((ptrdiff_t)(16384 / (NR * sizeof(real))))
+#define MC_MAX \
+    ((ptrdiff_t)(GEMM_PACK_A_BYTES / (KC_MAX * sizeof(real))) / MR * MR)
+#define NC_MAX \
+    ((ptrdiff_t)(GEMM_PACK_B_BYTES / (KC_MAX * sizeof(real))) / NR * NR)
+
+/* For the loops over a tile's registers: indexing the accumulators with
+ * constants keeps them in registers. */
+#define UNROLLED _Pragma("GCC unroll 32")
+
+static inline vec
+vload(const real *p)
+{
+    vec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void
+vstore(real *p, vec v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* The depth of K's slices: as even as possible, at most KC_MAX.  Depends
+ * on K only, so every caller cuts the sums the same way. */
+static ptrdiff_t
+k_slice(ptrdiff_t K)
+{
+    const ptrdiff_t slices = (K + KC_MAX - 1) / KC_MAX;
+    return (K + slices - 1) / slices;
+}
+
+/* Rows 0 .. mc-1, k 0 .. kc-1 of A into MR-row micro-panels:
+ * dst[p * MR * kc + k * MR + r] = A(p * MR + r, k), zero past mc. */
+static void
+pack_a(real *restrict dst, const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
+       ptrdiff_t mc, ptrdiff_t kc)
+{
+    for (ptrdiff_t i = 0; i < mc; i += MR, dst += MR * kc) {
+        const ptrdiff_t m = mc - i < MR ? mc - i : MR;
+        const real *a = A + i * rs_a;
+        if (m == MR && rs_a == 1) { /* a transposed view: MR-runs */
+            for (ptrdiff_t k = 0; k < kc; ++k) {
+                memcpy(dst + k * MR, a + k * cs_a, MR * sizeof(real));
+            }
+            continue;
+        }
+        if (m == MR) { /* rows along K (X, dZ): MR streams */
+            for (ptrdiff_t k = 0; k < kc; ++k) {
+                UNROLLED
+                for (ptrdiff_t r = 0; r < MR; ++r) {
+                    dst[k * MR + r] = a[r * rs_a + k * cs_a];
+                }
+            }
+            continue;
+        }
+        for (ptrdiff_t k = 0; k < kc; ++k) {
+            for (ptrdiff_t r = 0; r < MR; ++r) {
+                dst[k * MR + r] = r < m ? a[r * rs_a + k * cs_a] : 0;
+            }
+        }
+    }
+}
+
+#if defined(__AVX__) && defined(CREG_F32)
+/* dst[r * NR + j] = src[j * ld + r] for r, j < 8: an 8 x 8 transpose. */
+static inline __attribute__((always_inline)) void
+transpose8(real *restrict dst, const real *src, ptrdiff_t ld)
+{
+    __m256 r[8], t[8], u[8];
+    for (int j = 0; j < 8; ++j) {
+        r[j] = _mm256_loadu_ps(src + j * ld);
+    }
+    for (int j = 0; j < 8; j += 2) {
+        t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+        t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+    }
+    for (int j = 0; j < 8; j += 4) {
+        u[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
+        u[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xEE);
+        u[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+        u[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
+    }
+    for (int q = 0; q < 4; ++q) {
+        _mm256_storeu_ps(dst + q * NR,
+                         _mm256_permute2f128_ps(u[q], u[q + 4], 0x20));
+        _mm256_storeu_ps(dst + (q + 4) * NR,
+                         _mm256_permute2f128_ps(u[q], u[q + 4], 0x31));
+    }
+}
+#define TRANSPOSE_BLOCK 8
+#endif
+
+/* A full NR-column micro-panel from B's columns contiguous along K (the
+ * forward pass's W^T): the costliest packing, so vector transposes where
+ * there are some for this precision.  Eight columns at a time, each read a
+ * whole cache line at a time: B's columns are often 4 KiB apart, all in one
+ * L1 set, and a line evicted before it is used up must come back. */
+static void
+pack_b_transposed(real *restrict dst, const real *b, ptrdiff_t cs_b,
+                  ptrdiff_t kc)
+{
+    ptrdiff_t k_done = 0;
+#if defined(TRANSPOSE_BLOCK)
+    const ptrdiff_t line = 64 / sizeof(real);
+    k_done = kc / line * line;
+    for (ptrdiff_t j = 0; j < NR; j += TRANSPOSE_BLOCK) {
+        for (ptrdiff_t k = 0; k < k_done; k += line) {
+            for (ptrdiff_t kk = k; kk < k + line; kk += TRANSPOSE_BLOCK) {
+                transpose8(dst + kk * NR + j, b + j * cs_b + kk, cs_b);
+            }
+        }
+    }
+#endif
+    for (ptrdiff_t j = 0; j < NR; ++j) {
+        for (ptrdiff_t k = k_done; k < kc; ++k) {
+            dst[k * NR + j] = b[j * cs_b + k];
+        }
+    }
+}
+
+/* Full micro-panels from B's rows contiguous along N (dW's X, dX's W):
+ * PANELS_PER_PASS panels side by side at a time, so that each row of B is
+ * read a few whole cache lines at a time; one panel at a time would read
+ * one line per row, 4 KiB or more apart, which the prefetchers miss. */
+#define PANELS_PER_PASS 4
+
+static void
+pack_b_rows(real *restrict dst, const real *b, ptrdiff_t rs_b, ptrdiff_t kc,
+            ptrdiff_t panels)
+{
+    for (ptrdiff_t p0 = 0; p0 < panels; p0 += PANELS_PER_PASS) {
+        const ptrdiff_t pn = panels - p0 < PANELS_PER_PASS ? panels - p0
+                                                           : PANELS_PER_PASS;
+        for (ptrdiff_t k = 0; k < kc; ++k) {
+            for (ptrdiff_t p = p0; p < p0 + pn; ++p) {
+                for (ptrdiff_t v = 0; v < NV; ++v) {
+                    vstore(dst + p * NR * kc + k * NR + v * VL,
+                           vload(b + k * rs_b + p * NR + v * VL));
+                }
+            }
+        }
+    }
+}
+
+/* k 0 .. kc-1, columns 0 .. nc-1 of B into NR-column micro-panels:
+ * dst[p * NR * kc + k * NR + j] = B(k, p * NR + j), zero past nc. */
+static void
+pack_b(real *restrict dst, const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b,
+       ptrdiff_t kc, ptrdiff_t nc)
+{
+    ptrdiff_t j = 0;
+    if (cs_b == 1) {
+        j = nc / NR * NR;
+        pack_b_rows(dst, B, rs_b, kc, nc / NR);
+    }
+    for (dst += j * kc; j < nc; j += NR, dst += NR * kc) {
+        const ptrdiff_t n = nc - j < NR ? nc - j : NR;
+        const real *b = B + j * cs_b;
+        if (n == NR && rs_b == 1) {
+            pack_b_transposed(dst, b, cs_b, kc);
+        } else {
+            for (ptrdiff_t k = 0; k < kc; ++k) {
+                for (ptrdiff_t c = 0; c < NR; ++c) {
+                    dst[k * NR + c] = c < n ? b[k * rs_b + c * cs_b] : 0;
+                }
+            }
+        }
+    }
+}
+
+/* Stores the m x n corner of an MR x NR tile through a buffer: tiles at
+ * the edges of C, or C with non-unit column stride. */
+static void
+store_partial(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
+              const real (*tile)[NR], ptrdiff_t m, ptrdiff_t n, real alpha,
+              real beta)
+{
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        for (ptrdiff_t j = 0; j < n; ++j) {
+            real *c = C + i * rs_c + j * cs_c;
+            *c = beta == 0 ? alpha * tile[i][j]
+                           : alpha * tile[i][j] + beta * *c;
+        }
+    }
+}
+
+/* One MR x NR tile: C := alpha * a . b (+ beta * C) over kc, from packed
+ * micro-panels; m x n of it is stored. */
+static void
+micro_kernel(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
+             const real *restrict a, const real *restrict b, ptrdiff_t kc,
+             ptrdiff_t m, ptrdiff_t n, real alpha, real beta)
+{
+    /* C's rows are far apart (often 4 KiB), out of the prefetchers' view;
+     * fetching them now hides the miss behind the k loop. */
+    UNROLLED
+    for (int i = 0; i < MR; ++i) {
+        __builtin_prefetch(C + (i < m ? i : 0) * rs_c, 1);
+        __builtin_prefetch(C + (i < m ? i : 0) * rs_c + (n - 1) * cs_c, 1);
+    }
+    vec acc[MR][NV];
+    UNROLLED
+    for (int i = 0; i < MR; ++i) {
+        for (int v = 0; v < NV; ++v) {
+            acc[i][v] = (vec){0};
+        }
+    }
+    for (ptrdiff_t k = 0; k < kc; ++k, a += MR, b += NR) {
+        vec bv[NV];
+        for (int v = 0; v < NV; ++v) {
+            bv[v] = vload(b + v * VL);
+        }
+        UNROLLED
+    for (int i = 0; i < MR; ++i) {
+            const real s = a[i];
+            for (int v = 0; v < NV; ++v) {
+                acc[i][v] += s * bv[v];
+            }
+        }
+    }
+    if (m == MR && n == NR && cs_c == 1) {
+        UNROLLED
+    for (int i = 0; i < MR; ++i) {
+            for (int v = 0; v < NV; ++v) {
+                real *c = C + i * rs_c + v * VL;
+                vec r = alpha * acc[i][v];
+                if (beta != 0) {
+                    r += beta * vload(c);
+                }
+                vstore(c, r);
+            }
+        }
+        return;
+    }
+    real tile[MR][NR];
+    UNROLLED
+    for (int i = 0; i < MR; ++i) {
+        for (int v = 0; v < NV; ++v) {
+            vstore(&tile[i][v * VL], acc[i][v]);
+        }
+    }
+    store_partial(C, rs_c, cs_c, (const real (*)[NR])tile, m, n, alpha,
+                  beta);
+}
+
+/* The jr and ir loops over one packed A block and one packed B panel. */
+static void
+macro_kernel(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *pa,
+             const real *pb, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc,
+             real alpha, real beta)
+{
+    for (ptrdiff_t j = 0; j < nc; j += NR) {
+        const ptrdiff_t n = nc - j < NR ? nc - j : NR;
+        for (ptrdiff_t i = 0; i < mc; i += MR) {
+            const ptrdiff_t m = mc - i < MR ? mc - i : MR;
+            micro_kernel(C + i * rs_c + j * cs_c, rs_c, cs_c, pa + i * kc,
+                         pb + j * kc, kc, m, n, alpha, beta);
+        }
+    }
+}
+
+/* The whole product for rows 0 .. M-1 and columns 0 .. N-1. */
+static void
+packed_gemm(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
+            ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B, ptrdiff_t rs_b,
+            ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+            real alpha, real beta)
+{
+    real *pa = creg_gemm_pack_a(), *pb = creg_gemm_pack_b();
+    const ptrdiff_t slice = k_slice(K);
+    for (ptrdiff_t jc = 0; jc < N; jc += NC_MAX) {
+        const ptrdiff_t nc = N - jc < NC_MAX ? N - jc : NC_MAX;
+        for (ptrdiff_t pc = 0; pc < K; pc += slice) {
+            const ptrdiff_t kc = K - pc < slice ? K - pc : slice;
+            pack_b(pb, B + pc * rs_b + jc * cs_b, rs_b, cs_b, kc, nc);
+            for (ptrdiff_t ic = 0; ic < M; ic += MC_MAX) {
+                const ptrdiff_t mc = M - ic < MC_MAX ? M - ic : MC_MAX;
+                pack_a(pa, A + ic * rs_a + pc * cs_a, rs_a, cs_a, mc, kc);
+                macro_kernel(C + ic * rs_c + jc * cs_c, rs_c, cs_c, pa, pb,
+                             mc, nc, kc, alpha, pc == 0 ? beta : 1);
+            }
+        }
+    }
+}
+
+void
+KFN(gemm_packed)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
+                 ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B,
+                 ptrdiff_t rs_b, ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N,
+                 ptrdiff_t K, real alpha, real beta, int me, int team)
+{
+    /* Threads split whichever of the row tiles and column panels are more
+     * numerous (the better balance); each packs what its share needs. */
+    const ptrdiff_t row_tiles = (M + MR - 1) / MR;
+    const ptrdiff_t col_panels = (N + NR - 1) / NR;
+    if (row_tiles >= col_panels) {
+        const ptrdiff_t i0 = row_tiles * me / team * MR;
+        const ptrdiff_t i1 = row_tiles * (me + 1) / team * MR;
+        if (i1 > i0) {
+            packed_gemm(C + i0 * rs_c, rs_c, cs_c, A + i0 * rs_a, rs_a, cs_a,
+                        B, rs_b, cs_b, (i1 < M ? i1 : M) - i0, N, K, alpha,
+                        beta);
+        }
+    } else {
+        const ptrdiff_t j0 = col_panels * me / team * NR;
+        const ptrdiff_t j1 = col_panels * (me + 1) / team * NR;
+        if (j1 > j0) {
+            packed_gemm(C + j0 * cs_c, rs_c, cs_c, A, rs_a, cs_a,
+                        B + j0 * cs_b, rs_b, cs_b, M, (j1 < N ? j1 : N) - j0,
+                        K, alpha, beta);
+        }
+    }
+}
