@@ -169,18 +169,15 @@ step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
     }
 }
 
-/* One tile: the panel's rows, columns j .. j + n - 1 (n < the tile width
- * only at the right edge). */
+/* acc := the gradient sums of one tile (all MR rows, columns j ..
+ * j + n - 1), summed over the batch in order. */
 ALWAYS_INLINE void
-step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
-          const int full, const int flags)
+sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full)
 {
+    /* summed in a local tile (the output may alias the operands as far as
+     * the compiler knows, which would store it every step) */
     vec acc[MR][NV], x[NV];
     load_cols(x, p->X + j, n, full);
-    if (flags & AHEAD) { /* look-ahead runs at batch 1 only */
-        step_rows(p, j, n, NULL, x, norm, ahead, full, flags);
-        return;
-    }
     /* started from the first row, not from zeros: a memset of the tile
      * per call costs more than the whole B = 1 step */
     for (int r = 0; r < MR; ++r) {
@@ -197,7 +194,39 @@ step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
             }
         }
     }
-    step_rows(p, j, n, acc, x, norm, ahead, full, flags);
+    memcpy(out, acc, sizeof acc);
+}
+
+/* The same, out of line: inlined into a variant, the step's constants
+ * stay live across the batch loop and push accumulators out of the 16
+ * registers; on its own the loop keeps all twelve in registers.  Worth a
+ * call only for long batches. */
+#define LONG_BATCH 16
+static __attribute__((noinline)) void
+sum_full_tile(vec acc[MR][NV], const panel *p, ptrdiff_t j)
+{
+    sum_tile(acc, p, j, NV * VL, 1);
+}
+
+/* One tile: the panel's rows, columns j .. j + n - 1 (n < the tile width
+ * only at the right edge). */
+ALWAYS_INLINE void
+step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
+          const int full, const int flags)
+{
+    if (flags & AHEAD) { /* look-ahead runs at batch 1 only */
+        vec x[NV];
+        load_cols(x, p->X + j, n, full);
+        step_rows(p, j, n, NULL, x, norm, ahead, full, flags);
+        return;
+    }
+    vec acc[MR][NV];
+    if (full && p->B >= LONG_BATCH) {
+        sum_full_tile(acc, p, j);
+    } else {
+        sum_tile(acc, p, j, n, full);
+    }
+    step_rows(p, j, n, acc, NULL, norm, ahead, full, flags);
 }
 
 ALWAYS_INLINE void
