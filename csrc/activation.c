@@ -75,32 +75,42 @@ CREG_FN(activation_forward)(real *A, const real *Z, ptrdiff_t B, ptrdiff_t O,
     }
 }
 
-/* Backward of A = f(Z): dZ = dA * f'(Z), f' written in terms of A. */
+/* dA(i), times the dropout mask when there is one. */
+static inline real
+upstream(const real *dA, const real *M, ptrdiff_t i)
+{
+    return M != NULL ? dA[i] * M[i] : dA[i];
+}
+
+/* Backward of A = f(Z) (and of the dropout H = A * M that followed it, if M
+ * is not NULL): dZ = dA * M * f'(Z), f' written in terms of A.  One pass
+ * instead of one per factor; -O3 unswitches the M test out of the loops. */
 void
-CREG_FN(activation_backward)(real *dZ, const real *dA, const real *A,
-                             ptrdiff_t count, creg_activation act)
+CREG_FN(activation_backward)(real *dZ, const real *dA, const real *M,
+                             const real *A, ptrdiff_t count,
+                             creg_activation act)
 {
     switch (act) {
     case CREG_ACT_SIGMOID:
         for (ptrdiff_t i = 0; i < count; ++i) {
-            dZ[i] = dA[i] * A[i] * (1 - A[i]);
+            dZ[i] = upstream(dA, M, i) * A[i] * (1 - A[i]);
         }
         break;
     case CREG_ACT_TANH:
         for (ptrdiff_t i = 0; i < count; ++i) {
-            dZ[i] = dA[i] * (1 - A[i] * A[i]);
+            dZ[i] = upstream(dA, M, i) * (1 - A[i] * A[i]);
         }
         break;
     case CREG_ACT_RELU:
         for (ptrdiff_t i = 0; i < count; ++i) {
-            dZ[i] = A[i] > 0 ? dA[i] : 0;
+            dZ[i] = A[i] > 0 ? upstream(dA, M, i) : 0;
         }
         break;
     case CREG_ACT_LINEAR:
     case CREG_ACT_SOFTMAX:
-        if (dZ != dA) {
+        if (dZ != dA || M != NULL) {
             for (ptrdiff_t i = 0; i < count; ++i) {
-                dZ[i] = dA[i];
+                dZ[i] = upstream(dA, M, i);
             }
         }
         break;

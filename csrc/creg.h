@@ -37,6 +37,16 @@ typedef enum {
     CREG_COST_QUADRATIC = 2       /* sigmoid or linear output */
 } creg_cost;
 
+/* The fused step kernels (step_kernel.c): rows a panel holds, and the
+ * largest batch they take (a panel's packed dZ columns live on the stack). */
+#define CREG_STEP_MR 6
+#define CREG_STEP_MAX_BATCH 512
+/* Batches at least this long are packed (pack_batch) before the panels
+ * run; the packed batch needs B x (I rounded up to CREG_STEP_TILE_MAX)
+ * elements, CREG_STEP_TILE_MAX being a multiple of every tile width. */
+#define CREG_STEP_PACK_BATCH 16
+#define CREG_STEP_TILE_MAX 16
+
 /* The architecture.  sizes[0] = inputs, sizes[n_layers] = outputs. */
 typedef struct {
     int n_layers;
@@ -79,6 +89,8 @@ ptrdiff_t creg_param_count(const creg_net *net);
 /* Number of `real` elements of workspace needed for batches of up to
  * max_rows rows. */
 ptrdiff_t creg_workspace_size(const creg_net *net, ptrdiff_t max_rows);
+/* Elements per row of a layer input packed for the fused step. */
+ptrdiff_t creg_packed_width(const creg_net *net);
 
 /* GEMM kernel selection (dispatch.c): 0 reference loops, 1 baseline-width
  * vectors, 2 AVX2+FMA.  creg_set_kernel_level clamps to what this build and

@@ -25,11 +25,12 @@ void CREG_TFN(gemm)(CREG_TREAL *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
 void CREG_TFN(activation_forward)(CREG_TREAL *A, const CREG_TREAL *Z,
                                   ptrdiff_t B, ptrdiff_t O,
                                   creg_activation act);
-/* dZ (count) := dA * f'(z), with f' taken from the stored output A.
- * dZ may equal dA.  Not for softmax (its Jacobian is fused into the cost). */
+/* dZ (count) := dA * M * f'(z), f' taken from the stored output A; M is
+ * the dropout mask that followed the activation, or NULL.  dZ may equal dA.
+ * Not for softmax (its Jacobian is fused into the cost). */
 void CREG_TFN(activation_backward)(CREG_TREAL *dZ, const CREG_TREAL *dA,
-                                   const CREG_TREAL *A, ptrdiff_t count,
-                                   creg_activation act);
+                                   const CREG_TREAL *M, const CREG_TREAL *A,
+                                   ptrdiff_t count, creg_activation act);
 
 /* loss.c -- sum over the B rows of the per-sample cost, from the output
  * layer's pre-activation Z and activation A (B x O) and the targets Y. */
@@ -78,25 +79,23 @@ int CREG_TFN(update_fuses)(ptrdiff_t B);
  * dW = scale * dZ^T . X (dZ: B x O, X: B x I) is summed and applied tile by
  * tile; db is the bias gradient (bias_gradient).  If x_next is not NULL,
  * z_next (O) := W_new . x_next for that one input row (no bias), bitwise
- * as dense_forward computes it for one row, in the same pass over W. */
+ * as dense_forward computes it for one row, in the same pass over W.
+ * scratch holds B x (I rounded up to CREG_STEP_TILE_MAX) elements. */
 void CREG_TFN(update_from_batch)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
                                  CREG_TREAL *Vb, const CREG_TREAL *db,
                                  const CREG_TREAL *dZ, const CREG_TREAL *X,
                                  ptrdiff_t B, ptrdiff_t O, ptrdiff_t I,
                                  CREG_TREAL scale, const creg_step_rule *rule,
                                  const CREG_TREAL *x_next, CREG_TREAL *z_next,
-                                 int n_threads);
+                                 CREG_TREAL *scratch, int n_threads);
 
 /* noise.c -- M (count) := 1/(1-rate) for kept units, 0 for dropped ones,
- * drawn from (noise->seed, DROPOUT + 16 layer, noise->epoch, step, index / 2);
+ * drawn from (noise->seed, DROPOUT + 16 layer, noise->epoch, step, index);
  * H (count) := A * M. */
 void CREG_TFN(dropout_forward)(CREG_TREAL *H, CREG_TREAL *M,
                                const CREG_TREAL *A, ptrdiff_t count,
                                const creg_noise *noise, uint64_t step,
                                int layer);
-/* dA (count) := dH * M.  dA may equal dH. */
-void CREG_TFN(dropout_backward)(CREG_TREAL *dA, const CREG_TREAL *dH,
-                                const CREG_TREAL *M, ptrdiff_t count);
 /* Xn (count) := X + input_noise * N(0, 1) from (seed, NOISE, epoch, step,
  * 2 index and 2 index + 1).  Xn may equal X. */
 void CREG_TFN(input_noise)(CREG_TREAL *Xn, const CREG_TREAL *X,

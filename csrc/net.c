@@ -6,6 +6,7 @@
  * Workspace layout for up to R rows (creg_workspace_size):
  *   Xb  R x sizes[0]   the gathered input batch (shuffled order only)
  *   Xn  R x sizes[0]   the next batch's input, for the batch-1 look-ahead
+ *   Xp  R x packed_width  a layer's input packed for the fused step
  *   Yb  R x sizes[L]   the gathered targets
  *   A_l R x sizes[l+1] every layer's activation (hidden ones in place of Z)
  *   ZL  R x sizes[L]   the output layer's pre-activation, for the cost
@@ -20,7 +21,7 @@
 #include "real.h"
 
 typedef struct {
-    real *Xb, *Xn, *Yb, *ZL, *D[2];
+    real *Xb, *Xn, *Xp, *Yb, *ZL, *D[2];
     real *A[CREG_MAX_LAYERS];
     real *H[CREG_MAX_LAYERS], *M[CREG_MAX_LAYERS];
 } workspace;
@@ -44,6 +45,8 @@ carve(real *ws, const creg_net *net, ptrdiff_t R)
     ws += R * net->sizes[0];
     w.Xn = ws;
     ws += R * net->sizes[0];
+    w.Xp = ws;
+    ws += R * creg_packed_width(net);
     w.Yb = ws;
     ws += R * net->sizes[L];
     for (int l = 0; l < L; ++l) {
@@ -133,7 +136,7 @@ static void
 step_layer(real *params, real *velocity, real *db, const real *dZ,
            const real *X, ptrdiff_t B, ptrdiff_t I, ptrdiff_t O,
            ptrdiff_t off, const creg_step_rule *rule, const real *x_next,
-           real *z_next, int n_threads)
+           real *z_next, real *scratch, int n_threads)
 {
     real *v = rule->momentum != 0 ? velocity + off : NULL;
     real *W = params + off, *b = W + O * I;
@@ -141,11 +144,11 @@ step_layer(real *params, real *velocity, real *db, const real *dZ,
 #if defined(CREG_HAVE_VECTOR_KERNELS)
     CREG_FN(update_from_batch)(W, b, v, v != NULL ? v + O * I : NULL, db, dZ,
                                X, B, O, I, (real)1 / (real)B, rule, x_next,
-                               z_next, n_threads);
+                               z_next, scratch, n_threads);
 #else
     /* unreachable: update_fuses is 0 without the vector kernels */
     (void)v, (void)W, (void)b, (void)X, (void)I, (void)rule, (void)x_next,
-        (void)z_next, (void)n_threads;
+        (void)z_next, (void)scratch, (void)n_threads;
 #endif
 }
 
@@ -184,7 +187,7 @@ backprop(workspace *w, real *grads, double *cost_sum, real *params,
              * activation backward of layer 1's input, has run */
             step_layer(params, velocity, grads + off + O * I, dZ, input, B, I,
                        O, off, rule, l == 0 ? x_next : NULL,
-                       first_z(w, net), n_threads);
+                       first_z(w, net), w->Xp, n_threads);
         } else {
             CREG_FN(dense_backward)(l > 0 ? dX : NULL, grads + off,
                                     grads + off + O * I, dZ, input,
@@ -192,11 +195,9 @@ backprop(workspace *w, real *grads, double *cost_sum, real *params,
                                     (real)1 / (real)B, n_threads);
         }
         if (l > 0) {
-            if (drops(noise)) {
-                CREG_FN(dropout_backward)(dX, dX, w->M[l - 1], B * I);
-            }
-            CREG_FN(activation_backward)(dX, dX, w->A[l - 1], B * I,
-                                         net->hidden);
+            CREG_FN(activation_backward)(dX, dX,
+                                         drops(noise) ? w->M[l - 1] : NULL,
+                                         w->A[l - 1], B * I, net->hidden);
         }
     }
     return CREG_OK;

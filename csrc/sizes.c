@@ -11,13 +11,27 @@ creg_param_count(const creg_net *net)
     return count;
 }
 
+/* The widest layer input rounded up to whole step-kernel tiles. */
+ptrdiff_t
+creg_packed_width(const creg_net *net)
+{
+    ptrdiff_t widest = 0;
+    for (int l = 0; l < net->n_layers; ++l) {
+        widest = net->sizes[l] > widest ? net->sizes[l] : widest;
+    }
+    return (widest + CREG_STEP_TILE_MAX - 1) / CREG_STEP_TILE_MAX
+           * CREG_STEP_TILE_MAX;
+}
+
 /* Must match carve() in net.c. */
 ptrdiff_t
 creg_workspace_size(const creg_net *net, ptrdiff_t max_rows)
 {
     const int L = net->n_layers;
-    /* Xb, Xn, Yb, ZL */
-    ptrdiff_t per_row = 2 * net->sizes[0] + 2 * net->sizes[L], widest = 0;
+    /* Xb, Xn, Xp, Yb, ZL */
+    ptrdiff_t per_row = 2 * net->sizes[0] + creg_packed_width(net)
+                        + 2 * net->sizes[L],
+              widest = 0;
     for (int l = 1; l <= L; ++l) {
         /* A_l, plus H_l and M_l for hidden layers */
         per_row += l < L ? 3 * net->sizes[l] : net->sizes[l];

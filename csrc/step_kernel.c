@@ -115,8 +115,9 @@ typedef struct {
     real *W, *V;
     ptrdiff_t ldw;
     const real *pack; /* B x MR: dZ(b, panel row r) at [b MR + r] */
-    const real *X;
+    const real *X;    /* rows ldx apart, or packed (pack_batch) */
     ptrdiff_t ldx, B, I;
+    int packed;
     int m;
     real scale;
     coefficients k;
@@ -169,15 +170,27 @@ step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
     }
 }
 
+/* Where row 0 of the batch's tile at column j starts, and the distance
+ * between its rows. */
+ALWAYS_INLINE const real *
+tile_rows(const panel *p, ptrdiff_t j, ptrdiff_t *stride)
+{
+    const ptrdiff_t width = NV * VL;
+    *stride = p->packed ? width : p->ldx;
+    return p->packed ? p->X + (j / width) * p->B * width : p->X + j;
+}
+
 /* acc := the gradient sums of one tile (all MR rows, columns j ..
  * j + n - 1), summed over the batch in order. */
 ALWAYS_INLINE void
 sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full)
 {
+    ptrdiff_t stride;
+    const real *X = tile_rows(p, j, &stride);
     /* summed in a local tile (the output may alias the operands as far as
      * the compiler knows, which would store it every step) */
     vec acc[MR][NV], x[NV];
-    load_cols(x, p->X + j, n, full);
+    load_cols(x, X, n, full);
     /* started from the first row, not from zeros: a memset of the tile
      * per call costs more than the whole B = 1 step */
     for (int r = 0; r < MR; ++r) {
@@ -186,7 +199,7 @@ sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full)
         }
     }
     for (ptrdiff_t b = 1; b < p->B; ++b) {
-        load_cols(x, p->X + b * p->ldx + j, n, full);
+        load_cols(x, X + b * stride, n, full);
         for (int r = 0; r < MR; ++r) {
             const real s = p->pack[b * MR + r];
             for (int u = 0; u < NV; ++u) {
@@ -201,7 +214,6 @@ sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full)
  * stay live across the batch loop and push accumulators out of the 16
  * registers; on its own the loop keeps all twelve in registers.  Worth a
  * call only for long batches. */
-#define LONG_BATCH 16
 static __attribute__((noinline)) void
 sum_full_tile(vec acc[MR][NV], const panel *p, ptrdiff_t j)
 {
@@ -215,13 +227,14 @@ step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
           const int full, const int flags)
 {
     if (flags & AHEAD) { /* look-ahead runs at batch 1 only */
+        ptrdiff_t stride;
         vec x[NV];
-        load_cols(x, p->X + j, n, full);
+        load_cols(x, tile_rows(p, j, &stride), n, full);
         step_rows(p, j, n, NULL, x, norm, ahead, full, flags);
         return;
     }
     vec acc[MR][NV];
-    if (full && p->B >= LONG_BATCH) {
+    if (full && p->B >= CREG_STEP_PACK_BATCH) {
         sum_full_tile(acc, p, j);
     } else {
         sum_tile(acc, p, j, n, full);
@@ -262,9 +275,10 @@ step_panel(const panel *p, double *sumsq, real *z_next, const int flags)
 
 void
 KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
-                ptrdiff_t ldz, const real *X, ptrdiff_t ldx, ptrdiff_t B,
-                ptrdiff_t I, int m, real scale, const creg_step_rule *rule,
-                double *sumsq, const real *x_next, real *z_next)
+                ptrdiff_t ldz, const real *X, ptrdiff_t ldx, int packed,
+                ptrdiff_t B, ptrdiff_t I, int m, real scale,
+                const creg_step_rule *rule, double *sumsq,
+                const real *x_next, real *z_next)
 {
     /* dZ(b, j .. j+m-1) packed per b, zeros past m (never stored) */
     real pack[CREG_STEP_MAX_BATCH * MR];
@@ -274,7 +288,7 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
         }
     }
     const panel p = {
-        W, V, ldw, pack, X, ldx, B, I, m, scale,
+        W, V, ldw, pack, X, ldx, B, I, packed, m, scale,
         {(real)rule->lr, (real)rule->momentum, (real)rule->l2, (real)rule->l1,
          (real)rule->lr * (real)rule->l1, (real)(1 - rule->lr * rule->l2),
          -(real)rule->lr * scale},
@@ -296,6 +310,35 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
     }
 #undef CASES4
 #undef CASE
+}
+
+/* Copies tiles first .. first + count - 1 of the batch X (B x I, rows ldx
+ * apart) to Xp, tile after tile, each B rows of the tile width (zeros past
+ * I): the layout step_panel reads with packed set.  Long batches are read
+ * once per panel; packed, each tile is one contiguous stream instead of B
+ * rows on B different pages. */
+void
+KFN(pack_batch)(real *Xp, const real *X, ptrdiff_t ldx, ptrdiff_t B,
+                ptrdiff_t I, ptrdiff_t first, ptrdiff_t count)
+{
+    const ptrdiff_t width = NV * VL;
+    for (ptrdiff_t t = first; t < first + count; ++t) {
+        const ptrdiff_t j = t * width;
+        const ptrdiff_t n = I - j < width ? I - j : width;
+        real *dst = Xp + t * B * width;
+        for (ptrdiff_t b = 0; b < B; ++b) {
+            const real *src = X + b * ldx + j;
+            for (ptrdiff_t c = 0; c < width; ++c) {
+                dst[b * width + c] = c < n ? src[c] : 0;
+            }
+        }
+    }
+}
+
+ptrdiff_t
+KFN(step_tile_width)(void)
+{
+    return NV * VL;
 }
 
 /* z (O) := W . x for one input row, W: O x I with rows ldw apart.  Each

@@ -4,19 +4,19 @@
 #ifndef CREG_STEP_KERNEL_H
 #define CREG_STEP_KERNEL_H
 
-/* Rows a panel holds, and the largest batch the kernels take (the packed
- * batch column of a panel lives on the stack). */
-#define CREG_STEP_MR 6
-#define CREG_STEP_MAX_BATCH 512
-
 #define CREG_DECLARE_STEP_KERNELS(isa)                                        \
     void CREG_FN(step_panel_##isa)(real *W, real *V, ptrdiff_t ldw,           \
                                    const real *dZ, ptrdiff_t ldz,             \
-                                   const real *X, ptrdiff_t ldx, ptrdiff_t B, \
-                                   ptrdiff_t I, int m, real scale,            \
+                                   const real *X, ptrdiff_t ldx, int packed,  \
+                                   ptrdiff_t B, ptrdiff_t I, int m,           \
+                                   real scale,                                \
                                    const creg_step_rule *rule,                \
                                    double *sumsq, const real *x_next,         \
                                    real *z_next);                             \
+    void CREG_FN(pack_batch_##isa)(real *Xp, const real *X, ptrdiff_t ldx,    \
+                                   ptrdiff_t B, ptrdiff_t I, ptrdiff_t first, \
+                                   ptrdiff_t count);                          \
+    ptrdiff_t CREG_FN(step_tile_width_##isa)(void);                           \
     void CREG_FN(forward_row_##isa)(real *z, const real *x, const real *W,    \
                                     ptrdiff_t ldw, ptrdiff_t O, ptrdiff_t I);
 

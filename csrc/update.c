@@ -176,43 +176,68 @@ CREG_FN(update_fuses)(ptrdiff_t B)
 }
 
 #if defined(CREG_HAVE_VECTOR_KERNELS)
-typedef void step_panel_fn(real *, real *, ptrdiff_t, const real *,
-                           ptrdiff_t, const real *, ptrdiff_t, ptrdiff_t,
-                           ptrdiff_t, int, real, const creg_step_rule *,
-                           double *, const real *, real *);
+/* The kernels of the active level. */
+typedef struct {
+    void (*panel)(real *, real *, ptrdiff_t, const real *, ptrdiff_t,
+                  const real *, ptrdiff_t, int, ptrdiff_t, ptrdiff_t, int,
+                  real, const creg_step_rule *, double *, const real *,
+                  real *);
+    void (*pack)(real *, const real *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                 ptrdiff_t, ptrdiff_t);
+    ptrdiff_t tile_width;
+} step_kernels;
+
+static step_kernels
+active_kernels(void)
+{
+#if defined(CREG_HAVE_AVX2_KERNELS)
+    if (creg_kernel_level() >= 2) {
+        return (step_kernels){CREG_FN(step_panel_avx2),
+                              CREG_FN(pack_batch_avx2),
+                              CREG_FN(step_tile_width_avx2)()};
+    }
+#endif
+    return (step_kernels){CREG_FN(step_panel_base), CREG_FN(pack_batch_base),
+                          CREG_FN(step_tile_width_base)()};
+}
 
 void
 CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
                            const real *db, const real *dZ, const real *X,
                            ptrdiff_t B, ptrdiff_t O, ptrdiff_t I, real scale,
                            const creg_step_rule *rule, const real *x_next,
-                           real *z_next, int n_threads)
+                           real *z_next, real *scratch, int n_threads)
 {
-#if defined(CREG_HAVE_AVX2_KERNELS)
-    step_panel_fn *panel = creg_kernel_level() >= 2
-                               ? CREG_FN(step_panel_avx2)
-                               : CREG_FN(step_panel_base);
-#else
-    step_panel_fn *panel = CREG_FN(step_panel_base);
-#endif
+    const step_kernels kernels = active_kernels();
     const double c = rule->max_norm;
     const int momentum = rule->momentum != 0;
+    const int packed = B >= CREG_STEP_PACK_BATCH;
+    const ptrdiff_t n_tiles = (I + kernels.tile_width - 1) / kernels.tile_width;
     const ptrdiff_t n_panels = (O + CREG_STEP_MR - 1) / CREG_STEP_MR;
     const int nt = threads_for(n_threads);
-    ptrdiff_t p;
     /* Each weight's operations do not depend on its panel, so threads may
      * split the panels any way. */
-#pragma omp parallel for num_threads(nt) schedule(static) \
-    if ((double)O * I * B > FUSED_PARALLEL_MIN)
-    for (p = 0; p < n_panels; ++p) {
-        const ptrdiff_t j = p * CREG_STEP_MR;
-        const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
-        double sumsq[CREG_STEP_MR];
-        panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O, X, I, B,
-              I, m, scale, rule, sumsq, x_next,
-              x_next != NULL ? z_next + j : NULL);
-        for (int r = 0; c > 0 && r < m; ++r) {
-            clamp_row(W + (j + r) * I, I, sumsq[r], c); /* still in cache */
+#pragma omp parallel num_threads(nt) if ((double)O * I * B > FUSED_PARALLEL_MIN)
+    {
+        ptrdiff_t t, p;
+        if (packed) {
+#pragma omp for schedule(static)
+            for (t = 0; t < n_tiles; ++t) {
+                kernels.pack(scratch, X, I, B, I, t, 1);
+            }
+        }
+#pragma omp for schedule(static)
+        for (p = 0; p < n_panels; ++p) {
+            const ptrdiff_t j = p * CREG_STEP_MR;
+            const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
+            double sumsq[CREG_STEP_MR];
+            kernels.panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O,
+                          packed ? scratch : X, I, packed, B, I, m, scale,
+                          rule, sumsq, x_next,
+                          x_next != NULL ? z_next + j : NULL);
+            for (int r = 0; c > 0 && r < m; ++r) {
+                clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
+            }
         }
     }
     bias_step(b, Vb, db, O, rule);
