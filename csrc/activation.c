@@ -75,44 +75,65 @@ CREG_FN(activation_forward)(real *A, const real *Z, ptrdiff_t B, ptrdiff_t O,
     }
 }
 
-/* dA(i), times the dropout mask when there is one. */
-static inline real
-upstream(const real *dA, const real *M, ptrdiff_t i)
+/* The backward loops, with `masked` a constant at each call so every loop
+ * is branch-free and vectorizes (a data-dependent branch on relu's sign
+ * mispredicts half the time).  Element i reads only index i of each array
+ * and dZ may equal dA, so no iteration depends on another: ivdep tells GCC,
+ * which otherwise keeps the loops scalar for fear of overlap. */
+static inline __attribute__((always_inline)) void
+backward(real *dZ, const real *dA, const real *M, const real *A,
+         ptrdiff_t count, creg_activation act, const int masked)
 {
-    return M != NULL ? dA[i] * M[i] : dA[i];
+    switch (act) {
+    case CREG_ACT_SIGMOID:
+#pragma GCC ivdep
+        for (ptrdiff_t i = 0; i < count; ++i) {
+            const real g = masked ? dA[i] * M[i] : dA[i];
+            dZ[i] = g * A[i] * (1 - A[i]);
+        }
+        break;
+    case CREG_ACT_TANH:
+#pragma GCC ivdep
+        for (ptrdiff_t i = 0; i < count; ++i) {
+            const real g = masked ? dA[i] * M[i] : dA[i];
+            dZ[i] = g * (1 - A[i] * A[i]);
+        }
+        break;
+    case CREG_ACT_RELU:
+#pragma GCC ivdep
+        for (ptrdiff_t i = 0; i < count; ++i) {
+            /* g where A > 0, else +0, as a bit mask: GCC will not turn a
+             * select after a product into a blend (the product could trap) */
+            const real g = masked ? dA[i] * M[i] : dA[i];
+            real_bits bits;
+            memcpy(&bits, &g, sizeof bits);
+            bits &= (real_bits)0 - (real_bits)(A[i] > 0);
+            memcpy(&dZ[i], &bits, sizeof bits);
+        }
+        break;
+    case CREG_ACT_LINEAR:
+    case CREG_ACT_SOFTMAX:
+        if (dZ != dA || masked) {
+#pragma GCC ivdep
+            for (ptrdiff_t i = 0; i < count; ++i) {
+                dZ[i] = masked ? dA[i] * M[i] : dA[i];
+            }
+        }
+        break;
+    }
 }
 
 /* Backward of A = f(Z) (and of the dropout H = A * M that followed it, if M
  * is not NULL): dZ = dA * M * f'(Z), f' written in terms of A.  One pass
- * instead of one per factor; -O3 unswitches the M test out of the loops. */
+ * instead of one per factor. */
 void
 CREG_FN(activation_backward)(real *dZ, const real *dA, const real *M,
                              const real *A, ptrdiff_t count,
                              creg_activation act)
 {
-    switch (act) {
-    case CREG_ACT_SIGMOID:
-        for (ptrdiff_t i = 0; i < count; ++i) {
-            dZ[i] = upstream(dA, M, i) * A[i] * (1 - A[i]);
-        }
-        break;
-    case CREG_ACT_TANH:
-        for (ptrdiff_t i = 0; i < count; ++i) {
-            dZ[i] = upstream(dA, M, i) * (1 - A[i] * A[i]);
-        }
-        break;
-    case CREG_ACT_RELU:
-        for (ptrdiff_t i = 0; i < count; ++i) {
-            dZ[i] = A[i] > 0 ? upstream(dA, M, i) : 0;
-        }
-        break;
-    case CREG_ACT_LINEAR:
-    case CREG_ACT_SOFTMAX:
-        if (dZ != dA || M != NULL) {
-            for (ptrdiff_t i = 0; i < count; ++i) {
-                dZ[i] = upstream(dA, M, i);
-            }
-        }
-        break;
+    if (M != NULL) {
+        backward(dZ, dA, M, A, count, act, 1);
+    } else {
+        backward(dZ, dA, M, A, count, act, 0);
     }
 }

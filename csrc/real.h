@@ -10,6 +10,8 @@
 #define CREG_REAL_H
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #if defined(CREG_F32)
 typedef float real;
@@ -19,6 +21,7 @@ typedef float real;
 #define R_TANH tanhf
 #define R_SQRT sqrtf
 #define R_FABS fabsf
+typedef uint32_t real_bits; /* an unsigned integer of real's width */
 #elif defined(CREG_F64)
 typedef double real;
 #define CREG_FN(name) creg_##name##_f64
@@ -27,6 +30,7 @@ typedef double real;
 #define R_TANH tanh
 #define R_SQRT sqrt
 #define R_FABS fabs
+typedef uint64_t real_bits;
 #else
 #error "define CREG_F32 or CREG_F64 before including real.h"
 #endif
