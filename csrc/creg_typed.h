@@ -117,12 +117,13 @@ int CREG_TFN(gradient)(CREG_TREAL *grads, double *cost_sum,
 /* Runs mini-batches first_batch .. first_batch + n_batches - 1 of an epoch
  * over n samples, in the sample order `order` (NULL = given order): for each
  * one input noise and dropout (as `noise` says, step = batch index), the
- * gradient, then the update of every layer.  *cost_sum accumulates
- * the summed data cost of the batches.  Stops at the first non-finite cost
- * with CREG_ENONFINITE (that batch's update is not applied). */
+ * gradient, then the update of every layer.  Stops with CREG_ENONFINITE at
+ * the first batch whose cost is not finite (that batch's update is not
+ * applied).  The batch costs themselves are not returned: fit's monitor
+ * pass reports the epoch's cost. */
 int CREG_TFN(train_batches)(CREG_TREAL *params, CREG_TREAL *velocity,
                             CREG_TREAL *grads, CREG_TREAL *ws,
-                            double *cost_sum, const CREG_TREAL *X,
+                            const CREG_TREAL *X,
                             const CREG_TREAL *Y, const int64_t *order,
                             ptrdiff_t n, ptrdiff_t batch_size,
                             ptrdiff_t first_batch, ptrdiff_t n_batches,

@@ -130,6 +130,27 @@ forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
     }
 }
 
+/* Whether the batch's cost is finite, without its logs where that can be
+ * told otherwise: the cross-entropy and log-likelihood costs are computed
+ * from the logits (loss.c) and are finite exactly when the logits are (up
+ * to sums beyond 1e307, out of float32's reach); the quadratic cost is as
+ * cheap as the test, and can overflow with finite outputs. */
+static int
+cost_finite(const workspace *w, const real *Y, ptrdiff_t B,
+            const creg_net *net)
+{
+    const int L = net->n_layers;
+    if (net->cost == CREG_COST_QUADRATIC) {
+        return isfinite(CREG_FN(cost_forward)(w->ZL, w->A[L - 1], Y, B,
+                                              net->sizes[L], net));
+    }
+    real acc = 0; /* v - v is 0 for finite v and NaN otherwise */
+    for (ptrdiff_t i = 0; i < B * net->sizes[L]; ++i) {
+        acc += w->ZL[i] - w->ZL[i];
+    }
+    return acc == 0;
+}
+
 /* The step of layer l from its batch (dZ and the input it read), and the
  * look-ahead z_next := W_new . x_next when x_next is not NULL. */
 static void
@@ -152,7 +173,10 @@ step_layer(real *params, real *velocity, real *db, const real *dZ,
 #endif
 }
 
-/* Forward and backward over B rows.  With rule == NULL, grads := the
+/* Forward and backward over B rows.  *cost_sum := the summed cost if
+ * cost_sum is not NULL (training passes NULL and only checks that the cost
+ * is finite, cost_finite: the logs of a cost cost as much as a small
+ * layer).  With rule == NULL, grads := the
  * batch-mean gradient.  Otherwise, when update_fuses(B), each layer's step
  * is taken as soon as its dZ and input gradient are known (the input
  * gradient reads W before the step), and grads holds only scratch; then
@@ -167,9 +191,13 @@ backprop(workspace *w, real *grads, double *cost_sum, real *params,
 {
     const int L = net->n_layers;
     forward(w, params, X, B, net, noise, step, z0_ready, n_threads);
-    *cost_sum = CREG_FN(cost_forward)(w->ZL, w->A[L - 1], Y, B,
-                                      net->sizes[L], net);
-    if (!isfinite(*cost_sum)) {
+    if (cost_sum != NULL) {
+        *cost_sum = CREG_FN(cost_forward)(w->ZL, w->A[L - 1], Y, B,
+                                          net->sizes[L], net);
+        if (!isfinite(*cost_sum)) {
+            return CREG_ENONFINITE;
+        }
+    } else if (!cost_finite(w, Y, B, net)) {
         return CREG_ENONFINITE;
     }
     CREG_FN(cost_backward)(w->D[0], w->A[L - 1], Y, B, net->sizes[L], net);
@@ -272,7 +300,7 @@ prefetch_rows(const real *src, const int64_t *order, ptrdiff_t first,
 
 int
 CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
-                       double *cost_sum, const real *X, const real *Y,
+                       const real *X, const real *Y,
                        const int64_t *order, ptrdiff_t n,
                        ptrdiff_t batch_size, ptrdiff_t first_batch,
                        ptrdiff_t n_batches, const creg_net *net,
@@ -312,8 +340,7 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
             prefetch_rows(Y, order, next, rows_from(next, n, batch_size),
                           D_out);
         }
-        double cost = 0;
-        int status = backprop(&w, grads, &cost, params, velocity, Xb, Yb, B,
+        int status = backprop(&w, grads, NULL, params, velocity, Xb, Yb, B,
                               net, fused ? rule : NULL, noise, (uint64_t)t,
                               z0_ready, x_next, n_threads);
         if (status != CREG_OK) {
@@ -326,7 +353,6 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
             Xb = x_next;
         }
         z0_ready = ahead;
-        *cost_sum += cost;
         for (int l = 0; !fused && l < L; ++l) {
             const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
             const ptrdiff_t off = layer_offset(net, l);

@@ -60,14 +60,14 @@ cdef extern from "creg.h" nogil:
                           Py_ssize_t B, const creg_net *net, int n_threads) noexcept
 
     int creg_train_batches_f32(float *params, float *velocity, float *grads,
-                               float *ws, double *cost_sum, const float *X,
+                               float *ws, const float *X,
                                const float *Y, const int64_t *order,
                                Py_ssize_t n, Py_ssize_t batch_size,
                                Py_ssize_t first_batch, Py_ssize_t n_batches,
                                const creg_net *net, const creg_step_rule *rule,
                                const creg_noise *noise, int n_threads) noexcept
     int creg_train_batches_f64(double *params, double *velocity, double *grads,
-                               double *ws, double *cost_sum, const double *X,
+                               double *ws, const double *X,
                                const double *Y, const int64_t *order,
                                Py_ssize_t n, Py_ssize_t batch_size,
                                Py_ssize_t first_batch, Py_ssize_t n_batches,

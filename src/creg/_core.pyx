@@ -134,7 +134,7 @@ def train_batches(floating[::1] params, floating[::1] velocity,
                   const int64_t[::1] order, Py_ssize_t batch_size,
                   Py_ssize_t first_batch, Py_ssize_t n_batches, tuple spec,
                   tuple rule, tuple noise_spec, int n_threads):
-    """Runs n_batches mini-batches of an epoch; returns their summed cost.
+    """Runs n_batches mini-batches of an epoch.
 
     rule = (lr, momentum, l2, l1, l1_prox, max_norm); order None = given
     order; noise_spec = (dropout, input_noise, seed, epoch).
@@ -142,7 +142,6 @@ def train_batches(floating[::1] params, floating[::1] velocity,
     cdef creg_net net = _net(spec)
     cdef creg_noise noise = _noise(noise_spec)
     cdef creg_step_rule r
-    cdef double cost = 0
     cdef int status
     cdef Py_ssize_t n = X.shape[0]
     cdef const int64_t *order_ptr = NULL
@@ -159,16 +158,15 @@ def train_batches(floating[::1] params, floating[::1] velocity,
     with nogil:
         if floating is float:
             status = creg_train_batches_f32(
-                &params[0], &velocity[0], &grads[0], &ws[0], &cost, &X[0, 0],
+                &params[0], &velocity[0], &grads[0], &ws[0], &X[0, 0],
                 &Y[0, 0], order_ptr, n, batch_size, first_batch, n_batches,
                 &net, &r, &noise, n_threads)
         else:
             status = creg_train_batches_f64(
-                &params[0], &velocity[0], &grads[0], &ws[0], &cost, &X[0, 0],
+                &params[0], &velocity[0], &grads[0], &ws[0], &X[0, 0],
                 &Y[0, 0], order_ptr, n, batch_size, first_batch, n_batches,
                 &net, &r, &noise, n_threads)
     _check(status)
-    return cost
 
 
 def evaluate(floating[:, ::1] out, floating[::1] ws,
