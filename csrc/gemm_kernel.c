@@ -23,18 +23,8 @@
 
 #include "creg.h"
 #include "real.h"
+#include "simd.h"
 #include "gemm_kernel.h"
-
-#if defined(CREG_ISA_AVX2)
-#define VBYTES 32
-#define KFN(name) CREG_FN(name##_avx2)
-#else
-#define VBYTES 16
-#define KFN(name) CREG_FN(name##_base)
-#endif
-
-#define VL ((int)(VBYTES / sizeof(real)))
-typedef real vec __attribute__((vector_size(VBYTES)));
 
 #define DOT_MR 4
 #define DOT_NR 3
@@ -49,39 +39,6 @@ typedef real vec __attribute__((vector_size(VBYTES)));
 #define AXPY_MC 24 /* the packed A block, MC x KC, lives on the stack */
 /* Columns per jc block: a KC x NC block of B is ~256 KiB, half of L2. */
 #define AXPY_NC ((ptrdiff_t)(262144 / (AXPY_KC * sizeof(real))))
-
-static inline vec
-vload(const real *p)
-{
-    vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* The first n (< VL) elements of p, zero-filled to a whole vector. */
-static inline vec
-vload_part(const real *p, int n)
-{
-    real t[VL];
-    for (int i = 0; i < VL; ++i) {
-        t[i] = i < n ? p[i] : 0;
-    }
-    return vload(t);
-}
-
-/* Horizontal sum in a fixed pairwise order. */
-static inline real
-hsum(vec v)
-{
-    real t[VL];
-    memcpy(t, &v, sizeof v);
-    for (int width = VL / 2; width >= 1; width /= 2) {
-        for (int i = 0; i < width; ++i) {
-            t[i] += t[i + width];
-        }
-    }
-    return t[0];
-}
 
 static inline void
 put(real *c, real value, real alpha, real beta)
@@ -129,7 +86,7 @@ dot_tile(real *C, ptrdiff_t ldc, const real *A, ptrdiff_t lda,
     }
     for (int i = 0; i < m; ++i) {
         for (int j = 0; j < n; ++j) {
-            put(C + i * ldc + j, hsum(acc[i][j]), alpha, beta);
+            put(C + i * ldc + j, vsum(acc[i][j]), alpha, beta);
         }
     }
 }
