@@ -23,6 +23,7 @@
  */
 #include "creg.h"
 #include "real.h"
+#include "threads.h"
 #include "gemm_kernel.h"
 
 #ifdef _OPENMP
@@ -32,17 +33,6 @@
 /* Below this many multiply-adds a fork/join costs more than it saves (a
  * Nielsen batch of 10 x 784 x 100 stays on one thread). */
 #define GEMM_PARALLEL_MIN 2000000
-
-static int
-threads_for(int n_threads)
-{
-#ifdef _OPENMP
-    return n_threads > 0 ? n_threads : omp_get_max_threads();
-#else
-    (void)n_threads;
-    return 1;
-#endif
-}
 
 /* Unit-stride dot product with 8 running sums: a fixed summation order
  * that the compiler can keep in SIMD registers. */
@@ -103,7 +93,7 @@ gemm_packed(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
             ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
             real alpha, real beta, int n_threads)
 {
-    const int nt = threads_for(n_threads);
+    const int nt = creg_threads_for(n_threads);
 #pragma omp parallel num_threads(nt) if ((double)M * N * K > GEMM_PARALLEL_MIN)
     {
         int me = 0, team = 1;
@@ -138,7 +128,7 @@ gemm_vector(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
     const int avx2 = level >= 2;
     const ptrdiff_t n_tiles = dot_form ? KERNEL(gemm_dot_tiles)(M, N)
                                        : KERNEL(gemm_axpy_tiles)(M, N);
-    const int nt = threads_for(n_threads);
+    const int nt = creg_threads_for(n_threads);
 #pragma omp parallel num_threads(nt) if ((double)M * N * K > GEMM_PARALLEL_MIN)
     {
         int me = 0, team = 1;
@@ -175,7 +165,7 @@ CREG_FN(gemm)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
     }
 #endif
     const int dot_form = (cs_a == 1 && rs_b == 1) || cs_c != 1 || cs_b != 1;
-    const int nt = threads_for(n_threads);
+    const int nt = creg_threads_for(n_threads);
     ptrdiff_t i;
 #pragma omp parallel for num_threads(nt) schedule(static) \
     if ((double)M * N * K > GEMM_PARALLEL_MIN)

@@ -119,18 +119,6 @@ KFN(gemm_dot_tiles)(ptrdiff_t M, ptrdiff_t N)
     return ((M + DOT_MR - 1) / DOT_MR) * ((N + DOT_NR - 1) / DOT_NR);
 }
 
-/* The AXPY_NV vectors of row b starting at column 0, n of them valid. */
-static inline void
-load_row(vec *bv, const real *b, int n, int full)
-{
-    for (int v = 0; v < AXPY_NV; ++v) {
-        const int cols = n - v * VL;
-        bv[v] = full ? vload(b + v * VL)
-                     : vload_part(b + v * VL,
-                                  cols >= VL ? VL : (cols > 0 ? cols : 0));
-    }
-}
-
 /* Packs rows i0 .. i0 + m - 1 of A (k = 0 .. K-1) as AXPY_MR values per k:
  * pack[k * AXPY_MR + r] = A(i0 + r, k), rows past m repeating row i0.  A is
  * strided in general (dZ^T for dW), and its rows are often 4 KiB apart,
@@ -158,7 +146,7 @@ axpy_tile_body(real *C, ptrdiff_t ldc, const real *restrict a,
     memset(acc, 0, sizeof acc);
     for (ptrdiff_t k = 0; k < K; ++k) {
         vec bv[AXPY_NV];
-        load_row(bv, B + k * ldb, n, full);
+        vload_cols(bv, B + k * ldb, AXPY_NV, n, full);
         for (int i = 0; i < AXPY_MR; ++i) {
             const real s = a[k * AXPY_MR + i];
             for (int v = 0; v < AXPY_NV; ++v) {

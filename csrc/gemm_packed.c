@@ -24,6 +24,7 @@
 
 #include "creg.h"
 #include "real.h"
+#include "simd.h"
 #include "gemm_buffers.h"
 #include "gemm_kernel.h"
 
@@ -31,23 +32,13 @@
 #include <immintrin.h>
 #endif
 
-#define VBYTES 32
-#define KFN(name) CREG_FN(name##_avx2)
 /* 6 rows x 2 vectors: 12 of the 16 ymm registers accumulate, 2 hold B and
  * one the broadcast A value.  (A 12 x 32 AVX-512 tile measured no faster
  * on Zen 4, whose 512-bit units are double-pumped 256-bit ones.) */
 #define MR 6
 #define NV 2
 
-#define VL ((ptrdiff_t)(VBYTES / sizeof(real)))
-#ifndef NV
-#define NV 1
-#endif
-#ifndef KCB
-#define KCB 16384
-#endif
-#define NR (NV * VL)
-typedef real vec __attribute__((vector_size(VBYTES)));
+#define NR ((ptrdiff_t)NV * VL)
 
 /* A KC x NR micro-panel of B takes 16 KiB, half of a 32 KiB L1D. */
 #define KC_MAX ((ptrdiff_t)(16384 / (NR * sizeof(real))))
@@ -59,20 +50,6 @@ typedef real vec __attribute__((vector_size(VBYTES)));
 /* For the loops over a tile's registers: indexing the accumulators with
  * constants keeps them in registers. */
 #define UNROLLED _Pragma("GCC unroll 32")
-
-static inline vec
-vload(const real *p)
-{
-    vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void
-vstore(real *p, vec v)
-{
-    memcpy(p, &v, sizeof v);
-}
 
 /* The depth of K's slices: as even as possible, at most KC_MAX.  Depends
  * on K only, so every caller cuts the sums the same way. */

@@ -57,6 +57,33 @@ vstore_part(real *p, vec v, int n)
     }
 }
 
+/* nv consecutive vectors from p of which the first n elements are valid:
+ * whole loads when `full` (a constant at each call), else zero-filled past
+ * n; and the matching store of the valid elements. */
+static inline __attribute__((always_inline)) void
+vload_cols(vec *v, const real *p, int nv, int n, const int full)
+{
+    for (int u = 0; u < nv; ++u) {
+        const int cols = n - u * VL;
+        v[u] = full ? vload(p + u * VL)
+                    : vload_part(p + u * VL,
+                                 cols >= VL ? VL : (cols > 0 ? cols : 0));
+    }
+}
+
+static inline __attribute__((always_inline)) void
+vstore_cols(real *p, const vec *v, int nv, int n, const int full)
+{
+    for (int u = 0; u < nv; ++u) {
+        const int cols = n - u * VL;
+        if (full || cols >= VL) {
+            vstore(p + u * VL, v[u]);
+        } else if (cols > 0) {
+            vstore_part(p + u * VL, v[u], cols);
+        }
+    }
+}
+
 /* The sum of the lanes, in a fixed pairwise order. */
 static inline real
 vsum(vec v)

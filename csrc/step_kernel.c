@@ -49,30 +49,6 @@ typedef struct {
     real decay, gradient_step; /* 1 - lr l2 and -lr scale: the plain rule */
 } coefficients;
 
-ALWAYS_INLINE void
-load_cols(vec *v, const real *p, int n, const int full)
-{
-    for (int u = 0; u < NV; ++u) {
-        const int cols = n - u * VL;
-        v[u] = full ? vload(p + u * VL)
-                    : vload_part(p + u * VL,
-                                 cols >= VL ? VL : (cols > 0 ? cols : 0));
-    }
-}
-
-ALWAYS_INLINE void
-store_cols(real *p, const vec *v, int n, const int full)
-{
-    for (int u = 0; u < NV; ++u) {
-        const int cols = n - u * VL;
-        if (full || cols >= VL) {
-            vstore(p + u * VL, v[u]);
-        } else if (cols > 0) {
-            vstore_part(p + u * VL, v[u], cols);
-        }
-    }
-}
-
 /* The step for one vector of weights w (and velocities v) given the summed
  * data gradient acc.  The switches are constants at every call.  Without
  * momentum or the subgradient it is network2.py's form of the same rule,
@@ -137,7 +113,7 @@ step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
     const int momentum = flags & MOMENTUM;
     vec x_next[NV];
     if (flags & AHEAD) {
-        load_cols(x_next, p->x_next + j, n, full);
+        vload_cols(x_next, p->x_next + j, NV, n, full);
     }
     /* unrolled, so norm[r] and ahead[r] stay in registers */
 #pragma GCC unroll 8
@@ -148,9 +124,9 @@ step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
         real *w_row = p->W + r * p->ldw + j;
         real *v_row = momentum ? p->V + r * p->ldw + j : NULL;
         vec w[NV], v[NV];
-        load_cols(w, w_row, n, full);
+        vload_cols(w, w_row, NV, n, full);
         if (momentum) {
-            load_cols(v, v_row, n, full);
+            vload_cols(v, v_row, NV, n, full);
         }
         for (int u = 0; u < NV; ++u) {
             const vec sum = acc != NULL ? acc[r][u] : p->pack[r] * x[u];
@@ -163,9 +139,9 @@ step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
                 ahead[r] += w[u] * x_next[u]; /* as forward_row sums */
             }
         }
-        store_cols(w_row, w, n, full);
+        vstore_cols(w_row, w, NV, n, full);
         if (momentum) {
-            store_cols(v_row, v, n, full);
+            vstore_cols(v_row, v, NV, n, full);
         }
     }
 }
@@ -190,7 +166,7 @@ sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full)
     /* summed in a local tile (the output may alias the operands as far as
      * the compiler knows, which would store it every step) */
     vec acc[MR][NV], x[NV];
-    load_cols(x, X, n, full);
+    vload_cols(x, X, NV, n, full);
     /* started from the first row, not from zeros: a memset of the tile
      * per call costs more than the whole B = 1 step */
     for (int r = 0; r < MR; ++r) {
@@ -199,7 +175,7 @@ sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full)
         }
     }
     for (ptrdiff_t b = 1; b < p->B; ++b) {
-        load_cols(x, X + b * stride, n, full);
+        vload_cols(x, X + b * stride, NV, n, full);
         for (int r = 0; r < MR; ++r) {
             const real s = p->pack[b * MR + r];
             for (int u = 0; u < NV; ++u) {
@@ -229,7 +205,7 @@ step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
     if (flags & AHEAD) { /* look-ahead runs at batch 1 only */
         ptrdiff_t stride;
         vec x[NV];
-        load_cols(x, tile_rows(p, j, &stride), n, full);
+        vload_cols(x, tile_rows(p, j, &stride), NV, n, full);
         step_rows(p, j, n, NULL, x, norm, ahead, full, flags);
         return;
     }
@@ -360,9 +336,9 @@ KFN(forward_row)(real *z, const real *x, const real *W, ptrdiff_t ldw,
             const int n = (int)(I - j < width ? I - j : width);
             const int full = n == width;
             vec xv[NV], w[NV];
-            load_cols(xv, x + j, n, full);
+            vload_cols(xv, x + j, NV, n, full);
             for (int r = 0; r < m; ++r) {
-                load_cols(w, W + (j0 + r) * ldw + j, n, full);
+                vload_cols(w, W + (j0 + r) * ldw + j, NV, n, full);
                 for (int u = 0; u < NV; ++u) {
                     sum[r] += w[u] * xv[u];
                 }

@@ -22,11 +22,8 @@
  */
 #include "creg.h"
 #include "real.h"
+#include "threads.h"
 #include "step_kernel.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* Below these sizes (weights; multiply-adds) a fork/join costs more than
  * it saves. */
@@ -132,24 +129,13 @@ bias_step(real *b, real *Vb, const real *db, ptrdiff_t O,
     }
 }
 
-static int
-threads_for(int n_threads)
-{
-#ifdef _OPENMP
-    return n_threads > 0 ? n_threads : omp_get_max_threads();
-#else
-    (void)n_threads;
-    return 1;
-#endif
-}
-
 void
 CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
                 const real *db, ptrdiff_t O, ptrdiff_t I,
                 const creg_step_rule *rule, int n_threads)
 {
     const double c = rule->max_norm;
-    const int nt = threads_for(n_threads);
+    const int nt = creg_threads_for(n_threads);
     ptrdiff_t j;
 #pragma omp parallel for num_threads(nt) schedule(static) \
     if ((double)O * I > UPDATE_PARALLEL_MIN)
@@ -214,7 +200,7 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
     const int packed = B >= CREG_STEP_PACK_BATCH;
     const ptrdiff_t n_tiles = (I + kernels.tile_width - 1) / kernels.tile_width;
     const ptrdiff_t n_panels = (O + CREG_STEP_MR - 1) / CREG_STEP_MR;
-    const int nt = threads_for(n_threads);
+    const int nt = creg_threads_for(n_threads);
     /* Each weight's operations do not depend on its panel, so threads may
      * split the panels any way. */
 #pragma omp parallel num_threads(nt) if ((double)O * I * B > FUSED_PARALLEL_MIN)

@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import reference  # noqa: E402
+from creg import _core  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
 
@@ -95,3 +96,16 @@ def dtype(request):
 @pytest.fixture
 def tol(dtype):
     return tol_for(dtype)
+
+
+KERNEL_LEVELS = list(range(_core.best_kernel_level() + 1))
+
+
+@pytest.fixture(params=KERNEL_LEVELS,
+                ids=[_core.kernel_name(v) for v in KERNEL_LEVELS])
+def level(request):
+    """Runs the test at each GEMM/step kernel level this CPU has."""
+    before = _core.kernel_level()
+    assert _core.set_kernel_level(request.param) == request.param
+    yield request.param
+    _core.set_kernel_level(before)

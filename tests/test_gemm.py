@@ -9,7 +9,6 @@ import pytest
 
 from creg import _core
 
-LEVELS = list(range(_core.best_kernel_level() + 1))
 # Edges of the tiles (dot 4 x 3, axpy 4 x 2 vectors of 2..8 lanes) and tails.
 M_SIZES = [1, 3, 4, 5, 9, 65]
 N_SIZES = [1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 33]
@@ -19,14 +18,6 @@ K_SIZES = [1, 3, 4, 7, 8, 9, 17, 300]
 # panel (NC = 2048 floats), K cut into several slices (KC = 256).
 PACKED_SHAPES = [(16, 16, 8), (32, 33, 9), (37, 45, 257),
                  (1029, 70, 515), (133, 1029, 64), (40, 2100, 40)]
-
-
-@pytest.fixture(params=LEVELS, ids=[_core.kernel_name(v) for v in LEVELS])
-def level(request):
-    before = _core.kernel_level()
-    assert _core.set_kernel_level(request.param) == request.param
-    yield request.param
-    _core.set_kernel_level(before)
 
 
 def _operands(rng, dtype, M, N, K, layout):

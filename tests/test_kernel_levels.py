@@ -4,8 +4,9 @@ At level 0 a step stores dW and runs update.c's row loop; at the vector
 levels it runs step_kernel.c, which sums each gradient tile in registers and
 applies the step to it. The layers here are wide enough for whole tiles and
 a ragged edge at every vector width (37 inputs = 2 x 16 + 5 at AVX2, 4 x 8 +
-5 at the baseline width; 21 neurons = 3 panels of 6 + 3), and one batch is
-larger than the fused kernels take, so each level also runs its fallback.
+5 at the baseline width; 21 neurons = 3 panels of 6 + 3); batches of 40
+take the packed-batch path, 1 and 7 the direct one, and one batch is larger
+than the fused kernels take, so each level also runs its fallback.
 """
 import numpy as np
 import pytest
@@ -15,7 +16,6 @@ import reference
 from conftest import assert_params_close, make_problem, params64
 from creg import _core
 
-LEVELS = list(range(_core.best_kernel_level() + 1))
 SIZES = [37, 21, 3]
 N = 40
 EPOCHS = 2
@@ -31,14 +31,6 @@ RULES = {
     "elastic_max_norm": dict(l1=0.02, l2=0.3, penalty_scale="none",
                              max_norm=MAX_NORM),
 }
-
-
-@pytest.fixture(params=LEVELS, ids=lambda lvl: f"level{lvl}")
-def level(request):
-    before = _core.kernel_level()
-    assert _core.set_kernel_level(request.param) == request.param
-    yield request.param
-    _core.set_kernel_level(before)
 
 
 def run_reference(W0, b0, X, Y, rule_kw, common):
