@@ -86,6 +86,19 @@ packed_suits(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
     return M >= PACKED_MIN_MN && N >= PACKED_MIN_MN && K >= PACKED_MIN_K;
 }
 
+/* This thread's number in the current team, and the team's size. */
+static void
+team_position(int *me, int *team)
+{
+#ifdef _OPENMP
+    *me = omp_get_thread_num();
+    *team = omp_get_num_threads();
+#else
+    *me = 0;
+    *team = 1;
+#endif
+}
+
 /* gemm_packed.c's kernels, each thread computing its share. */
 static void
 gemm_packed(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
@@ -96,11 +109,8 @@ gemm_packed(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
     const int nt = creg_threads_for(n_threads);
 #pragma omp parallel num_threads(nt) if ((double)M * N * K > GEMM_PARALLEL_MIN)
     {
-        int me = 0, team = 1;
-#ifdef _OPENMP
-        me = omp_get_thread_num();
-        team = omp_get_num_threads();
-#endif
+        int me, team;
+        team_position(&me, &team);
         CREG_FN(gemm_packed_avx2)(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b,
                                   cs_b, M, N, K, alpha, beta, me, team);
     }
@@ -131,11 +141,8 @@ gemm_vector(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
     const int nt = creg_threads_for(n_threads);
 #pragma omp parallel num_threads(nt) if ((double)M * N * K > GEMM_PARALLEL_MIN)
     {
-        int me = 0, team = 1;
-#ifdef _OPENMP
-        me = omp_get_thread_num();
-        team = omp_get_num_threads();
-#endif
+        int me, team;
+        team_position(&me, &team);
         ptrdiff_t first, count;
         my_tiles(n_tiles, me, team, &first, &count);
         if (dot_form) {

@@ -20,6 +20,24 @@ PACKED_SHAPES = [(16, 16, 8), (32, 33, 9), (37, 45, 257),
                  (1029, 70, 515), (133, 1029, 64), (40, 2100, 40)]
 
 
+def check_against_numpy(A, B, C, beta, n_threads):
+    """C := 1.5 A.B + beta C by creg, within the float error bound of the
+    float64 product; C is NaN first when beta == 0 (it must not be read)."""
+    dtype = C.dtype.type
+    K = A.shape[1]
+    expected = 1.5 * A.astype(np.float64) @ B.astype(np.float64)
+    if beta == 0:
+        C[...] = np.nan
+    else:
+        expected += beta * C.astype(np.float64)
+    _core.gemm(C, A, B, dtype(1.5), dtype(beta), n_threads)
+    bound = 1.5 * np.abs(A).astype(np.float64) @ np.abs(B) \
+        + abs(beta) * np.abs(expected)
+    err = np.abs(C - expected)
+    eps = np.finfo(dtype).eps
+    assert np.all(err <= 4 * np.sqrt(K) * eps * (bound + 1e-30)), C.shape
+
+
 def _operands(rng, dtype, M, N, K, layout):
     A = rng.standard_normal((M, K) if layout[0] == "n" else (K, M))
     B = rng.standard_normal((K, N) if layout[1] == "n" else (N, K))
@@ -38,22 +56,11 @@ def _operands(rng, dtype, M, N, K, layout):
 @pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
 def test_gemm_matches_numpy_over_tile_edges(level, dtype, layout, beta):
     rng = np.random.default_rng(42)
-    eps = np.finfo(dtype).eps
     for M in M_SIZES:
         for N in N_SIZES:
             for K in K_SIZES:
                 A, B, C = _operands(rng, dtype, M, N, K, layout)
-                expected = 1.5 * A.astype(np.float64) @ B.astype(np.float64)
-                if beta == 0:
-                    C[...] = np.nan  # beta == 0 must never read C
-                else:
-                    expected += beta * C.astype(np.float64)
-                _core.gemm(C, A, B, dtype(1.5), dtype(beta), 1)
-                bound = 1.5 * np.abs(A).astype(np.float64) @ np.abs(B) \
-                    + abs(beta) * np.abs(expected)
-                err = np.abs(C - expected)
-                assert np.all(err <= 4 * np.sqrt(K) * eps * (bound + 1e-30)), \
-                    (M, N, K)
+                check_against_numpy(A, B, C, beta, 1)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -61,19 +68,9 @@ def test_gemm_matches_numpy_over_tile_edges(level, dtype, layout, beta):
 @pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
 def test_gemm_matches_numpy_on_large_shapes(level, dtype, layout, beta):
     rng = np.random.default_rng(5)
-    eps = np.finfo(dtype).eps
     for M, N, K in PACKED_SHAPES:
         A, B, C = _operands(rng, dtype, M, N, K, layout)
-        expected = 1.5 * A.astype(np.float64) @ B.astype(np.float64)
-        if beta == 0:
-            C[...] = np.nan  # beta == 0 must never read C
-        else:
-            expected += beta * C.astype(np.float64)
-        _core.gemm(C, A, B, dtype(1.5), dtype(beta), 2)
-        bound = 1.5 * np.abs(A).astype(np.float64) @ np.abs(B) \
-            + abs(beta) * np.abs(expected)
-        err = np.abs(C - expected)
-        assert np.all(err <= 4 * np.sqrt(K) * eps * bound), (M, N, K)
+        check_against_numpy(A, B, C, beta, 2)
 
 
 @pytest.mark.parametrize("n_threads", [1, 2, 4])
