@@ -318,10 +318,8 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
         const ptrdiff_t first = t * batch_size;
         const ptrdiff_t B = rows_from(first, n, batch_size);
         const int fused = CREG_FN(update_fuses)(B);
-        /* batch 1: the step's pass over W_0 also runs the next forward
-         * (not with max-norm, whose clamp comes after that pass) */
-        const int ahead = fused && B == 1 && t + 1 < end
-                          && !(rule->max_norm > 0);
+        /* batch 1: the step's pass over W_0 also runs the next forward */
+        const int ahead = fused && B == 1 && t + 1 < end;
         if (!z0_ready) {
             Xb = batch_input(buffer, X, order, first, B, D_in, noise, t);
         }

@@ -274,17 +274,27 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
                       | (rule->l1_prox && rule->l1 != 0 ? PROX : 0)
                       | (rule->max_norm > 0 ? NORMS : 0)
                       | (x_next != NULL ? AHEAD : 0);
-    /* every combination of switches gets its own branch-free loops */
+    /* every combination that occurs gets its own branch-free loops: the
+     * subgradient and the prox exclude each other, and with max-norm the
+     * caller runs the look-ahead itself, after the clamp (18 variants, not
+     * 32) */
 #define CASE(f)                                                               \
     case f:                                                                   \
         step_panel(&p, sumsq, z_next, f);                                     \
         break;
-#define CASES4(f) CASE(f) CASE(f + 1) CASE(f + 2) CASE(f + 3)
+#define L1_CASES(f) CASE(f) CASE((f) | SUBGRADIENT) CASE((f) | PROX)
     switch (flags) {
-        CASES4(0) CASES4(4) CASES4(8) CASES4(12)
-        CASES4(16) CASES4(20) CASES4(24) CASES4(28)
+        L1_CASES(0)
+        L1_CASES(MOMENTUM)
+        L1_CASES(NORMS)
+        L1_CASES(MOMENTUM | NORMS)
+        L1_CASES(AHEAD)
+        L1_CASES(AHEAD | MOMENTUM)
+    default: /* look-ahead with max-norm: left to the caller */
+        step_panel(&p, sumsq, NULL, flags & ~AHEAD);
+        break;
     }
-#undef CASES4
+#undef L1_CASES
 #undef CASE
 }
 

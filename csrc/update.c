@@ -170,6 +170,8 @@ typedef struct {
                   real *);
     void (*pack)(real *, const real *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
                  ptrdiff_t, ptrdiff_t);
+    void (*forward_row)(real *, const real *, const real *, ptrdiff_t,
+                        ptrdiff_t, ptrdiff_t);
     ptrdiff_t tile_width;
 } step_kernels;
 
@@ -180,10 +182,12 @@ active_kernels(void)
     if (creg_kernel_level() >= 2) {
         return (step_kernels){CREG_FN(step_panel_avx2),
                               CREG_FN(pack_batch_avx2),
+                              CREG_FN(forward_row_avx2),
                               CREG_FN(step_tile_width_avx2)()};
     }
 #endif
     return (step_kernels){CREG_FN(step_panel_base), CREG_FN(pack_batch_base),
+                          CREG_FN(forward_row_base),
                           CREG_FN(step_tile_width_base)()};
 }
 
@@ -217,12 +221,18 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
             const ptrdiff_t j = p * CREG_STEP_MR;
             const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
             double sumsq[CREG_STEP_MR];
+            /* the look-ahead must see the clamped rows: with max-norm it
+             * runs after the clamp, while the rows are still in L1 */
+            const int ahead_in_pass = x_next != NULL && !(c > 0);
             kernels.panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O,
                           packed ? scratch : X, I, packed, B, I, m, scale,
-                          rule, sumsq, x_next,
-                          x_next != NULL ? z_next + j : NULL);
+                          rule, sumsq, ahead_in_pass ? x_next : NULL,
+                          ahead_in_pass ? z_next + j : NULL);
             for (int r = 0; c > 0 && r < m; ++r) {
                 clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
+            }
+            if (x_next != NULL && c > 0) {
+                kernels.forward_row(z_next + j, x_next, W + j * I, I, m, I);
             }
         }
     }

@@ -111,13 +111,15 @@ def run_chunks(level, chunk_sizes, rule):
     return net.params.copy()
 
 
+@pytest.mark.parametrize("max_norm", [0.0, 0.5])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 def test_batch_one_look_ahead_gives_the_same_bits_for_any_chunking(
-        level, momentum):
+        level, momentum, max_norm):
     # At the vector levels each batch-1 step also runs the next sample's
-    # first-layer forward; a chunk's first step runs it itself.  Both must
-    # sum alike, or results would depend on fit's timing.
-    rule = (0.05, momentum, 1e-3, 1e-3, 1, 0.0)  # lr mu l2 l1 prox max_norm
+    # first-layer forward (after the clamp, with max-norm); a chunk's first
+    # step runs it itself.  Both must sum alike, or results would depend on
+    # fit's timing.
+    rule = (0.05, momentum, 1e-3, 1e-3, 1, max_norm)  # lr mu l2 l1 prox c
     whole = run_chunks(level, [30], rule)
     for cuts in ([1] * 30, [7, 1, 13, 9], [2, 28]):
         assert np.array_equal(run_chunks(level, cuts, rule), whole)
