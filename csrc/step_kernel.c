@@ -249,6 +249,42 @@ step_panel(const panel *p, double *sumsq, real *z_next, const int flags)
     }
 }
 
+/* Every combination of switches that occurs gets its own branch-free
+ * loops, in its own function (one function holding them all takes minutes
+ * to compile under the sanitizers): the subgradient and the prox exclude
+ * each other, and with max-norm the caller runs the look-ahead itself,
+ * after the clamp.  18 variants, named by their switches. */
+#define EACH_VARIANT(V)                                                       \
+    V(plain, 0)                                                               \
+    V(s, SUBGRADIENT)                                                         \
+    V(x, PROX)                                                                \
+    V(m, MOMENTUM)                                                            \
+    V(ms, MOMENTUM | SUBGRADIENT)                                             \
+    V(mx, MOMENTUM | PROX)                                                    \
+    V(n, NORMS)                                                               \
+    V(sn, SUBGRADIENT | NORMS)                                                \
+    V(xn, PROX | NORMS)                                                       \
+    V(mn, MOMENTUM | NORMS)                                                   \
+    V(msn, MOMENTUM | SUBGRADIENT | NORMS)                                    \
+    V(mxn, MOMENTUM | PROX | NORMS)                                           \
+    V(a, AHEAD)                                                               \
+    V(sa, SUBGRADIENT | AHEAD)                                                \
+    V(xa, PROX | AHEAD)                                                       \
+    V(ma, MOMENTUM | AHEAD)                                                   \
+    V(msa, MOMENTUM | SUBGRADIENT | AHEAD)                                    \
+    V(mxa, MOMENTUM | PROX | AHEAD)
+#define DEFINE_VARIANT(name, f)                                               \
+    static __attribute__((noinline)) void variant_##name(                     \
+        const panel *p, double *sumsq, real *z_next)                          \
+    {                                                                         \
+        step_panel(p, sumsq, z_next, f);                                      \
+    }
+#define CASE(name, f)                                                         \
+    case f:                                                                   \
+        variant_##name(&p, sumsq, z_next);                                    \
+        break;
+EACH_VARIANT(DEFINE_VARIANT)
+
 void
 KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
                 ptrdiff_t ldz, const real *X, ptrdiff_t ldx, int packed,
@@ -274,28 +310,12 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
                       | (rule->l1_prox && rule->l1 != 0 ? PROX : 0)
                       | (rule->max_norm > 0 ? NORMS : 0)
                       | (x_next != NULL ? AHEAD : 0);
-    /* every combination that occurs gets its own branch-free loops: the
-     * subgradient and the prox exclude each other, and with max-norm the
-     * caller runs the look-ahead itself, after the clamp (18 variants, not
-     * 32) */
-#define CASE(f)                                                               \
-    case f:                                                                   \
-        step_panel(&p, sumsq, z_next, f);                                     \
-        break;
-#define L1_CASES(f) CASE(f) CASE((f) | SUBGRADIENT) CASE((f) | PROX)
     switch (flags) {
-        L1_CASES(0)
-        L1_CASES(MOMENTUM)
-        L1_CASES(NORMS)
-        L1_CASES(MOMENTUM | NORMS)
-        L1_CASES(AHEAD)
-        L1_CASES(AHEAD | MOMENTUM)
+        EACH_VARIANT(CASE)
     default: /* look-ahead with max-norm: left to the caller */
         step_panel(&p, sumsq, NULL, flags & ~AHEAD);
         break;
     }
-#undef L1_CASES
-#undef CASE
 }
 
 /* Copies tiles first .. first + count - 1 of the batch X (B x I, rows ldx
