@@ -273,11 +273,14 @@ step_panel(const panel *p, double *sumsq, real *z_next, const int flags)
     V(ma, MOMENTUM | AHEAD)                                                   \
     V(msa, MOMENTUM | SUBGRADIENT | AHEAD)                                    \
     V(mxa, MOMENTUM | PROX | AHEAD)
+/* (The panel is copied to a local whose address the stores to W cannot
+ * reach, or every store would reload the coefficients.) */
 #define DEFINE_VARIANT(name, f)                                               \
     static __attribute__((noinline)) void variant_##name(                     \
         const panel *p, double *sumsq, real *z_next)                          \
     {                                                                         \
-        step_panel(p, sumsq, z_next, f);                                      \
+        const panel local = *p;                                               \
+        step_panel(&local, sumsq, z_next, f);                                 \
     }
 #define CASE(name, f)                                                         \
     case f:                                                                   \
