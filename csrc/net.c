@@ -279,7 +279,8 @@ rows_from(ptrdiff_t first, ptrdiff_t n, ptrdiff_t batch_size)
 
 /* Asks for the rows the next batch will gather: shuffled rows are scattered
  * over a data set far larger than the caches, and without this each step
- * would wait on memory for its rows (a fifth of a Nielsen step). */
+ * would wait on memory for its rows (a fifth of a Nielsen step).  Into L2
+ * (locality 2): in L1 the step's own traffic would evict them first. */
 static void
 prefetch_rows(const real *src, const int64_t *order, ptrdiff_t first,
               ptrdiff_t B, ptrdiff_t D)
@@ -289,9 +290,9 @@ prefetch_rows(const real *src, const int64_t *order, ptrdiff_t first,
     for (ptrdiff_t r = 0; r < B; ++r) {
         const real *row = src + order[first + r] * D;
         for (ptrdiff_t i = 0; i < D; i += line) {
-            __builtin_prefetch(row + i, 0, 3);
+            __builtin_prefetch(row + i, 0, 2);
         }
-        __builtin_prefetch(row + D - 1, 0, 3);
+        __builtin_prefetch(row + D - 1, 0, 2);
     }
 #else
     (void)src, (void)order, (void)first, (void)B, (void)D;
