@@ -77,10 +77,14 @@ dot_tile(real *C, ptrdiff_t ldc, const real *A, ptrdiff_t lda,
     }
     if (k < K) {
         const int rest = (int)(K - k);
+        vec bv[DOT_NR];
+        for (int j = 0; j < DOT_NR; ++j) {
+            bv[j] = vload_part(b[j] + k, rest);
+        }
         for (int i = 0; i < DOT_MR; ++i) {
             const vec av = vload_part(a[i] + k, rest);
             for (int j = 0; j < DOT_NR; ++j) {
-                acc[i][j] += av * vload_part(b[j] + k, rest);
+                acc[i][j] += av * bv[j];
             }
         }
     }
