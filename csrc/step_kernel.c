@@ -14,7 +14,9 @@
  * of W (and V) per step instead of the gradient's extra write and read.
  * The batch is the K of this product and small (<= CREG_STEP_MAX_BATCH), so
  * it is never split: each weight's sum runs over b = 0 .. B-1 in order, and
- * its result does not depend on the panel or thread it falls in.
+ * its result does not depend on the panel or thread it falls in.  Batches
+ * of CREG_STEP_PACK_BATCH rows or more are first packed (pack_batch), so a
+ * tile's rows are one contiguous stream.
  * Look-ahead (batch 1, net.c): while a new weight vector is in registers it
  * is also multiplied into the next sample's first-layer pre-activation, so
  * online SGD reads and writes W_0 once per step instead of reading it twice
