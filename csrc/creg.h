@@ -47,6 +47,15 @@ typedef enum {
 #define CREG_STEP_PACK_BATCH 16
 #define CREG_STEP_TILE_MAX 16
 
+/* Elements per row that a workspace region reserves for a width n: n
+ * rounded up to 16, so that every region of a 64-byte aligned workspace
+ * starts on a cache line (the Python side aligns its buffers). */
+static inline ptrdiff_t
+creg_padded(ptrdiff_t n)
+{
+    return (n + 15) / 16 * 16;
+}
+
 /* The architecture.  sizes[0] = inputs, sizes[n_layers] = outputs. */
 typedef struct {
     int n_layers;

@@ -13,7 +13,9 @@
  *   D0, D1  R x max(sizes[1..L])  ping-pong deltas for backprop
  *   H_l, M_l  R x sizes[l+1] per hidden layer: the dropped-out activation
  *             the next layer reads, and the mask that made it
- * Nothing here allocates; pointers are recomputed from sizes per call.
+ * Each region reserves creg_padded(width) elements per row, so all start
+ * on a cache line.  Nothing here allocates; pointers are recomputed from
+ * sizes per call.
  */
 #include <string.h>
 
@@ -42,28 +44,28 @@ carve(real *ws, const creg_net *net, ptrdiff_t R)
     const int L = net->n_layers;
     workspace w;
     w.Xb = ws;
-    ws += R * net->sizes[0];
+    ws += R * creg_padded(net->sizes[0]);
     w.Xn = ws;
-    ws += R * net->sizes[0];
+    ws += R * creg_padded(net->sizes[0]);
     w.Xp = ws;
     ws += R * creg_packed_width(net);
     w.Yb = ws;
-    ws += R * net->sizes[L];
+    ws += R * creg_padded(net->sizes[L]);
     for (int l = 0; l < L; ++l) {
         w.A[l] = ws;
-        ws += R * net->sizes[l + 1];
+        ws += R * creg_padded(net->sizes[l + 1]);
     }
     w.ZL = ws;
-    ws += R * net->sizes[L];
+    ws += R * creg_padded(net->sizes[L]);
     w.D[0] = ws;
-    ws += R * widest(net);
+    ws += R * creg_padded(widest(net));
     w.D[1] = ws;
-    ws += R * widest(net);
+    ws += R * creg_padded(widest(net));
     for (int l = 0; l < L - 1; ++l) {
         w.H[l] = ws;
-        ws += R * net->sizes[l + 1];
+        ws += R * creg_padded(net->sizes[l + 1]);
         w.M[l] = ws;
-        ws += R * net->sizes[l + 1];
+        ws += R * creg_padded(net->sizes[l + 1]);
     }
     return w;
 }

@@ -29,13 +29,14 @@ creg_workspace_size(const creg_net *net, ptrdiff_t max_rows)
 {
     const int L = net->n_layers;
     /* Xb, Xn, Xp, Yb, ZL */
-    ptrdiff_t per_row = 2 * net->sizes[0] + creg_packed_width(net)
-                        + 2 * net->sizes[L],
+    ptrdiff_t per_row = 2 * creg_padded(net->sizes[0])
+                        + creg_packed_width(net)
+                        + 2 * creg_padded(net->sizes[L]),
               widest = 0;
     for (int l = 1; l <= L; ++l) {
         /* A_l, plus H_l and M_l for hidden layers */
-        per_row += l < L ? 3 * net->sizes[l] : net->sizes[l];
+        per_row += (l < L ? 3 : 1) * creg_padded(net->sizes[l]);
         widest = net->sizes[l] > widest ? net->sizes[l] : widest;
     }
-    return max_rows * (per_row + 2 * widest);
+    return max_rows * (per_row + 2 * creg_padded(widest));
 }

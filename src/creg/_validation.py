@@ -254,16 +254,26 @@ def check_allocation(what, count, dtype):
     return nbytes
 
 
+# Byte alignment of creg's own buffers: a cache line, so that the kernels'
+# vector loads of rows whose length is a multiple of 16 floats (MNIST's 784)
+# never straddle two lines (that costs the small-batch kernels 20%).
+_ALIGN = 64
+
+
 def empty(what, count, dtype):
-    """np.empty(count, dtype), or MemoryError naming the bytes: refused up
-    front when it cannot fit, re-raised with the count when malloc fails."""
+    """np.empty(count, dtype) starting on a 64-byte boundary, or MemoryError
+    naming the bytes: refused up front when it cannot fit, re-raised with
+    the count when malloc fails."""
     nbytes = check_allocation(what, count, dtype)
+    itemsize = np.dtype(dtype).itemsize
     try:
-        return np.empty(int(count), dtype)
+        buffer = np.empty(int(count) + _ALIGN // itemsize, dtype)
     except MemoryError:
         raise MemoryError(
             f"Unable to allocate {_human(nbytes)} ({nbytes} bytes) for "
             f"{what}") from None
+    start = (-buffer.ctypes.data % _ALIGN) // itemsize
+    return buffer[start:start + int(count)]
 
 
 # ------------------------------------------------------------ architecture

@@ -136,7 +136,11 @@ class Network:
         state = dict(state)
         if "epochs_trained" in state:  # pickled before it was a property
             state["_epochs_trained"] = state.pop("epochs_trained")
+        params = state.pop("params")
         self.__dict__.update(state)
+        # an unpickled array starts anywhere: back into an aligned buffer
+        self.params = check.empty("the parameters", params.size, params.dtype)
+        self.params[...] = params
         self._fit_lock = threading.Lock()
         self._make_views()
 
