@@ -73,7 +73,8 @@ void CREG_TFN(update)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
                       const creg_step_rule *rule, int n_threads);
 
 /* 1 if update_from_batch serves batches of B rows at the active kernel
- * level (0: the caller stores dW and calls update). */
+ * level (0: the caller stores dW and calls update; update_from_batch must
+ * not be called then). */
 int CREG_TFN(update_fuses)(ptrdiff_t B);
 /* The same step as update, from the layer's batch instead of a stored dW:
  * dW = scale * dZ^T . X (dZ: B x O, X: B x I) is summed and applied tile by

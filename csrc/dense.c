@@ -13,15 +13,10 @@ void
 CREG_FN(dense_forward)(real *Z, const real *X, const real *W, const real *b,
                        ptrdiff_t B, ptrdiff_t I, ptrdiff_t O, int n_threads)
 {
-    if (B == 1 && CREG_FN(update_fuses)(1)) {
+    const step_kernels kernels = active_step_kernels();
+    if (B == 1 && kernels.forward_row != NULL) {
         /* the kernel the batch-1 step's look-ahead matches bit for bit */
-#if defined(CREG_HAVE_AVX2_KERNELS)
-        (creg_kernel_level() >= 2 ? CREG_FN(forward_row_avx2)
-                                  : CREG_FN(forward_row_base))(Z, X, W, I, O,
-                                                               I);
-#elif defined(CREG_HAVE_VECTOR_KERNELS)
-        CREG_FN(forward_row_base)(Z, X, W, I, O, I);
-#endif
+        kernels.forward_row(Z, X, W, I, O, I);
     } else {
         /* Z = X . W^T: W^T is W with its strides swapped. */
         CREG_FN(gemm)(Z, O, 1, X, I, 1, W, 1, I, B, O, I, 1, 0, n_threads);

@@ -164,15 +164,9 @@ step_layer(real *params, real *velocity, real *db, const real *dZ,
     real *v = rule->momentum != 0 ? velocity + off : NULL;
     real *W = params + off, *b = W + O * I;
     CREG_FN(bias_gradient)(db, dZ, B, O, (real)1 / (real)B);
-#if defined(CREG_HAVE_VECTOR_KERNELS)
     CREG_FN(update_from_batch)(W, b, v, v != NULL ? v + O * I : NULL, db, dZ,
                                X, B, O, I, (real)1 / (real)B, rule, x_next,
                                z_next, scratch, n_threads);
-#else
-    /* unreachable: update_fuses is 0 without the vector kernels */
-    (void)v, (void)W, (void)b, (void)X, (void)I, (void)rule, (void)x_next,
-        (void)z_next, (void)scratch, (void)n_threads;
-#endif
 }
 
 /* Forward and backward over B rows.  *cost_sum := the summed cost if

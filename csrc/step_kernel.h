@@ -1,6 +1,6 @@
-/* step_kernel.h -- the fused gradient-and-step kernels update.c dispatches
- * to (one per instruction set; see step_kernel.c).  Included by typed
- * sources, after real.h. */
+/* step_kernel.h -- the fused gradient-and-step kernels (one set per
+ * instruction set; see step_kernel.c) and the choice among them, for
+ * update.c and dense.c.  Included by typed sources, after real.h. */
 #ifndef CREG_STEP_KERNEL_H
 #define CREG_STEP_KERNEL_H
 
@@ -22,5 +22,43 @@
 
 CREG_DECLARE_STEP_KERNELS(base)
 CREG_DECLARE_STEP_KERNELS(avx2)
+
+/* The kernels of the active level; all NULL at level 0 (and in builds
+ * without vector kernels), where callers take the reference path. */
+typedef struct {
+    void (*panel)(real *, real *, ptrdiff_t, const real *, ptrdiff_t,
+                  const real *, ptrdiff_t, int, ptrdiff_t, ptrdiff_t, int,
+                  real, const creg_step_rule *, double *, const real *,
+                  real *);
+    void (*pack)(real *, const real *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                 ptrdiff_t, ptrdiff_t);
+    void (*forward_row)(real *, const real *, const real *, ptrdiff_t,
+                        ptrdiff_t, ptrdiff_t);
+    ptrdiff_t tile_width;
+} step_kernels;
+
+static inline step_kernels
+active_step_kernels(void)
+{
+    const step_kernels none = {NULL, NULL, NULL, 0};
+#if defined(CREG_HAVE_VECTOR_KERNELS)
+    const int level = creg_kernel_level();
+#if defined(CREG_HAVE_AVX2_KERNELS)
+    if (level >= 2) {
+        return (step_kernels){CREG_FN(step_panel_avx2),
+                              CREG_FN(pack_batch_avx2),
+                              CREG_FN(forward_row_avx2),
+                              CREG_FN(step_tile_width_avx2)()};
+    }
+#endif
+    if (level >= 1) {
+        return (step_kernels){CREG_FN(step_panel_base),
+                              CREG_FN(pack_batch_base),
+                              CREG_FN(forward_row_base),
+                              CREG_FN(step_tile_width_base)()};
+    }
+#endif
+    return none;
+}
 
 #endif

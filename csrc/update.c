@@ -153,42 +153,7 @@ CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
 int
 CREG_FN(update_fuses)(ptrdiff_t B)
 {
-#if defined(CREG_HAVE_VECTOR_KERNELS)
-    return creg_kernel_level() > 0 && B <= CREG_STEP_MAX_BATCH;
-#else
-    (void)B;
-    return 0;
-#endif
-}
-
-#if defined(CREG_HAVE_VECTOR_KERNELS)
-/* The kernels of the active level. */
-typedef struct {
-    void (*panel)(real *, real *, ptrdiff_t, const real *, ptrdiff_t,
-                  const real *, ptrdiff_t, int, ptrdiff_t, ptrdiff_t, int,
-                  real, const creg_step_rule *, double *, const real *,
-                  real *);
-    void (*pack)(real *, const real *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                 ptrdiff_t, ptrdiff_t);
-    void (*forward_row)(real *, const real *, const real *, ptrdiff_t,
-                        ptrdiff_t, ptrdiff_t);
-    ptrdiff_t tile_width;
-} step_kernels;
-
-static step_kernels
-active_kernels(void)
-{
-#if defined(CREG_HAVE_AVX2_KERNELS)
-    if (creg_kernel_level() >= 2) {
-        return (step_kernels){CREG_FN(step_panel_avx2),
-                              CREG_FN(pack_batch_avx2),
-                              CREG_FN(forward_row_avx2),
-                              CREG_FN(step_tile_width_avx2)()};
-    }
-#endif
-    return (step_kernels){CREG_FN(step_panel_base), CREG_FN(pack_batch_base),
-                          CREG_FN(forward_row_base),
-                          CREG_FN(step_tile_width_base)()};
+    return active_step_kernels().panel != NULL && B <= CREG_STEP_MAX_BATCH;
 }
 
 void
@@ -198,7 +163,7 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
                            const creg_step_rule *rule, const real *x_next,
                            real *z_next, real *scratch, int n_threads)
 {
-    const step_kernels kernels = active_kernels();
+    const step_kernels kernels = active_step_kernels();
     const double c = rule->max_norm;
     const int momentum = rule->momentum != 0;
     const int packed = B >= CREG_STEP_PACK_BATCH;
@@ -238,4 +203,3 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
     }
     bias_step(b, Vb, db, O, rule);
 }
-#endif
