@@ -121,21 +121,22 @@ def resolve(value, d, net):
 X_ = L(lambda d, net: d.X)
 
 
-def X_with(fn):
-    """d.X changed by fn(copy) (fn edits in place or returns a new value)."""
+def changed(field, fn):
+    """getattr(d, field) changed by fn(copy) (fn edits in place or returns a
+    new value)."""
     def build(d, net):
-        X = d.X.copy()
-        out = fn(X)
-        return X if out is None else out
+        value = getattr(d, field).copy()
+        out = fn(value)
+        return value if out is None else out
     return L(build)
+
+
+def X_with(fn):
+    return changed("X", fn)
 
 
 def y_with(fn):
-    def build(d, net):
-        y = d.y.copy()
-        out = fn(y)
-        return y if out is None else out
-    return L(build)
+    return changed("y", fn)
 
 
 def set_(index, value):
