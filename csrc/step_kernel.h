@@ -37,6 +37,11 @@ typedef struct {
     ptrdiff_t tile_width;
 } step_kernels;
 
+#define CREG_STEP_KERNELS_OF(isa)                                             \
+    ((step_kernels){CREG_FN(step_panel_##isa), CREG_FN(pack_batch_##isa),     \
+                    CREG_FN(forward_row_##isa),                               \
+                    CREG_FN(step_tile_width_##isa)()})
+
 static inline step_kernels
 active_step_kernels(void)
 {
@@ -45,17 +50,11 @@ active_step_kernels(void)
     const int level = creg_kernel_level();
 #if defined(CREG_HAVE_AVX2_KERNELS)
     if (level >= 2) {
-        return (step_kernels){CREG_FN(step_panel_avx2),
-                              CREG_FN(pack_batch_avx2),
-                              CREG_FN(forward_row_avx2),
-                              CREG_FN(step_tile_width_avx2)()};
+        return CREG_STEP_KERNELS_OF(avx2);
     }
 #endif
     if (level >= 1) {
-        return (step_kernels){CREG_FN(step_panel_base),
-                              CREG_FN(pack_batch_base),
-                              CREG_FN(forward_row_base),
-                              CREG_FN(step_tile_width_base)()};
+        return CREG_STEP_KERNELS_OF(base);
     }
 #endif
     return none;
