@@ -14,9 +14,13 @@ CREG_FN(dense_forward)(real *Z, const real *X, const real *W, const real *b,
                        ptrdiff_t B, ptrdiff_t I, ptrdiff_t O, int n_threads)
 {
     const step_kernels kernels = active_step_kernels();
-    if (B == 1 && kernels.forward_row != NULL) {
-        /* the kernel the batch-1 step's look-ahead matches bit for bit */
-        kernels.forward_row(Z, X, W, I, O, I);
+    if (B < CREG_STEP_PACK_BATCH && kernels.forward_rows != NULL) {
+        /* the kernel the small-batch step's look-ahead matches bit for bit */
+        const real *rows[CREG_STEP_PACK_BATCH];
+        for (ptrdiff_t r = 0; r < B; ++r) {
+            rows[r] = X + r * I;
+        }
+        kernels.forward_rows(Z, O, rows, B, W, I, O, I);
     } else {
         /* Z = X . W^T: W^T is W with its strides swapped. */
         CREG_FN(gemm)(Z, O, 1, X, I, 1, W, 1, I, B, O, I, 1, 0, n_threads);

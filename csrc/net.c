@@ -5,7 +5,7 @@
  * params/grads/velocity share one flat layout (creg.h): W_l then b_l.
  * Workspace layout for up to R rows (creg_workspace_size):
  *   Xb  R x sizes[0]   the gathered input batch (shuffled order only)
- *   Xn  R x sizes[0]   the next batch's input, for the batch-1 look-ahead
+ *   Xn  R x sizes[0]   the next batch's input, for the small-batch look-ahead
  *   Xp  R x packed_width  a layer's input packed for the fused step
  *   Yb  R x sizes[L]   the gathered targets
  *   A_l R x sizes[l+1] every layer's activation (hidden ones in place of Z)
@@ -154,19 +154,19 @@ cost_finite(const workspace *w, const real *Y, ptrdiff_t B,
 }
 
 /* The step of layer l from its batch (dZ and the input it read), and the
- * look-ahead z_next := W_new . x_next when x_next is not NULL. */
+ * look-ahead's work (next: NULL for none). */
 static void
 step_layer(real *params, real *velocity, real *db, const real *dZ,
            const real *X, ptrdiff_t B, ptrdiff_t I, ptrdiff_t O,
-           ptrdiff_t off, const creg_step_rule *rule, const real *x_next,
-           real *z_next, real *scratch, int n_threads)
+           ptrdiff_t off, const creg_step_rule *rule,
+           const CREG_FN(look_ahead) *next, real *scratch, int n_threads)
 {
     real *v = rule->momentum != 0 ? velocity + off : NULL;
     real *W = params + off, *b = W + O * I;
     CREG_FN(bias_gradient)(db, dZ, B, O, (real)1 / (real)B);
     CREG_FN(update_from_batch)(W, b, v, v != NULL ? v + O * I : NULL, db, dZ,
-                               X, B, O, I, (real)1 / (real)B, rule, x_next,
-                               z_next, scratch, n_threads);
+                               X, B, O, I, (real)1 / (real)B, rule, next,
+                               scratch, n_threads);
 }
 
 /* Forward and backward over B rows.  *cost_sum := the summed cost if
@@ -176,14 +176,15 @@ step_layer(real *params, real *velocity, real *db, const real *dZ,
  * batch-mean gradient.  Otherwise, when update_fuses(B), each layer's step
  * is taken as soon as its dZ and input gradient are known (the input
  * gradient reads W before the step), and grads holds only scratch; then
- * x_next (one row, or NULL) is the next batch's input, whose layer-0
- * pre-activation the last step leaves in first_z (z0_ready next time). */
+ * layer 0's step does next's work (NULL: none); next->z is first_z, which
+ * holds the next batch's layer-0 pre-activation (z0_ready next time) if
+ * next->rows is set. */
 static int
 backprop(workspace *w, real *grads, double *cost_sum, real *params,
          real *velocity, const real *X, const real *Y, ptrdiff_t B,
          const creg_net *net, const creg_step_rule *rule,
          const creg_noise *noise, uint64_t step, int z0_ready,
-         const real *x_next, int n_threads)
+         const CREG_FN(look_ahead) *next, int n_threads)
 {
     const int L = net->n_layers;
     forward(w, params, X, B, net, noise, step, z0_ready, n_threads);
@@ -210,8 +211,7 @@ backprop(workspace *w, real *grads, double *cost_sum, real *params,
             /* first_z is free by layer 0's step: its last reader, the
              * activation backward of layer 1's input, has run */
             step_layer(params, velocity, grads + off + O * I, dZ, input, B, I,
-                       O, off, rule, l == 0 ? x_next : NULL,
-                       first_z(w, net), w->Xp, n_threads);
+                       O, off, rule, l == 0 ? next : NULL, w->Xp, n_threads);
         } else {
             CREG_FN(dense_backward)(l > 0 ? dX : NULL, grads + off,
                                     grads + off + O * I, dZ, input,
@@ -266,6 +266,37 @@ batch_input(real *buf, const real *X, const int64_t *order, ptrdiff_t first,
     return Xb;
 }
 
+/* A look-ahead and the row pointers it points to. */
+typedef struct {
+    CREG_FN(look_ahead) work;
+    const real *rows[CREG_STEP_PACK_BATCH], *fetch[CREG_STEP_PACK_BATCH];
+} look_ahead;
+
+/* Points a's work at the B input rows of batch t, from `first` in the
+ * epoch's order, and returns where the next step will find them: shuffled
+ * rows without input noise are read where they lie and copied to buf by
+ * the kernel in passing; otherwise batch_input makes them first. */
+static const real *
+plan_look_ahead(look_ahead *a, real *buf, const real *X,
+                const int64_t *order, ptrdiff_t first, ptrdiff_t B,
+                ptrdiff_t D, const creg_noise *noise, ptrdiff_t t)
+{
+    a->work.rows = a->rows;
+    a->work.B = B;
+    if (order != NULL && !(noise->input_noise > 0)) {
+        for (ptrdiff_t r = 0; r < B; ++r) {
+            a->rows[r] = X + order[first + r] * D;
+        }
+        a->work.copy = buf;
+        return buf;
+    }
+    const real *x = batch_input(buf, X, order, first, B, D, noise, t);
+    for (ptrdiff_t r = 0; r < B; ++r) {
+        a->rows[r] = x + r * D;
+    }
+    return x;
+}
+
 /* Rows in the batch that starts at row `first` (0 past the end). */
 static ptrdiff_t
 rows_from(ptrdiff_t first, ptrdiff_t n, ptrdiff_t batch_size)
@@ -315,29 +346,44 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
         const ptrdiff_t first = t * batch_size;
         const ptrdiff_t B = rows_from(first, n, batch_size);
         const int fused = CREG_FN(update_fuses)(B);
-        /* batch 1: the step's pass over W_0 also runs the next forward */
-        const int ahead = fused && B == 1 && t + 1 < end;
+        /* small batches: the step's pass over W_0 also runs the next
+         * batch's forward */
+        const int small = fused && B < CREG_STEP_PACK_BATCH;
+        const int ahead = small && t + 1 < end;
+        const ptrdiff_t B_next = ahead ? rows_from(first + B, n, batch_size)
+                                       : 0;
         if (!z0_ready) {
             Xb = batch_input(buffer, X, order, first, B, D_in, noise, t);
         }
-        const real *x_next = ahead ? batch_input(next_buffer, X, order,
-                                                 first + 1, 1, D_in, noise,
-                                                 t + 1)
+        look_ahead next = {{NULL, 0, first_z(&w, net), NULL, NULL, 0},
+                           {NULL}, {NULL}};
+        next.work.fetch = next.fetch;
+        const real *x_next = ahead ? plan_look_ahead(&next, next_buffer, X,
+                                                     order, first + B, B_next,
+                                                     D_in, noise, t + 1)
                                    : NULL;
         const real *Yb = Y + first * D_out;
         if (order != NULL) {
             gather(w.Yb, Y, order, first, B, D_out);
             Yb = w.Yb;
             /* the first rows not gathered yet */
-            const ptrdiff_t next = first + B, later = next + (ahead ? 1 : 0);
-            prefetch_rows(X, order, later, rows_from(later, n, batch_size),
-                          D_in);
-            prefetch_rows(Y, order, next, rows_from(next, n, batch_size),
-                          D_out);
+            const ptrdiff_t later = first + B + B_next;
+            const ptrdiff_t n_later = rows_from(later, n, batch_size);
+            if (small) { /* spread over layer 0's step */
+                for (ptrdiff_t r = 0; r < n_later; ++r) {
+                    next.fetch[r] = X + order[later + r] * D_in;
+                }
+                next.work.n_fetch = (int)n_later;
+            } else {
+                prefetch_rows(X, order, later, n_later, D_in);
+            }
+            prefetch_rows(Y, order, first + B,
+                          rows_from(first + B, n, batch_size), D_out);
         }
         int status = backprop(&w, grads, NULL, params, velocity, Xb, Yb, B,
                               net, fused ? rule : NULL, noise, (uint64_t)t,
-                              z0_ready, x_next, n_threads);
+                              z0_ready, small ? &next.work : NULL,
+                              n_threads);
         if (status != CREG_OK) {
             return status;
         }

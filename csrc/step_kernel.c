@@ -17,11 +17,13 @@
  * its result does not depend on the panel or thread it falls in.  Batches
  * of CREG_STEP_PACK_BATCH rows or more are first packed (pack_batch), so a
  * tile's rows are one contiguous stream.
- * Look-ahead (batch 1, net.c): while a new weight vector is in registers it
- * is also multiplied into the next sample's first-layer pre-activation, so
- * online SGD reads and writes W_0 once per step instead of reading it twice
- * and writing it once.  forward_row sums exactly the same way, so a step
- * gives the same bits whether its forward ran ahead or not.
+ * Look-ahead (small batches, net.c): while a new weight tile is in
+ * registers it is also multiplied into the next batch's first-layer
+ * pre-activation, so a step reads and writes W_0 once instead of reading it
+ * twice and writing it once.  At batch 1 those sums stay in registers;
+ * longer batches keep one vector per (row, neuron) in a small local array.
+ * forward_rows sums exactly the same way, so a step gives the same bits
+ * whether its forward ran ahead or not.
  * Compiled per precision x instruction set, like gemm_kernel.c.
  */
 #include "creg.h"
@@ -86,9 +88,9 @@ step(vec w, vec *v, vec acc, real scale, const coefficients *k,
     return w;
 }
 
-/* One panel's work: rows 0 .. m-1 of W (and V), the batch (pack, X) and,
- * when x_next is set, the next batch's single input row to run the
- * layer's forward on with the new weights. */
+/* One panel's work: rows 0 .. m-1 of W (and V), the batch (pack, X) and
+ * the look-ahead's (next.z pointing at the panel's first neuron, rows ldz
+ * apart like dZ's). */
 typedef struct {
     real *W, *V;
     ptrdiff_t ldw;
@@ -99,15 +101,58 @@ typedef struct {
     int m;
     real scale;
     coefficients k;
-    const real *x_next;
+    CREG_FN(look_ahead) next;
+    ptrdiff_t ldz;
 } panel;
 
 /* The switches of one variant, constants after inlining. */
-enum { MOMENTUM = 1, SUBGRADIENT = 2, PROX = 4, NORMS = 8, AHEAD = 16 };
+enum {
+    MOMENTUM = 1,
+    SUBGRADIENT = 2,
+    PROX = 4,
+    NORMS = 8,
+    AHEAD = 16,     /* batch 1: the look-ahead's sums in registers */
+    AHEAD_ROWS = 32 /* longer batches: in a local array */
+};
+
+/* The look-ahead's sums and forward_rows', one vector per (input row,
+ * neuron of the panel). */
+typedef vec ahead_sums[CREG_STEP_PACK_BATCH][MR];
+
+/* sums[b][r] += W(r, j ..) . x_b(j ..) for the tile's columns, w holding the
+ * tile's rows: the operations dot products of whole rows take, tile after
+ * tile (a vector past the last column is skipped, not added as zeros).
+ * With copy set, the rows' columns are also stored there, ldc apart. */
+ALWAYS_INLINE void
+ahead_tile(ahead_sums sums, const real *const *rows, ptrdiff_t B,
+           real *copy, ptrdiff_t ldc, ptrdiff_t j, int n, int m,
+           vec w[MR][NV], const int full)
+{
+    for (ptrdiff_t b = 0; b < B; ++b) {
+        vec xv[NV];
+        vload_cols(xv, rows[b] + j, NV, n, full);
+        if (copy != NULL) {
+            vstore_cols(copy + b * ldc + j, xv, NV, n, full);
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+            if (r >= m) {
+                break;
+            }
+            vec s = sums[b][r];
+            for (int u = 0; u < NV; ++u) {
+                if (full || u * VL < n) {
+                    s += w[r][u] * xv[u];
+                }
+            }
+            sums[b][r] = s;
+        }
+    }
+}
 
 /* Steps rows 0 .. m-1 of one tile given their gradient sums acc[r] (NULL:
  * batch 1, where a row's sum is the single product pack[r] x, formed here
- * so that no gradient tile is kept). */
+ * so that no gradient tile is kept), leaving the new weights in acc. */
 ALWAYS_INLINE void
 step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
           vec *norm, vec *ahead, const int full, const int flags)
@@ -115,7 +160,10 @@ step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
     const int momentum = flags & MOMENTUM;
     vec x_next[NV];
     if (flags & AHEAD) {
-        vload_cols(x_next, p->x_next + j, NV, n, full);
+        vload_cols(x_next, p->next.rows[0] + j, NV, n, full);
+        if (p->next.copy != NULL) {
+            vstore_cols(p->next.copy + j, x_next, NV, n, full);
+        }
     }
     /* unrolled, so norm[r] and ahead[r] stay in registers */
 #pragma GCC unroll 8
@@ -137,8 +185,11 @@ step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
             if (flags & NORMS) {
                 norm[r] += w[u] * w[u];
             }
-            if (flags & AHEAD) {
-                ahead[r] += w[u] * x_next[u]; /* as forward_row sums */
+            if ((flags & AHEAD) && (full || u * VL < n)) {
+                ahead[r] += w[u] * x_next[u]; /* as ahead_tile sums */
+            }
+            if (acc != NULL) {
+                acc[r][u] = w[u]; /* for the look-ahead of longer batches */
             }
         }
         vstore_cols(w_row, w, NV, n, full);
@@ -202,7 +253,7 @@ sum_full_tile(vec acc[MR][NV], const panel *p, ptrdiff_t j)
  * only at the right edge). */
 ALWAYS_INLINE void
 step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
-          const int full, const int flags)
+          ahead_sums sums, const int full, const int flags)
 {
     if (flags & AHEAD) { /* look-ahead runs at batch 1 only */
         ptrdiff_t stride;
@@ -218,22 +269,39 @@ step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
         sum_tile(acc, p, j, n, full);
     }
     step_rows(p, j, n, acc, NULL, norm, ahead, full, flags);
+    const CREG_FN(look_ahead) *next = &p->next;
+    if ((flags & AHEAD_ROWS) && p->m == MR) { /* m a constant: no spills */
+        ahead_tile(sums, next->rows, next->B, next->copy, p->I, j, n, MR, acc,
+                   full);
+    } else if (flags & AHEAD_ROWS) {
+        ahead_tile(sums, next->rows, next->B, next->copy, p->I, j, n, p->m,
+                   acc, full);
+    }
 }
 
 ALWAYS_INLINE void
-step_panel(const panel *p, double *sumsq, real *z_next, const int flags)
+step_panel(const panel *p, double *sumsq, const int flags)
 {
     const ptrdiff_t width = NV * VL;
     vec norm[MR], ahead[MR];
+    ahead_sums sums;
     for (int r = 0; r < MR; ++r) {
         norm[r] = ahead[r] = (vec){0};
+        for (ptrdiff_t b = 0; (flags & AHEAD_ROWS) && b < p->next.B; ++b) {
+            sums[b][r] = (vec){0};
+        }
     }
     ptrdiff_t j = 0;
     for (; j + width <= p->I; j += width) {
-        step_tile(p, j, (int)width, norm, ahead, 1, flags);
+        /* a few lines per tile, so the misses overlap the arithmetic
+         * instead of queueing all at once */
+        for (int f = 0; f < p->next.n_fetch; ++f) {
+            __builtin_prefetch(p->next.fetch[f] + j, 0, 2);
+        }
+        step_tile(p, j, (int)width, norm, ahead, sums, 1, flags);
     }
     if (j < p->I) {
-        step_tile(p, j, (int)(p->I - j), norm, ahead, 0, flags);
+        step_tile(p, j, (int)(p->I - j), norm, ahead, sums, 0, flags);
     }
     for (int r = 0; r < p->m; ++r) {
         if (flags & NORMS) {
@@ -246,7 +314,10 @@ step_panel(const panel *p, double *sumsq, real *z_next, const int flags)
             sumsq[r] = total;
         }
         if (flags & AHEAD) {
-            z_next[r] = vsum(ahead[r]);
+            p->next.z[r] = vsum(ahead[r]);
+        }
+        for (ptrdiff_t b = 0; (flags & AHEAD_ROWS) && b < p->next.B; ++b) {
+            p->next.z[b * p->ldz + r] = vsum(sums[b][r]);
         }
     }
 }
@@ -255,7 +326,7 @@ step_panel(const panel *p, double *sumsq, real *z_next, const int flags)
  * loops, in its own function (one function holding them all takes minutes
  * to compile under the sanitizers): the subgradient and the prox exclude
  * each other, and with max-norm the caller runs the look-ahead itself,
- * after the clamp.  18 variants, named by their switches. */
+ * after the clamp.  24 variants, named by their switches. */
 #define EACH_VARIANT(V)                                                       \
     V(plain, 0)                                                               \
     V(s, SUBGRADIENT)                                                         \
@@ -274,19 +345,25 @@ step_panel(const panel *p, double *sumsq, real *z_next, const int flags)
     V(xa, PROX | AHEAD)                                                       \
     V(ma, MOMENTUM | AHEAD)                                                   \
     V(msa, MOMENTUM | SUBGRADIENT | AHEAD)                                    \
-    V(mxa, MOMENTUM | PROX | AHEAD)
+    V(mxa, MOMENTUM | PROX | AHEAD)                                           \
+    V(r, AHEAD_ROWS)                                                          \
+    V(sr, SUBGRADIENT | AHEAD_ROWS)                                           \
+    V(xr, PROX | AHEAD_ROWS)                                                  \
+    V(mr, MOMENTUM | AHEAD_ROWS)                                              \
+    V(msr, MOMENTUM | SUBGRADIENT | AHEAD_ROWS)                               \
+    V(mxr, MOMENTUM | PROX | AHEAD_ROWS)
 /* (The panel is copied to a local whose address the stores to W cannot
  * reach, or every store would reload the coefficients.) */
 #define DEFINE_VARIANT(name, f)                                               \
     static __attribute__((noinline)) void variant_##name(                     \
-        const panel *p, double *sumsq, real *z_next)                          \
+        const panel *p, double *sumsq)                                        \
     {                                                                         \
         const panel local = *p;                                               \
-        step_panel(&local, sumsq, z_next, f);                                 \
+        step_panel(&local, sumsq, f);                                         \
     }
 #define CASE(name, f)                                                         \
     case f:                                                                   \
-        variant_##name(&p, sumsq, z_next);                                    \
+        variant_##name(&p, sumsq);                                            \
         break;
 EACH_VARIANT(DEFINE_VARIANT)
 
@@ -295,7 +372,7 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
                 ptrdiff_t ldz, const real *X, ptrdiff_t ldx, int packed,
                 ptrdiff_t B, ptrdiff_t I, int m, real scale,
                 const creg_step_rule *rule, double *sumsq,
-                const real *x_next, real *z_next)
+                const CREG_FN(look_ahead) *next)
 {
     /* dZ(b, j .. j+m-1) packed per b, zeros past m (never stored) */
     real pack[CREG_STEP_MAX_BATCH * MR];
@@ -309,16 +386,18 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
         {(real)rule->lr, (real)rule->momentum, (real)rule->l2, (real)rule->l1,
          (real)rule->lr * (real)rule->l1, (real)(1 - rule->lr * rule->l2),
          -(real)rule->lr * scale},
-        x_next};
+        *next, ldz};
     const int flags = (rule->momentum != 0 ? MOMENTUM : 0)
                       | (!rule->l1_prox && rule->l1 != 0 ? SUBGRADIENT : 0)
                       | (rule->l1_prox && rule->l1 != 0 ? PROX : 0)
                       | (rule->max_norm > 0 ? NORMS : 0)
-                      | (x_next != NULL ? AHEAD : 0);
+                      | (next->rows == NULL ? 0
+                         : B == 1           ? AHEAD
+                                            : AHEAD_ROWS);
     switch (flags) {
         EACH_VARIANT(CASE)
     default: /* look-ahead with max-norm: left to the caller */
-        step_panel(&p, sumsq, NULL, flags & ~AHEAD);
+        step_panel(&p, sumsq, flags & ~(AHEAD | AHEAD_ROWS));
         break;
     }
 }
@@ -352,35 +431,52 @@ KFN(step_tile_width)(void)
     return NV * VL;
 }
 
-/* z (O) := W . x for one input row, W: O x I with rows ldw apart.  Each
- * element is summed exactly as step_panel's look-ahead sums it (the same
- * tiles of columns, in order, then vsum), so a network's forward gives the
- * same bits whether or not the previous step computed it. */
-void
-KFN(forward_row)(real *z, const real *x, const real *W, ptrdiff_t ldw,
-                 ptrdiff_t O, ptrdiff_t I)
+/* Z (B x O, rows ldz apart) := X . W^T for B < CREG_STEP_PACK_BATCH input
+ * rows, W: O x I with rows ldw apart.  Each element is summed exactly as
+ * step_panel's look-ahead sums it (ahead_tile, then vsum), so a network's
+ * forward gives the same bits whether or not the previous step computed
+ * it. */
+ALWAYS_INLINE void
+forward_panels(real *Z, ptrdiff_t ldz, const real *const *rows, ptrdiff_t B,
+               const real *W, ptrdiff_t ldw, ptrdiff_t O, ptrdiff_t I)
 {
     const ptrdiff_t width = NV * VL;
     for (ptrdiff_t j0 = 0; j0 < O; j0 += MR) {
         const int m = (int)(O - j0 < MR ? O - j0 : MR);
-        vec sum[MR];
-        for (int r = 0; r < MR; ++r) {
-            sum[r] = (vec){0};
+        ahead_sums sums;
+        for (ptrdiff_t b = 0; b < B; ++b) {
+            for (int r = 0; r < MR; ++r) {
+                sums[b][r] = (vec){0};
+            }
         }
         for (ptrdiff_t j = 0; j < I; j += width) {
             const int n = (int)(I - j < width ? I - j : width);
-            const int full = n == width;
-            vec xv[NV], w[NV];
-            vload_cols(xv, x + j, NV, n, full);
+            vec w[MR][NV];
             for (int r = 0; r < m; ++r) {
-                vload_cols(w, W + (j0 + r) * ldw + j, NV, n, full);
-                for (int u = 0; u < NV; ++u) {
-                    sum[r] += w[u] * xv[u];
-                }
+                vload_cols(w[r], W + (j0 + r) * ldw + j, NV, n, n == width);
+            }
+            if (n == width) {
+                ahead_tile(sums, rows, B, NULL, 0, j, n, m, w, 1);
+            } else {
+                ahead_tile(sums, rows, B, NULL, 0, j, n, m, w, 0);
             }
         }
-        for (int r = 0; r < m; ++r) {
-            z[j0 + r] = vsum(sum[r]);
+        for (ptrdiff_t b = 0; b < B; ++b) {
+            for (int r = 0; r < m; ++r) {
+                Z[b * ldz + j0 + r] = vsum(sums[b][r]);
+            }
         }
+    }
+}
+
+void
+KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
+                  ptrdiff_t B, const real *W, ptrdiff_t ldw, ptrdiff_t O,
+                  ptrdiff_t I)
+{
+    if (B == 1) { /* a constant: the sums stay in registers */
+        forward_panels(Z, ldz, rows, 1, W, ldw, O, I);
+    } else {
+        forward_panels(Z, ldz, rows, B, W, ldw, O, I);
     }
 }

@@ -11,14 +11,16 @@
                                    ptrdiff_t B, ptrdiff_t I, int m,           \
                                    real scale,                                \
                                    const creg_step_rule *rule,                \
-                                   double *sumsq, const real *x_next,         \
-                                   real *z_next);                             \
+                                   double *sumsq,                             \
+                                   const CREG_FN(look_ahead) *next);          \
     void CREG_FN(pack_batch_##isa)(real *Xp, const real *X, ptrdiff_t ldx,    \
                                    ptrdiff_t B, ptrdiff_t I, ptrdiff_t first, \
                                    ptrdiff_t count);                          \
     ptrdiff_t CREG_FN(step_tile_width_##isa)(void);                           \
-    void CREG_FN(forward_row_##isa)(real *z, const real *x, const real *W,    \
-                                    ptrdiff_t ldw, ptrdiff_t O, ptrdiff_t I);
+    void CREG_FN(forward_rows_##isa)(real *Z, ptrdiff_t ldz,                  \
+                                     const real *const *rows, ptrdiff_t B,    \
+                                     const real *W, ptrdiff_t ldw,            \
+                                     ptrdiff_t O, ptrdiff_t I);
 
 CREG_DECLARE_STEP_KERNELS(base)
 CREG_DECLARE_STEP_KERNELS(avx2)
@@ -28,18 +30,18 @@ CREG_DECLARE_STEP_KERNELS(avx2)
 typedef struct {
     void (*panel)(real *, real *, ptrdiff_t, const real *, ptrdiff_t,
                   const real *, ptrdiff_t, int, ptrdiff_t, ptrdiff_t, int,
-                  real, const creg_step_rule *, double *, const real *,
-                  real *);
+                  real, const creg_step_rule *, double *,
+                  const CREG_FN(look_ahead) *);
     void (*pack)(real *, const real *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
                  ptrdiff_t, ptrdiff_t);
-    void (*forward_row)(real *, const real *, const real *, ptrdiff_t,
-                        ptrdiff_t, ptrdiff_t);
+    void (*forward_rows)(real *, ptrdiff_t, const real *const *, ptrdiff_t,
+                         const real *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
     ptrdiff_t tile_width;
 } step_kernels;
 
 #define CREG_STEP_KERNELS_OF(isa)                                             \
     ((step_kernels){CREG_FN(step_panel_##isa), CREG_FN(pack_batch_##isa),     \
-                    CREG_FN(forward_row_##isa),                               \
+                    CREG_FN(forward_rows_##isa),                               \
                     CREG_FN(step_tile_width_##isa)()})
 
 static inline step_kernels

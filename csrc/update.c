@@ -160,8 +160,9 @@ void
 CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
                            const real *db, const real *dZ, const real *X,
                            ptrdiff_t B, ptrdiff_t O, ptrdiff_t I, real scale,
-                           const creg_step_rule *rule, const real *x_next,
-                           real *z_next, real *scratch, int n_threads)
+                           const creg_step_rule *rule,
+                           const CREG_FN(look_ahead) *next, real *scratch,
+                           int n_threads)
 {
     const step_kernels kernels = active_step_kernels();
     const double c = rule->max_norm;
@@ -170,6 +171,7 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
     const ptrdiff_t n_tiles = (I + kernels.tile_width - 1) / kernels.tile_width;
     const ptrdiff_t n_panels = (O + CREG_STEP_MR - 1) / CREG_STEP_MR;
     const int nt = creg_threads_for(n_threads);
+    const CREG_FN(look_ahead) none = {NULL, 0, NULL, NULL, NULL, 0};
     /* Each weight's operations do not depend on its panel, so threads may
      * split the panels any way. */
 #pragma omp parallel num_threads(nt) if ((double)O * I * B > FUSED_PARALLEL_MIN)
@@ -186,18 +188,36 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
             const ptrdiff_t j = p * CREG_STEP_MR;
             const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
             double sumsq[CREG_STEP_MR];
-            /* the look-ahead must see the clamped rows: with max-norm it
-             * runs after the clamp, while the rows are still in L1 */
-            const int ahead_in_pass = x_next != NULL && !(c > 0);
+            /* the panel's share: its neurons of z, the copy once, a slice
+             * of the prefetch; with max-norm the forward must see the
+             * clamped rows, so it runs after the clamp (rows still in L1) */
+            CREG_FN(look_ahead) mine = none;
+            if (next != NULL) {
+                /* the first panels fetch, so the rows arrive early */
+                const ptrdiff_t per = (next->n_fetch + n_panels - 1) / n_panels;
+                const ptrdiff_t f0 = p * per < next->n_fetch ? p * per
+                                                             : next->n_fetch;
+                const ptrdiff_t f1 = f0 + per < next->n_fetch ? f0 + per
+                                                              : next->n_fetch;
+                mine.rows = c > 0 ? NULL : next->rows;
+                mine.B = next->B;
+                mine.z = next->z + j;
+                mine.copy = p == 0 ? next->copy : NULL;
+                mine.fetch = next->fetch + f0;
+                mine.n_fetch = (int)(f1 - f0);
+            }
             kernels.panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O,
                           packed ? scratch : X, I, packed, B, I, m, scale,
-                          rule, sumsq, ahead_in_pass ? x_next : NULL,
-                          ahead_in_pass ? z_next + j : NULL);
+                          rule, sumsq, &mine);
             for (int r = 0; c > 0 && r < m; ++r) {
                 clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
             }
-            if (x_next != NULL && c > 0) {
-                kernels.forward_row(z_next + j, x_next, W + j * I, I, m, I);
+            if (next != NULL && next->rows != NULL && c > 0) {
+                kernels.forward_rows(next->z + j, O, next->rows, next->B,
+                                     W + j * I, I, m, I);
+                for (ptrdiff_t r = 0; p == 0 && next->copy && r < next->B; ++r) {
+                    memcpy(next->copy + r * I, next->rows[r], sizeof(real) * I);
+                }
             }
         }
     }

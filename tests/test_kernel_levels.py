@@ -89,37 +89,46 @@ def test_every_level_is_bitwise_same_for_any_thread_count(level):
             assert np.array_equal(a, b)
 
 
-def run_chunks(level, chunk_sizes, rule):
-    """One shuffled batch-1 epoch through train_batches, cut into calls of
-    the given numbers of batches (fit cuts by elapsed time)."""
+def run_chunks(level, chunk_sizes, rule, batch_size, input_noise, shuffled):
+    """One epoch through train_batches, cut into calls of the given numbers
+    of batches (fit cuts by elapsed time).  The last batch is 3 rows short,
+    so the look-ahead also runs into a shorter batch."""
     sizes = [37, 21, 3]
     net = creg.Network(sizes, hidden="tanh", dtype="float32", seed=8)
-    X, y, Y = make_problem(sizes, sum(chunk_sizes), "sigmoid", seed=9,
-                           dtype=np.float32)
+    n = sum(chunk_sizes) * batch_size - (3 if batch_size > 3 else 0)
+    X, y, Y = make_problem(sizes, n, "sigmoid", seed=9, dtype=np.float32)
     Y = Y.astype(np.float32)
-    order = np.empty(len(X), np.int64)
-    _core.shuffle(order, 1, 0)
-    ws = net._workspace(1)
+    order = None
+    if shuffled:
+        order = np.empty(len(X), np.int64)
+        _core.shuffle(order, 1, 0)
+    ws = net._workspace(batch_size)
     grads = np.empty_like(net.params)
     velocity = np.zeros_like(net.params)
-    noise = (0.0, 0.3, 5, 0)  # input noise: the look-ahead row is noised too
+    noise = (0.0, input_noise, 5, 0)
     first = 0
     for count in chunk_sizes:
-        _core.train_batches(net.params, velocity, grads, ws, X, Y, order, 1,
-                            first, count, net._spec, rule, noise, 1)
+        _core.train_batches(net.params, velocity, grads, ws, X, Y, order,
+                            batch_size, first, count, net._spec, rule, noise,
+                            1)
         first += count
     return net.params.copy()
 
 
+@pytest.mark.parametrize("input_noise, shuffled",
+                         [(0.0, True), (0.3, True), (0.0, False)])
+@pytest.mark.parametrize("batch_size", [1, 10])
 @pytest.mark.parametrize("max_norm", [0.0, 0.5])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_batch_one_look_ahead_gives_the_same_bits_for_any_chunking(
-        level, momentum, max_norm):
-    # At the vector levels each batch-1 step also runs the next sample's
-    # first-layer forward (after the clamp, with max-norm); a chunk's first
-    # step runs it itself.  Both must sum alike, or results would depend on
-    # fit's timing.
+def test_look_ahead_gives_the_same_bits_for_any_chunking(
+        level, momentum, max_norm, batch_size, input_noise, shuffled):
+    # At the vector levels each small-batch step also runs the next batch's
+    # first-layer forward (after the clamp, with max-norm), reading shuffled
+    # rows where they lie and copying them for the next step (or reading the
+    # noised copy); a chunk's first step gathers and runs it itself.  Both
+    # must sum alike, or results would depend on fit's timing.
     rule = (0.05, momentum, 1e-3, 1e-3, 1, max_norm)  # lr mu l2 l1 prox c
-    whole = run_chunks(level, [30], rule)
+    args = (rule, batch_size, input_noise, shuffled)
+    whole = run_chunks(level, [30], *args)
     for cuts in ([1] * 30, [7, 1, 13, 9], [2, 28]):
-        assert np.array_equal(run_chunks(level, cuts, rule), whole)
+        assert np.array_equal(run_chunks(level, cuts, *args), whole)
