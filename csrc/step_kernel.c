@@ -17,13 +17,14 @@
  * its result does not depend on the panel or thread it falls in.  Batches
  * of CREG_STEP_PACK_BATCH rows or more are first packed (pack_batch), so a
  * tile's rows are one contiguous stream.
- * Look-ahead (small batches, net.c): while a new weight tile is in
- * registers it is also multiplied into the next batch's first-layer
- * pre-activation, so a step reads and writes W_0 once instead of reading it
- * twice and writing it once.  At batch 1 those sums stay in registers;
- * longer batches keep one vector per (row, neuron) in a small local array.
- * forward_rows sums exactly the same way, so a step gives the same bits
- * whether its forward ran ahead or not.
+ * Look-ahead (batch 1, net.c): while a new weight vector is in registers
+ * it is also multiplied into the next sample's first-layer pre-activation,
+ * so online SGD reads and writes W_0 once per step instead of reading it
+ * twice and writing it once.  Longer batches run forward_rows on each
+ * panel right after its step (update.c), while its rows are in L1: their
+ * sums would not fit in registers here.  Both sum exactly as forward_rows
+ * does, so a step gives the same bits whether its forward ran ahead or
+ * not.
  * Compiled per precision x instruction set, like gemm_kernel.c.
  */
 #include "creg.h"
@@ -89,8 +90,8 @@ step(vec w, vec *v, vec acc, real scale, const coefficients *k,
 }
 
 /* One panel's work: rows 0 .. m-1 of W (and V), the batch (pack, X) and
- * the look-ahead's (next.z pointing at the panel's first neuron, rows ldz
- * apart like dZ's). */
+ * the look-ahead's (next.z pointing at the panel's first neuron; next.rows
+ * set only at batch 1). */
 typedef struct {
     real *W, *V;
     ptrdiff_t ldw;
@@ -102,57 +103,14 @@ typedef struct {
     real scale;
     coefficients k;
     CREG_FN(look_ahead) next;
-    ptrdiff_t ldz;
 } panel;
 
 /* The switches of one variant, constants after inlining. */
-enum {
-    MOMENTUM = 1,
-    SUBGRADIENT = 2,
-    PROX = 4,
-    NORMS = 8,
-    AHEAD = 16,     /* batch 1: the look-ahead's sums in registers */
-    AHEAD_ROWS = 32 /* longer batches: in a local array */
-};
-
-/* The look-ahead's sums and forward_rows', one vector per (input row,
- * neuron of the panel). */
-typedef vec ahead_sums[CREG_STEP_PACK_BATCH][MR];
-
-/* sums[b][r] += W(r, j ..) . x_b(j ..) for the tile's columns, w holding the
- * tile's rows: the operations dot products of whole rows take, tile after
- * tile (a vector past the last column is skipped, not added as zeros).
- * With copy set, the rows' columns are also stored there, ldc apart. */
-ALWAYS_INLINE void
-ahead_tile(ahead_sums sums, const real *const *rows, ptrdiff_t B,
-           real *copy, ptrdiff_t ldc, ptrdiff_t j, int n, int m,
-           vec w[MR][NV], const int full)
-{
-    for (ptrdiff_t b = 0; b < B; ++b) {
-        vec xv[NV];
-        vload_cols(xv, rows[b] + j, NV, n, full);
-        if (copy != NULL) {
-            vstore_cols(copy + b * ldc + j, xv, NV, n, full);
-        }
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; ++r) {
-            if (r >= m) {
-                break;
-            }
-            vec s = sums[b][r];
-            for (int u = 0; u < NV; ++u) {
-                if (full || u * VL < n) {
-                    s += w[r][u] * xv[u];
-                }
-            }
-            sums[b][r] = s;
-        }
-    }
-}
+enum { MOMENTUM = 1, SUBGRADIENT = 2, PROX = 4, NORMS = 8, AHEAD = 16 };
 
 /* Steps rows 0 .. m-1 of one tile given their gradient sums acc[r] (NULL:
  * batch 1, where a row's sum is the single product pack[r] x, formed here
- * so that no gradient tile is kept), leaving the new weights in acc. */
+ * so that no gradient tile is kept). */
 ALWAYS_INLINE void
 step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
           vec *norm, vec *ahead, const int full, const int flags)
@@ -186,10 +144,7 @@ step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
                 norm[r] += w[u] * w[u];
             }
             if ((flags & AHEAD) && (full || u * VL < n)) {
-                ahead[r] += w[u] * x_next[u]; /* as ahead_tile sums */
-            }
-            if (acc != NULL) {
-                acc[r][u] = w[u]; /* for the look-ahead of longer batches */
+                ahead[r] += w[u] * x_next[u]; /* as forward_rows sums */
             }
         }
         vstore_cols(w_row, w, NV, n, full);
@@ -253,7 +208,7 @@ sum_full_tile(vec acc[MR][NV], const panel *p, ptrdiff_t j)
  * only at the right edge). */
 ALWAYS_INLINE void
 step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
-          ahead_sums sums, const int full, const int flags)
+          const int full, const int flags)
 {
     if (flags & AHEAD) { /* look-ahead runs at batch 1 only */
         ptrdiff_t stride;
@@ -269,14 +224,6 @@ step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
         sum_tile(acc, p, j, n, full);
     }
     step_rows(p, j, n, acc, NULL, norm, ahead, full, flags);
-    const CREG_FN(look_ahead) *next = &p->next;
-    if ((flags & AHEAD_ROWS) && p->m == MR) { /* m a constant: no spills */
-        ahead_tile(sums, next->rows, next->B, next->copy, p->I, j, n, MR, acc,
-                   full);
-    } else if (flags & AHEAD_ROWS) {
-        ahead_tile(sums, next->rows, next->B, next->copy, p->I, j, n, p->m,
-                   acc, full);
-    }
 }
 
 ALWAYS_INLINE void
@@ -284,12 +231,8 @@ step_panel(const panel *p, double *sumsq, const int flags)
 {
     const ptrdiff_t width = NV * VL;
     vec norm[MR], ahead[MR];
-    ahead_sums sums;
     for (int r = 0; r < MR; ++r) {
         norm[r] = ahead[r] = (vec){0};
-        for (ptrdiff_t b = 0; (flags & AHEAD_ROWS) && b < p->next.B; ++b) {
-            sums[b][r] = (vec){0};
-        }
     }
     ptrdiff_t j = 0;
     for (; j + width <= p->I; j += width) {
@@ -298,10 +241,10 @@ step_panel(const panel *p, double *sumsq, const int flags)
         for (int f = 0; f < p->next.n_fetch; ++f) {
             __builtin_prefetch(p->next.fetch[f] + j, 0, 2);
         }
-        step_tile(p, j, (int)width, norm, ahead, sums, 1, flags);
+        step_tile(p, j, (int)width, norm, ahead, 1, flags);
     }
     if (j < p->I) {
-        step_tile(p, j, (int)(p->I - j), norm, ahead, sums, 0, flags);
+        step_tile(p, j, (int)(p->I - j), norm, ahead, 0, flags);
     }
     for (int r = 0; r < p->m; ++r) {
         if (flags & NORMS) {
@@ -316,9 +259,6 @@ step_panel(const panel *p, double *sumsq, const int flags)
         if (flags & AHEAD) {
             p->next.z[r] = vsum(ahead[r]);
         }
-        for (ptrdiff_t b = 0; (flags & AHEAD_ROWS) && b < p->next.B; ++b) {
-            p->next.z[b * p->ldz + r] = vsum(sums[b][r]);
-        }
     }
 }
 
@@ -326,7 +266,7 @@ step_panel(const panel *p, double *sumsq, const int flags)
  * loops, in its own function (one function holding them all takes minutes
  * to compile under the sanitizers): the subgradient and the prox exclude
  * each other, and with max-norm the caller runs the look-ahead itself,
- * after the clamp.  24 variants, named by their switches. */
+ * after the clamp.  18 variants, named by their switches. */
 #define EACH_VARIANT(V)                                                       \
     V(plain, 0)                                                               \
     V(s, SUBGRADIENT)                                                         \
@@ -345,13 +285,7 @@ step_panel(const panel *p, double *sumsq, const int flags)
     V(xa, PROX | AHEAD)                                                       \
     V(ma, MOMENTUM | AHEAD)                                                   \
     V(msa, MOMENTUM | SUBGRADIENT | AHEAD)                                    \
-    V(mxa, MOMENTUM | PROX | AHEAD)                                           \
-    V(r, AHEAD_ROWS)                                                          \
-    V(sr, SUBGRADIENT | AHEAD_ROWS)                                           \
-    V(xr, PROX | AHEAD_ROWS)                                                  \
-    V(mr, MOMENTUM | AHEAD_ROWS)                                              \
-    V(msr, MOMENTUM | SUBGRADIENT | AHEAD_ROWS)                               \
-    V(mxr, MOMENTUM | PROX | AHEAD_ROWS)
+    V(mxa, MOMENTUM | PROX | AHEAD)
 /* (The panel is copied to a local whose address the stores to W cannot
  * reach, or every store would reload the coefficients.) */
 #define DEFINE_VARIANT(name, f)                                               \
@@ -386,18 +320,16 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
         {(real)rule->lr, (real)rule->momentum, (real)rule->l2, (real)rule->l1,
          (real)rule->lr * (real)rule->l1, (real)(1 - rule->lr * rule->l2),
          -(real)rule->lr * scale},
-        *next, ldz};
+        *next};
     const int flags = (rule->momentum != 0 ? MOMENTUM : 0)
                       | (!rule->l1_prox && rule->l1 != 0 ? SUBGRADIENT : 0)
                       | (rule->l1_prox && rule->l1 != 0 ? PROX : 0)
                       | (rule->max_norm > 0 ? NORMS : 0)
-                      | (next->rows == NULL ? 0
-                         : B == 1           ? AHEAD
-                                            : AHEAD_ROWS);
+                      | (next->rows != NULL ? AHEAD : 0);
     switch (flags) {
         EACH_VARIANT(CASE)
     default: /* look-ahead with max-norm: left to the caller */
-        step_panel(&p, sumsq, flags & ~(AHEAD | AHEAD_ROWS));
+        step_panel(&p, sumsq, flags & ~AHEAD);
         break;
     }
 }
@@ -431,52 +363,122 @@ KFN(step_tile_width)(void)
     return NV * VL;
 }
 
-/* Z (B x O, rows ldz apart) := X . W^T for B < CREG_STEP_PACK_BATCH input
- * rows, W: O x I with rows ldw apart.  Each element is summed exactly as
- * step_panel's look-ahead sums it (ahead_tile, then vsum), so a network's
- * forward gives the same bits whether or not the previous step computed
- * it. */
+/* forward_rows' tile: FWD_MB input rows by FWD_NR neurons, twelve
+ * accumulators; every operand is loaded once per vector of columns. */
+#define FWD_MB 4
+#define FWD_NR 3
+
+/* Z(b, r) for nb input rows x[b] and the m rows of W, one vector
+ * accumulator each, summed along the row and then across (vsum): the order
+ * of the batch-1 look-ahead, so the two agree bit for bit.  Rows of W past
+ * m repeat row 0 and are not stored.  With `copying`, the input rows are
+ * also stored to copy, ldc apart. */
 ALWAYS_INLINE void
-forward_panels(real *Z, ptrdiff_t ldz, const real *const *rows, ptrdiff_t B,
-               const real *W, ptrdiff_t ldw, ptrdiff_t O, ptrdiff_t I)
+forward_tile(real *Z, ptrdiff_t ldz, const real *const *x, const real *W,
+             ptrdiff_t ldw, int m, ptrdiff_t I, real *copy, ptrdiff_t ldc,
+             const int nb, const int copying)
 {
-    const ptrdiff_t width = NV * VL;
-    for (ptrdiff_t j0 = 0; j0 < O; j0 += MR) {
-        const int m = (int)(O - j0 < MR ? O - j0 : MR);
-        ahead_sums sums;
-        for (ptrdiff_t b = 0; b < B; ++b) {
-            for (int r = 0; r < MR; ++r) {
-                sums[b][r] = (vec){0};
+    const real *xr[FWD_MB], *w[FWD_NR];
+    for (int b = 0; b < nb; ++b) {
+        xr[b] = x[b]; /* locals: the copy's stores cannot move them */
+    }
+    for (int r = 0; r < FWD_NR; ++r) {
+        w[r] = W + (r < m ? r : 0) * ldw;
+    }
+    vec acc[FWD_MB][FWD_NR];
+    for (int b = 0; b < nb; ++b) {
+        for (int r = 0; r < FWD_NR; ++r) {
+            acc[b][r] = (vec){0};
+        }
+    }
+    ptrdiff_t k = 0;
+    for (; k + VL <= I; k += VL) {
+        vec wv[FWD_NR];
+        for (int r = 0; r < FWD_NR; ++r) {
+            wv[r] = vload(w[r] + k);
+        }
+        for (int b = 0; b < nb; ++b) {
+            const vec xv = vload(xr[b] + k);
+            if (copying) {
+                vstore(copy + b * ldc + k, xv);
+            }
+            for (int r = 0; r < FWD_NR; ++r) {
+                acc[b][r] += wv[r] * xv;
             }
         }
-        for (ptrdiff_t j = 0; j < I; j += width) {
-            const int n = (int)(I - j < width ? I - j : width);
-            vec w[MR][NV];
-            for (int r = 0; r < m; ++r) {
-                vload_cols(w[r], W + (j0 + r) * ldw + j, NV, n, n == width);
+    }
+    if (k < I) {
+        const int rest = (int)(I - k);
+        vec wv[FWD_NR];
+        for (int r = 0; r < FWD_NR; ++r) {
+            wv[r] = vload_part(w[r] + k, rest);
+        }
+        for (int b = 0; b < nb; ++b) {
+            const vec xv = vload_part(xr[b] + k, rest);
+            if (copying) {
+                vstore_part(copy + b * ldc + k, xv, rest);
             }
-            if (n == width) {
-                ahead_tile(sums, rows, B, NULL, 0, j, n, m, w, 1);
-            } else {
-                ahead_tile(sums, rows, B, NULL, 0, j, n, m, w, 0);
+            for (int r = 0; r < FWD_NR; ++r) {
+                acc[b][r] += wv[r] * xv;
             }
         }
-        for (ptrdiff_t b = 0; b < B; ++b) {
-            for (int r = 0; r < m; ++r) {
-                Z[b * ldz + j0 + r] = vsum(sums[b][r]);
-            }
+    }
+    for (int b = 0; b < nb; ++b) {
+        for (int r = 0; r < m; ++r) {
+            Z[b * ldz + r] = vsum(acc[b][r]);
         }
     }
 }
 
+/* The tiles of nb input rows against all O neurons, copying the rows
+ * during the first. */
+ALWAYS_INLINE void
+forward_row_group(real *Z, ptrdiff_t ldz, const real *const *x,
+                  const real *W, ptrdiff_t ldw, ptrdiff_t O, ptrdiff_t I,
+                  real *copy, const int nb)
+{
+    for (ptrdiff_t j = 0; j < O; j += FWD_NR) {
+        const int m = (int)(O - j < FWD_NR ? O - j : FWD_NR);
+        if (j == 0 && copy != NULL) {
+            forward_tile(Z + j, ldz, x, W + j * ldw, ldw, m, I, copy, I, nb,
+                         1);
+        } else {
+            forward_tile(Z + j, ldz, x, W + j * ldw, ldw, m, I, NULL, I, nb,
+                         0);
+        }
+    }
+}
+
+/* Z (B x O, rows ldz apart) := X . W^T for B < CREG_STEP_PACK_BATCH input
+ * rows, W: O x I with rows ldw apart; with copy set, the rows are also
+ * copied there (B x I).  Groups of up to FWD_MB input rows (a group stays
+ * in L1 while W's rows stream past). */
 void
 KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
                   ptrdiff_t B, const real *W, ptrdiff_t ldw, ptrdiff_t O,
-                  ptrdiff_t I)
+                  ptrdiff_t I, real *copy)
 {
-    if (B == 1) { /* a constant: the sums stay in registers */
-        forward_panels(Z, ldz, rows, 1, W, ldw, O, I);
-    } else {
-        forward_panels(Z, ldz, rows, B, W, ldw, O, I);
+    ptrdiff_t group;
+    for (ptrdiff_t b = 0; b < B; b += group) {
+        real *z = Z + b * ldz;
+        const real *const *x = rows + b;
+        real *c = copy != NULL ? copy + b * I : NULL;
+        /* 5 and 6 rows as 3 + 2 and 3 + 3 rather than 4 + 1 and 4 + 2 */
+        const ptrdiff_t rest = B - b;
+        group = rest <= FWD_MB ? rest : rest <= 6 ? 3 : FWD_MB;
+        switch (group) {
+        case 1:
+            forward_row_group(z, ldz, x, W, ldw, O, I, c, 1);
+            break;
+        case 2:
+            forward_row_group(z, ldz, x, W, ldw, O, I, c, 2);
+            break;
+        case 3:
+            forward_row_group(z, ldz, x, W, ldw, O, I, c, 3);
+            break;
+        default:
+            forward_row_group(z, ldz, x, W, ldw, O, I, c, FWD_MB);
+            break;
+        }
     }
 }

@@ -172,6 +172,8 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
     const ptrdiff_t n_panels = (O + CREG_STEP_MR - 1) / CREG_STEP_MR;
     const int nt = creg_threads_for(n_threads);
     const CREG_FN(look_ahead) none = {NULL, 0, NULL, NULL, NULL, 0};
+    const int ahead_in_pass = next != NULL && next->rows != NULL && B == 1
+                              && !(c > 0);
     /* Each weight's operations do not depend on its panel, so threads may
      * split the panels any way. */
 #pragma omp parallel num_threads(nt) if ((double)O * I * B > FUSED_PARALLEL_MIN)
@@ -188,9 +190,9 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
             const ptrdiff_t j = p * CREG_STEP_MR;
             const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
             double sumsq[CREG_STEP_MR];
-            /* the panel's share: its neurons of z, the copy once, a slice
-             * of the prefetch; with max-norm the forward must see the
-             * clamped rows, so it runs after the clamp (rows still in L1) */
+            /* the panel's share: its neurons of z, a slice of the
+             * prefetch; at batch 1 without max-norm the kernel runs the
+             * forward in its own pass */
             CREG_FN(look_ahead) mine = none;
             if (next != NULL) {
                 /* the first panels fetch, so the rows arrive early */
@@ -199,10 +201,10 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
                                                              : next->n_fetch;
                 const ptrdiff_t f1 = f0 + per < next->n_fetch ? f0 + per
                                                               : next->n_fetch;
-                mine.rows = c > 0 ? NULL : next->rows;
+                mine.rows = ahead_in_pass ? next->rows : NULL;
                 mine.B = next->B;
                 mine.z = next->z + j;
-                mine.copy = p == 0 ? next->copy : NULL;
+                mine.copy = ahead_in_pass && p == 0 ? next->copy : NULL;
                 mine.fetch = next->fetch + f0;
                 mine.n_fetch = (int)(f1 - f0);
             }
@@ -212,12 +214,11 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
             for (int r = 0; c > 0 && r < m; ++r) {
                 clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
             }
-            if (next != NULL && next->rows != NULL && c > 0) {
+            /* otherwise after the clamp, on the panel's rows still in L1 */
+            if (next != NULL && next->rows != NULL && !ahead_in_pass) {
                 kernels.forward_rows(next->z + j, O, next->rows, next->B,
-                                     W + j * I, I, m, I);
-                for (ptrdiff_t r = 0; p == 0 && next->copy && r < next->B; ++r) {
-                    memcpy(next->copy + r * I, next->rows[r], sizeof(real) * I);
-                }
+                                     W + j * I, I, m, I,
+                                     p == 0 ? next->copy : NULL);
             }
         }
     }
