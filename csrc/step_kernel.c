@@ -237,9 +237,10 @@ step_panel(const panel *p, double *sumsq, const int flags)
     ptrdiff_t j = 0;
     for (; j + width <= p->I; j += width) {
         /* a few lines per tile, so the misses overlap the arithmetic
-         * instead of queueing all at once */
+         * instead of queueing all at once (with the all-levels hint:
+         * measured 2-3% faster for Nielsen's network than L2 only) */
         for (int f = 0; f < p->next.n_fetch; ++f) {
-            __builtin_prefetch(p->next.fetch[f] + j, 0, 2);
+            __builtin_prefetch(p->next.fetch[f] + j, 0, 3);
         }
         step_tile(p, j, (int)width, norm, ahead, 1, flags);
     }
