@@ -62,6 +62,19 @@ dot(const real *restrict a, const real *restrict b, ptrdiff_t K)
 #define KERNEL(name) ((void)avx2, CREG_FN(name##_base))
 #endif
 
+/* This thread's number in the current team, and the team's size. */
+static void
+team_position(int *me, int *team)
+{
+#ifdef _OPENMP
+    *me = omp_get_thread_num();
+    *team = omp_get_num_threads();
+#else
+    *me = 0;
+    *team = 1;
+#endif
+}
+
 /* The part of a grid of n tiles that thread `me` of `team` computes. */
 static void
 my_tiles(ptrdiff_t n, int me, int team, ptrdiff_t *first, ptrdiff_t *count)
@@ -86,17 +99,17 @@ packed_suits(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
     return M >= PACKED_MIN_MN && N >= PACKED_MIN_MN && K >= PACKED_MIN_K;
 }
 
-/* This thread's number in the current team, and the team's size. */
+/* This thread's share of gemm_packed. */
 static void
-team_position(int *me, int *team)
+packed_share(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
+             ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B, ptrdiff_t rs_b,
+             ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+             real alpha, real beta)
 {
-#ifdef _OPENMP
-    *me = omp_get_thread_num();
-    *team = omp_get_num_threads();
-#else
-    *me = 0;
-    *team = 1;
-#endif
+    int me, team;
+    team_position(&me, &team);
+    CREG_FN(gemm_packed_avx2)(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M,
+                              N, K, alpha, beta, me, team);
 }
 
 /* gemm_packed.c's kernels, each thread computing its share. */
@@ -107,15 +120,33 @@ gemm_packed(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
             real alpha, real beta, int n_threads)
 {
     const int nt = creg_threads_for(n_threads);
-#pragma omp parallel num_threads(nt) if ((double)M * N * K > GEMM_PARALLEL_MIN)
-    {
-        int me, team;
-        team_position(&me, &team);
-        CREG_FN(gemm_packed_avx2)(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b,
-                                  cs_b, M, N, K, alpha, beta, me, team);
-    }
+    CREG_TEAM(nt, (double)M * N * K > GEMM_PARALLEL_MIN,
+              packed_share(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N,
+                           K, alpha, beta));
 }
 #endif
+
+/* This thread's share of the tiles of the unpacked micro-kernels. */
+static void
+vector_share(real *C, ptrdiff_t rs_c, const real *A, ptrdiff_t rs_a,
+             ptrdiff_t cs_a, const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b,
+             ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, real alpha, real beta,
+             int dot_form, int avx2)
+{
+    const ptrdiff_t n_tiles = dot_form ? KERNEL(gemm_dot_tiles)(M, N)
+                                       : KERNEL(gemm_axpy_tiles)(M, N);
+    int me, team;
+    team_position(&me, &team);
+    ptrdiff_t first, count;
+    my_tiles(n_tiles, me, team, &first, &count);
+    if (dot_form) {
+        KERNEL(gemm_dot)(C, rs_c, A, rs_a, B, cs_b, M, N, K, alpha, beta,
+                         first, count);
+    } else {
+        KERNEL(gemm_axpy)(C, rs_c, A, rs_a, cs_a, B, rs_b, M, N, K, alpha,
+                          beta, first, count);
+    }
+}
 
 /* Runs the micro-kernels if the layout suits them; returns 0 if not. */
 static int
@@ -135,47 +166,24 @@ gemm_vector(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
     if (!dot_form && !(cs_c == 1 && cs_b == 1)) {
         return 0;
     }
-    const int avx2 = level >= 2;
-    const ptrdiff_t n_tiles = dot_form ? KERNEL(gemm_dot_tiles)(M, N)
-                                       : KERNEL(gemm_axpy_tiles)(M, N);
     const int nt = creg_threads_for(n_threads);
-#pragma omp parallel num_threads(nt) if ((double)M * N * K > GEMM_PARALLEL_MIN)
-    {
-        int me, team;
-        team_position(&me, &team);
-        ptrdiff_t first, count;
-        my_tiles(n_tiles, me, team, &first, &count);
-        if (dot_form) {
-            KERNEL(gemm_dot)(C, rs_c, A, rs_a, B, cs_b, M, N, K, alpha, beta,
-                             first, count);
-        } else {
-            KERNEL(gemm_axpy)(C, rs_c, A, rs_a, cs_a, B, rs_b, M, N, K, alpha,
-                              beta, first, count);
-        }
-    }
+    CREG_TEAM(nt, (double)M * N * K > GEMM_PARALLEL_MIN,
+              vector_share(C, rs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N, K,
+                           alpha, beta, dot_form, level >= 2));
     return 1;
 }
 #endif
 
-void
-CREG_FN(gemm)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
-              const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
-              const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b,
-              ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-              real alpha, real beta, int n_threads)
+/* This thread's share of the rows of the plain loops (level 0, and layouts
+ * the micro-kernels do not take). */
+static void
+reference_rows(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
+               ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B, ptrdiff_t rs_b,
+               ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+               real alpha, real beta, int dot_form)
 {
-#if defined(CREG_HAVE_VECTOR_KERNELS)
-    const int level = creg_kernel_level();
-    if (level > 0 && gemm_vector(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b,
-                                 M, N, K, alpha, beta, n_threads, level)) {
-        return;
-    }
-#endif
-    const int dot_form = (cs_a == 1 && rs_b == 1) || cs_c != 1 || cs_b != 1;
-    const int nt = creg_threads_for(n_threads);
     ptrdiff_t i;
-#pragma omp parallel for num_threads(nt) schedule(static) \
-    if ((double)M * N * K > GEMM_PARALLEL_MIN)
+#pragma omp for schedule(static)
     for (i = 0; i < M; ++i) {
         real *c = C + i * rs_c;
         const real *a = A + i * rs_a;
@@ -207,4 +215,25 @@ CREG_FN(gemm)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
             }
         }
     }
+}
+
+void
+CREG_FN(gemm)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
+              const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
+              const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b,
+              ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+              real alpha, real beta, int n_threads)
+{
+#if defined(CREG_HAVE_VECTOR_KERNELS)
+    const int level = creg_kernel_level();
+    if (level > 0 && gemm_vector(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b,
+                                 M, N, K, alpha, beta, n_threads, level)) {
+        return;
+    }
+#endif
+    const int dot_form = (cs_a == 1 && rs_b == 1) || cs_c != 1 || cs_b != 1;
+    const int nt = creg_threads_for(n_threads);
+    CREG_TEAM(nt, (double)M * N * K > GEMM_PARALLEL_MIN,
+              reference_rows(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M,
+                             N, K, alpha, beta, dot_form));
 }

@@ -129,16 +129,14 @@ bias_step(real *b, real *Vb, const real *db, ptrdiff_t O,
     }
 }
 
-void
-CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
-                const real *db, ptrdiff_t O, ptrdiff_t I,
-                const creg_step_rule *rule, int n_threads)
+/* This thread's share of update's rows. */
+static void
+update_rows(real *W, real *VW, const real *dW, ptrdiff_t O, ptrdiff_t I,
+            const creg_step_rule *rule)
 {
     const double c = rule->max_norm;
-    const int nt = creg_threads_for(n_threads);
     ptrdiff_t j;
-#pragma omp parallel for num_threads(nt) schedule(static) \
-    if ((double)O * I > UPDATE_PARALLEL_MIN)
+#pragma omp for schedule(static)
     for (j = 0; j < O; ++j) {
         real *w = W + j * I;
         real *v = rule->momentum != 0 ? VW + j * I : NULL;
@@ -147,6 +145,16 @@ CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
             clamp_row(w, I, squared_norm(w, I), c); /* the row is in L1 */
         }
     }
+}
+
+void
+CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
+                const real *db, ptrdiff_t O, ptrdiff_t I,
+                const creg_step_rule *rule, int n_threads)
+{
+    const int nt = creg_threads_for(n_threads);
+    CREG_TEAM(nt, (double)O * I > UPDATE_PARALLEL_MIN,
+              update_rows(W, VW, dW, O, I, rule));
     bias_step(b, Vb, db, O, rule);
 }
 
@@ -154,6 +162,69 @@ int
 CREG_FN(update_fuses)(ptrdiff_t B)
 {
     return active_step_kernels().panel != NULL && B <= CREG_STEP_MAX_BATCH;
+}
+
+/* This thread's share of update_from_batch's work: packing the batch when
+ * it is long, then the panels. */
+static void
+step_share(real *W, real *VW, const real *dZ, const real *X, ptrdiff_t B,
+           ptrdiff_t O, ptrdiff_t I, real scale, const creg_step_rule *rule,
+           const CREG_FN(look_ahead) *next, real *scratch)
+{
+    const step_kernels kernels = active_step_kernels();
+    const double c = rule->max_norm;
+    const int momentum = rule->momentum != 0;
+    const int packed = B >= CREG_STEP_PACK_BATCH;
+    const ptrdiff_t n_tiles = (I + kernels.tile_width - 1) / kernels.tile_width;
+    const ptrdiff_t n_panels = (O + CREG_STEP_MR - 1) / CREG_STEP_MR;
+    const CREG_FN(look_ahead) none = {NULL, 0, NULL, NULL, NULL, 0};
+    const int ahead_in_pass = next != NULL && next->rows != NULL && B == 1
+                              && !(c > 0);
+    ptrdiff_t t, p;
+    if (packed) {
+#pragma omp for schedule(static)
+        for (t = 0; t < n_tiles; ++t) {
+            kernels.pack(scratch, X, I, B, I, t, 1);
+        }
+    }
+    /* Each weight's operations do not depend on its panel, so threads may
+     * split the panels any way. */
+#pragma omp for schedule(static)
+    for (p = 0; p < n_panels; ++p) {
+        const ptrdiff_t j = p * CREG_STEP_MR;
+        const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
+        double sumsq[CREG_STEP_MR];
+        /* the panel's share: its neurons of z, a slice of the
+         * prefetch; at batch 1 without max-norm the kernel runs the
+         * forward in its own pass */
+        CREG_FN(look_ahead) mine = none;
+        if (next != NULL) {
+            /* the first panels fetch, so the rows arrive early */
+            const ptrdiff_t per = (next->n_fetch + n_panels - 1) / n_panels;
+            const ptrdiff_t f0 = p * per < next->n_fetch ? p * per
+                                                         : next->n_fetch;
+            const ptrdiff_t f1 = f0 + per < next->n_fetch ? f0 + per
+                                                          : next->n_fetch;
+            mine.rows = ahead_in_pass ? next->rows : NULL;
+            mine.B = next->B;
+            mine.z = next->z + j;
+            mine.copy = ahead_in_pass && p == 0 ? next->copy : NULL;
+            mine.fetch = next->fetch + f0;
+            mine.n_fetch = (int)(f1 - f0);
+        }
+        kernels.panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O,
+                      packed ? scratch : X, I, packed, B, I, m, scale,
+                      rule, sumsq, &mine);
+        for (int r = 0; c > 0 && r < m; ++r) {
+            clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
+        }
+        /* otherwise after the clamp, on the panel's rows still in L1 */
+        if (next != NULL && next->rows != NULL && !ahead_in_pass) {
+            kernels.forward_rows(next->z + j, O, next->rows, next->B,
+                                 W + j * I, I, m, I,
+                                 p == 0 ? next->copy : NULL);
+        }
+    }
 }
 
 void
@@ -164,63 +235,8 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
                            const CREG_FN(look_ahead) *next, real *scratch,
                            int n_threads)
 {
-    const step_kernels kernels = active_step_kernels();
-    const double c = rule->max_norm;
-    const int momentum = rule->momentum != 0;
-    const int packed = B >= CREG_STEP_PACK_BATCH;
-    const ptrdiff_t n_tiles = (I + kernels.tile_width - 1) / kernels.tile_width;
-    const ptrdiff_t n_panels = (O + CREG_STEP_MR - 1) / CREG_STEP_MR;
     const int nt = creg_threads_for(n_threads);
-    const CREG_FN(look_ahead) none = {NULL, 0, NULL, NULL, NULL, 0};
-    const int ahead_in_pass = next != NULL && next->rows != NULL && B == 1
-                              && !(c > 0);
-    /* Each weight's operations do not depend on its panel, so threads may
-     * split the panels any way. */
-#pragma omp parallel num_threads(nt) if ((double)O * I * B > FUSED_PARALLEL_MIN)
-    {
-        ptrdiff_t t, p;
-        if (packed) {
-#pragma omp for schedule(static)
-            for (t = 0; t < n_tiles; ++t) {
-                kernels.pack(scratch, X, I, B, I, t, 1);
-            }
-        }
-#pragma omp for schedule(static)
-        for (p = 0; p < n_panels; ++p) {
-            const ptrdiff_t j = p * CREG_STEP_MR;
-            const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
-            double sumsq[CREG_STEP_MR];
-            /* the panel's share: its neurons of z, a slice of the
-             * prefetch; at batch 1 without max-norm the kernel runs the
-             * forward in its own pass */
-            CREG_FN(look_ahead) mine = none;
-            if (next != NULL) {
-                /* the first panels fetch, so the rows arrive early */
-                const ptrdiff_t per = (next->n_fetch + n_panels - 1) / n_panels;
-                const ptrdiff_t f0 = p * per < next->n_fetch ? p * per
-                                                             : next->n_fetch;
-                const ptrdiff_t f1 = f0 + per < next->n_fetch ? f0 + per
-                                                              : next->n_fetch;
-                mine.rows = ahead_in_pass ? next->rows : NULL;
-                mine.B = next->B;
-                mine.z = next->z + j;
-                mine.copy = ahead_in_pass && p == 0 ? next->copy : NULL;
-                mine.fetch = next->fetch + f0;
-                mine.n_fetch = (int)(f1 - f0);
-            }
-            kernels.panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O,
-                          packed ? scratch : X, I, packed, B, I, m, scale,
-                          rule, sumsq, &mine);
-            for (int r = 0; c > 0 && r < m; ++r) {
-                clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
-            }
-            /* otherwise after the clamp, on the panel's rows still in L1 */
-            if (next != NULL && next->rows != NULL && !ahead_in_pass) {
-                kernels.forward_rows(next->z + j, O, next->rows, next->B,
-                                     W + j * I, I, m, I,
-                                     p == 0 ? next->copy : NULL);
-            }
-        }
-    }
+    CREG_TEAM(nt, (double)O * I * B > FUSED_PARALLEL_MIN,
+              step_share(W, VW, dZ, X, B, O, I, scale, rule, next, scratch));
     bias_step(b, Vb, db, O, rule);
 }
