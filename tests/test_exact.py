@@ -144,3 +144,24 @@ def test_fit_matches_reference(cost, output, hidden, penalty, momentum,
         for W in net.weights:
             norms = np.linalg.norm(np.asarray(W, np.float64), axis=1)
             assert norms.max() <= MAX_NORM * (1 + 10 * tol)
+
+
+def test_float32_sigmoid_is_within_two_ulp_over_its_range():
+    # float32 sigmoid runs four lanes at a time with its own exp (not
+    # libm's expf, one call per unit): against the correctly rounded value,
+    # from saturation at 1 down through the subnormal outputs to 0.
+    z = np.concatenate([np.linspace(-110, 110, 40001),
+                        [0.0, -0.0, 1e-8, -1e-8, -87.3, -88.5, -103.2, -150,
+                         3e38, -3e38]]).astype(np.float32)
+    net = creg.Network([1, 1], output="sigmoid", dtype="float32", seed=0)
+    net.params[:] = 0
+    net.weights[0][...] = 1
+    a = np.asarray(net.predict_proba(z[:, None])).ravel()
+    z64 = z.astype(np.float64)
+    e = np.exp(-np.abs(z64))
+    exact = np.where(z64 >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
+    ulps = np.abs(a.view(np.int32).astype(np.int64)
+                  - exact.view(np.int32).astype(np.int64))
+    assert ulps.max() <= 2
+    assert np.count_nonzero((exact > 0) & (exact < np.finfo(np.float32).tiny)) > 0
+    assert a[-2] == 1 and a[-1] == 0
