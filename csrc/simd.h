@@ -36,6 +36,46 @@ vstore(real *p, vec v)
     memcpy(p, &v, sizeof v);
 }
 
+#if defined(CREG_ISA_AVX2)
+#include <immintrin.h>
+
+/* All ones in the lanes below n: AVX2's masked loads and stores read and
+ * write only those (the rest load as zeros and never fault), where a
+ * vector assembled element by element stalls on store forwarding, which
+ * short rows (the tails of every row of a small layer) pay each time. */
+static inline __m256i
+lanes_below(int n)
+{
+#if defined(CREG_F32)
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+#else
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n),
+                              _mm256_setr_epi64x(0, 1, 2, 3));
+#endif
+}
+
+/* The first n (< VL) elements of p, zero-filled to a whole vector. */
+static inline vec
+vload_part(const real *p, int n)
+{
+#if defined(CREG_F32)
+    return (vec)_mm256_maskload_ps(p, lanes_below(n));
+#else
+    return (vec)_mm256_maskload_pd(p, lanes_below(n));
+#endif
+}
+
+static inline void
+vstore_part(real *p, vec v, int n)
+{
+#if defined(CREG_F32)
+    _mm256_maskstore_ps(p, lanes_below(n), (__m256)v);
+#else
+    _mm256_maskstore_pd(p, lanes_below(n), (__m256d)v);
+#endif
+}
+#else
 /* The first n (< VL) elements of p, zero-filled to a whole vector. */
 static inline vec
 vload_part(const real *p, int n)
@@ -56,6 +96,7 @@ vstore_part(real *p, vec v, int n)
         p[i] = t[i];
     }
 }
+#endif
 
 /* nv consecutive vectors from p of which the first n elements are valid:
  * whole loads when `full` (a constant at each call), else zero-filled past
