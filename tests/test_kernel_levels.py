@@ -72,17 +72,24 @@ def test_batch_above_the_fused_kernels_matches_reference(level, dtype, tol):
     assert_params_close(net, Ws, bs, tol)
 
 
-def test_every_level_is_bitwise_same_for_any_thread_count(level):
-    # 300 x 200 x batch 48 multiply-adds: above the kernels' threading
-    # threshold (2M), so the panels really are split over threads
-    sizes = [300, 200, 3]
+@pytest.mark.parametrize("sizes, batch_size, rule", [
+    ([300, 200, 3], 48, "elastic_max_norm"),  # packed batch
+    ([700, 300, 3], 10, "l1_prox"),           # look-ahead, copy, prefetch
+    ([700, 300, 3], 10, "elastic_max_norm"),  # look-ahead after the clamp
+])
+def test_every_level_is_bitwise_same_for_any_thread_count(level, sizes,
+                                                          batch_size, rule):
+    # layer 0's multiply-adds (inputs x neurons x batch) are above the
+    # kernels' threading threshold (2M), so the panels really are split
+    # over threads; the batch of 10 also runs the next batch's forward,
+    # copies its shuffled rows and prefetches the batch after, per panel
     X, y, _ = make_problem(sizes, 96, "sigmoid", seed=6,
                            dtype=np.float32)
     results = []
     for n_threads in (1, 2, 3):
         net = creg.Network(sizes, hidden="relu", seed=7)
-        net.fit(X, y, epochs=2, batch_size=48, lr=0.1, momentum=0.9,
-                n_threads=n_threads, **RULES["elastic_max_norm"])
+        net.fit(X, y, epochs=2, batch_size=batch_size, lr=0.1, momentum=0.9,
+                n_threads=n_threads, **RULES[rule])
         results.append(net.weights + net.biases)
     for other in results[1:]:
         for a, b in zip(results[0], other):
