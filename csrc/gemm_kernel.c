@@ -25,9 +25,10 @@
 #include "real.h"
 #include "simd.h"
 #include "gemm_kernel.h"
+#include "dot_tile.h"
 
-#define DOT_MR 4
-#define DOT_NR 3
+#define DOT_MR DOT_TILE_MA
+#define DOT_NR DOT_TILE_NB
 /* axpy: 6 rows x 2 vectors = 12 accumulators (+2 loads, 1 broadcast: 15 of
  * the 16 vector registers).  K is cut into KC-deep blocks and the rows into
  * MC-row blocks so that a block of B stays in L1 and a block of A in L2
@@ -61,33 +62,7 @@ dot_tile(real *C, ptrdiff_t ldc, const real *A, ptrdiff_t lda,
         b[j] = B + (j < n ? j : 0) * ldb;
     }
     vec acc[DOT_MR][DOT_NR];
-    memset(acc, 0, sizeof acc);
-    ptrdiff_t k = 0;
-    for (; k + VL <= K; k += VL) {
-        vec bv[DOT_NR];
-        for (int j = 0; j < DOT_NR; ++j) {
-            bv[j] = vload(b[j] + k);
-        }
-        for (int i = 0; i < DOT_MR; ++i) {
-            const vec av = vload(a[i] + k);
-            for (int j = 0; j < DOT_NR; ++j) {
-                acc[i][j] += av * bv[j];
-            }
-        }
-    }
-    if (k < K) {
-        const int rest = (int)(K - k);
-        vec bv[DOT_NR];
-        for (int j = 0; j < DOT_NR; ++j) {
-            bv[j] = vload_part(b[j] + k, rest);
-        }
-        for (int i = 0; i < DOT_MR; ++i) {
-            const vec av = vload_part(a[i] + k, rest);
-            for (int j = 0; j < DOT_NR; ++j) {
-                acc[i][j] += av * bv[j];
-            }
-        }
-    }
+    dot_tile_sums(acc, a, b, K, NULL, 0, DOT_MR, 0);
     for (int i = 0; i < m; ++i) {
         for (int j = 0; j < n; ++j) {
             put(C + i * ldc + j, vsum(acc[i][j]), alpha, beta);

@@ -31,6 +31,7 @@
 #include "real.h"
 #include "simd.h"
 #include "step_kernel.h"
+#include "dot_tile.h"
 
 #define MR CREG_STEP_MR
 #define NV 2 /* vectors of columns per tile: 6 x 2 accumulators */
@@ -364,66 +365,21 @@ KFN(step_tile_width)(void)
     return NV * VL;
 }
 
-/* forward_rows' tile: FWD_MB input rows by FWD_NR neurons, twelve
- * accumulators; every operand is loaded once per vector of columns. */
-#define FWD_MB 4
-#define FWD_NR 3
-
-/* Z(b, r) for nb input rows x[b] and the m rows of W, one vector
- * accumulator each, summed along the row and then across (vsum): the order
- * of the batch-1 look-ahead, so the two agree bit for bit.  Rows of W past
- * m repeat row 0 and are not stored.  With `copying`, the input rows are
- * also stored to copy, ldc apart. */
+/* Z(b, r) for nb input rows x[b] and the m rows of W, summed as
+ * dot_tile.h sums (the order of the batch-1 look-ahead, so the two agree
+ * bit for bit).  Rows of W past m repeat row 0 and are not stored.  With
+ * `copying`, the input rows are also stored to copy, ldc apart. */
 ALWAYS_INLINE void
 forward_tile(real *Z, ptrdiff_t ldz, const real *const *x, const real *W,
              ptrdiff_t ldw, int m, ptrdiff_t I, real *copy, ptrdiff_t ldc,
              const int nb, const int copying)
 {
-    const real *xr[FWD_MB], *w[FWD_NR];
-    for (int b = 0; b < nb; ++b) {
-        xr[b] = x[b]; /* locals: the copy's stores cannot move them */
-    }
-    for (int r = 0; r < FWD_NR; ++r) {
+    const real *w[DOT_TILE_NB];
+    for (int r = 0; r < DOT_TILE_NB; ++r) {
         w[r] = W + (r < m ? r : 0) * ldw;
     }
-    vec acc[FWD_MB][FWD_NR];
-    for (int b = 0; b < nb; ++b) {
-        for (int r = 0; r < FWD_NR; ++r) {
-            acc[b][r] = (vec){0};
-        }
-    }
-    ptrdiff_t k = 0;
-    for (; k + VL <= I; k += VL) {
-        vec wv[FWD_NR];
-        for (int r = 0; r < FWD_NR; ++r) {
-            wv[r] = vload(w[r] + k);
-        }
-        for (int b = 0; b < nb; ++b) {
-            const vec xv = vload(xr[b] + k);
-            if (copying) {
-                vstore(copy + b * ldc + k, xv);
-            }
-            for (int r = 0; r < FWD_NR; ++r) {
-                acc[b][r] += wv[r] * xv;
-            }
-        }
-    }
-    if (k < I) {
-        const int rest = (int)(I - k);
-        vec wv[FWD_NR];
-        for (int r = 0; r < FWD_NR; ++r) {
-            wv[r] = vload_part(w[r] + k, rest);
-        }
-        for (int b = 0; b < nb; ++b) {
-            const vec xv = vload_part(xr[b] + k, rest);
-            if (copying) {
-                vstore_part(copy + b * ldc + k, xv, rest);
-            }
-            for (int r = 0; r < FWD_NR; ++r) {
-                acc[b][r] += wv[r] * xv;
-            }
-        }
-    }
+    vec acc[DOT_TILE_MA][DOT_TILE_NB];
+    dot_tile_sums(acc, x, w, I, copy, ldc, nb, copying);
     for (int b = 0; b < nb; ++b) {
         for (int r = 0; r < m; ++r) {
             Z[b * ldz + r] = vsum(acc[b][r]);
@@ -438,8 +394,8 @@ forward_row_group(real *Z, ptrdiff_t ldz, const real *const *x,
                   const real *W, ptrdiff_t ldw, ptrdiff_t O, ptrdiff_t I,
                   real *copy, const int nb)
 {
-    for (ptrdiff_t j = 0; j < O; j += FWD_NR) {
-        const int m = (int)(O - j < FWD_NR ? O - j : FWD_NR);
+    for (ptrdiff_t j = 0; j < O; j += DOT_TILE_NB) {
+        const int m = (int)(O - j < DOT_TILE_NB ? O - j : DOT_TILE_NB);
         if (j == 0 && copy != NULL) {
             forward_tile(Z + j, ldz, x, W + j * ldw, ldw, m, I, copy, I, nb,
                          1);
@@ -452,8 +408,8 @@ forward_row_group(real *Z, ptrdiff_t ldz, const real *const *x,
 
 /* Z (B x O, rows ldz apart) := X . W^T for B < CREG_STEP_PACK_BATCH input
  * rows, W: O x I with rows ldw apart; with copy set, the rows are also
- * copied there (B x I).  Groups of up to FWD_MB input rows (a group stays
- * in L1 while W's rows stream past). */
+ * copied there (B x I).  Groups of up to DOT_TILE_MA input rows (a group
+ * stays in L1 while W's rows stream past). */
 void
 KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
                   ptrdiff_t B, const real *W, ptrdiff_t ldw, ptrdiff_t O,
@@ -466,7 +422,7 @@ KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
         real *c = copy != NULL ? copy + b * I : NULL;
         /* 5 and 6 rows as 3 + 2 and 3 + 3 rather than 4 + 1 and 4 + 2 */
         const ptrdiff_t rest = B - b;
-        group = rest <= FWD_MB ? rest : rest <= 6 ? 3 : FWD_MB;
+        group = rest <= DOT_TILE_MA ? rest : rest <= 6 ? 3 : DOT_TILE_MA;
         switch (group) {
         case 1:
             forward_row_group(z, ldz, x, W, ldw, O, I, c, 1);
@@ -478,7 +434,7 @@ KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
             forward_row_group(z, ldz, x, W, ldw, O, I, c, 3);
             break;
         default:
-            forward_row_group(z, ldz, x, W, ldw, O, I, c, FWD_MB);
+            forward_row_group(z, ldz, x, W, ldw, O, I, c, DOT_TILE_MA);
             break;
         }
     }

@@ -1,0 +1,68 @@
+/* dot_tile.h -- the register tile of dot products along contiguous rows,
+ * shared by gemm_kernel.c (gemm_dot: Z = X . W^T as a library call) and
+ * step_kernel.c (forward_rows: the forward of small batches in training).
+ * Included by per-ISA sources, after simd.h.
+ *
+ * DOT_TILE_MA rows a_i against DOT_TILE_NB rows b_j: twelve accumulators,
+ * each operand loaded once per vector of columns.  Each sum runs along its
+ * row a vector at a time, the last (partial) vector zero-filled, then
+ * across the lanes (vsum): the same order whatever the tile, so results do
+ * not depend on how rows are grouped into tiles.
+ */
+#ifndef CREG_DOT_TILE_H
+#define CREG_DOT_TILE_H
+
+#define DOT_TILE_MA 4
+#define DOT_TILE_NB 3
+
+/* acc[i][j] := the lane sums of a[i] . b[j] over K elements, for the na
+ * (<= DOT_TILE_MA, a constant at each call) rows a; with `copying` (a
+ * constant), the a rows are also stored to copy, ldc apart, as they are
+ * read. */
+static inline __attribute__((always_inline)) void
+dot_tile_sums(vec acc[DOT_TILE_MA][DOT_TILE_NB], const real *const *a,
+              const real *const *b, ptrdiff_t K, real *copy, ptrdiff_t ldc,
+              const int na, const int copying)
+{
+    const real *ar[DOT_TILE_MA];
+    for (int i = 0; i < na; ++i) {
+        ar[i] = a[i]; /* locals: the copy's stores cannot move them */
+        for (int j = 0; j < DOT_TILE_NB; ++j) {
+            acc[i][j] = (vec){0};
+        }
+    }
+    ptrdiff_t k = 0;
+    for (; k + VL <= K; k += VL) {
+        vec bv[DOT_TILE_NB];
+        for (int j = 0; j < DOT_TILE_NB; ++j) {
+            bv[j] = vload(b[j] + k);
+        }
+        for (int i = 0; i < na; ++i) {
+            const vec av = vload(ar[i] + k);
+            if (copying) {
+                vstore(copy + i * ldc + k, av);
+            }
+            for (int j = 0; j < DOT_TILE_NB; ++j) {
+                acc[i][j] += av * bv[j];
+            }
+        }
+    }
+    if (k < K) {
+        const int rest = (int)(K - k);
+        vec bv[DOT_TILE_NB];
+        for (int j = 0; j < DOT_TILE_NB; ++j) {
+            bv[j] = vload_part(b[j] + k, rest);
+        }
+        for (int i = 0; i < na; ++i) {
+            const vec av = vload_part(ar[i] + k, rest);
+            if (copying) {
+                vstore_part(copy + i * ldc + k, av, rest);
+            }
+            for (int j = 0; j < DOT_TILE_NB; ++j) {
+                acc[i][j] += av * bv[j];
+            }
+        }
+    }
+}
+
+#endif
