@@ -76,8 +76,8 @@ void CREG_TFN(update)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
  * (update_from_batch): the next batch's forward, z (B x O, no bias) :=
  * rows . W_new^T, bitwise as dense_forward computes it; if copy is not
  * NULL, a copy of those rows there (B x I), the next step's input; and a
- * prefetch into L2 of the n_fetch rows fetch[*] (I wide), a line at a
- * time.  rows == NULL: none of it. */
+ * prefetch of the n_fetch rows fetch[*] (I wide), a line per tile of the
+ * step.  rows == NULL: no forward or copy. */
 typedef struct {
     const CREG_TREAL *const *rows;
     ptrdiff_t B;

@@ -42,7 +42,7 @@ typedef struct {
 
 #define CREG_STEP_KERNELS_OF(isa)                                             \
     ((step_kernels){CREG_FN(step_panel_##isa), CREG_FN(pack_batch_##isa),     \
-                    CREG_FN(forward_rows_##isa),                               \
+                    CREG_FN(forward_rows_##isa),                              \
                     CREG_FN(step_tile_width_##isa)()})
 
 static inline step_kernels
