@@ -2,16 +2,19 @@
  *
  * A hidden layer of a small network spends as long in libm's exp, one call
  * per unit, as in its weights; here float32 runs a whole vector of units
- * at a time with its own exp.  (float64 keeps libm's exp, whose accuracy a
- * double polynomial would need many more terms to match.)
- * Compiled per precision x instruction set, like gemm_kernel.c;
- * activation.c picks the variant of the active kernel level.
+ * at a time with its own exp.  float32 only (float64 keeps libm's exp in
+ * activation.c: a double polynomial would need many more terms to match
+ * it).  Compiled per instruction set, like gemm_kernel.c; activation.c
+ * picks the variant of the active kernel level.
  */
 #include "creg.h"
 #include "real.h"
 #include "simd.h"
 
-#if defined(CREG_F32)
+#if !defined(CREG_F32)
+#error "sigmoid_kernel.c is float32 only (its exp works on the float bits)"
+#endif
+
 typedef int32_t ivec __attribute__((vector_size(VBYTES)));
 
 /* 2^n for integer n in [-126, 127], from the exponent bits. */
@@ -78,23 +81,3 @@ KFN(sigmoid)(real *A, const real *Z, ptrdiff_t count)
                     (int)(count - i));
     }
 }
-#else
-/* sigmoid without overflow for large |z|: exp only of -|z|. */
-static real
-sigmoid(real z)
-{
-    if (z >= 0) {
-        return 1 / (1 + R_EXP(-z));
-    }
-    const real e = R_EXP(z);
-    return e / (1 + e);
-}
-
-void
-KFN(sigmoid)(real *A, const real *Z, ptrdiff_t count)
-{
-    for (ptrdiff_t i = 0; i < count; ++i) {
-        A[i] = sigmoid(Z[i]);
-    }
-}
-#endif
