@@ -164,6 +164,28 @@ CREG_FN(update_fuses)(ptrdiff_t B)
     return active_step_kernels().panel != NULL && B <= CREG_STEP_MAX_BATCH;
 }
 
+/* Panel p's part of the look-ahead (NULL: none): its neurons of z, a slice
+ * of the prefetch (the first panels', so the rows arrive early) and, when
+ * the kernel runs the forward in its own pass (in_pass), the rows and, for
+ * panel 0, the copy. */
+static CREG_FN(look_ahead)
+panel_look_ahead(const CREG_FN(look_ahead) *next, ptrdiff_t p,
+                 ptrdiff_t n_panels, int in_pass)
+{
+    const CREG_FN(look_ahead) none = {NULL, 0, NULL, NULL, NULL, 0};
+    if (next == NULL) {
+        return none;
+    }
+    const ptrdiff_t per = (next->n_fetch + n_panels - 1) / n_panels;
+    const ptrdiff_t f0 = p * per < next->n_fetch ? p * per : next->n_fetch;
+    const ptrdiff_t f1 = f0 + per < next->n_fetch ? f0 + per : next->n_fetch;
+    const CREG_FN(look_ahead) mine = {
+        in_pass ? next->rows : NULL, next->B, next->z + p * CREG_STEP_MR,
+        in_pass && p == 0 ? next->copy : NULL, next->fetch + f0,
+        (int)(f1 - f0)};
+    return mine;
+}
+
 /* This thread's share of update_from_batch's work: packing the batch when
  * it is long, then the panels. */
 static void
@@ -177,7 +199,9 @@ step_share(real *W, real *VW, const real *dZ, const real *X, ptrdiff_t B,
     const int packed = B >= CREG_STEP_PACK_BATCH;
     const ptrdiff_t n_tiles = (I + kernels.tile_width - 1) / kernels.tile_width;
     const ptrdiff_t n_panels = (O + CREG_STEP_MR - 1) / CREG_STEP_MR;
-    const CREG_FN(look_ahead) none = {NULL, 0, NULL, NULL, NULL, 0};
+    /* at batch 1 without max-norm the kernel runs the forward in its own
+     * pass; otherwise forward_rows runs it after the panel's step (and
+     * clamp), on the panel's rows still in L1 */
     const int ahead_in_pass = next != NULL && next->rows != NULL && B == 1
                               && !(c > 0);
     ptrdiff_t t, p;
@@ -194,31 +218,14 @@ step_share(real *W, real *VW, const real *dZ, const real *X, ptrdiff_t B,
         const ptrdiff_t j = p * CREG_STEP_MR;
         const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
         double sumsq[CREG_STEP_MR];
-        /* the panel's share: its neurons of z, a slice of the
-         * prefetch; at batch 1 without max-norm the kernel runs the
-         * forward in its own pass */
-        CREG_FN(look_ahead) mine = none;
-        if (next != NULL) {
-            /* the first panels fetch, so the rows arrive early */
-            const ptrdiff_t per = (next->n_fetch + n_panels - 1) / n_panels;
-            const ptrdiff_t f0 = p * per < next->n_fetch ? p * per
-                                                         : next->n_fetch;
-            const ptrdiff_t f1 = f0 + per < next->n_fetch ? f0 + per
-                                                          : next->n_fetch;
-            mine.rows = ahead_in_pass ? next->rows : NULL;
-            mine.B = next->B;
-            mine.z = next->z + j;
-            mine.copy = ahead_in_pass && p == 0 ? next->copy : NULL;
-            mine.fetch = next->fetch + f0;
-            mine.n_fetch = (int)(f1 - f0);
-        }
+        const CREG_FN(look_ahead) mine =
+            panel_look_ahead(next, p, n_panels, ahead_in_pass);
         kernels.panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O,
                       packed ? scratch : X, I, packed, B, I, m, scale,
                       rule, sumsq, &mine);
         for (int r = 0; c > 0 && r < m; ++r) {
             clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
         }
-        /* otherwise after the clamp, on the panel's rows still in L1 */
         if (next != NULL && next->rows != NULL && !ahead_in_pass) {
             kernels.forward_rows(next->z + j, O, next->rows, next->B,
                                  W + j * I, I, m, I,
