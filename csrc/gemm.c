@@ -26,10 +26,6 @@
 #include "threads.h"
 #include "gemm_kernel.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 /* Below this many multiply-adds a fork/join costs more than it saves (a
  * Nielsen batch of 10 x 784 x 100 stays on one thread). */
 #define GEMM_PARALLEL_MIN 2000000

@@ -172,13 +172,12 @@ step_layer(real *params, real *velocity, real *db, const real *dZ,
 /* Forward and backward over B rows.  *cost_sum := the summed cost if
  * cost_sum is not NULL (training passes NULL and only checks that the cost
  * is finite, cost_finite: the logs of a cost cost as much as a small
- * layer).  With rule == NULL, grads := the
- * batch-mean gradient.  Otherwise, when update_fuses(B), each layer's step
- * is taken as soon as its dZ and input gradient are known (the input
- * gradient reads W before the step), and grads holds only scratch; then
- * layer 0's step does next's work (NULL: none); next->z is first_z, which
- * holds the next batch's layer-0 pre-activation (z0_ready next time) if
- * next->rows is set. */
+ * layer).  With rule == NULL, grads := the batch-mean gradient.
+ * Otherwise, when update_fuses(B), each layer's step is taken as soon as
+ * its dZ and input gradient are known (the input gradient reads W before
+ * the step), and grads holds only scratch; then layer 0's step does next's
+ * work (NULL: none); next->z is first_z, which holds the next batch's
+ * layer-0 pre-activation (z0_ready next time) if next->rows is set. */
 static int
 backprop(workspace *w, real *grads, double *cost_sum, real *params,
          real *velocity, const real *X, const real *Y, ptrdiff_t B,
