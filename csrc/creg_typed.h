@@ -75,7 +75,9 @@ void CREG_TFN(update)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
 /* What a small batch's step of layer 0 also does in its pass over W
  * (update_from_batch): the next batch's forward, z (B x O, no bias) :=
  * rows . W_new^T, bitwise as dense_forward computes it; if copy is not
- * NULL, a copy of those rows there (B x I), the next step's input; and a
+ * NULL, a copy of those rows there, the next step's input, in the packed
+ * layout of the step kernels (x_packed; B x I rounded up to the tile
+ * width, at most creg_padded(I)); and a
  * prefetch of the n_fetch rows fetch[*] (I wide), a line per tile of the
  * step.  rows == NULL: no forward or copy. */
 typedef struct {
@@ -93,13 +95,15 @@ typedef struct {
 int CREG_TFN(update_fuses)(ptrdiff_t B);
 /* The same step as update, from the layer's batch instead of a stored dW:
  * dW = scale * dZ^T . X (dZ: B x O, X: B x I) is summed and applied tile by
- * tile; db is the bias gradient (bias_gradient).  next (NULL for none) is
- * the look-ahead's work, for next->B <= B < CREG_STEP_PACK_BATCH.
+ * tile; db is the bias gradient (bias_gradient).  X is row-major, or with
+ * x_packed the copy a look-ahead made.  next (NULL for none) is the
+ * look-ahead's work, for next->B <= B < CREG_STEP_PACK_BATCH.
  * scratch holds B x (I rounded up to CREG_STEP_TILE_MAX) elements. */
 void CREG_TFN(update_from_batch)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
                                  CREG_TREAL *Vb, const CREG_TREAL *db,
                                  const CREG_TREAL *dZ, const CREG_TREAL *X,
-                                 ptrdiff_t B, ptrdiff_t O, ptrdiff_t I,
+                                 int x_packed, ptrdiff_t B, ptrdiff_t O,
+                                 ptrdiff_t I,
                                  CREG_TREAL scale, const creg_step_rule *rule,
                                  const CREG_TFN(look_ahead) *next,
                                  CREG_TREAL *scratch, int n_threads);

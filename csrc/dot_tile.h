@@ -15,14 +15,23 @@
 #define DOT_TILE_MA 4
 #define DOT_TILE_NB 3
 
+/* Where a tile-major copy keeps element k of its row i: blocks of `width`
+ * columns (a constant multiple of VL), each holding every row's part of
+ * those columns, `block` elements apart; row i's part is at i * width. */
+static inline __attribute__((always_inline)) real *
+tile_major(real *copy, ptrdiff_t block, int i, ptrdiff_t k, const int width)
+{
+    return copy + (k / width) * block + i * width + k % width;
+}
+
 /* acc[i][j] := the lane sums of a[i] . b[j] over K elements, for the na
  * (<= DOT_TILE_MA, a constant at each call) rows a; with `copying` (a
- * constant), the a rows are also stored to copy, ldc apart, as they are
- * read. */
+ * constant), the a rows are also stored to copy as they are read, tile
+ * major (tile_major: `width` columns, blocks `block` apart). */
 static inline __attribute__((always_inline)) void
 dot_tile_sums(vec acc[DOT_TILE_MA][DOT_TILE_NB], const real *const *a,
-              const real *const *b, ptrdiff_t K, real *copy, ptrdiff_t ldc,
-              const int na, const int copying)
+              const real *const *b, ptrdiff_t K, real *copy, ptrdiff_t block,
+              const int width, const int na, const int copying)
 {
     const real *ar[DOT_TILE_MA];
     for (int i = 0; i < na; ++i) {
@@ -40,7 +49,7 @@ dot_tile_sums(vec acc[DOT_TILE_MA][DOT_TILE_NB], const real *const *a,
         for (int i = 0; i < na; ++i) {
             const vec av = vload(ar[i] + k);
             if (copying) {
-                vstore(copy + i * ldc + k, av);
+                vstore(tile_major(copy, block, i, k, width), av);
             }
             for (int j = 0; j < DOT_TILE_NB; ++j) {
                 acc[i][j] += av * bv[j];
@@ -56,7 +65,7 @@ dot_tile_sums(vec acc[DOT_TILE_MA][DOT_TILE_NB], const real *const *a,
         for (int i = 0; i < na; ++i) {
             const vec av = vload_part(ar[i] + k, rest);
             if (copying) {
-                vstore_part(copy + i * ldc + k, av, rest);
+                vstore_part(tile_major(copy, block, i, k, width), av, rest);
             }
             for (int j = 0; j < DOT_TILE_NB; ++j) {
                 acc[i][j] += av * bv[j];

@@ -153,11 +153,12 @@ cost_finite(const workspace *w, const real *Y, ptrdiff_t B,
     return acc == 0;
 }
 
-/* The step of layer l from its batch (dZ and the input it read), and the
- * look-ahead's work (next: NULL for none). */
+/* The step of layer l from its batch (dZ and the input it read, packed or
+ * not: update_from_batch), and the look-ahead's work (next: NULL for
+ * none). */
 static void
 step_layer(real *params, real *velocity, real *db, const real *dZ,
-           const real *X, ptrdiff_t B, ptrdiff_t I, ptrdiff_t O,
+           const real *X, int x_packed, ptrdiff_t B, ptrdiff_t I, ptrdiff_t O,
            ptrdiff_t off, const creg_step_rule *rule,
            const CREG_FN(look_ahead) *next, real *scratch, int n_threads)
 {
@@ -165,8 +166,8 @@ step_layer(real *params, real *velocity, real *db, const real *dZ,
     real *W = params + off, *b = W + O * I;
     CREG_FN(bias_gradient)(db, dZ, B, O, (real)1 / (real)B);
     CREG_FN(update_from_batch)(W, b, v, v != NULL ? v + O * I : NULL, db, dZ,
-                               X, B, O, I, (real)1 / (real)B, rule, next,
-                               scratch, n_threads);
+                               X, x_packed, B, O, I, (real)1 / (real)B, rule,
+                               next, scratch, n_threads);
 }
 
 /* Forward and backward over B rows.  *cost_sum := the summed cost if
@@ -177,10 +178,13 @@ step_layer(real *params, real *velocity, real *db, const real *dZ,
  * its dZ and input gradient are known (the input gradient reads W before
  * the step), and grads holds only scratch; then layer 0's step does next's
  * work (NULL: none); next->z is first_z, which holds the next batch's
- * layer-0 pre-activation (z0_ready next time) if next->rows is set. */
+ * layer-0 pre-activation (z0_ready next time) if next->rows is set.  With
+ * z0_ready, X is read only by layer 0's step, and may be the packed copy
+ * the look-ahead made (x_packed). */
 static int
 backprop(workspace *w, real *grads, double *cost_sum, real *params,
-         real *velocity, const real *X, const real *Y, ptrdiff_t B,
+         real *velocity, const real *X, int x_packed, const real *Y,
+         ptrdiff_t B,
          const creg_net *net, const creg_step_rule *rule,
          const creg_noise *noise, uint64_t step, int z0_ready,
          const CREG_FN(look_ahead) *next, int n_threads)
@@ -209,8 +213,9 @@ backprop(workspace *w, real *grads, double *cost_sum, real *params,
             }
             /* first_z is free by layer 0's step: its last reader, the
              * activation backward of layer 1's input, has run */
-            step_layer(params, velocity, grads + off + O * I, dZ, input, B, I,
-                       O, off, rule, l == 0 ? next : NULL, w->Xp, n_threads);
+            step_layer(params, velocity, grads + off + O * I, dZ, input,
+                       l == 0 && x_packed, B, I, O, off, rule,
+                       l == 0 ? next : NULL, w->Xp, n_threads);
         } else {
             CREG_FN(dense_backward)(l > 0 ? dX : NULL, grads + off,
                                     grads + off + O * I, dZ, input,
@@ -233,8 +238,8 @@ CREG_FN(gradient)(real *grads, double *cost_sum, real *ws,
 {
     workspace w = carve(ws, net, B);
     /* never stepped (rule NULL), so params is only read */
-    return backprop(&w, grads, cost_sum, (real *)params, NULL, X, Y, B, net,
-                    NULL, NULL, 0, 0, NULL, n_threads);
+    return backprop(&w, grads, cost_sum, (real *)params, NULL, X, 0, Y, B,
+                    net, NULL, NULL, 0, 0, NULL, n_threads);
 }
 
 /* Copies the rows order[first .. first+B-1] of src (n x D) to dst (B x D). */
@@ -354,7 +359,7 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
     const ptrdiff_t end = first_batch + n_batches;
     real *buffer = w.Xb, *next_buffer = w.Xn;
     const real *Xb = NULL;
-    int z0_ready = 0;
+    int z0_ready = 0, x_packed = 0; /* x_packed: Xb is a look-ahead's copy */
     for (ptrdiff_t t = first_batch; t < end; ++t) {
         const ptrdiff_t first = t * batch_size;
         const ptrdiff_t B = rows_from(first, n, batch_size);
@@ -394,8 +399,9 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
             prefetch_rows(Y, order, first + B,
                           rows_from(first + B, n, batch_size), D_out);
         }
-        int status = backprop(&w, grads, NULL, params, velocity, Xb, Yb, B,
-                              net, fused ? rule : NULL, noise, (uint64_t)t,
+        int status = backprop(&w, grads, NULL, params, velocity, Xb,
+                              z0_ready && x_packed, Yb, B, net,
+                              fused ? rule : NULL, noise, (uint64_t)t,
                               z0_ready, small ? &next.work : NULL,
                               n_threads);
         if (status != CREG_OK) {
@@ -408,6 +414,7 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
             Xb = x_next;
         }
         z0_ready = ahead;
+        x_packed = ahead && next.work.copy != NULL;
         for (int l = 0; !fused && l < L; ++l) {
             const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
             const ptrdiff_t off = layer_offset(net, l);

@@ -43,6 +43,28 @@
 
 typedef __typeof__((vec){0} > (vec){0}) mask;
 
+/* a b + c, always as one fused operation where the ISA has one: the plain
+ * rule's sums must round the same way on every path (contraction alone
+ * could fuse either product of d w + s x). */
+static inline vec
+fused_multiply_add(vec a, vec b, vec c)
+{
+#if defined(CREG_ISA_AVX2) && defined(CREG_F32)
+    return (vec)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#elif defined(CREG_ISA_AVX2)
+    return (vec)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
+#else
+    return a * b + c;
+#endif
+}
+
+/* x in every lane (x - 0 is x, the sign of zero included) */
+ALWAYS_INLINE vec
+splat(real x)
+{
+    return x - (vec){0};
+}
+
 /* a where m is set, else b (m all ones or all zeros per lane) */
 static inline vec
 select_where(mask m, vec a, vec b)
@@ -52,20 +74,26 @@ select_where(mask m, vec a, vec b)
 
 typedef struct {
     real lr, mu, l2, l1, threshold;
-    real decay, gradient_step; /* 1 - lr l2 and -lr scale: the plain rule */
+    real decay; /* 1 - lr l2: the plain rule */
 } coefficients;
 
-/* The step for one vector of weights w (and velocities v) given the summed
- * data gradient acc.  The switches are constants at every call.  Without
- * momentum or the subgradient it is network2.py's form of the same rule,
- * w = (1 - lr l2) w - lr scale acc: two operations per vector instead of
- * five, which is most of the work of a batch-1 step. */
+/* The plain rule: no momentum and no subgradient.  It is network2.py's
+ * form of DESIGN.md's step, w = (1 - lr l2) w - lr scale sum_b dZ x_b,
+ * and is summed in that form: the batch's products, with -lr scale folded
+ * into dZ (pack), are added to (1 - lr l2) w one fused multiply-add at a
+ * time, so the sum is the new weight.  Eleven operations per vector of
+ * weights at batch 10 where the gradient-then-step form takes twelve. */
+#define PLAIN(flags) (!((flags) & (MOMENTUM | SUBGRADIENT)))
+
+/* The step for one vector of weights w (and velocities v) given acc: the
+ * summed data gradient, or under the plain rule the new weight already.
+ * The switches are constants at every call. */
 ALWAYS_INLINE vec
 step(vec w, vec *v, vec acc, real scale, const coefficients *k,
      const int momentum, const int subgradient, const int prox)
 {
     if (!momentum && !subgradient) {
-        w = k->decay * w + k->gradient_step * acc;
+        w = fused_multiply_add(splat(k->decay), w, acc);
     } else {
         vec g = scale * acc + k->l2 * w;
         if (subgradient) {
@@ -96,7 +124,8 @@ step(vec w, vec *v, vec acc, real scale, const coefficients *k,
 typedef struct {
     real *W, *V;
     ptrdiff_t ldw;
-    const real *pack; /* B x MR: dZ(b, panel row r) at [b MR + r] */
+    const real *pack; /* B x MR: dZ(b, panel row r) at [b MR + r], times
+                       * -lr scale under the plain rule */
     const real *X;    /* rows ldx apart, or packed (pack_batch) */
     ptrdiff_t ldx, B, I;
     int packed;
@@ -109,9 +138,9 @@ typedef struct {
 /* The switches of one variant, constants after inlining. */
 enum { MOMENTUM = 1, SUBGRADIENT = 2, PROX = 4, NORMS = 8, AHEAD = 16 };
 
-/* Steps rows 0 .. m-1 of one tile given their gradient sums acc[r] (NULL:
- * batch 1, where a row's sum is the single product pack[r] x, formed here
- * so that no gradient tile is kept). */
+/* Steps rows 0 .. m-1 of one tile given their sums acc[r] (sum_tile's;
+ * NULL: batch 1, where a row's sum is the single product pack[r] x, formed
+ * here so that no gradient tile is kept). */
 ALWAYS_INLINE void
 step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
           vec *norm, vec *ahead, const int full, const int flags)
@@ -165,8 +194,8 @@ tile_rows(const panel *p, ptrdiff_t j, ptrdiff_t *stride)
     return p->packed ? p->X + (j / width) * p->B * width : p->X + j;
 }
 
-/* acc := the gradient sums of one tile (all MR rows, columns j ..
- * j + n - 1), summed over the batch in order. */
+/* acc := the sums of pack(b) x_b over the batch, in order, for one tile
+ * (all MR rows, columns j .. j + n - 1). */
 ALWAYS_INLINE void
 sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full)
 {
@@ -175,9 +204,9 @@ sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full)
     /* summed in a local tile (the output may alias the operands as far as
      * the compiler knows, which would store it every step) */
     vec acc[MR][NV], x[NV];
-    vload_cols(x, X, NV, n, full);
     /* started from the first row, not from zeros: a memset of the tile
      * per call costs more than the whole B = 1 step */
+    vload_cols(x, X, NV, n, full);
     for (int r = 0; r < MR; ++r) {
         for (int u = 0; u < NV; ++u) {
             acc[r][u] = p->pack[r] * x[u];
@@ -186,9 +215,9 @@ sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full)
     for (ptrdiff_t b = 1; b < p->B; ++b) {
         vload_cols(x, X + b * stride, NV, n, full);
         for (int r = 0; r < MR; ++r) {
-            const real s = p->pack[b * MR + r];
+            const vec s = splat(p->pack[b * MR + r]);
             for (int u = 0; u < NV; ++u) {
-                acc[r][u] += s * x[u];
+                acc[r][u] = fused_multiply_add(s, x[u], acc[r][u]);
             }
         }
     }
@@ -310,24 +339,24 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
                 const creg_step_rule *rule, double *sumsq,
                 const CREG_FN(look_ahead) *next)
 {
-    /* dZ(b, j .. j+m-1) packed per b, zeros past m (never stored) */
-    real pack[CREG_STEP_MAX_BATCH * MR];
-    for (ptrdiff_t b = 0; b < B; ++b) {
-        for (int r = 0; r < MR; ++r) {
-            pack[b * MR + r] = r < m ? dZ[b * ldz + r] : 0;
-        }
-    }
-    const panel p = {
-        W, V, ldw, pack, X, ldx, B, I, packed, m, scale,
-        {(real)rule->lr, (real)rule->momentum, (real)rule->l2, (real)rule->l1,
-         (real)rule->lr * (real)rule->l1, (real)(1 - rule->lr * rule->l2),
-         -(real)rule->lr * scale},
-        *next};
     const int flags = (rule->momentum != 0 ? MOMENTUM : 0)
                       | (!rule->l1_prox && rule->l1 != 0 ? SUBGRADIENT : 0)
                       | (rule->l1_prox && rule->l1 != 0 ? PROX : 0)
                       | (rule->max_norm > 0 ? NORMS : 0)
                       | (next->rows != NULL ? AHEAD : 0);
+    /* dZ(b, j .. j+m-1) packed per b, zeros past m (never stored) */
+    const real factor = PLAIN(flags) ? -(real)rule->lr * scale : 1;
+    real pack[CREG_STEP_MAX_BATCH * MR];
+    for (ptrdiff_t b = 0; b < B; ++b) {
+        for (int r = 0; r < MR; ++r) {
+            pack[b * MR + r] = r < m ? factor * dZ[b * ldz + r] : 0;
+        }
+    }
+    const panel p = {
+        W, V, ldw, pack, X, ldx, B, I, packed, m, scale,
+        {(real)rule->lr, (real)rule->momentum, (real)rule->l2, (real)rule->l1,
+         (real)rule->lr * (real)rule->l1, (real)(1 - rule->lr * rule->l2)},
+        *next};
     switch (flags) {
         EACH_VARIANT(CASE)
     default: /* look-ahead with max-norm: left to the caller */
@@ -368,10 +397,11 @@ KFN(step_tile_width)(void)
 /* Z(b, r) for nb input rows x[b] and the m rows of W, summed as
  * dot_tile.h sums (the order of the batch-1 look-ahead, so the two agree
  * bit for bit).  Rows of W past m repeat row 0 and are not stored.  With
- * `copying`, the input rows are also stored to copy, ldc apart. */
+ * `copying`, the input rows are also stored to copy in the packed layout
+ * (pack_batch's, blocks `block` apart). */
 ALWAYS_INLINE void
 forward_tile(real *Z, ptrdiff_t ldz, const real *const *x, const real *W,
-             ptrdiff_t ldw, int m, ptrdiff_t I, real *copy, ptrdiff_t ldc,
+             ptrdiff_t ldw, int m, ptrdiff_t I, real *copy, ptrdiff_t block,
              const int nb, const int copying)
 {
     const real *w[DOT_TILE_NB];
@@ -379,7 +409,7 @@ forward_tile(real *Z, ptrdiff_t ldz, const real *const *x, const real *W,
         w[r] = W + (r < m ? r : 0) * ldw;
     }
     vec acc[DOT_TILE_MA][DOT_TILE_NB];
-    dot_tile_sums(acc, x, w, I, copy, ldc, nb, copying);
+    dot_tile_sums(acc, x, w, I, copy, block, NV * VL, nb, copying);
     for (int b = 0; b < nb; ++b) {
         for (int r = 0; r < m; ++r) {
             Z[b * ldz + r] = vsum(acc[b][r]);
@@ -392,15 +422,15 @@ forward_tile(real *Z, ptrdiff_t ldz, const real *const *x, const real *W,
 ALWAYS_INLINE void
 forward_row_group(real *Z, ptrdiff_t ldz, const real *const *x,
                   const real *W, ptrdiff_t ldw, ptrdiff_t O, ptrdiff_t I,
-                  real *copy, const int nb)
+                  real *copy, ptrdiff_t block, const int nb)
 {
     for (ptrdiff_t j = 0; j < O; j += DOT_TILE_NB) {
         const int m = (int)(O - j < DOT_TILE_NB ? O - j : DOT_TILE_NB);
         if (j == 0 && copy != NULL) {
-            forward_tile(Z + j, ldz, x, W + j * ldw, ldw, m, I, copy, I, nb,
-                         1);
+            forward_tile(Z + j, ldz, x, W + j * ldw, ldw, m, I, copy, block,
+                         nb, 1);
         } else {
-            forward_tile(Z + j, ldz, x, W + j * ldw, ldw, m, I, NULL, I, nb,
+            forward_tile(Z + j, ldz, x, W + j * ldw, ldw, m, I, NULL, 0, nb,
                          0);
         }
     }
@@ -408,8 +438,9 @@ forward_row_group(real *Z, ptrdiff_t ldz, const real *const *x,
 
 /* Z (B x O, rows ldz apart) := X . W^T for B < CREG_STEP_PACK_BATCH input
  * rows, W: O x I with rows ldw apart; with copy set, the rows are also
- * copied there (B x I).  Groups of up to DOT_TILE_MA input rows (a group
- * stays in L1 while W's rows stream past). */
+ * copied there in pack_batch's layout, the one the next step reads fastest
+ * (B x I rounded up to the tile width).  Groups of up to DOT_TILE_MA input
+ * rows (a group stays in L1 while W's rows stream past). */
 void
 KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
                   ptrdiff_t B, const real *W, ptrdiff_t ldw, ptrdiff_t O,
@@ -419,22 +450,24 @@ KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
     for (ptrdiff_t b = 0; b < B; b += group) {
         real *z = Z + b * ldz;
         const real *const *x = rows + b;
-        real *c = copy != NULL ? copy + b * I : NULL;
+        /* the group's rows within each block of the copy */
+        real *c = copy != NULL ? copy + b * NV * VL : NULL;
+        const ptrdiff_t block = B * NV * VL;
         /* 5 and 6 rows as 3 + 2 and 3 + 3 rather than 4 + 1 and 4 + 2 */
         const ptrdiff_t rest = B - b;
         group = rest <= DOT_TILE_MA ? rest : rest <= 6 ? 3 : DOT_TILE_MA;
         switch (group) {
         case 1:
-            forward_row_group(z, ldz, x, W, ldw, O, I, c, 1);
+            forward_row_group(z, ldz, x, W, ldw, O, I, c, block, 1);
             break;
         case 2:
-            forward_row_group(z, ldz, x, W, ldw, O, I, c, 2);
+            forward_row_group(z, ldz, x, W, ldw, O, I, c, block, 2);
             break;
         case 3:
-            forward_row_group(z, ldz, x, W, ldw, O, I, c, 3);
+            forward_row_group(z, ldz, x, W, ldw, O, I, c, block, 3);
             break;
         default:
-            forward_row_group(z, ldz, x, W, ldw, O, I, c, DOT_TILE_MA);
+            forward_row_group(z, ldz, x, W, ldw, O, I, c, block, DOT_TILE_MA);
             break;
         }
     }

@@ -189,14 +189,15 @@ panel_look_ahead(const CREG_FN(look_ahead) *next, ptrdiff_t p,
 /* This thread's share of update_from_batch's work: packing the batch when
  * it is long, then the panels. */
 static void
-step_share(real *W, real *VW, const real *dZ, const real *X, ptrdiff_t B,
-           ptrdiff_t O, ptrdiff_t I, real scale, const creg_step_rule *rule,
-           const CREG_FN(look_ahead) *next, real *scratch)
+step_share(real *W, real *VW, const real *dZ, const real *X, int x_packed,
+           ptrdiff_t B, ptrdiff_t O, ptrdiff_t I, real scale,
+           const creg_step_rule *rule, const CREG_FN(look_ahead) *next,
+           real *scratch)
 {
     const step_kernels kernels = active_step_kernels();
     const double c = rule->max_norm;
     const int momentum = rule->momentum != 0;
-    const int packed = B >= CREG_STEP_PACK_BATCH;
+    const int packing = B >= CREG_STEP_PACK_BATCH && !x_packed;
     const ptrdiff_t n_tiles = (I + kernels.tile_width - 1) / kernels.tile_width;
     const ptrdiff_t n_panels = (O + CREG_STEP_MR - 1) / CREG_STEP_MR;
     /* at batch 1 without max-norm the kernel runs the forward in its own
@@ -205,7 +206,7 @@ step_share(real *W, real *VW, const real *dZ, const real *X, ptrdiff_t B,
     const int ahead_in_pass = next != NULL && next->rows != NULL && B == 1
                               && !(c > 0);
     ptrdiff_t t, p;
-    if (packed) {
+    if (packing) {
 #pragma omp for schedule(static)
         for (t = 0; t < n_tiles; ++t) {
             kernels.pack(scratch, X, I, B, I, t, 1);
@@ -221,8 +222,8 @@ step_share(real *W, real *VW, const real *dZ, const real *X, ptrdiff_t B,
         const CREG_FN(look_ahead) mine =
             panel_look_ahead(next, p, n_panels, ahead_in_pass);
         kernels.panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O,
-                      packed ? scratch : X, I, packed, B, I, m, scale,
-                      rule, sumsq, &mine);
+                      packing ? scratch : X, I, packing || x_packed, B, I, m,
+                      scale, rule, sumsq, &mine);
         for (int r = 0; c > 0 && r < m; ++r) {
             clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
         }
@@ -237,13 +238,15 @@ step_share(real *W, real *VW, const real *dZ, const real *X, ptrdiff_t B,
 void
 CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
                            const real *db, const real *dZ, const real *X,
-                           ptrdiff_t B, ptrdiff_t O, ptrdiff_t I, real scale,
+                           int x_packed, ptrdiff_t B, ptrdiff_t O,
+                           ptrdiff_t I, real scale,
                            const creg_step_rule *rule,
                            const CREG_FN(look_ahead) *next, real *scratch,
                            int n_threads)
 {
     const int nt = creg_threads_for(n_threads);
     CREG_TEAM(nt, (double)O * I * B > FUSED_PARALLEL_MIN,
-              step_share(W, VW, dZ, X, B, O, I, scale, rule, next, scratch));
+              step_share(W, VW, dZ, X, x_packed, B, O, I, scale, rule, next,
+                         scratch));
     bias_step(b, Vb, db, O, rule);
 }
