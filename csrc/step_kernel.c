@@ -247,13 +247,17 @@ step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
         step_rows(p, j, n, NULL, x, norm, ahead, full, flags);
         return;
     }
-    vec acc[MR][NV];
+    /* separate tiles: the one whose address the call takes lives in
+     * memory, the other can stay in registers */
     if (full && p->B >= CREG_STEP_PACK_BATCH) {
+        vec acc[MR][NV];
         sum_full_tile(acc, p, j);
+        step_rows(p, j, n, acc, NULL, norm, ahead, full, flags);
     } else {
+        vec acc[MR][NV];
         sum_tile(acc, p, j, n, full);
+        step_rows(p, j, n, acc, NULL, norm, ahead, full, flags);
     }
-    step_rows(p, j, n, acc, NULL, norm, ahead, full, flags);
 }
 
 ALWAYS_INLINE void
