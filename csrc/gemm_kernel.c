@@ -19,7 +19,6 @@
  * depend on tiling or on how threads split the tiles.
  * Outputs: C is written; read only when beta != 0.  No packing.
  */
-#include <string.h>
 
 #include "creg.h"
 #include "real.h"
@@ -122,7 +121,11 @@ axpy_tile_body(real *C, ptrdiff_t ldc, const real *restrict a,
                real alpha, real beta, const int full)
 {
     vec acc[AXPY_MR][AXPY_NV];
-    memset(acc, 0, sizeof acc);
+    for (int i = 0; i < AXPY_MR; ++i) {
+        for (int v = 0; v < AXPY_NV; ++v) {
+            acc[i][v] = (vec){0};
+        }
+    }
     for (ptrdiff_t k = 0; k < K; ++k) {
         vec bv[AXPY_NV];
         vload_cols(bv, B + k * ldb, AXPY_NV, n, full);
@@ -133,29 +136,21 @@ axpy_tile_body(real *C, ptrdiff_t ldc, const real *restrict a,
             }
         }
     }
+    /* vector stores at the edge too (masked under AVX2): the tile never
+     * goes through memory, and every column is scaled the same way */
     for (int i = 0; i < m; ++i) {
         real *c = C + i * ldc;
-        if (full) {
-            for (int v = 0; v < AXPY_NV; ++v) {
-                vec r = alpha * acc[i][v];
-                if (beta != 0) {
-                    r += beta * vload(c + v * VL);
-                }
-                memcpy(c + v * VL, &r, sizeof r);
-            }
-            continue;
+        vec out[AXPY_NV], old[AXPY_NV];
+        if (beta != 0) {
+            vload_cols(old, c, AXPY_NV, n, full);
         }
-        real out[AXPY_NV * VL];
-        memcpy(out, acc[i], sizeof out);
-        if (beta == 0) {
-            for (int col = 0; col < n; ++col) {
-                c[col] = alpha * out[col];
-            }
-        } else {
-            for (int col = 0; col < n; ++col) {
-                c[col] = alpha * out[col] + beta * c[col];
+        for (int v = 0; v < AXPY_NV; ++v) {
+            out[v] = alpha * acc[i][v];
+            if (beta != 0) {
+                out[v] += beta * old[v];
             }
         }
+        vstore_cols(c, out, AXPY_NV, n, full);
     }
 }
 
