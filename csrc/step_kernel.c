@@ -352,8 +352,16 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
     const real factor = PLAIN(flags) ? -(real)rule->lr * scale : 1;
     real pack[CREG_STEP_MAX_BATCH * MR];
     for (ptrdiff_t b = 0; b < B; ++b) {
-        for (int r = 0; r < MR; ++r) {
-            pack[b * MR + r] = r < m ? factor * dZ[b * ldz + r] : 0;
+        const real *dz = dZ + b * ldz;
+        real *row = pack + b * MR;
+        if (m == MR) { /* the usual case, without a test per element */
+            for (int r = 0; r < MR; ++r) {
+                row[r] = factor * dz[r];
+            }
+        } else {
+            for (int r = 0; r < MR; ++r) {
+                row[r] = r < m ? factor * dz[r] : 0;
+            }
         }
     }
     const panel p = {
