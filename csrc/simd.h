@@ -139,4 +139,48 @@ vsum(vec v)
     return t[0];
 }
 
+/* out[i] := vsum(v[i]) for i < n, bit for bit.  Under AVX2 (float32)
+ * eight vectors are summed at once, transposed as they are added, in
+ * about a third of the operations of eight vsums. */
+static inline __attribute__((always_inline)) void
+vsum_each(real *out, const vec *v, int n)
+{
+#if defined(CREG_ISA_AVX2) && defined(CREG_F32)
+    for (int first = 0; first < n; first += 8) {
+        __m256 a[8];
+        for (int i = 0; i < 8; ++i) { /* past n: repeats, not stored */
+            a[i] = (__m256)v[first + i < n ? first + i : first];
+        }
+        /* lanes i and i + 4 (vsum's first step), two vectors per add */
+        __m256 h[4];
+        for (int i = 0; i < 4; ++i) {
+            h[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * i], a[2 * i + 1],
+                                                        0x20),
+                                 _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1],
+                                                        0x31));
+        }
+        /* then lanes 0 + 2 and 1 + 3 of those */
+        __m256 q[2];
+        for (int i = 0; i < 2; ++i) {
+            q[i] = _mm256_add_ps(
+                _mm256_shuffle_ps(h[2 * i], h[2 * i + 1], 0x44),
+                _mm256_shuffle_ps(h[2 * i], h[2 * i + 1], 0xee));
+        }
+        /* and the two halves: vectors 0 2 4 6 1 3 5 7 */
+        const __m256 s = _mm256_add_ps(_mm256_shuffle_ps(q[0], q[1], 0x88),
+                                       _mm256_shuffle_ps(q[0], q[1], 0xdd));
+        float t[8];
+        _mm256_storeu_ps(t, s);
+        static const int lane[8] = {0, 4, 1, 5, 2, 6, 3, 7};
+        for (int i = 0; i < 8 && first + i < n; ++i) {
+            out[first + i] = t[lane[i]];
+        }
+    }
+#else
+    for (int i = 0; i < n; ++i) {
+        out[i] = vsum(v[i]);
+    }
+#endif
+}
+
 #endif
