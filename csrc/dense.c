@@ -20,7 +20,7 @@ CREG_FN(dense_forward)(real *Z, const real *X, const real *W, const real *b,
         for (ptrdiff_t r = 0; r < B; ++r) {
             rows[r] = X + r * I;
         }
-        kernels.forward_rows(Z, O, rows, B, W, I, O, I, NULL);
+        kernels.forward_rows(Z, O, rows, B, W, I, O, I, NULL, 0, 1);
     } else {
         /* Z = X . W^T: W^T is W with its strides swapped. */
         CREG_FN(gemm)(Z, O, 1, X, I, 1, W, 1, I, B, O, I, 1, 0, n_threads);

@@ -20,7 +20,8 @@
     void CREG_FN(forward_rows_##isa)(real *Z, ptrdiff_t ldz,                  \
                                      const real *const *rows, ptrdiff_t B,    \
                                      const real *W, ptrdiff_t ldw,            \
-                                     ptrdiff_t O, ptrdiff_t I, real *copy);
+                                     ptrdiff_t O, ptrdiff_t I, real *copy,    \
+                                     int part, int parts);
 
 CREG_DECLARE_STEP_KERNELS(base)
 CREG_DECLARE_STEP_KERNELS(avx2)
@@ -36,7 +37,7 @@ typedef struct {
                  ptrdiff_t, ptrdiff_t);
     void (*forward_rows)(real *, ptrdiff_t, const real *const *, ptrdiff_t,
                          const real *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                         real *);
+                         real *, int, int);
     ptrdiff_t tile_width;
 } step_kernels;
 

@@ -228,9 +228,10 @@ step_share(real *W, real *VW, const real *dZ, const real *X, int x_packed,
             clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
         }
         if (next != NULL && next->rows != NULL && !ahead_in_pass) {
+            /* each panel copies its share of the next batch's rows */
             kernels.forward_rows(next->z + j, O, next->rows, next->B,
                                  W + j * I, I, m, I,
-                                 p == 0 ? next->copy : NULL);
+                                 next->copy, (int)p, (int)n_panels);
         }
     }
 }
