@@ -39,10 +39,10 @@ vstore(real *p, vec v)
 #if defined(CREG_ISA_AVX2)
 #include <immintrin.h>
 
-/* All ones in the lanes below n: AVX2's masked loads and stores read and
- * write only those (the rest load as zeros and never fault), where a
- * vector assembled element by element stalls on store forwarding, which
- * short rows (the tails of every row of a small layer) pay each time. */
+/* All ones in the lanes below n: AVX2's masked loads read only those (the
+ * rest load as zeros and never fault), where a vector assembled element by
+ * element stalls on store forwarding, which short rows (the tails of every
+ * row of a small layer) pay each time. */
 static inline __m256i
 lanes_below(int n)
 {
@@ -66,13 +66,40 @@ vload_part(const real *p, int n)
 #endif
 }
 
+/* The first n (< VL) lanes of v to p: as up to three plain stores of
+ * halving width, since AMD's masked store takes about twelve cycles (Zen
+ * 3) where a plain one takes one. */
 static inline void
 vstore_part(real *p, vec v, int n)
 {
 #if defined(CREG_F32)
-    _mm256_maskstore_ps(p, lanes_below(n), (__m256)v);
+    __m128 part = _mm256_castps256_ps128((__m256)v);
+    if (n >= 4) {
+        _mm_storeu_ps(p, part);
+        part = _mm256_extractf128_ps((__m256)v, 1);
+        p += 4;
+        n -= 4;
+    }
+    if (n >= 2) {
+        _mm_storel_pi((__m64 *)p, part);
+        part = _mm_movehl_ps(part, part);
+        p += 2;
+        n -= 2;
+    }
+    if (n >= 1) {
+        _mm_store_ss(p, part);
+    }
 #else
-    _mm256_maskstore_pd(p, lanes_below(n), (__m256d)v);
+    __m128d part = _mm256_castpd256_pd128((__m256d)v);
+    if (n >= 2) {
+        _mm_storeu_pd(p, part);
+        part = _mm256_extractf128_pd((__m256d)v, 1);
+        p += 2;
+        n -= 2;
+    }
+    if (n >= 1) {
+        _mm_store_sd(p, part);
+    }
 #endif
 }
 #else
