@@ -16,7 +16,8 @@
  * it is never split: each weight's sum runs over b = 0 .. B-1 in order, and
  * its result does not depend on the panel or thread it falls in.  Batches
  * of CREG_STEP_PACK_BATCH rows or more are first packed (pack_batch), so a
- * tile's rows are one contiguous stream.
+ * tile's rows are one contiguous stream; smaller ones arrive in that layout
+ * when the previous step's look-ahead copied them (forward_rows).
  * Look-ahead (batch 1, net.c): while a new weight vector is in registers
  * it is also multiplied into the next sample's first-layer pre-activation,
  * so online SGD reads and writes W_0 once per step instead of reading it
