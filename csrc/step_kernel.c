@@ -79,15 +79,16 @@ typedef struct {
 } coefficients;
 
 /* The plain rule: no momentum and no subgradient.  It is network2.py's
- * form of DESIGN.md's step, w = (1 - lr l2) w - lr scale sum_b dZ x_b,
- * and is summed in that form: the batch's products, with -lr scale folded
- * into dZ (pack), are added to (1 - lr l2) w one fused multiply-add at a
- * time, so the sum is the new weight.  Eleven operations per vector of
- * weights at batch 10 where the gradient-then-step form takes twelve. */
+ * form of DESIGN.md's step, w = (1 - lr l2) w - lr scale sum_b dZ x_b:
+ * with -lr scale folded into dZ (pack), the batch's products are summed
+ * and the new weight is one fused multiply-add, (1 - lr l2) w + sum.  The
+ * fused operations are explicit (fused_multiply_add), so the batch-1
+ * look-ahead, which forms its single product in step_rows, rounds exactly
+ * as sum_tile's path does. */
 #define PLAIN(flags) (!((flags) & (MOMENTUM | SUBGRADIENT)))
 
-/* The step for one vector of weights w (and velocities v) given acc: the
- * summed data gradient, or under the plain rule the new weight already.
+/* The step for one vector of weights w (and velocities v) given acc, the
+ * summed data gradient (under the plain rule already times -lr scale).
  * The switches are constants at every call. */
 ALWAYS_INLINE vec
 step(vec w, vec *v, vec acc, real scale, const coefficients *k,
