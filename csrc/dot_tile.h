@@ -6,8 +6,8 @@
  * DOT_TILE_MA rows a_i against DOT_TILE_NB rows b_j: twelve accumulators,
  * each operand loaded once per vector of columns.  Each sum runs along its
  * row a vector at a time, the last (partial) vector zero-filled, then
- * across the lanes (vsum): the same order whatever the tile, so results do
- * not depend on how rows are grouped into tiles.
+ * across the lanes in vsum's order: the same whatever the tile, so results
+ * do not depend on how rows are grouped into tiles.
  */
 #ifndef CREG_DOT_TILE_H
 #define CREG_DOT_TILE_H
@@ -24,15 +24,17 @@ tile_major(real *copy, ptrdiff_t block, int i, ptrdiff_t k, const int width)
     return copy + (k / width) * block + i * width + k % width;
 }
 
-/* acc[i][j] := the lane sums of a[i] . b[j] over K elements, for the na
- * (<= DOT_TILE_MA, a constant at each call) rows a; with `copying` (a
- * constant), the a rows are also stored to copy as they are read, tile
+/* sums[i DOT_TILE_NB + j] := a[i] . b[j] over K elements, for the na
+ * (<= DOT_TILE_MA, a constant at each call) rows a: summed along the rows
+ * a vector at a time, then across the lanes (vsum_each).  With `copying`
+ * (a constant), the a rows are also stored to copy as they are read, tile
  * major (tile_major: `width` columns, blocks `block` apart). */
 static inline __attribute__((always_inline)) void
-dot_tile_sums(vec acc[DOT_TILE_MA][DOT_TILE_NB], const real *const *a,
+dot_tile_sums(real sums[DOT_TILE_MA * DOT_TILE_NB], const real *const *a,
               const real *const *b, ptrdiff_t K, real *copy, ptrdiff_t block,
               const int width, const int na, const int copying)
 {
+    vec acc[DOT_TILE_MA][DOT_TILE_NB];
     const real *ar[DOT_TILE_MA];
     for (int i = 0; i < na; ++i) {
         ar[i] = a[i]; /* locals: the copy's stores cannot move them */
@@ -72,6 +74,7 @@ dot_tile_sums(vec acc[DOT_TILE_MA][DOT_TILE_NB], const real *const *a,
             }
         }
     }
+    vsum_each(sums, acc[0], na * DOT_TILE_NB);
 }
 
 #endif

@@ -60,10 +60,8 @@ dot_tile(real *C, ptrdiff_t ldc, const real *A, ptrdiff_t lda,
     for (int j = 0; j < DOT_NR; ++j) {
         b[j] = B + (j < n ? j : 0) * ldb;
     }
-    vec acc[DOT_MR][DOT_NR];
-    dot_tile_sums(acc, a, b, K, NULL, 0, VL, DOT_MR, 0);
     real sums[DOT_MR * DOT_NR];
-    vsum_each(sums, acc[0], DOT_MR * DOT_NR);
+    dot_tile_sums(sums, a, b, K, NULL, 0, VL, DOT_MR, 0);
     for (int i = 0; i < m; ++i) {
         for (int j = 0; j < n; ++j) {
             put(C + i * ldc + j, sums[i * DOT_NR + j], alpha, beta);

@@ -425,10 +425,8 @@ forward_tile(real *Z, ptrdiff_t ldz, const real *const *x, const real *W,
     for (int r = 0; r < DOT_TILE_NB; ++r) {
         w[r] = W + (r < m ? r : 0) * ldw;
     }
-    vec acc[DOT_TILE_MA][DOT_TILE_NB];
-    dot_tile_sums(acc, x, w, I, copy, block, NV * VL, nb, copying);
     real sums[DOT_TILE_MA * DOT_TILE_NB];
-    vsum_each(sums, acc[0], nb * DOT_TILE_NB);
+    dot_tile_sums(sums, x, w, I, copy, block, NV * VL, nb, copying);
     for (int b = 0; b < nb; ++b) {
         for (int r = 0; r < m; ++r) {
             Z[b * ldz + r] = sums[b * DOT_TILE_NB + r];
