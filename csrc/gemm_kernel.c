@@ -136,8 +136,8 @@ axpy_tile_body(real *C, ptrdiff_t ldc, const real *restrict a,
             }
         }
     }
-    /* vector stores at the edge too (masked under AVX2): the tile never
-     * goes through memory, and every column is scaled the same way */
+    /* vector stores at the edge too (vstore_part): the tile never goes
+     * through memory, and every column is scaled the same way */
     for (int i = 0; i < m; ++i) {
         real *c = C + i * ldc;
         vec out[AXPY_NV], old[AXPY_NV];

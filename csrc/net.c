@@ -361,7 +361,8 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
     const ptrdiff_t end = first_batch + n_batches;
     real *buffer = w.Xb, *next_buffer = w.Xn;
     const real *Xb = NULL;
-    int z0_ready = 0, x_packed = 0; /* x_packed: Xb is a look-ahead's copy */
+    /* x_packed: Xb is a look-ahead's copy (so z0_ready too) */
+    int z0_ready = 0, x_packed = 0;
     for (ptrdiff_t t = first_batch; t < end; ++t) {
         const ptrdiff_t first = t * batch_size;
         const ptrdiff_t B = rows_from(first, n, batch_size);
@@ -402,7 +403,7 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
                           rows_from(first + B, n, batch_size), D_out);
         }
         int status = backprop(&w, grads, NULL, params, velocity, Xb,
-                              z0_ready && x_packed, Yb, B, net,
+                              x_packed, Yb, B, net,
                               fused ? rule : NULL, noise, (uint64_t)t,
                               z0_ready, small ? &next.work : NULL,
                               n_threads);
