@@ -2,7 +2,10 @@
  *
  * Levels: 0 the plain reference loops of gemm.c; 1 the vector kernels at
  * the baseline width (SSE2 on x86-64, NEON on aarch64); 2 the AVX2+FMA
- * kernels, when the CPU has both.  The wheel is built for the baseline, so
+ * kernels, when the CPU has both; 3 those with the training step kernels
+ * (step_kernel.c) built for AVX-512VL, whose 32 vector registers hold
+ * larger tiles of the same 32-byte vectors: the same operations in the same
+ * order as level 2, so the same bits.  The wheel is built for the baseline, so
  * one binary runs everywhere and uses what the CPU offers.  The level is
  * set by the caller (Python reads CREG_DISABLE_SIMD once); kernels never
  * read the environment.
@@ -19,7 +22,10 @@ creg_best_kernel_level(void)
 #elif defined(CREG_HAVE_AVX2_KERNELS)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        return 2;
+        return __builtin_cpu_supports("avx512f")
+                       && __builtin_cpu_supports("avx512vl")
+                   ? 3
+                   : 2;
     }
     return 1;
 #else
@@ -55,6 +61,8 @@ creg_kernel_name(int level)
 #endif
     case 2:
         return "avx2+fma";
+    case 3:
+        return "avx512vl";
     default:
         return "unknown";
     }

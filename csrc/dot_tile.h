@@ -3,7 +3,7 @@
  * step_kernel.c (forward_rows: the forward of small batches in training).
  * Included by per-ISA sources, after simd.h.
  *
- * DOT_TILE_MA rows a_i against DOT_TILE_NB rows b_j: twelve accumulators,
+ * DOT_TILE_MA rows a_i against DOT_TILE_NB rows b_j: one accumulator each,
  * each operand loaded once per vector of columns.  Each sum runs along its
  * row a vector at a time, the last (partial) vector zero-filled, then
  * across the lanes in vsum's order: the same whatever the tile, so results
@@ -12,7 +12,16 @@
 #ifndef CREG_DOT_TILE_H
 #define CREG_DOT_TILE_H
 
+/* Rows x columns of the tile: 4 x 3 fills 16 vector registers (twelve
+ * accumulators, three b vectors, one a); with AVX-512VL's 32 registers
+ * 5 x 3 loads 8 vectors per 15 multiply-adds instead of 7 per 12, and a
+ * batch of 10 runs as two 5-row groups instead of 4 + 3 + 3 (forward_rows:
+ * 8% faster alone on Zen 4). */
+#if defined(CREG_ISA_AVX512VL)
+#define DOT_TILE_MA 5
+#else
 #define DOT_TILE_MA 4
+#endif
 #define DOT_TILE_NB 3
 
 /* Where a tile-major copy keeps element k of its row i: blocks of `width`

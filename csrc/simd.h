@@ -3,6 +3,9 @@
  * Included by sources compiled once per (precision x instruction set), after
  * real.h: CREG_ISA_AVX2 gives 32-byte vectors (built with -mavx2 -mfma),
  * anything else the 16-byte baseline (SSE2 on x86-64, NEON on aarch64).
+ * The AVX-512 build defines CREG_ISA_AVX2 too and adds CREG_ISA_AVX512VL
+ * (-mavx512f -mavx512vl): the same 32-byte vectors and operations, so the
+ * same bits, with 32 vector registers instead of 16 for larger tiles.
  * KFN(name) names a kernel of this build: creg_name_avx2_f32 and so on.
  * Written with GNU C vector extensions, so one source serves every ISA.
  */
@@ -11,7 +14,10 @@
 
 #include <string.h>
 
-#if defined(CREG_ISA_AVX2)
+#if defined(CREG_ISA_AVX512VL)
+#define VBYTES 32
+#define KFN(name) CREG_FN(name##_avx512)
+#elif defined(CREG_ISA_AVX2)
 #define VBYTES 32
 #define KFN(name) CREG_FN(name##_avx2)
 #else

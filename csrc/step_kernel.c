@@ -26,7 +26,10 @@
  * sums would not fit in registers here.  Both sum exactly as forward_rows
  * does, so a step gives the same bits whether its forward ran ahead or
  * not.
- * Compiled per precision x instruction set, like gemm_kernel.c.
+ * Compiled per precision x instruction set, like gemm_kernel.c; the
+ * AVX-512VL build differs from the AVX2 one only in forward_rows' tile
+ * (dot_tile.h) and in the registers the compiler may use, never in the
+ * operations or their order.
  */
 #include "creg.h"
 #include "real.h"
@@ -50,7 +53,7 @@ typedef __typeof__((vec){0} > (vec){0}) mask;
 static inline vec
 fused_multiply_add(vec a, vec b, vec c)
 {
-#if defined(CREG_ISA_AVX2) && defined(CREG_F32)
+#if defined(CREG_ISA_AVX2) && defined(CREG_F32) /* AVX-512VL's build too */
     return (vec)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
 #elif defined(CREG_ISA_AVX2)
     return (vec)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
@@ -428,8 +431,13 @@ forward_tile(real *Z, ptrdiff_t ldz, const real *const *x, const real *W,
     real sums[DOT_TILE_MA * DOT_TILE_NB];
     dot_tile_sums(sums, x, w, I, copy, block, NV * VL, nb, copying);
     for (int b = 0; b < nb; ++b) {
-        for (int r = 0; r < m; ++r) {
-            Z[b * ldz + r] = sums[b * DOT_TILE_NB + r];
+        /* a constant count: a loop to m becomes a call to memcpy per
+         * row, which took a tenth of a Nielsen step */
+#pragma GCC unroll 8
+        for (int r = 0; r < DOT_TILE_NB; ++r) {
+            if (r < m) {
+                Z[b * ldz + r] = sums[b * DOT_TILE_NB + r];
+            }
         }
     }
 }
@@ -475,7 +483,8 @@ KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
         real *c = copy != NULL && g % parts == part ? copy + b * NV * VL
                                                     : NULL;
         const ptrdiff_t block = B * NV * VL;
-        /* 5 and 6 rows as 3 + 2 and 3 + 3 rather than 4 + 1 and 4 + 2 */
+        /* 6 rows as 3 + 3 rather than 4 + 2 or 5 + 1 (and 5 as 3 + 2
+         * rather than 4 + 1 with 4-row tiles) */
         const ptrdiff_t rest = B - b;
         group = rest <= DOT_TILE_MA ? rest : rest <= 6 ? 3 : DOT_TILE_MA;
         switch (group) {
@@ -488,6 +497,11 @@ KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
         case 3:
             forward_row_group(z, ldz, x, W, ldw, O, I, c, block, 3);
             break;
+#if DOT_TILE_MA > 4
+        case 4:
+            forward_row_group(z, ldz, x, W, ldw, O, I, c, block, 4);
+            break;
+#endif
         default:
             forward_row_group(z, ldz, x, W, ldw, O, I, c, block, DOT_TILE_MA);
             break;

@@ -25,6 +25,7 @@
 
 CREG_DECLARE_STEP_KERNELS(base)
 CREG_DECLARE_STEP_KERNELS(avx2)
+CREG_DECLARE_STEP_KERNELS(avx512)
 
 /* The kernels of the active level; all NULL at level 0 (and in builds
  * without vector kernels), where callers take the reference path. */
@@ -53,6 +54,9 @@ active_step_kernels(void)
 #if defined(CREG_HAVE_VECTOR_KERNELS)
     const int level = creg_kernel_level();
 #if defined(CREG_HAVE_AVX2_KERNELS)
+    if (level >= 3) {
+        return CREG_STEP_KERNELS_OF(avx512);
+    }
     if (level >= 2) {
         return CREG_STEP_KERNELS_OF(avx2);
     }

@@ -139,3 +139,38 @@ def test_look_ahead_gives_the_same_bits_for_any_chunking(
     whole = run_chunks(level, [30], *args)
     for cuts in ([1] * 30, [7, 1, 13, 9], [2, 28]):
         assert np.array_equal(run_chunks(level, cuts, *args), whole)
+
+
+AVX512VL = 3
+
+
+@pytest.mark.skipif(_core.best_kernel_level() < AVX512VL,
+                    reason="the CPU has no AVX-512VL")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch_size", [1, 7, 9, 10, 40])
+@pytest.mark.parametrize("rule", ["l2", "elastic_max_norm", "l1_prox"])
+def test_avx512vl_level_gives_the_avx2_bits(rule, batch_size, dtype):
+    # Level 3 builds the step kernels with 32 vector registers, for larger
+    # forward tiles (5 rows instead of 4: batches of 7, 9 and 10 group as
+    # 5 + 2, 5 + 4 and 5 + 5 instead of 4 + 3, 3 + 3 + 3 and 4 + 3 + 3),
+    # over the same vectors in the same order: the same bits as level 2.
+    sizes = [300, 21, 3]
+    X, y, _ = make_problem(sizes, 120, "sigmoid", seed=11, dtype=dtype)
+    results = []
+    before = _core.kernel_level()
+    try:
+        for level in (2, AVX512VL):
+            assert _core.set_kernel_level(level) == level
+            net = creg.Network(sizes, hidden="sigmoid", dtype=dtype.__name__,
+                               seed=12)
+            net.fit(X, y, epochs=2, batch_size=batch_size, lr=0.2,
+                    momentum=0.5 if rule == "l1_prox" else 0.0, n_threads=1,
+                    **RULES[rule])
+            results.append(net.params.copy())
+    finally:
+        _core.set_kernel_level(before)
+    assert np.array_equal(results[0], results[1])
+    # and the run really trained (a wrong level would not show otherwise)
+    start = creg.Network(sizes, hidden="sigmoid", dtype=dtype.__name__,
+                         seed=12).params
+    assert not np.array_equal(results[0], start)

@@ -49,9 +49,13 @@ def test_build_record_names_compiler_flags_and_kernels():
     assert "-march=native" not in build["c_flags"]
     assert build["build_type"] == "Release"
     compiled = creg.show_config(as_dict=True)["simd"]["compiled"]
-    if _core.best_kernel_level() == 2:
+    if _core.best_kernel_level() >= 2:
         assert "avx2+fma" in compiled
         assert "-mavx2" in build["avx2_kernel_flags"]
+    if _core.best_kernel_level() == 3:
+        assert "avx512vl" in compiled
+        assert "-mavx512vl" in build["avx512_kernel_flags"]
+        assert "-mavx2" in build["avx512_kernel_flags"]
 
 
 def test_openmp_runtime_is_named():

