@@ -32,9 +32,11 @@ How it measures:
   BLAS-bound contenders get one worker per thread count T, started with
   OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=T (and held to T by threadpoolctl
   when it is installed).
-- Rounds are interleaved: each round visits every configuration, thread
-  count and contender once, in an order rotated from round to round, so a
-  busy spell on this shared machine hits everyone alike. The table shows
+- Rounds are interleaved: each round visits every configuration,
+  contender and thread count once, in an order rotated from round to
+  round, so a busy spell on this shared machine hits everyone alike; a
+  contender's thread counts run back to back, so that its speed-up from
+  threads compares samples taken seconds apart. The table shows
   the best round. Each (contender, configuration, threads) first runs an
   untimed warm-up epoch on a slice of the data.
 - Before any timing, each peer is checked to do creg's epoch
@@ -360,8 +362,10 @@ class Report:
                 if r >= self.args.rounds_of(name):
                     continue
                 n = self.n_used(name)
-                for threads in rotate(self.args.threads, r):
-                    for contender in rotate(contenders, r):
+                # a contender's thread counts back to back: its speed-up
+                # compares samples seconds apart, not a round apart
+                for contender in rotate(contenders, r):
+                    for threads in rotate(self.args.threads, r):
                         if (contender, name) in self.failed:
                             continue
                         key = (name, contender, threads)

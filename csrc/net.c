@@ -146,11 +146,13 @@ cost_finite(const workspace *w, const real *Y, ptrdiff_t B,
         return isfinite(CREG_FN(cost_forward)(w->ZL, w->A[L - 1], Y, B,
                                               net->sizes[L], net));
     }
-    real acc = 0; /* v - v is 0 for finite v and NaN otherwise */
+    /* v - v is 0 for finite v and NaN otherwise; tested element by
+     * element, not summed, so that the loop has no chain of adds */
+    int finite = 1;
     for (ptrdiff_t i = 0; i < B * net->sizes[L]; ++i) {
-        acc += w->ZL[i] - w->ZL[i];
+        finite &= w->ZL[i] - w->ZL[i] == 0;
     }
-    return acc == 0;
+    return finite;
 }
 
 /* The step of layer l from its batch (dZ and the input it read, packed or

@@ -484,8 +484,8 @@ KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
         real *c = copy != NULL && g % parts == part ? copy + b * NV * VL
                                                     : NULL;
         const ptrdiff_t block = B * NV * VL;
-        /* 6 rows as 3 + 3 rather than 4 + 2 or 5 + 1 (and 5 as 3 + 2
-         * rather than 4 + 1 with 4-row tiles) */
+        /* 6 rows as 3 + 3 rather than 4 + 2, and 5 as 3 + 2 rather than
+         * 4 + 1 */
         const ptrdiff_t rest = B - b;
         group = rest <= DOT_TILE_MA ? rest : rest <= 6 ? 3 : DOT_TILE_MA;
         switch (group) {
@@ -498,11 +498,6 @@ KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
         case 3:
             forward_row_group(z, ldz, x, W, ldw, O, I, c, block, 3);
             break;
-#if DOT_TILE_MA > 4
-        case 4:
-            forward_row_group(z, ldz, x, W, ldw, O, I, c, block, 4);
-            break;
-#endif
         default:
             forward_row_group(z, ldz, x, W, ldw, O, I, c, block, DOT_TILE_MA);
             break;

@@ -150,10 +150,11 @@ AVX512VL = 3
 @pytest.mark.parametrize("batch_size", [1, 7, 9, 10, 40])
 @pytest.mark.parametrize("rule", ["l2", "elastic_max_norm", "l1_prox"])
 def test_avx512vl_level_gives_the_avx2_bits(rule, batch_size, dtype):
-    # Level 3 builds the step kernels with 32 vector registers, for larger
-    # forward tiles (5 rows instead of 4: batches of 7, 9 and 10 group as
-    # 5 + 2, 5 + 4 and 5 + 5 instead of 4 + 3, 3 + 3 + 3 and 4 + 3 + 3),
-    # over the same vectors in the same order: the same bits as level 2.
+    # Level 3 builds the step kernels with 32 vector registers, for wider
+    # forward tiles (6 neurons instead of 3: 21 as 6 + 6 + 6 + 3 instead of
+    # seven 3s, 3 as one partial tile), over the same vectors in the same
+    # order: the same bits as level 2.  Batches 7, 9 and 10 exercise every
+    # group of rows (4 + 3, 3 + 3 + 3, 4 + 3 + 3).
     sizes = [300, 21, 3]
     X, y, _ = make_problem(sizes, 120, "sigmoid", seed=11, dtype=dtype)
     results = []
