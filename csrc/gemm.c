@@ -26,10 +26,6 @@
 #include "threads.h"
 #include "gemm_kernel.h"
 
-/* Below this many multiply-adds a fork/join costs more than it saves (a
- * Nielsen batch of 10 x 784 x 100 stays on one thread). */
-#define GEMM_PARALLEL_MIN 2000000
-
 /* Unit-stride dot product with 8 running sums: a fixed summation order
  * that the compiler can keep in SIMD registers. */
 static real
@@ -58,28 +54,6 @@ dot(const real *restrict a, const real *restrict b, ptrdiff_t K)
 #define KERNEL(name) ((void)avx2, CREG_FN(name##_base))
 #endif
 
-/* This thread's number in the current team, and the team's size. */
-static void
-team_position(int *me, int *team)
-{
-#ifdef _OPENMP
-    *me = omp_get_thread_num();
-    *team = omp_get_num_threads();
-#else
-    *me = 0;
-    *team = 1;
-#endif
-}
-
-/* The part of a grid of n tiles that thread `me` of `team` computes. */
-static void
-my_tiles(ptrdiff_t n, int me, int team, ptrdiff_t *first, ptrdiff_t *count)
-{
-    const ptrdiff_t lo = n * me / team, hi = n * (me + 1) / team;
-    *first = lo;
-    *count = hi - lo;
-}
-
 #if defined(CREG_HAVE_AVX2_KERNELS)
 /* Packing costs O(M K + K N) copies, repaid once the packed panels are
  * reused over enough rows and columns; measured on Zen 4, packing pays
@@ -103,7 +77,7 @@ packed_share(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
              real alpha, real beta)
 {
     int me, team;
-    team_position(&me, &team);
+    creg_team_position(&me, &team);
     CREG_FN(gemm_packed_avx2)(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M,
                               N, K, alpha, beta, me, team);
 }
@@ -116,7 +90,7 @@ gemm_packed(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
             real alpha, real beta, int n_threads)
 {
     const int nt = creg_threads_for(n_threads);
-    CREG_TEAM(nt, (double)M * N * K > GEMM_PARALLEL_MIN,
+    CREG_TEAM(nt, (double)M * N * K > CREG_PARALLEL_MIN,
               packed_share(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N,
                            K, alpha, beta));
 }
@@ -131,10 +105,8 @@ vector_share(real *C, ptrdiff_t rs_c, const real *A, ptrdiff_t rs_a,
 {
     const ptrdiff_t n_tiles = dot_form ? KERNEL(gemm_dot_tiles)(M, N)
                                        : KERNEL(gemm_axpy_tiles)(M, N);
-    int me, team;
-    team_position(&me, &team);
     ptrdiff_t first, count;
-    my_tiles(n_tiles, me, team, &first, &count);
+    creg_my_share(n_tiles, &first, &count);
     if (dot_form) {
         KERNEL(gemm_dot)(C, rs_c, A, rs_a, B, cs_b, M, N, K, alpha, beta,
                          first, count);
@@ -163,7 +135,7 @@ gemm_vector(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
         return 0;
     }
     const int nt = creg_threads_for(n_threads);
-    CREG_TEAM(nt, (double)M * N * K > GEMM_PARALLEL_MIN,
+    CREG_TEAM(nt, (double)M * N * K > CREG_PARALLEL_MIN,
               vector_share(C, rs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N, K,
                            alpha, beta, dot_form, level >= 2));
     return 1;
@@ -229,7 +201,7 @@ CREG_FN(gemm)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
 #endif
     const int dot_form = (cs_a == 1 && rs_b == 1) || cs_c != 1 || cs_b != 1;
     const int nt = creg_threads_for(n_threads);
-    CREG_TEAM(nt, (double)M * N * K > GEMM_PARALLEL_MIN,
+    CREG_TEAM(nt, (double)M * N * K > CREG_PARALLEL_MIN,
               reference_rows(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M,
                              N, K, alpha, beta, dot_form));
 }

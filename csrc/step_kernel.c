@@ -462,14 +462,15 @@ forward_row_group(real *Z, ptrdiff_t ldz, const real *const *x,
     }
 }
 
-/* Z (B x O, rows ldz apart) := X . W^T for B < CREG_STEP_PACK_BATCH input
- * rows, W: O x I with rows ldw apart.  Groups of up to DOT_TILE_MA input
- * rows (a group stays in L1 while W's rows stream past).  With copy set,
- * the rows of group g, for each g with g % parts == part, are also copied
- * there in pack_batch's layout, the one the next step reads fastest
- * (B x I rounded up to the tile width): calls over `parts` panels share
- * the copy, which overlaps its stores with more arithmetic than one call
- * copying everything (measured 0.5% of a Nielsen step). */
+/* Z (B x O, rows ldz apart) := X . W^T for B input rows, W: O x I with
+ * rows ldw apart.  Groups of up to DOT_TILE_MA input rows (a group stays
+ * in L1 while W's rows stream past).  With copy set (B must then be under
+ * CREG_STEP_PACK_BATCH), the rows of group g, for each g with
+ * g % parts == part, are also copied there in pack_batch's layout, the one
+ * the next step reads fastest (B x I rounded up to the tile width): calls
+ * over `parts` panels share the copy, which overlaps its stores with more
+ * arithmetic than one call copying everything (measured 0.5% of a Nielsen
+ * step). */
 void
 KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
                   ptrdiff_t B, const real *W, ptrdiff_t ldw, ptrdiff_t O,

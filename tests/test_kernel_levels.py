@@ -13,7 +13,7 @@ import pytest
 
 import creg
 import reference
-from conftest import assert_params_close, make_problem, params64
+from conftest import assert_close, assert_params_close, make_problem, params64
 from creg import _core
 
 SIZES = [37, 21, 3]
@@ -94,6 +94,24 @@ def test_every_level_is_bitwise_same_for_any_thread_count(level, sizes,
     for other in results[1:]:
         for a, b in zip(results[0], other):
             assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("sizes", [[100, 130, 37, 3], [200, 20]])
+def test_every_level_evaluates_large_batches_like_the_reference(level, sizes,
+                                                                dtype, tol):
+    # Evaluation runs up to 1,024 rows per forward: layers of at most 128
+    # neurons through forward_rows in 64-row blocks split over threads,
+    # wider ones through the packed GEMM.  1,037 rows end in a ragged block
+    # and a 13-row chunk; every layer is above the threading threshold.
+    net = creg.Network(sizes, hidden="tanh", output="softmax",
+                       cost="log_likelihood", dtype=dtype.name, seed=13)
+    X, _, _ = make_problem(sizes, 1037, "softmax", seed=14, dtype=dtype)
+    Ws, bs = params64(net)
+    _, As = reference.forward(Ws, bs, X, "tanh", "softmax")
+    outputs = [net.predict_proba(X, n_threads=t) for t in (1, 2, 3)]
+    assert_close(outputs[0], As[-1], tol, "outputs")
+    for other in outputs[1:]:
+        assert np.array_equal(outputs[0], other)
 
 
 def run_chunks(level, chunk_sizes, rule, batch_size, input_noise, shuffled):
