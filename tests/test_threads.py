@@ -1,4 +1,9 @@
-"""Bitwise-identical training for any n_threads (DESIGN.md, Determinism)."""
+"""Bitwise-identical training for any n_threads (DESIGN.md, Determinism),
+and small networks that stay on one thread when given more."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -28,3 +33,50 @@ def test_weights_identical_for_1_2_3_threads(dtype, config):
     assert np.isfinite(results[0]).all()
     assert np.array_equal(results[0], results[1])
     assert np.array_equal(results[0], results[2])
+
+
+# Run in a fresh process, so that no earlier test has started an OpenMP team:
+# libgomp starts its worker threads at the first region of more than one
+# thread, so the process's thread count tells whether training opened one.
+TEAM_CHILD = r"""
+import os, sys
+import numpy as np
+import creg
+from creg import _core
+
+def threads():
+    return len(os.listdir("/proc/self/task"))
+
+def train(sizes, batch_size, n):
+    net = creg.Network(sizes, seed=0)
+    rng = np.random.default_rng(0)
+    X = rng.random((n, sizes[0]), dtype=np.float32)
+    Y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], n)]
+    order = np.empty(n, np.int64)
+    _core.shuffle(order, 0, 0)
+    rule = (0.5, 0.0, 5.0 / n, 0.0, 1, 0.0)  # lr mu l2 l1 prox max-norm
+    _core.train_batches(net.params, np.zeros_like(net.params),
+                        np.empty_like(net.params), net._workspace(batch_size),
+                        X, Y, order, batch_size, 0, n // batch_size,
+                        net._spec, rule, (0.0, 0.0, 0, 0), 2)
+    return threads()
+
+print(threads(), train([784, 30, 10], 10, 2000), train([784, 100, 10], 10, 2000),
+      train([784, 100, 10], 1, 500), train([784, 1024, 10], 128, 512))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="counts threads in /proc/self/task")
+def test_small_networks_stay_on_one_thread_when_given_two():
+    # Issue 4's C1, C2 (batch 10) and C4 (batch 1) networks: splitting their
+    # steps over threads costs more than it saves, so n_threads=2 must run
+    # the one-thread code, starting no team.  A wide layer at batch 128
+    # does start one: the check can tell.
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    out = subprocess.run([sys.executable, "-c", TEAM_CHILD], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    start, c1, c2, c4, wide = map(int, out.split())
+    assert (c1, c2, c4) == (start, start, start), out
+    assert wide > start, out
