@@ -69,6 +69,9 @@ DEFAULT_ROUNDS = {"C1": 5, "C2": 5, "C3": 2, "C4": 3}
 DEFAULT_SCALE = {"C4": 0.25}
 QUICK_SCALE = 0.1
 BUSY_MARK = 0.25  # cores used by other processes that earn a †
+# Configurations creg trains on one thread at any n_threads (their steps
+# are too small to split; tests/test_threads.py checks that no team starts).
+ONE_THREAD_CONFIGS = ("C1", "C2", "C4")
 LABELS = {"creg": "creg", "numpy": "numpy", "torch": "PyTorch",
           "sklearn": "scikit-learn", "blas": "OpenBLAS GEMMs alone"}
 # Which worker process runs what.
@@ -658,7 +661,19 @@ def print_report(rep):
             "sgemm GFLOP/s at 1024³ at the same thread count; creg % = FLOP "
             "limit ÷ creg training only.",
             f"- † = other processes used more than {BUSY_MARK} core during "
-            "that best sample.", ""]
+            "that best sample."]
+        alone = [name for name in ONE_THREAD_CONFIGS if name in args.configs]
+        if alone and max(args.threads) > 1:
+            its, their = ("its", "Its") if len(alone) == 1 else \
+                ("their", "Their")
+            out.append(
+                f"- creg trains {', '.join(alone)} on one thread whatever "
+                f"n_threads is: {its} steps are too small to split, and no "
+                f"OpenMP team starts (tests/test_threads.py). {their} rows "
+                "at 1 and 2 threads time the same code, so they differ by "
+                "the machine's noise alone; fit's monitor pass does use the "
+                "threads.")
+        out.append("")
     peak = ", ".join(f"{t}T {rep.peak(t):.1f}" for t in args.threads
                      if rep.peak(t))
     if args.gemm:
