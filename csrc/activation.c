@@ -9,27 +9,15 @@
  */
 #include "creg.h"
 #include "real.h"
+#include "sigmoid_kernel.h"
 
-#if defined(CREG_F32) && defined(CREG_HAVE_VECTOR_KERNELS)
-#define CREG_VECTOR_SIGMOID
-void creg_sigmoid_base_f32(float *A, const float *Z, ptrdiff_t count);
-void creg_sigmoid_avx2_f32(float *A, const float *Z, ptrdiff_t count);
-#endif
-
-/* float32: sigmoid_kernel.c's vectors (the AVX2 ones from kernel level 2);
- * otherwise one libm exp per element, without overflow for large |z|: exp
- * only of -|z|. */
+/* float32: sigmoid_kernel.c's vectors; otherwise one libm exp per element,
+ * without overflow for large |z|: exp only of -|z|. */
 static void
 sigmoid_all(real *A, const real *Z, ptrdiff_t count)
 {
-#if defined(CREG_VECTOR_SIGMOID)
-#if defined(CREG_HAVE_AVX2_KERNELS)
-    if (creg_kernel_level() >= 2) {
-        creg_sigmoid_avx2_f32(A, Z, count);
-        return;
-    }
-#endif
-    creg_sigmoid_base_f32(A, Z, count);
+#if defined(CREG_F32) && defined(SIGMOID_KERNEL)
+    SIGMOID_KERNEL(sigmoid)(A, Z, count);
 #else
     for (ptrdiff_t i = 0; i < count; ++i) {
         const real e = R_EXP(-R_FABS(Z[i]));

@@ -1,8 +1,9 @@
-/* sigmoid_kernel.c -- the logistic function over an array, vectorized.
+/* sigmoid_kernel.c -- the logistic function over an array, vectorized, and
+ * the log1p(e^-|z|) term of its cross-entropy cost.
  *
  * A hidden layer of a small network spends as long in libm's exp, one call
  * per unit, as in its weights; here float32 runs a whole vector of units
- * at a time with its own exp.  float32 only (float64 keeps libm's exp in
+ * at a time with its own exp (and, for the cost, its own log).  float32 only (float64 keeps libm's exp in
  * activation.c: a double polynomial would need many more terms to match
  * it).  Compiled per instruction set, like gemm_kernel.c; activation.c
  * picks the variant of the active kernel level.
@@ -66,6 +67,55 @@ sigmoid_vec(vec z)
     const vec zero = {0}, one = zero + 1, minus_zero = -zero;
     const vec e = exp_nonpositive((vec)((ivec)z | (ivec)minus_zero));
     return select_where(z >= zero, one, e) / (one + e);
+}
+
+/* ln(u) for u in [1, 2] (NaN stays NaN): u = 2^e m with e in {0, 1} and
+ * m in [sqrt(1/2), sqrt(2)], Cephes' degree-8 polynomial for ln(m), and
+ * e ln 2 added in two parts. */
+static inline vec
+log_1_to_2(vec u)
+{
+    const vec zero = {0}, one = zero + 1;
+    const ivec high = u > 1.41421356237f;
+    const vec e = select_where(high, one, zero);
+    const vec x = select_where(high, u * 0.5f, u) - 1;
+    vec p = x * 7.0376836292e-2f - 1.1514610310e-1f;
+    p = p * x + 1.1676998740e-1f;
+    p = p * x - 1.2420140846e-1f;
+    p = p * x + 1.4249322787e-1f;
+    p = p * x - 1.6668057665e-1f;
+    p = p * x + 2.0000714765e-1f;
+    p = p * x - 2.4999993993e-1f;
+    p = p * x + 3.3333331174e-1f;
+    const vec x2 = x * x;
+    const vec y = p * x * x2 + e * -2.12194440e-4f - 0.5f * x2;
+    return x + y + e * 0.693359375f;
+}
+
+/* log1p(e^-|z|), the cross-entropy cost's term (loss.c): with t = e^-|z|
+ * and u = 1 + t rounded, log1p(t) = ln(u) - ((u - 1) - t) / u, the second
+ * part restoring what rounding u lost (all of t when t < 2^-24). */
+static inline vec
+log1p_exp_neg_abs_vec(vec z)
+{
+    const vec minus_zero = -(vec){0};
+    const vec t = exp_nonpositive((vec)((ivec)z | (ivec)minus_zero));
+    const vec u = 1 + t;
+    return log_1_to_2(u) - ((u - 1) - t) / u;
+}
+
+void
+KFN(log1p_exp_neg_abs)(real *T, const real *Z, ptrdiff_t count)
+{
+    ptrdiff_t i = 0;
+    for (; i + VL <= count; i += VL) {
+        vstore(T + i, log1p_exp_neg_abs_vec(vload(Z + i)));
+    }
+    if (i < count) {
+        vstore_part(T + i,
+                    log1p_exp_neg_abs_vec(vload_part(Z + i, (int)(count - i))),
+                    (int)(count - i));
+    }
 }
 
 void

@@ -166,3 +166,28 @@ def test_float32_sigmoid_is_within_two_ulp_over_its_range(level):
     assert ulps.max() <= 2
     assert np.count_nonzero((exact > 0) & (exact < np.finfo(np.float32).tiny)) > 0
     assert a[-2] == 1 and a[-1] == 0
+
+
+def test_float32_cross_entropy_term_is_within_two_ulp_over_its_range(level):
+    # The cross-entropy cost's log1p(e^-|z|) comes a vector at a time from
+    # creg's own exp and log in float32.  With the target y = [z >= 0] the
+    # rest of a sample's cost, max(z, 0) - y z, is exactly 0, so the cost of
+    # one sample is that term alone: against the correctly rounded value,
+    # from ln 2 at z = 0 through the subnormal range to 0.
+    z = np.concatenate([np.linspace(-110, 110, 2201),
+                        [0.0, -0.0, 1e-8, -1e-8, 1e-30, 0.3465736,
+                         -87.3, -88.5, -103.2, -150, 3e38, -3e38]]
+                       ).astype(np.float32)
+    net = creg.Network([1, 1], output="sigmoid", dtype="float32", seed=0)
+    net.params[:] = 0
+    net.weights[0][...] = 1
+    y = (z >= 0).astype(np.float64)
+    terms = np.array([net.cost(z[i:i + 1, None], y[i:i + 1, None])
+                      for i in range(len(z))], np.float32)
+    z64 = z.astype(np.float64)
+    exact = np.log1p(np.exp(-np.abs(z64))).astype(np.float32)
+    ulps = np.abs(terms.view(np.int32).astype(np.int64)
+                  - exact.view(np.int32).astype(np.int64))
+    assert ulps.max() <= 2, z[np.argmax(ulps)]
+    assert np.count_nonzero((exact > 0) & (exact < np.finfo(np.float32).tiny)) > 0
+    assert terms[-2] == 0 and terms[-1] == 0
