@@ -105,8 +105,8 @@ ptrdiff_t creg_packed_width(const creg_net *net);
  * vectors, 2 AVX2+FMA, 3 AVX2+FMA with the step kernels built for
  * AVX-512VL (same bits as 2).  creg_set_kernel_level clamps to what this
  * build and CPU support (a negative level asks for the best) and returns
- * the level in effect.  Call it before training; it is not synchronized with running
- * kernels. */
+ * the level in effect.  Call it before training; it is not synchronized
+ * with running kernels. */
 int creg_best_kernel_level(void);
 int creg_set_kernel_level(int level);
 int creg_kernel_level(void);

@@ -3,10 +3,10 @@
  *
  * A hidden layer of a small network spends as long in libm's exp, one call
  * per unit, as in its weights; here float32 runs a whole vector of units
- * at a time with its own exp (and, for the cost, its own log).  float32 only (float64 keeps libm's exp in
- * activation.c: a double polynomial would need many more terms to match
- * it).  Compiled per instruction set, like gemm_kernel.c; activation.c
- * picks the variant of the active kernel level.
+ * at a time with its own exp (and, for the cost, its own log).  float32
+ * only (float64 keeps libm: a double polynomial would need many more terms
+ * to match it).  Compiled per instruction set, like gemm_kernel.c;
+ * sigmoid_kernel.h picks the variant of the active kernel level.
  */
 #include "creg.h"
 #include "real.h"
