@@ -19,8 +19,9 @@ CREG_DECLARE_SIGMOID_KERNELS(base)
 CREG_DECLARE_SIGMOID_KERNELS(avx2)
 
 #if defined(CREG_HAVE_AVX2_KERNELS)
-#define SIGMOID_KERNEL(name)                                                  \
-    (creg_kernel_level() >= 2 ? creg_##name##_avx2_f32 : creg_##name##_base_f32)
+#define SIGMOID_KERNEL(name)                                                 \
+    (creg_kernel_level() >= 2 ? creg_##name##_avx2_f32                        \
+                              : creg_##name##_base_f32)
 #else
 #define SIGMOID_KERNEL(name) creg_##name##_base_f32
 #endif
