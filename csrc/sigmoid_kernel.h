@@ -9,8 +9,6 @@
 #include "creg.h"
 
 #if defined(CREG_HAVE_VECTOR_KERNELS)
-typedef void (*creg_float_map)(float *out, const float *in, ptrdiff_t count);
-
 #define CREG_DECLARE_SIGMOID_KERNELS(isa)                                     \
     void creg_sigmoid_##isa##_f32(float *A, const float *Z, ptrdiff_t count); \
     void creg_log1p_exp_neg_abs_##isa##_f32(float *T, const float *Z,         \
@@ -19,7 +17,7 @@ CREG_DECLARE_SIGMOID_KERNELS(base)
 CREG_DECLARE_SIGMOID_KERNELS(avx2)
 
 #if defined(CREG_HAVE_AVX2_KERNELS)
-#define SIGMOID_KERNEL(name)                                                 \
+#define SIGMOID_KERNEL(name)                                                  \
     (creg_kernel_level() >= 2 ? creg_##name##_avx2_f32                        \
                               : creg_##name##_base_f32)
 #else
