@@ -103,16 +103,9 @@ CREG_FN(cost_forward)(const real *Z, const real *A, const real *Y,
     double total = 0;
     for (ptrdiff_t r = 0; r < B; ++r) {
         const real *z = Z + r * O, *a = A + r * O, *y = Y + r * O;
-        switch (net->cost) {
-        case CREG_COST_CROSS_ENTROPY: /* above */
-            break;
-        case CREG_COST_LOG_LIKELIHOOD:
-            total += log_likelihood_row(z, y, O);
-            break;
-        case CREG_COST_QUADRATIC:
-            total += quadratic_row(a, y, O);
-            break;
-        }
+        total += net->cost == CREG_COST_LOG_LIKELIHOOD
+                     ? log_likelihood_row(z, y, O)
+                     : quadratic_row(a, y, O);
     }
     return total;
 }
