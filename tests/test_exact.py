@@ -146,6 +146,20 @@ def test_fit_matches_reference(cost, output, hidden, penalty, momentum,
             assert norms.max() <= MAX_NORM * (1 + 10 * tol)
 
 
+def _unit_that_passes_its_input():
+    """A float32 [1, 1] sigmoid network whose pre-activation z is its input."""
+    net = creg.Network([1, 1], output="sigmoid", dtype="float32", seed=0)
+    net.params[:] = 0
+    net.weights[0][...] = 1
+    return net
+
+
+def _float32_ulps(a, exact):
+    """Distance in float32 units in the last place, element by element."""
+    return np.abs(np.asarray(a, np.float32).view(np.int32).astype(np.int64)
+                  - exact.view(np.int32).astype(np.int64))
+
+
 def test_float32_sigmoid_is_within_two_ulp_over_its_range(level):
     # float32 sigmoid runs a vector of units at a time with its own exp (not
     # libm's expf, one call per unit): against the correctly rounded value,
@@ -154,16 +168,12 @@ def test_float32_sigmoid_is_within_two_ulp_over_its_range(level):
     z = np.concatenate([np.linspace(-110, 110, 40001),
                         [0.0, -0.0, 1e-8, -1e-8, -87.3, -88.5, -103.2, -150,
                          3e38, -3e38]]).astype(np.float32)
-    net = creg.Network([1, 1], output="sigmoid", dtype="float32", seed=0)
-    net.params[:] = 0
-    net.weights[0][...] = 1
+    net = _unit_that_passes_its_input()
     a = np.asarray(net.predict_proba(z[:, None])).ravel()
     z64 = z.astype(np.float64)
     e = np.exp(-np.abs(z64))
     exact = np.where(z64 >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
-    ulps = np.abs(a.view(np.int32).astype(np.int64)
-                  - exact.view(np.int32).astype(np.int64))
-    assert ulps.max() <= 2
+    assert _float32_ulps(a, exact).max() <= 2
     assert np.count_nonzero((exact > 0) & (exact < np.finfo(np.float32).tiny)) > 0
     assert a[-2] == 1 and a[-1] == 0
 
@@ -178,16 +188,13 @@ def test_float32_cross_entropy_term_is_within_two_ulp_over_its_range(level):
                         [0.0, -0.0, 1e-8, -1e-8, 1e-30, 0.3465736,
                          -87.3, -88.5, -103.2, -150, 3e38, -3e38]]
                        ).astype(np.float32)
-    net = creg.Network([1, 1], output="sigmoid", dtype="float32", seed=0)
-    net.params[:] = 0
-    net.weights[0][...] = 1
+    net = _unit_that_passes_its_input()
     y = (z >= 0).astype(np.float64)
     terms = np.array([net.cost(z[i:i + 1, None], y[i:i + 1, None])
                       for i in range(len(z))], np.float32)
     z64 = z.astype(np.float64)
     exact = np.log1p(np.exp(-np.abs(z64))).astype(np.float32)
-    ulps = np.abs(terms.view(np.int32).astype(np.int64)
-                  - exact.view(np.int32).astype(np.int64))
+    ulps = _float32_ulps(terms, exact)
     assert ulps.max() <= 2, z[np.argmax(ulps)]
     assert np.count_nonzero((exact > 0) & (exact < np.finfo(np.float32).tiny)) > 0
     assert terms[-2] == 0 and terms[-1] == 0
