@@ -1,10 +1,11 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Thin wrappers over creg's C kernels.
 
-Typed memoryviews enforce dtype and C-contiguity; each wrapper asserts the
-O(1) shape facts that keep C inside its buffers, releases the GIL for the
-call, and turns a C status into an exception.  No loops over data here and
-no value checks: Python's _validation does those, once.
+Typed memoryviews enforce dtype and C-contiguity; each wrapper checks the
+O(1) shape facts that keep C inside its buffers (real checks that raise
+ValueError, never `assert`, which `python -O` removes), releases the GIL for
+the call, and turns a C status into an exception.  No loops over data here
+and no value checks: Python's _validation does those, once.
 """
 from cython cimport floating
 from libc.stdint cimport int64_t, uint64_t
@@ -14,9 +15,22 @@ from creg._core cimport *
 MAX_LAYERS = CREG_MAX_LAYERS
 
 
+# Why a cap: libgomp keeps per-thread team data on the stack, so 10**6
+# threads crash it; no CPU creg runs on has more hardware threads.
+MAX_THREADS = 1024
+
+
+cdef int _require(bint ok, str what) except -1:
+    if not ok:
+        raise ValueError(f"creg._core: {what}")
+    return 0
+
+
 cdef int _check(int status) except -1:
+    # FloatingPointError, not ArithmeticError: the caller tells divergence
+    # from an OverflowError (e.g. an int too large for C) by this class.
     if status == CREG_ENONFINITE:
-        raise ArithmeticError(creg_strerror(status).decode())
+        raise FloatingPointError(creg_strerror(status).decode())
     if status != CREG_OK:
         raise RuntimeError(creg_strerror(status).decode())
     return 0
@@ -74,6 +88,8 @@ def workspace_size(tuple spec, Py_ssize_t rows):
 
 
 def shuffle(int64_t[::1] order, uint64_t seed, uint64_t epoch):
+    if order.shape[0] == 0:
+        return
     with nogil:
         creg_shuffle(&order[0], order.shape[0], seed, epoch)
 
@@ -83,8 +99,14 @@ def gemm(floating[:, :] C, const floating[:, :] A, const floating[:, :] B,
     """C := alpha A.B + beta C on strided 2-D views (element strides)."""
     cdef Py_ssize_t M = C.shape[0], N = C.shape[1], K = A.shape[1]
     cdef Py_ssize_t s = sizeof(floating)
-    assert A.shape[0] == M and B.shape[0] == K and B.shape[1] == N
-    assert M > 0 and N > 0 and K > 0
+    _require(A.shape[0] == M and B.shape[0] == K and B.shape[1] == N,
+             "gemm needs C (M, N), A (M, K) and B (K, N)")
+    _require(M > 0 and N > 0 and K > 0, "gemm needs M, N, K >= 1")
+    _require(C.strides[0] % s == 0 and C.strides[1] % s == 0
+             and A.strides[0] % s == 0 and A.strides[1] % s == 0
+             and B.strides[0] % s == 0 and B.strides[1] % s == 0,
+             "gemm needs strides that are whole elements")
+    _require_threads(n_threads)
     with nogil:
         if floating is float:
             creg_gemm_f32(&C[0, 0], C.strides[0] // s, C.strides[1] // s,
@@ -98,12 +120,31 @@ def gemm(floating[:, :] C, const floating[:, :] A, const floating[:, :] B,
                           M, N, K, alpha, beta, n_threads)
 
 
+cdef int _require_threads(int n_threads) except -1:
+    _require(0 <= n_threads <= MAX_THREADS,
+             f"n_threads must be in [0, {MAX_THREADS}]; got {n_threads}")
+    return 0
+
+
 cdef int _check_net_buffers(creg_net *net, Py_ssize_t n_params,
                             Py_ssize_t n_ws, Py_ssize_t rows,
-                            Py_ssize_t x_cols, Py_ssize_t y_cols) except -1:
-    assert n_params == creg_param_count(net)
-    assert n_ws >= creg_workspace_size(net, rows)
-    assert x_cols == net.sizes[0] and y_cols == net.sizes[net.n_layers]
+                            Py_ssize_t x_cols, Py_ssize_t y_cols,
+                            int n_threads) except -1:
+    _require(rows > 0, f"a pass needs at least one row; got {rows}")
+    _require(n_params == creg_param_count(net),
+             f"params has {n_params} elements; the network has "
+             f"{creg_param_count(net)}")
+    # workspace_size is rows times a per-row size: divide instead of
+    # multiplying, so no row count can overflow the comparison
+    _require(n_ws // rows >= creg_workspace_size(net, 1),
+             f"the workspace holds {n_ws} elements, less than the "
+             f"{creg_workspace_size(net, 1)} x {rows} rows a pass needs")
+    _require(x_cols == net.sizes[0],
+             f"X has {x_cols} columns; the network takes {net.sizes[0]}")
+    _require(y_cols == net.sizes[net.n_layers],
+             f"the targets/outputs have {y_cols} columns; the network has "
+             f"{net.sizes[net.n_layers]} outputs")
+    _require_threads(n_threads)
     return 0
 
 
@@ -115,8 +156,11 @@ def gradient(floating[::1] grads, floating[::1] ws,
     cdef double cost = 0
     cdef int status
     cdef Py_ssize_t B = X.shape[0]
-    _check_net_buffers(&net, params.shape[0], ws.shape[0], B, X.shape[1], Y.shape[1])
-    assert grads.shape[0] == params.shape[0] and Y.shape[0] == B and B > 0
+    _check_net_buffers(&net, params.shape[0], ws.shape[0], B, X.shape[1],
+                       Y.shape[1], n_threads)
+    _require(grads.shape[0] == params.shape[0],
+             "grads must have as many elements as params")
+    _require(Y.shape[0] == B, "X and Y must have the same number of rows")
     with nogil:
         if floating is float:
             status = creg_gradient_f32(&grads[0], &cost, &ws[0], &params[0],
@@ -147,13 +191,21 @@ def train_batches(floating[::1] params, floating[::1] velocity,
     cdef const int64_t *order_ptr = NULL
     r.lr, r.momentum, r.l2, r.l1, r.l1_prox, r.max_norm = rule
     _check_net_buffers(&net, params.shape[0], ws.shape[0], batch_size,
-                       X.shape[1], Y.shape[1])
-    assert grads.shape[0] == params.shape[0] and Y.shape[0] == n
-    assert r.momentum == 0 or velocity.shape[0] == params.shape[0]
-    assert batch_size > 0 and first_batch >= 0 and n_batches >= 0
-    assert (first_batch + n_batches - 1) * batch_size < n or n_batches == 0
+                       X.shape[1], Y.shape[1], n_threads)
+    _require(grads.shape[0] == params.shape[0],
+             "grads must have as many elements as params")
+    _require(Y.shape[0] == n, "X and Y must have the same number of rows")
+    _require(r.momentum == 0 or velocity.shape[0] == params.shape[0],
+             "momentum needs a velocity buffer as long as params")
+    _require(velocity.shape[0] > 0, "velocity must not be empty")
+    _require(batch_size <= n and first_batch >= 0 and n_batches >= 0,
+             "batch_size, first_batch and n_batches out of range")
+    _require(n_batches == 0 or first_batch < (n - 1) // batch_size + 1
+             and n_batches <= (n - 1) // batch_size + 1 - first_batch,
+             f"batches [{first_batch}, {first_batch} + {n_batches}) are not "
+             f"all in an epoch of {n} rows in batches of {batch_size}")
     if order is not None:
-        assert order.shape[0] == n
+        _require(order.shape[0] == n, "order must have one entry per row")
         order_ptr = &order[0]
     with nogil:
         if floating is float:
@@ -180,10 +232,12 @@ def evaluate(floating[:, ::1] out, floating[::1] ws,
     cdef Py_ssize_t n = X.shape[0]
     cdef const floating *y_ptr = NULL
     _check_net_buffers(&net, params.shape[0], ws.shape[0], chunk_rows,
-                       X.shape[1], out.shape[1])
-    assert out.shape[0] == n and n > 0 and chunk_rows > 0
+                       X.shape[1], out.shape[1], n_threads)
+    _require(n > 0, "X must have at least one row")
+    _require(out.shape[0] == n, "out must have one row per row of X")
     if Y is not None:
-        assert Y.shape[0] == n and Y.shape[1] == out.shape[1]
+        _require(Y.shape[0] == n and Y.shape[1] == out.shape[1],
+                 "Y must have the shape of out")
         y_ptr = &Y[0, 0]
     with nogil:
         if floating is float:
@@ -200,7 +254,9 @@ def dropout_forward(floating[::1] H, floating[::1] M, const floating[::1] A,
     """The dropout of training, exposed so tests can see the mask used:
     M := 1/(1-rate) kept or 0 dropped; H := A * M."""
     cdef creg_noise noise = _noise(noise_spec)
-    assert H.shape[0] == M.shape[0] == A.shape[0] > 0
+    _require(H.shape[0] == M.shape[0] == A.shape[0] > 0,
+             "H, M and A must have the same length, at least 1")
+    _require(0 <= noise.dropout < 1, "dropout must be in [0, 1)")
     with nogil:
         if floating is float:
             creg_dropout_forward_f32(&H[0], &M[0], &A[0], A.shape[0], &noise,
@@ -214,7 +270,8 @@ def input_noise(floating[::1] Xn, const floating[::1] X, tuple noise_spec,
                 uint64_t step):
     """The input noise of training: Xn := X + input_noise * N(0, 1)."""
     cdef creg_noise noise = _noise(noise_spec)
-    assert Xn.shape[0] == X.shape[0] > 0
+    _require(Xn.shape[0] == X.shape[0] > 0,
+             "Xn and X must have the same length, at least 1")
     with nogil:
         if floating is float:
             creg_input_noise_f32(&Xn[0], &X[0], X.shape[0], &noise, step)

@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from creg._core import MAX_THREADS
 from creg._threads import effective_n_threads
 
 HIDDEN = ("sigmoid", "tanh", "relu")
@@ -35,6 +36,10 @@ COST_OUTPUTS = {
     "log_likelihood": ("softmax",),
     "quadratic": ("sigmoid", "linear"),
 }
+
+# Why: the epoch counter keys the shuffle and noise streams as a C uint64;
+# 2**63 leaves room for any run and matches the seed's range.
+EPOCH_LIMIT = 2**63
 
 # Why: rows of a softmax target are probabilities; float32 data summed over
 # many classes is off by far less than this, a wrong encoding by far more.
@@ -103,10 +108,13 @@ def positive_int(name, value):
     return value
 
 
-def non_negative_int(name, value):
+def non_negative_int(name, value, below=None):
+    """An int >= 0, and < `below` when given."""
     value = _integer(name, value)
     if value < 0:
         raise ValueError(f"{name} must be >= 0; got {value!r}")
+    if below is not None and value >= below:
+        raise ValueError(f"{name} must be < {below}; got {value!r}")
     return value
 
 
@@ -146,15 +154,19 @@ def _usable_cpus():
 
 
 def n_threads(value):
-    """None (OpenMP's default), a positive int, or a negative int counting
-    back from the usable CPUs (-1 = all of them, -2 = all but one), as in
-    scikit-learn; resolved by the thread policy in _threads."""
+    """None (OpenMP's default), an int in [1, MAX_THREADS], or a negative
+    int counting back from the usable CPUs (-1 = all of them, -2 = all but
+    one), as in scikit-learn; resolved by the thread policy in _threads."""
     if value is not None:
         value = _integer("n_threads", value)
         if value == 0:
             raise ValueError(
                 "n_threads = 0 is invalid: n_threads must be >= 1, or "
                 "negative to count back from the usable CPUs (-1 = all)")
+        if value > MAX_THREADS:
+            raise ValueError(
+                f"n_threads must be at most {MAX_THREADS}; got {value} "
+                f"(this machine has {_usable_cpus()} usable CPUs)")
         if value < 0:
             cpus = _usable_cpus()
             if cpus + 1 + value < 1:
@@ -213,9 +225,18 @@ def _machine_memory():
     return total, cgroup
 
 
+def _available_now():
+    """Memory the kernel could hand out now without the OOM killer: RAM
+    that is free or reclaimable (MemAvailable) plus free swap."""
+    available = _read_kib("/proc/meminfo", "MemAvailable")
+    if available is None:
+        return None
+    return available + (_read_kib("/proc/meminfo", "SwapFree") or 0)
+
+
 def _memory_limit():
-    """(bytes, why): the largest single allocation that could plausibly
-    succeed.  Anything larger is refused up front: on Linux an
+    """(bytes, why): the most that one call may still allocate and
+    plausibly get.  Anything larger is refused up front: on Linux an
     overcommitted huge np.empty can "succeed" and the process is then
     killed by the OOM killer when the pages are touched, which is worse
     than any exception."""
@@ -223,6 +244,9 @@ def _memory_limit():
     total, cgroup = _machine_memory()
     if total:
         limits.append((total, "this machine's memory (RAM + swap)"))
+    available = _available_now()
+    if available is not None:
+        limits.append((available, "the memory available now (RAM + swap)"))
     if cgroup:
         limits.append((cgroup, "this process's cgroup memory limit"))
     try:
@@ -243,15 +267,22 @@ def _too_big(what, nbytes, limit, why):
         f"more than the {_human(limit)} ({limit} bytes) of {why}")
 
 
-def check_allocation(what, count, dtype):
+def check_allocation(what, count, dtype, extra=0):
     """Refuse (MemoryError naming the bytes) an allocation of `count`
-    elements of `dtype` that cannot succeed; the byte count is a Python
-    int, so it never overflows."""
+    elements of `dtype` that cannot succeed together with `extra` bytes
+    of scratch the same call needs; the byte count is a Python int, so it
+    never overflows.  Returns the bytes of the allocation itself."""
     nbytes = int(count) * np.dtype(dtype).itemsize
+    check_budget(what, nbytes + int(extra))
+    return nbytes
+
+
+def check_budget(what, nbytes):
+    """Refuse (MemoryError naming the bytes) a call that will allocate
+    `nbytes` in all, before it allocates any of them."""
     limit, why = _memory_limit()
     if nbytes > limit:
         raise _too_big(what, nbytes, limit, why)
-    return nbytes
 
 
 # Byte alignment of creg's own buffers: a cache line, so that the kernels'
@@ -260,11 +291,12 @@ def check_allocation(what, count, dtype):
 _ALIGN = 64
 
 
-def empty(what, count, dtype):
+def empty(what, count, dtype, extra=0):
     """np.empty(count, dtype) starting on a 64-byte boundary, or MemoryError
-    naming the bytes: refused up front when it cannot fit, re-raised with
-    the count when malloc fails."""
-    nbytes = check_allocation(what, count, dtype)
+    naming the bytes: refused up front when it cannot fit (with `extra`
+    bytes of scratch the caller needs next), re-raised with the count when
+    malloc fails."""
+    nbytes = check_allocation(what, count, dtype, extra)
     itemsize = np.dtype(dtype).itemsize
     try:
         buffer = np.empty(int(count) + _ALIGN // itemsize, dtype)

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from creg import _core, _validation as check
 from creg._errors import DivergenceError
-from creg._initializers import initial_layer
+from creg._initializers import INIT_SCRATCH_BYTES, initialize_layer
 from creg.history import History
 
 ArrayLike = npt.ArrayLike
@@ -32,13 +32,41 @@ _CHUNK_SECONDS = 0.05    # one C call's target length: Ctrl-C latency
 
 
 class _ParameterList(list):
-    """A list of views into the flat buffer; item assignment copies into
-    the buffer, so ``net.weights[0] = W`` changes the network."""
+    """A list of views into the flat buffer, one per layer; item and slice
+    assignment copy into the buffer, so ``net.weights[0] = W`` changes the
+    network.  Its length is the number of layers: nothing adds or removes
+    items."""
 
     def __setitem__(self, index, value):
-        view = list.__getitem__(self, index)
-        view[...] = check.parameter_values(f"layer {index}'s new values",
-                                           value, view.shape, view.dtype)
+        if not isinstance(index, slice):
+            index = range(len(self))[index]  # IndexError, negatives
+            self._assign([index], [value])
+            return
+        layers = range(len(self))[index]
+        try:
+            values = list(value)
+        except TypeError:
+            raise TypeError("a slice of layers takes a sequence of arrays; "
+                            f"got {type(value).__name__}") from None
+        if len(values) != len(layers):
+            raise ValueError(
+                f"assigning {len(values)} arrays to {len(layers)} layers: "
+                "a network's list of layers cannot change length")
+        self._assign(layers, values)
+
+    def _assign(self, layers, values):
+        # every value is checked before any layer changes
+        checked = [check.parameter_values(
+            f"layer {l}'s new values", v, list.__getitem__(self, l).shape,
+            list.__getitem__(self, l).dtype) for l, v in zip(layers, values)]
+        for l, v in zip(layers, checked):
+            list.__getitem__(self, l)[...] = v
+
+    def _fixed_length(self, *args, **kwargs):
+        raise TypeError("a network's list of layers cannot change length")
+
+    __delitem__ = append = extend = insert = pop = remove = clear = \
+        __iadd__ = __imul__ = sort = reverse = _fixed_length
 
 
 class Network:
@@ -83,12 +111,13 @@ class Network:
         self._fit_lock = threading.Lock()
         self.params = check.empty(
             f"the parameters of a network with sizes {list(self.sizes)}",
-            _core.param_count(self._spec), self.dtype)
+            _core.param_count(self._spec), self.dtype,
+            extra=INIT_SCRATCH_BYTES)
         self._make_views()
         rng = np.random.default_rng(self.seed)
-        for l, (n_in, n_out) in enumerate(zip(self.sizes, self.sizes[1:])):
-            self._weights[l][...], self._biases[l][...] = initial_layer(
-                rng, self.init, n_in, n_out)
+        for l in range(len(self.sizes) - 1):
+            initialize_layer(rng, self.init, self._weights[l],
+                             self._biases[l])
 
     # ----------------------------------------------------------- buffers
     @property
@@ -97,14 +126,15 @@ class Network:
                 _ACTIVATION_CODES[self.output], _COST_CODES[self.cost_name])
 
     def _make_views(self):
-        self._weights, self._biases = _ParameterList(), _ParameterList()
-        offset = 0
+        weights, biases, offset = [], [], 0
         for n_in, n_out in zip(self.sizes, self.sizes[1:]):
             w = self.params[offset:offset + n_out * n_in]
-            self._weights.append(w.reshape(n_out, n_in))
+            weights.append(w.reshape(n_out, n_in))
             offset += n_out * n_in
-            self._biases.append(self.params[offset:offset + n_out])
+            biases.append(self.params[offset:offset + n_out])
             offset += n_out
+        self._weights = _ParameterList(weights)
+        self._biases = _ParameterList(biases)
 
     @property
     def weights(self) -> list[np.ndarray]:
@@ -124,7 +154,8 @@ class Network:
 
     @epochs_trained.setter
     def epochs_trained(self, value: int) -> None:
-        self._epochs_trained = check.non_negative_int("epochs_trained", value)
+        self._epochs_trained = check.non_negative_int(
+            "epochs_trained", value, below=check.EPOCH_LIMIT)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -158,9 +189,12 @@ class Network:
                            self.dtype)
 
     def _evaluate(self, X, Y, ws, n_threads):
-        """(output activations, summed data cost) for validated X, Y."""
+        """(output activations, summed data cost) for validated X, Y.  The
+        passes take as many rows as `ws` holds (at most _EVAL_CHUNK_ROWS),
+        so any workspace serves any number of rows."""
         out = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
-        chunk = min(X.shape[0], _EVAL_CHUNK_ROWS)
+        rows_in_ws = ws.shape[0] // _core.workspace_size(self._spec, 1)
+        chunk = min(X.shape[0], _EVAL_CHUNK_ROWS, rows_in_ws)
         cost = _core.evaluate(out, ws, self.params, X, Y, chunk, self._spec,
                               n_threads)
         return out, cost
@@ -310,6 +344,10 @@ class Network:
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                            self.dtype, avoid=self.params)
         epochs = check.positive_int("epochs", epochs)
+        if epochs >= check.EPOCH_LIMIT - self.epochs_trained:
+            raise ValueError(
+                f"epochs={epochs} would take epochs_trained "
+                f"({self.epochs_trained}) to 2**63 or beyond")
         batch_size = check.batch_size(batch_size, Xa.shape[0])
         lr = check.positive("lr", lr)
         scale = _penalty_scale(penalty_scale, Xa.shape[0])
@@ -336,6 +374,7 @@ class Network:
         shuffle = check.boolean("shuffle", shuffle)
         verbose = check.boolean("verbose", verbose)
         nt = check.n_threads(n_threads)
+        self._check_finite_parameters()
         if not self._fit_lock.acquire(blocking=False):
             raise RuntimeError("fit is already running on this network in "
                                "another thread")
@@ -351,6 +390,19 @@ class Network:
             return self._train(Xa, Ya, validation, rule, plan)
         finally:
             self._fit_lock.release()
+
+    def _check_finite_parameters(self):
+        """Weights a user set to NaN/inf are refused before training, not
+        reported later as divergence."""
+        if np.isfinite(self.params).all():
+            return
+        for kind, arrays in (("weights", self._weights),
+                             ("biases", self._biases)):
+            for l, a in enumerate(arrays):
+                if not np.isfinite(a).all():
+                    raise ValueError(
+                        f"net.{kind}[{l}] contains NaN or infinity; set "
+                        "finite values before fit")
 
     def _validation_set(self, validation_data):
         try:
@@ -398,8 +450,8 @@ class Network:
                     chunk = _next_chunk(count, time.perf_counter() - t0)
                     first += count
                 if not np.isfinite(self.params).all():
-                    raise ArithmeticError("non-finite weights")
-            except ArithmeticError as exc:
+                    raise FloatingPointError("non-finite weights")
+            except FloatingPointError as exc:
                 self.params[...] = snapshot
                 raise DivergenceError(
                     f"training diverged in epoch {self.epochs_trained + 1} "
