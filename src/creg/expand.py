@@ -100,6 +100,11 @@ def expand(X, image_shape, shifts=1, angles=None, y=None):
 
     n = X.shape[0]
     n_copies = 5 + len(angles)
+    # the copies, the labels' copies and one block of rotation scratch
+    check.check_budget(
+        f"{n_copies} copies of {n} images of {h}x{w}",
+        n_copies * (X.nbytes + (0 if y is None else y.nbytes))
+        + (_ROWS_PER_BLOCK * h * w * X.itemsize if angles else 0))
     out = np.zeros((n_copies, n, h, w), dtype=X.dtype)
     images = X.reshape(n, h, w)
     out[0] = images

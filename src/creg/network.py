@@ -192,7 +192,10 @@ class Network:
         """(output activations, summed data cost) for validated X, Y.  The
         passes take as many rows as `ws` holds (at most _EVAL_CHUNK_ROWS),
         so any workspace serves any number of rows."""
-        out = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
+        shape = (X.shape[0], self.sizes[-1])
+        check.check_allocation(f"outputs of shape {shape}",
+                               shape[0] * shape[1], self.dtype)
+        out = np.empty(shape, self.dtype)
         rows_in_ws = ws.shape[0] // _core.workspace_size(self._spec, 1)
         chunk = min(X.shape[0], _EVAL_CHUNK_ROWS, rows_in_ws)
         cost = _core.evaluate(out, ws, self.params, X, Y, chunk, self._spec,
@@ -417,11 +420,31 @@ class Network:
                               avoid=self.params)
         return X_val, Y_val
 
+    def _fit_bytes(self, n, ws_rows, validation, rule, plan):
+        """Every byte a fit allocates beyond its converted data: checked in
+        one sum before any of it is allocated."""
+        item, P = self.dtype.itemsize, self.params.size
+        copies = 2 + (rule["momentum"] > 0) + (plan["early_stopping"]
+                                                 is not None)
+        rows_out = n + (0 if validation is None else validation[0].shape[0])
+        widest = max(w.size for w in self._weights)
+        return (copies * P * item  # gradient, snapshot, velocity, best
+                + ws_rows * _core.workspace_size(self._spec, 1) * item
+                + 8 * n  # the shuffled order
+                + rows_out * self.sizes[-1] * (item + 8)  # outputs, labels
+                + widest * (2 * item + 9))  # one layer's penalty and norms
+
     def _train(self, X, Y, validation, rule, plan):
         n, bs, nt = X.shape[0], min(plan["batch_size"], X.shape[0]), \
             plan["n_threads"]
-        ws = self._workspace(max(bs, min(n, _EVAL_CHUNK_ROWS)))
+        ws_rows = max(bs, min(n, _EVAL_CHUNK_ROWS))
+        check.check_budget(
+            f"fitting a network with sizes {list(self.sizes)} on {n} rows",
+            self._fit_bytes(n, ws_rows, validation, rule, plan))
+        ws = self._workspace(ws_rows)
         grads = check.empty("the gradient", self.params.size, self.dtype)
+        snapshot = check.empty("the weights' snapshot", self.params.size,
+                               self.dtype)
         velocity = check.empty("the momentum buffer",
                                self.params.size if rule["momentum"] else 1,
                                self.dtype)
@@ -434,7 +457,8 @@ class Network:
             lr = tracker.lr_for(epoch, history)
             step = (lr, rule["momentum"], rule["l2"], rule["l1"],
                     int(rule["prox"]), rule["max_norm"])
-            start, snapshot = time.perf_counter(), self.params.copy()
+            start = time.perf_counter()
+            snapshot[...] = self.params
             noise = (rule["dropout"], rule["input_noise"], self.seed,
                      self.epochs_trained)
             if order is not None:
@@ -538,7 +562,9 @@ class _Tracker:
             self.best, self.since_best, self.since_change = score, 0, 0
             history.best_epoch = history.epochs - 1
             if self.early_stopping is not None:
-                self.best_params = params.copy()
+                if self.best_params is None:
+                    self.best_params = np.empty_like(params)
+                self.best_params[...] = params
             return False
         self.since_best += 1
         self.since_change += 1
