@@ -437,7 +437,10 @@ class Network:
     def _train(self, X, Y, validation, rule, plan):
         n, bs, nt = X.shape[0], min(plan["batch_size"], X.shape[0]), \
             plan["n_threads"]
-        ws_rows = max(bs, min(n, _EVAL_CHUNK_ROWS))
+        # training batches and the monitor passes over X and the
+        # validation set, which take the same chunks as predict and cost
+        n_val = 0 if validation is None else validation[0].shape[0]
+        ws_rows = max(bs, min(max(n, n_val), _EVAL_CHUNK_ROWS))
         check.check_budget(
             f"fitting a network with sizes {list(self.sizes)} on {n} rows",
             self._fit_bytes(n, ws_rows, validation, rule, plan))

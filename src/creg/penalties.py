@@ -101,8 +101,13 @@ def convert_penalty(value, frm, to, *, n=None, batch_size=None, kind="l2"):
         n = _count("n", n, "creg_n")
     if "sklearn" in (frm, to):
         batch_size = _count("batch_size", batch_size, "sklearn")
-    return _from_per_step(_per_step(value, frm, kind, n, batch_size), to,
-                          kind, n, batch_size)
+    result = _from_per_step(_per_step(value, frm, kind, n, batch_size), to,
+                            kind, n, batch_size)
+    if not math.isfinite(result):
+        raise ValueError(
+            f"value={value!r} converted from {frm!r} to {to!r} is beyond "
+            "the float range")
+    return result
 
 
 def _per_step(value, name, kind, n, batch_size):
@@ -132,7 +137,10 @@ def _from_per_step(lam, name, kind, n, batch_size):
 def _strength(value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"value must be a real number; got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the float range
+        value = math.inf
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"value must be a finite number >= 0; got {value!r}")
     return value

@@ -1,0 +1,330 @@
+"""Regressions for the Python -> C boundary (issue 15): every pass sizes its
+buffers, the checks in _core.pyx are real (they hold under python -O), and
+the counters and thread counts a user passes are bounded."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import creg
+from creg import _core
+from conftest import assert_close, reference, tol_for
+
+
+def _run_python(code, *args, flags=(), timeout=60):
+    return subprocess.run(
+        [sys.executable, *flags, "-c", textwrap.dedent(code), *args],
+        capture_output=True, text=True, timeout=timeout)
+
+
+# ------------------------------------ a validation set larger than training
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n_train, n_val", [(50, 3000), (1, 1025), (7, 64)])
+def test_validation_set_larger_than_training_set(dtype, n_train, n_val):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((n_train, 20)), rng.integers(0, 3, n_train)
+    Xv, yv = rng.random((n_val, 20)), rng.integers(0, 3, n_val)
+    net = creg.Network([20, 200, 3], dtype=dtype)
+    history = net.fit(X, y, epochs=2, batch_size=min(10, n_train),
+                      validation_data=(Xv, yv))
+    # the outputs of every row of Xv agree with the float64 oracle, and the
+    # monitor pass with predict's and cost's passes
+    Ws = [np.asarray(W, np.float64) for W in net.weights]
+    bs = [np.asarray(b, np.float64) for b in net.biases]
+    _, As = reference.forward(Ws, bs, Xv, "sigmoid", "sigmoid")
+    assert_close(net.predict_proba(Xv), As[-1], tol_for(dtype), "outputs")
+    assert history.eval_cost[-1] == pytest.approx(net.cost(Xv, yv), rel=1e-12)
+    assert history.eval_accuracy[-1] == net.accuracy(Xv, yv)
+
+
+REPRO = """
+    import numpy as np, creg
+    rng = np.random.default_rng(0)
+    X, y = rng.random((50, 20)), rng.integers(0, 3, 50)
+    Xv, yv = rng.random((3000, 20)), rng.integers(0, 3, 3000)
+    h = creg.Network([20, 200, 3]).fit(X, y, epochs=3,
+                                       validation_data=(Xv, yv))
+    print(len(h.eval_accuracy))
+"""
+
+
+def test_validation_set_larger_than_training_set_under_python_O():
+    done = _run_python(REPRO, flags=["-O"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "3"
+
+
+# ----------------------------------------------- _core checks are real
+
+def _core_calls(dtype):
+    """(name, call) pairs that each hand _core a buffer too small or a shape
+    that does not match; each must raise ValueError."""
+    spec = ((4, 3, 2), 0, 0, 0)
+    P = _core.param_count(spec)
+    per_row = _core.workspace_size(spec, 1)
+    params, grads = np.zeros(P, dtype), np.zeros(P, dtype)
+    X, Y = np.zeros((8, 4), dtype), np.zeros((8, 2), dtype)
+    out = np.zeros((8, 2), dtype)
+    ws_small = np.zeros(per_row * 3, dtype)     # 3 rows
+    ws = np.zeros(per_row * 8, dtype)
+    rule, noise = (0.1, 0.0, 0.0, 0.0, 1, 0.0), (0.0, 0.0, 0, 0)
+    order = np.arange(8, dtype=np.int64)
+    return [
+        ("evaluate: chunk larger than the workspace", lambda: _core.evaluate(
+            out, ws_small, params, X, None, 4, spec, 1)),
+        ("evaluate: short params", lambda: _core.evaluate(
+            out, ws, params[:-1], X, None, 4, spec, 1)),
+        ("evaluate: out rows", lambda: _core.evaluate(
+            out[:7], ws, params, X, None, 4, spec, 1)),
+        ("evaluate: Y rows", lambda: _core.evaluate(
+            out, ws, params, X, Y[:5], 4, spec, 1)),
+        ("evaluate: X columns", lambda: _core.evaluate(
+            out, ws, params, np.zeros((8, 5), dtype), None, 4, spec, 1)),
+        ("evaluate: too many threads", lambda: _core.evaluate(
+            out, ws, params, X, None, 4, spec, _core.MAX_THREADS + 1)),
+        ("gradient: workspace for fewer rows", lambda: _core.gradient(
+            grads, ws_small, params, X, Y, spec, 1)),
+        ("gradient: short grads", lambda: _core.gradient(
+            grads[:-1], ws, params, X, Y, spec, 1)),
+        ("train: batch larger than the workspace", lambda: _core.train_batches(
+            params, grads[:1], grads, ws_small, X, Y, order, 4, 0, 2, spec,
+            rule, noise, 1)),
+        ("train: batches past the epoch", lambda: _core.train_batches(
+            params, grads[:1], grads, ws, X, Y, order, 4, 1, 2, spec,
+            rule, noise, 1)),
+        ("train: short order", lambda: _core.train_batches(
+            params, grads[:1], grads, ws, X, Y, order[:5], 4, 0, 2, spec,
+            rule, noise, 1)),
+        ("train: momentum without a velocity buffer", lambda:
+            _core.train_batches(params, grads[:1], grads, ws, X, Y, order, 4,
+                                0, 2, spec, (0.1, 0.9, 0, 0, 1, 0), noise, 1)),
+        ("gemm: inner sizes differ", lambda: _core.gemm(
+            np.zeros((3, 3), dtype), np.zeros((3, 2), dtype),
+            np.zeros((4, 3), dtype), 1.0, 0.0, 1)),
+        ("dropout: lengths differ", lambda: _core.dropout_forward(
+            np.zeros(4, dtype), np.zeros(3, dtype), np.zeros(4, dtype),
+            noise, 0, 0)),
+        ("input noise: lengths differ", lambda: _core.input_noise(
+            np.zeros(4, dtype), np.zeros(5, dtype), noise, 0)),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_core_refuses_mismatched_buffers_with_value_error(dtype):
+    for name, call in _core_calls(dtype):
+        with pytest.raises(ValueError, match="creg._core"):
+            call()
+            pytest.fail(name)
+
+
+def test_core_checks_hold_under_python_O():
+    code = """
+        import sys
+        sys.path.insert(0, sys.argv[1])
+        import numpy as np
+        from test_c_boundary import _core_calls
+        assert not __debug__
+        for name, call in _core_calls(np.float32):
+            try:
+                call()
+            except ValueError:
+                continue
+            print("not refused:", name)
+        print("done")
+    """
+    done = _run_python(code, os.path.dirname(__file__), flags=["-O"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "done\n"
+
+
+# --------------------------------------------------- bounded thread counts
+
+def test_n_threads_beyond_the_cap_is_a_value_error_before_any_work():
+    # a subprocess: before the cap, 10**6 crashed libgomp
+    code = f"""
+        import numpy as np, creg
+        rng = np.random.default_rng(0)
+        X, y = rng.random((30, 5)), rng.integers(0, 2, 30)
+        net = creg.Network([5, 4, 2])
+        before = net.params.copy()
+        for n in (10**6, 2**31 - 1, 2**31, 2**64, {_core.MAX_THREADS + 1}):
+            for call in (lambda: net.predict(X, n_threads=n),
+                         lambda: net.fit(X, y, epochs=1, n_threads=n)):
+                try:
+                    call()
+                except ValueError as e:
+                    assert "n_threads" in str(e), e
+                else:
+                    raise SystemExit(f"n_threads={{n}} accepted")
+        assert np.array_equal(net.params, before)
+        net.predict(X, n_threads={_core.MAX_THREADS})
+        print("ok")
+    """
+    done = _run_python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "ok\n"
+
+
+# -------------------------------------------------- bounded epoch counter
+
+def test_epochs_trained_is_bounded_and_overflow_is_not_divergence():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((30, 5)), rng.integers(0, 2, 30)
+    net = creg.Network([5, 4, 2])
+    for bad in (2**63, 2**64):
+        with pytest.raises(ValueError, match="epochs_trained"):
+            net.epochs_trained = bad
+    net.epochs_trained = 2**63 - 1
+    before = net.params.copy()
+    with pytest.raises(ValueError, match="epochs_trained") as info:
+        net.fit(X, y, epochs=1)
+    assert not isinstance(info.value, creg.DivergenceError)
+    assert np.array_equal(net.params, before)
+    net.epochs_trained = 2**63 - 2
+    net.fit(X, y, epochs=1)
+    assert net.epochs_trained == 2**63 - 1
+
+
+# ---------------------------------------------- weights a user broke
+
+@pytest.mark.parametrize("where", ["weights", "biases"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_parameters_are_refused_before_fit(where, bad):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((30, 5)), rng.integers(0, 2, 30)
+    net = creg.Network([5, 4, 3, 2])
+    getattr(net, where)[1][0] = bad
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=rf"net\.{where}\[1\]") as info:
+        net.fit(X, y, epochs=1)
+    assert not isinstance(info.value, creg.DivergenceError)
+    np.testing.assert_array_equal(net.params, before)
+    assert net.epochs_trained == 0
+
+
+# -------------------------------------------------- forked children
+
+FORKED_CHILD_ASKS_FOR_THREADS = """
+    import multiprocessing as mp, warnings
+    import numpy as np
+    import creg
+
+    def child(seed):
+        rng = np.random.default_rng(seed)
+        X, y = rng.random((512, 300)), rng.integers(0, 10, 512)
+        net = creg.Network([300, 400, 10])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            net.fit(X, y, epochs=1, batch_size=256, n_threads=2)
+        assert any("one thread" in str(w.message) for w in caught)
+        return net.accuracy(X, y)
+
+    if __name__ == "__main__":
+        rng = np.random.default_rng(0)
+        X, y = rng.random((512, 300)), rng.integers(0, 10, 512)
+        creg.Network([300, 400, 10]).fit(X, y, epochs=1, batch_size=256,
+                                         n_threads=2)   # libgomp pool up
+        with mp.get_context("fork").Pool(2) as pool:
+            print(len(pool.map(child, [1, 2])))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_asking_for_threads_runs_on_one(tmp_path):
+    script = tmp_path / "fork_parent.py"
+    script.write_text(textwrap.dedent(FORKED_CHILD_ASKS_FOR_THREADS))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "2\n"
+
+
+# ------------------------------------------------------ the layer lists
+
+def test_slices_of_the_layer_lists_assign_into_the_network():
+    net = creg.Network([4, 3, 2], dtype="float64")
+    W0, W1 = np.full((3, 4), 0.25), np.full((2, 3), -0.5)
+    net.weights[0:2] = [W0, W1]
+    net.biases[-1:] = [np.array([1.0, 2.0])]
+    assert np.array_equal(net.params[:12], W0.ravel())
+    assert np.array_equal(net.params[15:21], W1.ravel())
+    assert np.array_equal(net.params[21:], [1.0, 2.0])
+    before = net.params.copy()
+    with pytest.raises(ValueError, match="layer 1"):  # checked before any
+        net.weights[0:2] = [W0 * 2, np.zeros((3, 3))]
+    with pytest.raises(ValueError, match="length"):
+        net.weights[0:2] = [W0]
+    for change in (lambda: net.weights.append(W0), lambda: net.weights.pop(),
+                   lambda: net.biases.clear()):
+        with pytest.raises(TypeError, match="length"):
+            change()
+    del_item = net.weights.__delitem__
+    with pytest.raises(TypeError):
+        del_item(0)
+    assert np.array_equal(net.params, before)
+    assert len(net.weights) == len(net.biases) == 2
+
+
+# ------------------------------------------------------ penalty conversion
+
+@pytest.mark.parametrize("value, frm, to", [(1e308, "keras", "creg_none"),
+                                            (1e308, "creg_none", "creg_n")])
+def test_convert_penalty_refuses_results_beyond_the_float_range(value, frm,
+                                                                to):
+    with pytest.raises(ValueError, match="float range"):
+        creg.convert_penalty(value, frm, to, n=10)
+
+
+def test_convert_penalty_refuses_an_int_beyond_the_float_range():
+    with pytest.raises(ValueError, match="finite"):
+        creg.convert_penalty(10**400, "creg_none", "pytorch")
+
+
+# ------------------------------------------------- memory of initializing
+
+INIT_UNDER_LIMIT = """
+    import resource, sys
+    import numpy as np
+    import creg
+    from creg import _validation
+    used = _validation._read_kib("/proc/self/status", "VmSize")
+    # room for the float32 parameters and some scratch, not for a float64
+    # copy of a layer
+    params = 4 * 48_000_000
+    limit = used + params + 160 * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    net = creg.Network([6000, 8000, 2], init=sys.argv[1])
+    W = net.weights[0]
+    assert np.isfinite(W[::97]).all() and W[-1, -1] != 0
+    print("built")
+    try:
+        creg.Network([6000, 16000, 2])
+    except MemoryError as e:
+        assert "bytes" in str(e), e
+        print("refused")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="RLIMIT_AS and /proc")
+@pytest.mark.parametrize("init", ["normalized", "glorot"])
+def test_initializing_needs_little_more_than_the_parameters(init):
+    done = _run_python(INIT_UNDER_LIMIT, init, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "built\nrefused\n"
+
+
+def test_initial_weights_are_those_of_drawing_whole_layers():
+    # the block-wise fill draws the same numbers as one draw per array
+    from creg import _initializers
+    rng = np.random.default_rng(7)
+    W, b = np.empty((3, _initializers._BLOCK // 2 + 5)), np.empty(3)
+    _initializers.initialize_layer(rng, "normalized", W, b)
+    ref = np.random.default_rng(7)
+    W_ref = ref.standard_normal(W.shape) / np.sqrt(W.shape[1])
+    b_ref = ref.standard_normal(3)
+    assert np.array_equal(W, W_ref) and np.array_equal(b, b_ref)
