@@ -1,0 +1,141 @@
+"""Property-based tests of the Python -> C boundary (issue 15).
+
+Hypothesis draws layer sizes, training / validation / predict row counts
+around every chunk and tile edge (1, 15, 16, 17, 63, 64, 65, 127-129,
+1023-1025), batch sizes, thread counts, dtypes and memory layouts, and each
+case is compared with the float64 numpy oracle (tests/reference.py).  A
+fixed example list missed the validation-set crash; these draw the shapes
+no one thought of.  The suite also runs under python -O and the sanitizers
+(.ci/run), where an out-of-bounds write is a report, not luck.
+"""
+import numpy as np
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import creg  # noqa: E402
+from conftest import assert_close, reference, tol_for  # noqa: E402
+
+EDGES = [1, 2, 15, 16, 17, 63, 64, 65, 127, 128, 129, 1023, 1024, 1025]
+
+rows = st.one_of(st.sampled_from(EDGES), st.integers(1, 300))
+widths = st.one_of(st.sampled_from([1, 2, 15, 16, 17, 31, 33, 127, 128, 129]),
+                   st.integers(1, 40))
+layouts = st.sampled_from(["C", "F", "row-step", "col-step"])
+CASES = settings(max_examples=150, deadline=None,
+                 suppress_health_check=[HealthCheck.too_slow])
+
+
+def _laid_out(X, layout):
+    """X as a view of the given layout; the gaps around it hold NaN, so a
+    read outside the view would poison the result (PyTorch's trick)."""
+    if layout == "F":
+        return np.asfortranarray(X)
+    n, d = X.shape
+    if layout == "row-step":
+        buffer = np.full((2 * n, d), np.nan, X.dtype)
+        buffer[::2] = X
+        return buffer[::2]
+    if layout == "col-step":
+        buffer = np.full((n, 2 * d), np.nan, X.dtype)
+        buffer[:, 1::2] = X
+        return buffer[:, 1::2]
+    return X
+
+
+def _problem(draw_sizes, n, seed, output):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, draw_sizes[0])).astype(np.float32)
+    if output == "linear":
+        y = rng.normal(size=(n, draw_sizes[-1])).astype(np.float32)
+        return X, y, y.astype(np.float64)
+    if draw_sizes[-1] == 1:  # one sigmoid unit: 0/1 labels are targets
+        y = rng.integers(0, 2, n)
+        return X, y, y[:, None].astype(np.float64)
+    y = rng.integers(0, draw_sizes[-1], n)
+    return X, y, reference.one_hot(y, draw_sizes[-1])
+
+
+@st.composite
+def networks(draw):
+    hidden = draw(st.lists(widths, min_size=0, max_size=2))
+    n_in = draw(widths)
+    output, cost = draw(st.sampled_from([
+        ("sigmoid", "cross_entropy"), ("softmax", "log_likelihood"),
+        ("linear", "quadratic")]))
+    n_out = draw(st.integers(2 if output == "softmax" else 1, 12))
+    return dict(sizes=[n_in, *hidden, n_out], output=output, cost=cost,
+                hidden=draw(st.sampled_from(["sigmoid", "tanh", "relu"])),
+                dtype=draw(st.sampled_from(["float32", "float64"])))
+
+
+@CASES
+@given(spec=networks(), n=rows, n_val=rows, batch=st.integers(1, 40),
+       threads=st.integers(1, 3), layout=layouts, seed=st.integers(0, 99))
+def test_one_epoch_with_validation_matches_the_reference(
+        spec, n, n_val, batch, threads, layout, seed):
+    sizes, output = spec["sizes"], spec["output"]
+    X, y, Y = _problem(sizes, n, seed, output)
+    Xv, yv, Yv = _problem(sizes, n_val, seed + 1, output)
+    net = creg.Network(sizes, hidden=spec["hidden"], output=output,
+                       cost=spec["cost"], dtype=spec["dtype"], seed=seed)
+    W0 = [np.array(W, np.float64) for W in net.weights]
+    b0 = [np.array(b, np.float64) for b in net.biases]
+    batch = min(batch, n)
+    history = net.fit(_laid_out(X, layout), y, epochs=1, batch_size=batch,
+                      lr=0.05, l2=0.1, shuffle=False, n_threads=threads,
+                      validation_data=(_laid_out(Xv, layout), yv))
+    tol = tol_for(spec["dtype"])
+    Ws, bs = reference.train(W0, b0, X, Y, hidden=spec["hidden"],
+                             output=output, cost=spec["cost"], epochs=1,
+                             batch_size=batch, lr=0.05, l2=0.1)
+    for l in range(len(Ws)):
+        assert_close(net.weights[l], Ws[l], 50 * tol, f"weights[{l}]")
+        assert_close(net.biases[l], bs[l], 50 * tol, f"biases[{l}]")
+    # the validation pass is the network's own evaluation of Xv
+    Wt = [np.asarray(W, np.float64) for W in net.weights]
+    bt = [np.asarray(b, np.float64) for b in net.biases]
+    expected = reference.cost(Wt, bt, Xv, Yv, hidden=spec["hidden"],
+                              output=output, cost=spec["cost"], l2=0.1 * n_val / n)
+    assert history.eval_cost[-1] == pytest.approx(expected, rel=1e-3 if
+                                                  spec["dtype"] == "float32"
+                                                  else 1e-8, abs=1e-9)
+
+
+@CASES
+@given(spec=networks(), n=rows, threads=st.integers(1, 3), layout=layouts,
+       seed=st.integers(0, 99))
+def test_predict_matches_the_reference_and_every_thread_count(
+        spec, n, threads, layout, seed):
+    sizes, output = spec["sizes"], spec["output"]
+    X, _, _ = _problem(sizes, n, seed, output)
+    net = creg.Network(sizes, hidden=spec["hidden"], output=output,
+                       cost=spec["cost"], dtype=spec["dtype"], seed=seed)
+    got = net.predict_proba(_laid_out(X, layout), n_threads=threads)
+    Ws = [np.asarray(W, np.float64) for W in net.weights]
+    bs = [np.asarray(b, np.float64) for b in net.biases]
+    _, As = reference.forward(Ws, bs, X, spec["hidden"], output)
+    assert_close(got, As[-1], tol_for(spec["dtype"]), "outputs")
+    assert np.array_equal(got, net.predict_proba(X, n_threads=1))
+
+
+@CASES
+@given(spec=networks(), n=rows, threads=st.integers(1, 3),
+       seed=st.integers(0, 99))
+def test_gradient_matches_the_reference(spec, n, threads, seed):
+    sizes, output = spec["sizes"], spec["output"]
+    X, y, Y = _problem(sizes, n, seed, output)
+    net = creg.Network(sizes, hidden=spec["hidden"], output=output,
+                       cost=spec["cost"], dtype=spec["dtype"], seed=seed)
+    dW, db = net.gradient(X, y)
+    Ws = [np.asarray(W, np.float64) for W in net.weights]
+    bs = [np.asarray(b, np.float64) for b in net.biases]
+    dW_ref, db_ref = reference.backprop(Ws, bs, X, Y, hidden=spec["hidden"],
+                                        output=output, cost=spec["cost"])
+    tol = 50 * tol_for(spec["dtype"])
+    for l in range(len(dW)):
+        scale = max(np.abs(dW_ref[l]).max(), np.abs(db_ref[l]).max(), 1e-12)
+        assert np.abs(dW[l] - dW_ref[l]).max() <= tol * scale
+        assert np.abs(db[l] - db_ref[l]).max() <= tol * scale
