@@ -334,8 +334,9 @@ class Network:
             Draw each epoch's order from (seed, epoch); False keeps the
             given order.
         n_threads : int, optional
-            OpenMP threads; default from OMP_NUM_THREADS or the core count.
-            Results are bitwise identical for any value.
+            OpenMP threads, at most 1024; default from OMP_NUM_THREADS or
+            the core count; one in a forked child process.  Results are
+            bitwise identical for any value.
         verbose : bool
             Print one line per epoch.
 
