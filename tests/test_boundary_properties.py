@@ -141,3 +141,55 @@ def test_gradient_matches_the_reference(spec, n, threads, seed):
         scale = max(np.abs(dW_ref[l]).max(), np.abs(db_ref[l]).max(), 1e-12)
         assert np.abs(dW[l] - dW_ref[l]).max() <= tol * scale
         assert np.abs(db[l] - db_ref[l]).max() <= tol * scale
+
+
+# ------------------------------------------------ arbitrary arrays as X, y
+
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+ARRAY_DTYPES = st.sampled_from(
+    ["float16", "float32", "float64", "longdouble", "int8", "int64",
+     "uint8", "bool", "complex64", ">f8", "<f4"])
+any_arrays = hnp.arrays(
+    ARRAY_DTYPES, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0,
+                                   max_side=6),
+    elements=None)
+HOSTILE = settings(max_examples=4000, deadline=None,
+                   suppress_health_check=[HealthCheck.too_slow])
+NET = creg.Network([6, 5, 3], output="softmax", cost="log_likelihood")
+
+
+@HOSTILE
+@given(X=any_arrays)
+def test_any_array_is_predicted_or_refused_cleanly(X):
+    """NaN, inf, huge, subnormal, complex, 0-d, empty, 3-D: predict returns
+    finite probabilities or raises ValueError/TypeError; it never crashes,
+    returns garbage, or touches X or the network."""
+    before, X_bytes = NET.params.copy(), X.tobytes()
+    try:
+        P = NET.predict_proba(X)
+    except (ValueError, TypeError):
+        pass
+    else:
+        assert P.shape == (X.shape[0], 3) and np.isfinite(P).all()
+    assert X.tobytes() == X_bytes
+    assert np.array_equal(NET.params, before)
+
+
+@settings(max_examples=1500, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(X=hnp.arrays("float64", st.tuples(st.integers(1, 5), st.just(6)),
+                    elements=st.floats(allow_nan=True, allow_infinity=True,
+                                       width=64)),
+       y=hnp.arrays(st.sampled_from(["int64", "float64", "int8", "bool"]),
+                    hnp.array_shapes(min_dims=1, max_dims=2, max_side=6)))
+def test_any_fit_input_trains_finitely_or_is_refused_cleanly(X, y):
+    net = creg.Network([6, 5, 3], output="softmax", cost="log_likelihood")
+    before = net.params.copy()
+    try:
+        net.fit(X, y, epochs=1, batch_size=1, lr=0.1)
+    except creg.DivergenceError:
+        pass  # the weights of the last finite epoch: checked below
+    except (ValueError, TypeError):
+        assert np.array_equal(net.params, before)  # refused before any work
+    assert np.isfinite(net.params).all()
