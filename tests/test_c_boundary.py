@@ -206,43 +206,6 @@ def test_non_finite_parameters_are_refused_before_fit(where, bad):
     assert net.epochs_trained == 0
 
 
-# -------------------------------------------------- forked children
-
-FORKED_CHILD_ASKS_FOR_THREADS = """
-    import multiprocessing as mp, warnings
-    import numpy as np
-    import creg
-
-    def child(seed):
-        rng = np.random.default_rng(seed)
-        X, y = rng.random((512, 300)), rng.integers(0, 10, 512)
-        net = creg.Network([300, 400, 10])
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            net.fit(X, y, epochs=1, batch_size=256, n_threads=2)
-        assert any("one thread" in str(w.message) for w in caught)
-        return net.accuracy(X, y)
-
-    if __name__ == "__main__":
-        rng = np.random.default_rng(0)
-        X, y = rng.random((512, 300)), rng.integers(0, 10, 512)
-        creg.Network([300, 400, 10]).fit(X, y, epochs=1, batch_size=256,
-                                         n_threads=2)   # libgomp pool up
-        with mp.get_context("fork").Pool(2) as pool:
-            print(len(pool.map(child, [1, 2])))
-"""
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_forked_child_asking_for_threads_runs_on_one(tmp_path):
-    script = tmp_path / "fork_parent.py"
-    script.write_text(textwrap.dedent(FORKED_CHILD_ASKS_FOR_THREADS))
-    done = subprocess.run([sys.executable, str(script)], capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == "2\n"
-
-
 # ------------------------------------------------------ the layer lists
 
 def test_slices_of_the_layer_lists_assign_into_the_network():

@@ -50,7 +50,7 @@ def test_ctrl_c_stops_fit_promptly_and_leaves_a_usable_network(n_threads):
 
 
 FORK_PARENT = textwrap.dedent("""
-    import multiprocessing as mp
+    import multiprocessing as mp, sys, warnings
     import numpy as np
     import creg
 
@@ -58,7 +58,13 @@ FORK_PARENT = textwrap.dedent("""
         rng = np.random.default_rng(seed)
         X, y = rng.random((512, 300)), rng.integers(0, 10, 512)
         net = creg.Network([300, 400, 10])
-        net.fit(X, y, epochs=1, batch_size=256)
+        asked = None if sys.argv[1] == "default" else int(sys.argv[1])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            net.fit(X, y, epochs=1, batch_size=256, n_threads=asked)
+        # asking for threads gets one, and says so
+        said = any("one thread" in str(w.message) for w in caught)
+        assert said == (asked is not None), caught
         return net.accuracy(X, y)
 
     if __name__ == "__main__":
@@ -72,11 +78,13 @@ FORK_PARENT = textwrap.dedent("""
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_forked_child_fits_after_a_threaded_parent(tmp_path):
+@pytest.mark.parametrize("child_threads", ["default", "2"])
+def test_forked_child_fits_after_a_threaded_parent(tmp_path, child_threads):
+    """Before the fork clamp, a child asking for n_threads=2 hung."""
     script = tmp_path / "fork_parent.py"
     script.write_text(FORK_PARENT)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True,
-                          text=True, timeout=30)
+    done = subprocess.run([sys.executable, str(script), child_threads],
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("[")
 
