@@ -5,6 +5,7 @@ import numpy as np
 import numpy.typing as npt
 
 MAX_LAYERS: int
+MAX_THREADS: int
 Spec = tuple[tuple[int, ...], int, int, int]
 Rule = tuple[float, float, float, float, int, float]
 NoiseSpec = tuple[float, float, int, int]
