@@ -613,14 +613,13 @@ def saved_file(mutate=None):
                 data = f.read()
             (hlen,) = struct.unpack_from("<I", data, 8)
             header = json.loads(data[12:12 + hlen])
-            payload = data[12 + hlen:]
+            payload = data[12 + hlen:-32]  # the SHA-256 trailer follows
             header, payload = mutate(header, payload)
-            header["sha256"] = hashlib.sha256(payload).hexdigest()
             text = json.dumps(header).encode()
             text += b" " * (-(12 + len(text)) % 8)
+            body = data[:8] + struct.pack("<I", len(text)) + text + payload
             with open(path, "wb") as f:
-                f.write(data[:8] + struct.pack("<I", len(text)) + text +
-                        payload)
+                f.write(body + hashlib.sha256(body).digest())
         return path
     return L(build)
 

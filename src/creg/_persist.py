@@ -1,34 +1,39 @@
 """Data-only model files: ``save_network`` and ``load_network``.
 
-File layout (all integers little-endian)::
+File layout, format_version 2 (all integers little-endian)::
 
-    offset 0    8 bytes   magic b"CREG\\x00MDL"
-    offset 8    4 bytes   uint32 H = length of the JSON header in bytes
-    offset 12   H bytes   UTF-8 JSON object (space-padded so the payload
-                          starts at a multiple of 8)
-    offset 12+H P bytes   the flat parameter vector ``net.params`` as raw
-                          little-endian float32 or float64, in the layout
-                          W_0 (row-major), b_0, W_1, b_1, ...
+    offset 0      8 bytes   magic b"CREG\\x00MDL"
+    offset 8      4 bytes   uint32 H = length of the JSON header in bytes
+    offset 12     H bytes   UTF-8 JSON object (space-padded so the payload
+                            starts at a multiple of 8)
+    offset 12+H   P bytes   the flat parameter vector ``net.params`` as raw
+                            little-endian float32 or float64, in the layout
+                            W_0 (row-major), b_0, W_1, b_1, ...
+    offset 12+H+P 32 bytes  SHA-256 of every byte before it: magic, H,
+                            header and payload
 
 The header is a JSON object with exactly these keys: ``format_version``
-(int, 1), ``creg_version`` (str), ``sizes`` (list of ints >= 1, at least
+(int, 2), ``creg_version`` (str), ``sizes`` (list of ints >= 1, at least
 two), ``hidden``, ``output``, ``cost``, ``init``, ``dtype`` (allow-listed
-names), ``byte_order`` ("little"), ``seed`` (int), ``epochs_trained``
-(int >= 0), ``n_params`` (int), ``payload_bytes`` (int) and ``sha256``
-(hex digest of the payload).
+names), ``byte_order`` ("little"), ``seed`` (int in [0, 2**63)),
+``epochs_trained`` (int in [0, 2**63)), ``n_params`` (int) and
+``payload_bytes`` (int).
 
 What this module promises:
 
 - The load path never unpickles, evaluates or ``getattr``-resolves
   anything from the file. Names are checked against fixed allow-lists.
-- ``load_network`` checks the whole file (magic, header size cap, JSON,
-  every field's type and range, parameter count against ``sizes``, payload
-  length against the file's real length, SHA-256, finiteness) before it
-  builds a network, and turns every problem with the file's contents into
-  ``ModelFileError`` naming the file. The declared sizes are compared with
-  the actual file size before anything proportional to them is allocated.
-  Errors opening the file (missing, permission, a directory) are the usual
-  ``OSError`` subclasses.
+- ``load_network`` checks the whole file before it builds a network, and
+  turns every problem with the file's contents into ``ModelFileError``
+  naming the file (and quoting at most a few dozen characters of it).
+  The digest covers the header too, so a file with any byte changed,
+  added or removed is refused, never loaded as a different network.
+- Nothing unbounded is read before it is checked: the magic first, then
+  the header (at most ``MAX_HEADER_BYTES``), then the sizes it declares
+  against the file's real size, and only then the payload, in chunks of
+  ``_CHUNK`` bytes hashed as they arrive. Memory is the payload plus a
+  chunk, whatever the file holds. Errors opening the file (missing,
+  permission) are the usual ``OSError`` subclasses.
 - ``save_network`` writes to a temporary file in the target directory,
   fsyncs it and ``os.replace``-s it over the target, so a failed or
   interrupted save leaves any previous file untouched and no temporary
@@ -39,6 +44,17 @@ What this module promises:
   behind; it is named ``.<target name>.<12 hex digits>.tmp`` and the
   target itself is always the old or the new complete file.
 
+format_version 1 (creg 0.1.0 development builds, never released) put the
+SHA-256 of the payload alone in the header, so an edited header (a
+"sigmoid" changed to "tanh", a digit of the seed) loaded as a different
+network. Such files are refused with a message that says so, rather than
+loaded with a header nothing vouches for: reading them would keep open
+exactly the hole version 2 closes, and no released creg wrote them.
+
+The digest guards against corruption and accidental edits, not against
+someone who rewrites the file and its digest on purpose: a model file is
+data to be trusted as much as its source.
+
 What it deliberately does not do: store optimizer state or training
 history (momentum restarts at zero on every ``fit`` anyway), migrate other
 format versions, or follow symlinks at the target path (``os.replace``
@@ -48,6 +64,7 @@ replaces the link itself).
 import hashlib
 import json
 import os
+import reprlib
 import secrets
 import stat
 import struct
@@ -61,26 +78,48 @@ from creg._validation import COST_OUTPUTS, COSTS, HIDDEN, INITS, OUTPUT
 __all__ = ["save_network", "load_network", "FORMAT_VERSION", "MAGIC"]
 
 MAGIC = b"CREG\x00MDL"
-FORMAT_VERSION = 1
-# Why: the header is tiny (a few hundred bytes for any real network); a cap
-# keeps a hostile length field from making us read or parse megabytes.
-MAX_HEADER_BYTES = 1 << 20
+FORMAT_VERSION = 2
+# Why: a real header is under 2 KiB (65 sizes and a dozen short fields);
+# the cap bounds what a hostile length field makes us read and parse.
+MAX_HEADER_BYTES = 1 << 16
 # Why: refuse absurd files from their size alone, before reading them.
 DEFAULT_MAX_FILE_BYTES = 1 << 34  # 16 GiB
+# The library counts epochs in a signed 64-bit integer.
+MAX_EPOCHS_TRAINED = 2**63 - 1
+# Payload bytes read (and hashed) per step.
+_CHUNK = 1 << 20
 
 _PREFIX = struct.Struct("<8sI")  # magic, header length
+_DIGEST_BYTES = hashlib.sha256().digest_size
 _DTYPES = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
 _KEYS = frozenset(
     (
         "format_version", "creg_version", "sizes", "hidden", "output",
         "cost", "init", "dtype", "byte_order", "seed", "epochs_trained",
-        "n_params", "payload_bytes", "sha256",
+        "n_params", "payload_bytes",
     )
 )
 _MAX_VERSION_CHARS = 200
 
+# Why: a hostile file can hold a 60 KB string or a 4000-digit number where
+# a name or a size belongs; an error message quotes only its start.
+_QUOTE = reprlib.Repr()
+_QUOTE.maxstring = _QUOTE.maxother = _QUOTE.maxlong = 60
+_QUOTE.maxlist = _QUOTE.maxdict = 6
+_QUOTE.maxlevel = 2
+_QUOTE_CHARS = 80
+
 
 # ---------------------------------------------------------------- helpers
+
+
+def _quote(value):
+    """repr(value) cut to at most _QUOTE_CHARS characters, for quoting
+    file content in an error message."""
+    text = _QUOTE.repr(value)
+    if len(text) > _QUOTE_CHARS:
+        text = text[: _QUOTE_CHARS - 3] + "..."
+    return text
 
 
 def _creg_version():
@@ -115,13 +154,42 @@ def _reject_duplicate_keys(pairs):
     out = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"duplicate key {key!r}")
+            raise ValueError(f"duplicate key {_quote(key)}")
         out[key] = value
     return out
 
 
 def _reject_constant(name):
     raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _check_version(header):
+    """The format_version check; an error message or None."""
+    version = header.get("format_version")
+    if not _is_int(version):
+        return (
+            "header field 'format_version' must be an int, got "
+            f"{_quote(version)}"
+        )
+    if version == FORMAT_VERSION:
+        return None
+    written_by = header.get("creg_version")
+    if isinstance(written_by, str):
+        written_by = "creg " + _quote(written_by)[1:-1]
+    else:
+        written_by = "an unknown creg"
+    if version == 1:
+        return (
+            f"format_version 1 (written by {written_by}) is not read by "
+            f"this creg {_creg_version()}: its checksum does not cover the "
+            "header, so an altered header would load as a different "
+            "network; version 1 was only written by unreleased builds"
+        )
+    return (
+        f"unsupported format_version {_quote(version)} (written by "
+        f"{written_by}); this is creg {_creg_version()}, which reads "
+        f"format_version {FORMAT_VERSION}"
+    )
 
 
 def _check_header(header):
@@ -132,30 +200,22 @@ def _check_header(header):
     """
     if not isinstance(header, dict):
         return f"header is a JSON {type(header).__name__}, expected an object"
-    version = header.get("format_version")
-    if not _is_int(version):
-        return f"header field 'format_version' must be an int, got {version!r}"
-    if version != FORMAT_VERSION:
-        written_by = header.get("creg_version")
-        if not isinstance(written_by, str):
-            written_by = "an unknown creg"
-        else:
-            written_by = "creg " + written_by[:_MAX_VERSION_CHARS]
-        return (
-            f"unsupported format_version {version} (written by {written_by}); "
-            f"this is creg {_creg_version()}, which reads format_version "
-            f"{FORMAT_VERSION}"
-        )
+    problem = _check_version(header)
+    if problem is not None:
+        return problem
     missing = sorted(_KEYS - header.keys())
     if missing:
         return f"header is missing field(s) {missing}"
     extra = sorted(header.keys() - _KEYS)
     if extra:
-        return f"header has unknown field(s) {extra}"
+        return f"header has unknown field(s) {_quote(extra)}"
 
     creg_version = header["creg_version"]
     if not isinstance(creg_version, str) or len(creg_version) > _MAX_VERSION_CHARS:
-        return "header field 'creg_version' must be a short string"
+        return (
+            "header field 'creg_version' must be a string of at most "
+            f"{_MAX_VERSION_CHARS} characters, got {_quote(creg_version)}"
+        )
     for key, allowed in (
         ("hidden", HIDDEN),
         ("output", OUTPUT),
@@ -167,7 +227,7 @@ def _check_header(header):
         value = header[key]
         if not isinstance(value, str) or value not in allowed:
             return (
-                f"header field {key!r} is {value!r}; expected one of "
+                f"header field {key!r} is {_quote(value)}; expected one of "
                 f"{', '.join(allowed)}"
             )
     if header["output"] not in COST_OUTPUTS[header["cost"]]:
@@ -180,38 +240,40 @@ def _check_header(header):
     if not isinstance(sizes, list) or not 2 <= len(sizes) <= _MAX_LAYERS + 1:
         return (
             f"header field 'sizes' must be a list of 2 to {_MAX_LAYERS + 1} "
-            f"layer sizes, got {sizes!r}"[:300]
+            f"layer sizes, got {_quote(sizes)}"
         )
     for i, n in enumerate(sizes):
-        if not _is_int(n) or n < 1:
-            return f"header field 'sizes'[{i}] must be a positive int, got {n!r}"
+        # Why the upper bound: the parameter count is printed below, and
+        # Python refuses to print an int of over 4300 digits.
+        if not _is_int(n) or not 1 <= n < 2**63:
+            return (
+                f"header field 'sizes'[{i}] must be a positive int below "
+                f"2**63, got {_quote(n)}"
+            )
     for key in ("seed", "epochs_trained", "n_params", "payload_bytes"):
         if not _is_int(header[key]):
-            return f"header field {key!r} must be an int, got {header[key]!r}"
+            return f"header field {key!r} must be an int, got {_quote(header[key])}"
     if not 0 <= header["seed"] < 2**63:
-        return f"header field 'seed' is {header['seed']}, outside [0, 2**63)"
-    if header["epochs_trained"] < 0:
-        return f"header field 'epochs_trained' is negative ({header['epochs_trained']})"
+        return f"header field 'seed' is {_quote(header['seed'])}, outside [0, 2**63)"
+    if not 0 <= header["epochs_trained"] <= MAX_EPOCHS_TRAINED:
+        return (
+            f"header field 'epochs_trained' is "
+            f"{_quote(header['epochs_trained'])}, outside [0, 2**63)"
+        )
 
     expected = _n_params(sizes)
     if header["n_params"] != expected:
         return (
-            f"header field 'n_params' is {header['n_params']} but sizes "
-            f"{sizes} need {expected} parameters"
+            f"header field 'n_params' is {_quote(header['n_params'])} but "
+            f"sizes {_quote(sizes)} need {expected} parameters"
         )
     itemsize = _DTYPES[header["dtype"]].itemsize
     if header["payload_bytes"] != expected * itemsize:
         return (
-            f"header field 'payload_bytes' is {header['payload_bytes']} but "
-            f"{expected} {header['dtype']} parameters take {expected * itemsize}"
+            f"header field 'payload_bytes' is {_quote(header['payload_bytes'])}"
+            f" but {expected} {header['dtype']} parameters take "
+            f"{expected * itemsize}"
         )
-    digest = header["sha256"]
-    if (
-        not isinstance(digest, str)
-        or len(digest) != 64
-        or any(c not in "0123456789abcdef" for c in digest)
-    ):
-        return "header field 'sha256' must be 64 lowercase hex digits"
     return None
 
 
@@ -219,7 +281,8 @@ def _check_header(header):
 
 
 def _encode(net):
-    """Build (header bytes, payload bytes) for ``net``; touch no files."""
+    """Build (magic + length + header bytes, payload bytes) for ``net``;
+    touch no files."""
     dtype = np.dtype(net.dtype)
     if dtype.name not in _DTYPES:
         raise ValueError(f"cannot save a network with dtype {dtype}")
@@ -250,7 +313,6 @@ def _encode(net):
         "epochs_trained": int(net.epochs_trained),
         "n_params": int(values.size),
         "payload_bytes": len(payload),
-        "sha256": hashlib.sha256(payload).hexdigest(),
     }
     problem = _check_header(header)
     if problem is not None:
@@ -318,7 +380,9 @@ def save_network(net, path):
         the temporary file is removed.
     """
     head, payload = _encode(net)
-    return write_atomically(path, head, payload)
+    digest = hashlib.sha256(head)
+    digest.update(payload)
+    return write_atomically(path, head, payload, digest.digest())
 
 
 def write_atomically(path, *chunks):
@@ -354,82 +418,119 @@ def write_atomically(path, *chunks):
 # ------------------------------------------------------------------- load
 
 
-def _read_file(path, max_bytes):
-    """Return the whole file's bytes, refusing oversized files unread."""
+def _check_size(path, size, max_bytes):
+    if size > max_bytes:
+        raise ModelFileError(
+            f"{path!r} is {size} bytes, over the {max_bytes}-byte limit "
+            f"for model files (pass max_bytes= to raise it)"
+        )
+
+
+def _open_checked(path, max_bytes):
+    """Open a regular file of at most ``max_bytes`` bytes for reading;
+    return (binary file, its size). An oversized file is refused before it
+    is opened."""
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
         raise ModelFileError(f"{path!r} is not a regular file")
-    if st.st_size > max_bytes:
-        raise ModelFileError(
-            f"{path!r} is {st.st_size} bytes, over the {max_bytes}-byte limit "
-            f"for model files (pass max_bytes= to raise it)"
-        )
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size > max_bytes:
-            raise ModelFileError(f"{path!r} grew past the size limit")
+    _check_size(path, st.st_size, max_bytes)
+    f = open(path, "rb")
+    try:
+        # The file opened may not be the one stat saw.
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelFileError(f"{path!r} is not a regular file")
+        _check_size(path, st.st_size, max_bytes)
+    except BaseException:
+        f.close()
+        raise
+    return f, st.st_size
+
+
+def _read_file(path, max_bytes):
+    """Return the whole file's bytes, refusing oversized files unread."""
+    f, size = _open_checked(path, max_bytes)
+    with f:
         data = f.read(size + 1)
     if len(data) != size:
         raise ModelFileError(f"{path!r} changed size while being read")
     return data
 
 
-def _parse(data, where):
-    """Check ``data`` (a whole file); return (header dict, payload bytes)."""
+def _read_model(f, size, where):
+    """Check the open model file ``f`` of ``size`` bytes piece by piece,
+    each piece before the next is read; return (header dict, parameters).
+    """
 
     def fail(what):
         raise ModelFileError(f"cannot load model file {where}: {what}")
 
-    if not data:
+    def read(n):
+        data = f.read(n)
+        if len(data) != n:
+            fail("the file changed size while it was read")
+        return data
+
+    if size == 0:
         fail("the file is empty (0 bytes)")
-    if len(data) < len(MAGIC):
-        if MAGIC.startswith(data):
-            fail(f"truncated inside the magic number ({len(data)} bytes)")
+    prefix = read(min(size, _PREFIX.size))
+    if prefix[: len(MAGIC)] != MAGIC[: len(prefix)]:
         fail("not a creg model file (bad magic)")
-    if data[: len(MAGIC)] != MAGIC:
-        fail("not a creg model file (bad magic)")
-    if len(data) < _PREFIX.size:
-        fail(f"truncated inside the header length ({len(data)} bytes)")
-    _, header_len = _PREFIX.unpack_from(data)
+    if len(prefix) < len(MAGIC):
+        fail(f"truncated inside the magic number ({size} bytes)")
+    if len(prefix) < _PREFIX.size:
+        fail(f"truncated inside the header length ({size} bytes)")
+    _, header_len = _PREFIX.unpack(prefix)
     if header_len == 0 or header_len > MAX_HEADER_BYTES:
-        fail(
-            f"header length {header_len} is outside 1..{MAX_HEADER_BYTES} bytes"
-        )
+        fail(f"header length {header_len} is outside 1..{MAX_HEADER_BYTES} bytes")
     header_end = _PREFIX.size + header_len
-    if header_end > len(data):
+    if header_end > size:
         fail(
             f"truncated inside the header: it declares {header_len} bytes but "
-            f"only {len(data) - _PREFIX.size} follow"
+            f"only {size - _PREFIX.size} follow"
         )
+    text = read(header_len)
     try:
-        text = data[_PREFIX.size:header_end].decode("utf-8")
         header = json.loads(
-            text,
+            text.decode("utf-8"),
             object_pairs_hook=_reject_duplicate_keys,
             parse_constant=_reject_constant,
         )
     except (ValueError, RecursionError) as exc:
         # UnicodeDecodeError and JSONDecodeError are ValueErrors too.
-        fail(f"the header is not valid UTF-8 JSON ({exc})"[:500])
+        fail(f"the header is not valid UTF-8 JSON ({str(exc)[:200]})")
     problem = _check_header(header)
     if problem is not None:
         fail(problem)
 
-    payload = data[header_end:]
+    # Sizes first, so nothing proportional to a declared size is allocated
+    # or read unless the file really holds that many bytes.
     declared = header["payload_bytes"]
-    if len(payload) < declared:
+    follow = size - header_end
+    if follow < declared + _DIGEST_BYTES:
         fail(
             f"truncated payload: the header declares {declared} bytes of "
-            f"parameters but only {len(payload)} follow"
+            f"parameters and a {_DIGEST_BYTES}-byte SHA-256 after them, but "
+            f"only {follow} bytes follow the header"
         )
-    if len(payload) > declared:
+    if follow > declared + _DIGEST_BYTES:
         fail(
-            f"{len(payload) - declared} bytes of trailing data after the "
-            f"{declared}-byte payload"
+            f"{follow - declared - _DIGEST_BYTES} bytes of trailing data after "
+            f"the {declared}-byte payload and its SHA-256"
         )
-    if hashlib.sha256(payload).hexdigest() != header["sha256"]:
-        fail("the parameters do not match the header's SHA-256 (file corrupted)")
-    values = np.frombuffer(payload, dtype=_DTYPES[header["dtype"]])
+    digest = hashlib.sha256(prefix)
+    digest.update(text)
+    values = np.empty(header["n_params"], _DTYPES[header["dtype"]])
+    raw = memoryview(values).cast("B")
+    for start in range(0, declared, _CHUNK):
+        chunk = raw[start:start + _CHUNK]
+        if f.readinto(chunk) != len(chunk):
+            fail("the file changed size while it was read")
+        digest.update(chunk)
+    if read(_DIGEST_BYTES) != digest.digest():
+        fail("the file does not match its SHA-256 (altered or corrupted)")
+    if f.read(1):
+        fail("the file changed size while it was read")
     finite = np.isfinite(values)
     if not finite.all():
         first = int(np.argmin(finite))
@@ -443,8 +544,9 @@ def _parse(data, where):
 def load_network(path, *, max_bytes=DEFAULT_MAX_FILE_BYTES):
     """Load a network written by :func:`save_network`.
 
-    The whole file is checked before anything is built; the load path never
-    unpickles or evaluates file contents.
+    The whole file, header included, is checked against its SHA-256 before
+    anything is built, and read in bounded steps, each checked before the
+    next; the load path never unpickles or evaluates file contents.
 
     Parameters
     ----------
@@ -472,7 +574,9 @@ def load_network(path, *, max_bytes=DEFAULT_MAX_FILE_BYTES):
 
     fspath = os.fsdecode(os.fspath(path))
     where = repr(fspath)
-    header, values = _parse(_read_file(fspath, max_bytes), where)
+    f, size = _open_checked(fspath, max_bytes)
+    with f:
+        header, values = _read_model(f, size, where)
     try:
         net = Network(
             list(header["sizes"]),
