@@ -15,12 +15,16 @@ flattened from columns.
 
 What this module promises:
 
-- ``load_network2`` checks the whole file before it builds a network: the
-  JSON, exactly the four keys, the cost name against a fixed list (never
+- ``load_network2`` checks the whole file before it builds a network: its
+  size, that it is ASCII (as ``json.dump`` writes) and that parsing it
+  cannot take more than ``_PARSE_BYTES_PER_BYTE`` times its size in
+  memory (counted from the bytes that open lists, objects and values,
+  before any parsing), the JSON, exactly the four keys, the cost name against a fixed list (never
   ``getattr`` as network2's own ``load`` does), every size, every weight
   and bias shape, every number's type and finiteness.  Every problem with
-  the file's contents is a ``creg.ModelFileError`` naming the file; errors
-  opening it are the usual ``OSError`` subclasses.
+  the file's contents is a ``creg.ModelFileError`` naming the file and
+  quoting at most a few dozen characters of it; errors opening it are the
+  usual ``OSError`` subclasses.
 - ``save_network2`` writes exactly what network2's ``save`` writes (same
   keys in the same order, ``json.dump``'s default separators, floats
   printed by ``repr`` so float64 weights come back bitwise), atomically
@@ -38,8 +42,8 @@ import numpy as np
 
 from creg import _validation as check
 from creg._errors import ModelFileError
-from creg._persist import (_is_int, _read_file, _reject_duplicate_keys,
-                           write_atomically)
+from creg._persist import (_is_int, _quote, _read_file,
+                           _reject_duplicate_keys, write_atomically)
 
 __all__ = ["load_network2", "save_network2", "COST_NAMES"]
 
@@ -51,6 +55,13 @@ _KEYS = ("sizes", "weights", "biases", "cost")  # network2's order
 # Why: JSON costs ~20 bytes a number in the file and far more once parsed;
 # 1 GiB is ~50 million weights, beyond anything network2 trains.
 DEFAULT_MAX_FILE_BYTES = 1 << 30
+# Why: json.loads builds an object for every list and number, so 3 bytes
+# of "[]," become a 64-byte list (8 MiB of them, 200 MiB).  network2's
+# lists of 17-digit floats take about 2 bytes per byte of text; a file
+# whose bound (_parse_cost) is above this many per byte, plus the slack
+# small files need, is refused before parsing.
+_PARSE_BYTES_PER_BYTE = 8
+_PARSE_SLACK_BYTES = 1 << 20
 
 
 # ------------------------------------------------------------------- load
@@ -95,15 +106,25 @@ def load_network2(path, *, dtype="float64", max_bytes=DEFAULT_MAX_FILE_BYTES):
     where = repr(fspath)
 
     def fail(problem):
-        raise ModelFileError(
-            f"cannot load network2 file {where}: {problem}"[:1000])
+        raise ModelFileError(f"cannot load network2 file {where}: {problem}")
 
     data = _read_file(fspath, max_bytes)
+    if not data.isascii():
+        fail("not network2 JSON: it holds non-ASCII bytes, and network2's "
+             "json.dump writes ASCII only")
+    cost = _parse_cost(data)
+    limit = _PARSE_BYTES_PER_BYTE * len(data) + _PARSE_SLACK_BYTES
+    if cost > limit:
+        fail(f"not network2 JSON: parsing its {len(data)} bytes could take "
+             f"{cost} bytes of memory, over the {limit} allowed (network2 "
+             "writes long lists of numbers; this file is mostly brackets, "
+             "braces, short values or strings)")
+    text = data.decode("ascii")
+    del data  # the text alone is needed from here on
     try:
-        content = json.loads(data.decode("utf-8"),
-                             object_pairs_hook=_reject_duplicate_keys)
+        content = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
     except (ValueError, RecursionError) as exc:
-        fail(f"not valid UTF-8 JSON ({exc})")
+        fail(f"not valid JSON ({str(exc)[:200]})")
     problem, parsed = _check_content(content)
     if problem is not None:
         fail(problem)
@@ -130,6 +151,23 @@ def load_network2(path, *, dtype="float64", max_bytes=DEFAULT_MAX_FILE_BYTES):
     return net
 
 
+def _parse_cost(data):
+    """An upper bound on the bytes of Python objects that json.loads
+    builds from the ASCII JSON ``data``, from counts of single bytes.
+
+    Every value follows a "[", "," or ":" (or is the whole text); a list
+    costs at most 72 bytes, an object 200, a key-value pair 120, a value's
+    slot and number 40, a string 64 (two quotes), and long numbers and
+    strings at most one byte per byte of text on top.  Bytes inside
+    strings are counted too, which only overestimates.
+    """
+    lists, objects, pairs, quotes = (data.count(c)
+                                     for c in (b"[", b"{", b":", b'"'))
+    values = lists + data.count(b",") + pairs + 1
+    return (72 * lists + 200 * objects + 120 * pairs + 40 * values
+            + 32 * quotes + len(data))
+
+
 def _dtype_name(dtype):
     if isinstance(dtype, (np.dtype, type)):
         dtype = np.dtype(dtype).name
@@ -148,25 +186,29 @@ def _check_content(content):
         return f"missing key(s) {missing}; network2 writes {list(_KEYS)}", None
     extra = sorted(set(content) - set(_KEYS))
     if extra:
-        return f"unknown key(s) {extra}; network2 writes {list(_KEYS)}", None
+        return (f"unknown key(s) {_quote(extra)}; network2 writes "
+                f"{list(_KEYS)}", None)
     cost = content["cost"]
     if not isinstance(cost, str) or cost not in COST_NAMES:
-        return (f"cost is {cost!r}; expected one of "
-                f"{', '.join(map(repr, COST_NAMES))}"[:300], None)
+        return (f"cost is {_quote(cost)}; expected one of "
+                f"{', '.join(map(repr, COST_NAMES))}", None)
     sizes = content["sizes"]
     if not isinstance(sizes, list) or len(sizes) < 2:
         return ("sizes must be a list of at least two layer widths; got "
-                f"{sizes!r}"[:300], None)
+                f"{_quote(sizes)}", None)
     for i, s in enumerate(sizes):
-        if not _is_int(s) or s < 1:
-            return f"sizes[{i}] must be a positive int; got {s!r}", None
+        # Why the upper bound: shapes are printed below, and Python refuses
+        # to print an int of over 4300 digits.
+        if not _is_int(s) or not 1 <= s < 2**63:
+            return (f"sizes[{i}] must be a positive int below 2**63; got "
+                    f"{_quote(s)}", None)
     n_layers = len(sizes) - 1
     weights, biases = [], []
     for what, arrays in (("weights", weights), ("biases", biases)):
         values = content[what]
         if not isinstance(values, list) or len(values) != n_layers:
             return (f"{what} must be a list of {n_layers} arrays (one per "
-                    f"layer of sizes {sizes})"[:300], None)
+                    f"layer of sizes {_quote(sizes)})", None)
         for l, value in enumerate(values):
             cols = sizes[l] if what == "weights" else 1
             problem, array = _matrix(value, sizes[l + 1], cols,
@@ -191,7 +233,7 @@ def _matrix(value, rows, cols, what):
         for j, x in enumerate(row):
             if type(x) not in (int, float):  # json gives exactly these
                 return (f"{what}[{i}][{j}] must be a number; got "
-                        f"{x!r}"[:300], None)
+                        f"{_quote(x)}", None)
     try:
         return None, np.array(value, dtype=np.float64)
     except OverflowError:
