@@ -19,9 +19,10 @@ What this module promises:
   size, that it is ASCII (as ``json.dump`` writes) and that parsing it
   cannot take more than ``_PARSE_BYTES_PER_BYTE`` times its size in
   memory (counted from the bytes that open lists, objects and values,
-  before any parsing), the JSON, exactly the four keys, the cost name against a fixed list (never
-  ``getattr`` as network2's own ``load`` does), every size, every weight
-  and bias shape, every number's type and finiteness.  Every problem with
+  before any parsing), then the JSON, exactly the four keys, the cost
+  name against a fixed list (never ``getattr`` as network2's own
+  ``load`` does), every size, every weight and bias shape, every
+  number's type and finiteness.  Every problem with
   the file's contents is a ``creg.ModelFileError`` naming the file and
   quoting at most a few dozen characters of it; errors opening it are the
   usual ``OSError`` subclasses.
