@@ -8,7 +8,8 @@
  *   v   = mu v - lr g;  w += v   (without momentum or the subgradient:
  *                                 w = (1 - lr l2) w - lr g, network2.py's form)
  *   prox: w = w - clamp(w, -lr l1, lr l1)  (= sign(w) max(|w| - lr l1, 0))
- *   and, for max-norm, the squared norm of each new row in *sumsq.
+ *   and, for max-norm, the squared norm of each new row in *sumsq, summed
+ *   in double lanes (see dvec).
  * The gradient tile is summed in registers and the step applied to it before
  * the registers are reused, so dW is never written: one read and one write
  * of W (and V) per step instead of the gradient's extra write and read.
@@ -36,6 +37,9 @@
 #include "simd.h"
 #include "step_kernel.h"
 #include "dot_tile.h"
+#if defined(__SSE2__)
+#include <emmintrin.h> /* the baseline's float-to-double widening */
+#endif
 
 #define MR CREG_STEP_MR
 #define NV 2 /* vectors of columns per tile: 6 x 2 accumulators */
@@ -62,6 +66,41 @@ fused_multiply_add(vec a, vec b, vec c)
 #endif
 }
 
+/* The max-norm sums.  A tile row's squares are added in real and those
+ * sums in double lanes: whole-row sums in float32 would overflow from
+ * |w| ~ 1.8e19, lose every bit of squares below ~1e-19 and carry a rounding
+ * per square, where this way the partial sums are one or two roundings
+ * from exact and the rest stays in double (widening each float32 square
+ * instead would take twice the conversions).  A partial sum that
+ * overflows, or a row sum too small to trust, sends the clamp to its exact
+ * scaled sum (update.c).
+ * A vector of these is as wide as a vec: half a vec's lanes for float32. */
+typedef double dvec __attribute__((vector_size(VBYTES)));
+#define DVL ((int)(VBYTES / sizeof(double)))
+
+#if defined(CREG_F32)
+/* v's low and high halves, as doubles (intrinsics where there are any:
+ * GCC 12 widens GNU vectors two lanes or one lane at a time) */
+static inline void
+widen(dvec *lo, dvec *hi, vec v)
+{
+#if defined(CREG_ISA_AVX2)
+    *lo = (dvec)_mm256_cvtps_pd(_mm256_castps256_ps128((__m256)v));
+    *hi = (dvec)_mm256_cvtps_pd(_mm256_extractf128_ps((__m256)v, 1));
+#elif defined(__SSE2__)
+    *lo = (dvec)_mm_cvtps_pd((__m128)v);
+    *hi = (dvec)_mm_cvtps_pd(_mm_movehl_ps((__m128)v, (__m128)v));
+#else
+    typedef float half __attribute__((vector_size(VBYTES / 2)));
+    half a, b;
+    memcpy(&a, &v, sizeof a);
+    memcpy(&b, (const char *)&v + sizeof a, sizeof b);
+    *lo = __builtin_convertvector(a, dvec);
+    *hi = __builtin_convertvector(b, dvec);
+#endif
+}
+#endif
+
 /* x in every lane (x - 0 is x, the sign of zero included) */
 ALWAYS_INLINE vec
 splat(real x)
@@ -74,6 +113,27 @@ static inline vec
 select_where(mask m, vec a, vec b)
 {
     return (vec)(((mask)a & m) | ((mask)b & ~m));
+}
+
+/* n + the squares of one tile row w[0 .. NV-1] (zeros past the row's end),
+ * lane by lane (see dvec). */
+ALWAYS_INLINE dvec
+add_squares(dvec n, const vec *w)
+{
+#if defined(CREG_F32)
+    vec sum = w[0] * w[0];
+    for (int u = 1; u < NV; ++u) {
+        sum = fused_multiply_add(w[u], w[u], sum);
+    }
+    dvec lo, hi;
+    widen(&lo, &hi, sum);
+    return n + lo + hi;
+#else
+    for (int u = 0; u < NV; ++u) {
+        n = (dvec)fused_multiply_add(w[u], w[u], (vec)n);
+    }
+    return n;
+#endif
 }
 
 typedef struct {
@@ -148,7 +208,7 @@ enum { MOMENTUM = 1, SUBGRADIENT = 2, PROX = 4, NORMS = 8, AHEAD = 16 };
  * here so that no gradient tile is kept). */
 ALWAYS_INLINE void
 step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
-          vec *norm, vec *ahead, const int full, const int flags)
+          dvec *norm, vec *ahead, const int full, const int flags)
 {
     const int momentum = flags & MOMENTUM;
     vec x_next[NV];
@@ -175,12 +235,12 @@ step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
             const vec sum = acc != NULL ? acc[r][u] : p->pack[r] * x[u];
             w[u] = step(w[u], &v[u], sum, p->scale, &p->k, momentum,
                         flags & SUBGRADIENT, flags & PROX);
-            if (flags & NORMS) {
-                norm[r] += w[u] * w[u];
-            }
             if ((flags & AHEAD) && (full || u * VL < n)) {
                 ahead[r] += w[u] * x_next[u]; /* as forward_rows sums */
             }
+        }
+        if (flags & NORMS) {
+            norm[r] = add_squares(norm[r], w);
         }
         vstore_cols(w_row, w, NV, n, full);
         if (momentum) {
@@ -245,7 +305,7 @@ sum_full_tile(vec acc[MR][NV], const panel *p, ptrdiff_t j)
 /* One tile: the panel's rows, columns j .. j + n - 1 (n < the tile width
  * only at the right edge). */
 ALWAYS_INLINE void
-step_tile(const panel *p, ptrdiff_t j, int n, vec *norm, vec *ahead,
+step_tile(const panel *p, ptrdiff_t j, int n, dvec *norm, vec *ahead,
           const int full, const int flags)
 {
     if (flags & AHEAD) { /* look-ahead runs at batch 1 only */
@@ -272,9 +332,11 @@ ALWAYS_INLINE void
 step_panel(const panel *p, double *sumsq, const int flags)
 {
     const ptrdiff_t width = NV * VL;
-    vec norm[MR], ahead[MR];
+    dvec norm[MR];
+    vec ahead[MR];
     for (int r = 0; r < MR; ++r) {
-        norm[r] = ahead[r] = (vec){0};
+        norm[r] = (dvec){0};
+        ahead[r] = (vec){0};
     }
     ptrdiff_t j = 0;
     for (; j + width <= p->I; j += width) {
@@ -291,10 +353,10 @@ step_panel(const panel *p, double *sumsq, const int flags)
     }
     for (int r = 0; r < p->m; ++r) {
         if (flags & NORMS) {
-            real lanes[VL];
-            vstore(lanes, norm[r]);
+            double lanes[DVL];
+            memcpy(lanes, &norm[r], sizeof lanes);
             double total = 0;
-            for (int i = 0; i < VL; ++i) {
+            for (int i = 0; i < DVL; ++i) {
                 total += lanes[i];
             }
             sumsq[r] = total;

@@ -8,7 +8,8 @@
  *   3. w = w + v
  *   4. prox: w = sign(w) * max(|w| - lr * l1, 0), giving exact zeros
  *   5. max-norm: while the row is still in L1, its norm is summed (in
- *      double, fixed order) and a row with norm > c is scaled to norm c.
+ *      double, fixed order) and a row with norm > c is scaled to norm c,
+ *      for any finite weights and c (clamp_row).
  * Biases get steps 2-3 only: never decayed, thresholded or clamped.
  * Unlike sklearn's SGD there is no lazy weight scale or cumulative L1: every
  * weight of a dense layer is touched every step, so laziness would save
@@ -20,6 +21,8 @@
  * dW is never stored; `update` is the path from a stored gradient (level 0
  * and batches too large for the kernels).
  */
+#include <float.h>
+
 #include "creg.h"
 #include "real.h"
 #include "threads.h"
@@ -90,15 +93,83 @@ update_row(real *w, real *v, const real *g, ptrdiff_t I,
     }
 }
 
-/* Step 5: scale the row to norm c if its squared norm is above c^2. */
+/* A squared norm at least this large and finite was summed without
+ * overflow, and the squares (or the kernels' float32 pairs of squares,
+ * step_kernel.c) that underflowed, each off by at most 2^-149 in float32
+ * and 2^-1074 in float64, move it by far less than a rounding.  Other rows
+ * take scaled_norm: float64 ones beyond about 1e154 or below 1e-289,
+ * float32 ones with squares beyond 3.4e38 at the vector levels, or below
+ * 1e-12. */
+#if defined(CREG_F32)
+#define SUMSQ_SAFE_MIN 0x1p-80
+#else
+#define SUMSQ_SAFE_MIN 0x1p-960
+#endif
+
+/* 2^-k as the product of two powers of two, each in double's range for
+ * every exponent k of a finite double. */
+static void
+inverse_power(int k, double *first, double *second)
+{
+    *first = ldexp(1, -k / 2);
+    *second = ldexp(1, -k + k / 2);
+}
+
+/* The norm of w as norm 2^k: the row is scaled by 2^-k, which brings its
+ * largest |w| into [0.5, 1), before it is squared.  The scaling is exact
+ * (but for elements too small to count), so only the sum rounds.  A zero
+ * row has norm 0, a row with an inf norm inf. */
+static double
+scaled_norm(const real *w, ptrdiff_t I, int *k)
+{
+    double largest = 0;
+    for (ptrdiff_t i = 0; i < I; ++i) {
+        largest = fmax(largest, R_FABS(w[i]));
+    }
+    *k = 0;
+    if (largest == 0 || !isfinite(largest)) {
+        return largest;
+    }
+    (void)frexp(largest, k);
+    double first, second, sumsq = 0;
+    inverse_power(*k, &first, &second);
+    for (ptrdiff_t i = 0; i < I; ++i) {
+        const double x = (double)w[i] * first * second;
+        sumsq += x * x;
+    }
+    return sqrt(sumsq);
+}
+
+/* Step 5: scale the row to norm c if its norm is above c, given its
+ * squared norm summed in double.  The products are formed in double and
+ * rounded once to real, so a float32 row of any size reaches any c its
+ * elements can show (a float32 factor c / norm would underflow to 0 for a
+ * row of 1e19s and c = 1e-30). */
 static void
 clamp_row(real *w, ptrdiff_t I, double sumsq, double c)
 {
-    if (sumsq > c * c) {
-        const real scale = (real)(c / sqrt(sumsq));
+    int k = 0; /* the norm is norm 2^k */
+    double norm = sqrt(sumsq);
+    if (!(sumsq >= SUMSQ_SAFE_MIN && sumsq <= DBL_MAX)) {
+        norm = scaled_norm(w, I, &k);
+    }
+    if (!(norm > (k == 0 ? c : ldexp(c, -k)))) { /* also a NaN norm */
+        return;
+    }
+    const double scale = c / norm;
+    if (k == 0 && scale >= DBL_MIN) {
         for (ptrdiff_t i = 0; i < I; ++i) {
-            w[i] *= scale;
+            w[i] = (real)(w[i] * scale);
         }
+        return;
+    }
+    /* w 2^-k / norm is at most 1, so neither factor over- or underflows
+     * unless the result does */
+    double first, second;
+    inverse_power(k, &first, &second);
+    const double inverse = 1 / norm;
+    for (ptrdiff_t i = 0; i < I; ++i) {
+        w[i] = (real)((double)w[i] * first * second * inverse * c);
     }
 }
 
