@@ -298,18 +298,22 @@ def test_version_1_file_is_refused_with_the_reason(tmp_path, medium):
 # ----------------------------------------------- reads bounded before checks
 
 
+def refusal_peak(load, path, error=ModelFileError, match=None):
+    """(the error `load(path)` raises, tracemalloc's peak meanwhile)."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(error, match=match) as info:
+            load(path)
+        return info.value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_big_file_with_a_bad_magic_is_not_read(tmp_path):
     path = tmp_path / "zeros.creg"
     with open(path, "wb") as f:
         f.truncate(64 * MiB)  # sparse: 64 MiB of zeros, instantly
-    tracemalloc.start()
-    try:
-        with pytest.raises(ModelFileError, match="bad magic"):
-            creg.load(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < MiB
+    assert refusal_peak(creg.load, path, match="bad magic")[1] < MiB
 
 
 def test_big_trailing_data_is_refused_unread(tmp_path, medium):
@@ -318,14 +322,7 @@ def test_big_trailing_data_is_refused_unread(tmp_path, medium):
     with open(path, "wb") as f:
         f.write(data)
         f.truncate(64 * MiB)
-    tracemalloc.start()
-    try:
-        with pytest.raises(ModelFileError, match="trailing data"):
-            creg.load(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < MiB
+    assert refusal_peak(creg.load, path, match="trailing data")[1] < MiB
 
 
 # ------------------------------------------------- quoting file content
@@ -431,13 +428,7 @@ def test_network2_parse_bombs_are_refused_unparsed(tmp_path, unit):
     path = tmp_path / "bomb.json"
     path.write_bytes(b"[" + unit * ((8 * MiB) // len(unit)) + b"1]")
     size = os.path.getsize(path)
-    tracemalloc.start()
-    try:
-        with pytest.raises(ModelFileError, match="could take"):
-            load_network2(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = refusal_peak(load_network2, path, match="could take")[1]
     assert peak < 1.1 * size  # the file itself, nothing parsed
 
 
@@ -483,13 +474,7 @@ def gzip_to(path, head, zeros):
 
 
 def load_mnist_peak(directory):
-    tracemalloc.start()
-    try:
-        with pytest.raises(ValueError) as info:
-            load_mnist(directory)
-        return info.value, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return refusal_peak(load_mnist, directory, error=ValueError)
 
 
 def test_mnist_gzip_bomb_is_refused_without_decompressing_it(mnist_dir):
