@@ -536,6 +536,74 @@ class Network:
         from creg.network2 import save_network2
         return save_network2(self, path)
 
+    # ------------------------------------------------------------ interop
+    def to_onnx(self, path: Union[str, os.PathLike[str]], *,
+                output_activation: bool = True) -> str:
+        """Write the inference network as an ONNX model (opset 13) and
+        return the path written.
+
+        Each layer is a ``Gemm`` (W in creg's (n_out, n_in) layout,
+        ``transB=1``) followed by its activation node (``Sigmoid``,
+        ``Tanh``, ``Relu``, ``Softmax(axis=-1)``, none for linear).  The
+        graph takes ``"input"`` of shape (batch, sizes[0]) and returns
+        ``"output"`` of shape (batch, sizes[-1]), batch dynamic, in the
+        network's dtype (float32 or float64); the model passes
+        ``onnx.checker.check_model``.  ``output_activation=False`` leaves
+        out the output activation, so ``"output"`` holds the logits.
+        Needs onnx: ``pip install "creg[onnx]"``.
+        """
+        from creg.interop import to_onnx
+        return to_onnx(self, path, output_activation=output_activation)
+
+    def to_torch(self) -> Any:
+        """A ``torch.nn.Sequential`` computing ``predict_proba``:
+        ``Linear`` + activation per layer (``Softmax(dim=-1)`` for a
+        softmax output, no module for a linear one), in the network's
+        dtype, with copies of the weights.  ``nn.Linear.weight`` has
+        creg's layout, (n_out, n_in), so ``weight == net.weights[l]`` and
+        ``bias == net.biases[l]`` exactly."""
+        from creg.interop import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: Any, *, cost: Optional[str] = None,
+                   seed: int = 0) -> "Network":
+        """A network with the weights (copied, dtype kept) of a
+        ``torch.nn.Sequential`` of ``Linear`` layers, each followed by an
+        activation: the same ``Sigmoid``, ``Tanh`` or ``ReLU`` after every
+        hidden layer, and ``Sigmoid``, ``Softmax(dim=-1 or 1)`` or nothing
+        (linear) after the last.  ``Linear(bias=False)`` gets zero biases.
+        Anything else (``Dropout`` included: pass ``dropout=`` to ``fit``
+        instead) is refused with a TypeError or ValueError naming the
+        module and its position.  cost defaults to the output's own:
+        log_likelihood for softmax, cross_entropy for sigmoid, quadratic
+        for linear.  seed keys later fits' shuffles and noise."""
+        from creg.interop import from_torch
+        return from_torch(cls, module, cost=cost, seed=seed)
+
+    def to_keras_weights(self) -> list[np.ndarray]:
+        """Copies of the parameters as Keras ``Dense`` layers hold them,
+        ``[kernel_0, bias_0, kernel_1, bias_1, ...]`` for
+        ``model.set_weights``.  Keras computes ``x @ kernel + bias`` with
+        kernel of shape (n_in, n_out), so ``kernel_l = net.weights[l].T``
+        (C-contiguous) and ``bias_l = net.biases[l]``."""
+        from creg.interop import to_keras_weights
+        return to_keras_weights(self)
+
+    @classmethod
+    def from_keras_weights(cls, weights: Sequence[Any], *, hidden: str,
+                           output: str, cost: Optional[str] = None,
+                           seed: int = 0) -> "Network":
+        """The inverse of ``to_keras_weights``: a network from ``Dense``
+        weights ``[kernel_0, bias_0, ...]`` (``model.get_weights()``),
+        each kernel (n_in, n_out) stored transposed as ``weights[l]``,
+        in the kernels' dtype.  Keras does not carry creg's activation
+        names, so hidden and output are given; cost defaults as in
+        ``from_torch``."""
+        from creg.interop import from_keras_weights
+        return from_keras_weights(cls, weights, hidden=hidden,
+                                  output=output, cost=cost, seed=seed)
+
 
 class _Tracker:
     """Early stopping and lr schedules, driven by validation accuracy."""

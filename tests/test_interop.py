@@ -1,0 +1,302 @@
+"""Interop: ONNX export, PyTorch both ways, Keras Dense weights.
+
+The oracles are the other runtimes themselves (onnxruntime, torch) and
+numpy forwards written in each framework's own convention from
+net.weights; tests needing onnx, onnxruntime or torch skip without them.
+Layers are not square, so a transposed weight breaks a shape, and the
+square hidden layers of the deeper nets break the values.
+"""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import COST_OUTPUT, DTYPES, HIDDEN, assert_close
+
+import creg
+import reference
+
+OUTPUTS = ["sigmoid", "softmax", "linear"]
+COST_OF = {"sigmoid": "cross_entropy", "softmax": "log_likelihood",
+           "linear": "quadratic"}
+WIDTHS = [6, 9, 9, 7, 4]  # layers 1-4 take the first n_layers + 1
+# Across frameworks the sums run in another order: float32 differs in the
+# last bits, float64 in the last few.
+TOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
+
+
+@pytest.fixture
+def ort():
+    pytest.importorskip("onnx")
+    return pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+def make_net(dtype, hidden="tanh", output="softmax", n_layers=2, seed=0):
+    return creg.Network(WIDTHS[:n_layers + 1], hidden=hidden, output=output,
+                        cost=COST_OF[output], dtype=dtype, seed=seed)
+
+
+def inputs(net, rows, seed=1):
+    X = np.random.default_rng(seed).normal(size=(rows, net.sizes[0]))
+    return X.astype(net.dtype)
+
+
+def session(ort, path):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1  # the test machine's cores are shared
+    return ort.InferenceSession(path, options,
+                                providers=["CPUExecutionProvider"])
+
+
+# --------------------------------------------------------------------- ONNX
+@pytest.mark.parametrize("n_layers", [1, 2, 3, 4])
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_onnx_outputs_equal_predict_proba(ort, tmp_path, dtype, hidden,
+                                          output, n_layers):
+    net = make_net(dtype, hidden, output, n_layers)
+    X = inputs(net, 1000)
+    expected = net.predict_proba(X)
+    s = session(ort, net.to_onnx(tmp_path / "net.onnx"))
+    for rows in (1, 1000):  # one file, both batch sizes: batch is dynamic
+        got, = s.run(["output"], {"input": X[:rows]})
+        assert got.dtype == net.dtype
+        assert_close(got, expected[:rows], TOL[np.dtype(dtype)],
+                     f"onnxruntime outputs, batch {rows}")
+
+    # logits: the last layer's Z from a float64 numpy forward
+    s = session(ort, net.to_onnx(tmp_path / "logits.onnx",
+                                 output_activation=False))
+    Ws = [W.astype(np.float64) for W in net.weights]
+    bs = [b.astype(np.float64) for b in net.biases]
+    Z = reference.forward(Ws, bs, X, hidden, output)[0][-1]
+    got, = s.run(["output"], {"input": X})
+    assert_close(got, Z, TOL[np.dtype(dtype)], "onnxruntime logits")
+    if output != "linear":
+        assert not np.allclose(got, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_onnx_graph_names_types_and_dynamic_batch(ort, tmp_path, dtype):
+    import onnx
+    net = make_net(dtype, "relu", "sigmoid", n_layers=3)
+    path = net.to_onnx(tmp_path / "net.onnx")
+    onnx.checker.check_model(path, full_check=True)
+    model = onnx.load(path)
+    assert [o.version for o in model.opset_import] == [13]
+    elem = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    for value, width in ((model.graph.input[0], 6),
+                         (model.graph.output[0], 7)):
+        tensor = value.type.tensor_type
+        assert tensor.elem_type == elem
+        assert [d.dim_param or d.dim_value for d in tensor.shape.dim] == \
+            ["batch", width]
+    assert [n.op_type for n in model.graph.node] == \
+        ["Gemm", "Relu", "Gemm", "Relu", "Gemm", "Sigmoid"]
+    # the initializers are copies of creg's (n_out, n_in) weights
+    inits = {t.name: onnx.numpy_helper.to_array(t)
+             for t in model.graph.initializer}
+    for l, (W, b) in enumerate(zip(net.weights, net.biases)):
+        assert np.array_equal(inits[f"W{l}"], W)
+        assert np.array_equal(inits[f"b{l}"], b)
+
+
+@pytest.mark.parametrize("package, call, extra", [
+    ("onnx", lambda net, tmp: net.to_onnx(tmp / "x.onnx"), "creg[onnx]"),
+    ("torch", lambda net, tmp: net.to_torch(), "pip install torch"),
+    ("torch", lambda net, tmp: creg.Network.from_torch(None),
+     "pip install torch"),
+])
+def test_missing_package_says_what_to_install(monkeypatch, tmp_path,
+                                              package, call, extra):
+    monkeypatch.setitem(sys.modules, package, None)  # import fails
+    with pytest.raises(ImportError, match=extra.replace("[", r"\[")):
+        call(make_net("float32"), tmp_path)
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_import_creg_imports_no_peer():
+    code = ("import sys, creg; "
+            "print(sorted({'onnx', 'onnxruntime', 'torch'} & "
+            "set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+# ------------------------------------------------------------------ PyTorch
+@pytest.mark.parametrize("n_layers", [1, 2, 3, 4])
+@pytest.mark.parametrize("cost, output", COST_OUTPUT)
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_torch_round_trip(torch, dtype, hidden, cost, output, n_layers):
+    net = creg.Network(WIDTHS[:n_layers + 1], hidden=hidden, output=output,
+                       cost=cost, dtype=dtype, seed=2)
+    model = net.to_torch()
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    for lin, W, b in zip(linears, net.weights, net.biases):
+        # nn.Linear.weight has creg's (n_out, n_in) layout, as a copy
+        assert np.array_equal(lin.weight.detach().numpy(), W)
+        assert np.array_equal(lin.bias.detach().numpy(), b)
+        assert not np.shares_memory(lin.weight.detach().numpy(), net.params)
+    X = inputs(net, 50)
+    with torch.no_grad():
+        got = model(torch.from_numpy(X)).numpy()
+    assert got.dtype == net.dtype
+    assert_close(got, net.predict_proba(X), TOL[np.dtype(dtype)],
+                 "torch outputs")
+
+    back = creg.Network.from_torch(model, cost=cost)
+    assert back.params.tobytes() == net.params.tobytes()
+    assert (back.sizes, back.output, back.cost_name, back.dtype) == \
+        (net.sizes, output, cost, net.dtype)
+    if n_layers > 1:
+        assert back.hidden == hidden
+    assert creg.Network.from_torch(model).cost_name == COST_OF[output]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_torch_trained_then_fine_tuned_in_creg(torch, dtype):
+    tdtype = {np.float32: torch.float32, np.float64: torch.float64}[dtype]
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(6, 9, dtype=tdtype), torch.nn.Tanh(),
+        torch.nn.Linear(9, 9, dtype=tdtype), torch.nn.Tanh(),
+        torch.nn.Linear(9, 4, dtype=tdtype), torch.nn.Softmax(dim=1))
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(64, 6)).astype(dtype)
+    y = rng.integers(0, 4, size=64)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(5):  # logits into CrossEntropyLoss: leave out Softmax
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(
+            model[:-1](torch.from_numpy(X)), torch.from_numpy(y))
+        loss.backward()
+        opt.step()
+    state = [p.detach().numpy().copy() for p in model.parameters()]
+
+    imported = creg.Network.from_torch(model, seed=5)
+    by_hand = creg.Network([6, 9, 9, 4], hidden="tanh", output="softmax",
+                           cost="log_likelihood", dtype=dtype, seed=5)
+    by_hand.weights[:] = state[::2]
+    by_hand.biases[:] = state[1::2]
+    assert imported.params.tobytes() == by_hand.params.tobytes()
+    for net in (imported, by_hand):
+        net.fit(X, y, epochs=3, batch_size=8, lr=0.2, l2=0.5)
+    assert imported.params.tobytes() == by_hand.params.tobytes()
+    assert not np.array_equal(imported.weights[0], state[0])
+
+
+def test_from_torch_linear_without_bias_gets_zero_biases(torch):
+    model = torch.nn.Sequential(
+        torch.nn.Linear(6, 9, bias=False), torch.nn.ReLU(),
+        torch.nn.Linear(9, 3, bias=False))
+    net = creg.Network.from_torch(model)
+    assert (net.hidden, net.output, net.cost_name) == \
+        ("relu", "linear", "quadratic")
+    assert all(not b.any() for b in net.biases)
+    X = inputs(net, 20)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(X)).numpy()
+    assert_close(net.predict_proba(X), expected, 1e-6, "outputs")
+
+
+def _refused(nn):
+    """(model, exception, message pattern) creg must refuse."""
+    L = nn.Linear
+
+    class Custom(nn.Module):
+        def forward(self, x):
+            return x
+    return [
+        (nn.Sequential(L(4, 5), nn.Conv1d(1, 1, 3)), TypeError,
+         r"module 1 \(Conv1d"),
+        (nn.Sequential(L(4, 5), nn.LayerNorm(5), nn.ReLU(), L(5, 2)),
+         TypeError, r"module 1 \(LayerNorm"),
+        (nn.Sequential(L(4, 5), nn.ReLU(), nn.Dropout(0.5), L(5, 2)),
+         TypeError, r"module 2 \(Dropout.*fit\(dropout=r\)"),
+        (nn.Sequential(L(4, 5), nn.Tanh(), L(5, 5), nn.ReLU(), L(5, 2)),
+         ValueError, "mixes tanh, relu"),
+        (Custom(), TypeError, "nn.Sequential.*got Custom"),
+        (L(4, 2), TypeError, "got Linear"),
+        (nn.Sequential(L(4, 5), nn.ReLU(), nn.ReLU(), L(5, 2)), ValueError,
+         r"module 2 \(ReLU.*must follow a Linear"),
+        (nn.Sequential(L(4, 5), L(5, 2)), ValueError,
+         "Linear layer 0 has no activation"),
+        (nn.Sequential(L(4, 5), nn.Softmax(dim=-1), L(5, 2)), ValueError,
+         "hidden softmax"),
+        (nn.Sequential(L(4, 5), nn.ReLU(), L(5, 2), nn.Tanh()), ValueError,
+         "last layer's tanh"),
+        (nn.Sequential(L(4, 2), nn.Softmax(dim=0)), ValueError,
+         r"module 1 \(Softmax\(dim=0\).*dim=-1 or dim=1"),
+        (nn.Sequential(L(4, 5), nn.ReLU(), L(6, 2)), ValueError,
+         "Linear layer 1 takes 6 inputs.*gives 5"),
+        (nn.Sequential(L(4, 2, dtype=nn.Linear(1, 1).weight.dtype).half()),
+         TypeError, "float32 or all float64.*float16"),
+        (nn.Sequential(), ValueError, "no Linear layer"),
+    ]
+
+
+def test_from_torch_refuses_what_creg_cannot_represent(torch):
+    for model, error, pattern in _refused(torch.nn):
+        with pytest.raises(error, match=pattern):
+            creg.Network.from_torch(model)
+
+
+# -------------------------------------------------------------------- Keras
+def keras_forward(weights, X, hidden, output):
+    """Dense layers as Keras runs them: A = f(A_prev @ kernel + bias),
+    in float64."""
+    A = X.astype(np.float64)
+    for i in range(0, len(weights), 2):
+        last = i == len(weights) - 2
+        f = reference.ACTIVATIONS[output if last else hidden][0]
+        A = f(A @ weights[i].astype(np.float64) + weights[i + 1])
+    return A
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_keras_weights_layout_and_forward(dtype, hidden, output):
+    net = make_net(dtype, hidden, output, n_layers=3)
+    weights = net.to_keras_weights()
+    assert len(weights) == 6
+    for kernel, bias, W, b in zip(weights[::2], weights[1::2], net.weights,
+                                  net.biases):
+        assert kernel.shape == W.shape[::-1] and kernel.dtype == net.dtype
+        assert np.array_equal(kernel, W.T) and kernel.flags.c_contiguous
+        assert np.array_equal(bias, b)
+        assert not np.shares_memory(kernel, net.params)
+        assert not np.shares_memory(bias, net.params)
+    X = inputs(net, 100)
+    # float32 creg against a float64 forward: creg's own rounding shows
+    tol = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+    assert_close(net.predict_proba(X), keras_forward(weights, X, hidden,
+                                                     output),
+                 tol[np.dtype(dtype)], "Keras-convention forward")
+
+    back = creg.Network.from_keras_weights(weights, hidden=hidden,
+                                           output=output)
+    assert back.params.tobytes() == net.params.tobytes()
+    assert (back.cost_name, back.dtype) == (COST_OF[output], net.dtype)
+
+
+@pytest.mark.parametrize("weights, pattern", [
+    ([np.zeros((3, 2))], "pairs; got 1 arrays"),
+    ([], "pairs; got 0 arrays"),
+    ([np.zeros(3), np.zeros(3)], "must be 2-D"),
+    ([np.zeros((3, 2)), np.zeros(2), np.zeros((3, 4)), np.zeros(4)],
+     "layer 1's new values"),
+    ([np.zeros((3, 2)), np.zeros(3)], "layer 0's new values"),
+])
+def test_from_keras_weights_refuses_broken_lists(weights, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        creg.Network.from_keras_weights(weights, hidden="relu",
+                                        output="linear")
