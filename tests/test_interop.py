@@ -276,11 +276,9 @@ def test_keras_weights_layout_and_forward(dtype, hidden, output):
         assert not np.shares_memory(kernel, net.params)
         assert not np.shares_memory(bias, net.params)
     X = inputs(net, 100)
-    # float32 creg against a float64 forward: creg's own rounding shows
-    tol = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
     assert_close(net.predict_proba(X), keras_forward(weights, X, hidden,
                                                      output),
-                 tol[np.dtype(dtype)], "Keras-convention forward")
+                 TOL[np.dtype(dtype)], "Keras-convention forward")
 
     back = creg.Network.from_keras_weights(weights, hidden=hidden,
                                            output=output)

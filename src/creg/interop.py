@@ -17,6 +17,7 @@ onnx and torch are imported only by the functions that need them, so
 """
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any, Optional, Sequence, Union
 
@@ -42,7 +43,6 @@ _DEFAULT_COST = {"softmax": "log_likelihood", "sigmoid": "cross_entropy",
 
 def _require(module, extra, what):
     """Import an optional dependency or say how to install it."""
-    import importlib
     try:
         return importlib.import_module(module)
     except ImportError as e:

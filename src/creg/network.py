@@ -572,7 +572,9 @@ class Network:
         ``torch.nn.Sequential`` of ``Linear`` layers, each followed by an
         activation: the same ``Sigmoid``, ``Tanh`` or ``ReLU`` after every
         hidden layer, and ``Sigmoid``, ``Softmax(dim=-1 or 1)`` or nothing
-        (linear) after the last.  ``Linear(bias=False)`` gets zero biases.
+        (linear) after the last (a single Linear layer gets
+        hidden="sigmoid", never applied).  ``Linear(bias=False)`` gets
+        zero biases.
         Anything else (``Dropout`` included: pass ``dropout=`` to ``fit``
         instead) is refused with a TypeError or ValueError naming the
         module and its position.  cost defaults to the output's own:
