@@ -248,8 +248,8 @@ class Network:
     def cost(self, X: ArrayLike, y: ArrayLike, *, l2: float = 0.0,
              l1: float = 0.0, penalty_scale: str = "n") -> float:
         """Mean data cost over X plus the penalty terms:
-        l2/(2n) sum w^2 + l1/n sum |w| with penalty_scale="n" (n = len(X)),
-        l2/2 sum w^2 + l1 sum |w| with "none"."""
+        l2/(2n) sum w^2 + l1/n sum abs(w) with penalty_scale="n" (n = len(X)),
+        l2/2 sum w^2 + l1 sum abs(w) with "none"."""
         Xa = check.features(X, self.dtype, self.sizes[0])
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
@@ -297,9 +297,10 @@ class Network:
         1. g = G + l2' W   (l1_method="subgradient" adds l1' sign(W))
         2. V = momentum V - lr g   (V starts at zero on every fit call)
         3. W = W + V
-        4. l1_method="prox": W = sign(W) max(|W| - lr l1', 0)  (exact zeros)
+        4. l1_method="prox": W = sign(W) max(abs(W) - lr l1', 0)  (exact zeros)
         5. max_norm=c: each row (a neuron's incoming weights) with norm > c
            is scaled to norm c.
+
         Biases take steps 2-3 with g = mean of the deltas; they are never
         decayed, thresholded or clamped.
 

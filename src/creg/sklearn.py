@@ -112,7 +112,7 @@ _PARAMETERS_DOC = """
         "n" divides l2 and l1 by the number of training rows (Nielsen);
         "none" uses them as given (CS231n, PyTorch's weight_decay).
     l1_method : {"prox", "subgradient"}, default="prox"
-        "prox" soft-thresholds after each step, W = sign(W) max(|W| - lr l1',
+        "prox" soft-thresholds after each step, W = sign(W) max(abs(W) - lr l1',
         0), giving exact zeros; "subgradient" adds l1' sign(W) to g.
     max_norm : float > 0 or None, default=None
         After each step, a neuron's incoming weight vector with norm > c is
@@ -158,8 +158,8 @@ _PARAMETERS_DOC = """
 
 _ATTRIBUTES_DOC = """
     network_ : creg.Network
-        The fitted network (sizes [n_features_in_, *hidden_layer_sizes,
-        n_outputs]).
+        The fitted network (sizes
+        ``[n_features_in_, *hidden_layer_sizes, n_outputs]``).
     history_ : creg.History
         Per-epoch costs, accuracies, learning rates, seconds and sparsity
         since the last fit (partial_fit calls append to it).
@@ -576,7 +576,7 @@ class CregRegressor(RegressorMixin, _CregEstimator):
     learning rate diverges on targets far from unit scale.
     """ + _PARAMETERS_DOC.replace("LR_DEFAULT", "0.01") + """
     scale_y : bool, default=True
-        Train the network on (y - y_mean_) / y_scale_ (per column; the mean
+        Train the network on ``(y - y_mean_) / y_scale_`` (per column; the mean
         and standard deviation of the first fit or partial_fit call, a zero
         deviation counting as 1) and map predictions back.  ``network_``
         and ``history_`` are then in standardized units, and l2/l1 act on
@@ -586,7 +586,7 @@ class CregRegressor(RegressorMixin, _CregEstimator):
     ----------
     n_outputs_ : int
         Columns of y (predict returns shape (n,) when it is 1).
-    y_mean_, y_scale_ : ndarray of shape (n_outputs_,)
+    y_mean_, y_scale_ : ndarray of shape (``n_outputs_``,)
         The target standardization (0 and 1 with scale_y=False).""" + \
         _ATTRIBUTES_DOC
 
@@ -664,7 +664,7 @@ class CregRegressor(RegressorMixin, _CregEstimator):
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
         """The network's outputs: shape (n,) for one output, else
-        (n, n_outputs_)."""
+        (n, ``n_outputs_``)."""
         out = self._outputs(X)
         if np.any(self.y_mean_ != 0) or np.any(self.y_scale_ != 1):
             dtype = out.dtype

@@ -1,0 +1,53 @@
+#!/usr/bin/env python
+"""Regenerate the outputs the documentation quotes, into docs/generated/.
+
+    python docs/generate.py
+
+- generated/demo.txt   stdout of ``python -m creg demo``
+- generated/demo.png   ``python -m creg demo --plot`` (needs matplotlib;
+                       skipped with a note when it is missing)
+- generated/path.txt   stdout of ``python docs/examples/path.py``
+
+Accuracies are deterministic for a given creg build and CPU kernel level
+(bitwise identical for any thread count); the seconds columns are not.
+The Sphinx build only reads these files, so it never trains anything.
+"""
+import contextlib
+import importlib.util
+import io
+import pathlib
+import runpy
+import sys
+
+from creg import demo
+
+HERE = pathlib.Path(__file__).resolve().parent
+OUT = HERE / "generated"
+
+
+def main():
+    OUT.mkdir(exist_ok=True)
+    args = []
+    if importlib.util.find_spec("matplotlib") is not None:
+        args = ["--plot", str(OUT / "demo.png")]
+    else:
+        print("matplotlib missing: generated/demo.png not redrawn",
+              file=sys.stderr)
+    text = io.StringIO()
+    demo.main(args, out=text)
+    # The last line names the PNG's absolute path: not part of the page.
+    lines = [line for line in text.getvalue().splitlines()
+             if not line.startswith("wrote ")]
+    (OUT / "demo.txt").write_text("\n".join(lines).rstrip() + "\n")
+
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        runpy.run_path(str(HERE / "examples" / "path.py"),
+                       run_name="__main__")
+    (OUT / "path.txt").write_text(text.getvalue())
+    print(f"wrote {', '.join(sorted(p.name for p in OUT.iterdir()))} "
+          f"in {OUT}")
+
+
+if __name__ == "__main__":
+    main()
