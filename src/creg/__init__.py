@@ -22,7 +22,34 @@ _core.set_kernel_level(
 
 
 def load(path):
-    """Read a network written by Network.save; checks everything it reads."""
+    """Read a network written by Network.save; checks everything it reads.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by ``Network.save``.
+
+    Returns
+    -------
+    Network
+        The saved architecture, dtype, seed, ``epochs_trained`` and
+        parameters.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is truncated, altered or not a creg model file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import creg
+    >>> net = creg.Network([4, 3, 2], seed=0)
+    >>> path = net.save(os.path.join(tempfile.mkdtemp(), "net.creg"))
+    >>> np.array_equal(creg.load(path).params, net.params)
+    True
+    """
     from creg._persist import load_network
     return load_network(path)
 

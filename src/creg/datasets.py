@@ -50,6 +50,13 @@ def load_digits(dtype="float64"):
     y : ndarray of shape (1797,), int64
         Class labels 0..9.
 
+    Examples
+    --------
+    >>> from creg.datasets import load_digits
+    >>> X, y = load_digits(dtype="float32")
+    >>> X.shape, X.dtype, y[:5]
+    ((1797, 64), dtype('float32'), array([0, 1, 2, 3, 4]))
+
     Notes
     -----
     This is the test part of "Optical Recognition of Handwritten Digits",
@@ -109,6 +116,13 @@ def load_mnist(directory, dtype="float32"):
         If a file is not the IDX file it should be (wrong magic number),
         is truncated or has trailing bytes, or the image and label files of
         a split hold different numbers of samples.
+
+    Examples
+    --------
+    >>> from creg.datasets import load_mnist
+    >>> (X_train, y_train), (X_test, y_test) = load_mnist("mnist/")  # doctest: +SKIP
+    >>> X_train.shape, X_test.shape                               # doctest: +SKIP
+    ((60000, 784), (10000, 784))
     """
     dtype = _float_dtype(dtype)
     directory = os.fspath(directory)

@@ -86,6 +86,7 @@ def expand(X, image_shape, shifts=1, angles=None, y=None):
 
     Examples
     --------
+    >>> import creg
     >>> X, y = creg.datasets.load_digits()
     >>> X5, y5 = creg.expand(X, (8, 8), y=y)
     >>> X5.shape

@@ -15,6 +15,18 @@ class History:
     neurons whose incoming weights sit on the max-norm bound (0 without
     max_norm); ``layer_norms`` and ``layer_zero_fraction`` hold, per epoch,
     one Frobenius norm and one zero fraction per layer.
+    ``stopped_early`` says whether early stopping or a schedule ended the
+    fit and ``best_epoch`` (0-based; -1 without early stopping) which
+    epoch's weights were kept.
+
+    Examples
+    --------
+    >>> import creg
+    >>> X, y = creg.datasets.load_digits(dtype="float32")
+    >>> net = creg.Network([64, 30, 10], seed=0)
+    >>> hist = net.fit(X, y, epochs=3, lr=0.5)
+    >>> hist.epochs, len(hist.train_accuracy), hist.eval_accuracy
+    (3, 3, [])
     """
 
     train_cost: list = field(default_factory=list)
@@ -32,7 +44,9 @@ class History:
 
     @property
     def epochs(self):
+        """Number of epochs recorded."""
         return len(self.seconds)
 
     def to_dict(self):
+        """The lists and flags as a plain dict (e.g. for json.dump)."""
         return asdict(self)

@@ -99,6 +99,19 @@ def load_network2(path, *, dtype="float64", max_bytes=DEFAULT_MAX_FILE_BYTES):
         If dtype is not "float32" or "float64".
     FileNotFoundError, PermissionError, IsADirectoryError
         If the file cannot be opened.
+
+    Examples
+    --------
+    A round trip through network2's format:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import creg
+    >>> net = creg.Network([4, 3, 2], dtype="float64", seed=0)
+    >>> path = net.save_network2(os.path.join(tempfile.mkdtemp(), "n2.json"))
+    >>> back = creg.load_network2(path)
+    >>> back.sizes, np.array_equal(back.params, net.params)
+    ((4, 3, 2), True)
     """
     from creg.network import Network
 

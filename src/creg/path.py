@@ -16,7 +16,23 @@ _NETWORK_ARGS = ("hidden", "output", "cost", "init", "dtype", "seed")
 
 @dataclass
 class PathPoint:
-    """One strength of a regularization path and what the fit reached."""
+    """One strength of a regularization path and what the fit reached.
+
+    Attributes
+    ----------
+    strength : float
+        The l1 (or l2) strength of this point.
+    train_cost, train_accuracy : float
+        The last epoch's training cost and accuracy.
+    eval_cost, eval_accuracy : float
+        The same on ``validation_data``; NaN without it.
+    zero_fraction : float
+        Fraction of weights exactly zero.
+    params : ndarray
+        A copy of ``Network.params`` after the fit.
+    weights, biases : list of ndarray
+        Copies of the per-layer weights (n_out, n_in) and biases (n_out,).
+    """
 
     strength: float
     train_cost: float
@@ -50,7 +66,20 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
 
     Returns
     -------
-    list of PathPoint, from the largest strength to the smallest.
+    list of PathPoint
+        One per strength, from the largest strength to the smallest.
+
+    Examples
+    --------
+    >>> import creg
+    >>> X, y = creg.datasets.load_digits(dtype="float32")
+    >>> points = creg.regularization_path(
+    ...     X, y, [64, 30, 10], l1=[0.0, 2.0, 8.0], epochs=3, lr=0.1,
+    ...     hidden="relu", output="softmax", cost="log_likelihood")
+    >>> [p.strength for p in points]
+    [8.0, 2.0, 0.0]
+    >>> points[0].zero_fraction > points[-1].zero_fraction
+    True
     """
     if (l1 is None) == (l2 is None):
         raise ValueError("give exactly one of l1=[...] or l2=[...]")

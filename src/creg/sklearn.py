@@ -344,9 +344,25 @@ class _CregEstimator(BaseEstimator):
     def fit(self: _Estimator, X: ArrayLike, y: ArrayLike) -> _Estimator:
         """Train a new network on (X, y) for `epochs` epochs.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (classifier) or targets (regressor).
+
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import creg
+        >>> from creg.sklearn import CregClassifier
+        >>> X, y = creg.datasets.load_digits()
+        >>> clf = CregClassifier(epochs=5, random_state=0).fit(X, y)
+        >>> clf.n_iter_
+        5
         """
         return self._fit(X, y, incremental=False, classes=None)
 
@@ -508,12 +524,29 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
                     classes: Optional[ArrayLike] = None) -> CregClassifier:
         """One epoch over (X, y), continuing from the current weights.
 
-        classes : array-like, needed on the first call: every label that
-        will ever appear.
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like, optional
+            Needed on the first call: every label that will ever appear.
 
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import creg
+        >>> from creg.sklearn import CregClassifier
+        >>> X, y = creg.datasets.load_digits()
+        >>> clf = CregClassifier(random_state=0)
+        >>> clf = clf.partial_fit(X[:900], y[:900], classes=range(10))
+        >>> clf = clf.partial_fit(X[900:], y[900:])
+        >>> clf.n_iter_
+        2
         """
         return self._fit(X, y, incremental=True, classes=classes)
 
@@ -553,16 +586,43 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
 
     def predict_proba(self, X: ArrayLike) -> NDArray[Any]:
         """Class probabilities (softmax outputs), shape (n, n_classes), in
-        the order of ``classes_``."""
+        the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
         return self._outputs(X)
 
     def predict_log_proba(self, X: ArrayLike) -> NDArray[Any]:
-        """The natural log of predict_proba."""
+        """The natural log of predict_proba.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
-        """The most probable class of each row, as one of ``classes_``."""
+        """The most probable class of each row, as one of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -588,7 +648,18 @@ class CregRegressor(RegressorMixin, _CregEstimator):
         Columns of y (predict returns shape (n,) when it is 1).
     y_mean_, y_scale_ : ndarray of shape (``n_outputs_``,)
         The target standardization (0 and 1 with scale_y=False).""" + \
-        _ATTRIBUTES_DOC
+        _ATTRIBUTES_DOC + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from creg.sklearn import CregRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 3))
+    >>> y = X @ [1.0, -2.0, 0.5] + 3.0
+    >>> reg = CregRegressor(hidden_layer_sizes=(), random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.99
+    True
+    """
 
     _output, _cost = "linear", "quadratic"
     _y_check = {"multi_output": True, "y_numeric": True}
@@ -628,6 +699,13 @@ class CregRegressor(RegressorMixin, _CregEstimator):
     def partial_fit(self, X: ArrayLike, y: ArrayLike) -> CregRegressor:
         """One epoch over (X, y), continuing from the current weights.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
         Returns
         -------
         self
@@ -664,7 +742,16 @@ class CregRegressor(RegressorMixin, _CregEstimator):
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
         """The network's outputs: shape (n,) for one output, else
-        (n, ``n_outputs_``)."""
+        (n, ``n_outputs_``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
         out = self._outputs(X)
         if np.any(self.y_mean_ != 0) or np.any(self.y_scale_ != 1):
             dtype = out.dtype
