@@ -90,6 +90,18 @@ class Network:
     dtype : {"float32", "float64"}
     seed : int
         Seeds the initial weights and every epoch's shuffle.
+
+    Examples
+    --------
+    >>> import creg
+    >>> X, y = creg.datasets.load_digits(dtype="float32")
+    >>> net = creg.Network([64, 30, 10], hidden="relu", output="softmax",
+    ...                    cost="log_likelihood", seed=0)
+    >>> [w.shape for w in net.weights]
+    [(30, 64), (10, 30)]
+    >>> hist = net.fit(X, y, epochs=5, lr=0.1, l2=1.0)
+    >>> net.predict(X[:3]).shape
+    (3,)
     """
 
     def __init__(self, sizes: Sequence[int], *, hidden: str = "sigmoid",
