@@ -120,8 +120,8 @@ def load_mnist(directory, dtype="float32"):
     Examples
     --------
     >>> from creg.datasets import load_mnist
-    >>> (X_train, y_train), (X_test, y_test) = load_mnist("mnist/")  # doctest: +SKIP
-    >>> X_train.shape, X_test.shape                               # doctest: +SKIP
+    >>> train, test = load_mnist("mnist/")  # doctest: +SKIP
+    >>> train[0].shape, test[0].shape       # doctest: +SKIP
     ((60000, 784), (10000, 784))
     """
     dtype = _float_dtype(dtype)

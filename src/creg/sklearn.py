@@ -112,8 +112,9 @@ _PARAMETERS_DOC = """
         "n" divides l2 and l1 by the number of training rows (Nielsen);
         "none" uses them as given (CS231n, PyTorch's weight_decay).
     l1_method : {"prox", "subgradient"}, default="prox"
-        "prox" soft-thresholds after each step, W = sign(W) max(abs(W) - lr l1',
-        0), giving exact zeros; "subgradient" adds l1' sign(W) to g.
+        "prox" soft-thresholds after each step,
+        W = sign(W) max(abs(W) - lr l1', 0), giving exact zeros;
+        "subgradient" adds l1' sign(W) to g.
     max_norm : float > 0 or None, default=None
         After each step, a neuron's incoming weight vector with norm > c is
         scaled to norm c.
