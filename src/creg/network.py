@@ -150,18 +150,65 @@ class Network:
 
     @property
     def weights(self) -> list[np.ndarray]:
-        """Per-layer weight views, shape (n_out, n_in); writable."""
+        """Per-layer weight views into the parameter buffer; writable.
+
+        Returns
+        -------
+        list of ndarray
+            ``weights[l]`` has shape (n_out, n_in): row j holds neuron j's
+            incoming weights.  Writing into it (or assigning
+            ``net.weights[l] = W`` or a slice of layers) changes the
+            network; the list's length is fixed.
+
+        Examples
+        --------
+        >>> import numpy as np, creg
+        >>> net = creg.Network([4, 3, 2], seed=0)
+        >>> net.weights[0].shape
+        (3, 4)
+        >>> net.weights[1] = np.zeros((2, 3))
+        >>> float(abs(net.weights[1]).sum())
+        0.0
+        """
         return self._weights
 
     @property
     def biases(self) -> list[np.ndarray]:
-        """Per-layer bias views, shape (n_out,); writable."""
+        """Per-layer bias views into the parameter buffer; writable.
+
+        Returns
+        -------
+        list of ndarray
+            ``biases[l]`` has shape (n_out,).
+
+        Examples
+        --------
+        >>> import creg
+        >>> [b.shape for b in creg.Network([4, 3, 2]).biases]
+        [(3,), (2,)]
+        """
         return self._biases
 
     @property
     def epochs_trained(self) -> int:
-        """Epochs run so far over all fit calls (keys the shuffle and noise
-        streams); settable to an int >= 0."""
+        """Epochs run so far over all fit calls.
+
+        It keys each epoch's shuffle and noise streams, so a network saved
+        and loaded continues exactly.  Settable to an int in [0, 2**63).
+
+        Returns
+        -------
+        int
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits(dtype="float32")
+        >>> net = creg.Network([64, 10, 10])
+        >>> _ = net.fit(X[:100], y[:100], epochs=2)
+        >>> net.epochs_trained
+        2
+        """
         return self._epochs_trained
 
     @epochs_trained.setter
@@ -221,7 +268,30 @@ class Network:
 
     def predict_proba(self, X: ArrayLike, *,
                       n_threads: Optional[int] = None) -> np.ndarray:
-        """Output activations, shape (n, sizes[-1])."""
+        """Output activations of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, sizes[0])
+        n_threads : int, optional
+            As in `fit`; the result does not depend on it.
+
+        Returns
+        -------
+        ndarray of shape (n, sizes[-1])
+            Softmax rows sum to 1; a multi-unit sigmoid output gives
+            independent per-unit probabilities; a linear output gives the
+            outputs themselves.
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits(dtype="float32")
+        >>> net = creg.Network([64, 10, 10], output="softmax",
+        ...                    cost="log_likelihood")
+        >>> net.predict_proba(X[:2]).shape
+        (2, 10)
+        """
         Xa = check.features(X, self.dtype, self.sizes[0])
         nt = check.n_threads(n_threads)
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
@@ -229,14 +299,55 @@ class Network:
 
     def predict(self, X: ArrayLike, *,
                 n_threads: Optional[int] = None) -> np.ndarray:
-        """Class labels (argmax; 0/1 for one sigmoid unit), or the outputs
-        themselves for a linear output."""
+        """Class labels, or the outputs for a linear output.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, sizes[0])
+        n_threads : int, optional
+            As in `fit`.
+
+        Returns
+        -------
+        ndarray
+            Shape (n,) of int64 labels: the argmax of the outputs, or 0/1
+            (output > 0.5) for one sigmoid unit; for a linear output, the
+            outputs, shape (n, sizes[-1]).
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits(dtype="float32")
+        >>> creg.Network([64, 10, 10]).predict(X[:4]).shape
+        (4,)
+        """
         outputs = self.predict_proba(X, n_threads=n_threads)
         return outputs if self.output == "linear" else self._labels_of(outputs)
 
     def accuracy(self, X: ArrayLike, y: ArrayLike) -> float:
-        """Fraction of samples whose predicted class is right.  y: labels
-        (n,) or a target matrix whose argmax is the class."""
+        """Fraction of samples whose predicted class is right.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, sizes[0])
+        y : array-like
+            Labels of shape (n,), or a target matrix (n, sizes[-1]) whose
+            argmax is the class.
+
+        Returns
+        -------
+        float
+            In [0, 1].
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits(dtype="float32")
+        >>> net = creg.Network([64, 30, 10], seed=0)
+        >>> _ = net.fit(X, y, epochs=5)
+        >>> net.accuracy(X, y) > 0.9
+        True
+        """
         if self.output == "linear":
             raise ValueError("accuracy needs a sigmoid or softmax output; "
                              "this network's output is linear")
@@ -259,9 +370,32 @@ class Network:
 
     def cost(self, X: ArrayLike, y: ArrayLike, *, l2: float = 0.0,
              l1: float = 0.0, penalty_scale: str = "n") -> float:
-        """Mean data cost over X plus the penalty terms:
-        l2/(2n) sum w^2 + l1/n sum abs(w) with penalty_scale="n" (n = len(X)),
-        l2/2 sum w^2 + l1 sum abs(w) with "none"."""
+        """Mean data cost over X plus the penalty terms.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, sizes[0])
+        y : array-like
+            As in `fit`.
+        l2, l1 : float >= 0
+            Penalty strengths.
+        penalty_scale : {"n", "none"}
+            "n": l2/(2n) sum w^2 + l1/n sum abs(w), with n = len(X);
+            "none": l2/2 sum w^2 + l1 sum abs(w).  Biases are never
+            penalised.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits(dtype="float64")
+        >>> net = creg.Network([64, 10, 10], dtype="float64")
+        >>> net.cost(X, y, l2=5.0) > net.cost(X, y)
+        True
+        """
         Xa = check.features(X, self.dtype, self.sizes[0])
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
@@ -275,8 +409,31 @@ class Network:
 
     def gradient(self, X: ArrayLike,
                  y: ArrayLike) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Batch-mean gradient of the data cost over all rows of X (no
-        penalty), as (list of dW, list of db) shaped like the parameters."""
+        """Batch-mean gradient of the data cost over all rows of X.
+
+        No penalty term and no dropout or noise: the gradient that the
+        finite-difference tests check.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, sizes[0])
+        y : array-like
+            As in `fit`.
+
+        Returns
+        -------
+        (list of ndarray, list of ndarray)
+            dW and db, shaped like `weights` and `biases`.
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits(dtype="float64")
+        >>> dW, db = creg.Network([64, 10, 10], dtype="float64").gradient(
+        ...     X[:20], y[:20])
+        >>> dW[0].shape, db[1].shape
+        ((10, 64), (10,))
+        """
         Xa = check.features(X, self.dtype, self.sizes[0])
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
@@ -356,6 +513,16 @@ class Network:
         Returns
         -------
         History
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits(dtype="float32")
+        >>> net = creg.Network([64, 30, 10], seed=0)
+        >>> hist = net.fit(X[:1000], y[:1000], epochs=3, l2=1.0,
+        ...                validation_data=(X[1000:], y[1000:]))
+        >>> len(hist.eval_accuracy)
+        3
         """
         Xa = check.features(X, self.dtype, self.sizes[0], avoid=self.params)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
@@ -538,14 +705,57 @@ class Network:
 
     # ------------------------------------------------------- persistence
     def save(self, path: Union[str, os.PathLike[str]]) -> str:
-        """Write the network atomically in creg's data-only format (JSON
-        header + raw arrays, no pickle); returns the path written."""
+        """Write the network atomically in creg's data-only format.
+
+        A magic string, a JSON header, the raw parameters and a SHA-256 of
+        all of it; no pickle.  The file is written to a temporary name and
+        renamed, so a failed save leaves any old file intact.  Read it
+        back with `creg.load`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        str
+            The path written.
+
+        Examples
+        --------
+        >>> import os, tempfile, creg
+        >>> net = creg.Network([4, 3, 2])
+        >>> path = net.save(os.path.join(tempfile.mkdtemp(), "net.creg"))
+        >>> bool((creg.load(path).params == net.params).all())
+        True
+        """
         from creg._persist import save_network
         return save_network(self, path)
 
     def save_network2(self, path: Union[str, os.PathLike[str]]) -> str:
-        """Write the network in Nielsen's network2.py JSON format (sigmoid
-        layers, cost cross_entropy or quadratic only); returns the path."""
+        """Write the network in Nielsen's network2.py JSON format.
+
+        Only sigmoid layers with the cross_entropy or quadratic cost can be
+        written; `creg.load_network2` reads it back.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        str
+            The path written.
+
+        Examples
+        --------
+        >>> import os, tempfile, creg
+        >>> net = creg.Network([4, 3, 2], dtype="float64")
+        >>> path = net.save_network2(
+        ...     os.path.join(tempfile.mkdtemp(), "n.json"))
+        >>> creg.load_network2(path).sizes
+        (4, 3, 2)
+        """
         from creg.network2 import save_network2
         return save_network2(self, path)
 
@@ -564,6 +774,22 @@ class Network:
         ``onnx.checker.check_model``.  ``output_activation=False`` leaves
         out the output activation, so ``"output"`` holds the logits.
         Needs onnx: ``pip install "creg[onnx]"``.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        output_activation : bool, default=True
+
+        Returns
+        -------
+        str
+            The path written.
+
+        Examples
+        --------
+        >>> import creg
+        >>> creg.Network([4, 3, 2]).to_onnx("net.onnx")  # doctest: +SKIP
+        'net.onnx'
         """
         from creg.interop import to_onnx
         return to_onnx(self, path, output_activation=output_activation)
@@ -574,7 +800,23 @@ class Network:
         softmax output, no module for a linear one), in the network's
         dtype, with copies of the weights.  ``nn.Linear.weight`` has
         creg's layout, (n_out, n_in), so ``weight == net.weights[l]`` and
-        ``bias == net.biases[l]`` exactly."""
+        ``bias == net.biases[l]`` exactly.  Needs torch.
+
+        Returns
+        -------
+        torch.nn.Sequential
+
+        Examples
+        --------
+        >>> import creg
+        >>> creg.Network([4, 3, 2]).to_torch()  # doctest: +SKIP
+        Sequential(
+          (0): Linear(in_features=4, out_features=3, bias=True)
+          (1): Sigmoid()
+          (2): Linear(in_features=3, out_features=2, bias=True)
+          (3): Sigmoid()
+        )
+        """
         from creg.interop import to_torch
         return to_torch(self)
 
@@ -592,7 +834,27 @@ class Network:
         instead) is refused with a TypeError or ValueError naming the
         module and its position.  cost defaults to the output's own:
         log_likelihood for softmax, cross_entropy for sigmoid, quadratic
-        for linear.  seed keys later fits' shuffles and noise."""
+        for linear.  seed keys later fits' shuffles and noise.
+
+        Parameters
+        ----------
+        module : torch.nn.Sequential
+        cost : str, optional
+        seed : int, default=0
+
+        Returns
+        -------
+        Network
+
+        Examples
+        --------
+        >>> import torch, creg  # doctest: +SKIP
+        >>> model = torch.nn.Sequential(  # doctest: +SKIP
+        ...     torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2),
+        ...     torch.nn.Softmax(dim=-1))
+        >>> creg.Network.from_torch(model)  # doctest: +SKIP
+        Network([4, 3, 2], hidden='relu', output='softmax', ...)
+        """
         from creg.interop import from_torch
         return from_torch(cls, module, cost=cost, seed=seed)
 
@@ -601,7 +863,18 @@ class Network:
         ``[kernel_0, bias_0, kernel_1, bias_1, ...]`` for
         ``model.set_weights``.  Keras computes ``x @ kernel + bias`` with
         kernel of shape (n_in, n_out), so ``kernel_l = net.weights[l].T``
-        (C-contiguous) and ``bias_l = net.biases[l]``."""
+        (C-contiguous) and ``bias_l = net.biases[l]``.
+
+        Returns
+        -------
+        list of ndarray
+
+        Examples
+        --------
+        >>> import creg
+        >>> [w.shape for w in creg.Network([4, 3, 2]).to_keras_weights()]
+        [(4, 3), (3,), (3, 2), (2,)]
+        """
         from creg.interop import to_keras_weights
         return to_keras_weights(self)
 
@@ -614,7 +887,29 @@ class Network:
         each kernel (n_in, n_out) stored transposed as ``weights[l]``,
         in the kernels' dtype.  Keras does not carry creg's activation
         names, so hidden and output are given; cost defaults as in
-        ``from_torch``."""
+        ``from_torch``.
+
+        Parameters
+        ----------
+        weights : sequence of array-like
+        hidden, output : str
+            As in `Network`.
+        cost : str, optional
+        seed : int, default=0
+
+        Returns
+        -------
+        Network
+
+        Examples
+        --------
+        >>> import creg
+        >>> net = creg.Network([4, 3, 2], hidden="tanh")
+        >>> back = creg.Network.from_keras_weights(
+        ...     net.to_keras_weights(), hidden="tanh", output="sigmoid")
+        >>> bool((back.params == net.params).all())
+        True
+        """
         from creg.interop import from_keras_weights
         return from_keras_weights(cls, weights, hidden=hidden,
                                   output=output, cost=cost, seed=seed)
