@@ -44,9 +44,23 @@ class History:
 
     @property
     def epochs(self):
-        """Number of epochs recorded."""
+        """Number of epochs recorded.
+
+        Examples
+        --------
+        >>> from creg import History
+        >>> History(seconds=[0.1, 0.1]).epochs
+        2
+        """
         return len(self.seconds)
 
     def to_dict(self):
-        """The lists and flags as a plain dict (e.g. for json.dump)."""
+        """The lists and flags as a plain dict (e.g. for json.dump).
+
+        Examples
+        --------
+        >>> from creg import History
+        >>> History(lr=[0.5]).to_dict()["lr"]
+        [0.5]
+        """
         return asdict(self)

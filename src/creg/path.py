@@ -32,6 +32,15 @@ class PathPoint:
         A copy of ``Network.params`` after the fit.
     weights, biases : list of ndarray
         Copies of the per-layer weights (n_out, n_in) and biases (n_out,).
+
+    Examples
+    --------
+    >>> import creg
+    >>> X, y = creg.datasets.load_digits()
+    >>> path = creg.regularization_path(X, y, [64, 10, 10], l1=[1.0, 0.1],
+    ...                                 epochs=2)
+    >>> [p.strength for p in path]
+    [1.0, 0.1]
     """
 
     strength: float

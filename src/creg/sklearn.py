@@ -596,6 +596,15 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+
+        Examples
+        --------
+        >>> import creg
+        >>> from creg.sklearn import CregClassifier
+        >>> X, y = creg.datasets.load_digits()
+        >>> clf = CregClassifier(epochs=5, random_state=0).fit(X, y)
+        >>> clf.predict_proba(X[:2]).sum(axis=1).round(6).tolist()
+        [1.0, 1.0]
         """
         return self._outputs(X)
 
@@ -609,6 +618,15 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+
+        Examples
+        --------
+        >>> import creg
+        >>> from creg.sklearn import CregClassifier
+        >>> X, y = creg.datasets.load_digits()
+        >>> clf = CregClassifier(epochs=5, random_state=0).fit(X, y)
+        >>> clf.predict_log_proba(X[:2]).shape
+        (2, 10)
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
@@ -623,6 +641,15 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
         Returns
         -------
         ndarray of shape (n_samples,)
+
+        Examples
+        --------
+        >>> import creg
+        >>> from creg.sklearn import CregClassifier
+        >>> X, y = creg.datasets.load_digits()
+        >>> clf = CregClassifier(epochs=5, random_state=0).fit(X, y)
+        >>> clf.predict(X[:3]).shape
+        (3,)
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -710,6 +737,17 @@ class CregRegressor(RegressorMixin, _CregEstimator):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from creg.sklearn import CregRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 3))
+        >>> y = X @ [1.0, -2.0, 0.5]
+        >>> reg = CregRegressor(random_state=0).partial_fit(X, y)
+        >>> reg.partial_fit(X, y).n_iter_
+        2
         """
         return self._fit(X, y, incremental=True, classes=None)
 
@@ -752,6 +790,17 @@ class CregRegressor(RegressorMixin, _CregEstimator):
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from creg.sklearn import CregRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 3))
+        >>> y = X @ [1.0, -2.0, 0.5]
+        >>> CregRegressor(epochs=2, random_state=0).fit(X, y).predict(
+        ...     X[:4]).shape
+        (4,)
         """
         out = self._outputs(X)
         if np.any(self.y_mean_ != 0) or np.any(self.y_scale_ != 1):
