@@ -9,21 +9,23 @@
  */
 #include "creg.h"
 #include "real.h"
-#include "sigmoid_kernel.h"
+#include "kernels.h"
 
-/* float32: sigmoid_kernel.c's vectors; otherwise one libm exp per element,
- * without overflow for large |z|: exp only of -|z|. */
+/* The active level's kernel (sigmoid_kernel.c's vectors, float32 only);
+ * else the reference: one libm exp per element, without overflow for large
+ * |z|: exp only of -|z|. */
 static void
 sigmoid_all(real *A, const real *Z, ptrdiff_t count)
 {
-#if defined(CREG_F32) && defined(SIGMOID_KERNEL)
-    SIGMOID_KERNEL(sigmoid)(A, Z, count);
-#else
+    const CREG_FN(kernels) *kernels = active_kernels();
+    if (kernels->sigmoid != NULL) {
+        kernels->sigmoid(A, Z, count);
+        return;
+    }
     for (ptrdiff_t i = 0; i < count; ++i) {
         const real e = R_EXP(-R_FABS(Z[i]));
         A[i] = Z[i] >= 0 ? 1 / (1 + e) : e / (1 + e);
     }
-#endif
 }
 
 /* One row of softmax, shifted by the row max so exp never overflows. */

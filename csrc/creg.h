@@ -1,7 +1,9 @@
 /* creg.h -- the only public C header of creg.
  *
- * Status codes, the untyped network/hyper-parameter descriptors, and every
- * prototype.  Typed prototypes are written once in creg_typed.h and included
+ * Status codes, the untyped network/hyper-parameter descriptors, and the
+ * entry points.  Internals (the kernel table, the blocking, the workspace
+ * layout, the fused step's look-ahead) are in kernels.h, blocking.h and
+ * workspace.h.  Typed prototypes are written once in creg_typed.h and included
  * here twice (float -> _f32, double -> _f64) through CREG_TREAL/CREG_TFN.
  *
  * Layout of the flat parameter buffer `params` (and of `grads`, `velocity`):
@@ -36,25 +38,6 @@ typedef enum {
     CREG_COST_LOG_LIKELIHOOD = 1, /* softmax output */
     CREG_COST_QUADRATIC = 2       /* sigmoid or linear output */
 } creg_cost;
-
-/* The fused step kernels (step_kernel.c): rows a panel holds, and the
- * largest batch they take (a panel's packed dZ columns live on the stack). */
-#define CREG_STEP_MR 6
-#define CREG_STEP_MAX_BATCH 512
-/* Batches at least this long are packed (pack_batch) before the panels
- * run; the packed batch needs B x (I rounded up to CREG_STEP_TILE_MAX)
- * elements, CREG_STEP_TILE_MAX being a multiple of every tile width. */
-#define CREG_STEP_PACK_BATCH 16
-#define CREG_STEP_TILE_MAX 16
-
-/* Elements per row that a workspace region reserves for a width n: n
- * rounded up to 16, so that every region of a 64-byte aligned workspace
- * starts on a cache line (the Python side aligns its buffers). */
-static inline ptrdiff_t
-creg_padded(ptrdiff_t n)
-{
-    return (n + 15) / 16 * 16;
-}
 
 /* The architecture.  sizes[0] = inputs, sizes[n_layers] = outputs. */
 typedef struct {
@@ -96,14 +79,12 @@ const char *creg_strerror(int status);
 ptrdiff_t creg_param_count(const creg_net *net);
 
 /* Number of `real` elements of workspace needed for batches of up to
- * max_rows rows. */
+ * max_rows rows: max_rows times the size for one row. */
 ptrdiff_t creg_workspace_size(const creg_net *net, ptrdiff_t max_rows);
-/* Elements per row of a layer input packed for the fused step. */
-ptrdiff_t creg_packed_width(const creg_net *net);
 
-/* GEMM kernel selection (dispatch.c): 0 reference loops, 1 baseline-width
- * vectors, 2 AVX2+FMA, 3 AVX2+FMA with the step kernels built for
- * AVX-512VL (same bits as 2).  creg_set_kernel_level clamps to what this
+/* Kernel selection (dispatch.c): 0 the portable reference, 1
+ * baseline-width vectors, 2 AVX2+FMA, 3 AVX2+FMA with the step kernels
+ * built for AVX-512VL (same bits as 2).  creg_set_kernel_level clamps to what this
  * build and CPU support (a negative level asks for the best) and returns
  * the level in effect.  Call it before training; it is not synchronized
  * with running kernels. */

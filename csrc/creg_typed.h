@@ -72,42 +72,6 @@ void CREG_TFN(update)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
                       const CREG_TREAL *db, ptrdiff_t O, ptrdiff_t I,
                       const creg_step_rule *rule, int n_threads);
 
-/* What a small batch's step of layer 0 also does in its pass over W
- * (update_from_batch): the next batch's forward, z (B x O, no bias) :=
- * rows . W_new^T, bitwise as dense_forward computes it; if copy is not
- * NULL, a copy of those rows there, the next step's input, in the packed
- * layout of the step kernels (x_packed; B x I rounded up to the tile
- * width, at most creg_padded(I)); and a
- * prefetch of the n_fetch rows fetch[*] (I wide), a line per tile of the
- * step.  rows == NULL: no forward or copy. */
-typedef struct {
-    const CREG_TREAL *const *rows;
-    ptrdiff_t B;
-    CREG_TREAL *z;
-    CREG_TREAL *copy;
-    const CREG_TREAL *const *fetch;
-    int n_fetch;
-} CREG_TFN(look_ahead);
-
-/* 1 if update_from_batch serves batches of B rows at the active kernel
- * level (0: the caller stores dW and calls update; update_from_batch must
- * not be called then). */
-int CREG_TFN(update_fuses)(ptrdiff_t B);
-/* The same step as update, from the layer's batch instead of a stored dW:
- * dW = scale * dZ^T . X (dZ: B x O, X: B x I) is summed and applied tile by
- * tile; db is the bias gradient (bias_gradient).  X is row-major, or with
- * x_packed the copy a look-ahead made.  next (NULL for none) is the
- * look-ahead's work, for next->B <= B < CREG_STEP_PACK_BATCH.
- * scratch holds B x (I rounded up to CREG_STEP_TILE_MAX) elements. */
-void CREG_TFN(update_from_batch)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
-                                 CREG_TREAL *Vb, const CREG_TREAL *db,
-                                 const CREG_TREAL *dZ, const CREG_TREAL *X,
-                                 int x_packed, ptrdiff_t B, ptrdiff_t O,
-                                 ptrdiff_t I,
-                                 CREG_TREAL scale, const creg_step_rule *rule,
-                                 const CREG_TFN(look_ahead) *next,
-                                 CREG_TREAL *scratch, int n_threads);
-
 /* noise.c -- M (count) := 1/(1-rate) for kept units, 0 for dropped ones,
  * drawn from (noise->seed, DROPOUT + 16 layer, noise->epoch, step, index);
  * H (count) := A * M. */

@@ -7,30 +7,20 @@
  */
 #include "creg.h"
 #include "real.h"
-#include "step_kernel.h"
 #include "threads.h"
-
-/* Layers at most this wide take forward_rows at any batch size: the
- * packed GEMM would copy the whole batch for a few column panels, while
- * forward_rows reads each group of rows where it lies and keeps it in L1
- * for all the layer's neurons.  Evaluating [784, O, 10] networks on 20,000
- * rows on Zen 4, forward_rows took 0.77x the packed GEMM's time at O = 16,
- * 0.85x at 100, 0.95x at 128 and 1.04x at 256. */
-#define ROWS_KERNEL_MAX_O 128
-/* Rows per forward_rows call (its row pointers live on the stack), and a
- * team's unit of work. */
-#define ROW_BLOCK 64
+#include "kernels.h"
 
 /* Rows [first, first + count) of Z := X . W^T, by forward_rows. */
 static void
 forward_row_blocks(real *Z, const real *X, const real *W, ptrdiff_t I,
                    ptrdiff_t O, ptrdiff_t first, ptrdiff_t count,
-                   const step_kernels *kernels)
+                   const CREG_FN(kernels) *kernels)
 {
-    const real *rows[ROW_BLOCK];
-    for (ptrdiff_t b = first; b < first + count; b += ROW_BLOCK) {
-        const ptrdiff_t B = first + count - b < ROW_BLOCK ? first + count - b
-                                                          : ROW_BLOCK;
+    const ptrdiff_t block = CREG_FORWARD_ROW_BLOCK;
+    const real *rows[CREG_FORWARD_ROW_BLOCK];
+    for (ptrdiff_t b = first; b < first + count; b += block) {
+        const ptrdiff_t B = first + count - b < block ? first + count - b
+                                                      : block;
         for (ptrdiff_t r = 0; r < B; ++r) {
             rows[r] = X + (b + r) * I;
         }
@@ -41,12 +31,13 @@ forward_row_blocks(real *Z, const real *X, const real *W, ptrdiff_t I,
 /* This thread's blocks of forward_row_blocks. */
 static void
 forward_rows_share(real *Z, const real *X, const real *W, ptrdiff_t B,
-                   ptrdiff_t I, ptrdiff_t O, const step_kernels *kernels)
+                   ptrdiff_t I, ptrdiff_t O, const CREG_FN(kernels) *kernels)
 {
+    const ptrdiff_t block = CREG_FORWARD_ROW_BLOCK;
     ptrdiff_t first, count;
-    creg_my_share((B + ROW_BLOCK - 1) / ROW_BLOCK, &first, &count);
-    first *= ROW_BLOCK;
-    count = count * ROW_BLOCK < B - first ? count * ROW_BLOCK : B - first;
+    creg_my_share((B + block - 1) / block, &first, &count);
+    first *= block;
+    count = count * block < B - first ? count * block : B - first;
     forward_row_blocks(Z, X, W, I, O, first, count, kernels);
 }
 
@@ -54,14 +45,18 @@ void
 CREG_FN(dense_forward)(real *Z, const real *X, const real *W, const real *b,
                        ptrdiff_t B, ptrdiff_t I, ptrdiff_t O, int n_threads)
 {
-    const step_kernels kernels = active_step_kernels();
-    if (kernels.forward_rows != NULL
-        && (B < CREG_STEP_PACK_BATCH || O <= ROWS_KERNEL_MAX_O)) {
+    const CREG_FN(kernels) *kernels = active_kernels();
+    /* forward_rows for small batches, and for narrow layers at any batch
+     * size (blocking.h) */
+    if (kernels->forward_rows != NULL
+        && (B < CREG_STEP_PACK_BATCH || O <= CREG_FORWARD_ROWS_MAX_O)) {
         /* the kernel the small-batch step's look-ahead matches bit for
          * bit; rows are summed alike however they are grouped */
         const int nt = creg_threads_for(n_threads);
-        CREG_TEAM(nt, (double)B * I * O > CREG_PARALLEL_MIN && B > ROW_BLOCK,
-                  forward_rows_share(Z, X, W, B, I, O, &kernels));
+        CREG_TEAM(nt,
+                  (double)B * I * O > CREG_PARALLEL_MIN
+                      && B > CREG_FORWARD_ROW_BLOCK,
+                  forward_rows_share(Z, X, W, B, I, O, kernels));
     } else {
         /* Z = X . W^T: W^T is W with its strides swapped. */
         CREG_FN(gemm)(Z, O, 1, X, I, 1, W, 1, I, B, O, I, 1, 0, n_threads);

@@ -1,36 +1,124 @@
-/* dispatch.c -- which GEMM micro-kernels run: chosen once, at run time.
+/* dispatch.c -- the kernel table: one row per level, chosen once.
  *
- * Levels: 0 the plain reference loops of gemm.c; 1 the vector kernels at
- * the baseline width (SSE2 on x86-64, NEON on aarch64); 2 the AVX2+FMA
- * kernels, when the CPU has both; 3 those with the training step kernels
- * (step_kernel.c) built for AVX-512VL, whose 32 vector registers hold
- * larger tiles of the same 32-byte vectors: the same operations in the same
- * order as level 2, so the same bits.  The wheel is built for the baseline, so
- * one binary runs everywhere and uses what the CPU offers.  The level is
- * set by the caller (Python reads CREG_DISABLE_SIMD once); kernels never
- * read the environment.
+ * Levels: 0 the portable reference (gemm.c's and update.c's loops, libm,
+ * the baseline dropout hash); 1 the vector kernels at the baseline width
+ * (SSE2 on x86-64, NEON on aarch64); 2 the AVX2+FMA kernels and the packed
+ * GEMM; 3 those with the step kernels built for AVX-512VL, whose 32 vector
+ * registers hold larger tiles of the same 32-byte vectors: the same
+ * operations in the same order as level 2, so the same bits.  The wheel is
+ * built for the baseline, so one binary runs everywhere and uses what the
+ * CPU offers.  The level is set by the caller (Python reads
+ * CREG_DISABLE_SIMD once); kernels never read the environment.
+ * Adding a level is one row in `levels` (and its kernel objects in
+ * CMakeLists.txt).
  */
 #include "creg.h"
+#include "kernels.h"
 
+typedef struct {
+    const char *name;
+    int (*supported)(void); /* on this CPU; NULL: always */
+    creg_kernels_f32 f32;
+    creg_kernels_f64 f64;
+} level;
+
+#if defined(CREG_HAVE_AVX2_KERNELS)
+static int
+has_avx2_fma(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+static int
+has_avx512vl(void)
+{
+    return has_avx2_fma() && __builtin_cpu_supports("avx512f")
+           && __builtin_cpu_supports("avx512vl");
+}
+#endif
+
+/* float32's sigmoid maps at level 0: the baseline vector kernels where
+ * the build has them (the bits level 0 has always given), else libm. */
+#if defined(CREG_HAVE_VECTOR_KERNELS)
+#define REFERENCE_SIGMOID_F32                                                 \
+    creg_sigmoid_base_f32, creg_log1p_exp_neg_abs_base_f32
+#else
+#define REFERENCE_SIGMOID_F32 NULL, NULL
+#endif
+
+/* Entries are listed in the order of creg_kernels_f32's fields. */
+static const level levels[] = {
+    {"reference", NULL,
+     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0,
+      REFERENCE_SIGMOID_F32, creg_dropout_hashes_base},
+     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
+      creg_dropout_hashes_base}},
+#if defined(CREG_HAVE_VECTOR_KERNELS)
+#if defined(__aarch64__) || defined(__ARM_NEON)
+    {"neon", NULL,
+#else
+    {"sse2", NULL,
+#endif
+     {creg_gemm_dot_base_f32, creg_gemm_dot_tiles_base_f32,
+      creg_gemm_axpy_base_f32, creg_gemm_axpy_tiles_base_f32, NULL,
+      creg_step_panel_base_f32, creg_pack_batch_base_f32,
+      creg_forward_rows_base_f32, CREG_STEP_TILE_WIDTH(16, float),
+      creg_sigmoid_base_f32, creg_log1p_exp_neg_abs_base_f32,
+      creg_dropout_hashes_base},
+     {creg_gemm_dot_base_f64, creg_gemm_dot_tiles_base_f64,
+      creg_gemm_axpy_base_f64, creg_gemm_axpy_tiles_base_f64, NULL,
+      creg_step_panel_base_f64, creg_pack_batch_base_f64,
+      creg_forward_rows_base_f64, CREG_STEP_TILE_WIDTH(16, double), NULL,
+      NULL, creg_dropout_hashes_base}},
+#if defined(CREG_HAVE_AVX2_KERNELS)
+    {"avx2+fma", has_avx2_fma,
+     {creg_gemm_dot_avx2_f32, creg_gemm_dot_tiles_avx2_f32,
+      creg_gemm_axpy_avx2_f32, creg_gemm_axpy_tiles_avx2_f32,
+      creg_gemm_packed_avx2_f32, creg_step_panel_avx2_f32,
+      creg_pack_batch_avx2_f32, creg_forward_rows_avx2_f32,
+      CREG_STEP_TILE_WIDTH(32, float), creg_sigmoid_avx2_f32,
+      creg_log1p_exp_neg_abs_avx2_f32, creg_dropout_hashes_avx2},
+     {creg_gemm_dot_avx2_f64, creg_gemm_dot_tiles_avx2_f64,
+      creg_gemm_axpy_avx2_f64, creg_gemm_axpy_tiles_avx2_f64,
+      creg_gemm_packed_avx2_f64, creg_step_panel_avx2_f64,
+      creg_pack_batch_avx2_f64, creg_forward_rows_avx2_f64,
+      CREG_STEP_TILE_WIDTH(32, double), NULL, NULL,
+      creg_dropout_hashes_avx2}},
+    /* level 2 with the step kernels built for AVX-512VL */
+    {"avx512vl", has_avx512vl,
+     {creg_gemm_dot_avx2_f32, creg_gemm_dot_tiles_avx2_f32,
+      creg_gemm_axpy_avx2_f32, creg_gemm_axpy_tiles_avx2_f32,
+      creg_gemm_packed_avx2_f32, creg_step_panel_avx512_f32,
+      creg_pack_batch_avx512_f32, creg_forward_rows_avx512_f32,
+      CREG_STEP_TILE_WIDTH(32, float), creg_sigmoid_avx2_f32,
+      creg_log1p_exp_neg_abs_avx2_f32, creg_dropout_hashes_avx2},
+     {creg_gemm_dot_avx2_f64, creg_gemm_dot_tiles_avx2_f64,
+      creg_gemm_axpy_avx2_f64, creg_gemm_axpy_tiles_avx2_f64,
+      creg_gemm_packed_avx2_f64, creg_step_panel_avx512_f64,
+      creg_pack_batch_avx512_f64, creg_forward_rows_avx512_f64,
+      CREG_STEP_TILE_WIDTH(32, double), NULL, NULL,
+      creg_dropout_hashes_avx2}},
+#endif
+#endif
+};
+
+#define N_LEVELS ((int)(sizeof levels / sizeof levels[0]))
+
+const creg_kernels_f32 *creg_active_kernels_f32 = NULL;
+const creg_kernels_f64 *creg_active_kernels_f64 = NULL;
 static int active_level = -1;
 
 int
 creg_best_kernel_level(void)
 {
-#if !defined(CREG_HAVE_VECTOR_KERNELS)
-    return 0;
-#elif defined(CREG_HAVE_AVX2_KERNELS)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        return __builtin_cpu_supports("avx512f")
-                       && __builtin_cpu_supports("avx512vl")
-                   ? 3
-                   : 2;
+    int best = 0;
+    while (best + 1 < N_LEVELS
+           && (levels[best + 1].supported == NULL
+               || levels[best + 1].supported())) {
+        ++best;
     }
-    return 1;
-#else
-    return 1;
-#endif
+    return best;
 }
 
 int
@@ -38,6 +126,8 @@ creg_set_kernel_level(int level)
 {
     const int best = creg_best_kernel_level();
     active_level = level < 0 || level > best ? best : level;
+    creg_active_kernels_f32 = &levels[active_level].f32;
+    creg_active_kernels_f64 = &levels[active_level].f64;
     return active_level;
 }
 
@@ -50,20 +140,5 @@ creg_kernel_level(void)
 const char *
 creg_kernel_name(int level)
 {
-    switch (level) {
-    case 0:
-        return "reference";
-    case 1:
-#if defined(__aarch64__) || defined(__ARM_NEON)
-        return "neon";
-#else
-        return "sse2";
-#endif
-    case 2:
-        return "avx2+fma";
-    case 3:
-        return "avx512vl";
-    default:
-        return "unknown";
-    }
+    return level >= 0 && level < N_LEVELS ? levels[level].name : "unknown";
 }

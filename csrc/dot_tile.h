@@ -3,28 +3,15 @@
  * step_kernel.c (forward_rows: the forward of small batches in training).
  * Included by per-ISA sources, after simd.h.
  *
- * DOT_TILE_MA rows a_i against DOT_TILE_NB rows b_j: one accumulator each,
- * each operand loaded once per vector of columns.  Each sum runs along its
+ * CREG_DOT_TILE_ROWS rows a_i against CREG_DOT_TILE_COLS rows b_j
+ * (blocking.h): one accumulator each, each operand loaded once per vector
+ * of columns.  Each sum runs along its
  * row a vector at a time, the last (partial) vector zero-filled, then
  * across the lanes in vsum's order: the same whatever the tile, so results
  * do not depend on how rows are grouped into tiles.
  */
 #ifndef CREG_DOT_TILE_H
 #define CREG_DOT_TILE_H
-
-/* Rows x columns of the tile: 4 x 3 fills 16 vector registers (twelve
- * accumulators, three b vectors, one a).  AVX-512VL's 32 registers hold
- * 4 x 6 (24 accumulators, six b vectors, one a): forward_rows then covers
- * a 6-neuron panel in one tile per group of batch rows, so it reads the
- * rows, which come from L2, once per panel instead of twice (in cache it
- * runs at the FMA peak either way; the C1 epoch took 2-3% less than with
- * 5 x 3 tiles). */
-#define DOT_TILE_MA 4
-#if defined(CREG_ISA_AVX512VL)
-#define DOT_TILE_NB 6
-#else
-#define DOT_TILE_NB 3
-#endif
 
 /* Where a tile-major copy keeps element k of its row i: blocks of `width`
  * columns (a constant multiple of VL), each holding every row's part of
@@ -35,28 +22,29 @@ tile_major(real *copy, ptrdiff_t block, int i, ptrdiff_t k, const int width)
     return copy + (k / width) * block + i * width + k % width;
 }
 
-/* sums[i DOT_TILE_NB + j] := a[i] . b[j] over K elements, for the na
- * (<= DOT_TILE_MA, a constant at each call) rows a: summed along the rows
- * a vector at a time, then across the lanes (vsum_each).  With `copying`
+/* sums[i CREG_DOT_TILE_COLS + j] := a[i] . b[j] over K elements, for the
+ * na (<= CREG_DOT_TILE_ROWS, a constant at each call) rows a: summed along
+ * the rows a vector at a time, then across the lanes (vsum_each).  With `copying`
  * (a constant), the a rows are also stored to copy as they are read, tile
  * major (tile_major: `width` columns, blocks `block` apart). */
 static inline __attribute__((always_inline)) void
-dot_tile_sums(real sums[DOT_TILE_MA * DOT_TILE_NB], const real *const *a,
-              const real *const *b, ptrdiff_t K, real *copy, ptrdiff_t block,
-              const int width, const int na, const int copying)
+dot_tile_sums(real sums[CREG_DOT_TILE_ROWS * CREG_DOT_TILE_COLS],
+              const real *const *a, const real *const *b, ptrdiff_t K,
+              real *copy, ptrdiff_t block, const int width, const int na,
+              const int copying)
 {
-    vec acc[DOT_TILE_MA][DOT_TILE_NB];
-    const real *ar[DOT_TILE_MA];
+    vec acc[CREG_DOT_TILE_ROWS][CREG_DOT_TILE_COLS];
+    const real *ar[CREG_DOT_TILE_ROWS];
     for (int i = 0; i < na; ++i) {
         ar[i] = a[i]; /* locals: the copy's stores cannot move them */
-        for (int j = 0; j < DOT_TILE_NB; ++j) {
+        for (int j = 0; j < CREG_DOT_TILE_COLS; ++j) {
             acc[i][j] = (vec){0};
         }
     }
     ptrdiff_t k = 0;
     for (; k + VL <= K; k += VL) {
-        vec bv[DOT_TILE_NB];
-        for (int j = 0; j < DOT_TILE_NB; ++j) {
+        vec bv[CREG_DOT_TILE_COLS];
+        for (int j = 0; j < CREG_DOT_TILE_COLS; ++j) {
             bv[j] = vload(b[j] + k);
         }
         for (int i = 0; i < na; ++i) {
@@ -64,15 +52,15 @@ dot_tile_sums(real sums[DOT_TILE_MA * DOT_TILE_NB], const real *const *a,
             if (copying) {
                 vstore(tile_major(copy, block, i, k, width), av);
             }
-            for (int j = 0; j < DOT_TILE_NB; ++j) {
+            for (int j = 0; j < CREG_DOT_TILE_COLS; ++j) {
                 acc[i][j] += av * bv[j];
             }
         }
     }
     if (k < K) {
         const int rest = (int)(K - k);
-        vec bv[DOT_TILE_NB];
-        for (int j = 0; j < DOT_TILE_NB; ++j) {
+        vec bv[CREG_DOT_TILE_COLS];
+        for (int j = 0; j < CREG_DOT_TILE_COLS; ++j) {
             bv[j] = vload_part(b[j] + k, rest);
         }
         for (int i = 0; i < na; ++i) {
@@ -80,12 +68,12 @@ dot_tile_sums(real sums[DOT_TILE_MA * DOT_TILE_NB], const real *const *a,
             if (copying) {
                 vstore_part(tile_major(copy, block, i, k, width), av, rest);
             }
-            for (int j = 0; j < DOT_TILE_NB; ++j) {
+            for (int j = 0; j < CREG_DOT_TILE_COLS; ++j) {
                 acc[i][j] += av * bv[j];
             }
         }
     }
-    vsum_each(sums, acc[0], na * DOT_TILE_NB);
+    vsum_each(sums, acc[0], na * CREG_DOT_TILE_COLS);
 }
 
 #endif

@@ -6,7 +6,7 @@
  * operations, so a compiler runs a whole vector of units per instruction
  * (vpmulld under AVX2), where SplitMix64's 64-bit products stay scalar; and
  * integer arithmetic is exact, so every build gives the same bits.
- * Included by noise.c (baseline) and hash_kernel.c (built with AVX2).
+ * Included by hash_kernel.c, built for the baseline and with AVX2.
  */
 #ifndef CREG_DROPOUT_HASH_H
 #define CREG_DROPOUT_HASH_H
@@ -36,9 +36,5 @@ creg_dropout_hashes_into(uint32_t *restrict out, uint64_t key,
         out[i] = creg_mix32(creg_mix32(unit ^ low) ^ high);
     }
 }
-
-/* The same, compiled with AVX2 (hash_kernel.c; x86-64 builds only). */
-void creg_dropout_hashes_avx2(uint32_t *out, uint64_t key, uint64_t first,
-                              ptrdiff_t count);
 
 #endif

@@ -7,12 +7,13 @@
  *
  * Every dense layer goes through this one function.  When the layout allows
  * it (always, for the three GEMMs of a dense layer) it hands the work to the
- * register-blocked micro-kernels of gemm_kernel.c at the level dispatch.c
- * chose, splitting their tile grid over threads; at level 2, shapes large
- * in every dimension go to the packed kernel of gemm_packed.c instead,
- * whatever the layout.  Otherwise, and at level 0,
- * it runs the plain reference loops below, which pick one of two loop
- * orders by layout, both summing k in ascending order:
+ * register-blocked micro-kernels of gemm_kernel.c in the active row of the
+ * kernel table (kernels.h), splitting their tile grid over threads; from
+ * level 2, shapes large in every dimension go to the packed kernel of
+ * gemm_packed.c instead, whatever the layout.  Otherwise, and at level 0
+ * (no GEMM kernels in its row), it runs the plain reference loops below,
+ * which pick one of two loop orders by layout, both summing k in
+ * ascending order:
  *   - dot form, when A's rows and B's columns are contiguous along K
  *     (forward Z = X.W^T): one vectorized dot product per C element;
  *   - axpy form, when C's and B's rows are contiguous (dW = dZ^T.X,
@@ -24,7 +25,7 @@
 #include "creg.h"
 #include "real.h"
 #include "threads.h"
-#include "gemm_kernel.h"
+#include "kernels.h"
 
 /* Unit-stride dot product with 8 running sums: a fixed summation order
  * that the compiler can keep in SIMD registers. */
@@ -46,101 +47,73 @@ dot(const real *restrict a, const real *restrict b, ptrdiff_t K)
     return sum;
 }
 
-#if defined(CREG_HAVE_VECTOR_KERNELS)
-/* The kernel variant of the chosen level (avx2 set in the caller). */
-#if defined(CREG_HAVE_AVX2_KERNELS)
-#define KERNEL(name) (avx2 ? CREG_FN(name##_avx2) : CREG_FN(name##_base))
-#else
-#define KERNEL(name) ((void)avx2, CREG_FN(name##_base))
-#endif
-
-#if defined(CREG_HAVE_AVX2_KERNELS)
 /* Packing costs O(M K + K N) copies, repaid once the packed panels are
- * reused over enough rows and columns; measured on Zen 4, packing pays
- * from M, N >= 16 and K >= 8 (dW 30 x 784 with K = 10: 50 -> 63 GFLOP/s)
- * while the batches of 1 and 10 rows stay on the unpacked kernels.  The
- * shape alone decides, so a given shape always takes the same path. */
-#define PACKED_MIN_MN 16
-#define PACKED_MIN_K 8
-
+ * reused over enough rows and columns (blocking.h). */
 static int
 packed_suits(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
 {
-    return M >= PACKED_MIN_MN && N >= PACKED_MIN_MN && K >= PACKED_MIN_K;
+    return M >= CREG_PACKED_MIN_MN && N >= CREG_PACKED_MIN_MN
+           && K >= CREG_PACKED_MIN_K;
 }
 
-/* This thread's share of gemm_packed. */
+/* This thread's share of the packed kernel. */
 static void
-packed_share(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
-             ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B, ptrdiff_t rs_b,
-             ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-             real alpha, real beta)
+packed_share(const CREG_FN(kernels) *k, real *C, ptrdiff_t rs_c,
+             ptrdiff_t cs_c, const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
+             const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b, ptrdiff_t M,
+             ptrdiff_t N, ptrdiff_t K, real alpha, real beta)
 {
     int me, team;
     creg_team_position(&me, &team);
-    CREG_FN(gemm_packed_avx2)(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M,
-                              N, K, alpha, beta, me, team);
+    k->gemm_packed(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N, K,
+                   alpha, beta, me, team);
 }
-
-/* gemm_packed.c's kernels, each thread computing its share. */
-static void
-gemm_packed(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
-            ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B, ptrdiff_t rs_b,
-            ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-            real alpha, real beta, int n_threads)
-{
-    const int nt = creg_threads_for(n_threads);
-    CREG_TEAM(nt, (double)M * N * K > CREG_PARALLEL_MIN,
-              packed_share(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N,
-                           K, alpha, beta));
-}
-#endif
 
 /* This thread's share of the tiles of the unpacked micro-kernels. */
 static void
-vector_share(real *C, ptrdiff_t rs_c, const real *A, ptrdiff_t rs_a,
-             ptrdiff_t cs_a, const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b,
-             ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, real alpha, real beta,
-             int dot_form, int avx2)
+vector_share(const CREG_FN(kernels) *k, real *C, ptrdiff_t rs_c,
+             const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B,
+             ptrdiff_t rs_b, ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N,
+             ptrdiff_t K, real alpha, real beta, int dot_form)
 {
-    const ptrdiff_t n_tiles = dot_form ? KERNEL(gemm_dot_tiles)(M, N)
-                                       : KERNEL(gemm_axpy_tiles)(M, N);
+    const ptrdiff_t n_tiles = dot_form ? k->gemm_dot_tiles(M, N)
+                                       : k->gemm_axpy_tiles(M, N);
     ptrdiff_t first, count;
     creg_my_share(n_tiles, &first, &count);
     if (dot_form) {
-        KERNEL(gemm_dot)(C, rs_c, A, rs_a, B, cs_b, M, N, K, alpha, beta,
-                         first, count);
+        k->gemm_dot(C, rs_c, A, rs_a, B, cs_b, M, N, K, alpha, beta, first,
+                    count);
     } else {
-        KERNEL(gemm_axpy)(C, rs_c, A, rs_a, cs_a, B, rs_b, M, N, K, alpha,
-                          beta, first, count);
+        k->gemm_axpy(C, rs_c, A, rs_a, cs_a, B, rs_b, M, N, K, alpha, beta,
+                     first, count);
     }
 }
 
-/* Runs the micro-kernels if the layout suits them; returns 0 if not. */
+/* Runs the active level's kernels if it has some for this shape and
+ * layout; returns 0 if not. */
 static int
-gemm_vector(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
-            ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B, ptrdiff_t rs_b,
-            ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-            real alpha, real beta, int n_threads, int level)
+gemm_vector(const CREG_FN(kernels) *k, real *C, ptrdiff_t rs_c,
+            ptrdiff_t cs_c, const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
+            const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b, ptrdiff_t M,
+            ptrdiff_t N, ptrdiff_t K, real alpha, real beta, int n_threads)
 {
-#if defined(CREG_HAVE_AVX2_KERNELS)
-    if (level >= 2 && packed_suits(M, N, K)) {
-        gemm_packed(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N, K,
-                    alpha, beta, n_threads);
+    const int nt = creg_threads_for(n_threads);
+    const int worth = (double)M * N * K > CREG_PARALLEL_MIN;
+    if (k->gemm_packed != NULL && packed_suits(M, N, K)) {
+        CREG_TEAM(nt, worth,
+                  packed_share(k, C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b,
+                               cs_b, M, N, K, alpha, beta));
         return 1;
     }
-#endif
     const int dot_form = cs_c == 1 && cs_a == 1 && rs_b == 1;
-    if (!dot_form && !(cs_c == 1 && cs_b == 1)) {
+    if (k->gemm_dot == NULL || (!dot_form && !(cs_c == 1 && cs_b == 1))) {
         return 0;
     }
-    const int nt = creg_threads_for(n_threads);
-    CREG_TEAM(nt, (double)M * N * K > CREG_PARALLEL_MIN,
-              vector_share(C, rs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N, K,
-                           alpha, beta, dot_form, level >= 2));
+    CREG_TEAM(nt, worth,
+              vector_share(k, C, rs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N, K,
+                           alpha, beta, dot_form));
     return 1;
 }
-#endif
 
 /* This thread's share of the rows of the plain loops (level 0, and layouts
  * the micro-kernels do not take). */
@@ -192,13 +165,10 @@ CREG_FN(gemm)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
               ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
               real alpha, real beta, int n_threads)
 {
-#if defined(CREG_HAVE_VECTOR_KERNELS)
-    const int level = creg_kernel_level();
-    if (level > 0 && gemm_vector(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b,
-                                 M, N, K, alpha, beta, n_threads, level)) {
+    if (gemm_vector(active_kernels(), C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b,
+                    cs_b, M, N, K, alpha, beta, n_threads)) {
         return;
     }
-#endif
     const int dot_form = (cs_a == 1 && rs_b == 1) || cs_c != 1 || cs_b != 1;
     const int nt = creg_threads_for(n_threads);
     CREG_TEAM(nt, (double)M * N * K > CREG_PARALLEL_MIN,

@@ -1,7 +1,8 @@
 /* gemm_buffers.c -- the per-thread packing buffers of gemm_packed.c.
  *
  * One pair per thread, shared by every precision and instruction set, so a
- * thread holds GEMM_PACK_A_BYTES + GEMM_PACK_B_BYTES whatever the kernels
+ * thread holds CREG_PACKED_A_BYTES + CREG_PACKED_B_BYTES (blocking.h), the
+ * A block (MC x KC) and the B panel (KC x NC), whatever the kernels
  * it ran.  Thread-local statics: allocated with the thread, freed when it
  * exits, never inside the training loop.  Returned 64-byte aligned (the
  * cache line), which a TLS block of a dlopen'ed library does not promise.
@@ -9,12 +10,12 @@
 #include <stdint.h>
 
 #include "creg.h"
-#include "gemm_buffers.h"
+#include "kernels.h"
 
 #define ALIGN 64
 
-static __thread unsigned char pack_a[GEMM_PACK_A_BYTES + ALIGN];
-static __thread unsigned char pack_b[GEMM_PACK_B_BYTES + ALIGN];
+static __thread unsigned char pack_a[CREG_PACKED_A_BYTES + ALIGN];
+static __thread unsigned char pack_b[CREG_PACKED_B_BYTES + ALIGN];
 
 static void *
 aligned(unsigned char *p)

@@ -4,7 +4,7 @@
  * vector extensions, compiled once per (CREG_F32 | CREG_F64) x
  * (CREG_ISA_BASE: 16-byte vectors, SSE2 on x86-64 and NEON on aarch64 |
  *  CREG_ISA_AVX2: 32-byte vectors, built with -mavx2 -mfma).
- * gemm.c picks the variant at run time (creg_kernel_level).
+ * dispatch.c puts each variant in its level's row of the kernel table.
  *
  * Two kernels, named after what they vectorize:
  *   dot:  C (M x N) = alpha * A . B^T (+ beta C); A is M x K and B is N x K,
@@ -23,22 +23,18 @@
 #include "creg.h"
 #include "real.h"
 #include "simd.h"
-#include "gemm_kernel.h"
+#include "kernels.h"
 #include "dot_tile.h"
 
-#define DOT_MR DOT_TILE_MA
-#define DOT_NR DOT_TILE_NB
-/* axpy: 6 rows x 2 vectors = 12 accumulators (+2 loads, 1 broadcast: 15 of
- * the 16 vector registers).  K is cut into KC-deep blocks and the rows into
- * MC-row blocks so that a block of B stays in L1 and a block of A in L2
- * (BLIS's pc and ic loops); the blocking is fixed, so each C element's sum
- * is always split the same way. */
-#define AXPY_MR 6
-#define AXPY_NV 2
-#define AXPY_KC 256
-#define AXPY_MC 24 /* the packed A block, MC x KC, lives on the stack */
-/* Columns per jc block: a KC x NC block of B is ~256 KiB, half of L2. */
-#define AXPY_NC ((ptrdiff_t)(262144 / (AXPY_KC * sizeof(real))))
+#define DOT_MR CREG_DOT_TILE_ROWS
+#define DOT_NR CREG_DOT_TILE_COLS
+/* axpy blocking (blocking.h): BLIS's pc and ic loops over fixed blocks,
+ * so each C element's sum is always split the same way. */
+#define AXPY_MR CREG_AXPY_MR
+#define AXPY_NV CREG_AXPY_NV
+#define AXPY_KC CREG_AXPY_KC
+#define AXPY_MC CREG_AXPY_MC /* the packed A block, MC x KC, on the stack */
+#define AXPY_NC ((ptrdiff_t)(CREG_AXPY_NC_BYTES / (AXPY_KC * sizeof(real))))
 
 static inline void
 put(real *c, real value, real alpha, real beta)

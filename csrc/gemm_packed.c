@@ -2,7 +2,8 @@
  *
  * C (M x N) := alpha * A (M x K) . B (K x N) (+ beta * C), any strides.
  * Compiled per precision with AVX2+FMA (32-byte vectors); gemm.c calls it
- * at level 2 when the shape is large enough (packed_suits).
+ * from level 2 (its entry in the kernel table) when the shape is large
+ * enough (packed_suits).
  *
  * Blocking as in BLIS: for each NC-wide column block (jc) and KC-deep slice
  * of K (pc), B is packed into NR-column micro-panels (k-major, KC x NR:
@@ -25,27 +26,21 @@
 #include "creg.h"
 #include "real.h"
 #include "simd.h"
-#include "gemm_buffers.h"
-#include "gemm_kernel.h"
+#include "kernels.h"
 
 #if defined(__AVX__)
 #include <immintrin.h>
 #endif
 
-/* 6 rows x 2 vectors: 12 of the 16 ymm registers accumulate, 2 hold B and
- * one the broadcast A value.  (A 12 x 32 AVX-512 tile measured no faster
- * on Zen 4, whose 512-bit units are double-pumped 256-bit ones.) */
-#define MR 6
-#define NV 2
-
+/* The blocking (blocking.h), in elements of this precision and width. */
+#define MR CREG_PACKED_MR
+#define NV CREG_PACKED_NV
 #define NR ((ptrdiff_t)NV * VL)
-
-/* A KC x NR micro-panel of B takes 16 KiB, half of a 32 KiB L1D. */
-#define KC_MAX ((ptrdiff_t)(16384 / (NR * sizeof(real))))
+#define KC_MAX ((ptrdiff_t)(CREG_PACKED_KC_BYTES / (NR * sizeof(real))))
 #define MC_MAX \
-    ((ptrdiff_t)(GEMM_PACK_A_BYTES / (KC_MAX * sizeof(real))) / MR * MR)
+    ((ptrdiff_t)(CREG_PACKED_A_BYTES / (KC_MAX * sizeof(real))) / MR * MR)
 #define NC_MAX \
-    ((ptrdiff_t)(GEMM_PACK_B_BYTES / (KC_MAX * sizeof(real))) / NR * NR)
+    ((ptrdiff_t)(CREG_PACKED_B_BYTES / (KC_MAX * sizeof(real))) / NR * NR)
 
 /* For the loops over a tile's registers: indexing the accumulators with
  * constants keeps them in registers. */
@@ -149,11 +144,9 @@ pack_b_transposed(real *restrict dst, const real *b, ptrdiff_t cs_b,
     }
 }
 
-/* Full micro-panels from B's rows contiguous along N (dW's X, dX's W):
- * PANELS_PER_PASS panels side by side at a time, so that each row of B is
- * read a few whole cache lines at a time; one panel at a time would read
- * one line per row, 4 KiB or more apart, which the prefetchers miss. */
-#define PANELS_PER_PASS 4
+/* Full micro-panels from B's rows contiguous along N (dW's X, dX's W),
+ * CREG_PACKED_PANELS_PER_PASS side by side at a time (blocking.h). */
+#define PANELS_PER_PASS CREG_PACKED_PANELS_PER_PASS
 
 static void
 pack_b_rows(real *restrict dst, const real *b, ptrdiff_t rs_b, ptrdiff_t kc,

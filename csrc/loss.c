@@ -15,46 +15,42 @@
  */
 #include "creg.h"
 #include "real.h"
-#include "sigmoid_kernel.h"
+#include "kernels.h"
 
-/* t[k] := log1p(e^-|z[k]|), the cross-entropy's softplus term: float32
- * from sigmoid_kernel.c, a vector at a time (within a few float ulps; a
- * libm call per output took a fifth of a monitor pass over Nielsen's
- * network), float64 from libm. */
-#if defined(CREG_F32) && defined(SIGMOID_KERNEL)
-typedef float soft_term;
-
+/* soft[k] := log1p(e^-|z[k]|), the cross-entropy's softplus term, in
+ * double: from the active level's kernel (float32, sigmoid_kernel.c, a
+ * vector at a time, within a few float ulps; a libm call per output took
+ * a fifth of a monitor pass over Nielsen's network), else from libm. */
 static void
-soft_terms(soft_term *t, const real *z, ptrdiff_t n)
+soft_terms(double *soft, const real *z, ptrdiff_t n,
+           const CREG_FN(kernels) *kernels)
 {
-    SIGMOID_KERNEL(log1p_exp_neg_abs)(t, z, n);
-}
-#else
-typedef double soft_term;
-
-static void
-soft_terms(soft_term *t, const real *z, ptrdiff_t n)
-{
+    if (kernels->log1p_exp_neg_abs != NULL) {
+        real t[CREG_COST_TERM_CHUNK];
+        kernels->log1p_exp_neg_abs(t, z, n);
+        for (ptrdiff_t k = 0; k < n; ++k) {
+            soft[k] = t[k];
+        }
+        return;
+    }
     for (ptrdiff_t k = 0; k < n; ++k) {
-        t[k] = log1p(exp(-fabs((double)z[k])));
+        soft[k] = log1p(exp(-fabs((double)z[k])));
     }
 }
-#endif
 
 /* The cross-entropy cost of `count` outputs, summed in order, a chunk of
  * softplus terms at a time. */
-#define TERM_CHUNK 256
-
 static double
 cross_entropy_all(const real *Z, const real *Y, ptrdiff_t count)
 {
+    const CREG_FN(kernels) *kernels = active_kernels();
+    const ptrdiff_t chunk = CREG_COST_TERM_CHUNK;
     double sum = 0;
-    soft_term soft[TERM_CHUNK];
-    for (ptrdiff_t first = 0; first < count; first += TERM_CHUNK) {
-        const ptrdiff_t n = count - first < TERM_CHUNK ? count - first
-                                                       : TERM_CHUNK;
+    double soft[CREG_COST_TERM_CHUNK];
+    for (ptrdiff_t first = 0; first < count; first += chunk) {
+        const ptrdiff_t n = count - first < chunk ? count - first : chunk;
         const real *z = Z + first, *y = Y + first;
-        soft_terms(soft, z, n);
+        soft_terms(soft, z, n, kernels);
         for (ptrdiff_t k = 0; k < n; ++k) {
             const double zk = z[k];
             sum += (zk > 0 ? zk : 0) - y[k] * zk + soft[k];

@@ -3,7 +3,8 @@
  * Dimensions: L = layers; layer l maps sizes[l] inputs to sizes[l+1]
  * outputs; B = rows in the current batch or chunk; n = samples.
  * params/grads/velocity share one flat layout (creg.h): W_l then b_l.
- * Workspace layout for up to R rows (creg_workspace_size):
+ * Workspace regions for up to R rows, laid out by creg_workspace_plan
+ * (sizes.c), which also gives creg_workspace_size:
  *   Xb  R x sizes[0]   the gathered input batch (shuffled order only)
  *   Xn  R x sizes[0]   the next batch's input, for the small-batch look-ahead
  *   Xp  R x packed_width  a layer's input packed for the fused step
@@ -21,6 +22,8 @@
 
 #include "creg.h"
 #include "real.h"
+#include "kernels.h"
+#include "workspace.h"
 
 typedef struct {
     real *Xb, *Xn, *Xp, *Yb, *ZL, *D[2];
@@ -28,44 +31,26 @@ typedef struct {
     real *H[CREG_MAX_LAYERS], *M[CREG_MAX_LAYERS];
 } workspace;
 
-static ptrdiff_t
-widest(const creg_net *net)
-{
-    ptrdiff_t w = 0;
-    for (int l = 1; l <= net->n_layers; ++l) {
-        w = net->sizes[l] > w ? net->sizes[l] : w;
-    }
-    return w;
-}
-
+/* The regions of ws for R rows, where creg_workspace_plan puts them. */
 static workspace
 carve(real *ws, const creg_net *net, ptrdiff_t R)
 {
-    const int L = net->n_layers;
+    creg_workspace_layout plan;
+    creg_workspace_plan(&plan, net, R);
     workspace w;
-    w.Xb = ws;
-    ws += R * creg_padded(net->sizes[0]);
-    w.Xn = ws;
-    ws += R * creg_padded(net->sizes[0]);
-    w.Xp = ws;
-    ws += R * creg_packed_width(net);
-    w.Yb = ws;
-    ws += R * creg_padded(net->sizes[L]);
-    for (int l = 0; l < L; ++l) {
-        w.A[l] = ws;
-        ws += R * creg_padded(net->sizes[l + 1]);
-    }
-    w.ZL = ws;
-    ws += R * creg_padded(net->sizes[L]);
-    w.D[0] = ws;
-    ws += R * creg_padded(widest(net));
-    w.D[1] = ws;
-    ws += R * creg_padded(widest(net));
-    for (int l = 0; l < L - 1; ++l) {
-        w.H[l] = ws;
-        ws += R * creg_padded(net->sizes[l + 1]);
-        w.M[l] = ws;
-        ws += R * creg_padded(net->sizes[l + 1]);
+    w.Xb = ws + plan.Xb;
+    w.Xn = ws + plan.Xn;
+    w.Xp = ws + plan.Xp;
+    w.Yb = ws + plan.Yb;
+    w.ZL = ws + plan.ZL;
+    w.D[0] = ws + plan.D[0];
+    w.D[1] = ws + plan.D[1];
+    for (int l = 0; l < net->n_layers; ++l) {
+        w.A[l] = ws + plan.A[l];
+        if (l < net->n_layers - 1) {
+            w.H[l] = ws + plan.H[l];
+            w.M[l] = ws + plan.M[l];
+        }
     }
     return w;
 }

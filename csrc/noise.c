@@ -12,22 +12,7 @@
 #include "creg.h"
 #include "real.h"
 #include "rng.h"
-#include "dropout_hash.h"
-
-/* Units per block of hashes (on the stack). */
-#define HASH_BLOCK 256
-
-static void
-dropout_hashes(uint32_t *out, uint64_t key, uint64_t first, ptrdiff_t count)
-{
-#if defined(CREG_HAVE_AVX2_KERNELS)
-    if (creg_kernel_level() >= 2) {
-        creg_dropout_hashes_avx2(out, key, first, count);
-        return;
-    }
-#endif
-    creg_dropout_hashes_into(out, key, first, count);
-}
+#include "kernels.h"
 
 /* M := 1/(1-rate) where the unit is kept (probability 1 - rate), 0 where it
  * is dropped (inverted dropout);  H := A * M.  Unit i keeps if its hash in
@@ -44,11 +29,12 @@ CREG_FN(dropout_forward)(real *H, real *M, const real *A, ptrdiff_t count,
     const uint64_t key = creg_stream_key(
         noise->seed, CREG_STREAM_DROPOUT + 16 * (uint64_t)layer, noise->epoch,
         step);
-    uint32_t hash[HASH_BLOCK];
-    for (ptrdiff_t start = 0; start < count; start += HASH_BLOCK) {
-        const ptrdiff_t n = count - start < HASH_BLOCK ? count - start
-                                                       : HASH_BLOCK;
-        dropout_hashes(hash, key, (uint64_t)start, n);
+    creg_hash_kernel *hashes = active_kernels()->dropout_hashes;
+    const ptrdiff_t chunk = CREG_HASH_CHUNK;
+    uint32_t hash[CREG_HASH_CHUNK];
+    for (ptrdiff_t start = 0; start < count; start += chunk) {
+        const ptrdiff_t n = count - start < chunk ? count - start : chunk;
+        hashes(hash, key, (uint64_t)start, n);
         for (ptrdiff_t i = 0; i < n; ++i) {
             M[start + i] = hash[i] >= drop_below ? scale : 0;
             H[start + i] = A[start + i] * M[start + i];

@@ -6,11 +6,12 @@
  * at a time with its own exp (and, for the cost, its own log).  float32
  * only (float64 keeps libm: a double polynomial would need many more terms
  * to match it).  Compiled per instruction set, like gemm_kernel.c;
- * sigmoid_kernel.h picks the variant of the active kernel level.
+ * dispatch.c puts each variant in its levels' rows of the kernel table.
  */
 #include "creg.h"
 #include "real.h"
 #include "simd.h"
+#include "kernels.h"
 
 #if !defined(CREG_F32)
 #error "sigmoid_kernel.c is float32 only (its exp works on the float bits)"

@@ -1,5 +1,7 @@
-/* sizes.c -- buffer sizes derived from the architecture (untyped). */
+/* sizes.c -- buffer sizes derived from the architecture (untyped), and the
+ * workspace layout that both carves the workspace (net.c) and sizes it. */
 #include "creg.h"
+#include "workspace.h"
 
 ptrdiff_t
 creg_param_count(const creg_net *net)
@@ -11,7 +13,6 @@ creg_param_count(const creg_net *net)
     return count;
 }
 
-/* The widest layer input rounded up to whole step-kernel tiles. */
 ptrdiff_t
 creg_packed_width(const creg_net *net)
 {
@@ -23,20 +24,46 @@ creg_packed_width(const creg_net *net)
            * CREG_STEP_TILE_MAX;
 }
 
-/* Must match carve() in net.c. */
+/* The offset of a region of R rows of `per_row` elements, after those
+ * placed so far. */
+static ptrdiff_t
+place(ptrdiff_t *end, ptrdiff_t R, ptrdiff_t per_row)
+{
+    const ptrdiff_t at = *end;
+    *end += R * per_row;
+    return at;
+}
+
+void
+creg_workspace_plan(creg_workspace_layout *plan, const creg_net *net,
+                    ptrdiff_t R)
+{
+    const int L = net->n_layers;
+    ptrdiff_t widest = 0, end = 0;
+    for (int l = 1; l <= L; ++l) {
+        widest = net->sizes[l] > widest ? net->sizes[l] : widest;
+    }
+    plan->Xb = place(&end, R, creg_padded(net->sizes[0]));
+    plan->Xn = place(&end, R, creg_padded(net->sizes[0]));
+    plan->Xp = place(&end, R, creg_packed_width(net));
+    plan->Yb = place(&end, R, creg_padded(net->sizes[L]));
+    for (int l = 0; l < L; ++l) {
+        plan->A[l] = place(&end, R, creg_padded(net->sizes[l + 1]));
+    }
+    plan->ZL = place(&end, R, creg_padded(net->sizes[L]));
+    plan->D[0] = place(&end, R, creg_padded(widest));
+    plan->D[1] = place(&end, R, creg_padded(widest));
+    for (int l = 0; l < L - 1; ++l) {
+        plan->H[l] = place(&end, R, creg_padded(net->sizes[l + 1]));
+        plan->M[l] = place(&end, R, creg_padded(net->sizes[l + 1]));
+    }
+    plan->size = end;
+}
+
 ptrdiff_t
 creg_workspace_size(const creg_net *net, ptrdiff_t max_rows)
 {
-    const int L = net->n_layers;
-    /* Xb, Xn, Xp, Yb, ZL */
-    ptrdiff_t per_row = 2 * creg_padded(net->sizes[0])
-                        + creg_packed_width(net)
-                        + 2 * creg_padded(net->sizes[L]),
-              widest = 0;
-    for (int l = 1; l <= L; ++l) {
-        /* A_l, plus H_l and M_l for hidden layers */
-        per_row += (l < L ? 3 : 1) * creg_padded(net->sizes[l]);
-        widest = net->sizes[l] > widest ? net->sizes[l] : widest;
-    }
-    return max_rows * (per_row + 2 * creg_padded(widest));
+    creg_workspace_layout plan;
+    creg_workspace_plan(&plan, net, max_rows);
+    return plan.size;
 }

@@ -35,14 +35,14 @@
 #include "creg.h"
 #include "real.h"
 #include "simd.h"
-#include "step_kernel.h"
+#include "kernels.h"
 #include "dot_tile.h"
 #if defined(__SSE2__)
 #include <emmintrin.h> /* the baseline's float-to-double widening */
 #endif
 
 #define MR CREG_STEP_MR
-#define NV 2 /* vectors of columns per tile: 6 x 2 accumulators */
+#define NV CREG_STEP_NV
 
 /* The switches below must become constants in every variant, so the
  * helpers are always inlined (GCC otherwise clones them with the switches
@@ -470,12 +470,6 @@ KFN(pack_batch)(real *Xp, const real *X, ptrdiff_t ldx, ptrdiff_t B,
     }
 }
 
-ptrdiff_t
-KFN(step_tile_width)(void)
-{
-    return NV * VL;
-}
-
 /* Z(b, r) for nb input rows x[b] and the m rows of W, summed as
  * dot_tile.h sums (the order of the batch-1 look-ahead, so the two agree
  * bit for bit).  Rows of W past m repeat row 0 and are not stored.  With
@@ -486,20 +480,20 @@ forward_tile(real *Z, ptrdiff_t ldz, const real *const *x, const real *W,
              ptrdiff_t ldw, int m, ptrdiff_t I, real *copy, ptrdiff_t block,
              const int nb, const int copying)
 {
-    const real *w[DOT_TILE_NB];
-    for (int r = 0; r < DOT_TILE_NB; ++r) {
+    const real *w[CREG_DOT_TILE_COLS];
+    for (int r = 0; r < CREG_DOT_TILE_COLS; ++r) {
         w[r] = W + (r < m ? r : 0) * ldw;
     }
-    real sums[DOT_TILE_MA * DOT_TILE_NB];
+    real sums[CREG_DOT_TILE_ROWS * CREG_DOT_TILE_COLS];
     dot_tile_sums(sums, x, w, I, copy, block, NV * VL, nb, copying);
     for (int b = 0; b < nb; ++b) {
         /* a constant count: GCC turns a loop to m into a call to memcpy
          * per row (100 per Nielsen step; no change measurable in the
          * epoch, but a call for three stores) */
 #pragma GCC unroll 8
-        for (int r = 0; r < DOT_TILE_NB; ++r) {
+        for (int r = 0; r < CREG_DOT_TILE_COLS; ++r) {
             if (r < m) {
-                Z[b * ldz + r] = sums[b * DOT_TILE_NB + r];
+                Z[b * ldz + r] = sums[b * CREG_DOT_TILE_COLS + r];
             }
         }
     }
@@ -512,8 +506,9 @@ forward_row_group(real *Z, ptrdiff_t ldz, const real *const *x,
                   const real *W, ptrdiff_t ldw, ptrdiff_t O, ptrdiff_t I,
                   real *copy, ptrdiff_t block, const int nb)
 {
-    for (ptrdiff_t j = 0; j < O; j += DOT_TILE_NB) {
-        const int m = (int)(O - j < DOT_TILE_NB ? O - j : DOT_TILE_NB);
+    for (ptrdiff_t j = 0; j < O; j += CREG_DOT_TILE_COLS) {
+        const int m = (int)(O - j < CREG_DOT_TILE_COLS ? O - j
+                                                       : CREG_DOT_TILE_COLS);
         if (j == 0 && copy != NULL) {
             forward_tile(Z + j, ldz, x, W + j * ldw, ldw, m, I, copy, block,
                          nb, 1);
@@ -525,8 +520,8 @@ forward_row_group(real *Z, ptrdiff_t ldz, const real *const *x,
 }
 
 /* Z (B x O, rows ldz apart) := X . W^T for B input rows, W: O x I with
- * rows ldw apart.  Groups of up to DOT_TILE_MA input rows (a group stays
- * in L1 while W's rows stream past).  With copy set (B must then be under
+ * rows ldw apart.  Groups of up to CREG_DOT_TILE_ROWS input rows (a group
+ * stays in L1 while W's rows stream past).  With copy set (B must then be under
  * CREG_STEP_PACK_BATCH), the rows of group g, for each g with
  * g % parts == part, are also copied there in pack_batch's layout, the one
  * the next step reads fastest (B x I rounded up to the tile width): calls
@@ -550,7 +545,9 @@ KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
         /* 6 rows as 3 + 3 rather than 4 + 2, and 5 as 3 + 2 rather than
          * 4 + 1 */
         const ptrdiff_t rest = B - b;
-        group = rest <= DOT_TILE_MA ? rest : rest <= 6 ? 3 : DOT_TILE_MA;
+        group = rest <= CREG_DOT_TILE_ROWS ? rest
+                : rest <= 6                ? 3
+                                           : CREG_DOT_TILE_ROWS;
         switch (group) {
         case 1:
             forward_row_group(z, ldz, x, W, ldw, O, I, c, block, 1);
@@ -562,7 +559,8 @@ KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
             forward_row_group(z, ldz, x, W, ldw, O, I, c, block, 3);
             break;
         default:
-            forward_row_group(z, ldz, x, W, ldw, O, I, c, block, DOT_TILE_MA);
+            forward_row_group(z, ldz, x, W, ldw, O, I, c, block,
+                              CREG_DOT_TILE_ROWS);
             break;
         }
     }

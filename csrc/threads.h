@@ -8,6 +8,8 @@
 #include <omp.h>
 #endif
 
+#include "blocking.h" /* CREG_PARALLEL_MIN and the other thresholds */
+
 #define CREG_STR(x) #x
 #define CREG_OMP_PARALLEL(nt) _Pragma(CREG_STR(omp parallel num_threads(nt)))
 
@@ -25,10 +27,6 @@
             call;                                                             \
         }                                                                     \
     } while (0)
-
-/* Below this many multiply-adds a fork/join costs more than it saves (a
- * Nielsen batch of 10 x 784 x 100 stays on one thread). */
-#define CREG_PARALLEL_MIN 2000000
 
 /* This thread's number in the current team, and the team's size (0 and 1
  * outside a team). */

@@ -18,20 +18,16 @@
  * the thread count.
  * update_from_batch takes the batch's dZ and layer input instead of dW and
  * runs the step inside the gradient's register tiles (step_kernel.c), so
- * dW is never stored; `update` is the path from a stored gradient (level 0
- * and batches too large for the kernels).
+ * dW is never stored; `update` is the path from a stored gradient (level 0,
+ * whose kernel table row has no step kernels, and batches too large for
+ * the kernels).
  */
 #include <float.h>
 
 #include "creg.h"
 #include "real.h"
 #include "threads.h"
-#include "step_kernel.h"
-
-/* Below these sizes (weights; multiply-adds) a fork/join costs more than
- * it saves. */
-#define UPDATE_PARALLEL_MIN 100000
-#define FUSED_PARALLEL_MIN 2000000
+#include "kernels.h"
 
 static real
 sign_of(real w)
@@ -224,7 +220,7 @@ CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
                 const creg_step_rule *rule, int n_threads)
 {
     const int nt = creg_threads_for(n_threads);
-    CREG_TEAM(nt, (double)O * I > UPDATE_PARALLEL_MIN,
+    CREG_TEAM(nt, (double)O * I > CREG_UPDATE_PARALLEL_MIN,
               update_rows(W, VW, dW, O, I, rule));
     bias_step(b, Vb, db, O, rule);
 }
@@ -232,7 +228,7 @@ CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
 int
 CREG_FN(update_fuses)(ptrdiff_t B)
 {
-    return active_step_kernels().panel != NULL && B <= CREG_STEP_MAX_BATCH;
+    return active_kernels()->step_panel != NULL && B <= CREG_STEP_MAX_BATCH;
 }
 
 /* Panel p's part of the look-ahead (NULL: none): its neurons of z, a slice
@@ -265,11 +261,12 @@ step_share(real *W, real *VW, const real *dZ, const real *X, int x_packed,
            const creg_step_rule *rule, const CREG_FN(look_ahead) *next,
            real *scratch)
 {
-    const step_kernels kernels = active_step_kernels();
+    const CREG_FN(kernels) *kernels = active_kernels();
     const double c = rule->max_norm;
     const int momentum = rule->momentum != 0;
     const int packing = B >= CREG_STEP_PACK_BATCH && !x_packed;
-    const ptrdiff_t n_tiles = (I + kernels.tile_width - 1) / kernels.tile_width;
+    const ptrdiff_t width = kernels->step_tile_width;
+    const ptrdiff_t n_tiles = (I + width - 1) / width;
     const ptrdiff_t n_panels = (O + CREG_STEP_MR - 1) / CREG_STEP_MR;
     /* at batch 1 without max-norm the kernel runs the forward in its own
      * pass; otherwise forward_rows runs it after the panel's step (and
@@ -280,7 +277,7 @@ step_share(real *W, real *VW, const real *dZ, const real *X, int x_packed,
     if (packing) {
 #pragma omp for schedule(static)
         for (t = 0; t < n_tiles; ++t) {
-            kernels.pack(scratch, X, I, B, I, t, 1);
+            kernels->pack_batch(scratch, X, I, B, I, t, 1);
         }
     }
     /* Each weight's operations do not depend on its panel, so threads may
@@ -292,7 +289,7 @@ step_share(real *W, real *VW, const real *dZ, const real *X, int x_packed,
         double sumsq[CREG_STEP_MR];
         const CREG_FN(look_ahead) mine =
             panel_look_ahead(next, p, n_panels, ahead_in_pass);
-        kernels.panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O,
+        kernels->step_panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O,
                       packing ? scratch : X, I, packing || x_packed, B, I, m,
                       scale, rule, sumsq, &mine);
         for (int r = 0; c > 0 && r < m; ++r) {
@@ -300,7 +297,7 @@ step_share(real *W, real *VW, const real *dZ, const real *X, int x_packed,
         }
         if (next != NULL && next->rows != NULL && !ahead_in_pass) {
             /* each panel copies its share of the next batch's rows */
-            kernels.forward_rows(next->z + j, O, next->rows, next->B,
+            kernels->forward_rows(next->z + j, O, next->rows, next->B,
                                  W + j * I, I, m, I,
                                  next->copy, (int)p, (int)n_panels);
         }
@@ -317,7 +314,7 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
                            int n_threads)
 {
     const int nt = creg_threads_for(n_threads);
-    CREG_TEAM(nt, (double)O * I * B > FUSED_PARALLEL_MIN,
+    CREG_TEAM(nt, (double)O * I * B > CREG_STEP_PARALLEL_MIN,
               step_share(W, VW, dZ, X, x_packed, B, O, I, scale, rule, next,
                          scratch));
     bias_step(b, Vb, db, O, rule);

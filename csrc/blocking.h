@@ -1,0 +1,105 @@
+/* blocking.h -- every tile size, block size and threshold of creg, once.
+ *
+ * Internal.  Each name says which kernel it sizes; none is reused with a
+ * second meaning.  Values that depend on the vector width are written in
+ * vectors (VL, simd.h) or bytes and expand where the kernel is compiled;
+ * the one that differs by level (the dot tile's columns) is switched on
+ * the build's CREG_ISA_* define.  Measurements behind the numbers are in
+ * benchmarks/README.md ("Blocking"); changing one changes the bits only
+ * where a comment says so.
+ */
+#ifndef CREG_BLOCKING_H
+#define CREG_BLOCKING_H
+
+/* ---- Unpacked dot tile (gemm_kernel.c's gemm_dot, and forward_rows
+ * through dot_tile.h): rows x columns of dot products held in registers.
+ * 4 x 3 fills 16 vector registers (twelve accumulators, three b vectors,
+ * one a); AVX-512VL's 32 registers hold 4 x 6, so forward_rows covers a
+ * 6-neuron step panel in one tile per group of batch rows.  Each sum runs
+ * the same whatever the tile, so the tile changes speed, never bits. */
+#define CREG_DOT_TILE_ROWS 4
+#if defined(CREG_ISA_AVX512VL)
+#define CREG_DOT_TILE_COLS 6
+#else
+#define CREG_DOT_TILE_COLS 3
+#endif
+
+/* ---- Unpacked axpy kernel (gemm_kernel.c's gemm_axpy: dW, dX).
+ * 6 rows x 2 vectors = 12 accumulators (+2 loads, 1 broadcast: 15 of 16
+ * registers).  K is cut into KC-deep blocks and rows into MC-row blocks so
+ * a block of B stays in L1 and the packed A block (MC x KC, on the stack)
+ * in L2; NC columns make a KC x NC block of B about half of a 512 KiB L2.
+ * The K blocking fixes how each C element's sum is split: changing
+ * CREG_AXPY_KC changes bits. */
+#define CREG_AXPY_MR 6
+#define CREG_AXPY_NV 2
+#define CREG_AXPY_KC 256
+#define CREG_AXPY_MC 24
+#define CREG_AXPY_NC_BYTES 262144
+
+/* ---- Packed GEMM (gemm_packed.c, levels 2 and up), BLIS blocking.
+ * MR x (NV vectors): 12 of the 16 ymm registers accumulate.  A KC x NR
+ * micro-panel of B takes CREG_PACKED_KC_BYTES, half of a 32 KiB L1D; the
+ * per-thread buffers (gemm_buffers.c) hold the MC x KC block of A (sized
+ * for L2) and the KC x NC panel of B (a share of L3), which bound MC and
+ * NC.  KC fixes the slices of K, so changing it changes bits. */
+#define CREG_PACKED_MR 6
+#define CREG_PACKED_NV 2
+#define CREG_PACKED_KC_BYTES 16384
+#define CREG_PACKED_A_BYTES (256 * 1024)
+#define CREG_PACKED_B_BYTES (2 * 1024 * 1024)
+/* B's rows packed this many micro-panels side by side (whole cache lines
+ * per row; one panel at a time reads lines 4 KiB apart, which the
+ * prefetchers miss). */
+#define CREG_PACKED_PANELS_PER_PASS 4
+/* Shapes that take the packed GEMM: packing's O(MK + KN) copies are repaid
+ * from M, N >= 16 and K >= 8, while batches of 1 and 10 rows stay on the
+ * unpacked kernels.  The shape alone decides, so a shape always takes the
+ * same path (and gives the same bits). */
+#define CREG_PACKED_MIN_MN 16
+#define CREG_PACKED_MIN_K 8
+
+/* ---- Fused gradient-and-step kernels (step_kernel.c, update.c).
+ * A panel is CREG_STEP_MR neurons x (CREG_STEP_NV vectors) of inputs: 6 x
+ * 2 accumulators.  Batches up to CREG_STEP_MAX_BATCH rows are fused (a
+ * panel's packed dZ columns, MAX_BATCH x MR, live on the stack); from
+ * CREG_STEP_PACK_BATCH rows the batch is packed tile by tile first, below
+ * it the small-batch look-ahead runs.  A packed row is the layer input
+ * rounded up to CREG_STEP_TILE_MAX, a multiple of every level's tile
+ * width (CREG_STEP_NV x VL). */
+#define CREG_STEP_MR 6
+#define CREG_STEP_NV 2
+#define CREG_STEP_MAX_BATCH 512
+#define CREG_STEP_PACK_BATCH 16
+#define CREG_STEP_TILE_MAX 16
+/* The tile width of a level whose vectors are vbytes wide. */
+#define CREG_STEP_TILE_WIDTH(vbytes, type)                                    \
+    ((ptrdiff_t)(CREG_STEP_NV * (vbytes) / sizeof(type)))
+
+/* ---- Forward (dense.c).  Layers at most CREG_FORWARD_ROWS_MAX_O neurons
+ * wide take forward_rows at any batch size (it keeps each group of rows in
+ * L1 for all neurons, where the packed GEMM would copy the whole batch);
+ * forward_rows gets CREG_FORWARD_ROW_BLOCK rows per call (their pointers
+ * live on the stack), a team's unit of work. */
+#define CREG_FORWARD_ROWS_MAX_O 128
+#define CREG_FORWARD_ROW_BLOCK 64
+
+/* ---- Threading thresholds (multiply-adds, or weights for the update):
+ * below them a fork/join costs more than it saves (a Nielsen batch of
+ * 10 x 784 x 100 stays on one thread).  Results never depend on the team,
+ * so these change speed only. */
+#define CREG_PARALLEL_MIN 2000000
+#define CREG_UPDATE_PARALLEL_MIN 100000
+#define CREG_STEP_PARALLEL_MIN 2000000
+
+/* ---- Chunks on the stack: dropout hashes per block (noise.c) and
+ * cross-entropy softplus terms per chunk (loss.c). */
+#define CREG_HASH_CHUNK 256
+#define CREG_COST_TERM_CHUNK 256
+
+/* ---- Workspace: each region reserves its width rounded up to this many
+ * elements per row, so every region of a 64-byte aligned workspace starts
+ * on a cache line (the Python side aligns its buffers). */
+#define CREG_WS_ROW_ALIGN 16
+
+#endif

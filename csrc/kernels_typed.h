@@ -1,0 +1,122 @@
+/* kernels_typed.h -- the typed half of kernels.h, written once.
+ *
+ * Included twice by kernels.h with KREAL = float / double and KT(name) =
+ * creg_name_f32 / creg_name_f64.  No include guard on purpose.
+ */
+
+/* What a small batch's step of layer 0 also does in its pass over W
+ * (update_from_batch): the next batch's forward, z (B x O, no bias) :=
+ * rows . W_new^T, bitwise as dense_forward computes it; if copy is not
+ * NULL, a copy of those rows there, the next step's input, in the packed
+ * layout of the step kernels (x_packed; B x I rounded up to the tile
+ * width, at most creg_padded(I)); and a prefetch of the n_fetch rows
+ * fetch[*] (I wide), a line per tile of the step.  rows == NULL: no
+ * forward or copy. */
+typedef struct {
+    const KREAL *const *rows;
+    ptrdiff_t B;
+    KREAL *z;
+    KREAL *copy;
+    const KREAL *const *fetch;
+    int n_fetch;
+} KT(look_ahead);
+
+/* update.c: 1 if update_from_batch serves batches of B rows at the active
+ * level (0: the caller stores dW and calls update). */
+int KT(update_fuses)(ptrdiff_t B);
+/* The same step as update, from the layer's batch instead of a stored dW:
+ * dW = scale * dZ^T . X (dZ: B x O, X: B x I) is summed and applied tile by
+ * tile; db is the bias gradient (bias_gradient).  X is row-major, or with
+ * x_packed the copy a look-ahead made.  next (NULL for none) is the
+ * look-ahead's work, for next->B <= B < CREG_STEP_PACK_BATCH.
+ * scratch holds B x (I rounded up to CREG_STEP_TILE_MAX) elements. */
+void KT(update_from_batch)(KREAL *W, KREAL *b, KREAL *VW, KREAL *Vb,
+                           const KREAL *db, const KREAL *dZ, const KREAL *X,
+                           int x_packed, ptrdiff_t B, ptrdiff_t O,
+                           ptrdiff_t I, KREAL scale,
+                           const creg_step_rule *rule,
+                           const KT(look_ahead) *next, KREAL *scratch,
+                           int n_threads);
+
+/* The kernel types (see the files that define them for the operations).
+ * gemm_kernel.c: C := alpha A.B^T (dot) or alpha A.B (axpy) (+ beta C),
+ * tiles tile .. tile + n_tiles - 1 of the grid *_tiles(M, N) counts. */
+typedef void KT(gemm_dot_kernel)(KREAL *C, ptrdiff_t ldc, const KREAL *A,
+                                 ptrdiff_t lda, const KREAL *B, ptrdiff_t ldb,
+                                 ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                                 KREAL alpha, KREAL beta, ptrdiff_t tile,
+                                 ptrdiff_t n_tiles);
+typedef void KT(gemm_axpy_kernel)(KREAL *C, ptrdiff_t ldc, const KREAL *A,
+                                  ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                  const KREAL *B, ptrdiff_t ldb, ptrdiff_t M,
+                                  ptrdiff_t N, ptrdiff_t K, KREAL alpha,
+                                  KREAL beta, ptrdiff_t tile,
+                                  ptrdiff_t n_tiles);
+typedef ptrdiff_t KT(gemm_tiles_kernel)(ptrdiff_t M, ptrdiff_t N);
+/* gemm_packed.c: the whole strided product, thread me of team computing
+ * its share. */
+typedef void KT(gemm_packed_kernel)(KREAL *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
+                                    const KREAL *A, ptrdiff_t rs_a,
+                                    ptrdiff_t cs_a, const KREAL *B,
+                                    ptrdiff_t rs_b, ptrdiff_t cs_b,
+                                    ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                                    KREAL alpha, KREAL beta, int me,
+                                    int team);
+/* step_kernel.c: one panel's fused gradient and step; the batch packed
+ * tile by tile; forward rows (Z := rows . W^T). */
+typedef void KT(step_panel_kernel)(KREAL *W, KREAL *V, ptrdiff_t ldw,
+                                   const KREAL *dZ, ptrdiff_t ldz,
+                                   const KREAL *X, ptrdiff_t ldx, int packed,
+                                   ptrdiff_t B, ptrdiff_t I, int m,
+                                   KREAL scale, const creg_step_rule *rule,
+                                   double *sumsq,
+                                   const KT(look_ahead) *next);
+typedef void KT(pack_batch_kernel)(KREAL *Xp, const KREAL *X, ptrdiff_t ldx,
+                                   ptrdiff_t B, ptrdiff_t I, ptrdiff_t first,
+                                   ptrdiff_t count);
+typedef void KT(forward_rows_kernel)(KREAL *Z, ptrdiff_t ldz,
+                                     const KREAL *const *rows, ptrdiff_t B,
+                                     const KREAL *W, ptrdiff_t ldw,
+                                     ptrdiff_t O, ptrdiff_t I, KREAL *copy,
+                                     int part, int parts);
+/* sigmoid_kernel.c: out[i] := f(in[i]). */
+typedef void KT(map_kernel)(KREAL *out, const KREAL *in, ptrdiff_t count);
+
+/* One row of the kernel table.  A NULL entry means the level has no such
+ * kernel and the caller runs its portable reference loops (gemm.c's,
+ * update.c's, libm's): level 0 is all NULL but the dropout hashes, whose
+ * portable loop is itself an entry. */
+typedef struct {
+    KT(gemm_dot_kernel) *gemm_dot;
+    KT(gemm_tiles_kernel) *gemm_dot_tiles;
+    KT(gemm_axpy_kernel) *gemm_axpy;
+    KT(gemm_tiles_kernel) *gemm_axpy_tiles;
+    KT(gemm_packed_kernel) *gemm_packed; /* large shapes, CREG_PACKED_MIN_* */
+    KT(step_panel_kernel) *step_panel;
+    KT(pack_batch_kernel) *pack_batch;
+    KT(forward_rows_kernel) *forward_rows;
+    ptrdiff_t step_tile_width; /* CREG_STEP_TILE_WIDTH of the step kernels */
+    KT(map_kernel) *sigmoid;           /* float32 only */
+    KT(map_kernel) *log1p_exp_neg_abs; /* float32 only */
+    creg_hash_kernel *dropout_hashes;
+} KT(kernels);
+
+/* The active row (dispatch.c); NULL until a level is set. */
+extern const KT(kernels) *KT(active_kernels);
+
+/* The kernels each instruction set's build defines (KFN names). */
+#define CREG_DECLARE_KERNELS(isa)                                             \
+    KT(gemm_dot_kernel) KT(gemm_dot_##isa);                                   \
+    KT(gemm_tiles_kernel) KT(gemm_dot_tiles_##isa);                           \
+    KT(gemm_axpy_kernel) KT(gemm_axpy_##isa);                                 \
+    KT(gemm_tiles_kernel) KT(gemm_axpy_tiles_##isa);                          \
+    KT(gemm_packed_kernel) KT(gemm_packed_##isa);                             \
+    KT(step_panel_kernel) KT(step_panel_##isa);                               \
+    KT(pack_batch_kernel) KT(pack_batch_##isa);                               \
+    KT(forward_rows_kernel) KT(forward_rows_##isa);                           \
+    KT(map_kernel) KT(sigmoid_##isa);                                         \
+    KT(map_kernel) KT(log1p_exp_neg_abs_##isa);
+CREG_DECLARE_KERNELS(base)
+CREG_DECLARE_KERNELS(avx2)
+CREG_DECLARE_KERNELS(avx512)
+#undef CREG_DECLARE_KERNELS
