@@ -38,20 +38,11 @@ has_avx512vl(void)
 }
 #endif
 
-/* float32's sigmoid maps at level 0: the baseline vector kernels where
- * the build has them (the bits level 0 has always given), else libm. */
-#if defined(CREG_HAVE_VECTOR_KERNELS)
-#define REFERENCE_SIGMOID_F32                                                 \
-    creg_sigmoid_base_f32, creg_log1p_exp_neg_abs_base_f32
-#else
-#define REFERENCE_SIGMOID_F32 NULL, NULL
-#endif
-
 /* Entries are listed in the order of creg_kernels_f32's fields. */
 static const level levels[] = {
     {"reference", NULL,
-     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0,
-      REFERENCE_SIGMOID_F32, creg_dropout_hashes_base},
+     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
+      creg_dropout_hashes_base},
      {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
       creg_dropout_hashes_base}},
 #if defined(CREG_HAVE_VECTOR_KERNELS)
