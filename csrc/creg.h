@@ -84,10 +84,10 @@ ptrdiff_t creg_workspace_size(const creg_net *net, ptrdiff_t max_rows);
 
 /* Kernel selection (dispatch.c): 0 the portable reference, 1
  * baseline-width vectors, 2 AVX2+FMA, 3 AVX2+FMA with the step kernels
- * built for AVX-512VL (same bits as 2).  creg_set_kernel_level clamps to what this
- * build and CPU support (a negative level asks for the best) and returns
- * the level in effect.  Call it before training; it is not synchronized
- * with running kernels. */
+ * built for AVX-512VL (same bits as 2).  creg_set_kernel_level clamps to
+ * what this build and CPU support (a negative level asks for the best)
+ * and returns the level in effect.  Call it before training; it is not
+ * synchronized with running kernels. */
 int creg_best_kernel_level(void);
 int creg_set_kernel_level(int level);
 int creg_kernel_level(void);

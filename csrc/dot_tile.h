@@ -24,9 +24,9 @@ tile_major(real *copy, ptrdiff_t block, int i, ptrdiff_t k, const int width)
 
 /* sums[i CREG_DOT_TILE_COLS + j] := a[i] . b[j] over K elements, for the
  * na (<= CREG_DOT_TILE_ROWS, a constant at each call) rows a: summed along
- * the rows a vector at a time, then across the lanes (vsum_each).  With `copying`
- * (a constant), the a rows are also stored to copy as they are read, tile
- * major (tile_major: `width` columns, blocks `block` apart). */
+ * the rows a vector at a time, then across the lanes (vsum_each).  With
+ * `copying` (a constant), the a rows are also stored to copy as they are
+ * read, tile major (tile_major: `width` columns, blocks `block` apart). */
 static inline __attribute__((always_inline)) void
 dot_tile_sums(real sums[CREG_DOT_TILE_ROWS * CREG_DOT_TILE_COLS],
               const real *const *a, const real *const *b, ptrdiff_t K,

@@ -289,9 +289,10 @@ step_share(real *W, real *VW, const real *dZ, const real *X, int x_packed,
         double sumsq[CREG_STEP_MR];
         const CREG_FN(look_ahead) mine =
             panel_look_ahead(next, p, n_panels, ahead_in_pass);
-        kernels->step_panel(W + j * I, momentum ? VW + j * I : NULL, I, dZ + j, O,
-                      packing ? scratch : X, I, packing || x_packed, B, I, m,
-                      scale, rule, sumsq, &mine);
+        kernels->step_panel(W + j * I, momentum ? VW + j * I : NULL, I,
+                            dZ + j, O, packing ? scratch : X, I,
+                            packing || x_packed, B, I, m, scale, rule,
+                            sumsq, &mine);
         for (int r = 0; c > 0 && r < m; ++r) {
             clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
         }
