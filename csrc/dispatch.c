@@ -38,58 +38,55 @@ has_avx512vl(void)
 }
 #endif
 
-/* Entries are listed in the order of creg_kernels_f32's fields. */
+/* The GEMM (gemm isa) and step (step isa) kernels of a vector level, for
+ * the type T (suffix t) with vbytes-wide vectors. */
+#define VECTOR_ENTRIES(t, T, gemm, step, vbytes)                              \
+    .gemm_dot = creg_gemm_dot_##gemm##_##t,                                   \
+    .gemm_dot_tiles = creg_gemm_dot_tiles_##gemm##_##t,                       \
+    .gemm_axpy = creg_gemm_axpy_##gemm##_##t,                                 \
+    .gemm_axpy_tiles = creg_gemm_axpy_tiles_##gemm##_##t,                     \
+    .step_panel = creg_step_panel_##step##_##t,                               \
+    .pack_batch = creg_pack_batch_##step##_##t,                               \
+    .forward_rows = creg_forward_rows_##step##_##t,                           \
+    .step_tile_width = CREG_STEP_TILE_WIDTH(vbytes, T)
+
+/* One row per level; entries left out are NULL (the reference loops). */
 static const level levels[] = {
     {"reference", NULL,
-     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
-      creg_dropout_hashes_base},
-     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
-      creg_dropout_hashes_base}},
+     {.dropout_hashes = creg_dropout_hashes_base},
+     {.dropout_hashes = creg_dropout_hashes_base}},
 #if defined(CREG_HAVE_VECTOR_KERNELS)
 #if defined(__aarch64__) || defined(__ARM_NEON)
     {"neon", NULL,
 #else
     {"sse2", NULL,
 #endif
-     {creg_gemm_dot_base_f32, creg_gemm_dot_tiles_base_f32,
-      creg_gemm_axpy_base_f32, creg_gemm_axpy_tiles_base_f32, NULL,
-      creg_step_panel_base_f32, creg_pack_batch_base_f32,
-      creg_forward_rows_base_f32, CREG_STEP_TILE_WIDTH(16, float),
-      creg_sigmoid_base_f32, creg_log1p_exp_neg_abs_base_f32,
-      creg_dropout_hashes_base},
-     {creg_gemm_dot_base_f64, creg_gemm_dot_tiles_base_f64,
-      creg_gemm_axpy_base_f64, creg_gemm_axpy_tiles_base_f64, NULL,
-      creg_step_panel_base_f64, creg_pack_batch_base_f64,
-      creg_forward_rows_base_f64, CREG_STEP_TILE_WIDTH(16, double), NULL,
-      NULL, creg_dropout_hashes_base}},
+     {VECTOR_ENTRIES(f32, float, base, base, 16),
+      .sigmoid = creg_sigmoid_base_f32,
+      .log1p_exp_neg_abs = creg_log1p_exp_neg_abs_base_f32,
+      .dropout_hashes = creg_dropout_hashes_base},
+     {VECTOR_ENTRIES(f64, double, base, base, 16),
+      .dropout_hashes = creg_dropout_hashes_base}},
 #if defined(CREG_HAVE_AVX2_KERNELS)
     {"avx2+fma", has_avx2_fma,
-     {creg_gemm_dot_avx2_f32, creg_gemm_dot_tiles_avx2_f32,
-      creg_gemm_axpy_avx2_f32, creg_gemm_axpy_tiles_avx2_f32,
-      creg_gemm_packed_avx2_f32, creg_step_panel_avx2_f32,
-      creg_pack_batch_avx2_f32, creg_forward_rows_avx2_f32,
-      CREG_STEP_TILE_WIDTH(32, float), creg_sigmoid_avx2_f32,
-      creg_log1p_exp_neg_abs_avx2_f32, creg_dropout_hashes_avx2},
-     {creg_gemm_dot_avx2_f64, creg_gemm_dot_tiles_avx2_f64,
-      creg_gemm_axpy_avx2_f64, creg_gemm_axpy_tiles_avx2_f64,
-      creg_gemm_packed_avx2_f64, creg_step_panel_avx2_f64,
-      creg_pack_batch_avx2_f64, creg_forward_rows_avx2_f64,
-      CREG_STEP_TILE_WIDTH(32, double), NULL, NULL,
-      creg_dropout_hashes_avx2}},
+     {VECTOR_ENTRIES(f32, float, avx2, avx2, 32),
+      .gemm_packed = creg_gemm_packed_avx2_f32,
+      .sigmoid = creg_sigmoid_avx2_f32,
+      .log1p_exp_neg_abs = creg_log1p_exp_neg_abs_avx2_f32,
+      .dropout_hashes = creg_dropout_hashes_avx2},
+     {VECTOR_ENTRIES(f64, double, avx2, avx2, 32),
+      .gemm_packed = creg_gemm_packed_avx2_f64,
+      .dropout_hashes = creg_dropout_hashes_avx2}},
     /* level 2 with the step kernels built for AVX-512VL */
     {"avx512vl", has_avx512vl,
-     {creg_gemm_dot_avx2_f32, creg_gemm_dot_tiles_avx2_f32,
-      creg_gemm_axpy_avx2_f32, creg_gemm_axpy_tiles_avx2_f32,
-      creg_gemm_packed_avx2_f32, creg_step_panel_avx512_f32,
-      creg_pack_batch_avx512_f32, creg_forward_rows_avx512_f32,
-      CREG_STEP_TILE_WIDTH(32, float), creg_sigmoid_avx2_f32,
-      creg_log1p_exp_neg_abs_avx2_f32, creg_dropout_hashes_avx2},
-     {creg_gemm_dot_avx2_f64, creg_gemm_dot_tiles_avx2_f64,
-      creg_gemm_axpy_avx2_f64, creg_gemm_axpy_tiles_avx2_f64,
-      creg_gemm_packed_avx2_f64, creg_step_panel_avx512_f64,
-      creg_pack_batch_avx512_f64, creg_forward_rows_avx512_f64,
-      CREG_STEP_TILE_WIDTH(32, double), NULL, NULL,
-      creg_dropout_hashes_avx2}},
+     {VECTOR_ENTRIES(f32, float, avx2, avx512, 32),
+      .gemm_packed = creg_gemm_packed_avx2_f32,
+      .sigmoid = creg_sigmoid_avx2_f32,
+      .log1p_exp_neg_abs = creg_log1p_exp_neg_abs_avx2_f32,
+      .dropout_hashes = creg_dropout_hashes_avx2},
+     {VECTOR_ENTRIES(f64, double, avx2, avx512, 32),
+      .gemm_packed = creg_gemm_packed_avx2_f64,
+      .dropout_hashes = creg_dropout_hashes_avx2}},
 #endif
 #endif
 };
