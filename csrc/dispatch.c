@@ -50,6 +50,19 @@ has_avx512vl(void)
     .forward_rows = creg_forward_rows_##step##_##t,                           \
     .step_tile_width = CREG_STEP_TILE_WIDTH(vbytes, T)
 
+/* An x86-64 level from 2 up: the AVX2+FMA GEMM (packed too), maps and
+ * hashes, with the step kernels of the build `step`. */
+#define AVX2_LEVEL(name, supported, step)                                     \
+    {name, supported,                                                         \
+     {VECTOR_ENTRIES(f32, float, avx2, step, 32),                             \
+      .gemm_packed = creg_gemm_packed_avx2_f32,                               \
+      .sigmoid = creg_sigmoid_avx2_f32,                                       \
+      .log1p_exp_neg_abs = creg_log1p_exp_neg_abs_avx2_f32,                   \
+      .dropout_hashes = creg_dropout_hashes_avx2},                            \
+     {VECTOR_ENTRIES(f64, double, avx2, step, 32),                            \
+      .gemm_packed = creg_gemm_packed_avx2_f64,                               \
+      .dropout_hashes = creg_dropout_hashes_avx2}}
+
 /* One row per level; entries left out are NULL (the reference loops). */
 static const level levels[] = {
     {"reference", NULL,
@@ -68,25 +81,9 @@ static const level levels[] = {
      {VECTOR_ENTRIES(f64, double, base, base, 16),
       .dropout_hashes = creg_dropout_hashes_base}},
 #if defined(CREG_HAVE_AVX2_KERNELS)
-    {"avx2+fma", has_avx2_fma,
-     {VECTOR_ENTRIES(f32, float, avx2, avx2, 32),
-      .gemm_packed = creg_gemm_packed_avx2_f32,
-      .sigmoid = creg_sigmoid_avx2_f32,
-      .log1p_exp_neg_abs = creg_log1p_exp_neg_abs_avx2_f32,
-      .dropout_hashes = creg_dropout_hashes_avx2},
-     {VECTOR_ENTRIES(f64, double, avx2, avx2, 32),
-      .gemm_packed = creg_gemm_packed_avx2_f64,
-      .dropout_hashes = creg_dropout_hashes_avx2}},
+    AVX2_LEVEL("avx2+fma", has_avx2_fma, avx2),
     /* level 2 with the step kernels built for AVX-512VL */
-    {"avx512vl", has_avx512vl,
-     {VECTOR_ENTRIES(f32, float, avx2, avx512, 32),
-      .gemm_packed = creg_gemm_packed_avx2_f32,
-      .sigmoid = creg_sigmoid_avx2_f32,
-      .log1p_exp_neg_abs = creg_log1p_exp_neg_abs_avx2_f32,
-      .dropout_hashes = creg_dropout_hashes_avx2},
-     {VECTOR_ENTRIES(f64, double, avx2, avx512, 32),
-      .gemm_packed = creg_gemm_packed_avx2_f64,
-      .dropout_hashes = creg_dropout_hashes_avx2}},
+    AVX2_LEVEL("avx512vl", has_avx512vl, avx512),
 #endif
 #endif
 };
