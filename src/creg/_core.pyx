@@ -59,9 +59,10 @@ cdef creg_noise _noise(tuple spec) except *:
 
 
 def set_kernel_level(int level):
-    """Choose the GEMM kernels: 0 reference loops, 1 baseline vectors, 2
-    AVX2+FMA; negative = the best this CPU supports.  Returns the level in
-    effect (clamped to what is supported)."""
+    """Choose the kernel table's row: 0 the portable reference loops
+    everywhere, 1 baseline vectors, 2 AVX2+FMA, 3 AVX2+FMA with the step
+    kernels built for AVX-512VL; negative = the best this CPU supports.
+    Returns the level in effect (clamped to what is supported)."""
     return creg_set_kernel_level(level)
 
 
