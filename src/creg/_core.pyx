@@ -20,9 +20,15 @@ MAX_LAYERS = CREG_MAX_LAYERS
 MAX_THREADS = 1024
 
 
+cdef int _fail(str what) except -1:
+    raise ValueError(f"creg._core: {what}")
+
+
 cdef int _require(bint ok, str what) except -1:
+    # constant messages only: an f-string argument would be formatted on
+    # every call; checks that quote values use `if not ...: _fail(...)`
     if not ok:
-        raise ValueError(f"creg._core: {what}")
+        _fail(what)
     return 0
 
 
@@ -122,8 +128,8 @@ def gemm(floating[:, :] C, const floating[:, :] A, const floating[:, :] B,
 
 
 cdef int _require_threads(int n_threads) except -1:
-    _require(0 <= n_threads <= MAX_THREADS,
-             f"n_threads must be in [0, {MAX_THREADS}]; got {n_threads}")
+    if not 0 <= n_threads <= MAX_THREADS:
+        _fail(f"n_threads must be in [0, {MAX_THREADS}]; got {n_threads}")
     return 0
 
 
@@ -131,20 +137,22 @@ cdef int _check_net_buffers(creg_net *net, Py_ssize_t n_params,
                             Py_ssize_t n_ws, Py_ssize_t rows,
                             Py_ssize_t x_cols, Py_ssize_t y_cols,
                             int n_threads) except -1:
-    _require(rows > 0, f"a pass needs at least one row; got {rows}")
-    _require(n_params == creg_param_count(net),
-             f"params has {n_params} elements; the network has "
-             f"{creg_param_count(net)}")
+    cdef Py_ssize_t per_row = creg_workspace_size(net, 1)
+    cdef Py_ssize_t count = creg_param_count(net)
+    if rows <= 0:
+        _fail(f"a pass needs at least one row; got {rows}")
+    if n_params != count:
+        _fail(f"params has {n_params} elements; the network has {count}")
     # workspace_size is rows times a per-row size: divide instead of
     # multiplying, so no row count can overflow the comparison
-    _require(n_ws // rows >= creg_workspace_size(net, 1),
-             f"the workspace holds {n_ws} elements, less than the "
-             f"{creg_workspace_size(net, 1)} x {rows} rows a pass needs")
-    _require(x_cols == net.sizes[0],
-             f"X has {x_cols} columns; the network takes {net.sizes[0]}")
-    _require(y_cols == net.sizes[net.n_layers],
-             f"the targets/outputs have {y_cols} columns; the network has "
-             f"{net.sizes[net.n_layers]} outputs")
+    if n_ws // rows < per_row:
+        _fail(f"the workspace holds {n_ws} elements, less than the "
+              f"{per_row} x {rows} rows a pass needs")
+    if x_cols != net.sizes[0]:
+        _fail(f"X has {x_cols} columns; the network takes {net.sizes[0]}")
+    if y_cols != net.sizes[net.n_layers]:
+        _fail(f"the targets/outputs have {y_cols} columns; the network "
+              f"has {net.sizes[net.n_layers]} outputs")
     _require_threads(n_threads)
     return 0
 
@@ -201,10 +209,10 @@ def train_batches(floating[::1] params, floating[::1] velocity,
     _require(velocity.shape[0] > 0, "velocity must not be empty")
     _require(batch_size <= n and first_batch >= 0 and n_batches >= 0,
              "batch_size, first_batch and n_batches out of range")
-    _require(n_batches == 0 or first_batch < (n - 1) // batch_size + 1
-             and n_batches <= (n - 1) // batch_size + 1 - first_batch,
-             f"batches [{first_batch}, {first_batch} + {n_batches}) are not "
-             f"all in an epoch of {n} rows in batches of {batch_size}")
+    if not (n_batches == 0 or first_batch < (n - 1) // batch_size + 1
+            and n_batches <= (n - 1) // batch_size + 1 - first_batch):
+        _fail(f"batches [{first_batch}, {first_batch} + {n_batches}) are "
+              f"not all in an epoch of {n} rows in batches of {batch_size}")
     if order is not None:
         _require(order.shape[0] == n, "order must have one entry per row")
         order_ptr = &order[0]
