@@ -294,3 +294,24 @@ def test_initial_weights_are_those_of_drawing_whole_layers():
     W_ref = ref.standard_normal(W.shape) / np.sqrt(W.shape[1])
     b_ref = ref.standard_normal(3)
     assert np.array_equal(W, W_ref) and np.array_equal(b, b_ref)
+
+
+def test_loaders_and_converters_draw_no_weights_they_overwrite(
+        tmp_path, monkeypatch):
+    net = creg.Network([5, 4, 3], hidden="tanh", dtype="float64", seed=3)
+    sigmoid = creg.Network([5, 4, 3], dtype="float64", seed=4)
+    path, path2 = net.save(tmp_path / "n.creg"), sigmoid.save_network2(
+        tmp_path / "n2.json")
+
+    def no_draw(*args):
+        raise AssertionError("random weights drawn only to be overwritten")
+
+    monkeypatch.setattr("creg.network.initialize_layer", no_draw)
+    for loaded, source in (
+            (creg.load(path), net), (creg.load_network2(path2), sigmoid),
+            (creg.Network.from_keras_weights(
+                net.to_keras_weights(), hidden="tanh", output="sigmoid"),
+             net)):
+        assert np.array_equal(loaded.params, source.params)
+    with pytest.raises(AssertionError, match="overwritten"):
+        creg.Network([5, 4, 3])  # the constructor does draw

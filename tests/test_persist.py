@@ -582,13 +582,13 @@ def test_oversized_file_is_refused_before_reading(tmp_path, saved, monkeypatch):
 
 def test_bad_file_never_builds_a_network(tmp_path, saved, monkeypatch):
     calls = []
-    real = creg.network.Network
+    real = creg.network.Network._for_given_weights
 
     def spy(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(creg.network, "Network", spy)
+    monkeypatch.setattr(creg.network.Network, "_for_given_weights", spy)
     data = bytearray(saved[2])
     data[-1] ^= 1
     expect_bad(tmp_path, bytes(data), "SHA-256")

@@ -578,7 +578,7 @@ def load_network(path, *, max_bytes=DEFAULT_MAX_FILE_BYTES):
     with f:
         header, values = _read_model(f, size, where)
     try:
-        net = Network(
+        net = Network._for_given_weights(
             list(header["sizes"]),
             hidden=header["hidden"],
             output=header["output"],

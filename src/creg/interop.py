@@ -198,9 +198,10 @@ def from_torch(cls, module, *, cost: Optional[str] = None, seed: int = 0):
                              f"{lin.in_features} inputs but the layer "
                              f"before it gives {sizes[-1]}")
         sizes.append(lin.out_features)
-    net = cls(sizes, hidden=hidden, output=output,
-              cost=cost or _DEFAULT_COST[output],
-              dtype=str(dtypes.pop()).removeprefix("torch."), seed=seed)
+    net = cls._for_given_weights(
+        sizes, hidden=hidden, output=output,
+        cost=cost or _DEFAULT_COST[output],
+        dtype=str(dtypes.pop()).removeprefix("torch."), seed=seed)
     for l, (lin, _) in enumerate(layers):
         net.weights[l] = lin.weight.detach().cpu().numpy()
         # Linear(bias=False) adds nothing: a zero bias does the same
@@ -234,9 +235,10 @@ def from_keras_weights(cls, weights: Sequence[Any], *, hidden: str,
                          "(n_in, n_out); got shapes "
                          f"{[k.shape for k in kernels]}")
     sizes = [kernels[0].shape[0]] + [k.shape[1] for k in kernels]
-    net = cls(sizes, hidden=hidden, output=output,
-              cost=cost or _DEFAULT_COST[output], dtype=kernels[0].dtype,
-              seed=seed)
+    net = cls._for_given_weights(
+        sizes, hidden=hidden, output=output,
+        cost=cost or _DEFAULT_COST[output], dtype=kernels[0].dtype,
+        seed=seed)
     # the list assignment checks each shape, so a broken chain is refused
     net.weights[:] = [k.T for k in kernels]
     net.biases[:] = arrays[1::2]

@@ -108,6 +108,25 @@ class Network:
                  output: str = "sigmoid", cost: str = "cross_entropy",
                  init: str = "normalized", dtype: Any = "float32",
                  seed: int = 0) -> None:
+        self._build(sizes, hidden, output, cost, init, dtype, seed)
+        rng = np.random.default_rng(self.seed)
+        for l in range(len(self.sizes) - 1):
+            initialize_layer(rng, self.init, self._weights[l],
+                             self._biases[l])
+
+    @classmethod
+    def _for_given_weights(cls, sizes, *, hidden, output, cost, dtype,
+                           init="normalized", seed=0):
+        """A network whose parameters the caller sets next (zeros until
+        then): load, load_network2 and the converters, for which the
+        constructor would draw random weights only to overwrite them."""
+        net = cls.__new__(cls)
+        net._build(sizes, hidden, output, cost, init, dtype, seed)
+        net.params[...] = 0
+        return net
+
+    def _build(self, sizes, hidden, output, cost, init, dtype, seed):
+        """Validate the settings and allocate the parameter buffer."""
         self.hidden = check.choice("hidden", hidden, check.HIDDEN)
         self.output = check.choice("output", output, check.OUTPUT)
         self.cost_name = check.choice("cost", cost, check.COSTS)
@@ -126,10 +145,6 @@ class Network:
             _core.param_count(self._spec), self.dtype,
             extra=INIT_SCRATCH_BYTES)
         self._make_views()
-        rng = np.random.default_rng(self.seed)
-        for l in range(len(self.sizes) - 1):
-            initialize_layer(rng, self.init, self._weights[l],
-                             self._biases[l])
 
     # ----------------------------------------------------------- buffers
     @property

@@ -155,8 +155,9 @@ def load_network2(path, *, dtype="float64", max_bytes=DEFAULT_MAX_FILE_BYTES):
                 fail(f"{what}[{l}] holds a number too large for float32; "
                      "load with dtype='float64'")
     try:
-        net = Network(sizes, hidden="sigmoid", output="sigmoid", cost=cost,
-                      dtype=dtype)
+        net = Network._for_given_weights(sizes, hidden="sigmoid",
+                                         output="sigmoid", cost=cost,
+                                         dtype=dtype)
     except (ValueError, TypeError) as exc:
         fail(f"creg cannot build this network ({exc})")
     for l, (w, b) in enumerate(zip(weights, biases)):
