@@ -14,11 +14,11 @@
 /* ---- Unpacked dot tile (gemm_kernel.c's gemm_dot, and forward_rows
  * through dot_tile.h): rows x columns of dot products held in registers.
  * 4 x 3 fills 16 vector registers (twelve accumulators, three b vectors,
- * one a); AVX-512VL's 32 registers hold 4 x 6, so forward_rows covers a
+ * one a); AVX-512's 32 registers hold 4 x 6, so forward_rows covers a
  * 6-neuron step panel in one tile per group of batch rows.  Each sum runs
  * the same whatever the tile, so the tile changes speed, never bits. */
 #define CREG_DOT_TILE_ROWS 4
-#if defined(CREG_ISA_AVX512VL)
+#if defined(CREG_ISA_AVX512VL) || defined(CREG_ISA_AVX512)
 #define CREG_DOT_TILE_COLS 6
 #else
 #define CREG_DOT_TILE_COLS 3
@@ -43,9 +43,15 @@
  * per-thread buffers (gemm_buffers.c) hold the MC x KC block of A (sized
  * for L2) and the KC x NC panel of B (a share of L3), which bound MC and
  * NC.  KC fixes the slices of K, so changing it changes bits. */
+#if defined(CREG_ISA_AVX512)
+#define CREG_PACKED_MR 12
+#define CREG_PACKED_NV 2
+#define CREG_PACKED_KC_BYTES 32768
+#else
 #define CREG_PACKED_MR 6
 #define CREG_PACKED_NV 2
 #define CREG_PACKED_KC_BYTES 16384
+#endif
 #define CREG_PACKED_A_BYTES (256 * 1024)
 #define CREG_PACKED_B_BYTES (2 * 1024 * 1024)
 /* B's rows packed this many micro-panels side by side (whole cache lines
@@ -66,12 +72,12 @@
  * CREG_STEP_PACK_BATCH rows the batch is packed tile by tile first, below
  * it the small-batch look-ahead runs.  A packed row is the layer input
  * rounded up to CREG_STEP_TILE_MAX, a multiple of every level's tile
- * width (CREG_STEP_NV x VL). */
+ * width (CREG_STEP_NV x VL: 32 float32 at 64-byte vectors). */
 #define CREG_STEP_MR 6
 #define CREG_STEP_NV 2
 #define CREG_STEP_MAX_BATCH 512
 #define CREG_STEP_PACK_BATCH 16
-#define CREG_STEP_TILE_MAX 16
+#define CREG_STEP_TILE_MAX 32
 /* The tile width of a level whose vectors are vbytes wide. */
 #define CREG_STEP_TILE_WIDTH(vbytes, type)                                    \
     ((ptrdiff_t)(CREG_STEP_NV * (vbytes) / sizeof(type)))
@@ -101,5 +107,8 @@
  * elements per row, so every region of a 64-byte aligned workspace starts
  * on a cache line (the Python side aligns its buffers). */
 #define CREG_WS_ROW_ALIGN 16
+#if CREG_STEP_TILE_MAX % CREG_WS_ROW_ALIGN != 0
+#error "a packed row must also be a whole number of aligned rows"
+#endif
 
 #endif

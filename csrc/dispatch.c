@@ -5,12 +5,16 @@
  * (SSE2 on x86-64, NEON on aarch64); 2 the AVX2+FMA kernels and the packed
  * GEMM; 3 those with the step kernels built for AVX-512VL, whose 32 vector
  * registers hold larger tiles of the same 32-byte vectors: the same
- * operations in the same order as level 2, so the same bits.  The wheel is
+ * operations in the same order as level 2, so the same bits; 4 the GEMM
+ * and step kernels with AVX-512F's 64-byte vectors, for CPUs with 512-bit
+ * FMA units (other sums' lanes, so other bits than levels 2 and 3; the
+ * maps and hashes stay AVX2's: elementwise, they gain nothing).  The
+ * best level the CPU supports is the default.  The wheel is
  * built for the baseline, so one binary runs everywhere and uses what the
  * CPU offers.  The level is set by the caller (Python reads
  * CREG_DISABLE_SIMD once); kernels never read the environment.
  * Adding a level is one row in `levels` (and its kernel objects in
- * CMakeLists.txt).
+ * CMakeLists.txt, its blocking in blocking.h).
  */
 #include "creg.h"
 #include "kernels.h"
@@ -50,17 +54,18 @@ has_avx512vl(void)
     .forward_rows = creg_forward_rows_##step##_##t,                           \
     .step_tile_width = CREG_STEP_TILE_WIDTH(vbytes, T)
 
-/* An x86-64 level from 2 up: the AVX2+FMA GEMM (packed too), maps and
- * hashes, with the step kernels of the build `step`. */
-#define AVX2_LEVEL(name, supported, step)                                     \
+/* An x86-64 level from 2 up: the GEMM kernels (packed too) of the build
+ * `gemm` and the step kernels of the build `step`, with vbytes-wide
+ * vectors, and AVX2's maps and hashes. */
+#define X86_LEVEL(name, supported, gemm, step, vbytes)                        \
     {name, supported,                                                         \
-     {VECTOR_ENTRIES(f32, float, avx2, step, 32),                             \
-      .gemm_packed = creg_gemm_packed_avx2_f32,                               \
+     {VECTOR_ENTRIES(f32, float, gemm, step, vbytes),                         \
+      .gemm_packed = creg_gemm_packed_##gemm##_f32,                           \
       .sigmoid = creg_sigmoid_avx2_f32,                                       \
       .log1p_exp_neg_abs = creg_log1p_exp_neg_abs_avx2_f32,                   \
       .dropout_hashes = creg_dropout_hashes_avx2},                            \
-     {VECTOR_ENTRIES(f64, double, avx2, step, 32),                            \
-      .gemm_packed = creg_gemm_packed_avx2_f64,                               \
+     {VECTOR_ENTRIES(f64, double, gemm, step, vbytes),                        \
+      .gemm_packed = creg_gemm_packed_##gemm##_f64,                           \
       .dropout_hashes = creg_dropout_hashes_avx2}}
 
 /* One row per level; entries left out are NULL (the reference loops). */
@@ -81,9 +86,10 @@ static const level levels[] = {
      {VECTOR_ENTRIES(f64, double, base, base, 16),
       .dropout_hashes = creg_dropout_hashes_base}},
 #if defined(CREG_HAVE_AVX2_KERNELS)
-    AVX2_LEVEL("avx2+fma", has_avx2_fma, avx2),
+    X86_LEVEL("avx2+fma", has_avx2_fma, avx2, avx2, 32),
     /* level 2 with the step kernels built for AVX-512VL */
-    AVX2_LEVEL("avx512vl", has_avx512vl, avx512),
+    X86_LEVEL("avx512vl", has_avx512vl, avx2, avx512vl, 32),
+    X86_LEVEL("avx512", has_avx512vl, avx512, avx512, 64),
 #endif
 #endif
 };

@@ -3,7 +3,8 @@
  * One source for every precision and instruction set: written with GNU C
  * vector extensions, compiled once per (CREG_F32 | CREG_F64) x
  * (CREG_ISA_BASE: 16-byte vectors, SSE2 on x86-64 and NEON on aarch64 |
- *  CREG_ISA_AVX2: 32-byte vectors, built with -mavx2 -mfma).
+ *  CREG_ISA_AVX2: 32-byte vectors, built with -mavx2 -mfma |
+ *  CREG_ISA_AVX512: 64-byte vectors, built with -mavx512f).
  * dispatch.c puts each variant in its level's row of the kernel table.
  *
  * Two kernels, named after what they vectorize:

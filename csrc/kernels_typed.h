@@ -118,5 +118,6 @@ extern const KT(kernels) *KT(active_kernels);
     KT(map_kernel) KT(log1p_exp_neg_abs_##isa);
 CREG_DECLARE_KERNELS(base)
 CREG_DECLARE_KERNELS(avx2)
+CREG_DECLARE_KERNELS(avx512vl)
 CREG_DECLARE_KERNELS(avx512)
 #undef CREG_DECLARE_KERNELS

@@ -15,7 +15,8 @@
  *   H_l, M_l  R x sizes[l+1] per hidden layer: the dropped-out activation
  *             the next layer reads, and the mask that made it
  * Each region reserves creg_padded(width) elements per row, so all start
- * on a cache line.  Nothing here allocates; pointers are recomputed from
+ * on a cache line; Xb and Xn whole step-kernel tiles (the look-ahead's
+ * packed copy).  Nothing here allocates; pointers are recomputed from
  * sizes per call.
  */
 #include <string.h>

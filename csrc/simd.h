@@ -2,10 +2,11 @@
  *
  * Included by sources compiled once per (precision x instruction set), after
  * real.h: CREG_ISA_AVX2 gives 32-byte vectors (built with -mavx2 -mfma),
- * anything else the 16-byte baseline (SSE2 on x86-64, NEON on aarch64).
- * The AVX-512 build defines CREG_ISA_AVX2 too and adds CREG_ISA_AVX512VL
- * (-mavx512f -mavx512vl): the same 32-byte vectors and operations, so the
- * same bits, with 32 vector registers instead of 16 for larger tiles.
+ * CREG_ISA_AVX512 64-byte vectors (-mavx512f), anything else the 16-byte
+ * baseline (SSE2 on x86-64, NEON on aarch64).  The AVX-512VL build defines
+ * CREG_ISA_AVX2 too and adds CREG_ISA_AVX512VL (-mavx512f -mavx512vl): the
+ * same 32-byte vectors and operations, so the same bits, with 32 vector
+ * registers instead of 16 for larger tiles.
  * KFN(name) names a kernel of this build: creg_name_avx2_f32 and so on.
  * Written with GNU C vector extensions, so one source serves every ISA.
  */
@@ -14,9 +15,12 @@
 
 #include <string.h>
 
-#if defined(CREG_ISA_AVX512VL)
-#define VBYTES 32
+#if defined(CREG_ISA_AVX512)
+#define VBYTES 64
 #define KFN(name) CREG_FN(name##_avx512)
+#elif defined(CREG_ISA_AVX512VL)
+#define VBYTES 32
+#define KFN(name) CREG_FN(name##_avx512vl)
 #elif defined(CREG_ISA_AVX2)
 #define VBYTES 32
 #define KFN(name) CREG_FN(name##_avx2)
@@ -42,7 +46,31 @@ vstore(real *p, vec v)
     memcpy(p, &v, sizeof v);
 }
 
-#if defined(CREG_ISA_AVX2)
+#if defined(CREG_ISA_AVX512)
+#include <immintrin.h>
+
+/* AVX-512 masks the lanes below n itself: loads that read only those (the
+ * rest as zeros, never faulting) and stores that write only those. */
+static inline vec
+vload_part(const real *p, int n)
+{
+#if defined(CREG_F32)
+    return (vec)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
+#else
+    return (vec)_mm512_maskz_loadu_pd((__mmask8)((1u << n) - 1), p);
+#endif
+}
+
+static inline void
+vstore_part(real *p, vec v, int n)
+{
+#if defined(CREG_F32)
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
+#else
+    _mm512_mask_storeu_pd(p, (__mmask8)((1u << n) - 1), (__m512d)v);
+#endif
+}
+#elif defined(CREG_ISA_AVX2)
 #include <immintrin.h>
 
 /* All ones in the lanes below n: AVX2's masked loads read only those (the
@@ -163,19 +191,28 @@ vsum(vec v)
     return t[0];
 }
 
-/* out[i] := vsum(v[i]) for i < n, bit for bit.  Under AVX2 (float32)
- * eight vectors are summed at once, transposed as they are added, in
- * about a third of the operations of eight vsums. */
+/* out[i] := vsum(v[i]) for i < n, bit for bit.  Under AVX2 and AVX-512
+ * (float32) eight vectors are summed at once, transposed as they are
+ * added, in about a third of the operations of eight vsums (a 64-byte
+ * vector first adds its halves: vsum's first step at 16 lanes). */
 static inline __attribute__((always_inline)) void
 vsum_each(real *out, const vec *v, int n)
 {
-#if defined(CREG_ISA_AVX2) && defined(CREG_F32)
+#if (defined(CREG_ISA_AVX2) || defined(CREG_ISA_AVX512)) && defined(CREG_F32)
     for (int first = 0; first < n; first += 8) {
         __m256 a[8];
         for (int i = 0; i < 8; ++i) { /* past n: repeats, not stored */
-            a[i] = (__m256)v[first + i < n ? first + i : first];
+            const vec x = v[first + i < n ? first + i : first];
+#if defined(CREG_ISA_AVX512)
+            /* lanes i and i + 8 (vsum's first step at 16 lanes) */
+            a[i] = _mm256_add_ps(
+                _mm512_castps512_ps256((__m512)x),
+                _mm256_castpd_ps(_mm512_extractf64x4_pd((__m512d)x, 1)));
+#else
+            a[i] = (__m256)x;
+#endif
         }
-        /* lanes i and i + 4 (vsum's first step), two vectors per add */
+        /* lanes i and i + 4 (vsum's step at 8 lanes), two vectors per add */
         __m256 h[4];
         for (int i = 0; i < 4; ++i) {
             h[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * i], a[2 * i + 1],

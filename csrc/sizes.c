@@ -13,6 +13,14 @@ creg_param_count(const creg_net *net)
     return count;
 }
 
+/* n rounded up to whole step-kernel tiles at every level. */
+static ptrdiff_t
+packed(ptrdiff_t n)
+{
+    return (n + CREG_STEP_TILE_MAX - 1) / CREG_STEP_TILE_MAX
+           * CREG_STEP_TILE_MAX;
+}
+
 ptrdiff_t
 creg_packed_width(const creg_net *net)
 {
@@ -20,8 +28,7 @@ creg_packed_width(const creg_net *net)
     for (int l = 0; l < net->n_layers; ++l) {
         widest = net->sizes[l] > widest ? net->sizes[l] : widest;
     }
-    return (widest + CREG_STEP_TILE_MAX - 1) / CREG_STEP_TILE_MAX
-           * CREG_STEP_TILE_MAX;
+    return packed(widest);
 }
 
 /* The offset of a region of R rows of `per_row` elements, after those
@@ -43,8 +50,13 @@ creg_workspace_plan(creg_workspace_layout *plan, const creg_net *net,
     for (int l = 1; l <= L; ++l) {
         widest = net->sizes[l] > widest ? net->sizes[l] : widest;
     }
-    plan->Xb = place(&end, R, creg_padded(net->sizes[0]));
-    plan->Xn = place(&end, R, creg_padded(net->sizes[0]));
+    /* Xb and Xn take turns holding the next batch's rows as the
+     * look-ahead copies them, in the step kernels' packed layout: whole
+     * tiles of the widest level (CREG_STEP_TILE_MAX, a multiple of the
+     * row alignment). */
+    const ptrdiff_t input_row = packed(net->sizes[0]);
+    plan->Xb = place(&end, R, input_row);
+    plan->Xn = place(&end, R, input_row);
     plan->Xp = place(&end, R, creg_packed_width(net));
     plan->Yb = place(&end, R, creg_padded(net->sizes[L]));
     for (int l = 0; l < L; ++l) {

@@ -27,7 +27,8 @@
  * sums would not fit in registers here.  Both sum exactly as forward_rows
  * does, so a step gives the same bits whether its forward ran ahead or
  * not.
- * Compiled per precision x instruction set, like gemm_kernel.c; the
+ * Compiled per precision x instruction set, like gemm_kernel.c (the
+ * AVX-512 build with 64-byte vectors); the
  * AVX-512VL build differs from the AVX2 one only in forward_rows' tile
  * (dot_tile.h) and in the registers the compiler may use, never in the
  * operations or their order.
@@ -57,7 +58,11 @@ typedef __typeof__((vec){0} > (vec){0}) mask;
 static inline vec
 fused_multiply_add(vec a, vec b, vec c)
 {
-#if defined(CREG_ISA_AVX2) && defined(CREG_F32) /* AVX-512VL's build too */
+#if defined(CREG_ISA_AVX512) && defined(CREG_F32)
+    return (vec)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#elif defined(CREG_ISA_AVX512)
+    return (vec)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
+#elif defined(CREG_ISA_AVX2) && defined(CREG_F32) /* AVX-512VL's too */
     return (vec)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
 #elif defined(CREG_ISA_AVX2)
     return (vec)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
@@ -84,7 +89,11 @@ typedef double dvec __attribute__((vector_size(VBYTES)));
 static inline void
 widen(dvec *lo, dvec *hi, vec v)
 {
-#if defined(CREG_ISA_AVX2)
+#if defined(CREG_ISA_AVX512)
+    *lo = (dvec)_mm512_cvtps_pd(_mm512_castps512_ps256((__m512)v));
+    *hi = (dvec)_mm512_cvtps_pd(
+        _mm256_castpd_ps(_mm512_extractf64x4_pd((__m512d)v, 1)));
+#elif defined(CREG_ISA_AVX2)
     *lo = (dvec)_mm256_cvtps_pd(_mm256_castps256_ps128((__m256)v));
     *hi = (dvec)_mm256_cvtps_pd(_mm256_extractf128_ps((__m256)v, 1));
 #elif defined(__SSE2__)
