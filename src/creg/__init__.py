@@ -6,6 +6,7 @@ import os as _os
 from creg import _core, datasets
 from creg._config import show_config
 from creg._errors import DivergenceError, ModelFileError
+from creg.early_stopping import EarlyStopping
 from creg.expand import expand
 from creg.history import History
 from creg.network import Network
@@ -54,7 +55,7 @@ def load(path):
     return load_network(path)
 
 
-__all__ = ["Network", "History", "load", "datasets", "expand",
+__all__ = ["Network", "History", "EarlyStopping", "load", "datasets", "expand",
            "load_network2", "convert_penalty", "regularization_path",
            "PathPoint", "DivergenceError", "ModelFileError", "show_config",
            "__version__"]

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from creg._epoch_table import EpochTable
 from creg.datasets import load_digits
 from creg.expand import expand
 from creg.network import Network
@@ -56,11 +57,11 @@ def train_one(fit_args, expanded, train, test, epochs, seed):
 
 
 def _print_epochs(hist, out):
-    print("epoch  train cost  train acc  test acc  seconds", file=out)
+    table = EpochTable(accuracy=True, validation=True, zero=False,
+                       clamped=False, validation_label="test")
+    print(table.header(), file=out)
     for e in range(hist.epochs):
-        print(f"{e + 1:5d}  {hist.train_cost[e]:10.4f}  "
-              f"{hist.train_accuracy[e]:9.4f}  {hist.eval_accuracy[e]:8.4f}  "
-              f"{hist.seconds[e]:7.3f}", file=out)
+        print(table.row_of(e + 1, hist, e), file=out)
 
 
 def _plot(path, curves):

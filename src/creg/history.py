@@ -1,12 +1,18 @@
 """The per-epoch record that fit returns."""
+import math
 from dataclasses import asdict, dataclass, field
+
+# The last value of each of these goes into the summary repr, in this order.
+_SUMMARY_LISTS = ("train_cost", "train_accuracy", "eval_cost",
+                  "eval_accuracy")
 
 
 @dataclass
 class History:
     """Per-epoch lists, in the spirit of network2's four monitor lists.
 
-    Accuracies are fractions in [0, 1].  ``eval_*`` stay empty without
+    Accuracies are fractions in [0, 1] (per label for multi-label
+    targets: see `Network.accuracy`).  ``eval_*`` stay empty without
     validation data; accuracies are NaN for a linear output.
     ``train_cost`` is the mean data cost over the whole training set after
     the epoch plus the penalty terms of the fit's strengths; ``eval_cost``
@@ -16,8 +22,9 @@ class History:
     max_norm); ``layer_norms`` and ``layer_zero_fraction`` hold, per epoch,
     one Frobenius norm and one zero fraction per layer.
     ``stopped_early`` says whether early stopping or a schedule ended the
-    fit and ``best_epoch`` (0-based; -1 without early stopping) which
-    epoch's weights were kept.
+    fit and ``best_epoch`` (0-based; -1 without validation data or early
+    stopping) the epoch of the best validation score, whose weights early
+    stopping keeps.  ``repr`` gives a one-line summary, `plot` the curves.
 
     Examples
     --------
@@ -27,6 +34,8 @@ class History:
     >>> hist = net.fit(X, y, epochs=3, lr=0.5)
     >>> hist.epochs, len(hist.train_accuracy), hist.eval_accuracy
     (3, 3, [])
+    >>> History(train_cost=[0.9, 0.5], seconds=[0.1, 0.1])
+    <History: 2 epochs, last train_cost=0.5>
     """
 
     train_cost: list = field(default_factory=list)
@@ -53,6 +62,51 @@ class History:
         2
         """
         return len(self.seconds)
+
+    def __repr__(self):
+        last = ", ".join(f"{name}={getattr(self, name)[-1]:.4g}"
+                         for name in _SUMMARY_LISTS
+                         if getattr(self, name)
+                         and not math.isnan(getattr(self, name)[-1]))
+        parts = [f"{self.epochs} epoch{'' if self.epochs == 1 else 's'}"]
+        if last:
+            parts.append(f"last {last}")
+        if 0 <= self.best_epoch < len(self.eval_cost):
+            name = ("eval_cost" if math.isnan(self.eval_accuracy[
+                self.best_epoch]) else "eval_accuracy")
+            parts.append(f"best_epoch={self.best_epoch} ({name}="
+                         f"{getattr(self, name)[self.best_epoch]:.4g})")
+        if self.stopped_early:
+            parts.append("stopped early")
+        kind = getattr(self, "train_metrics", None)
+        if kind:
+            parts.append(f"train_metrics={kind!r}")
+        return f"<History: {', '.join(parts)}>"
+
+    def plot(self):
+        """Draw train and validation curves: cost, and accuracy where the
+        output has one, against the epoch, with the best epoch marked.
+
+        Needs matplotlib (``pip install "creg[plot]"``); without it an
+        ImportError says so.
+
+        Returns
+        -------
+        (matplotlib.figure.Figure, list of matplotlib.axes.Axes)
+            The figure and its panels: cost, then accuracy.
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits(dtype="float32")
+        >>> hist = creg.Network([64, 30, 10], seed=0).fit(
+        ...     X[:1000], y[:1000], epochs=3,
+        ...     validation_data=(X[1000:], y[1000:]))
+        >>> fig, axes = hist.plot()  # doctest: +SKIP
+        >>> fig.savefig("history.png")  # doctest: +SKIP
+        """
+        from creg._history_plot import plot_history
+        return plot_history(self)
 
     def to_dict(self):
         """The lists and flags as a plain dict (e.g. for json.dump).

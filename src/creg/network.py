@@ -6,8 +6,8 @@ Ctrl-C is honoured between chunks), and keeps the history.
 """
 from __future__ import annotations
 
-import math
 import os
+import sys
 import threading
 import time
 from typing import Any, Callable, Optional, Sequence, Union
@@ -15,9 +15,12 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import numpy.typing as npt
 
-from creg import _core, _validation as check
+from creg import _accuracy, _core, _validation as check
+from creg._epoch_table import EpochTable
 from creg._errors import DivergenceError
 from creg._initializers import INIT_SCRATCH_BYTES, initialize_layer
+from creg._summary import network_summary
+from creg.early_stopping import EarlyStopping
 from creg.history import History
 
 ArrayLike = npt.ArrayLike
@@ -254,6 +257,37 @@ class Network:
                 f"output={self.output!r}, cost={self.cost_name!r}, "
                 f"dtype={self.dtype.name!r})")
 
+    def __str__(self):
+        return network_summary(self)
+
+    def summary(self, file: Any = None) -> None:
+        """Print a table of the layers, as Keras's ``Model.summary()``.
+
+        One row per layer: units, activation, weight shape (n_out x n_in,
+        creg's layout) and parameters (weights and biases), then the
+        total; above it the cost, dtype, seed and epochs trained.
+        ``print(net)`` prints the same table.
+
+        Parameters
+        ----------
+        file : writable text stream, optional
+            Where to print; default sys.stdout.
+
+        Examples
+        --------
+        >>> import creg
+        >>> creg.Network([64, 30, 10], seed=0).summary()
+        Network: cost cross_entropy, float32, seed 0, 0 epochs trained
+        layer     units  activation  weights  params
+        input        64
+        hidden 1     30  sigmoid     30 x 64   1,950
+        output       10  sigmoid     10 x 30     310
+        total                                  2,260
+        2,260 parameters (8.8 KiB)
+        """
+        print(network_summary(self), file=sys.stdout if file is None
+              else file)
+
     # --------------------------------------------------------- inference
     def _workspace(self, rows):
         # rows * (size of one row) in Python ints: C's ptrdiff_t product
@@ -276,11 +310,6 @@ class Network:
                               n_threads)
         return out, cost
 
-    def _labels_of(self, outputs):
-        if outputs.shape[1] == 1:
-            return (outputs[:, 0] > 0.5).astype(np.int64)
-        return outputs.argmax(axis=1)
-
     def predict_proba(self, X: ArrayLike, *,
                       n_threads: Optional[int] = None) -> np.ndarray:
         """Output activations of X.
@@ -294,9 +323,11 @@ class Network:
         Returns
         -------
         ndarray of shape (n, sizes[-1])
-            Softmax rows sum to 1; a multi-unit sigmoid output gives
-            independent per-unit probabilities; a linear output gives the
-            outputs themselves.
+            Softmax rows sum to 1: one distribution over the classes.  A
+            sigmoid output gives each unit's own probability, independent
+            of the others (its rows need not sum to 1): for multi-label
+            targets, ``predict_proba(X) > 0.5`` are the predicted labels.
+            A linear output gives the outputs themselves.
 
         Examples
         --------
@@ -327,7 +358,8 @@ class Network:
         ndarray
             Shape (n,) of int64 labels: the argmax of the outputs, or 0/1
             (output > 0.5) for one sigmoid unit; for a linear output, the
-            outputs, shape (n, sizes[-1]).
+            outputs, shape (n, sizes[-1]).  For multi-label targets use
+            ``predict_proba(X) > 0.5``.
 
         Examples
         --------
@@ -337,17 +369,24 @@ class Network:
         (4,)
         """
         outputs = self.predict_proba(X, n_threads=n_threads)
-        return outputs if self.output == "linear" else self._labels_of(outputs)
+        if self.output == "linear":
+            return outputs
+        return _accuracy.class_labels(outputs)
 
     def accuracy(self, X: ArrayLike, y: ArrayLike) -> float:
-        """Fraction of samples whose predicted class is right.
+        """Fraction of samples whose predicted class is right, or for
+        multi-label targets, of labels predicted right.
 
         Parameters
         ----------
         X : array-like of shape (n, sizes[0])
         y : array-like
-            Labels of shape (n,), or a target matrix (n, sizes[-1]) whose
-            argmax is the class.
+            Labels of shape (n,), or a target matrix (n, sizes[-1]).  The
+            class of a row is its argmax (output > 0.5 for one sigmoid
+            unit).  Targets of a sigmoid output with more than one entry
+            above 0.5 in some row are multi-label: every unit is a label
+            of its own, and accuracy is the mean over all n * sizes[-1]
+            entries of ``(output > 0.5) == (y > 0.5)``.
 
         Returns
         -------
@@ -371,7 +410,8 @@ class Network:
                           self.dtype)
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
         out = self._evaluate(Xa, None, ws, check.n_threads(None))[0]
-        return float(np.mean(self._labels_of(out) == self._labels_of(Ya)))
+        return _accuracy.accuracy(
+            out, Ya, _accuracy.is_multi_label(Ya, self.output))
 
     def _penalty(self, l2, l1):
         """l2/2 sum w^2 + l1 sum |w| over weights (never biases)."""
@@ -468,7 +508,7 @@ class Network:
             dropout: float = 0.0, input_noise: float = 0.0,
             momentum: float = 0.0,
             validation_data: Optional[tuple[ArrayLike, ArrayLike]] = None,
-            early_stopping: Optional[int] = None,
+            early_stopping: Union[None, int, EarlyStopping] = None,
             lr_schedule: LrSchedule = None, patience: int = 10,
             shuffle: bool = True, n_threads: Optional[int] = None,
             verbose: bool = False) -> History:
@@ -508,9 +548,11 @@ class Network:
             (seed, epoch, step, layer, index).
         validation_data : (X_val, y_val), optional
             Fills history.eval_cost and history.eval_accuracy.
-        early_stopping : int, optional
-            Stop after this many epochs without a better validation
-            accuracy and restore the best weights.
+        early_stopping : int or EarlyStopping, optional
+            An int k: stop after k epochs without a better validation
+            accuracy (for a linear output, validation cost) and restore
+            the best weights.  A `creg.EarlyStopping` chooses the score and
+            when the best weights come back.
         lr_schedule : None, "halve_on_plateau" or callable(epoch, history)
             "halve_on_plateau" halves lr after `patience` epochs without a
             better validation accuracy and stops once lr < lr0/128.  A
@@ -523,7 +565,9 @@ class Network:
             the core count; one in a forked child process.  Results are
             bitwise identical for any value.
         verbose : bool
-            Print one line per epoch.
+            Print a table with one row per epoch: train (and validation)
+            cost and accuracy, lr, the share of zero weights (with l1) and
+            of clamped neurons (with max_norm), seconds.
 
         Returns
         -------
@@ -559,15 +603,17 @@ class Network:
         dropout = check.rate("dropout", dropout)
         input_noise = check.non_negative("input_noise", input_noise)
         patience = check.positive_int("patience", patience)
-        if early_stopping is not None:
-            early_stopping = check.positive_int("early_stopping",
-                                                early_stopping)
+        if not (early_stopping is None
+                or isinstance(early_stopping, EarlyStopping)):
+            early_stopping = EarlyStopping(check.positive_int(
+                "early_stopping", early_stopping))
         if not (lr_schedule is None or callable(lr_schedule)):
             check.choice("lr_schedule", lr_schedule, ("halve_on_plateau",))
         validation = None
         if validation_data is not None:
             validation = self._validation_set(validation_data)
-        elif early_stopping is not None or lr_schedule == "halve_on_plateau":
+        elif (early_stopping is not None and early_stopping.score is None) \
+                or lr_schedule == "halve_on_plateau":
             raise ValueError("early_stopping and lr_schedule="
                              "'halve_on_plateau' need validation_data")
         shuffle = check.boolean("shuffle", shuffle)
@@ -650,7 +696,14 @@ class Network:
         velocity[...] = 0
         order = np.empty(n, np.int64) if plan["shuffle"] else None
         n_batches = -(-n // bs)
-        history, tracker = History(), _Tracker(rule["lr"], plan)
+        history, tracker = History(), _Tracker(rule["lr"], plan, validation)
+        # one meaning of accuracy for train and validation alike
+        targets = [Y] if validation is None else [Y, validation[1]]
+        multi_label = any(_accuracy.is_multi_label(T, self.output)
+                          for T in targets)
+        table = EpochTable(accuracy=self.output != "linear",
+                           validation=validation is not None,
+                           zero=rule["l1"] > 0, clamped=rule["max_norm"] > 0)
         chunk = 1
         for epoch in range(plan["epochs"]):
             lr = tracker.lr_for(epoch, history)
@@ -682,15 +735,17 @@ class Network:
                     "finite epoch. Lower lr or scale the inputs.") from None
             self.epochs_trained += 1
             seconds = time.perf_counter() - start
-            self._record(history, X, Y, validation, ws, rule, lr, seconds, nt)
+            self._record(history, X, Y, validation, ws, rule, lr, seconds, nt,
+                         multi_label)
             if plan["verbose"]:
-                _print_epoch(self.epochs_trained, history)
-            if tracker.should_stop(history, self.params):
+                table.print_epoch(self.epochs_trained, history)
+            if tracker.should_stop(self, history):
                 break
         tracker.restore_best(history, self.params)
         return history
 
-    def _record(self, history, X, Y, validation, ws, rule, lr, seconds, nt):
+    def _record(self, history, X, Y, validation, ws, rule, lr, seconds, nt,
+                multi_label):
         penalty = self._penalty(rule["l2"], rule["l1"])
         for data, costs, accs in (
                 ((X, Y), history.train_cost, history.train_accuracy),
@@ -700,8 +755,8 @@ class Network:
             A, B = data
             out, cost = self._evaluate(A, B, ws, nt)
             costs.append(cost / A.shape[0] + penalty)
-            accs.append(math.nan if self.output == "linear" else float(
-                np.mean(self._labels_of(out) == self._labels_of(B))))
+            accs.append(float("nan") if self.output == "linear"
+                        else _accuracy.accuracy(out, B, multi_label))
         history.lr.append(lr)
         history.seconds.append(seconds)
         zeros = [int(np.count_nonzero(w == 0)) for w in self._weights]
@@ -931,14 +986,20 @@ class Network:
 
 
 class _Tracker:
-    """Early stopping and lr schedules, driven by validation accuracy."""
+    """The lr schedule of one fit and its early stopping, both driven by
+    the same validation score (creg.early_stopping)."""
 
-    def __init__(self, lr0, plan):
+    def __init__(self, lr0, plan, validation):
         self.lr0 = self.lr = lr0
         self.schedule = plan["lr_schedule"]
-        self.early_stopping = plan["early_stopping"]
         self.patience = plan["patience"]
-        self.best, self.best_params, self.since_best = -math.inf, None, 0
+        # Without early stopping, validation data still gets a monitor
+        # that never stops: it finds history.best_epoch and the plateaus.
+        self.monitor = plan["early_stopping"]
+        if self.monitor is None and validation is not None:
+            self.monitor = EarlyStopping(None)
+        if self.monitor is not None:
+            self.monitor._start()
         self.since_change = 0
 
     def lr_for(self, epoch, history):
@@ -947,23 +1008,13 @@ class _Tracker:
                                      self.schedule(epoch, history))
         return self.lr
 
-    def should_stop(self, history, params):
-        if not history.eval_accuracy:
+    def should_stop(self, network, history):
+        if self.monitor is None:
             return False
-        # Higher is better: validation accuracy, or for a linear output
-        # (whose accuracy is NaN, never "better") minus the validation cost.
-        score = history.eval_accuracy[-1]
-        if math.isnan(score):
-            score = -history.eval_cost[-1]
-        if score > self.best:
-            self.best, self.since_best, self.since_change = score, 0, 0
-            history.best_epoch = history.epochs - 1
-            if self.early_stopping is not None:
-                if self.best_params is None:
-                    self.best_params = np.empty_like(params)
-                self.best_params[...] = params
+        if self.monitor._after_epoch(network, history):
+            history.best_epoch = self.monitor.best_epoch
+            self.since_change = 0
             return False
-        self.since_best += 1
         self.since_change += 1
         if self.schedule == "halve_on_plateau" and \
                 self.since_change >= self.patience:
@@ -971,15 +1022,14 @@ class _Tracker:
             if self.lr < self.lr0 / 128:
                 history.stopped_early = True
                 return True
-        if self.early_stopping is not None and \
-                self.since_best >= self.early_stopping:
+        if self.monitor._patience_ran_out:
             history.stopped_early = True
             return True
         return False
 
     def restore_best(self, history, params):
-        if self.best_params is not None and history.stopped_early:
-            params[...] = self.best_params
+        if self.monitor is not None:
+            self.monitor._restore_best(params, history.stopped_early)
 
 
 def _is_dtype(value):
@@ -996,15 +1046,3 @@ def _next_chunk(count, seconds):
     if seconds <= 0:
         return count * 4
     return max(1, min(count * 4, int(count * _CHUNK_SECONDS / seconds)))
-
-
-def _print_epoch(epoch, h):
-    line = (f"epoch {epoch:4d}  train cost {h.train_cost[-1]:.4f}  "
-            f"acc {h.train_accuracy[-1]:.4f}")
-    if h.eval_accuracy:
-        line += (f"  eval cost {h.eval_cost[-1]:.4f}  "
-                 f"acc {h.eval_accuracy[-1]:.4f}")
-    line += (f"  lr {h.lr[-1]:.4g}  zero {100 * h.zero_fraction[-1]:.1f}%  "
-             f"clamped {100 * h.clamped_fraction[-1]:.1f}%  "
-             f"{h.seconds[-1]:.2f}s")
-    print(line, flush=True)

@@ -53,10 +53,9 @@ Decisions worth knowing (each also in the class docstrings):
 from __future__ import annotations
 
 import dataclasses
-import math
 import numbers
 import warnings
-from typing import Any, Callable, Optional, Sequence, TypeVar, Union
+from typing import Any, Optional, Sequence, TypeVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -77,6 +76,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "creg.sklearn needs scikit-learn >= 1.6, which is an optional "
         "dependency of creg: pip install scikit-learn") from exc
 
+from creg.early_stopping import EarlyStopping
 from creg.history import History
 from creg.network import Network
 
@@ -178,53 +178,6 @@ _ATTRIBUTES_DOC = """
     feature_names_in_ : ndarray of str
         Only when X was a DataFrame with string column names.
 """
-
-
-class _Stop(Exception):
-    """Raised from the per-epoch hook to end training early."""
-
-
-class _EarlyStopping:
-    """Scores the network on the held-out rows after every epoch and ends
-    training after `patience` epochs without a better score, keeping the
-    best weights.
-
-    It rides on Network.fit's per-epoch hook (``lr_schedule`` called as
-    f(epoch, history) before each epoch, returning the constant lr), so
-    momentum and the shuffle run exactly as in one uninterrupted fit.
-    Network's own early stopping watches validation *accuracy*, which a
-    linear output does not have, hence this one for both estimators.
-    """
-
-    def __init__(self, network: Network,
-                 score: Callable[[Network], float], patience: int,
-                 lr: float) -> None:
-        self.network, self.score, self.patience, self.lr = \
-            network, score, patience, lr
-        self.scores: list[float] = []
-        self.best = -math.inf
-        self.best_params: Optional[NDArray[Any]] = None
-        self.best_epoch, self.since_best = -1, 0
-        self.history: Optional[History] = None
-
-    def __call__(self, epoch: int, history: History) -> float:
-        self.history = history
-        if epoch > 0:
-            self.observe()
-            if self.since_best >= self.patience:
-                raise _Stop
-        return self.lr
-
-    def observe(self) -> None:
-        """Score the weights after the epoch just finished."""
-        score = float(self.score(self.network))
-        self.scores.append(score)
-        if score > self.best:
-            self.best, self.since_best = score, 0
-            self.best_epoch = len(self.scores) - 1
-            self.best_params = self.network.params.copy()
-        else:
-            self.since_best += 1
 
 
 class _CregEstimator(BaseEstimator):
@@ -430,12 +383,13 @@ class _CregEstimator(BaseEstimator):
         self.n_iter_ = self.history_.epochs
         if not incremental:
             self.validation_scores_ = monitor.scores if monitor else None
-            self.best_validation_score_ = monitor.best if monitor else None
+            self.best_validation_score_ = (monitor.best_score if monitor
+                                           else None)
         return self
 
     def _fit_early_stopping(self, network: Network, X: NDArray[Any],
                             y: NDArray[Any], options: dict[str, Any]
-                            ) -> tuple[History, _EarlyStopping]:
+                            ) -> tuple[History, EarlyStopping]:
         split_seed = np.random.RandomState(network.seed % 2**32).randint(
             np.iinfo(np.int32).max)
         stratify = y if self._output == "softmax" else None
@@ -448,19 +402,11 @@ class _CregEstimator(BaseEstimator):
         def score(net: Network) -> float:
             return self._validation_score(net, X_val, y_val, n_threads)
 
-        monitor = _EarlyStopping(network, score, self.n_iter_no_change,
-                                 self.lr)
-        try:
-            history = network.fit(X_train, y_train, epochs=self.epochs,
-                                  lr_schedule=monitor, **options)
-            monitor.observe()  # the hook runs before epochs: score the last
-            history.stopped_early = False
-        except _Stop:
-            assert monitor.history is not None  # set before any _Stop
-            history = monitor.history
-            history.stopped_early = True
-        network.params[...] = monitor.best_params
-        history.best_epoch = monitor.best_epoch
+        # scikit-learn's rule: the best epoch's weights, stopped or not
+        monitor = EarlyStopping(self.n_iter_no_change, score=score,
+                                restore="always")
+        history = network.fit(X_train, y_train, epochs=self.epochs,
+                              early_stopping=monitor, **options)
         return history, monitor
 
     # ----------------------------------------------------------- results

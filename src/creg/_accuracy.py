@@ -1,0 +1,33 @@
+"""What "accuracy" means for a network's outputs and a target matrix.
+
+One label per row (integer labels, one-hot rows, or a single sigmoid
+unit): the fraction of rows whose predicted class -- the argmax, or
+output > 0.5 for one unit -- is the target's.  Several labels per row (a
+sigmoid output whose targets have more than one entry above 0.5 in some
+row): each unit is an independent yes/no, and accuracy is the fraction of
+all (row, unit) entries where (output > 0.5) == (target > 0.5), as
+scikit-learn's ``hamming_loss`` counts them (accuracy = 1 - hamming loss).
+"""
+import numpy as np
+
+
+def class_labels(outputs):
+    """The class of each row: output > 0.5 for one unit, else the argmax."""
+    if outputs.shape[1] == 1:
+        return (outputs[:, 0] > 0.5).astype(np.int64)
+    return outputs.argmax(axis=1)
+
+
+def is_multi_label(Y, output):
+    """Whether target matrix Y of an `output` layer holds several labels
+    in some row (only a sigmoid output can: softmax rows sum to 1)."""
+    if output != "sigmoid" or Y.shape[1] < 2:
+        return False
+    return bool(np.any(np.count_nonzero(Y > 0.5, axis=1) > 1))
+
+
+def accuracy(outputs, Y, multi_label):
+    """The accuracy of `outputs` against target matrix `Y` (module doc)."""
+    if multi_label:
+        return float(np.mean((outputs > 0.5) == (Y > 0.5)))
+    return float(np.mean(class_labels(outputs) == class_labels(Y)))

@@ -1,0 +1,105 @@
+"""creg.EarlyStopping: the one early-stopping mechanism of Network.fit and
+the estimators (whose own tests are in test_sklearn.py)."""
+import numpy as np
+import pytest
+
+import creg
+
+
+def _problem(n, seed):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 5)), rng.integers(0, 3, n)
+
+
+TRAIN, VAL = _problem(60, 0), _problem(30, 3)
+
+
+def _net():
+    return creg.Network([5, 4, 3], output="softmax", cost="log_likelihood",
+                        dtype="float64")
+
+
+def _fit(net, early_stopping, epochs=200, validation=True):
+    return net.fit(*TRAIN, epochs=epochs, lr=2.0,
+                   early_stopping=early_stopping,
+                   validation_data=VAL if validation else None)
+
+
+def test_an_int_is_short_for_the_object():
+    a, b = _net(), _net()
+    stop = creg.EarlyStopping(3)
+    ha, hb = _fit(a, 3), _fit(b, stop)
+    assert ha.stopped_early and ha.to_dict() | {"seconds": 0} == \
+        hb.to_dict() | {"seconds": 0}
+    assert np.array_equal(a.params, b.params)
+    assert stop.scores == hb.eval_accuracy
+    assert stop.best_epoch == hb.best_epoch
+    assert stop.best_score == max(hb.eval_accuracy)
+    assert a.accuracy(*VAL) == stop.best_score  # best weights are back
+
+
+def _weights_after(epochs):
+    net = _net()
+    _fit(net, None, epochs=epochs)
+    return net.params
+
+
+def test_a_score_of_your_own_needs_no_validation_data():
+    X_val, y_val = VAL
+    stop = creg.EarlyStopping(4, score=lambda net: -net.cost(X_val, y_val))
+    net = _net()
+    hist = _fit(net, stop, validation=False)
+    assert hist.eval_cost == [] and hist.stopped_early
+    assert len(stop.scores) == hist.epochs == stop.best_epoch + 1 + 4
+    assert stop.scores[stop.best_epoch] == max(stop.scores)
+    assert hist.best_epoch == stop.best_epoch
+    # the weights kept are those after the best epoch
+    assert np.array_equal(net.params, _weights_after(stop.best_epoch + 1))
+
+
+@pytest.mark.parametrize("restore", ["on_stop", "always"])
+def test_restore_decides_the_weights_of_a_fit_that_was_not_stopped(restore):
+    net = _net()
+    stop = creg.EarlyStopping(1000, restore=restore)
+    hist = _fit(net, stop, epochs=40)
+    assert not hist.stopped_early and hist.epochs == 40
+    assert stop.best_epoch < 39  # the last epoch was not the best one
+    kept = stop.best_epoch + 1 if restore == "always" else 40
+    assert np.array_equal(net.params, _weights_after(kept))
+
+
+def test_patience_none_never_stops_but_finds_the_best_epoch():
+    stop = creg.EarlyStopping(None, restore="always")
+    net = _net()
+    hist = _fit(net, stop, epochs=30)
+    assert hist.epochs == 30 and not hist.stopped_early
+    assert hist.best_epoch == int(np.argmax(hist.eval_accuracy))
+    assert net.accuracy(*VAL) == max(hist.eval_accuracy)
+
+
+def test_a_reused_object_forgets_the_last_fit():
+    stop = creg.EarlyStopping(3)
+    _fit(_net(), stop, epochs=5)
+    _fit(_net(), stop, epochs=2)
+    assert len(stop.scores) == 2 and stop.best_epoch in (0, 1)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(patience=0), ValueError, "patience must be >= 1"),
+    (dict(patience=2.5), TypeError, "patience must be an integer"),
+    (dict(restore="end"), ValueError, "restore must be one of 'on_stop'"),
+    (dict(score="accuracy"), TypeError, "score must be None or a callable"),
+])
+def test_bad_arguments_are_refused_by_name(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        creg.EarlyStopping(**kwargs)
+
+
+def test_the_default_score_needs_validation_data():
+    with pytest.raises(ValueError, match="need validation_data"):
+        _fit(_net(), creg.EarlyStopping(3), validation=False)
+
+
+def test_repr_shows_the_settings():
+    assert repr(creg.EarlyStopping(3, restore="always")) == \
+        "EarlyStopping(patience=3, restore='always')"

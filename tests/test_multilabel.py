@@ -1,0 +1,117 @@
+"""Probabilities and labels that mean what they say: a multi-unit sigmoid
+output gives independent per-unit probabilities, and targets with several
+1s in a row are multi-label, scored per label (not by argmax) in
+net.accuracy, the history and the verbose table -- all against numpy."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import creg
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _numpy_forward(net, X):
+    """The outputs of a sigmoid -> sigmoid network, in float64 numpy."""
+    A = np.asarray(X, np.float64)
+    for W, b in zip(net.weights, net.biases):
+        A = _sigmoid(A @ W.T.astype(np.float64) + b)
+    return A
+
+
+def per_label_accuracy(P, Y):
+    """The numpy reference: mean over all entries of (p > 0.5) == y."""
+    return np.mean((P > 0.5) == (Y == 1))
+
+
+def argmax_accuracy(P, Y):
+    return np.mean(P.argmax(axis=1) == Y.argmax(axis=1))
+
+
+def _multi_hot(rng, n, k):
+    """0/1 targets, about half of the rows with two or more 1s."""
+    Y = (rng.random((n, k)) < 0.4).astype(np.float64)
+    Y[0, :2] = 1  # at least one row with several labels
+    return Y
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 80), d=st.integers(1, 8), k=st.integers(2, 6),
+       seed=st.integers(0, 2**16))
+def test_accuracy_of_multi_label_targets_is_per_label(n, d, k, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    Y = _multi_hot(rng, n, k)
+    net = creg.Network([d, 5, k], dtype="float64", seed=seed)
+    P = net.predict_proba(X)
+    np.testing.assert_allclose(P, _numpy_forward(net, X), rtol=1e-10)
+    assert net.accuracy(X, Y) == pytest.approx(per_label_accuracy(P, Y),
+                                               abs=1e-12)
+
+
+def test_per_label_and_argmax_accuracy_differ_here_and_creg_gives_per_label():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 4))
+    Y = _multi_hot(rng, 50, 5)
+    net = creg.Network([4, 6, 5], dtype="float64", seed=3)
+    P = net.predict_proba(X)
+    assert per_label_accuracy(P, Y) != pytest.approx(argmax_accuracy(P, Y))
+    assert net.accuracy(X, Y) == pytest.approx(per_label_accuracy(P, Y))
+
+
+def test_one_label_per_row_keeps_the_argmax_accuracy():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 4))
+    labels = rng.integers(0, 5, 60)
+    Y = np.eye(5)[labels]
+    net = creg.Network([4, 6, 5], dtype="float64", seed=3)
+    P = net.predict_proba(X)
+    assert net.accuracy(X, Y) == net.accuracy(X, labels) == pytest.approx(
+        argmax_accuracy(P, Y))
+    # softmax rows are one distribution: they sum to 1, sigmoid rows need not
+    soft = creg.Network([4, 6, 5], output="softmax", cost="log_likelihood",
+                        dtype="float64")
+    np.testing.assert_allclose(soft.predict_proba(X).sum(axis=1), 1.0)
+    assert not np.allclose(P.sum(axis=1), 1.0)
+
+
+def _multi_label_fit(capsys, validation_targets=None):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(120, 4))
+    Y = _multi_hot(rng, 120, 5)
+    X_val, Y_val = X[:40] + 0.1, Y[:40]
+    if validation_targets is not None:
+        Y_val = validation_targets
+    net = creg.Network([4, 8, 5], dtype="float64", seed=0)
+    hist = net.fit(X, Y, epochs=3, lr=0.5, verbose=True,
+                   validation_data=(X_val, Y_val))
+    rows = capsys.readouterr().out.splitlines()[2:]
+    return net, hist, rows, (X, Y), (X_val, Y_val)
+
+
+def test_history_and_verbose_table_score_multi_label_targets_per_label(
+        capsys):
+    net, hist, rows, (X, Y), (X_val, Y_val) = _multi_label_fit(capsys)
+    train = per_label_accuracy(net.predict_proba(X), Y)
+    val = per_label_accuracy(net.predict_proba(X_val), Y_val)
+    assert train != pytest.approx(argmax_accuracy(net.predict_proba(X), Y))
+    assert hist.train_accuracy[-1] == pytest.approx(train)
+    assert hist.eval_accuracy[-1] == pytest.approx(val)
+    # columns: epoch, train cost, train acc, val cost, val acc, lr, time
+    cells = rows[-1].split()
+    assert cells[2] == f"{train:.4f}" and cells[4] == f"{val:.4f}"
+
+
+def test_validation_rows_with_one_label_are_scored_per_label_like_training(
+        capsys):
+    # the training targets make the fit multi-label: one meaning of
+    # accuracy for every column of the history
+    one_label = np.eye(5)[np.arange(40) % 5]
+    net, hist, _, _, (X_val, Y_val) = _multi_label_fit(capsys, one_label)
+    P = net.predict_proba(X_val)
+    assert hist.eval_accuracy[-1] == pytest.approx(
+        per_label_accuracy(P, Y_val))
+    assert per_label_accuracy(P, Y_val) != pytest.approx(
+        argmax_accuracy(P, Y_val))
