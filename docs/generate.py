@@ -7,6 +7,8 @@
 - generated/demo.png   ``python -m creg demo --plot`` (needs matplotlib;
                        skipped with a note when it is missing)
 - generated/path.txt   stdout of ``python docs/examples/path.py``
+- generated/verbose.txt  stdout of ``python docs/examples/verbose.py`` (the
+                       README's "What fit prints" quotes it)
 
 Accuracies are deterministic for a given creg build and CPU kernel level
 (bitwise identical for any thread count); the seconds columns are not.
@@ -40,11 +42,12 @@ def main():
              if not line.startswith("wrote ")]
     (OUT / "demo.txt").write_text("\n".join(lines).rstrip() + "\n")
 
-    text = io.StringIO()
-    with contextlib.redirect_stdout(text):
-        runpy.run_path(str(HERE / "examples" / "path.py"),
-                       run_name="__main__")
-    (OUT / "path.txt").write_text(text.getvalue())
+    for example in ("path", "verbose"):
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text):
+            runpy.run_path(str(HERE / "examples" / f"{example}.py"),
+                           run_name="__main__")
+        (OUT / f"{example}.txt").write_text(text.getvalue())
     print(f"wrote {', '.join(sorted(p.name for p in OUT.iterdir()))} "
           f"in {OUT}")
 

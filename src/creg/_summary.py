@@ -1,6 +1,6 @@
 """The layer table of ``print(net)`` and ``net.summary()``, in the manner of
 Keras's ``Model.summary()``: one row per layer with its units, activation,
-weight shape and parameter count, then the total."""
+weight shape and parameter count, then the total and its bytes."""
 
 
 def _kib(nbytes):
@@ -18,7 +18,6 @@ def network_summary(net):
                      net.output if last else net.hidden,
                      f"{n_out:,} x {n_in:,}", f"{n_out * n_in + n_out:,}"))
     total = net.params.size
-    rows.append(("total", "", "", "", f"{total:,}"))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     # text columns to the left, numbers to the right
     aligns = ("<", ">", "<", ">", ">")
@@ -29,6 +28,6 @@ def network_summary(net):
     title = (f"Network: cost {net.cost_name}, {net.dtype.name}, "
              f"seed {net.seed}, {epochs} epoch{'' if epochs == 1 else 's'} "
              "trained")
-    footer = (f"{total:,} parameters "
+    footer = (f"total: {total:,} parameters "
               f"({_kib(total * net.dtype.itemsize)})")
     return "\n".join([title, *lines, footer])

@@ -282,8 +282,7 @@ class Network:
         input        64
         hidden 1     30  sigmoid     30 x 64   1,950
         output       10  sigmoid     10 x 30     310
-        total                                  2,260
-        2,260 parameters (8.8 KiB)
+        total: 2,260 parameters (8.8 KiB)
         """
         print(network_summary(self), file=sys.stdout if file is None
               else file)
