@@ -120,14 +120,14 @@ class EarlyStopping:
             self._since_best >= self.patience
 
     def _restore_best(self, params: np.ndarray[Any, Any],
-                      stopped_early: bool) -> bool:
+                      stopped_early: bool) -> Optional[int]:
         """Put the best weights back into `params` if the rule says so;
-        True if it did."""
+        the epoch (0-based) whose weights came back, or None."""
         if self._best_params is None or not (
                 stopped_early or self.restore == "always"):
-            return False
+            return None
         params[...] = self._best_params
-        return True
+        return self.best_epoch
 
 
 def _validation_score(history: History) -> float:

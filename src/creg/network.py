@@ -1027,8 +1027,10 @@ class _Tracker:
         return False
 
     def restore_best(self, history, params):
-        if self.monitor is not None:
-            self.monitor._restore_best(params, history.stopped_early)
+        """The epoch whose weights early stopping put back, or None."""
+        if self.monitor is None:
+            return None
+        return self.monitor._restore_best(params, history.stopped_early)
 
 
 def _is_dtype(value):
