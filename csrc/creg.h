@@ -84,14 +84,18 @@ ptrdiff_t creg_workspace_size(const creg_net *net, ptrdiff_t max_rows);
 
 /* Kernel selection (dispatch.c): 0 the portable reference, 1
  * baseline-width vectors, 2 AVX2+FMA, 3 AVX2+FMA with the step kernels
- * built for AVX-512VL (same bits as 2).  creg_set_kernel_level clamps to
- * what this build and CPU support (a negative level asks for the best)
- * and returns the level in effect.  Call it before training; it is not
- * synchronized with running kernels. */
+ * built for AVX-512VL (same bits as 2), 4 AVX-512 with 64-byte vectors.
+ * creg_set_kernel_level clamps to what this build and CPU support (a
+ * negative level asks for the best) and returns the level in effect.
+ * Call it before training; it is not synchronized with running kernels.
+ * creg_kernel_name: "unknown" past the table; creg_kernel_vector_bits:
+ * the width of the level's GEMM and step vectors (0: scalar loops, or
+ * past the table). */
 int creg_best_kernel_level(void);
 int creg_set_kernel_level(int level);
 int creg_kernel_level(void);
 const char *creg_kernel_name(int level);
+int creg_kernel_vector_bits(int level);
 
 /* Counter-based random numbers: the key of the stream (seed, stream, epoch,
  * step); element `index` of it is creg_hash_at(key, index) in rng.h.  The

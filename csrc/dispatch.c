@@ -22,6 +22,7 @@
 typedef struct {
     const char *name;
     int (*supported)(void); /* on this CPU; NULL: always */
+    int vector_bits;        /* of the GEMM and step kernels */
     creg_kernels_f32 f32;
     creg_kernels_f64 f64;
 } level;
@@ -58,7 +59,7 @@ has_avx512vl(void)
  * `gemm` and the step kernels of the build `step`, with vbytes-wide
  * vectors, and AVX2's maps and hashes. */
 #define X86_LEVEL(name, supported, gemm, step, vbytes)                        \
-    {name, supported,                                                         \
+    {name, supported, 8 * (vbytes),                                           \
      {VECTOR_ENTRIES(f32, float, gemm, step, vbytes),                         \
       .gemm_packed = creg_gemm_packed_##gemm##_f32,                           \
       .sigmoid = creg_sigmoid_avx2_f32,                                       \
@@ -70,14 +71,14 @@ has_avx512vl(void)
 
 /* One row per level; entries left out are NULL (the reference loops). */
 static const level levels[] = {
-    {"reference", NULL,
+    {"reference", NULL, 0,
      {.dropout_hashes = creg_dropout_hashes_base},
      {.dropout_hashes = creg_dropout_hashes_base}},
 #if defined(CREG_HAVE_VECTOR_KERNELS)
 #if defined(__aarch64__) || defined(__ARM_NEON)
-    {"neon", NULL,
+    {"neon", NULL, 128,
 #else
-    {"sse2", NULL,
+    {"sse2", NULL, 128,
 #endif
      {VECTOR_ENTRIES(f32, float, base, base, 16),
       .sigmoid = creg_sigmoid_base_f32,
@@ -132,4 +133,10 @@ const char *
 creg_kernel_name(int level)
 {
     return level >= 0 && level < N_LEVELS ? levels[level].name : "unknown";
+}
+
+int
+creg_kernel_vector_bits(int level)
+{
+    return level >= 0 && level < N_LEVELS ? levels[level].vector_bits : 0;
 }

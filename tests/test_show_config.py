@@ -52,10 +52,14 @@ def test_build_record_names_compiler_flags_and_kernels():
     if _core.best_kernel_level() >= 2:
         assert "avx2+fma" in compiled
         assert "-mavx2" in build["avx2_kernel_flags"]
-    if _core.best_kernel_level() == 3:
+    if _core.best_kernel_level() >= 3:
         assert "avx512vl" in compiled
-        assert "-mavx512vl" in build["avx512_kernel_flags"]
-        assert "-mavx2" in build["avx512_kernel_flags"]
+        assert "-mavx512vl" in build["avx512vl_kernel_flags"]
+        assert "-mavx2" in build["avx512vl_kernel_flags"]
+    if _core.best_kernel_level() >= 4:
+        assert "avx512 (64-byte vectors)" in compiled
+        assert "-mavx512f" in build["avx512_kernel_flags"]
+        assert "-mprefer-vector-width=512" in build["avx512_kernel_flags"]
 
 
 def test_openmp_runtime_is_named():
@@ -90,3 +94,59 @@ def test_simd_disabled_by_environment():
     assert config["simd"]["kernel"] == "reference"
     assert config["simd"]["best_level"] == _core.best_kernel_level()
     assert config["simd"]["CREG_DISABLE_SIMD"] == "1"
+    assert config["simd"]["chosen_by"] == "CREG_DISABLE_SIMD=1"
+
+
+def _levels_of_this_cpu():
+    return [(level, _core.kernel_name(level))
+            for level in range(_core.best_kernel_level() + 1)]
+
+
+def test_every_supported_level_can_be_forced_by_name_or_number():
+    for level, name in _levels_of_this_cpu():
+        for value in (name, str(level), f" {name.upper()} "):
+            simd = _config_in_subprocess(CREG_KERNEL_LEVEL=value)["simd"]
+            assert simd["kernel_level"] == level, value
+            assert simd["kernel"] == name
+            assert simd["chosen_by"] == f"CREG_KERNEL_LEVEL={value}"
+            assert simd["vector_bits"] == _core.kernel_vector_bits(level)
+
+
+def test_default_level_is_the_best_and_reports_its_width():
+    simd = _config_in_subprocess(CREG_KERNEL_LEVEL="",
+                                 CREG_DISABLE_SIMD="")["simd"]
+    assert simd["kernel_level"] == _core.best_kernel_level()
+    assert simd["chosen_by"] == "the best level this CPU supports"
+    widths = {"reference": 0, "sse2": 128, "neon": 128, "avx2+fma": 256,
+              "avx512vl": 256, "avx512": 512}
+    for level, name in _levels_of_this_cpu():
+        assert _core.kernel_vector_bits(level) == widths[name]
+        assert f"{level} {name}" in simd["supported"]
+    assert _core.kernel_vector_bits(-1) == 0
+    assert _core.kernel_vector_bits(99) == 0
+
+
+def _import_warnings(**env):
+    environ = dict(os.environ, **env)
+    code = ("import warnings; warnings.simplefilter('always'); "
+            "import creg; from creg import _core; "
+            "print(_core.kernel_level())")
+    done = subprocess.run([sys.executable, "-c", code], env=environ,
+                          capture_output=True, text=True, timeout=120,
+                          check=True)
+    return int(done.stdout.split()[-1]), done.stderr
+
+
+def test_a_level_the_cpu_cannot_run_warns_and_keeps_the_best():
+    best = _core.best_kernel_level()
+    for value in ("avx9000", str(best + 1), "-1", "level 2"):
+        level, stderr = _import_warnings(CREG_KERNEL_LEVEL=value)
+        assert level == best, value
+        assert "RuntimeWarning" in stderr and "CREG_KERNEL_LEVEL" in stderr
+        assert _core.kernel_name(best) in stderr
+
+
+def test_disable_simd_wins_over_a_forced_level():
+    level, stderr = _import_warnings(CREG_KERNEL_LEVEL=str(
+        _core.best_kernel_level()), CREG_DISABLE_SIMD="1")
+    assert level == 0 and "Warning" not in stderr

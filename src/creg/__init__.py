@@ -1,9 +1,7 @@
 """creg: fast CPU training of fully-connected networks with exact
 regularizers (L2, L1 by soft-threshold, elastic net, max-norm, dropout,
 input noise, data expansion)."""
-import os as _os
-
-from creg import _core, datasets
+from creg import _core, _kernel_level, datasets
 from creg._config import show_config
 from creg._errors import DivergenceError, ModelFileError
 from creg.early_stopping import EarlyStopping
@@ -16,10 +14,9 @@ from creg.penalties import convert_penalty
 
 __version__ = "0.1.0"
 
-# CREG_DISABLE_SIMD=1 forces the plain reference GEMM loops; otherwise the
-# best kernels this CPU supports.  Read once, here: kernels never getenv.
-_core.set_kernel_level(
-    0 if _os.environ.get("CREG_DISABLE_SIMD", "0") not in ("", "0") else -1)
+# The kernel level, from CREG_KERNEL_LEVEL / CREG_DISABLE_SIMD or the
+# best this CPU supports; read once, here.
+_kernel_level_source = _kernel_level.choose()
 
 
 def load(path):

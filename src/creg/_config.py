@@ -169,21 +169,32 @@ def _compiled_kernels(build: dict[str, str]) -> str:
     if not isas:
         return "reference only"
     names = {"BASE": "baseline vectors", "AVX2": "avx2+fma",
-             "AVX512VL": "avx512vl (step kernels)"}
+             "AVX512VL": "avx512vl (step kernels)",
+             "AVX512": "avx512 (64-byte vectors)"}
     return ", ".join(names.get(isa, isa) for isa in isas.split())
 
 
 def _simd(build: dict[str, str]) -> dict[str, Any]:
     from creg import _core
 
+    import creg
+    from creg import _kernel_level
+
     level = _core.kernel_level()
     best = _core.best_kernel_level()
     return {
         "kernel_level": level,
         "kernel": _core.kernel_name(level),
+        "vector_bits": _core.kernel_vector_bits(level),
+        "chosen_by": creg._kernel_level_source,
         "best_level": best,
         "best": _core.kernel_name(best),
-        "CREG_DISABLE_SIMD": os.environ.get("CREG_DISABLE_SIMD", ""),
+        "supported": ", ".join(
+            f"{i} {name}"
+            for i, name in enumerate(_kernel_level.level_names())),
+        "CREG_KERNEL_LEVEL": os.environ.get(_kernel_level.LEVEL_VARIABLE, ""),
+        "CREG_DISABLE_SIMD": os.environ.get(
+            _kernel_level.DISABLE_VARIABLE, ""),
         "compiled": _compiled_kernels(build),
     }
 
@@ -216,6 +227,8 @@ def config() -> Config:
             "c_flags": build.get("c_flags", _UNKNOWN),
             "openmp_flags": build.get("openmp_flags", _UNKNOWN),
             "avx2_kernel_flags": build.get("avx2_flags", _UNKNOWN) or "-",
+            "avx512vl_kernel_flags": build.get("avx512vl_flags", _UNKNOWN)
+            or "-",
             "avx512_kernel_flags": build.get("avx512_flags", _UNKNOWN)
             or "-",
             "target": build.get("target", _UNKNOWN),
@@ -249,8 +262,10 @@ def show_config(*, as_dict: bool = False,
     ``OMP_NUM_THREADS`` or the usable CPUs; lowered inside
     ``threadpoolctl.threadpool_limits``) and the GEMM kernels chosen at run
     time (0 reference, 1 baseline vectors, 2 AVX2+FMA, 3 AVX2+FMA with
-    the training step kernels built for AVX-512VL;
-    ``CREG_DISABLE_SIMD=1`` forces 0).
+    the training step kernels built for AVX-512VL, 4 AVX-512 with 512-bit
+    vectors), their vector width, and what chose them: the best level
+    the CPU supports, or ``CREG_KERNEL_LEVEL`` (a level's name or number,
+    to force one the CPU supports), or ``CREG_DISABLE_SIMD=1`` (level 0).
 
     Parameters
     ----------

@@ -37,6 +37,7 @@ cdef extern from "creg.h" nogil:
     int creg_set_kernel_level(int level) noexcept
     int creg_kernel_level() noexcept
     const char *creg_kernel_name(int level) noexcept
+    int creg_kernel_vector_bits(int level) noexcept
     Py_ssize_t creg_param_count(const creg_net *net) noexcept
     Py_ssize_t creg_workspace_size(const creg_net *net, Py_ssize_t max_rows) noexcept
     void creg_shuffle(int64_t *order, Py_ssize_t n, uint64_t seed, uint64_t epoch) noexcept

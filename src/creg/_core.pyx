@@ -67,7 +67,8 @@ cdef creg_noise _noise(tuple spec) except *:
 def set_kernel_level(int level):
     """Choose the kernel table's row: 0 the portable reference loops
     everywhere, 1 baseline vectors, 2 AVX2+FMA, 3 AVX2+FMA with the step
-    kernels built for AVX-512VL; negative = the best this CPU supports.
+    kernels built for AVX-512VL, 4 AVX-512 with 64-byte vectors;
+    negative = the best this CPU supports.
     Returns the level in effect (clamped to what is supported)."""
     return creg_set_kernel_level(level)
 
@@ -82,6 +83,10 @@ def best_kernel_level():
 
 def kernel_name(int level):
     return creg_kernel_name(level).decode()
+
+
+def kernel_vector_bits(int level):
+    return creg_kernel_vector_bits(level)
 
 
 def param_count(tuple spec):
