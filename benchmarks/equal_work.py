@@ -55,15 +55,16 @@ def creg_masks(config, rule, net_seed=0, epoch=0):
     """mask_source(step, m) -> creg's dropout masks of that step, one
     (m, O) array per hidden layer (0 or 1/(1 - rate))."""
     from creg import _core
-    rate = rule.get("dropout", 0.0)
+    from creg._descriptors import Noise
+    noise = Noise(dropout=rule.get("dropout", 0.0), seed=net_seed,
+                  epoch=epoch)
 
     def source(step, m):
         masks = []
         for layer, units in enumerate(config.sizes[1:-1]):
             ones = np.ones(m * units, np.float32)
             H, M = np.empty_like(ones), np.empty_like(ones)
-            _core.dropout_forward(H, M, ones, (rate, 0.0, net_seed, epoch),
-                                  step, layer)
+            _core.dropout_forward(H, M, ones, noise, step, layer)
             masks.append(M.reshape(m, units))
         return masks
     return source

@@ -68,6 +68,20 @@ typedef struct {
     uint64_t epoch;     /* absolute epoch index of the network */
 } creg_noise;
 
+/* What the rows of a pass add up to: the summed per-sample data cost and
+ * the number of rows whose predicted class is the target's (Network's
+ * rule: the first largest output, or output > 0.5 for a single unit; not
+ * counted for a linear output) or, with per_label set (multi-label
+ * sigmoid targets), of the (row, unit) entries where output > 0.5 agrees
+ * with target > 0.5.  train_batches and evaluate add to it, a batch or
+ * chunk at a time in row order, so a pass cut into several calls sums to
+ * the same bits as one call. */
+typedef struct {
+    double cost;
+    int64_t correct;
+    int per_label; /* set by the caller, read only */
+} creg_pass_sums;
+
 /* Random streams: one per use of the seed. */
 #define CREG_STREAM_SHUFFLE 1
 #define CREG_STREAM_DROPOUT 2 /* + layer index * 16 */

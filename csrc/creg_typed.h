@@ -100,10 +100,15 @@ int CREG_TFN(gradient)(CREG_TREAL *grads, double *cost_sum,
 /* Runs mini-batches first_batch .. first_batch + n_batches - 1 of an epoch
  * over n samples, in the sample order `order` (NULL = given order): for each
  * one input noise and dropout (as `noise` says, step = batch index), the
- * gradient, then the update of every layer.  Stops with CREG_ENONFINITE at
- * the first batch whose cost is not finite (that batch's update is not
- * applied).  The batch costs themselves are not returned: fit's monitor
- * pass reports the epoch's cost. */
+ * gradient, then the update of every layer.  Any cut of an epoch into calls
+ * (consecutive first_batch ranges) gives the same bits as one call.
+ * Stops with CREG_ENONFINITE at the first batch whose cost or layer-0
+ * pre-activation is not finite (that batch's update is not applied); the
+ * latter also catches NaN or inf in X, which makes its row of X . W_0^T
+ * non-finite whatever W_0 is.  If sums is not NULL, each batch adds the
+ * cost and correct rows of its own forward pass (with the batch's dropout
+ * and noise, before its update): the epoch's running metrics; NULL only
+ * checks that the cost is finite. */
 int CREG_TFN(train_batches)(CREG_TREAL *params, CREG_TREAL *velocity,
                             CREG_TREAL *grads, CREG_TREAL *ws,
                             const CREG_TREAL *X,
@@ -111,13 +116,15 @@ int CREG_TFN(train_batches)(CREG_TREAL *params, CREG_TREAL *velocity,
                             ptrdiff_t n, ptrdiff_t batch_size,
                             ptrdiff_t first_batch, ptrdiff_t n_batches,
                             const creg_net *net, const creg_step_rule *rule,
-                            const creg_noise *noise, int n_threads);
+                            const creg_noise *noise, creg_pass_sums *sums,
+                            int n_threads);
 
 /* out (n x sizes[L]) := the network's output activations for X (n x
- * sizes[0]), chunk_rows rows at a time.  If Y is not NULL, *cost_sum := the
- * summed data cost against Y (n x sizes[L]). */
-void CREG_TFN(evaluate)(CREG_TREAL *out, double *cost_sum, CREG_TREAL *ws,
-                        const CREG_TREAL *params, const CREG_TREAL *X,
-                        const CREG_TREAL *Y, ptrdiff_t n,
+ * sizes[0]), chunk_rows rows at a time; out may be NULL when only the sums
+ * are wanted.  If Y is not NULL, sums += the data cost and correct rows
+ * against Y (n x sizes[L]). */
+void CREG_TFN(evaluate)(CREG_TREAL *out, creg_pass_sums *sums,
+                        CREG_TREAL *ws, const CREG_TREAL *params,
+                        const CREG_TREAL *X, const CREG_TREAL *Y, ptrdiff_t n,
                         ptrdiff_t chunk_rows, const creg_net *net,
                         int n_threads);

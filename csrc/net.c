@@ -90,10 +90,28 @@ first_z(const workspace *w, const creg_net *net)
     return net->n_layers == 1 ? w->ZL : w->A[0];
 }
 
+/* Whether all `count` values are finite: v - v is 0 for finite v and NaN
+ * otherwise; tested element by element, not summed, so that the loop has
+ * no chain of adds. */
+static int
+all_finite(const real *v, ptrdiff_t count)
+{
+    int finite = 1;
+    for (ptrdiff_t i = 0; i < count; ++i) {
+        finite &= v[i] - v[i] == 0;
+    }
+    return finite;
+}
+
 /* Fills w->A[*] and w->ZL (and, training with dropout, w->H/M[*]) for the
  * B rows of X.  noise is NULL at inference.  With z0_ready, first_z already
- * holds X . W_0^T (the previous step's look-ahead). */
-static void
+ * holds X . W_0^T (the previous step's look-ahead).  Training returns
+ * CREG_ENONFINITE if layer 0's pre-activation is not finite: the weights
+ * overflowed, or a row of X holds NaN or inf (then its whole row of
+ * X . W_0^T is, since NaN and inf times a weight, zero or not, stay
+ * non-finite in the sums), so that fit need not scan X before training.
+ * Tested before the activation, which may map NaN to a finite value. */
+static int
 forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
         const creg_net *net, const creg_noise *noise, uint64_t step,
         int z0_ready, int n_threads)
@@ -109,6 +127,9 @@ forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
             CREG_FN(dense_forward)(Z, layer_input(w, X, l, noise), W,
                                    W + O * I, B, I, O, n_threads);
         }
+        if (l == 0 && noise != NULL && !all_finite(Z, B * O)) {
+            return CREG_ENONFINITE;
+        }
         CREG_FN(activation_forward)(w->A[l], Z, B, O,
                                     l == L - 1 ? net->output : net->hidden);
         if (l < L - 1 && drops(noise)) {
@@ -116,6 +137,7 @@ forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
                                      step, l);
         }
     }
+    return CREG_OK;
 }
 
 /* Whether the batch's cost is finite, without its logs where that can be
@@ -132,13 +154,62 @@ cost_finite(const workspace *w, const real *Y, ptrdiff_t B,
         return isfinite(CREG_FN(cost_forward)(w->ZL, w->A[L - 1], Y, B,
                                               net->sizes[L], net));
     }
-    /* v - v is 0 for finite v and NaN otherwise; tested element by
-     * element, not summed, so that the loop has no chain of adds */
-    int finite = 1;
-    for (ptrdiff_t i = 0; i < B * net->sizes[L]; ++i) {
-        finite &= w->ZL[i] - w->ZL[i] == 0;
+    return all_finite(w->ZL, B * net->sizes[L]);
+}
+
+/* The label of a row of outputs or targets, as Network.predict takes it:
+ * the first largest of O > 1 values (numpy's argmax), else value > 0.5. */
+static ptrdiff_t
+row_label(const real *v, ptrdiff_t O)
+{
+    if (O == 1) {
+        return v[0] > (real)0.5;
     }
-    return finite;
+    ptrdiff_t best = 0;
+    for (ptrdiff_t k = 1; k < O; ++k) {
+        best = v[k] > v[best] ? k : best;
+    }
+    return best;
+}
+
+/* The rows of A (B x O outputs) whose label is that of Y's row, or with
+ * per_label the entries on the same side of 0.5 as Y's. */
+static int64_t
+count_correct(const real *A, const real *Y, ptrdiff_t B, ptrdiff_t O,
+              int per_label)
+{
+    int64_t correct = 0;
+    if (per_label) {
+        for (ptrdiff_t i = 0; i < B * O; ++i) {
+            correct += (A[i] > (real)0.5) == (Y[i] > (real)0.5);
+        }
+        return correct;
+    }
+    for (ptrdiff_t r = 0; r < B; ++r) {
+        correct += row_label(A + r * O, O) == row_label(Y + r * O, O);
+    }
+    return correct;
+}
+
+/* sums += the data cost and the rows labelled right of a forward pass's B
+ * output rows (w->ZL, w->A[L-1]) against the targets Y (B x sizes[L]);
+ * CREG_ENONFINITE, and nothing added, if the cost is not finite. */
+static int
+add_pass_sums(creg_pass_sums *sums, const workspace *w, const real *Y,
+              ptrdiff_t B, const creg_net *net)
+{
+    const int L = net->n_layers;
+    const ptrdiff_t O = net->sizes[L];
+    const real *A = w->A[L - 1];
+    const double cost = CREG_FN(cost_forward)(w->ZL, A, Y, B, O, net);
+    if (!isfinite(cost)) {
+        return CREG_ENONFINITE;
+    }
+    sums->cost += cost;
+    if (net->output != CREG_ACT_LINEAR) {
+        sums->correct += count_correct(A, Y, B, O, sums->per_label);
+    }
+    return CREG_OK;
 }
 
 /* The step of layer l from its batch (dZ and the input it read, packed or
@@ -158,10 +229,10 @@ step_layer(real *params, real *velocity, real *db, const real *dZ,
                                next, scratch, n_threads);
 }
 
-/* Forward and backward over B rows.  *cost_sum := the summed cost if
- * cost_sum is not NULL (training passes NULL and only checks that the cost
- * is finite, cost_finite: the logs of a cost cost as much as a small
- * layer).  With rule == NULL, grads := the batch-mean gradient.
+/* Forward and backward over B rows.  If sums is not NULL, it adds the
+ * batch's cost and correct rows (add_pass_sums); otherwise the cost is
+ * only checked finite (cost_finite: the logs of a cost cost as much as a
+ * small layer).  With rule == NULL, grads := the batch-mean gradient.
  * Otherwise, when update_fuses(B), each layer's step is taken as soon as
  * its dZ and input gradient are known (the input gradient reads W before
  * the step), and grads holds only scratch; then layer 0's step does next's
@@ -170,7 +241,7 @@ step_layer(real *params, real *velocity, real *db, const real *dZ,
  * z0_ready, X is read only by layer 0's step, and may be the packed copy
  * the look-ahead made (x_packed). */
 static int
-backprop(workspace *w, real *grads, double *cost_sum, real *params,
+backprop(workspace *w, real *grads, creg_pass_sums *sums, real *params,
          real *velocity, const real *X, int x_packed, const real *Y,
          ptrdiff_t B,
          const creg_net *net, const creg_step_rule *rule,
@@ -178,15 +249,15 @@ backprop(workspace *w, real *grads, double *cost_sum, real *params,
          const CREG_FN(look_ahead) *next, int n_threads)
 {
     const int L = net->n_layers;
-    forward(w, params, X, B, net, noise, step, z0_ready, n_threads);
-    if (cost_sum != NULL) {
-        *cost_sum = CREG_FN(cost_forward)(w->ZL, w->A[L - 1], Y, B,
-                                          net->sizes[L], net);
-        if (!isfinite(*cost_sum)) {
-            return CREG_ENONFINITE;
-        }
-    } else if (!cost_finite(w, Y, B, net)) {
-        return CREG_ENONFINITE;
+    int status = forward(w, params, X, B, net, noise, step, z0_ready,
+                         n_threads);
+    if (status == CREG_OK) {
+        status = sums != NULL ? add_pass_sums(sums, w, Y, B, net)
+                 : cost_finite(w, Y, B, net) ? CREG_OK
+                                             : CREG_ENONFINITE;
+    }
+    if (status != CREG_OK) {
+        return status;
     }
     CREG_FN(cost_backward)(w->D[0], w->A[L - 1], Y, B, net->sizes[L], net);
     for (int l = L - 1; l >= 0; --l) {
@@ -225,9 +296,13 @@ CREG_FN(gradient)(real *grads, double *cost_sum, real *ws,
                   ptrdiff_t B, const creg_net *net, int n_threads)
 {
     workspace w = carve(ws, net, B);
+    creg_pass_sums sums = {0, 0, 0};
     /* never stepped (rule NULL), so params is only read */
-    return backprop(&w, grads, cost_sum, (real *)params, NULL, X, 0, Y, B,
-                    net, NULL, NULL, 0, 0, NULL, n_threads);
+    const int status = backprop(&w, grads, &sums, (real *)params, NULL, X,
+                                0, Y, B, net, NULL, NULL, 0, 0, NULL,
+                                n_threads);
+    *cost_sum = sums.cost;
+    return status;
 }
 
 /* Copies the rows order[first .. first+B-1] of src (n x D) to dst (B x D). */
@@ -341,7 +416,7 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
                        ptrdiff_t batch_size, ptrdiff_t first_batch,
                        ptrdiff_t n_batches, const creg_net *net,
                        const creg_step_rule *rule, const creg_noise *noise,
-                       int n_threads)
+                       creg_pass_sums *sums, int n_threads)
 {
     const int L = net->n_layers;
     const ptrdiff_t D_in = net->sizes[0], D_out = net->sizes[L];
@@ -390,7 +465,7 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
             prefetch_rows(Y, order, first + B,
                           rows_from(first + B, n, batch_size), D_out);
         }
-        int status = backprop(&w, grads, NULL, params, velocity, Xb,
+        int status = backprop(&w, grads, sums, params, velocity, Xb,
                               x_packed, Yb, B, net,
                               fused ? rule : NULL, noise, (uint64_t)t,
                               z0_ready, small ? &next.work : NULL,
@@ -419,22 +494,33 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
 }
 
 void
-CREG_FN(evaluate)(real *out, double *cost_sum, real *ws, const real *params,
-                  const real *X, const real *Y, ptrdiff_t n,
-                  ptrdiff_t chunk_rows, const creg_net *net, int n_threads)
+CREG_FN(evaluate)(real *out, creg_pass_sums *sums, real *ws,
+                  const real *params, const real *X, const real *Y,
+                  ptrdiff_t n, ptrdiff_t chunk_rows, const creg_net *net,
+                  int n_threads)
 {
     const int L = net->n_layers;
     const ptrdiff_t D_in = net->sizes[0], D_out = net->sizes[L];
     workspace w = carve(ws, net, chunk_rows);
-    double total = 0;
     for (ptrdiff_t first = 0; first < n; first += chunk_rows) {
         const ptrdiff_t B = n - first < chunk_rows ? n - first : chunk_rows;
-        forward(&w, params, X + first * D_in, B, net, NULL, 0, 0, n_threads);
-        memcpy(out + first * D_out, w.A[L - 1], sizeof(real) * B * D_out);
+        /* inference (noise NULL) never fails */
+        (void)forward(&w, params, X + first * D_in, B, net, NULL, 0, 0,
+                      n_threads);
+        if (out != NULL) {
+            memcpy(out + first * D_out, w.A[L - 1],
+                   sizeof(real) * B * D_out);
+        }
         if (Y != NULL) {
-            total += CREG_FN(cost_forward)(w.ZL, w.A[L - 1],
-                                           Y + first * D_out, B, D_out, net);
+            /* a non-finite cost is added, not refused: evaluation reports
+             * what it finds (NaN), it does not stop */
+            sums->cost += CREG_FN(cost_forward)(w.ZL, w.A[L - 1],
+                                                Y + first * D_out, B, D_out,
+                                                net);
+            if (net->output != CREG_ACT_LINEAR) {
+                sums->correct += count_correct(w.A[L - 1], Y + first * D_out,
+                                               B, D_out, sums->per_label);
+            }
         }
     }
-    *cost_sum = total;
 }

@@ -184,7 +184,9 @@ def test_history_values_match_the_network_after_fit():
     X, y = problem()
     Xv, yv = problem(seed=1)
     net = softmax_net(dtype="float64")
-    hist = net.fit(X, y, epochs=2, l2=3.0, validation_data=(Xv, yv))
+    hist = net.fit(X, y, epochs=2, l2=3.0, validation_data=(Xv, yv),
+                   train_metrics="exact")
+    assert hist.train_metrics == "exact"
     assert hist.train_cost[-1] == pytest.approx(net.cost(X, y, l2=3.0),
                                                 rel=1e-12)
     # eval_cost carries the same penalty as train_cost (training n = 40)

@@ -251,7 +251,7 @@ on_X("A3-1e39-float32", ("fit", "predict", "accuracy", "X_val"),
      X_with(set_((5, 1), 1e39)), ValueError, INF + "'float32').",
      net="soft32")
 on_X("A3-object-1e39-float32", ("fit",),
-     X_with(lambda X: np.array([[1e39] * D] + X.tolist(), dtype=object)),
+     X_with(lambda X: np.array([[1e39] * D] + X.tolist()[1:], dtype=object)),
      ValueError, INF, net="soft32")
 on_X("A3-python-int-beyond-float64", ("predict",),
      X_with(lambda X: np.array([[10**400] + [0] * (D - 1)], dtype=object)),

@@ -11,6 +11,7 @@ import pytest
 
 import creg
 from creg import _core
+from creg._descriptors import NetSpec, Noise, StepRule
 from conftest import assert_close, reference, tol_for
 
 
@@ -63,7 +64,7 @@ def test_validation_set_larger_than_training_set_under_python_O():
 def _core_calls(dtype):
     """(name, call) pairs that each hand _core a buffer too small or a shape
     that does not match; each must raise ValueError."""
-    spec = ((4, 3, 2), 0, 0, 0)
+    spec = NetSpec((4, 3, 2), "sigmoid", "sigmoid", "cross_entropy")
     P = _core.param_count(spec)
     per_row = _core.workspace_size(spec, 1)
     params, grads = np.zeros(P, dtype), np.zeros(P, dtype)
@@ -71,37 +72,50 @@ def _core_calls(dtype):
     out = np.zeros((8, 2), dtype)
     ws_small = np.zeros(per_row * 3, dtype)     # 3 rows
     ws = np.zeros(per_row * 8, dtype)
-    rule, noise = (0.1, 0.0, 0.0, 0.0, 1, 0.0), (0.0, 0.0, 0, 0)
+    rule, noise, sums = StepRule(lr=0.1), Noise(), _core.PassSums()
     order = np.arange(8, dtype=np.int64)
     return [
         ("evaluate: chunk larger than the workspace", lambda: _core.evaluate(
-            out, ws_small, params, X, None, 4, spec, 1)),
+            ws_small, params, X, None, out=out, chunk_rows=4, net=spec,
+            n_threads=1)),
         ("evaluate: short params", lambda: _core.evaluate(
-            out, ws, params[:-1], X, None, 4, spec, 1)),
+            ws, params[:-1], X, None, out=out, chunk_rows=4, net=spec,
+            n_threads=1)),
         ("evaluate: out rows", lambda: _core.evaluate(
-            out[:7], ws, params, X, None, 4, spec, 1)),
+            ws, params, X, None, out=out[:7], chunk_rows=4, net=spec,
+            n_threads=1)),
         ("evaluate: Y rows", lambda: _core.evaluate(
-            out, ws, params, X, Y[:5], 4, spec, 1)),
+            ws, params, X, Y[:5], out=out, chunk_rows=4, net=spec,
+            n_threads=1, sums=sums)),
+        ("evaluate: targets without sums", lambda: _core.evaluate(
+            ws, params, X, Y, chunk_rows=4, net=spec, n_threads=1)),
         ("evaluate: X columns", lambda: _core.evaluate(
-            out, ws, params, np.zeros((8, 5), dtype), None, 4, spec, 1)),
+            ws, params, np.zeros((8, 5), dtype), None, out=out,
+            chunk_rows=4, net=spec, n_threads=1)),
         ("evaluate: too many threads", lambda: _core.evaluate(
-            out, ws, params, X, None, 4, spec, _core.MAX_THREADS + 1)),
+            ws, params, X, None, out=out, chunk_rows=4, net=spec,
+            n_threads=_core.MAX_THREADS + 1)),
         ("gradient: workspace for fewer rows", lambda: _core.gradient(
             grads, ws_small, params, X, Y, spec, 1)),
         ("gradient: short grads", lambda: _core.gradient(
             grads[:-1], ws, params, X, Y, spec, 1)),
         ("train: batch larger than the workspace", lambda: _core.train_batches(
-            params, grads[:1], grads, ws_small, X, Y, order, 4, 0, 2, spec,
-            rule, noise, 1)),
+            params, grads[:1], grads, ws_small, X, Y, order, batch_size=4,
+            first_batch=0, n_batches=2, net=spec, rule=rule, noise=noise,
+            n_threads=1)),
         ("train: batches past the epoch", lambda: _core.train_batches(
-            params, grads[:1], grads, ws, X, Y, order, 4, 1, 2, spec,
-            rule, noise, 1)),
+            params, grads[:1], grads, ws, X, Y, order, batch_size=4,
+            first_batch=1, n_batches=2, net=spec, rule=rule, noise=noise,
+            n_threads=1)),
         ("train: short order", lambda: _core.train_batches(
-            params, grads[:1], grads, ws, X, Y, order[:5], 4, 0, 2, spec,
-            rule, noise, 1)),
+            params, grads[:1], grads, ws, X, Y, order[:5], batch_size=4,
+            first_batch=0, n_batches=2, net=spec, rule=rule, noise=noise,
+            n_threads=1)),
         ("train: momentum without a velocity buffer", lambda:
-            _core.train_batches(params, grads[:1], grads, ws, X, Y, order, 4,
-                                0, 2, spec, (0.1, 0.9, 0, 0, 1, 0), noise, 1)),
+            _core.train_batches(params, grads[:1], grads, ws, X, Y, order,
+                                batch_size=4, first_batch=0, n_batches=2,
+                                net=spec, rule=StepRule(lr=0.1, momentum=0.9),
+                                noise=noise, n_threads=1)),
         ("gemm: inner sizes differ", lambda: _core.gemm(
             np.zeros((3, 3), dtype), np.zeros((3, 2), dtype),
             np.zeros((4, 3), dtype), 1.0, 0.0, 1)),

@@ -15,6 +15,7 @@ import creg
 import reference
 from conftest import assert_close, assert_params_close, make_problem, params64
 from creg import _core
+from creg._descriptors import Noise, StepRule
 
 SIZES = [37, 21, 3]
 N = 40
@@ -130,12 +131,13 @@ def run_chunks(level, chunk_sizes, rule, batch_size, input_noise, shuffled):
     ws = net._workspace(batch_size)
     grads = np.empty_like(net.params)
     velocity = np.zeros_like(net.params)
-    noise = (0.0, input_noise, 5, 0)
+    noise = Noise(input_noise=input_noise, seed=5, epoch=0)
     first = 0
     for count in chunk_sizes:
         _core.train_batches(net.params, velocity, grads, ws, X, Y, order,
-                            batch_size, first, count, net._spec, rule, noise,
-                            1)
+                            batch_size=batch_size, first_batch=first,
+                            n_batches=count, net=net._spec, rule=rule,
+                            noise=noise, n_threads=1)
         first += count
     return net.params.copy()
 
@@ -152,7 +154,8 @@ def test_look_ahead_gives_the_same_bits_for_any_chunking(
     # rows where they lie and copying them for the next step (or reading the
     # noised copy); a chunk's first step gathers and runs it itself.  Both
     # must sum alike, or results would depend on fit's timing.
-    rule = (0.05, momentum, 1e-3, 1e-3, 1, max_norm)  # lr mu l2 l1 prox c
+    rule = StepRule(lr=0.05, momentum=momentum, l2=1e-3, l1=1e-3,
+                    l1_prox=True, max_norm=max_norm)
     args = (rule, batch_size, input_noise, shuffled)
     whole = run_chunks(level, [30], *args)
     for cuts in ([1] * 30, [7, 1, 13, 9], [2, 28]):

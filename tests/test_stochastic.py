@@ -10,19 +10,22 @@ import pytest
 import creg
 import reference
 from creg import _core
+from creg._descriptors import Noise
 
 
 def _mask(rate, seed, epoch, step, layer, shape):
     A = np.ones(int(np.prod(shape)))
     H, M = np.empty_like(A), np.empty_like(A)
-    _core.dropout_forward(H, M, A, (rate, 0.0, seed, epoch), step, layer)
+    _core.dropout_forward(H, M, A, Noise(dropout=rate, seed=seed, epoch=epoch),
+                          step, layer)
     return M.reshape(shape)
 
 
 def _noise(sigma, seed, epoch, step, shape):
     X = np.zeros(int(np.prod(shape)))
     Xn = np.empty_like(X)
-    _core.input_noise(Xn, X, (0.0, sigma, seed, epoch), step)
+    _core.input_noise(Xn, X, Noise(input_noise=sigma, seed=seed, epoch=epoch),
+                      step)
     return Xn.reshape(shape)
 
 

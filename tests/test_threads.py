@@ -43,6 +43,7 @@ import os, sys
 import numpy as np
 import creg
 from creg import _core
+from creg._descriptors import Noise, StepRule
 
 def threads():
     return len(os.listdir("/proc/self/task"))
@@ -54,11 +55,12 @@ def train(sizes, batch_size, n):
     Y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], n)]
     order = np.empty(n, np.int64)
     _core.shuffle(order, 0, 0)
-    rule = (0.5, 0.0, 5.0 / n, 0.0, 1, 0.0)  # lr mu l2 l1 prox max-norm
     _core.train_batches(net.params, np.zeros_like(net.params),
                         np.empty_like(net.params), net._workspace(batch_size),
-                        X, Y, order, batch_size, 0, n // batch_size,
-                        net._spec, rule, (0.0, 0.0, 0, 0), 2)
+                        X, Y, order, batch_size=batch_size, first_batch=0,
+                        n_batches=n // batch_size, net=net._spec,
+                        rule=StepRule(lr=0.5, l2=5.0 / n), noise=Noise(),
+                        n_threads=2)
     return threads()
 
 print(threads(), train([784, 30, 10], 10, 2000), train([784, 100, 10], 10, 2000),

@@ -32,6 +32,11 @@ cdef extern from "creg.h" nogil:
         uint64_t seed
         uint64_t epoch
 
+    ctypedef struct creg_pass_sums:
+        double cost
+        int64_t correct
+        int per_label
+
     const char *creg_strerror(int status) noexcept
     int creg_best_kernel_level() noexcept
     int creg_set_kernel_level(int level) noexcept
@@ -66,20 +71,22 @@ cdef extern from "creg.h" nogil:
                                Py_ssize_t n, Py_ssize_t batch_size,
                                Py_ssize_t first_batch, Py_ssize_t n_batches,
                                const creg_net *net, const creg_step_rule *rule,
-                               const creg_noise *noise, int n_threads) noexcept
+                               const creg_noise *noise, creg_pass_sums *sums,
+                               int n_threads) noexcept
     int creg_train_batches_f64(double *params, double *velocity, double *grads,
                                double *ws, const double *X,
                                const double *Y, const int64_t *order,
                                Py_ssize_t n, Py_ssize_t batch_size,
                                Py_ssize_t first_batch, Py_ssize_t n_batches,
                                const creg_net *net, const creg_step_rule *rule,
-                               const creg_noise *noise, int n_threads) noexcept
+                               const creg_noise *noise, creg_pass_sums *sums,
+                               int n_threads) noexcept
 
-    void creg_evaluate_f32(float *out, double *cost_sum, float *ws,
+    void creg_evaluate_f32(float *out, creg_pass_sums *sums, float *ws,
                            const float *params, const float *X, const float *Y,
                            Py_ssize_t n, Py_ssize_t chunk_rows,
                            const creg_net *net, int n_threads) noexcept
-    void creg_evaluate_f64(double *out, double *cost_sum, double *ws,
+    void creg_evaluate_f64(double *out, creg_pass_sums *sums, double *ws,
                            const double *params, const double *X, const double *Y,
                            Py_ssize_t n, Py_ssize_t chunk_rows,
                            const creg_net *net, int n_threads) noexcept

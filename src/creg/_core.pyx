@@ -5,12 +5,14 @@ Typed memoryviews enforce dtype and C-contiguity; each wrapper checks the
 O(1) shape facts that keep C inside its buffers (real checks that raise
 ValueError, never `assert`, which `python -O` removes), releases the GIL for
 the call, and turns a C status into an exception.  No loops over data here
-and no value checks: Python's _validation does those, once.
+and no value checks: Python's _validation does those, once.  The network, the
+step rule and the noise come by name, as creg._descriptors' dataclasses.
 """
 from cython cimport floating
 from libc.stdint cimport int64_t, uint64_t
 
 from creg._core cimport *
+from creg._descriptors import ACTIVATION_CODES, COST_CODES
 
 MAX_LAYERS = CREG_MAX_LAYERS
 
@@ -42,26 +44,63 @@ cdef int _check(int status) except -1:
     return 0
 
 
-cdef creg_net _net(tuple spec) except *:
-    """spec = (sizes, hidden_code, output_code, cost_code)."""
+cdef creg_net _net(spec) except *:
+    """The creg_net of a NetSpec."""
     cdef creg_net net
-    sizes, hidden, output, cost = spec
+    sizes = spec.sizes
     if not 1 <= len(sizes) - 1 <= CREG_MAX_LAYERS:
         raise ValueError("unsupported number of layers")
     net.n_layers = len(sizes) - 1
     for i, s in enumerate(sizes):
         net.sizes[i] = s
-    net.hidden = <creg_activation>hidden
-    net.output = <creg_activation>output
-    net.cost = <creg_cost>cost
+    net.hidden = <creg_activation>ACTIVATION_CODES[spec.hidden]
+    net.output = <creg_activation>ACTIVATION_CODES[spec.output]
+    net.cost = <creg_cost>COST_CODES[spec.cost]
     return net
 
 
-cdef creg_noise _noise(tuple spec) except *:
-    """spec = (dropout, input_noise, seed, epoch)."""
-    cdef creg_noise noise
-    noise.dropout, noise.input_noise, noise.seed, noise.epoch = spec
-    return noise
+cdef creg_noise _noise(noise) except *:
+    """The creg_noise of a Noise."""
+    cdef creg_noise c
+    c.dropout = noise.dropout
+    c.input_noise = noise.input_noise
+    c.seed = noise.seed
+    c.epoch = noise.epoch
+    return c
+
+
+cdef creg_step_rule _rule(rule) except *:
+    """The creg_step_rule of a StepRule."""
+    cdef creg_step_rule c
+    c.lr = rule.lr
+    c.momentum = rule.momentum
+    c.l2 = rule.l2
+    c.l1 = rule.l1
+    c.l1_prox = bool(rule.l1_prox)
+    c.max_norm = rule.max_norm
+    return c
+
+
+cdef class PassSums:
+    """What the rows of a pass add up to (creg_pass_sums): the summed
+    per-sample data cost and the number of rows whose predicted class is
+    the target's (0 for a linear output), or with per_label the (row,
+    unit) entries on the target's side of 0.5.  train_batches and evaluate
+    add to it, so one instance follows a pass over several calls."""
+    cdef creg_pass_sums sums
+
+    def __cinit__(self, bint per_label=False):
+        self.sums.cost = 0
+        self.sums.correct = 0
+        self.sums.per_label = per_label
+
+    @property
+    def cost(self):
+        return self.sums.cost
+
+    @property
+    def correct(self):
+        return self.sums.correct
 
 
 def set_kernel_level(int level):
@@ -89,12 +128,12 @@ def kernel_vector_bits(int level):
     return creg_kernel_vector_bits(level)
 
 
-def param_count(tuple spec):
+def param_count(spec):
     cdef creg_net net = _net(spec)
     return creg_param_count(&net)
 
 
-def workspace_size(tuple spec, Py_ssize_t rows):
+def workspace_size(spec, Py_ssize_t rows):
     cdef creg_net net = _net(spec)
     return creg_workspace_size(&net, rows)
 
@@ -164,7 +203,7 @@ cdef int _check_net_buffers(creg_net *net, Py_ssize_t n_params,
 
 def gradient(floating[::1] grads, floating[::1] ws,
              const floating[::1] params, const floating[:, ::1] X,
-             const floating[:, ::1] Y, tuple spec, int n_threads):
+             const floating[:, ::1] Y, spec, int n_threads):
     """grads := batch-mean data gradient; returns the summed cost."""
     cdef creg_net net = _net(spec)
     cdef double cost = 0
@@ -189,22 +228,21 @@ def gradient(floating[::1] grads, floating[::1] ws,
 def train_batches(floating[::1] params, floating[::1] velocity,
                   floating[::1] grads, floating[::1] ws,
                   const floating[:, ::1] X, const floating[:, ::1] Y,
-                  const int64_t[::1] order, Py_ssize_t batch_size,
-                  Py_ssize_t first_batch, Py_ssize_t n_batches, tuple spec,
-                  tuple rule, tuple noise_spec, int n_threads):
-    """Runs n_batches mini-batches of an epoch.
-
-    rule = (lr, momentum, l2, l1, l1_prox, max_norm); order None = given
-    order; noise_spec = (dropout, input_noise, seed, epoch).
-    """
-    cdef creg_net net = _net(spec)
-    cdef creg_noise noise = _noise(noise_spec)
-    cdef creg_step_rule r
+                  const int64_t[::1] order, *, Py_ssize_t batch_size,
+                  Py_ssize_t first_batch, Py_ssize_t n_batches, net, rule,
+                  noise, int n_threads, PassSums sums=None):
+    """Runs n_batches mini-batches of an epoch from batch first_batch, in
+    the row order `order` (None = given order); net is a NetSpec, rule a
+    StepRule, noise a Noise.  sums, if given, adds each batch's cost and
+    correct rows as trained (the running metrics)."""
+    cdef creg_net c_net = _net(net)
+    cdef creg_noise c_noise = _noise(noise)
+    cdef creg_step_rule r = _rule(rule)
+    cdef creg_pass_sums *sums_ptr = NULL
     cdef int status
     cdef Py_ssize_t n = X.shape[0]
     cdef const int64_t *order_ptr = NULL
-    r.lr, r.momentum, r.l2, r.l1, r.l1_prox, r.max_norm = rule
-    _check_net_buffers(&net, params.shape[0], ws.shape[0], batch_size,
+    _check_net_buffers(&c_net, params.shape[0], ws.shape[0], batch_size,
                        X.shape[1], Y.shape[1], n_threads)
     _require(grads.shape[0] == params.shape[0],
              "grads must have as many elements as params")
@@ -221,52 +259,65 @@ def train_batches(floating[::1] params, floating[::1] velocity,
     if order is not None:
         _require(order.shape[0] == n, "order must have one entry per row")
         order_ptr = &order[0]
+    if sums is not None:
+        sums_ptr = &sums.sums
     with nogil:
         if floating is float:
             status = creg_train_batches_f32(
                 &params[0], &velocity[0], &grads[0], &ws[0], &X[0, 0],
                 &Y[0, 0], order_ptr, n, batch_size, first_batch, n_batches,
-                &net, &r, &noise, n_threads)
+                &c_net, &r, &c_noise, sums_ptr, n_threads)
         else:
             status = creg_train_batches_f64(
                 &params[0], &velocity[0], &grads[0], &ws[0], &X[0, 0],
                 &Y[0, 0], order_ptr, n, batch_size, first_batch, n_batches,
-                &net, &r, &noise, n_threads)
+                &c_net, &r, &c_noise, sums_ptr, n_threads)
     _check(status)
 
 
-def evaluate(floating[:, ::1] out, floating[::1] ws,
-             const floating[::1] params, const floating[:, ::1] X,
-             const floating[:, ::1] Y, Py_ssize_t chunk_rows, tuple spec,
-             int n_threads):
-    """out := output activations of X; returns the summed cost against Y
-    (0.0 when Y is None)."""
-    cdef creg_net net = _net(spec)
-    cdef double cost = 0
+def evaluate(floating[::1] ws, const floating[::1] params,
+             const floating[:, ::1] X, const floating[:, ::1] Y, *,
+             floating[:, ::1] out=None, Py_ssize_t chunk_rows, net,
+             int n_threads, PassSums sums=None):
+    """out := output activations of X (out None: not kept); with targets
+    Y, sums adds their cost and correct rows.  (out comes last: a fused
+    function takes its type from the first argument, which may not be
+    None.)"""
+    cdef creg_net c_net = _net(net)
     cdef Py_ssize_t n = X.shape[0]
+    cdef Py_ssize_t out_cols = c_net.sizes[c_net.n_layers]
+    cdef floating *out_ptr = NULL
     cdef const floating *y_ptr = NULL
-    _check_net_buffers(&net, params.shape[0], ws.shape[0], chunk_rows,
-                       X.shape[1], out.shape[1], n_threads)
+    cdef creg_pass_sums *sums_ptr = NULL
+    if out is not None:
+        out_cols = out.shape[1]
+        _require(out.shape[0] == n, "out must have one row per row of X")
+        out_ptr = &out[0, 0]
+    _check_net_buffers(&c_net, params.shape[0], ws.shape[0], chunk_rows,
+                       X.shape[1], out_cols, n_threads)
     _require(n > 0, "X must have at least one row")
-    _require(out.shape[0] == n, "out must have one row per row of X")
     if Y is not None:
-        _require(Y.shape[0] == n and Y.shape[1] == out.shape[1],
-                 "Y must have the shape of out")
+        _require(Y.shape[0] == n and Y.shape[1] == out_cols,
+                 "Y must have one row per row of X and one column per "
+                 "output")
+        _require(sums is not None, "targets Y need sums to add to")
         y_ptr = &Y[0, 0]
+        sums_ptr = &sums.sums
     with nogil:
         if floating is float:
-            creg_evaluate_f32(&out[0, 0], &cost, &ws[0], &params[0], &X[0, 0],
-                              y_ptr, n, chunk_rows, &net, n_threads)
+            creg_evaluate_f32(out_ptr, sums_ptr, &ws[0], &params[0],
+                              &X[0, 0], y_ptr, n, chunk_rows, &c_net,
+                              n_threads)
         else:
-            creg_evaluate_f64(&out[0, 0], &cost, &ws[0], &params[0], &X[0, 0],
-                              y_ptr, n, chunk_rows, &net, n_threads)
-    return cost
+            creg_evaluate_f64(out_ptr, sums_ptr, &ws[0], &params[0],
+                              &X[0, 0], y_ptr, n, chunk_rows, &c_net,
+                              n_threads)
 
 
 def dropout_forward(floating[::1] H, floating[::1] M, const floating[::1] A,
-                    tuple noise_spec, uint64_t step, int layer):
+                    noise_spec, uint64_t step, int layer):
     """The dropout of training, exposed so tests can see the mask used:
-    M := 1/(1-rate) kept or 0 dropped; H := A * M."""
+    M := 1/(1-rate) kept or 0 dropped; H := A * M.  noise_spec: a Noise."""
     cdef creg_noise noise = _noise(noise_spec)
     _require(H.shape[0] == M.shape[0] == A.shape[0] > 0,
              "H, M and A must have the same length, at least 1")
@@ -280,9 +331,10 @@ def dropout_forward(floating[::1] H, floating[::1] M, const floating[::1] A,
                                      step, layer)
 
 
-def input_noise(floating[::1] Xn, const floating[::1] X, tuple noise_spec,
+def input_noise(floating[::1] Xn, const floating[::1] X, noise_spec,
                 uint64_t step):
-    """The input noise of training: Xn := X + input_noise * N(0, 1)."""
+    """The input noise of training: Xn := X + input_noise * N(0, 1).
+    noise_spec: a Noise."""
     cdef creg_noise noise = _noise(noise_spec)
     _require(Xn.shape[0] == X.shape[0] > 0,
              "Xn and X must have the same length, at least 1")

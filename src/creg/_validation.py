@@ -478,10 +478,12 @@ def matrix(X, name="X", *, dtype=None):
     return converted
 
 
-def features(X, dtype, n_features, name="X", *, avoid=None):
+def features(X, dtype, n_features, name="X", *, avoid=None, finite=True):
     """X as a C-contiguous, aligned (n, n_features) array of `dtype`;
     copies only when it must (or when it may share memory with `avoid`,
-    e.g. the parameters fit is about to overwrite)."""
+    e.g. the parameters fit is about to overwrite).  finite=False leaves
+    the NaN/inf check to the caller (fit: its first epoch finds them, and
+    then calls this again on the result to raise the same error)."""
     array = _as_numeric_array(name, X)
     _two_d(name, array)
     for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
@@ -493,10 +495,11 @@ def features(X, dtype, n_features, name="X", *, avoid=None):
         raise ValueError(
             f"{name} has {array.shape[1]} features, but the network is "
             f"expecting {n_features} features as input.")
-    if array.dtype.kind == "f" and array.dtype != dtype:
+    if finite and array.dtype.kind == "f" and array.dtype != dtype:
         _check_finite(name, array)  # before the cast can hide or make inf
     converted = _contiguous(array, dtype, avoid)
-    _check_finite(name, converted)  # e.g. 1e39 became inf in float32
+    if finite:
+        _check_finite(name, converted)  # e.g. 1e39 became inf in float32
     return converted
 
 

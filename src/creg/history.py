@@ -14,9 +14,18 @@ class History:
     Accuracies are fractions in [0, 1] (per label for multi-label
     targets: see `Network.accuracy`).  ``eval_*`` stay empty without
     validation data; accuracies are NaN for a linear output.
-    ``train_cost`` is the mean data cost over the whole training set after
-    the epoch plus the penalty terms of the fit's strengths; ``eval_cost``
-    is the mean data cost over the validation set plus the same penalty.
+    ``train_metrics`` says what ``train_cost`` and ``train_accuracy`` hold
+    (fit's argument of that name).  "running" (the default): over the
+    epoch's training rows, the mean of each row's data cost and the
+    fraction predicted right, as the forward pass of the row's own
+    mini-batch computed them, with the weights of that step and its
+    dropout and input noise (as Keras and scikit-learn's ``loss_curve_``
+    report them, at no extra pass).  "exact": the whole training set
+    evaluated with the weights that end the epoch (network2's
+    ``monitor_training_cost``).  Both add the penalty terms of the fit's
+    strengths at the weights that end the epoch, so they differ in the
+    data term only; ``eval_cost`` is the mean data cost over the
+    validation set (after the epoch) plus the same penalty.
     ``zero_fraction`` counts weights exactly zero; ``clamped_fraction`` the
     neurons whose incoming weights sit on the max-norm bound (0 without
     max_norm); ``layer_norms`` and ``layer_zero_fraction`` hold, per epoch,
@@ -50,6 +59,7 @@ class History:
     layer_zero_fraction: list = field(default_factory=list)
     stopped_early: bool = False
     best_epoch: int = -1
+    train_metrics: str = "running"
 
     @property
     def epochs(self):

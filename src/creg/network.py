@@ -6,6 +6,8 @@ Ctrl-C is honoured between chunks), and keeps the history.
 """
 from __future__ import annotations
 
+import functools
+import math
 import os
 import sys
 import threading
@@ -16,9 +18,11 @@ import numpy as np
 import numpy.typing as npt
 
 from creg import _accuracy, _core, _validation as check
+from creg._descriptors import NetSpec, Noise, StepRule
 from creg._epoch_table import EpochTable
 from creg._errors import DivergenceError
 from creg._initializers import INIT_SCRATCH_BYTES, initialize_layer
+from creg._progress import EpochProgress
 from creg._summary import network_summary
 from creg.early_stopping import EarlyStopping
 from creg.history import History
@@ -26,9 +30,7 @@ from creg.history import History
 ArrayLike = npt.ArrayLike
 LrSchedule = Union[None, str, Callable[[int, History], float]]
 
-_ACTIVATION_CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "linear": 3,
-                     "softmax": 4}
-_COST_CODES = {"cross_entropy": 0, "log_likelihood": 1, "quadratic": 2}
+_TRAIN_METRICS = ("running", "exact")
 
 _EVAL_CHUNK_ROWS = 1024  # rows per forward pass when evaluating
 _CHUNK_SECONDS = 0.05    # one C call's target length: Ctrl-C latency
@@ -152,8 +154,7 @@ class Network:
     # ----------------------------------------------------------- buffers
     @property
     def _spec(self):
-        return (self.sizes, _ACTIVATION_CODES[self.hidden],
-                _ACTIVATION_CODES[self.output], _COST_CODES[self.cost_name])
+        return NetSpec(self.sizes, self.hidden, self.output, self.cost_name)
 
     def _make_views(self):
         weights, biases, offset = [], [], 0
@@ -295,19 +296,26 @@ class Network:
         return check.empty(f"the workspace for {rows} rows", rows * per_row,
                            self.dtype)
 
-    def _evaluate(self, X, Y, ws, n_threads):
-        """(output activations, summed data cost) for validated X, Y.  The
-        passes take as many rows as `ws` holds (at most _EVAL_CHUNK_ROWS),
-        so any workspace serves any number of rows."""
-        shape = (X.shape[0], self.sizes[-1])
-        check.check_allocation(f"outputs of shape {shape}",
-                               shape[0] * shape[1], self.dtype)
-        out = np.empty(shape, self.dtype)
-        rows_in_ws = ws.shape[0] // _core.workspace_size(self._spec, 1)
+    def _evaluate(self, X, Y, ws, n_threads, *, outputs=True,
+                  per_label=False):
+        """(output activations or None, _core.PassSums: the summed data cost
+        and correct rows, or with per_label correct (row, unit) entries,
+        against Y; zeros without Y) for validated X, Y.
+        The passes take as many rows as `ws` holds (at most
+        _EVAL_CHUNK_ROWS), so any workspace serves any number of rows."""
+        out = None
+        if outputs:
+            shape = (X.shape[0], self.sizes[-1])
+            check.check_allocation(f"outputs of shape {shape}",
+                                   shape[0] * shape[1], self.dtype)
+            out = np.empty(shape, self.dtype)
+        spec = self._spec
+        rows_in_ws = ws.shape[0] // _core.workspace_size(spec, 1)
         chunk = min(X.shape[0], _EVAL_CHUNK_ROWS, rows_in_ws)
-        cost = _core.evaluate(out, ws, self.params, X, Y, chunk, self._spec,
-                              n_threads)
-        return out, cost
+        sums = _core.PassSums(per_label)
+        _core.evaluate(ws, self.params, X, Y, out=out, chunk_rows=chunk,
+                       net=spec, n_threads=n_threads, sums=sums)
+        return out, sums
 
     def predict_proba(self, X: ArrayLike, *,
                       n_threads: Optional[int] = None) -> np.ndarray:
@@ -408,9 +416,10 @@ class Network:
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
-        out = self._evaluate(Xa, None, ws, check.n_threads(None))[0]
-        return _accuracy.accuracy(
-            out, Ya, _accuracy.is_multi_label(Ya, self.output))
+        per_label = _accuracy.is_multi_label(Ya, self.output)
+        sums = self._evaluate(Xa, Ya, ws, check.n_threads(None),
+                              outputs=False, per_label=per_label)[1]
+        return sums.correct / (Ya.size if per_label else Xa.shape[0])
 
     def _penalty(self, l2, l1):
         """l2/2 sum w^2 + l1 sum |w| over weights (never biases)."""
@@ -457,9 +466,9 @@ class Network:
         l1 = check.non_negative("l1", l1)
         scale = _penalty_scale(penalty_scale, Xa.shape[0])
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
-        cost_sum = self._evaluate(Xa, Ya, ws, check.n_threads(None))[1]
-        data_cost = cost_sum / Xa.shape[0]
-        return data_cost + self._penalty(l2 * scale, l1 * scale)
+        sums = self._evaluate(Xa, Ya, ws, check.n_threads(None),
+                              outputs=False)[1]
+        return sums.cost / Xa.shape[0] + self._penalty(l2 * scale, l1 * scale)
 
     def gradient(self, X: ArrayLike,
                  y: ArrayLike) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -510,7 +519,8 @@ class Network:
             early_stopping: Union[None, int, EarlyStopping] = None,
             lr_schedule: LrSchedule = None, patience: int = 10,
             shuffle: bool = True, n_threads: Optional[int] = None,
-            verbose: bool = False) -> History:
+            verbose: bool = False,
+            train_metrics: str = "running") -> History:
         """Train by mini-batch SGD with the step rule of DESIGN.md.
 
         For each layer, with G the batch-mean data gradient, lr = eta and
@@ -566,7 +576,22 @@ class Network:
         verbose : bool
             Print a table with one row per epoch: train (and validation)
             cost and accuracy, lr, the share of zero weights (with l1) and
-            of clamped neurons (with max_norm), seconds.
+            of clamped neurons (with max_norm), seconds; and progress
+            inside an epoch that runs longer than about a second (through
+            tqdm when installed: ``pip install "creg[progress]"``; else a
+            line rewritten in place, on stderr).
+        train_metrics : {"running", "exact"}
+            What ``history.train_cost`` and ``train_accuracy`` hold (both
+            add the penalty terms at the weights that end the epoch).
+            "running": the means over the epoch's training rows of the cost
+            and of the correct predictions that each mini-batch's own
+            forward pass computed, with the weights it met and its dropout
+            and input noise, as Keras and scikit-learn report training
+            loss; they cost nothing beyond the training.  "exact": the
+            whole training set evaluated after the epoch (network2's
+            ``monitor_training_cost``), a second forward pass over X;
+            it equals ``net.cost(X, y, l2=l2, l1=l1)`` and
+            ``net.accuracy(X, y)`` at that point.
 
         Returns
         -------
@@ -582,7 +607,11 @@ class Network:
         >>> len(hist.eval_accuracy)
         3
         """
-        Xa = check.features(X, self.dtype, self.sizes[0], avoid=self.params)
+        # NaN and inf in X are found by the first epoch, which reads every
+        # row anyway (_train); scanning X here would cost a third of an
+        # epoch of Nielsen's network
+        Xa = check.features(X, self.dtype, self.sizes[0], avoid=self.params,
+                            finite=False)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                            self.dtype, avoid=self.params)
         epochs = check.positive_int("epochs", epochs)
@@ -617,6 +646,8 @@ class Network:
                              "'halve_on_plateau' need validation_data")
         shuffle = check.boolean("shuffle", shuffle)
         verbose = check.boolean("verbose", verbose)
+        train_metrics = check.choice("train_metrics", train_metrics,
+                                     _TRAIN_METRICS)
         nt = check.n_threads(n_threads)
         self._check_finite_parameters()
         if not self._fit_lock.acquire(blocking=False):
@@ -630,7 +661,8 @@ class Network:
             plan = dict(epochs=epochs, batch_size=batch_size,
                         shuffle=bool(shuffle), n_threads=nt,
                         verbose=bool(verbose), early_stopping=early_stopping,
-                        lr_schedule=lr_schedule, patience=patience)
+                        lr_schedule=lr_schedule, patience=patience,
+                        train_metrics=train_metrics)
             return self._train(Xa, Ya, validation, rule, plan)
         finally:
             self._fit_lock.release()
@@ -661,30 +693,30 @@ class Network:
                               avoid=self.params)
         return X_val, Y_val
 
-    def _fit_bytes(self, n, ws_rows, validation, rule, plan):
+    def _fit_bytes(self, n, ws_rows, rule, plan):
         """Every byte a fit allocates beyond its converted data: checked in
         one sum before any of it is allocated."""
         item, P = self.dtype.itemsize, self.params.size
         copies = 2 + (rule["momentum"] > 0) + (plan["early_stopping"]
                                                  is not None)
-        rows_out = n + (0 if validation is None else validation[0].shape[0])
         widest = max(w.size for w in self._weights)
         return (copies * P * item  # gradient, snapshot, velocity, best
                 + ws_rows * _core.workspace_size(self._spec, 1) * item
                 + 8 * n  # the shuffled order
-                + rows_out * self.sizes[-1] * (item + 8)  # outputs, labels
                 + widest * (2 * item + 9))  # one layer's penalty and norms
 
     def _train(self, X, Y, validation, rule, plan):
         n, bs, nt = X.shape[0], min(plan["batch_size"], X.shape[0]), \
             plan["n_threads"]
-        # training batches and the monitor passes over X and the
-        # validation set, which take the same chunks as predict and cost
-        n_val = 0 if validation is None else validation[0].shape[0]
-        ws_rows = max(bs, min(max(n, n_val), _EVAL_CHUNK_ROWS))
+        running = plan["train_metrics"] == "running"
+        # the training batches, and the passes over the validation set
+        # (and over X for exact metrics) in the chunks of predict and cost
+        monitored = max(0 if running else n,
+                        0 if validation is None else validation[0].shape[0])
+        ws_rows = max(bs, min(monitored, _EVAL_CHUNK_ROWS))
         check.check_budget(
             f"fitting a network with sizes {list(self.sizes)} on {n} rows",
-            self._fit_bytes(n, ws_rows, validation, rule, plan))
+            self._fit_bytes(n, ws_rows, rule, plan))
         ws = self._workspace(ws_rows)
         grads = check.empty("the gradient", self.params.size, self.dtype)
         snapshot = check.empty("the weights' snapshot", self.params.size,
@@ -695,47 +727,58 @@ class Network:
         velocity[...] = 0
         order = np.empty(n, np.int64) if plan["shuffle"] else None
         n_batches = -(-n // bs)
-        history, tracker = History(), _Tracker(rule["lr"], plan, validation)
+        history = History(train_metrics=plan["train_metrics"])
+        tracker = _Tracker(rule["lr"], plan, validation)
         # one meaning of accuracy for train and validation alike
         targets = [Y] if validation is None else [Y, validation[1]]
-        multi_label = any(_accuracy.is_multi_label(T, self.output)
-                          for T in targets)
+        per_label = any(_accuracy.is_multi_label(T, self.output)
+                        for T in targets)
         table = EpochTable(accuracy=self.output != "linear",
                            validation=validation is not None,
                            zero=rule["l1"] > 0, clamped=rule["max_norm"] > 0)
-        chunk = 1
+        spec, chunk = self._spec, 1
         for epoch in range(plan["epochs"]):
             lr = tracker.lr_for(epoch, history)
-            step = (lr, rule["momentum"], rule["l2"], rule["l1"],
-                    int(rule["prox"]), rule["max_norm"])
+            step = StepRule(lr=lr, momentum=rule["momentum"], l2=rule["l2"],
+                            l1=rule["l1"], l1_prox=rule["prox"],
+                            max_norm=rule["max_norm"])
+            noise = Noise(dropout=rule["dropout"],
+                          input_noise=rule["input_noise"], seed=self.seed,
+                          epoch=self.epochs_trained)
+            sums = _core.PassSums(per_label) if running else None
             start = time.perf_counter()
             snapshot[...] = self.params
-            noise = (rule["dropout"], rule["input_noise"], self.seed,
-                     self.epochs_trained)
             if order is not None:
                 _core.shuffle(order, self.seed, self.epochs_trained)
-            first = 0
+            batches = functools.partial(
+                _core.train_batches, self.params, velocity, grads, ws, X, Y,
+                order, batch_size=bs, net=spec, rule=step, noise=noise,
+                n_threads=nt, sums=sums)
+            progress = (EpochProgress(self.epochs_trained + 1, n_batches,
+                                      start) if plan["verbose"] else None)
             try:
-                while first < n_batches:
-                    count = min(chunk, n_batches - first)
-                    t0 = time.perf_counter()
-                    _core.train_batches(self.params, velocity, grads, ws, X,
-                                        Y, order, bs, first, count,
-                                        self._spec, step, noise, nt)
-                    chunk = _next_chunk(count, time.perf_counter() - t0)
-                    first += count
-                if not np.isfinite(self.params).all():
-                    raise FloatingPointError("non-finite weights")
+                chunk = self._epoch(batches, n_batches, chunk, progress,
+                                    lambda done: self._running_cost(
+                                        sums, min(done * bs, n), rule))
+                diverged = None
             except FloatingPointError as exc:
+                diverged = exc
+            finally:
+                if progress is not None:
+                    progress.close()
+            if diverged is not None:
                 self.params[...] = snapshot
+                # NaN or inf in X, found by the first epoch: the same
+                # ValueError that predict or cost would raise
+                check.features(X, self.dtype, self.sizes[0])
                 raise DivergenceError(
                     f"training diverged in epoch {self.epochs_trained + 1} "
-                    f"({exc}); the network keeps the weights of the last "
-                    "finite epoch. Lower lr or scale the inputs.") from None
+                    f"({diverged}); the network keeps the weights of the "
+                    "last finite epoch. Lower lr or scale the inputs.")
             self.epochs_trained += 1
             seconds = time.perf_counter() - start
             self._record(history, X, Y, validation, ws, rule, lr, seconds, nt,
-                         multi_label)
+                         sums, per_label)
             if plan["verbose"]:
                 table.print_epoch(self.epochs_trained, history)
             if tracker.should_stop(self, history):
@@ -743,19 +786,56 @@ class Network:
         tracker.restore_best(history, self.params)
         return history
 
+    def _epoch(self, batches, n_batches, chunk, progress, running_cost):
+        """Runs the epoch's batches (batches(first_batch=, n_batches=):
+        train_batches with the epoch's arguments bound) in calls of about
+        _CHUNK_SECONDS, so Ctrl-C and the progress line are seen between
+        them; any cut gives the same bits.  Returns the next call's
+        batches; FloatingPointError if training diverged."""
+        first = 0
+        while first < n_batches:
+            count = min(chunk, n_batches - first)
+            t0 = time.perf_counter()
+            batches(first_batch=first, n_batches=count)
+            chunk = _next_chunk(count, time.perf_counter() - t0)
+            first += count
+            if progress is not None:
+                progress.update(first, running_cost)
+        if not np.isfinite(self.params).all():
+            raise FloatingPointError("non-finite weights")
+        return chunk
+
+    def _running_cost(self, sums, rows, rule):
+        """The running train_cost of the rows trained so far (NaN for exact
+        metrics, which exist only after the epoch)."""
+        if sums is None or rows == 0:
+            return math.nan
+        return sums.cost / rows + self._penalty(rule["l2"], rule["l1"])
+
     def _record(self, history, X, Y, validation, ws, rule, lr, seconds, nt,
-                multi_label):
+                sums, per_label):
+        """Appends the epoch to history; sums holds the running metrics of
+        the training rows, or is None for the exact pass over X; per_label:
+        accuracy counts (row, unit) entries (multi-label targets)."""
         penalty = self._penalty(rule["l2"], rule["l1"])
-        for data, costs, accs in (
-                ((X, Y), history.train_cost, history.train_accuracy),
-                (validation, history.eval_cost, history.eval_accuracy)):
-            if data is None:
-                continue
-            A, B = data
-            out, cost = self._evaluate(A, B, ws, nt)
-            costs.append(cost / A.shape[0] + penalty)
-            accs.append(float("nan") if self.output == "linear"
-                        else _accuracy.accuracy(out, B, multi_label))
+        linear = self.output == "linear"
+        if sums is None:
+            sums = self._evaluate(X, Y, ws, nt, outputs=False,
+                                  per_label=per_label)[1]
+        passes = [(X.shape[0], sums, history.train_cost,
+                   history.train_accuracy)]
+        if validation is not None:
+            X_val, Y_val = validation
+            passes.append((X_val.shape[0],
+                           self._evaluate(X_val, Y_val, ws, nt,
+                                          outputs=False,
+                                          per_label=per_label)[1],
+                           history.eval_cost, history.eval_accuracy))
+        units = self.sizes[-1] if per_label else 1
+        for rows, pass_sums, costs, accs in passes:
+            costs.append(pass_sums.cost / rows + penalty)
+            accs.append(math.nan if linear
+                        else pass_sums.correct / (rows * units))
         history.lr.append(lr)
         history.seconds.append(seconds)
         zeros = [int(np.count_nonzero(w == 0)) for w in self._weights]

@@ -1,0 +1,79 @@
+"""Progress inside an epoch, for ``fit(verbose=True)``.
+
+An epoch that has run for SHOW_AFTER seconds shows how far it is: through
+tqdm when it is installed (``pip install "creg[progress]"``), else on one
+line of stderr rewritten in place.  Shorter epochs draw nothing, so a fast
+fit prints its epoch lines only.  Drawing happens between fit's calls into
+C (about every 50 ms); the running cost is asked for at most every
+REDRAW_EVERY seconds, since it sums the penalty over every weight.
+"""
+import math
+import sys
+import time
+
+SHOW_AFTER = 1.0    # seconds into an epoch before its progress appears
+REDRAW_EVERY = 0.5  # seconds between two computations of the cost shown
+
+
+def _tqdm_bar(epoch, n_batches, done):
+    """A tqdm bar for the epoch's batches, or None without tqdm."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=n_batches, initial=done, desc=f"epoch {epoch}",
+                unit="batch", leave=False, dynamic_ncols=True)
+
+
+class EpochProgress:
+    """The progress of epoch `epoch` (1-based), n_batches mini-batches
+    begun at `start` (a time.perf_counter() value)."""
+
+    def __init__(self, epoch, n_batches, start):
+        self.epoch, self.n_batches, self.start = epoch, n_batches, start
+        self.shown = False
+        self.bar = None      # the tqdm bar, when tqdm draws
+        self.width = 0       # characters of the plain line last drawn
+        self.costed_at = -math.inf
+        self.cost = math.nan
+
+    def update(self, done, running_cost):
+        """`done` batches have run; running_cost(done) gives the running
+        train_cost so far (NaN when there is none)."""
+        now = time.perf_counter()
+        if not self.shown:
+            if now - self.start < SHOW_AFTER or done >= self.n_batches:
+                return
+            self.shown = True
+            self.bar = _tqdm_bar(self.epoch, self.n_batches, done)
+        fresh = now - self.costed_at >= REDRAW_EVERY
+        if fresh:
+            self.cost, self.costed_at = running_cost(done), now
+        if self.bar is not None:
+            if fresh and not math.isnan(self.cost):
+                self.bar.set_postfix_str(f"cost {self.cost:.4f}",
+                                         refresh=False)
+            self.bar.update(done - self.bar.n)
+        elif fresh:
+            self._draw_line(done, now)
+
+    def _draw_line(self, done, now):
+        elapsed = now - self.start
+        left = elapsed * (self.n_batches - done) / done
+        line = (f"epoch {self.epoch}: {done}/{self.n_batches} batches "
+                f"({100 * done / self.n_batches:.0f}%)")
+        if not math.isnan(self.cost):
+            line += f"  cost {self.cost:.4f}"
+        line += f"  {elapsed:.0f}s, ~{left:.0f}s left"
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(line)
+
+    def close(self):
+        """Removes what was drawn, before the epoch's own line."""
+        if self.bar is not None:
+            self.bar.close()
+        elif self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+        self.bar, self.width = None, 0
