@@ -17,7 +17,8 @@
  * Each region reserves creg_padded(width) elements per row, so all start
  * on a cache line; Xb and Xn whole step-kernel tiles (the look-ahead's
  * packed copy).  Nothing here allocates; pointers are recomputed from
- * sizes per call.
+ * sizes per call.  params, velocity and grads are overwritten; a
+ * creg_pass_sums is added to (a pass may take several calls).
  */
 #include <string.h>
 

@@ -114,16 +114,33 @@ def penalty_strengths(l2, l1, n, penalty_scale):
     return l2 * scale, l1 * scale
 
 
+def penalty(weights, l2p, l1p):
+    """l2'/2 sum w^2 + l1' sum |w| over the weights (never the biases)."""
+    return (0.5 * l2p * sum(np.sum(W ** 2) for W in weights)
+            + l1p * sum(np.sum(np.abs(W)) for W in weights))
+
+
+def labels(outputs):
+    """The class of each row of outputs (or targets): the first largest
+    value, or value > 0.5 for a single column."""
+    if outputs.shape[1] == 1:
+        return (outputs[:, 0] > 0.5).astype(np.int64)
+    return outputs.argmax(axis=1)
+
+
 # -------------------------------------------------------- forward / backprop
 
 
-def forward(weights, biases, X, hidden, output):
-    """Returns (Zs, As): Zs[l] pre-activations, As[0] = X, As[l+1] = f(Zs[l])."""
+def forward(weights, biases, X, hidden, output, masks=None):
+    """Returns (Zs, As): Zs[l] pre-activations, As[0] = X, As[l+1] = f(Zs[l]),
+    times masks[l] for a hidden layer when dropout masks are given (each 0 or
+    1/(1 - rate): inverted dropout)."""
     Zs, As = [], [np.asarray(X, dtype=np.float64)]
     for l, (W, b) in enumerate(zip(weights, biases)):
-        f = ACTIVATIONS[output if l == len(weights) - 1 else hidden][0]
+        last = l == len(weights) - 1
+        f = ACTIVATIONS[output if last else hidden][0]
         Zs.append(As[-1] @ W.T + b)
-        As.append(f(Zs[-1]))
+        As.append(f(Zs[-1]) if last or masks is None else f(Zs[-1]) * masks[l])
     return Zs, As
 
 
@@ -132,14 +149,13 @@ def cost(weights, biases, X, Y, *, hidden, output, cost, l2=0.0, l1=0.0,
     """Mean data cost over the rows + l2'/2 sum w^2 + l1' sum |w| (n = rows)."""
     _, As = forward(weights, biases, X, hidden, output)
     l2p, l1p = penalty_strengths(l2, l1, len(X), penalty_scale)
-    sq = sum(np.sum(W ** 2) for W in weights)
-    ab = sum(np.sum(np.abs(W)) for W in weights)
-    return np.mean(COSTS[cost](As[-1], Y)) + 0.5 * l2p * sq + l1p * ab
+    return np.mean(COSTS[cost](As[-1], Y)) + penalty(weights, l2p, l1p)
 
 
-def backprop(weights, biases, X, Y, *, hidden, output, cost):
-    """Batch-mean data-cost gradients (dWs, dbs) over the rows of X."""
-    Zs, As = forward(weights, biases, X, hidden, output)
+def backprop(weights, biases, X, Y, *, hidden, output, cost, masks=None):
+    """Batch-mean data-cost gradients (dWs, dbs) over the rows of X, through
+    the dropout masks if given (as in forward)."""
+    Zs, As = forward(weights, biases, X, hidden, output, masks)
     m = len(X)
     delta = output_delta(cost, output, Zs[-1], As[-1], Y)
     dWs, dbs = [None] * len(weights), [None] * len(weights)
@@ -148,6 +164,8 @@ def backprop(weights, biases, X, Y, *, hidden, output, cost):
         dbs[l] = delta.sum(axis=0) / m
         if l > 0:
             delta = (delta @ weights[l]) * ACTIVATIONS[hidden][1](Zs[l - 1])
+            if masks is not None:
+                delta = delta * masks[l - 1]
     return dWs, dbs
 
 
@@ -183,6 +201,33 @@ def train(weights, biases, X, Y, *, hidden, output, cost, epochs, batch_size,
     on_step(Ws, bs, Xb) is called before every update step with the
     current parameters and the batch (tests use it to watch the run).
     """
+    Ws, bs, _, _ = train_running(
+        weights, biases, X, Y, hidden=hidden, output=output, cost=cost,
+        epochs=epochs, batch_size=batch_size, lr=lr, l2=l2, l1=l1,
+        penalty_scale=penalty_scale, l1_method=l1_method, max_norm=max_norm,
+        momentum=momentum, on_step=on_step)
+    return Ws, bs
+
+
+def train_running(weights, biases, X, Y, *, hidden, output, cost, epochs,
+                  batch_size, lr, l2=0.0, l1=0.0, penalty_scale="n",
+                  l1_method="prox", max_norm=None, momentum=0.0,
+                  order=None, masks=None, noise=None, on_step=None):
+    """train, with each epoch's running metrics; returns (Ws, bs, costs,
+    accuracies), the last two one value per epoch:
+
+    - cost: the sum over the epoch's rows of the per-sample cost that the
+      forward pass of the row's batch gave (with its masks and noise,
+      before its step), divided by n, plus the penalty of the weights that
+      end the epoch;
+    - accuracy: the fraction of rows whose labels(...) was right in that
+      same forward pass.
+
+    order(epoch) gives the epoch's row order (default: as given);
+    masks(epoch, step, shapes) the dropout masks of the batch's hidden
+    layers (shapes[l] = (rows, units)); noise(epoch, step, shape) the noise
+    added to the batch's inputs.  Batch `step` counts from 0 in each epoch.
+    """
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     n = len(X)
@@ -191,11 +236,24 @@ def train(weights, biases, X, Y, *, hidden, output, cost, epochs, batch_size,
     bs = [np.array(b, dtype=np.float64) for b in biases]
     VWs = [np.zeros_like(W) for W in Ws]
     Vbs = [np.zeros_like(b) for b in bs]
-    for _ in range(epochs):
-        for start in range(0, n, batch_size):
-            Xb, Yb = X[start:start + batch_size], Y[start:start + batch_size]
+    costs, accuracies = [], []
+    for epoch in range(epochs):
+        rows = np.arange(n) if order is None else order(epoch)
+        cost_sum, correct = 0.0, 0
+        for step_index, start in enumerate(range(0, n, batch_size)):
+            batch = rows[start:start + batch_size]
+            Xb, Yb = X[batch], Y[batch]
+            if noise is not None:
+                Xb = Xb + noise(epoch, step_index, Xb.shape)
+            Mb = None
+            if masks is not None:
+                Mb = masks(epoch, step_index,
+                           [(len(batch), W.shape[0]) for W in Ws[:-1]])
+            As = forward(Ws, bs, Xb, hidden, output, Mb)[1]
+            cost_sum += np.sum(COSTS[cost](As[-1], Yb))
+            correct += int(np.sum(labels(As[-1]) == labels(Yb)))
             dWs, dbs = backprop(Ws, bs, Xb, Yb, hidden=hidden, output=output,
-                                cost=cost)
+                                cost=cost, masks=Mb)
             if on_step is not None:
                 on_step(Ws, bs, Xb)
             for l in range(len(Ws)):
@@ -203,4 +261,6 @@ def train(weights, biases, X, Y, *, hidden, output, cost, epochs, batch_size,
                     Ws[l], bs[l], VWs[l], Vbs[l], dWs[l], dbs[l], lr=lr,
                     l2p=l2p, l1p=l1p, l1_method=l1_method, max_norm=max_norm,
                     momentum=momentum)
-    return Ws, bs
+        costs.append(cost_sum / n + penalty(Ws, l2p, l1p))
+        accuracies.append(correct / n)
+    return Ws, bs, costs, accuracies

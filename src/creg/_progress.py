@@ -15,14 +15,16 @@ SHOW_AFTER = 1.0    # seconds into an epoch before its progress appears
 REDRAW_EVERY = 0.5  # seconds between two computations of the cost shown
 
 
-def _tqdm_bar(epoch, n_batches, done):
-    """A tqdm bar for the epoch's batches, or None without tqdm."""
+def _tqdm_bar(epoch, n_batches, done, postfix):
+    """A tqdm bar for the epoch's batches, drawn with `postfix`, or None
+    without tqdm."""
     try:
         from tqdm import tqdm
     except ImportError:
         return None
     return tqdm(total=n_batches, initial=done, desc=f"epoch {epoch}",
-                unit="batch", leave=False, dynamic_ncols=True)
+                unit="batch", leave=False, dynamic_ncols=True,
+                postfix=postfix)
 
 
 class EpochProgress:
@@ -41,29 +43,32 @@ class EpochProgress:
         """`done` batches have run; running_cost(done) gives the running
         train_cost so far (NaN when there is none)."""
         now = time.perf_counter()
-        if not self.shown:
-            if now - self.start < SHOW_AFTER or done >= self.n_batches:
-                return
-            self.shown = True
-            self.bar = _tqdm_bar(self.epoch, self.n_batches, done)
+        if not self.shown and (now - self.start < SHOW_AFTER
+                               or done >= self.n_batches):
+            return
         fresh = now - self.costed_at >= REDRAW_EVERY
         if fresh:
             self.cost, self.costed_at = running_cost(done), now
+        postfix = "" if math.isnan(self.cost) else f"cost {self.cost:.4f}"
+        if not self.shown:
+            self.shown = True
+            self.bar = _tqdm_bar(self.epoch, self.n_batches, done, postfix)
+            if self.bar is not None:
+                return
         if self.bar is not None:
-            if fresh and not math.isnan(self.cost):
-                self.bar.set_postfix_str(f"cost {self.cost:.4f}",
-                                         refresh=False)
-            self.bar.update(done - self.bar.n)
+            if fresh:
+                self.bar.set_postfix_str(postfix, refresh=False)
+            self.bar.update(done - self.bar.n)  # draws, at most 10 per s
         elif fresh:
-            self._draw_line(done, now)
+            self._draw_line(done, now, postfix)
 
-    def _draw_line(self, done, now):
+    def _draw_line(self, done, now, postfix):
         elapsed = now - self.start
         left = elapsed * (self.n_batches - done) / done
         line = (f"epoch {self.epoch}: {done}/{self.n_batches} batches "
                 f"({100 * done / self.n_batches:.0f}%)")
-        if not math.isnan(self.cost):
-            line += f"  cost {self.cost:.4f}"
+        if postfix:
+            line += "  " + postfix
         line += f"  {elapsed:.0f}s, ~{left:.0f}s left"
         sys.stderr.write("\r" + line.ljust(self.width))
         sys.stderr.flush()
