@@ -17,7 +17,8 @@ The data size is set by the ``bench_n`` fixture (conftest.py): a tenth of
 n by default, a few batches under ``--benchmark-disable`` (CI's smoke
 run), ``CREG_BENCH_SCALE=1`` for the full n. ``extra_info`` holds n, the
 time per epoch scaled to the full n, and for creg the training part
-without fit's monitor pass. ``python benchmarks/report.py`` is the
+(``sum(history.seconds)``) besides fit's wall time. ``python
+benchmarks/report.py`` is the
 interleaved, multi-process version that produces the README table.
 """
 import numpy as np
@@ -216,7 +217,7 @@ def test_epoch(benchmark, bench_n, name, contender, threads):
     benchmark.extra_info.update(
         n=n, threads=threads,
         seconds_full_n=round(best["seconds"] * config.n / n, 4))
-    if "train_seconds" in best:  # creg: the SGD steps without the monitor
+    if "train_seconds" in best:  # creg: the training inside fit
         benchmark.extra_info["train_seconds_full_n"] = round(
             min(r["train_seconds"] for r in results) * config.n / n, 4)
     limitation = peers.LIMITATIONS.get((contender, name))

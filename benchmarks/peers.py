@@ -6,15 +6,15 @@ its data once (one-hot targets, tensors: never timed) and then offers
 - ``prepare()``: a fresh model (initial weights are not timed);
 - ``epoch()``: one shuffled epoch on that model, timed inside with
   ``time.perf_counter``; returns ``{"seconds": ...}`` and, for creg,
-  ``"train_seconds"`` (the SGD steps without fit's monitor pass).
+  ``"train_seconds"`` (``sum(history.seconds)``: the training inside
+  fit, without its argument checks and history).
 
 Contenders (see benchmarks/README.md for the equal-work argument):
 
-creg      ``creg.Network(...).fit(X, y, epochs=1, n_threads=t, **rule)``.
-          fit's wall time includes the pass over the whole training set
-          that fit always makes after an epoch (history.train_cost and
-          train_accuracy, network2's monitor); ``sum(history.seconds)`` is
-          the training part alone. Peers do not monitor.
+creg      ``creg.Network(...).fit(X, y, epochs=1, n_threads=t, **rule)``,
+          wall time: argument checks, the epoch, its history (running
+          training metrics from the training pass, no second pass over X);
+          ``sum(history.seconds)`` is the training part alone.
 numpy     ``numpy_mlp.NumpyMLP.fit_epoch`` with BLAS held to t threads.
 torch     ``torch.nn.Sequential`` + ``torch.optim.SGD`` (weight decay on the
           weights only, momentum), L1 prox (``softshrink``, the exact

@@ -23,7 +23,9 @@ class PathPoint:
     strength : float
         The l1 (or l2) strength of this point.
     train_cost, train_accuracy : float
-        The last epoch's training cost and accuracy.
+        The last epoch's training cost and accuracy; unless kwargs say
+        otherwise, with ``train_metrics="exact"``: the whole training set
+        at the weights the fit reached, as ``eval_*`` are.
     eval_cost, eval_accuracy : float
         The same on ``validation_data``; NaN without it.
     zero_fraction : float
@@ -71,7 +73,8 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
         in kwargs (e.g. l1=[...], l2=1.0: an elastic-net path).
     **kwargs
         hidden, output, cost, init, dtype, seed go to Network; everything
-        else (epochs, lr, batch_size, max_norm, ...) to Network.fit.
+        else (epochs, lr, batch_size, max_norm, ...) to Network.fit, with
+        train_metrics="exact" unless given.
 
     Returns
     -------
@@ -99,6 +102,9 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
                         for i, v in enumerate(values)), reverse=True)
     net = Network(sizes, **{k: kwargs.pop(k) for k in _NETWORK_ARGS
                             if k in kwargs})
+    # a point reports the weights it reached, on the training set as on the
+    # validation set, not the running means of its last epoch
+    kwargs.setdefault("train_metrics", "exact")
     points = []
     for strength in strengths:
         hist = net.fit(X, y, validation_data=validation_data,
