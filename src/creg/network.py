@@ -757,24 +757,14 @@ class Network:
             progress = (EpochProgress(self.epochs_trained + 1, n_batches,
                                       start) if plan["verbose"] else None)
             try:
-                chunk = self._epoch(batches, n_batches, chunk, progress,
-                                    lambda done: self._running_cost(
-                                        sums, min(done * bs, n), rule))
-                diverged = None
-            except FloatingPointError as exc:
-                diverged = exc
+                chunk, diverged = self._epoch(
+                    batches, n_batches, chunk, progress,
+                    functools.partial(self._running_cost, sums, rule, bs, n))
             finally:
                 if progress is not None:
                     progress.close()
             if diverged is not None:
-                self.params[...] = snapshot
-                # NaN or inf in X, found by the first epoch: the same
-                # ValueError that predict or cost would raise
-                check.features(X, self.dtype, self.sizes[0])
-                raise DivergenceError(
-                    f"training diverged in epoch {self.epochs_trained + 1} "
-                    f"({diverged}); the network keeps the weights of the "
-                    "last finite epoch. Lower lr or scale the inputs.")
+                self._undo_epoch(snapshot, X, diverged)
             self.epochs_trained += 1
             seconds = time.perf_counter() - start
             self._record(history, X, Y, validation, ws, rule, lr, seconds, nt,
@@ -790,24 +780,42 @@ class Network:
         """Runs the epoch's batches (batches(first_batch=, n_batches=):
         train_batches with the epoch's arguments bound) in calls of about
         _CHUNK_SECONDS, so Ctrl-C and the progress line are seen between
-        them; any cut gives the same bits.  Returns the next call's
-        batches; FloatingPointError if training diverged."""
+        them; any cut gives the same bits.  running_cost(done) is the
+        progress line's cost.  Returns the next call's batches, and the
+        FloatingPointError if training diverged (else None)."""
         first = 0
-        while first < n_batches:
-            count = min(chunk, n_batches - first)
-            t0 = time.perf_counter()
-            batches(first_batch=first, n_batches=count)
-            chunk = _next_chunk(count, time.perf_counter() - t0)
-            first += count
-            if progress is not None:
-                progress.update(first, running_cost)
+        try:
+            while first < n_batches:
+                count = min(chunk, n_batches - first)
+                t0 = time.perf_counter()
+                batches(first_batch=first, n_batches=count)
+                chunk = _next_chunk(count, time.perf_counter() - t0)
+                first += count
+                if progress is not None:
+                    progress.update(first, running_cost)
+        except FloatingPointError as exc:
+            return chunk, exc
         if not np.isfinite(self.params).all():
-            raise FloatingPointError("non-finite weights")
-        return chunk
+            return chunk, FloatingPointError("non-finite weights")
+        return chunk, None
 
-    def _running_cost(self, sums, rows, rule):
-        """The running train_cost of the rows trained so far (NaN for exact
-        metrics, which exist only after the epoch)."""
+    def _undo_epoch(self, snapshot, X, why):
+        """Puts back the weights that began a diverged epoch and raises:
+        ValueError if X holds NaN or inf (the first epoch finds them, and
+        this is the error predict or cost would raise), else
+        DivergenceError."""
+        self.params[...] = snapshot
+        check.features(X, self.dtype, self.sizes[0])
+        raise DivergenceError(
+            f"training diverged in epoch {self.epochs_trained + 1} ({why}); "
+            "the network keeps the weights of the last finite epoch. Lower "
+            "lr or scale the inputs.")
+
+    def _running_cost(self, sums, rule, batch_size, n, done):
+        """The running train_cost after `done` batches of batch_size rows
+        out of n (NaN for exact metrics, which exist only after the
+        epoch)."""
+        rows = min(done * batch_size, n)
         if sums is None or rows == 0:
             return math.nan
         return sums.cost / rows + self._penalty(rule["l2"], rule["l1"])
