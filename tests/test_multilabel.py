@@ -86,7 +86,7 @@ def _multi_label_fit(capsys, validation_targets=None):
         Y_val = validation_targets
     net = creg.Network([4, 8, 5], dtype="float64", seed=0)
     hist = net.fit(X, Y, epochs=3, lr=0.5, verbose=True,
-                   validation_data=(X_val, Y_val))
+                   validation_data=(X_val, Y_val), train_metrics="exact")
     rows = capsys.readouterr().out.splitlines()[2:]
     return net, hist, rows, (X, Y), (X_val, Y_val)
 
@@ -115,3 +115,24 @@ def test_validation_rows_with_one_label_are_scored_per_label_like_training(
         per_label_accuracy(P, Y_val))
     assert per_label_accuracy(P, Y_val) != pytest.approx(
         argmax_accuracy(P, Y_val))
+
+
+def test_running_train_accuracy_of_multi_label_targets_is_per_label():
+    # one batch per epoch: each epoch's running metrics are the forward
+    # pass of the weights the epoch started from, so epoch e's running
+    # accuracy is the per-label accuracy of the weights after epoch e - 1
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(64, 4))
+    Y = _multi_hot(rng, 64, 5)
+    net = creg.Network([4, 8, 5], dtype="float64", seed=1)
+    expected = []
+    for _ in range(3):
+        expected.append(per_label_accuracy(net.predict_proba(X), Y))
+        net.fit(X, Y, epochs=1, lr=2.0, batch_size=64, shuffle=False)
+    fresh = creg.Network([4, 8, 5], dtype="float64", seed=1)
+    hist = fresh.fit(X, Y, epochs=3, lr=2.0, batch_size=64, shuffle=False)
+    assert hist.train_metrics == "running"
+    assert len(set(expected)) > 1  # the weights moved between epochs
+    assert hist.train_accuracy == pytest.approx(expected, abs=1e-12)
+    P = fresh.predict_proba(X)
+    assert per_label_accuracy(P, Y) != pytest.approx(argmax_accuracy(P, Y))
