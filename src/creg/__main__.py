@@ -1,19 +1,58 @@
-"""Command line: `python -m creg demo [--epochs N] [--seed S]`."""
+"""Command line: ``python -m creg COMMAND [options]``; ``--help`` lists
+the commands and their options."""
+import argparse
 import sys
 
 from creg import demo
 
-COMMANDS = {"demo": demo.main}
+_CONFIG_HELP = ("print how creg was built and what it will run with "
+                "(creg.show_config)")
 
 
-def main(argv):
-    if not argv or argv[0] not in COMMANDS:
-        print("usage: python -m creg demo [--epochs N] [--seed S]",
-              file=sys.stderr)
-        return 2
-    COMMANDS[argv[0]](argv[1:])
+def _config(args, out=None):
+    from creg import show_config
+    show_config(file=out)
+
+
+def build_parser():
+    """The parser of every command, each with its options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m creg",
+        description="creg: fast CPU training of fully-connected networks "
+                    "with exact regularizers.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                     required=True)
+    run_demo = commands.add_parser(
+        "demo", help=demo.__doc__.splitlines()[0].split(": ", 1)[1],
+        description=demo.__doc__.split("\n\n")[1])
+    demo.add_arguments(run_demo)
+    run_demo.set_defaults(run=demo.run, check=demo.check_arguments,
+                          parser=run_demo)
+    config = commands.add_parser("config", help=_CONFIG_HELP,
+                                 description=_CONFIG_HELP)
+    config.set_defaults(run=_config, check=lambda parser, args: None,
+                        parser=config)
+    usages = "\n".join("  " + sub.format_usage().strip()[len("usage: "):]
+                       for sub in commands.choices.values())
+    parser.epilog = ("commands and their options (python -m creg COMMAND "
+                     f"--help says more):\n{usages}")
+    return parser
+
+
+def main(argv=None):
+    """Run one command; returns the exit status (2 for a usage error,
+    from argparse, and 130 for Ctrl-C)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.check(args.parser, args)  # usage errors before any work
+    try:
+        args.run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

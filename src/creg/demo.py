@@ -9,6 +9,7 @@ accuracy, the gap between them, % weights exactly zero, seconds.
 """
 import argparse
 import importlib.util
+import os
 import time
 
 import numpy as np
@@ -79,17 +80,65 @@ def _plot(path, curves):
     plt.close(fig)
 
 
-def main(argv=None, out=None):
-    parser = argparse.ArgumentParser(prog="python -m creg demo",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--seed", type=int, default=0)
+def _whole_number(text, low, high):
+    """An argparse type: an int in [low, high)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value < high:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number in [{low}, {high}), got {text!r}")
+    return value
+
+
+def _epochs(text):
+    return _whole_number(text, 1, 10**6)
+
+
+def _seed(text):
+    return _whole_number(text, 0, 2**63)
+
+
+def add_arguments(parser):
+    """The demo's options, on `parser` (its own or a subcommand's)."""
+    parser.add_argument("--epochs", type=_epochs, default=EPOCHS,
+                        metavar="N",
+                        help=f"epochs per regularizer (default {EPOCHS})")
+    parser.add_argument("--seed", type=_seed, default=0, metavar="S",
+                        help="seed of the split, the initial weights and "
+                             "the shuffles (default 0)")
     parser.add_argument("--plot", metavar="PNG",
-                        help="also draw test accuracy per epoch (matplotlib)")
-    args = parser.parse_args(argv)
-    if args.plot and importlib.util.find_spec("matplotlib") is None:
+                        help="also draw test accuracy per epoch into PNG "
+                             "(needs matplotlib)")
+
+
+def check_arguments(parser, args):
+    """What argparse cannot check alone: refused with a usage error before
+    any training, not with a traceback after it."""
+    if not args.plot:
+        return
+    if importlib.util.find_spec("matplotlib") is None:
         parser.error("--plot needs matplotlib: pip install 'creg[plot]' "
                      "(or pip install matplotlib)")
+    folder = os.path.dirname(os.path.abspath(args.plot))
+    if not os.path.isdir(folder):
+        parser.error(f"--plot: the folder {folder!r} does not exist")
+
+
+def main(argv=None, out=None):
+    """Parse `argv` (sys.argv[1:] by default) and run the demo."""
+    parser = argparse.ArgumentParser(prog="python -m creg demo",
+                                     description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    check_arguments(parser, args)
+    return run(args, out)
+
+
+def run(args, out=None):
+    """Train and print, for parsed and checked `args`; returns the rows of
+    the table."""
     train, test = split_digits(args.seed)
     print(f"UCI digits: {len(train[0])} train / {len(test[0])} test, "
           f"[64, 100, 10] relu -> softmax, log-likelihood, batch 10, "

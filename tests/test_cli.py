@@ -1,0 +1,58 @@
+"""The command line, run as users run it: ``python -m creg`` in a child
+process.  --help exits 0 and lists every command and option; bad options
+are usage errors (exit 2), never tracebacks."""
+import subprocess
+import sys
+
+import pytest
+
+
+def creg_cli(*args):
+    return subprocess.run([sys.executable, "-m", "creg", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_help_lists_every_command_and_option():
+    done = creg_cli("--help")
+    assert done.returncode == 0, done.stderr
+    for word in ("demo", "config", "--epochs N", "--seed S", "--plot PNG",
+                 "python -m creg config [-h]"):
+        assert word in done.stdout, word
+
+
+@pytest.mark.parametrize("command", ["demo", "config"])
+def test_each_command_has_help(command):
+    done = creg_cli(command, "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: python -m creg {command}")
+
+
+@pytest.mark.parametrize("args, says", [
+    ((), "the following arguments are required: COMMAND"),
+    (("train",), "invalid choice: 'train'"),
+    (("--epochs", "3"), "python -m creg: error: argument COMMAND"),
+    (("demo", "--epochs", "0"), "argument --epochs: expected a whole number"),
+    (("demo", "--epochs", "-3"), "argument --epochs"),
+    (("demo", "--epochs", "three"), "argument --epochs"),
+    (("demo", "--epochs", "2.5"), "argument --epochs"),
+    (("demo", "--seed", "-1"), "argument --seed: expected a whole number in "
+                               "[0, 9223372036854775808)"),
+    (("demo", "--seed", str(2**63)), "argument --seed"),
+    (("demo", "--epochs"), "expected one argument"),
+    (("demo", "--learning-rate", "0.1"), "unrecognized arguments"),
+    (("demo", "--plot", "/no/such/folder/a.png"),
+     "--plot: the folder '/no/such/folder' does not exist"),
+    (("config", "--json"), "unrecognized arguments"),
+])
+def test_bad_options_are_usage_errors(args, says):
+    done = creg_cli(*args)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("usage: python -m creg"), done.stderr
+    assert says in done.stderr, done.stderr
+
+
+def test_config_prints_the_build():
+    done = creg_cli("config")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("creg:")
