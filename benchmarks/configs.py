@@ -50,7 +50,8 @@ class Config:
         return -(-n // self.batch_size)
 
 
-NIELSEN = dict(hidden="sigmoid", output="sigmoid", cost="cross_entropy")
+NIELSEN = dict(hidden="sigmoid", output="sigmoid", cost="cross_entropy",
+               init="normalized")
 NIELSEN_RULE = dict(batch_size=10, lr=0.5, l2=5.0, penalty_scale="n")
 
 CONFIGS = {
@@ -63,7 +64,8 @@ CONFIGS = {
         "[784,100,10], same rule as C1"),
     "C3": Config(
         "C3", (784, 1024, 1024, 10), 60_000,
-        dict(hidden="relu", output="softmax", cost="log_likelihood"),
+        dict(hidden="relu", output="softmax", cost="log_likelihood",
+             init="normalized"),
         dict(batch_size=128, lr=0.01, momentum=0.9, l2=1e-4, l1=1e-5,
              penalty_scale="none", max_norm=3.0, dropout=0.5),
         "[784,1024,1024,10] ReLU + softmax/log-likelihood, momentum 0.9, "

@@ -109,3 +109,13 @@ def level(request):
     assert _core.set_kernel_level(request.param) == request.param
     yield request.param
     _core.set_kernel_level(before)
+
+
+def repeated_phrases(message, words=4):
+    """The runs of `words` words that a message says twice (a message
+    that repeats itself in other words is not caught, one that pastes
+    the same clause twice is)."""
+    tokens = [t.strip("()[]{},.;:'\"") for t in message.lower().split()]
+    runs = [" ".join(tokens[i:i + words])
+            for i in range(len(tokens) - words + 1)]
+    return sorted({r for r in runs if runs.count(r) > 1})

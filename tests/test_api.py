@@ -14,8 +14,8 @@ def problem(n=40, d=5, k=3, seed=0):
 
 
 def softmax_net(**kw):
-    return creg.Network([5, 4, 3], output="softmax", cost="log_likelihood",
-                        **kw)
+    return creg.Network([5, 4, 3], hidden="sigmoid", output="softmax",
+                        cost="log_likelihood", init="normalized", **kw)
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -36,12 +36,20 @@ def test_constructor_refuses_bad_arguments(kwargs, match):
         creg.Network([5, 4, 3], **kwargs)
 
 
+def test_one_softmax_unit_is_refused_with_the_alternatives():
+    with pytest.raises(ValueError, match="a softmax output needs at least 2 "
+                       "units.*output='sigmoid'"):
+        creg.Network([5, 4, 1])
+    assert creg.Network([5, 4, 1], output="sigmoid").cost_name == \
+        "cross_entropy"
+
+
 @pytest.mark.parametrize("sizes,error", [
     ([5], ValueError), ([5, 0, 3], ValueError), ([5, 2.5, 3], TypeError),
     (5, TypeError), ([5, -1], ValueError)])
 def test_constructor_refuses_bad_sizes(sizes, error):
     with pytest.raises(error, match="sizes"):
-        creg.Network(sizes)
+        creg.Network(sizes, **creg.NIELSEN)
 
 
 BAD_FIT = [
@@ -62,7 +70,11 @@ BAD_FIT = [
     (dict(dropout=-0.1), ValueError, "dropout"),
     (dict(input_noise=-1), ValueError, "input_noise"),
     (dict(n_threads=0), ValueError, "n_threads"),
-    (dict(early_stopping=3), ValueError, "need validation_data"),
+    (dict(early_stopping=True), ValueError,
+     "cannot run without validation_data"),
+    (dict(early_stopping=True, lr_schedule="halve_on_plateau"), ValueError,
+     "early_stopping=True and lr_schedule='halve_on_plateau' watch"),
+    (dict(early_stopping=3), TypeError, r"patience=3\)"),
     (dict(lr_schedule="cosine"), ValueError, "lr_schedule"),
     (dict(validation_data=np.zeros((3, 5))), TypeError, "validation_data"),
 ]
@@ -91,10 +103,10 @@ def test_fit_refuses_bad_hyperparameters_and_changes_nothing(kwargs, error,
     (np.full((4, 5), np.inf), np.zeros(4, int), "contains infinity"),
     (np.full((4, 5), 1e39), np.zeros(4, int), "contains infinity"),
     (np.zeros((4, 5), complex), np.zeros(4, int), "Complex data"),
-    (np.zeros((4, 5)), np.zeros(3, int), "different numbers of samples"),
+    (np.zeros((4, 5)), np.zeros(3, int), "inconsistent numbers of samples"),
     (np.zeros((4, 5)), np.array([0, 1, 2, 3]), r"must be in \[0, 3\)"),
     (np.zeros((4, 5)), np.array([0, 1, -1, 2]), r"must be in \[0, 3\)"),
-    (np.zeros((4, 5)), np.array([0, 1, 0.5, 2]), "integral"),
+    (np.zeros((4, 5)), np.array([0, 1, 0.5, 2]), "integer class labels"),
     (np.zeros((4, 5)), np.array([0, 1, np.nan, 2]), "NaN"),
     (np.zeros((4, 5)), np.zeros((4, 2)), "2 columns"),
 ])
@@ -102,7 +114,7 @@ def test_fit_refuses_bad_data(X, y, match):
     net = softmax_net()
     before = net.params.copy()
     with pytest.raises(ValueError, match=match):
-        net.fit(X, y, epochs=1)
+        net.fit(X, y, epochs=1, lr=0.5)
     assert np.array_equal(net.params, before)
 
 
@@ -117,7 +129,7 @@ def test_float32_overflow_is_refused_but_float64_accepts_it():
 def test_dtype_is_kept_everywhere(dtype):
     X, y = problem()
     net = softmax_net(dtype=dtype)
-    net.fit(X.astype(np.float32), y, epochs=1)
+    net.fit(X.astype(np.float32), y, epochs=1, lr=0.5)
     assert net.params.dtype == dtype
     assert all(w.dtype == dtype for w in net.weights)
     assert net.predict_proba(X).dtype == dtype
@@ -128,8 +140,9 @@ def test_integer_and_fortran_inputs_give_the_same_result():
     X, y = problem()
     Xi = (X * 10).astype(np.int32)
     a, b = softmax_net(dtype="float64"), softmax_net(dtype="float64")
-    a.fit(Xi, y, epochs=2)
-    b.fit(np.asfortranarray(Xi.astype(np.float64)), y.astype(float), epochs=2)
+    a.fit(Xi, y, epochs=2, lr=0.5)
+    b.fit(np.asfortranarray(Xi.astype(np.float64)), y.astype(float), epochs=2,
+          lr=0.5)
     assert np.array_equal(a.params, b.params)
 
 
@@ -138,7 +151,7 @@ def test_same_seed_same_weights_different_seed_different():
     nets = []
     for s in (1, 1, 2):
         net = softmax_net(seed=s)
-        net.fit(X, y, epochs=2)
+        net.fit(X, y, epochs=2, lr=0.5)
         nets.append(net.params)
     assert np.array_equal(nets[0], nets[1])
     assert not np.array_equal(nets[0], nets[2])
@@ -147,9 +160,9 @@ def test_same_seed_same_weights_different_seed_different():
 def test_shuffle_changes_the_order_and_is_reproducible():
     X, y = problem()
     a, b, c = softmax_net(), softmax_net(), softmax_net()
-    a.fit(X, y, epochs=1, shuffle=False)
-    b.fit(X, y, epochs=1, shuffle=True)
-    c.fit(X, y, epochs=1, shuffle=True)
+    a.fit(X, y, epochs=1, shuffle=False, lr=0.5)
+    b.fit(X, y, epochs=1, shuffle=True, lr=0.5)
+    c.fit(X, y, epochs=1, shuffle=True, lr=0.5)
     assert not np.array_equal(a.params, b.params)
     assert np.array_equal(b.params, c.params)
 
@@ -165,15 +178,16 @@ def test_weights_are_writable_views_and_training_starts_from_them():
         net.weights[1] = np.ones((4, 3))
     other = softmax_net(dtype="float64", seed=5)
     other.params[...] = net.params
-    net.fit(X, y, epochs=1, shuffle=False)
-    other.fit(X, y, epochs=1, shuffle=False)
+    net.fit(X, y, epochs=1, shuffle=False, lr=0.5)
+    other.fit(X, y, epochs=1, shuffle=False, lr=0.5)
     assert np.array_equal(net.params, other.params)
 
 
 def test_history_records_every_epoch():
     X, y = problem()
     Xv, yv = problem(seed=1)
-    hist = softmax_net().fit(X, y, epochs=3, validation_data=(Xv, yv), l1=5.0)
+    hist = softmax_net().fit(X, y, epochs=3, validation_data=(Xv, yv), l1=5.0,
+                             lr=0.5)
     for name in ("train_cost", "train_accuracy", "eval_cost",
                  "eval_accuracy", "lr", "seconds", "zero_fraction"):
         assert len(getattr(hist, name)) == 3, name
@@ -184,7 +198,7 @@ def test_history_values_match_the_network_after_fit():
     X, y = problem()
     Xv, yv = problem(seed=1)
     net = softmax_net(dtype="float64")
-    hist = net.fit(X, y, epochs=2, l2=3.0, validation_data=(Xv, yv),
+    hist = net.fit(X, y, epochs=2, l2=3.0, validation_data=(Xv, yv), lr=0.5,
                    train_metrics="exact")
     assert hist.train_metrics == "exact"
     assert hist.train_cost[-1] == pytest.approx(net.cost(X, y, l2=3.0),
@@ -201,9 +215,9 @@ def test_history_values_match_the_network_after_fit():
 def test_fit_continues_where_it_stopped():
     X, y = problem()
     a, b = softmax_net(), softmax_net()
-    a.fit(X, y, epochs=4, shuffle=False)
-    b.fit(X, y, epochs=2, shuffle=False)
-    b.fit(X, y, epochs=2, shuffle=False)
+    a.fit(X, y, epochs=4, shuffle=False, lr=0.5)
+    b.fit(X, y, epochs=2, shuffle=False, lr=0.5)
+    b.fit(X, y, epochs=2, shuffle=False, lr=0.5)
     assert np.array_equal(a.params, b.params)
     assert b.epochs_trained == 4
 
@@ -223,7 +237,7 @@ def test_linear_output_predicts_values_and_has_no_accuracy():
     X, _ = problem()
     t = X.sum(axis=1)
     net = creg.Network([5, 8, 1], output="linear", cost="quadratic",
-                       dtype="float64")
+                       dtype="float64", hidden="sigmoid", init="normalized")
     hist = net.fit(X, t, epochs=30, lr=0.05)
     assert hist.train_cost[-1] < hist.train_cost[0]
     assert net.predict(X).shape == (40, 1)
@@ -247,7 +261,7 @@ def test_divergence_raises_and_keeps_last_finite_weights():
     X, _ = problem()
     t = X.sum(axis=1) * 1e3
     net = creg.Network([5, 8, 1], hidden="relu", output="linear",
-                       cost="quadratic", dtype="float64")
+                       cost="quadratic", dtype="float64", init="normalized")
     with pytest.raises(creg.DivergenceError, match=r"diverged in epoch \d+") as info:
         net.fit(X, t, epochs=50, lr=10.0)
     assert isinstance(info.value, ArithmeticError)
@@ -257,18 +271,19 @@ def test_divergence_raises_and_keeps_last_finite_weights():
 
 def test_saturated_units_give_finite_costs():
     X, y = problem()
-    for kw in (dict(), dict(output="softmax", cost="log_likelihood")):
-        net = creg.Network([5, 4, 3], init="large", dtype="float32", **kw)
+    for output in ("sigmoid", "softmax"):
+        net = creg.Network([5, 4, 3], hidden="sigmoid", output=output,
+                           init="large", dtype="float32")
         net.weights[-1][...] = 500.0 * np.sign(net.weights[-1])
         assert np.isfinite(net.cost(X, y))
-        hist = net.fit(X, y, epochs=1)
+        hist = net.fit(X, y, epochs=1, lr=0.5)
         assert np.isfinite(hist.train_cost[-1])
 
 
 def test_pickle_round_trip():
     X, y = problem()
     net = softmax_net()
-    net.fit(X, y, epochs=1)
+    net.fit(X, y, epochs=1, lr=0.5)
     again = pickle.loads(pickle.dumps(net))
     assert np.array_equal(again.params, net.params)
     assert np.array_equal(again.predict_proba(X), net.predict_proba(X))
@@ -280,8 +295,9 @@ def test_early_stopping_restores_the_best_weights():
     X, y = problem(n=60)
     Xv, yv = problem(n=30, seed=3)
     net = softmax_net(dtype="float64")
-    hist = net.fit(X, y, epochs=200, lr=2.0, early_stopping=3,
-                   validation_data=(Xv, yv))
+    with pytest.warns(creg.EarlyStoppingWarning, match="restored the weights"):
+        hist = net.fit(X, y, epochs=200, lr=2.0, early_stopping=True,
+                       patience=3, validation_data=(Xv, yv))
     assert hist.stopped_early and hist.epochs < 200
     assert net.accuracy(Xv, yv) == max(hist.eval_accuracy)
 
@@ -303,7 +319,7 @@ def test_parameters_start_on_a_cache_line_however_the_network_was_made(
         tmp_path):
     # The kernels' vector loads of 784-float rows straddle cache lines
     # unless the buffers start on one (20% of a small-batch step).
-    net = creg.Network([784, 30, 10], seed=1)
+    net = creg.Network([784, 30, 10], seed=1, **creg.NIELSEN)
     path = net.save(tmp_path / "net.creg")
     for made in (net, creg.load(path), pickle.loads(pickle.dumps(net)),
                  net.__class__([5, 3, 2], dtype="float64")):

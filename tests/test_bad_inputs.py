@@ -36,6 +36,7 @@ import numpy as np
 import pytest
 
 import creg
+from conftest import repeated_phrases
 from creg import _validation as check
 
 try:
@@ -80,8 +81,8 @@ NETS = {
                     dtype="float64"), "y"),
     "soft32": (dict(sizes=[D, 5, 3], output="softmax", cost="log_likelihood",
                     dtype="float32"), "y"),
-    "sig3": (dict(sizes=[D, 5, 3], dtype="float32"), "y"),
-    "sig1": (dict(sizes=[D, 5, 1], dtype="float64"), "y1"),
+    "sig3": (dict(sizes=[D, 5, 3], output="sigmoid", dtype="float32"), "y"),
+    "sig1": (dict(sizes=[D, 5, 1], output="sigmoid", dtype="float64"), "y1"),
     "lin2": (dict(sizes=[D, 5, 2], output="linear", cost="quadratic",
                   dtype="float64"), "Y2"),
 }
@@ -90,8 +91,10 @@ NETS = {
 def make_net(key, d):
     spec, target = NETS[key]
     spec = dict(spec)
-    net = creg.Network(spec.pop("sizes"), seed=3, **spec)
-    net.fit(d.X, getattr(d, target), epochs=1, batch_size=5, shuffle=False)
+    net = creg.Network(spec.pop("sizes"), hidden="sigmoid",
+                       init="normalized", seed=3, **spec)
+    net.fit(d.X, getattr(d, target), epochs=1, batch_size=5, shuffle=False,
+            lr=0.5)
     assert net.epochs_trained == 1
     return net
 
@@ -277,7 +280,8 @@ on_X("A8-1d", ("fit", "predict", "predict_proba", "X_val"),
 on_X("A8-0d", ("fit", "predict"), X_with(lambda X: np.float64(0.5)),
      ValueError, ("Expected 2D array, got scalar array instead", RESHAPE))
 on_X("A8-3d", ("fit", "predict"), X_with(lambda X: X.reshape(2, 6, D)),
-     ValueError, ("Expected 2D array, got 3D array instead", RESHAPE))
+     ValueError, ("Expected 2D array, got 3D array instead",
+                  "X.reshape(len(X), -1), which gives shape (2, 24)"))
 on_X("A8-none", ("fit", "predict"), L(lambda d, n: None), TypeError,
      "X must be an array-like of numbers; got None")
 on_X("A8-ragged", ("fit", "predict"),
@@ -334,7 +338,7 @@ add("B1-nan-cost", "cost", ValueError, "Input y contains NaN.",
 fit("B1-nan-y_val", ValueError, "Input y_val contains NaN.",
     validation_data=L(lambda d, n: (d.Xv, np.r_[d.yv[:-1], np.nan])))
 SAMPLES = "Found input variables with inconsistent numbers of samples: [12, 11]"
-fit("B2-short-y", ValueError, (SAMPLES, "different numbers of samples"),
+fit("B2-short-y", ValueError, (SAMPLES, "the rows of X and y"),
     y=y_with(lambda y: y[:-1]))
 fit("B2-long-y", ValueError,
     "inconsistent numbers of samples: [12, 13]",
@@ -364,7 +368,8 @@ fit("B5-huge-labels", ValueError, (LABELS, "got 7, 255"),
 fit("B5-many-bad-labels-listed", ValueError, (LABELS, "and 7 more"),
     y=L(lambda d, n: np.arange(N) + 3))
 fit("B5-float-label-1.5", ValueError,
-    ("must be integral", "Unknown label type: continuous"),
+    ("must hold integer class labels; got 1.5",
+     "Unknown label type: continuous"),
     y=y_with(lambda y: np.where(y == 2, 1.5, y)))
 fit("B5-bool-labels", ValueError, "got booleans",
     y=y_with(lambda y: y.astype(bool)))
@@ -388,9 +393,12 @@ fit("B9-single-sigmoid-label-2", ValueError, "must lie in [0, 1]",
     net="sig1", y=L(lambda d, n: np.tile([0, 1, 2], N // 3)))
 add("B9-softmax-rows-cost", "cost", ValueError, "must sum to 1",
     (X_, L(lambda d, n: np.zeros((N, 3)))))
-fit("B10-string-labels", TypeError, "Unknown label type",
+fit("B10-string-labels", TypeError,
+    ("Unknown label type", "creg.sklearn.CregClassifier takes labels of any "
+     "type, strings included"),
     y=L(lambda d, n: np.array(["a", "b", "c"] * (N // 3))))
-fit("B10-object-string-labels", TypeError, "Unknown label type",
+fit("B10-object-string-labels", TypeError,
+    ("Unknown label type", "CregClassifier"),
     y=L(lambda d, n: np.array(["a", 1, 2] * (N // 3), dtype=object)))
 fit("B10-object-dict-labels", TypeError,
     Re(r"argument must be .* string.* number"),
@@ -466,7 +474,7 @@ add("C7-output-callable", "Network", TypeError, "output must be one of",
     ([D, 5, 3],), dict(output=np.tanh))
 add("C7-cost-output-mismatch", "Network", ValueError,
     "cost='log_likelihood' needs output='softmax'", ([D, 5, 3],),
-    dict(cost="log_likelihood"))
+    dict(cost="log_likelihood", output="sigmoid"))
 add("C7-quadratic-softmax", "Network", ValueError,
     "cost='quadratic' needs output='sigmoid' or 'linear'", ([D, 5, 3],),
     dict(cost="quadratic", output="softmax"))
@@ -494,6 +502,7 @@ add("C5-epochs_trained-float", "set_epochs_trained", TypeError,
 
 # --- D. hyper-parameters ---------------------------------------------------
 NAN_F = float("nan")
+ES_KINDS = "early_stopping must be True, False or a creg.EarlyStopping"
 HYPER = [
     # (name, bad value, exception, fragment)
     ("lr", 0, ValueError, "lr must be > 0; got 0"),
@@ -544,9 +553,11 @@ HYPER = [
     ("n_threads", True, TypeError, "n_threads must be an integer"),
     ("n_threads", "2", TypeError, "n_threads must be an integer"),
     ("patience", 0, ValueError, "patience must be >= 1"),
-    ("early_stopping", 0, ValueError, "early_stopping must be >= 1"),
-    ("early_stopping", NAN_F, TypeError, "early_stopping must be an integer"),
-    ("early_stopping", 2.5, TypeError, "early_stopping must be an integer"),
+    ("early_stopping", 0, TypeError, ES_KINDS),
+    ("early_stopping", 3, TypeError, "patience: fit(..., early_stopping=True, "
+                                     "patience=3), or creg.EarlyStopping(3)"),
+    ("early_stopping", NAN_F, TypeError, ES_KINDS),
+    ("early_stopping", "yes", TypeError, ES_KINDS),
     ("penalty_scale", "mean", ValueError,
      "penalty_scale must be one of 'n', 'none'; got 'mean'"),
     ("penalty_scale", None, TypeError, "penalty_scale must be one of"),
@@ -554,8 +565,11 @@ HYPER = [
      "l1_method must be one of 'prox', 'subgradient'"),
     ("l1_method", 1, TypeError, "l1_method must be one of"),
     ("lr_schedule", "cosine", ValueError,
-     "lr_schedule must be one of 'halve_on_plateau'"),
-    ("lr_schedule", 3, TypeError, "lr_schedule must be one of"),
+     "lr_schedule must be None, 'halve_on_plateau' or a callable "
+     "lr_schedule(epoch, history) that returns the epoch's lr; got 'cosine'"),
+    ("lr_schedule", 3, TypeError, "or a callable lr_schedule(epoch, history)"),
+    ("lr_schedule", lambda epoch: 0.1, TypeError,
+     "is called as lr_schedule(epoch, history)"),
 ]
 def _short(value):
     text = repr(value)
@@ -564,14 +578,19 @@ def _short(value):
 
 for name, bad, exc, fragment in HYPER:
     fit(f"D-{name}-{_short(bad)}", exc, fragment, **{name: bad})
-fit("D-early_stopping-without-validation", ValueError, "need validation_data",
-    early_stopping=3)
+fit("D-early_stopping-without-validation", ValueError,
+    "early_stopping=True watches the validation accuracy and cannot run "
+    "without validation_data=(X_val, y_val)", early_stopping=True)
 fit("D-halve_on_plateau-without-validation", ValueError,
-    "need validation_data", lr_schedule="halve_on_plateau")
+    "lr_schedule='halve_on_plateau' watches the validation accuracy",
+    lr_schedule="halve_on_plateau")
 fit("D-lr_schedule-returns-nan", ValueError,
-    "lr_schedule(...) must be finite", lr_schedule=lambda e, h: NAN_F)
-fit("D-lr_schedule-returns-zero", ValueError, "lr_schedule(...) must be > 0",
-    lr_schedule=lambda e, h: 0.0)
+    "lr_schedule(0, history) returned nan; a schedule must return the "
+    "epoch's lr, a finite number > 0", lr_schedule=lambda e, h: NAN_F)
+fit("D-lr_schedule-returns-zero", ValueError,
+    "lr_schedule(0, history) returned 0.0", lr_schedule=lambda e, h: 0.0)
+fit("D-lr_schedule-returns-str", TypeError,
+    "lr_schedule(0, history) returned 'fast'", lr_schedule=lambda e, h: "fast")
 fit("D-validation_data-array", TypeError, "validation_data must be a pair",
     validation_data=L(lambda d, n: d.Xv))
 fit("D-validation_data-triple", TypeError, "validation_data must be a pair",
@@ -607,7 +626,7 @@ def saved_file(mutate=None):
     digest (so only the mutation is wrong)."""
     def build(d, net):
         path = str(d.tmp / "model.creg")
-        creg.Network([D, 5, 3]).save(path)
+        creg.Network([D, 5, 3], **creg.NIELSEN).save(path)
         if mutate is not None:
             with open(path, "rb") as f:
                 data = f.read()
@@ -647,7 +666,7 @@ def _size_bomb(header, payload):
 
 def _truncated(d):
     path = d.tmp / "whole.creg"
-    creg.Network([D, 5, 3]).save(str(path))
+    creg.Network([D, 5, 3], **creg.NIELSEN).save(str(path))
     data = path.read_bytes()
     return data[:len(data) // 2]
 
@@ -671,7 +690,8 @@ add("load-empty-file", "load", creg.ModelFileError, "empty", (file_with(b""),))
 add("load-pickle", "load", creg.ModelFileError, "bad magic",
     (file_with(pickle.dumps({"weights": [1, 2, 3]})),))
 add("load-network-pickle", "load", creg.ModelFileError, "bad magic",
-    (file_with(lambda d: pickle.dumps(creg.Network([D, 5, 3]))),))
+    (file_with(lambda d: pickle.dumps(creg.Network([D, 5, 3],
+                                                   **creg.NIELSEN))),))
 add("load-npy", "load", creg.ModelFileError, "bad magic",
     (file_with(lambda d: (np.save(str(d.tmp / "a.npy"), np.zeros(3)),
                           (d.tmp / "a.npy").read_bytes())[1]),))
@@ -906,6 +926,7 @@ def test_bad_input_is_refused_and_changes_nothing(row, tmp_path):
     assert type(exc) is row.exc, (
         f"expected {row.exc.__name__}, got {type(exc).__name__}: {exc}")
     message = str(exc)
+    assert not repeated_phrases(message), message
     for fragment in row.fragments:
         if isinstance(fragment, Re):
             assert re.search(fragment, message), (fragment, message)
@@ -917,10 +938,10 @@ def test_bad_input_is_refused_and_changes_nothing(row, tmp_path):
     _assert_inputs_unchanged(found)
     if row.entry == "fit":  # still usable: no lock left held, same start
         net.fit(d.X, default_y(row.net, d), epochs=1, batch_size=5,
-                shuffle=False)
+                shuffle=False, lr=0.5)
         twin = make_net(row.net, d)
         twin.fit(d.X, default_y(row.net, d), epochs=1, batch_size=5,
-                 shuffle=False)
+                 shuffle=False, lr=0.5)
         assert net.params.tobytes() == twin.params.tobytes()
     if row.entry in ("save", "load", "load_mnist"):
         leftovers = [p for p in tmp_path.rglob("*") if p.suffix == ".tmp"]
@@ -1044,7 +1065,7 @@ if pandas is not None:
 def _run_all(net, X, y, Xv, yv):
     """Everything the API computes from (X, y): fit, then predictions."""
     hist = net.fit(X, y, epochs=2, batch_size=5, shuffle=False,
-                   validation_data=(Xv, yv), n_threads=1)
+                   validation_data=(Xv, yv), n_threads=1, lr=0.5)
     return dict(
         params=net.params.tobytes(),
         eval_cost=hist.eval_cost,
@@ -1070,7 +1091,8 @@ def test_accepted_X_gives_the_contiguous_result(name, variant, values, dtype,
 
     def net():
         return creg.Network([D, 5, 3], output="softmax",
-                            cost="log_likelihood", dtype=dtype, seed=5)
+                            cost="log_likelihood", dtype=dtype, seed=5,
+                            hidden="sigmoid", init="normalized")
     got = _run_all(net(), X, d.y, Xv, d.yv)
     want = _run_all(net(), np.ascontiguousarray(clean, dtype),
                     d.y, np.ascontiguousarray(clean_v, dtype), d.yv)
@@ -1102,7 +1124,8 @@ def test_accepted_labels_give_the_same_result(name, variant, tmp_path):
 
     def net():
         return creg.Network([D, 5, 3], output="softmax",
-                            cost="log_likelihood", dtype="float64", seed=5)
+                            cost="log_likelihood", dtype="float64", seed=5,
+                            hidden="sigmoid", init="normalized")
     assert _run_all(net(), d.X, y, d.Xv, yv) == \
         _run_all(net(), d.X, d.y, d.Xv, d.yv)
     _assert_inputs_unchanged(found)
@@ -1122,7 +1145,8 @@ def test_accepted_target_matrices_give_the_same_result(layout, tmp_path):
 
     def net():
         return creg.Network([D, 5, 3], output="softmax",
-                            cost="log_likelihood", dtype="float64", seed=5)
+                            cost="log_likelihood", dtype="float64", seed=5,
+                            hidden="sigmoid", init="normalized")
     assert _run_all(net(), d.X, variant(Y), d.Xv, variant(Yv)) == \
         _run_all(net(), d.X, Y, d.Xv, Yv)
 
@@ -1132,7 +1156,8 @@ def test_labels_and_their_one_hot_matrix_agree(tmp_path):
 
     def net():
         return creg.Network([D, 5, 3], output="softmax",
-                            cost="log_likelihood", dtype="float32", seed=5)
+                            cost="log_likelihood", dtype="float32", seed=5,
+                            hidden="sigmoid", init="normalized")
     assert _run_all(net(), d.X, d.y, d.Xv, d.yv) == \
         _run_all(net(), d.X, np.eye(3)[d.y], d.Xv, np.eye(3)[d.yv])
 
@@ -1145,8 +1170,7 @@ def test_labels_and_their_one_hot_matrix_agree(tmp_path):
 def test_accepted_edge_cases_train_to_finite_weights(case, tmp_path):
     """A6, A7, B8, D: edge cases that must work (not crash, not refuse)."""
     d = Data(tmp_path)
-    sizes, kw, fit_kw = [D, 5, 3], dict(output="softmax",
-                                        cost="log_likelihood"), {}
+    sizes, kw, fit_kw = [D, 5, 3], dict(output="softmax"), dict(lr=0.5)
     X, y = d.X, d.y
     if case == "1-sample":
         X, y = d.X[:1], d.y[:1]
@@ -1155,9 +1179,9 @@ def test_accepted_edge_cases_train_to_finite_weights(case, tmp_path):
     elif case == "one-class":
         y = np.zeros(N, int)
     elif case == "batch-larger-than-n":
-        fit_kw = dict(batch_size=10 * N)
+        fit_kw = dict(batch_size=10 * N, lr=0.5)
     elif case == "n_threads--1":
-        fit_kw = dict(n_threads=-1)
+        fit_kw = dict(n_threads=-1, lr=0.5)
     elif case == "numpy-int-sizes":
         sizes = [np.int64(D), np.int32(5), np.uint8(3)]
     elif case == "sizes-array":
@@ -1165,12 +1189,12 @@ def test_accepted_edge_cases_train_to_finite_weights(case, tmp_path):
     elif case == "lr-numpy-float":
         fit_kw = dict(lr=np.float32(0.5), l2=np.float64(0.1))
     elif case in ("column-target-1-output", "bool-target-1-output"):
-        sizes, kw = [D, 5, 1], {}
+        sizes, kw = [D, 5, 1], dict(output="sigmoid")
         y = (d.y == 1)[:, None].astype(float) if case.startswith("column") \
             else d.y == 1
     elif case == "soft-labels":
         y = np.full((N, 3), 1 / 3)
-    net = creg.Network(sizes, **kw)
+    net = creg.Network(sizes, hidden="sigmoid", init="normalized", **kw)
     assert net.sizes == (D if case != "1-feature" else 1, 5, sizes[-1])
     assert all(type(s) is int for s in net.sizes)
     net.fit(X, y, epochs=2, **fit_kw)
@@ -1183,7 +1207,7 @@ def test_one_class_predicts_that_class(tmp_path):
     """B8: a single class present trains and then predicts that class."""
     d = Data(tmp_path)
     net = creg.Network([D, 5, 3], output="softmax", cost="log_likelihood",
-                       seed=0)
+                       seed=0, hidden="sigmoid", init="normalized")
     net.fit(d.X, np.full(N, 2), epochs=30, lr=1.0)
     assert (net.predict(d.X) == 2).all()
 
@@ -1199,9 +1223,10 @@ def test_n_threads_negative_counts_back_from_the_cpus(tmp_path):
 
 def test_batch_size_larger_than_n_warns_and_clips(tmp_path):
     d = Data(tmp_path)
-    net = creg.Network([D, 5, 3], output="softmax", cost="log_likelihood")
+    net = creg.Network([D, 5, 3], output="softmax", cost="log_likelihood",
+                       hidden="sigmoid", init="normalized")
     with pytest.warns(UserWarning, match="It is going to be clipped"):
-        net.fit(d.X, d.y, epochs=1, batch_size=100)
+        net.fit(d.X, d.y, epochs=1, batch_size=100, lr=0.5)
 
 
 @pytest.mark.parametrize("what", ["X", "y"])
@@ -1210,7 +1235,8 @@ def test_inputs_aliasing_the_parameters_are_copied(what):
     because fit overwrites params while it reads X."""
     def net():
         return creg.Network([D, 5, 4], output="linear", cost="quadratic",
-                            dtype="float64", seed=2)
+                            dtype="float64", seed=2,
+                            hidden="sigmoid", init="normalized")
     a, b = net(), net()
     view = a.params[:8 * D].reshape(8, D)
     rng = np.random.default_rng(0)
@@ -1272,8 +1298,8 @@ _RLIMIT_SCRIPT = textwrap.dedent(r"""
     attempt("params64", lambda: creg.Network([1000, 50000, 10],
                                              dtype="float64"))
     # small network, workspace of a 30000-row batch (1.8 GB): fit refuses it
-    net = creg.Network([50, 3000, 10], output="softmax",
-                       cost="log_likelihood", seed=0)
+    net = creg.Network([50, 3000, 10], hidden="sigmoid", output="softmax",
+                       init="normalized", seed=0)
     before = net.params.copy()
     X = np.zeros((30000, 50), np.float32)
     y = np.zeros(30000, np.int64)
@@ -1282,9 +1308,10 @@ _RLIMIT_SCRIPT = textwrap.dedent(r"""
     out["fit_ws_unchanged"] = bool(np.array_equal(net.params, before)
                                    and net.epochs_trained == 0)
     # and afterwards everything still works
-    small = creg.Network([4, 5, 3], output="softmax", cost="log_likelihood")
+    small = creg.Network([4, 5, 3], hidden="sigmoid", output="softmax",
+                         init="normalized")
     small.fit(np.random.default_rng(0).random((12, 4)),
-              np.arange(12) % 3, epochs=2, n_threads=1)
+              np.arange(12) % 3, epochs=2, lr=0.5, n_threads=1)
     out["after"] = bool(np.isfinite(small.params).all())
     print(json.dumps(out))
 """)

@@ -82,7 +82,8 @@ def test_one_epoch_with_validation_matches_the_reference(
     X, y, Y = _problem(sizes, n, seed, output)
     Xv, yv, Yv = _problem(sizes, n_val, seed + 1, output)
     net = creg.Network(sizes, hidden=spec["hidden"], output=output,
-                       cost=spec["cost"], dtype=spec["dtype"], seed=seed)
+                       cost=spec["cost"], dtype=spec["dtype"], seed=seed,
+                       init="normalized")
     W0 = [np.array(W, np.float64) for W in net.weights]
     b0 = [np.array(b, np.float64) for b in net.biases]
     batch = min(batch, n)
@@ -114,7 +115,8 @@ def test_predict_matches_the_reference_and_every_thread_count(
     sizes, output = spec["sizes"], spec["output"]
     X, _, _ = _problem(sizes, n, seed, output)
     net = creg.Network(sizes, hidden=spec["hidden"], output=output,
-                       cost=spec["cost"], dtype=spec["dtype"], seed=seed)
+                       cost=spec["cost"], dtype=spec["dtype"], seed=seed,
+                       init="normalized")
     got = net.predict_proba(_laid_out(X, layout), n_threads=threads)
     Ws = [np.asarray(W, np.float64) for W in net.weights]
     bs = [np.asarray(b, np.float64) for b in net.biases]
@@ -130,7 +132,8 @@ def test_gradient_matches_the_reference(spec, n, threads, seed):
     sizes, output = spec["sizes"], spec["output"]
     X, y, Y = _problem(sizes, n, seed, output)
     net = creg.Network(sizes, hidden=spec["hidden"], output=output,
-                       cost=spec["cost"], dtype=spec["dtype"], seed=seed)
+                       cost=spec["cost"], dtype=spec["dtype"], seed=seed,
+                       init="normalized")
     dW, db = net.gradient(X, y)
     Ws = [np.asarray(W, np.float64) for W in net.weights]
     bs = [np.asarray(b, np.float64) for b in net.biases]
@@ -156,7 +159,8 @@ any_arrays = hnp.arrays(
     elements=None)
 HOSTILE = settings(max_examples=4000, deadline=None,
                    suppress_health_check=[HealthCheck.too_slow])
-NET = creg.Network([6, 5, 3], output="softmax", cost="log_likelihood")
+NET = creg.Network([6, 5, 3], output="softmax", cost="log_likelihood",
+                   hidden="sigmoid", init="normalized")
 
 
 @HOSTILE
@@ -184,7 +188,8 @@ def test_any_array_is_predicted_or_refused_cleanly(X):
        y=hnp.arrays(st.sampled_from(["int64", "float64", "int8", "bool"]),
                     hnp.array_shapes(min_dims=1, max_dims=2, max_side=6)))
 def test_any_fit_input_trains_finitely_or_is_refused_cleanly(X, y):
-    net = creg.Network([6, 5, 3], output="softmax", cost="log_likelihood")
+    net = creg.Network([6, 5, 3], output="softmax", cost="log_likelihood",
+                       hidden="sigmoid", init="normalized")
     before = net.params.copy()
     try:
         net.fit(X, y, epochs=1, batch_size=1, lr=0.1)

@@ -29,9 +29,9 @@ def test_validation_set_larger_than_training_set(dtype, n_train, n_val):
     rng = np.random.default_rng(0)
     X, y = rng.random((n_train, 20)), rng.integers(0, 3, n_train)
     Xv, yv = rng.random((n_val, 20)), rng.integers(0, 3, n_val)
-    net = creg.Network([20, 200, 3], dtype=dtype)
+    net = creg.Network([20, 200, 3], dtype=dtype, **creg.NIELSEN)
     history = net.fit(X, y, epochs=2, batch_size=min(10, n_train),
-                      validation_data=(Xv, yv))
+                      validation_data=(Xv, yv), lr=0.5)
     # the outputs of every row of Xv agree with the float64 oracle, and the
     # monitor pass with predict's and cost's passes
     Ws = [np.asarray(W, np.float64) for W in net.weights]
@@ -47,8 +47,8 @@ REPRO = """
     rng = np.random.default_rng(0)
     X, y = rng.random((50, 20)), rng.integers(0, 3, 50)
     Xv, yv = rng.random((3000, 20)), rng.integers(0, 3, 3000)
-    h = creg.Network([20, 200, 3]).fit(X, y, epochs=3,
-                                       validation_data=(Xv, yv))
+    h = creg.Network([20, 200, 3], **creg.NIELSEN).fit(
+        X, y, epochs=3, lr=0.5, validation_data=(Xv, yv))
     print(len(h.eval_accuracy))
 """
 
@@ -188,18 +188,18 @@ def test_n_threads_beyond_the_cap_is_a_value_error_before_any_work():
 def test_epochs_trained_is_bounded_and_overflow_is_not_divergence():
     rng = np.random.default_rng(0)
     X, y = rng.random((30, 5)), rng.integers(0, 2, 30)
-    net = creg.Network([5, 4, 2])
+    net = creg.Network([5, 4, 2], **creg.NIELSEN)
     for bad in (2**63, 2**64):
         with pytest.raises(ValueError, match="epochs_trained"):
             net.epochs_trained = bad
     net.epochs_trained = 2**63 - 1
     before = net.params.copy()
     with pytest.raises(ValueError, match="epochs_trained") as info:
-        net.fit(X, y, epochs=1)
+        net.fit(X, y, epochs=1, lr=0.5)
     assert not isinstance(info.value, creg.DivergenceError)
     assert np.array_equal(net.params, before)
     net.epochs_trained = 2**63 - 2
-    net.fit(X, y, epochs=1)
+    net.fit(X, y, epochs=1, lr=0.5)
     assert net.epochs_trained == 2**63 - 1
 
 
@@ -210,11 +210,11 @@ def test_epochs_trained_is_bounded_and_overflow_is_not_divergence():
 def test_non_finite_parameters_are_refused_before_fit(where, bad):
     rng = np.random.default_rng(0)
     X, y = rng.random((30, 5)), rng.integers(0, 2, 30)
-    net = creg.Network([5, 4, 3, 2])
+    net = creg.Network([5, 4, 3, 2], **creg.NIELSEN)
     getattr(net, where)[1][0] = bad
     before = net.params.copy()
     with pytest.raises(ValueError, match=rf"net\.{where}\[1\]") as info:
-        net.fit(X, y, epochs=1)
+        net.fit(X, y, epochs=1, lr=0.5)
     assert not isinstance(info.value, creg.DivergenceError)
     np.testing.assert_array_equal(net.params, before)
     assert net.epochs_trained == 0
@@ -223,7 +223,7 @@ def test_non_finite_parameters_are_refused_before_fit(where, bad):
 # ------------------------------------------------------ the layer lists
 
 def test_slices_of_the_layer_lists_assign_into_the_network():
-    net = creg.Network([4, 3, 2], dtype="float64")
+    net = creg.Network([4, 3, 2], dtype="float64", **creg.NIELSEN)
     W0, W1 = np.full((3, 4), 0.25), np.full((2, 3), -0.5)
     net.weights[0:2] = [W0, W1]
     net.biases[-1:] = [np.array([1.0, 2.0])]
@@ -312,8 +312,9 @@ def test_initial_weights_are_those_of_drawing_whole_layers():
 
 def test_loaders_and_converters_draw_no_weights_they_overwrite(
         tmp_path, monkeypatch):
-    net = creg.Network([5, 4, 3], hidden="tanh", dtype="float64", seed=3)
-    sigmoid = creg.Network([5, 4, 3], dtype="float64", seed=4)
+    net = creg.Network([5, 4, 3], hidden="tanh", dtype="float64", seed=3,
+                       output="sigmoid", init="normalized")
+    sigmoid = creg.Network([5, 4, 3], dtype="float64", seed=4, **creg.NIELSEN)
     path, path2 = net.save(tmp_path / "n.creg"), sigmoid.save_network2(
         tmp_path / "n2.json")
 

@@ -86,8 +86,9 @@ def _creg_threads_in_worker():
 
     import creg
 
-    net = creg.Network([4, 3, 2], output="softmax", cost="log_likelihood")
-    net.fit(numpy.eye(4), [0, 1, 0, 1], epochs=1)
+    net = creg.Network([4, 3, 2], output="softmax", cost="log_likelihood",
+                       hidden="sigmoid", init="normalized")
+    net.fit(numpy.eye(4), [0, 1, 0, 1], epochs=1, lr=0.5)
     pools = [p["num_threads"] for p in threadpoolctl.threadpool_info()
              if p["user_api"] == "openmp"]
     return os.environ.get("OMP_NUM_THREADS"), pools

@@ -14,7 +14,8 @@ def test_softmax_network_with_l2_reaches_97_percent_on_digits():
     order = np.random.default_rng(0).permutation(len(X))
     train, test = order[:1297], order[1297:]
     net = creg.Network([64, 100, 10], hidden="relu", output="softmax",
-                       cost="log_likelihood", dtype="float32", seed=0)
+                       cost="log_likelihood", dtype="float32", seed=0,
+                       init="normalized")
     hist = net.fit(X[train], y[train], epochs=30, batch_size=10, lr=0.1,
                    l2=1.0, validation_data=(X[test], y[test]))
     assert hist.eval_accuracy[-1] == net.accuracy(X[test], y[test])

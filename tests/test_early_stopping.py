@@ -15,20 +15,23 @@ TRAIN, VAL = _problem(60, 0), _problem(30, 3)
 
 
 def _net():
-    return creg.Network([5, 4, 3], output="softmax", cost="log_likelihood",
-                        dtype="float64")
+    return creg.Network([5, 4, 3], hidden="sigmoid", output="softmax",
+                        init="normalized", dtype="float64")
 
 
-def _fit(net, early_stopping, epochs=200, validation=True):
+def _fit(net, early_stopping, epochs=200, validation=True, **kwargs):
     return net.fit(*TRAIN, epochs=epochs, lr=2.0,
                    early_stopping=early_stopping,
-                   validation_data=VAL if validation else None)
+                   validation_data=VAL if validation else None, **kwargs)
 
 
-def test_an_int_is_short_for_the_object():
+def test_true_is_short_for_the_object_with_fit_s_patience():
     a, b = _net(), _net()
     stop = creg.EarlyStopping(3)
-    ha, hb = _fit(a, 3), _fit(b, stop)
+    with pytest.warns(creg.EarlyStoppingWarning):
+        ha = _fit(a, True, patience=3)
+    with pytest.warns(creg.EarlyStoppingWarning):
+        hb = _fit(b, stop)
     assert ha.stopped_early and ha.to_dict() | {"seconds": 0} == \
         hb.to_dict() | {"seconds": 0}
     assert np.array_equal(a.params, b.params)
@@ -95,8 +98,15 @@ def test_bad_arguments_are_refused_by_name(kwargs, error, match):
         creg.EarlyStopping(**kwargs)
 
 
+def test_an_int_says_how_to_ask_for_that_patience():
+    with pytest.raises(TypeError, match=r"early_stopping=True, patience=3\)"
+                       r", or creg.EarlyStopping\(3\)"):
+        _fit(_net(), 3)
+
+
 def test_the_default_score_needs_validation_data():
-    with pytest.raises(ValueError, match="need validation_data"):
+    with pytest.raises(ValueError, match="cannot run without "
+                                         "validation_data"):
         _fit(_net(), creg.EarlyStopping(3), validation=False)
 
 

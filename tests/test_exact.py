@@ -107,7 +107,7 @@ def max_rel_change(Ws, Ws_other):
 def test_fit_matches_reference(cost, output, hidden, penalty, momentum,
                                batch_size, dtype, tol):
     net = creg.Network(SIZES, hidden=hidden, output=output, cost=cost,
-                       dtype=dtype.name, seed=NET_SEED)
+                       dtype=dtype.name, seed=NET_SEED, init="normalized")
     W0, b0 = params64(net)
     X, y, Y = make_problem(SIZES, N, output, seed=DATA_SEED, dtype=dtype)
     kw = penalty_kwargs(penalty, batch_size, momentum)
@@ -148,7 +148,8 @@ def test_fit_matches_reference(cost, output, hidden, penalty, momentum,
 
 def _unit_that_passes_its_input():
     """A float32 [1, 1] sigmoid network whose pre-activation z is its input."""
-    net = creg.Network([1, 1], output="sigmoid", dtype="float32", seed=0)
+    net = creg.Network([1, 1], output="sigmoid", dtype="float32", seed=0,
+                       hidden="sigmoid", init="normalized")
     net.params[:] = 0
     net.weights[0][...] = 1
     return net

@@ -18,14 +18,15 @@ CHILD = textwrap.dedent("""
     import creg
     rng = np.random.default_rng(0)
     X, y = rng.random((20000, 200)), rng.integers(0, 10, 20000)
-    net = creg.Network([200, 300, 10], dtype="float64")
+    net = creg.Network([200, 300, 10], dtype="float64", **creg.NIELSEN)
     print("fitting", flush=True)
     try:
-        net.fit(X, y, epochs=1000, batch_size=10, n_threads=int(sys.argv[1]))
+        net.fit(X, y, epochs=1000, batch_size=10, lr=0.5,
+                n_threads=int(sys.argv[1]))
     except KeyboardInterrupt:
         stopped = time.time()
         assert np.isfinite(net.params).all()
-        net.fit(X[:100], y[:100], epochs=1)      # still usable
+        net.fit(X[:100], y[:100], epochs=1, lr=0.5)      # still usable
         print(f"interrupted {stopped!r}", flush=True)
 """)
 
@@ -57,11 +58,12 @@ FORK_PARENT = textwrap.dedent("""
     def child(seed):
         rng = np.random.default_rng(seed)
         X, y = rng.random((512, 300)), rng.integers(0, 10, 512)
-        net = creg.Network([300, 400, 10])
+        net = creg.Network([300, 400, 10], **creg.NIELSEN)
         asked = None if sys.argv[1] == "default" else int(sys.argv[1])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            net.fit(X, y, epochs=1, batch_size=256, n_threads=asked)
+            net.fit(X, y, epochs=1, batch_size=256, lr=0.5,
+                    n_threads=asked)
         # asking for threads gets one, and says so
         said = any("one thread" in str(w.message) for w in caught)
         assert said == (asked is not None), caught
@@ -70,8 +72,9 @@ FORK_PARENT = textwrap.dedent("""
     if __name__ == "__main__":
         rng = np.random.default_rng(0)
         X, y = rng.random((512, 300)), rng.integers(0, 10, 512)
-        creg.Network([300, 400, 10]).fit(X, y, epochs=1, batch_size=256,
-                                         n_threads=2)   # libgomp pool up
+        creg.Network([300, 400, 10], **creg.NIELSEN).fit(
+            X, y, epochs=1, batch_size=256, lr=0.5,
+            n_threads=2)   # libgomp pool up
         with mp.get_context("fork").Pool(2) as pool:
             print(pool.map(child, [1, 2]))
 """)
@@ -96,8 +99,8 @@ def _problem(seed, n=400):
 
 def test_fits_on_different_networks_run_in_parallel_threads():
     def fit(seed):
-        net = creg.Network([50, 40, 5], seed=seed)
-        net.fit(*_problem(seed), epochs=3, n_threads=1)
+        net = creg.Network([50, 40, 5], seed=seed, **creg.NIELSEN)
+        net.fit(*_problem(seed), epochs=3, n_threads=1, lr=0.5)
         return net.params
 
     expected = [fit(s) for s in range(4)]
@@ -112,7 +115,7 @@ def test_fits_on_different_networks_run_in_parallel_threads():
 
 
 def test_predict_from_many_threads_on_one_network():
-    net = creg.Network([50, 40, 5])
+    net = creg.Network([50, 40, 5], **creg.NIELSEN)
     X, _ = _problem(0, n=3000)
     expected = net.predict_proba(X)
     results = []
@@ -127,16 +130,16 @@ def test_predict_from_many_threads_on_one_network():
 
 
 def test_second_concurrent_fit_on_one_network_is_refused():
-    net = creg.Network([50, 40, 5])
+    net = creg.Network([50, 40, 5], **creg.NIELSEN)
     X, y = _problem(0, n=20000)
-    worker = threading.Thread(target=lambda: net.fit(X, y, epochs=3))
+    worker = threading.Thread(target=lambda: net.fit(X, y, epochs=3, lr=0.5))
     worker.start()
     try:
         deadline = time.time() + 10
         while not net._fit_lock.locked() and time.time() < deadline:
             time.sleep(0.001)
         with pytest.raises(RuntimeError, match="already running"):
-            net.fit(X[:10], y[:10], epochs=1)
+            net.fit(X[:10], y[:10], epochs=1, lr=0.5)
     finally:
         worker.join()
     assert net.epochs_trained == 3

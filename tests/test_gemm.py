@@ -122,13 +122,15 @@ def test_training_agrees_across_kernel_levels(level):
     rng = np.random.default_rng(3)
     X, y = rng.random((64, 37)), rng.integers(0, 5, 64)
     net = creg.Network([37, 19, 13, 5], hidden="tanh", output="softmax",
-                       cost="log_likelihood", dtype="float64", seed=2)
+                       cost="log_likelihood", dtype="float64", seed=2,
+                       init="normalized")
     start = net.params.copy()
     net.fit(X, y, epochs=2, batch_size=7, lr=0.3, l2=1.0, momentum=0.5,
             shuffle=False)
     _core.set_kernel_level(0)
     ref = creg.Network([37, 19, 13, 5], hidden="tanh", output="softmax",
-                       cost="log_likelihood", dtype="float64", seed=2)
+                       cost="log_likelihood", dtype="float64", seed=2,
+                       init="normalized")
     assert np.array_equal(ref.params, start)
     ref.fit(X, y, epochs=2, batch_size=7, lr=0.3, l2=1.0, momentum=0.5,
             shuffle=False)

@@ -43,7 +43,7 @@ def numerical_gradient(net, X, y, param):
 
 def tiny_net(cost, output, hidden, dtype="float64"):
     net = creg.Network(SIZES, hidden=hidden, output=output, cost=cost,
-                       dtype=dtype, seed=7)
+                       dtype=dtype, seed=7, init="normalized")
     X, y, Y = make_problem(SIZES, ROWS, output, seed=5, dtype=np.dtype(dtype))
     return net, X, y, Y
 

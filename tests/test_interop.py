@@ -38,7 +38,8 @@ def torch():
 
 def make_net(dtype, hidden="tanh", output="softmax", n_layers=2, seed=0):
     return creg.Network(WIDTHS[:n_layers + 1], hidden=hidden, output=output,
-                        cost=COST_OF[output], dtype=dtype, seed=seed)
+                        cost=COST_OF[output], dtype=dtype, seed=seed,
+                        init="normalized")
 
 
 def inputs(net, rows, seed=1):
@@ -137,7 +138,7 @@ def test_import_creg_imports_no_peer():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_torch_round_trip(torch, dtype, hidden, cost, output, n_layers):
     net = creg.Network(WIDTHS[:n_layers + 1], hidden=hidden, output=output,
-                       cost=cost, dtype=dtype, seed=2)
+                       cost=cost, dtype=dtype, seed=2, init="normalized")
     model = net.to_torch()
     linears = [m for m in model if isinstance(m, torch.nn.Linear)]
     for lin, W, b in zip(linears, net.weights, net.biases):
@@ -183,7 +184,8 @@ def test_torch_trained_then_fine_tuned_in_creg(torch, dtype):
 
     imported = creg.Network.from_torch(model, seed=5)
     by_hand = creg.Network([6, 9, 9, 4], hidden="tanh", output="softmax",
-                           cost="log_likelihood", dtype=dtype, seed=5)
+                           cost="log_likelihood", dtype=dtype, seed=5,
+                           init="normalized")
     by_hand.weights[:] = state[::2]
     by_hand.biases[:] = state[1::2]
     assert imported.params.tobytes() == by_hand.params.tobytes()

@@ -42,7 +42,8 @@ def run_reference(W0, b0, X, Y, rule_kw, common):
 def train_both(rule, momentum, batch_size, dtype, n=N, n_threads=1):
     """creg's run at the active level and the oracle's; also returns the
     oracle's run without max-norm."""
-    net = creg.Network(SIZES, hidden="tanh", dtype=dtype.name, seed=4)
+    net = creg.Network(SIZES, hidden="tanh", dtype=dtype.name, seed=4,
+                       output="sigmoid", init="normalized")
     W0, b0 = params64(net)
     X, y, Y = make_problem(SIZES, n, "sigmoid", seed=5, dtype=dtype)
     common = dict(epochs=EPOCHS, batch_size=batch_size,
@@ -88,7 +89,8 @@ def test_every_level_is_bitwise_same_for_any_thread_count(level, sizes,
                            dtype=np.float32)
     results = []
     for n_threads in (1, 2, 3):
-        net = creg.Network(sizes, hidden="relu", seed=7)
+        net = creg.Network(sizes, hidden="relu", seed=7,
+                           output="sigmoid", init="normalized")
         net.fit(X, y, epochs=2, batch_size=batch_size, lr=0.1, momentum=0.9,
                 n_threads=n_threads, **RULES[rule])
         results.append(net.weights + net.biases)
@@ -105,7 +107,8 @@ def test_every_level_evaluates_large_batches_like_the_reference(level, sizes,
     # wider ones through the packed GEMM.  1,037 rows end in a ragged block
     # and a 13-row chunk; every layer is above the threading threshold.
     net = creg.Network(sizes, hidden="tanh", output="softmax",
-                       cost="log_likelihood", dtype=dtype.name, seed=13)
+                       cost="log_likelihood", dtype=dtype.name, seed=13,
+                       init="normalized")
     X, _, _ = make_problem(sizes, 1037, "softmax", seed=14, dtype=dtype)
     Ws, bs = params64(net)
     _, As = reference.forward(Ws, bs, X, "tanh", "softmax")
@@ -120,7 +123,8 @@ def run_chunks(level, chunk_sizes, rule, batch_size, input_noise, shuffled):
     of batches (fit cuts by elapsed time).  The last batch is 3 rows short,
     so the look-ahead also runs into a shorter batch."""
     sizes = [37, 21, 3]
-    net = creg.Network(sizes, hidden="tanh", dtype="float32", seed=8)
+    net = creg.Network(sizes, hidden="tanh", dtype="float32", seed=8,
+                       output="sigmoid", init="normalized")
     n = sum(chunk_sizes) * batch_size - (3 if batch_size > 3 else 0)
     X, y, Y = make_problem(sizes, n, "sigmoid", seed=9, dtype=np.float32)
     Y = Y.astype(np.float32)
@@ -184,7 +188,7 @@ def test_avx512vl_level_gives_the_avx2_bits(rule, batch_size, dtype):
         for level in (2, AVX512VL):
             assert _core.set_kernel_level(level) == level
             net = creg.Network(sizes, hidden="sigmoid", dtype=dtype.__name__,
-                               seed=12)
+                               seed=12, output="sigmoid", init="normalized")
             net.fit(X, y, epochs=2, batch_size=batch_size, lr=0.2,
                     momentum=0.5 if rule == "l1_prox" else 0.0, n_threads=1,
                     **RULES[rule])
@@ -194,5 +198,5 @@ def test_avx512vl_level_gives_the_avx2_bits(rule, batch_size, dtype):
     assert np.array_equal(results[0], results[1])
     # and the run really trained (a wrong level would not show otherwise)
     start = creg.Network(sizes, hidden="sigmoid", dtype=dtype.__name__,
-                         seed=12).params
+                         seed=12, output="sigmoid", init="normalized").params
     assert not np.array_equal(results[0], start)

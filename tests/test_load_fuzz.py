@@ -40,7 +40,8 @@ FUZZ = settings(max_examples=150, deadline=None, database=None,
 
 
 def make_net(sizes, dtype, hidden="sigmoid"):
-    net = creg.Network(sizes, hidden=hidden, dtype=dtype, seed=12345)
+    net = creg.Network(sizes, hidden=hidden, dtype=dtype, seed=12345,
+                       output="sigmoid", init="normalized")
     net.params[...] = np.random.default_rng(7).normal(size=net.params.size)
     net.epochs_trained = 5
     return net

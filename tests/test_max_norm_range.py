@@ -90,7 +90,7 @@ def oracle_clamp(W, c):
 
 def step_once(W0, c, batch_size, dtype, momentum):
     net = creg.Network(SIZES, hidden="tanh", dtype=np.dtype(dtype).name,
-                       seed=3)
+                       seed=3, output="sigmoid", init="normalized")
     net.weights[0][...] = W0
     n = 3 if batch_size == 1 else batch_size
     X = np.zeros((n, SIZES[0]), dtype)

@@ -24,9 +24,9 @@ LEAK_CHECK = textwrap.dedent("""
     path = os.path.join(tempfile.mkdtemp(), "net.creg")
 
     def cycle(i):
-        net = creg.Network([20, 16, 3], output="softmax",
-                           cost="log_likelihood", seed=i % 7)
-        net.fit(X, y, epochs=1, batch_size=20, l1=0.1, max_norm=2.0,
+        net = creg.Network([20, 16, 3], hidden="sigmoid", output="softmax",
+                           init="normalized", seed=i % 7)
+        net.fit(X, y, epochs=1, batch_size=20, lr=0.5, l1=0.1, max_norm=2.0,
                 dropout=0.2, validation_data=(X[:20], y[:20]))
         net.predict(X)
         creg.load(net.save(path)).predict_proba(X)
@@ -65,8 +65,8 @@ STEP_LOOP = textwrap.dedent("""
         peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         return 0.1
 
-    net = creg.Network([300, 200, 10], output="softmax",
-                       cost="log_likelihood")
+    net = creg.Network([300, 200, 10], hidden="sigmoid", output="softmax",
+                       init="normalized")
     net.fit(X, y, epochs=11, batch_size=32, momentum=0.9, dropout=0.3,
             l1=0.5, max_norm=3.0, lr_schedule=schedule)
     print(peaks[2], peaks[10])

@@ -44,7 +44,7 @@ def test_accuracy_of_multi_label_targets_is_per_label(n, d, k, seed):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d))
     Y = _multi_hot(rng, n, k)
-    net = creg.Network([d, 5, k], dtype="float64", seed=seed)
+    net = creg.Network([d, 5, k], dtype="float64", seed=seed, **creg.NIELSEN)
     P = net.predict_proba(X)
     np.testing.assert_allclose(P, _numpy_forward(net, X), rtol=1e-10)
     assert net.accuracy(X, Y) == pytest.approx(per_label_accuracy(P, Y),
@@ -55,7 +55,7 @@ def test_per_label_and_argmax_accuracy_differ_here_and_creg_gives_per_label():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(50, 4))
     Y = _multi_hot(rng, 50, 5)
-    net = creg.Network([4, 6, 5], dtype="float64", seed=3)
+    net = creg.Network([4, 6, 5], dtype="float64", seed=3, **creg.NIELSEN)
     P = net.predict_proba(X)
     assert per_label_accuracy(P, Y) != pytest.approx(argmax_accuracy(P, Y))
     assert net.accuracy(X, Y) == pytest.approx(per_label_accuracy(P, Y))
@@ -66,13 +66,13 @@ def test_one_label_per_row_keeps_the_argmax_accuracy():
     X = rng.normal(size=(60, 4))
     labels = rng.integers(0, 5, 60)
     Y = np.eye(5)[labels]
-    net = creg.Network([4, 6, 5], dtype="float64", seed=3)
+    net = creg.Network([4, 6, 5], dtype="float64", seed=3, **creg.NIELSEN)
     P = net.predict_proba(X)
     assert net.accuracy(X, Y) == net.accuracy(X, labels) == pytest.approx(
         argmax_accuracy(P, Y))
     # softmax rows are one distribution: they sum to 1, sigmoid rows need not
     soft = creg.Network([4, 6, 5], output="softmax", cost="log_likelihood",
-                        dtype="float64")
+                        dtype="float64", hidden="sigmoid", init="normalized")
     np.testing.assert_allclose(soft.predict_proba(X).sum(axis=1), 1.0)
     assert not np.allclose(P.sum(axis=1), 1.0)
 
@@ -84,7 +84,7 @@ def _multi_label_fit(capsys, validation_targets=None):
     X_val, Y_val = X[:40] + 0.1, Y[:40]
     if validation_targets is not None:
         Y_val = validation_targets
-    net = creg.Network([4, 8, 5], dtype="float64", seed=0)
+    net = creg.Network([4, 8, 5], dtype="float64", seed=0, **creg.NIELSEN)
     hist = net.fit(X, Y, epochs=3, lr=0.5, verbose=True,
                    validation_data=(X_val, Y_val), train_metrics="exact")
     rows = capsys.readouterr().out.splitlines()[2:]
@@ -124,12 +124,12 @@ def test_running_train_accuracy_of_multi_label_targets_is_per_label():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(64, 4))
     Y = _multi_hot(rng, 64, 5)
-    net = creg.Network([4, 8, 5], dtype="float64", seed=1)
+    net = creg.Network([4, 8, 5], dtype="float64", seed=1, **creg.NIELSEN)
     expected = []
     for _ in range(3):
         expected.append(per_label_accuracy(net.predict_proba(X), Y))
         net.fit(X, Y, epochs=1, lr=2.0, batch_size=64, shuffle=False)
-    fresh = creg.Network([4, 8, 5], dtype="float64", seed=1)
+    fresh = creg.Network([4, 8, 5], dtype="float64", seed=1, **creg.NIELSEN)
     hist = fresh.fit(X, Y, epochs=3, lr=2.0, batch_size=64, shuffle=False)
     assert hist.train_metrics == "running"
     assert len(set(expected)) > 1  # the weights moved between epochs

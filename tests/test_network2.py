@@ -145,7 +145,8 @@ CONFIGS = [([4, 3, 2], "cross_entropy"), ([7, 1], "quadratic"),
 @pytest.mark.parametrize("sizes, cost", CONFIGS)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_round_trip_is_bitwise(tmp_path, sizes, cost, dtype):
-    net = creg.Network(sizes, cost=cost, dtype=dtype, seed=3)
+    net = creg.Network(sizes, cost=cost, dtype=dtype, seed=3,
+                       hidden="sigmoid", output="sigmoid", init="normalized")
     path = tmp_path / "net.json"
     assert save_network2(net, path) == str(path)
     back = load_network2(path, dtype=dtype)
@@ -156,7 +157,8 @@ def test_round_trip_is_bitwise(tmp_path, sizes, cost, dtype):
 
 
 def test_saved_text_is_what_network2_save_writes(tmp_path):
-    net = creg.Network([5, 4, 3], cost="quadratic", dtype="float64", seed=1)
+    net = creg.Network([5, 4, 3], cost="quadratic", dtype="float64", seed=1,
+                       hidden="sigmoid", output="sigmoid", init="normalized")
     X, y = np.random.default_rng(0).random((20, 5)), np.arange(20) % 3
     net.fit(X, y, epochs=2, lr=0.1)
     path = tmp_path / "mine.json"
@@ -176,7 +178,7 @@ def test_saved_text_is_what_network2_save_writes(tmp_path):
 
 def test_save_replaces_an_existing_file(tmp_path):
     path = write_text(tmp_path / "net.json", "old contents")
-    net = creg.Network([3, 2], dtype="float64")
+    net = creg.Network([3, 2], dtype="float64", **creg.NIELSEN)
     save_network2(net, path)
     assert np.array_equal(load_network2(path).params, net.params)
     assert os.listdir(tmp_path) == ["net.json"]
@@ -189,7 +191,7 @@ def test_save_replaces_an_existing_file(tmp_path):
     (dict(output="linear", cost="quadratic"), "output='linear'"),
 ])
 def test_save_refuses_what_network2_cannot_represent(tmp_path, kwargs, match):
-    net = creg.Network([3, 4, 2], **kwargs)
+    net = creg.Network([3, 4, 2], **{**creg.NIELSEN, **kwargs})
     with pytest.raises(ValueError, match=match) as info:
         save_network2(net, tmp_path / "net.json")
     assert "sigmoid" in str(info.value)
@@ -197,7 +199,7 @@ def test_save_refuses_what_network2_cannot_represent(tmp_path, kwargs, match):
 
 
 def test_save_refuses_non_finite_weights(tmp_path):
-    net = creg.Network([3, 2], dtype="float64")
+    net = creg.Network([3, 2], dtype="float64", **creg.NIELSEN)
     net.weights[0][1, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         save_network2(net, tmp_path / "net.json")

@@ -77,7 +77,7 @@ def network2_epoch(weights, biases, training_data, mini_batch_size, eta,
 def test_one_epoch_is_network2_rule(cost, batch_size, l2):
     eta = 0.5
     net = creg.Network(SIZES, hidden="sigmoid", output="sigmoid", cost=cost,
-                       dtype="float64", seed=1)
+                       dtype="float64", seed=1, init="normalized")
     Ws, bs = params64(net)
     X, y, Y = make_problem(SIZES, N, "sigmoid", seed=2)
     training_data = [(X[i].reshape(-1, 1), Y[i].reshape(-1, 1))

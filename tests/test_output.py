@@ -25,10 +25,12 @@ def _regression(n=60, d=6, seed=0):
 def _fit_verbose(capsys, task, regularize, validation, epochs=3):
     if task == "classification":
         X, y = _classification()
-        net = creg.Network([6, 5, 3], output="softmax", cost="log_likelihood")
+        net = creg.Network([6, 5, 3], output="softmax", cost="log_likelihood",
+                           hidden="sigmoid", init="normalized")
     else:
         X, y = _regression()
-        net = creg.Network([6, 5, 2], output="linear", cost="quadratic")
+        net = creg.Network([6, 5, 2], output="linear", cost="quadratic",
+                           hidden="sigmoid", init="normalized")
     extra = dict(l1=0.5, max_norm=1.0) if regularize else {}
     if validation:
         extra["validation_data"] = (X[:20], y[:20])
@@ -62,9 +64,10 @@ def test_verbose_table_fits_80_columns_and_says_only_what_applies(
 
 def test_verbose_header_is_printed_once_per_fit(capsys):
     X, y = _classification()
-    net = creg.Network([6, 5, 3], output="softmax", cost="log_likelihood")
-    net.fit(X, y, epochs=2, verbose=True)
-    net.fit(X, y, epochs=2, verbose=True)
+    net = creg.Network([6, 5, 3], output="softmax", cost="log_likelihood",
+                       hidden="sigmoid", init="normalized")
+    net.fit(X, y, epochs=2, verbose=True, lr=0.5)
+    net.fit(X, y, epochs=2, verbose=True, lr=0.5)
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == [
         "train", "epoch", "1", "2", "train", "epoch", "3", "4"]
@@ -96,7 +99,8 @@ def test_every_row_is_aligned_under_its_header_within_80_columns(**values):
 def test_history_repr_is_a_one_line_summary():
     X, y = _classification()
     hist = creg.Network([6, 5, 3], output="softmax",
-                        cost="log_likelihood").fit(
+                        cost="log_likelihood",
+                        hidden="sigmoid", init="normalized").fit(
         X, y, epochs=40, lr=0.05, validation_data=(X[:20], y[:20]))
     text = repr(hist)
     assert "\n" not in text and len(text) < 250
@@ -111,7 +115,8 @@ def test_history_repr_is_a_one_line_summary():
 
 def test_history_repr_of_a_regression_names_no_accuracy():
     X, y = _regression()
-    hist = creg.Network([6, 5, 2], output="linear", cost="quadratic").fit(
+    hist = creg.Network([6, 5, 2], output="linear", cost="quadratic",
+                        hidden="sigmoid", init="normalized").fit(
         X, y, epochs=3, lr=0.05, validation_data=(X[:20], y[:20]))
     text = repr(hist)
     assert "accuracy" not in text and "nan" not in text
@@ -125,7 +130,8 @@ def test_history_plot_draws_train_and_validation_curves():
     import matplotlib.pyplot as plt
     X, y = _classification()
     hist = creg.Network([6, 5, 3], output="softmax",
-                        cost="log_likelihood").fit(
+                        cost="log_likelihood",
+                        hidden="sigmoid", init="normalized").fit(
         X, y, epochs=4, lr=0.05, validation_data=(X[:20], y[:20]))
     fig, axes = hist.plot()
     try:
@@ -142,7 +148,8 @@ def test_history_plot_draws_train_and_validation_curves():
     finally:
         plt.close(fig)
     X, y = _regression()
-    hist = creg.Network([6, 5, 2], output="linear", cost="quadratic").fit(
+    hist = creg.Network([6, 5, 2], output="linear", cost="quadratic",
+                        hidden="sigmoid", init="normalized").fit(
         X, y, epochs=2, lr=0.05)
     fig, axes = hist.plot()
     plt.close(fig)
@@ -162,22 +169,23 @@ def test_history_plot_without_matplotlib_names_the_extra(monkeypatch):
 @given(sizes=st.lists(st.integers(1, 3000), min_size=2, max_size=5),
        dtype=st.sampled_from(["float32", "float64"]))
 def test_summary_counts_every_parameter_of_every_layer(sizes, dtype):
-    net = creg.Network(sizes, hidden="tanh", output="softmax",
-                       cost="log_likelihood", dtype=dtype, seed=0)
+    output = "softmax" if sizes[-1] > 1 else "sigmoid"  # 1 softmax unit: no
+    net = creg.Network(sizes, hidden="tanh", output=output, dtype=dtype,
+                       seed=0, init="normalized")
     lines = str(net).splitlines()
-    assert "log_likelihood" in lines[0] and dtype in lines[0]
+    assert net.cost_name in lines[0] and dtype in lines[0]
     layer_rows = lines[3:3 + len(sizes) - 1]
     counts = [int(row.split()[-1].replace(",", "")) for row in layer_rows]
     assert counts == [o * i + o for i, o in zip(sizes, sizes[1:])]
     assert [row.split()[-5] for row in layer_rows] == \
-        ["tanh"] * (len(sizes) - 2) + ["softmax"]
+        ["tanh"] * (len(sizes) - 2) + [output]
     assert lines[-1].startswith(f"total: {sum(counts):,} parameters")
     assert sum(counts) == net.params.size
     assert len(lines) == 3 + len(counts) + 1
 
 
 def test_print_net_and_summary_show_the_same_table(capsys):
-    net = creg.Network([4, 3, 2])
+    net = creg.Network([4, 3, 2], **creg.NIELSEN)
     out = io.StringIO()
     net.summary(file=out)
     print(net)

@@ -130,7 +130,7 @@ def problem():
 @pytest.mark.parametrize("kind", ["l2", "l1"])
 def test_creg_n_and_converted_creg_none_train_bitwise_alike(kind):
     X, y = problem()
-    nets = [creg.Network([4, 5, 3], dtype="float64", seed=7)
+    nets = [creg.Network([4, 5, 3], dtype="float64", seed=7, **creg.NIELSEN)
             for _ in range(2)]
     # 5.0 / 12 and 5.0 * (1 / 12) differ in the last bit: the conversion
     # must give the lambda' creg itself computes, not a neighbour.
@@ -173,7 +173,7 @@ def central_difference(term, W, v, h=1e-5):
 def test_one_step_matches_the_framework_penalty(kind, conv):
     X, y = problem()
     value, lr = 0.4, 0.5
-    net = creg.Network([4, 5, 3], dtype="float64", seed=11)
+    net = creg.Network([4, 5, 3], dtype="float64", seed=11, **creg.NIELSEN)
     W0 = [np.array(w) for w in net.weights]
     b0 = [np.array(b) for b in net.biases]
     dW, db = net.gradient(X, y)

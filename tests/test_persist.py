@@ -122,7 +122,8 @@ def test_trained_network_resumes_identically(tmp_path, dtype):
     X = rng.normal(size=(40, 5)).astype(dtype)
     y = rng.integers(0, 3, 40)
     net = creg.Network([5, 8, 3], hidden="relu", output="softmax",
-                       cost="log_likelihood", dtype=dtype, seed=9)
+                       cost="log_likelihood", dtype=dtype, seed=9,
+                       init="normalized")
     net.fit(X, y, epochs=2, batch_size=8, lr=0.1)
     loaded = load_network(save_network(net, tmp_path / "m.creg"))
     assert loaded.epochs_trained == 2
@@ -293,7 +294,8 @@ _SAVER = textwrap.dedent("""
     import numpy as np
     import creg
     from creg._persist import save_network
-    nets = [creg.Network([20, 300, 10], seed=s) for s in (1, 2)]
+    nets = [creg.Network([20, 300, 10], seed=s, **creg.NIELSEN)
+            for s in (1, 2)]
     print("ready", flush=True)
     i = 0
     while True:
@@ -305,7 +307,8 @@ _SAVER = textwrap.dedent("""
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX only")
 def test_kill_during_save_leaves_a_loadable_file(tmp_path):
     path = tmp_path / "m.creg"
-    originals = [creg.Network([20, 300, 10], seed=s).params for s in (1, 2)]
+    originals = [creg.Network([20, 300, 10], seed=s,
+                              **creg.NIELSEN).params for s in (1, 2)]
     rng = np.random.default_rng(0)
     for trial in range(8):
         proc = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)],

@@ -26,7 +26,7 @@ def always_shown(monkeypatch):
 def _fit(verbose):
     X, y, _ = make_problem(SIZES, 50, "softmax", seed=1)
     net = creg.Network(SIZES, output="softmax", cost="log_likelihood",
-                       seed=2)
+                       seed=2, hidden="sigmoid", init="normalized")
     hist = net.fit(X, y, epochs=2, batch_size=10, lr=0.2, dropout=0.2,
                    l2=0.5, verbose=verbose)
     return net, hist

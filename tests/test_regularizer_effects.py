@@ -37,7 +37,8 @@ L1_STRENGTHS = [0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0]
 
 def l1_net(dtype):
     return creg.Network(L1_SIZES, hidden="tanh", output="sigmoid",
-                        cost="cross_entropy", dtype=dtype.name, seed=2)
+                        cost="cross_entropy", dtype=dtype.name, seed=2,
+                        init="normalized")
 
 
 def test_l1_prox_zero_fraction_grows_with_strength(dtype):
@@ -101,7 +102,8 @@ def test_max_norm_holds_after_every_step(dtype, tol, c):
     """Single full-batch steps; after each, every row norm <= c, and the step
     equals the reference step (rows above c scaled to c, others untouched)."""
     net = creg.Network(MN_SIZES, hidden="relu", output="softmax",
-                       cost="log_likelihood", dtype=dtype.name, seed=5)
+                       cost="log_likelihood", dtype=dtype.name, seed=5,
+                       init="normalized")
     X, y, Y = make_problem(MN_SIZES, MN_N, "softmax", seed=6, dtype=dtype)
     lr = 2.0
     clamped = untouched = 0
@@ -146,7 +148,8 @@ def test_biases_take_plain_step_under_huge_penalties(dtype, tol, penalty):
     """One full-batch step: b <- b - lr * mean(delta), whatever the penalty."""
     lr = 0.5
     net = creg.Network(B_SIZES, hidden="tanh", output="sigmoid",
-                       cost="cross_entropy", dtype=dtype.name, seed=8)
+                       cost="cross_entropy", dtype=dtype.name, seed=8,
+                       init="normalized")
     X, y, Y = make_problem(B_SIZES, B_N, "sigmoid", seed=9, dtype=dtype)
     Ws, bs = params64(net)
     _, dbs = reference.backprop(Ws, bs, X, Y, hidden="tanh", output="sigmoid",
@@ -175,7 +178,8 @@ def test_biases_follow_reference_with_momentum_under_huge_penalties(
     weights) equal the reference, whose biases are never penalised."""
     fit = dict(epochs=3, batch_size=7, lr=0.5, momentum=0.9)
     net = creg.Network(B_SIZES, hidden="tanh", output="sigmoid",
-                       cost="cross_entropy", dtype=dtype.name, seed=8)
+                       cost="cross_entropy", dtype=dtype.name, seed=8,
+                       init="normalized")
     X, y, Y = make_problem(B_SIZES, B_N, "sigmoid", seed=9, dtype=dtype)
     W0, b0 = params64(net)
     net.fit(X, y, shuffle=False, **fit, **HUGE[penalty])
@@ -199,7 +203,8 @@ def test_subgradient_sign_of_zero_is_zero(dtype, tol):
     """Weights set to exactly 0 get no L1 push in the subgradient method."""
     lr, l1 = 0.5, 0.2
     net = creg.Network(B_SIZES, hidden="tanh", output="sigmoid",
-                       cost="cross_entropy", dtype=dtype.name, seed=8)
+                       cost="cross_entropy", dtype=dtype.name, seed=8,
+                       init="normalized")
     X, y, Y = make_problem(B_SIZES, B_N, "sigmoid", seed=9, dtype=dtype)
     for W in net.weights:
         W[:, ::2] = 0.0  # training starts from weights the user set

@@ -92,7 +92,8 @@ def _problem():
     X = rng.random((ROWS, SIZES[0]), dtype=np.float32)
     y = rng.integers(0, SIZES[-1], ROWS)
     net = creg.Network(SIZES, hidden="relu", output="softmax",
-                       cost="log_likelihood", dtype="float32", seed=0)
+                       cost="log_likelihood", dtype="float32", seed=0,
+                       init="normalized")
     return net, X, y
 
 

@@ -27,7 +27,7 @@ def test_weights_identical_for_1_2_3_threads(dtype, config):
     for n_threads in (1, 2, 3):
         net = creg.Network(config["sizes"], hidden=config["hidden"],
                            output=config["output"], cost=config["cost"],
-                           dtype=dtype, seed=3)
+                           dtype=dtype, seed=3, init="normalized")
         net.fit(X, y, epochs=2, n_threads=n_threads, **config["fit"])
         results.append(net.params)
     assert np.isfinite(results[0]).all()
@@ -49,7 +49,7 @@ def threads():
     return len(os.listdir("/proc/self/task"))
 
 def train(sizes, batch_size, n):
-    net = creg.Network(sizes, seed=0)
+    net = creg.Network(sizes, seed=0, **creg.NIELSEN)
     rng = np.random.default_rng(0)
     X = rng.random((n, sizes[0]), dtype=np.float32)
     Y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], n)]

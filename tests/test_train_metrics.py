@@ -63,7 +63,7 @@ def test_running_metrics_equal_the_reference_running_mean(dtype, cost,
     # L2, L1 prox, max-norm: each epoch's running cost and accuracy against
     # the reference fed creg's order, masks and noise
     net = creg.Network(SIZES, hidden="tanh", output=output, cost=cost,
-                       dtype=dtype.name, seed=11)
+                       dtype=dtype.name, seed=11, init="normalized")
     X, y, Y = make_problem(SIZES, 30, output, seed=12, dtype=dtype)
     rule = dict(lr=0.1, l2=0.5, l1=0.2, momentum=0.5, max_norm=1.5)
     Ws, bs = params64(net)
@@ -92,7 +92,7 @@ def test_running_metrics_equal_the_reference_running_mean(dtype, cost,
 def test_exact_metrics_equal_cost_and_accuracy_after_each_epoch(
         dtype, cost, output, penalty_scale):
     net = creg.Network(SIZES, hidden="relu", output=output, cost=cost,
-                       dtype=dtype.name, seed=3)
+                       dtype=dtype.name, seed=3, init="normalized")
     X, y, _ = make_problem(SIZES, 25, output, seed=4, dtype=dtype)
     strengths = dict(l2=0.4, l1=0.1, penalty_scale=penalty_scale)
     for epoch in range(2):
@@ -106,12 +106,12 @@ def test_exact_metrics_equal_cost_and_accuracy_after_each_epoch(
 
 def test_train_metrics_is_checked():
     X, y, _ = make_problem(SIZES, 10, "sigmoid")
-    net = creg.Network(SIZES)
+    net = creg.Network(SIZES, **creg.NIELSEN)
     with pytest.raises(ValueError, match="train_metrics must be one of "
                                          "'running', 'exact'; got 'full'"):
-        net.fit(X, y, train_metrics="full")
+        net.fit(X, y, train_metrics="full", lr=0.5)
     with pytest.raises(TypeError, match="train_metrics"):
-        net.fit(X, y, train_metrics=True)
+        net.fit(X, y, train_metrics=True, lr=0.5)
 
 
 WIDE = [40, 300, 200, 10]
@@ -124,7 +124,8 @@ def test_running_metrics_do_not_depend_on_threads(dtype_name):
     runs = []
     for n_threads in (1, 2, 3):
         net = creg.Network(WIDE, hidden="relu", output="softmax",
-                           cost="log_likelihood", dtype=dtype_name, seed=6)
+                           cost="log_likelihood", dtype=dtype_name, seed=6,
+                           init="normalized")
         hist = net.fit(X, y, epochs=2, batch_size=128, lr=0.05, dropout=0.3,
                        input_noise=0.1, l2=0.1, n_threads=n_threads)
         runs.append((hist.train_cost, hist.train_accuracy, net.params))
@@ -172,7 +173,7 @@ def test_any_cut_of_an_epoch_sums_to_the_same_bits(batch_size, cut_points,
     noise = Noise(dropout=0.25, input_noise=input_noise, seed=1)
 
     def make():
-        return creg.Network(SIZES, dtype=dtype_name, seed=8)
+        return creg.Network(SIZES, dtype=dtype_name, seed=8, **creg.NIELSEN)
     whole = _sums_of_cut(make, X, Y, order, [n_batches], batch_size, noise)
     cut = _sums_of_cut(make, X, Y, order, cuts, batch_size, noise)
     assert cut[0] == whole[0] and cut[1] == whole[1]
@@ -186,7 +187,7 @@ def test_running_metrics_at_every_kernel_level_match(level):
     X, y, Y = make_problem([37, 21, 3], 53, "softmax", seed=9,
                            dtype=np.float32)
     net = creg.Network([37, 21, 3], output="softmax", cost="log_likelihood",
-                       seed=10)
+                       seed=10, hidden="sigmoid", init="normalized")
     Ws, bs = params64(net)
     hist = net.fit(X, y, epochs=2, batch_size=5, lr=0.3, l2=0.5)
     _, _, costs, accuracies = reference.train_running(
@@ -212,15 +213,16 @@ def test_nan_or_inf_anywhere_in_X_is_refused_by_the_first_epoch(
     # back and raises the error predict would raise
     X, y, _ = make_problem(SIZES, 40, "sigmoid", seed=13)
     X[row, column] = value
-    net = creg.Network(SIZES, hidden=hidden, dtype=dtype_name, seed=14)
+    net = creg.Network(SIZES, hidden=hidden, dtype=dtype_name, seed=14,
+                       output="sigmoid", init="normalized")
     net.fit(X[:row] if row else X[1:2], y[:row] if row else y[1:2],
-            epochs=1, batch_size=1)  # trained before, on finite rows
+            epochs=1, batch_size=1, lr=0.5)  # trained before, on finite rows
     before, epochs = net.params.copy(), net.epochs_trained
     message = "Input X contains NaN." if np.isnan(value) else \
         "Input X contains infinity or a value too large"
     with pytest.raises(ValueError, match=message) as info:
         net.fit(X, y, epochs=3, batch_size=batch_size, shuffle=shuffle,
-                dropout=dropout, momentum=0.5, l1=l1)
+                dropout=dropout, momentum=0.5, l1=l1, lr=0.5)
     assert info.value.__context__ is None
     assert np.array_equal(net.params, before)
     assert net.epochs_trained == epochs
@@ -230,7 +232,7 @@ def test_nan_or_inf_anywhere_in_X_is_refused_by_the_first_epoch(
 
 def test_an_overflowing_first_layer_is_divergence_not_bad_input():
     X, y, _ = make_problem(SIZES, 40, "sigmoid", seed=15)
-    net = creg.Network(SIZES, dtype="float32", seed=16)
+    net = creg.Network(SIZES, dtype="float32", seed=16, **creg.NIELSEN)
     net.weights[0][...] = 3e37
     with pytest.raises(creg.DivergenceError, match="diverged in epoch 1"):
-        net.fit(X * 100, y, epochs=1)
+        net.fit(X * 100, y, epochs=1, lr=0.5)

@@ -12,7 +12,8 @@ train, test = order[500:], order[:500]
 points = creg.regularization_path(
     X[train], y[train], [64, 100, 10], l1=[0.0, 0.5, 1, 2, 4, 8],
     validation_data=(X[test], y[test]),
-    hidden="relu", output="softmax", cost="log_likelihood", seed=0,
+    hidden="relu", output="softmax", cost="log_likelihood",
+    init="normalized", seed=0,
     epochs=20, lr=0.1)
 print("    l1  train acc  test acc  weights == 0")
 for p in points:                      # from the largest strength down

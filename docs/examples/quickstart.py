@@ -9,8 +9,7 @@ import creg
 X, y = creg.datasets.load_digits()            # 1,797 8x8 digits scaled to [0, 1]
 order = np.random.default_rng(0).permutation(len(X))
 train, test = order[500:], order[:500]
-net = creg.Network([64, 100, 10], hidden="relu", output="softmax",
-                   cost="log_likelihood", dtype="float32", seed=0)
+net = creg.Network([64, 100, 10], seed=0)     # relu -> softmax, float32
 hist = net.fit(X[train], y[train], epochs=30, batch_size=10, lr=0.1, l2=1.0,
                validation_data=(X[test], y[test]), verbose=True)
 print(hist.eval_accuracy[-1], net.predict(X[test][:5]))

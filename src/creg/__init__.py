@@ -4,10 +4,12 @@ input noise, data expansion)."""
 from creg import _core, _kernel_level, datasets
 from creg._config import show_config
 from creg._errors import DivergenceError, ModelFileError
+from creg._warnings import (CregWarning, EarlyStoppingWarning,
+                            InputScaleWarning, TrainingWarning)
 from creg.early_stopping import EarlyStopping
 from creg.expand import expand
 from creg.history import History
-from creg.network import Network
+from creg.network import NIELSEN, Network
 from creg.network2 import load_network2
 from creg.path import PathPoint, regularization_path
 from creg.penalties import convert_penalty
@@ -52,7 +54,9 @@ def load(path):
     return load_network(path)
 
 
-__all__ = ["Network", "History", "EarlyStopping", "load", "datasets", "expand",
+__all__ = ["Network", "NIELSEN", "History", "EarlyStopping", "load",
+           "datasets", "expand",
            "load_network2", "convert_penalty", "regularization_path",
-           "PathPoint", "DivergenceError", "ModelFileError", "show_config",
-           "__version__"]
+           "PathPoint", "DivergenceError", "ModelFileError", "CregWarning",
+           "InputScaleWarning", "TrainingWarning", "EarlyStoppingWarning",
+           "show_config", "__version__"]

@@ -1,11 +1,11 @@
 """The descriptors creg._core takes by name: each mirrors one struct of
-csrc/creg.h, and _core.pyx copies its fields into that struct by name, so
-no caller depends on an order of fields.  Values are trusted here: Network
-validates them before it builds a descriptor.
+the C header creg.h, and _core.pyx copies its fields into that struct by
+name, so no caller depends on an order of fields.  Values are trusted
+here: Network validates them before it builds a descriptor.
 """
 from dataclasses import dataclass
 
-# The codes of csrc/creg.h's creg_activation and creg_cost.
+# The codes of creg.h's creg_activation and creg_cost.
 ACTIVATION_CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "linear": 3,
                     "softmax": 4}
 COST_CODES = {"cross_entropy": 0, "log_likelihood": 1, "quadratic": 2}
@@ -24,7 +24,7 @@ class NetSpec:
 
 @dataclass(frozen=True)
 class StepRule:
-    """creg_step_rule: the update rule of DESIGN.md, with l2 and l1 already
+    """creg_step_rule: the update rule of Network.fit, with l2 and l1 already
     scaled (lambda'); max_norm 0 means no clamp."""
 
     lr: float

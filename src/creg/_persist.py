@@ -392,7 +392,10 @@ def write_atomically(path, *chunks):
     the temporary file is removed.  Returns the path as str."""
     target = os.fsdecode(os.fspath(path))
     directory, name = os.path.split(os.path.abspath(target))
-    fd, tmp = _open_temporary(directory, name)
+    try:
+        fd, tmp = _open_temporary(directory, name)
+    except OSError as exc:
+        raise _naming(exc, target) from None
     try:
         try:
             f = os.fdopen(fd, "wb")
@@ -405,14 +408,24 @@ def write_atomically(path, *chunks):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise _naming(exc, target) from None
         raise
     _fsync_directory(directory)
     return target
+
+
+def _naming(exc, target):
+    """The same kind of OSError, naming the file the user asked for
+    rather than the temporary file written next to it."""
+    if exc.errno is None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror, target)
 
 
 # ------------------------------------------------------------------- load

@@ -6,7 +6,8 @@ runs creg on one thread (which never touches the thread pool), whatever
 n_threads the caller asks for.
 """
 import os
-import warnings
+
+from creg import _warnings
 
 _in_forked_child = False
 
@@ -39,8 +40,8 @@ def _warn_once_in_child(n_threads):
     global _warned_in_child
     if not _warned_in_child:
         _warned_in_child = True
-        warnings.warn(
+        _warnings.warn(
             f"creg runs on one thread in a forked child process (asked "
             f"for n_threads={n_threads}): libgomp's threads do not survive "
             "fork(). Use the 'spawn' or 'forkserver' start method to use "
-            "more threads in child processes.", RuntimeWarning, stacklevel=4)
+            "more threads in child processes.")

@@ -3,22 +3,26 @@
 Every public entry point calls these before it changes any state, so a
 refused call leaves the network and the inputs exactly as they were.
 Messages name the argument and say what was expected; where scikit-learn
-has a standard wording (RELIABILITY.md, section 0) it is reused verbatim so
-the same tests pass for both.
+has a standard wording (for NaN, empty or 1-D data, mismatched samples,
+unknown label types) it is reused verbatim, so the same checks pass for
+creg's Network and its scikit-learn estimators.
 
 Exception kinds follow scikit-learn: TypeError for a wrong kind of value
 (a string where a number is needed, sparse or non-numeric data), ValueError
 for a value of the right kind that is out of range or inconsistent,
 MemoryError (naming the bytes) for an allocation that cannot succeed.
 """
+import difflib
 import functools
+import inspect
 import math
 import numbers
 import os
-import warnings
+from typing import Any, Callable, TypeVar, cast
 
 import numpy as np
 
+from creg import _warnings
 from creg._core import MAX_THREADS
 from creg._threads import effective_n_threads
 
@@ -30,12 +34,15 @@ DTYPES = ("float32", "float64")
 PENALTY_SCALES = ("n", "none")
 L1_METHODS = ("prox", "subgradient")
 
-# Which output layers each cost is defined for (DESIGN.md, "Costs").
+# Which output layers each cost is defined for.
 COST_OUTPUTS = {
     "cross_entropy": ("sigmoid",),
     "log_likelihood": ("softmax",),
     "quadratic": ("sigmoid", "linear"),
 }
+# The cost each output takes when none is named.
+OUTPUT_COST = {"softmax": "log_likelihood", "sigmoid": "cross_entropy",
+               "linear": "quadratic"}
 
 # Why: the epoch counter keys the shuffle and noise streams as a C uint64;
 # 2**63 leaves room for any run and matches the seed's range.
@@ -131,9 +138,9 @@ def batch_size(value, n_samples):
     MLP does: a batch larger than the data is one full batch)."""
     value = positive_int("batch_size", value)
     if value > n_samples:
-        warnings.warn(
+        _warnings.warn(
             f"Got `batch_size`={value} larger than sample size {n_samples}. "
-            "It is going to be clipped", UserWarning, stacklevel=3)
+            "It is going to be clipped")
         return n_samples
     return value
 
@@ -358,6 +365,15 @@ def cost_fits_output(cost, output):
             f"output={output!r}")
 
 
+def output_width(output, n_outputs):
+    """A softmax over one unit always outputs 1: nothing to learn."""
+    if output == "softmax" and n_outputs < 2:
+        raise ValueError(
+            "a softmax output needs at least 2 units (one unit always "
+            "outputs 1); for two classes use 2 softmax units, or 1 unit with "
+            "output='sigmoid'")
+
+
 def parameter_values(name, value, shape, dtype):
     """A replacement for one weight or bias array: the right shape, real
     numbers, finite in `dtype`.  Returns it converted to `dtype`."""
@@ -385,7 +401,9 @@ def _as_numeric_array(name, value, labels=False):
     arrays of numbers converted to float64); nothing is copied unless it
     must be.  Refuses None, sparse, strings, dates, structured and
     complex data."""
-    unknown = " (Unknown label type)" if labels else ""
+    unknown = (" (Unknown label type). Network takes integer class labels "
+               "from 0; creg.sklearn.CregClassifier takes labels of any "
+               "type, strings included" if labels else "")
     if value is None:
         raise TypeError(f"{name} must be an array-like of numbers; got None")
     if _is_sparse(value):
@@ -442,11 +460,28 @@ def _two_d(name, array):
     if array.ndim == 2:
         return
     got = "scalar" if array.ndim == 0 else f"{array.ndim}D"
-    raise ValueError(
-        f"Expected 2D array, got {got} array instead: {name} has shape "
-        f"{array.shape}. Reshape your data either using "
-        "array.reshape(-1, 1) if your data has a single feature or "
-        "array.reshape(1, -1) if it contains a single sample.")
+    if array.ndim > 2:  # images and the like: one row per sample
+        fix = (f"Reshape your data to one row per sample with "
+               f"{name}.reshape(len({name}), -1), which gives shape "
+               f"({array.shape[0]}, {math.prod(array.shape[1:])}).")
+    else:
+        fix = ("Reshape your data either using array.reshape(-1, 1) if "
+               "your data has a single feature or array.reshape(1, -1) if "
+               "it contains a single sample.")
+    raise ValueError(f"Expected 2D array, got {got} array instead: {name} "
+                     f"has shape {array.shape}. {fix}")
+
+
+def at_most_2d(X, caller):
+    """An array with more than 2 dimensions (images, say) is refused with
+    the reshape that makes it one row per sample; for callers that leave
+    the rest of the checking to scikit-learn."""
+    ndim = getattr(X, "ndim", 2)
+    if isinstance(ndim, int) and ndim > 2:
+        raise ValueError(
+            f"Found array with dim {ndim}, while dim <= 2 is required by "
+            f"{caller}. Reshape your data to one row per sample with "
+            "X.reshape(len(X), -1).")
 
 
 def _contiguous(array, dtype, avoid):
@@ -546,9 +581,8 @@ def targets(y, n_samples, n_outputs, output, dtype, name="y", *,
             f"{n_outputs}); got shape {array.shape}")
     if array.shape[0] != n_samples:
         raise ValueError(
-            f"X and {name} have different numbers of samples: {n_samples} "
-            f"and {array.shape[0]} (Found input variables with inconsistent "
-            f"numbers of samples: [{n_samples}, {array.shape[0]}])")
+            f"Found input variables with inconsistent numbers of samples: "
+            f"[{n_samples}, {array.shape[0]}] (the rows of X and {name})")
     _check_finite(name, array)
     if array.ndim == 2:
         if array.shape[1] != n_outputs:
@@ -588,9 +622,10 @@ def class_labels(y, n_classes, name="y"):
     if array.dtype.kind == "f":
         _check_finite(name, array)
         if not np.array_equal(array, np.round(array)):
+            example = float(array[array != np.round(array)][0])
             raise ValueError(
-                f"{name} holds class labels and must be integral; got "
-                "non-integer values (Unknown label type: continuous)")
+                f"{name} must hold integer class labels; got {example!r} "
+                "among others (Unknown label type: continuous)")
     if array.size:
         outside = (array < 0) | (array >= n_classes)
         if outside.any():
@@ -603,3 +638,351 @@ def class_labels(y, n_classes, name="y"):
                 f"with {n_classes} outputs; got {shown}{more} (values in "
                 f"[{array.min()}, {array.max()}])")
     return array.astype(np.int64)
+
+
+# ---------------------------------------------------------------- training
+
+
+def lr_schedule(value):
+    """None, "halve_on_plateau", or a callable taking (epoch, history)."""
+    if value is None or value == "halve_on_plateau":
+        return value
+    if not callable(value):
+        error = ValueError if isinstance(value, str) else TypeError
+        raise error(
+            "lr_schedule must be None, 'halve_on_plateau' or a callable "
+            f"lr_schedule(epoch, history) that returns the epoch's lr; got "
+            f"{value!r}")
+    try:
+        inspect.signature(value).bind(0, None)
+    except TypeError as exc:
+        name = getattr(value, "__qualname__", repr(value))
+        raise TypeError(
+            "a callable lr_schedule is called as lr_schedule(epoch, "
+            f"history) and returns the epoch's lr; {name} cannot take those "
+            f"two arguments ({exc})") from None
+    except ValueError:  # no signature to read (some builtins): trust it
+        pass
+    return value
+
+
+def scheduled_lr(value, epoch):
+    """The lr a callable lr_schedule returned for 0-based `epoch`."""
+    try:
+        return positive("lr", value)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            f"lr_schedule({epoch}, history) returned {value!r}; a schedule "
+            "must return the epoch's lr, a finite number > 0") from None
+
+
+def early_stopping(value):
+    """True or False (None counts as False): whether fit stops early, after
+    `patience` epochs.  (A creg.EarlyStopping is taken before this.)"""
+    if value is None:
+        return False
+    if not isinstance(value, (bool, np.bool_)):
+        hint = (f" The number of epochs to wait for a better validation "
+                f"accuracy is patience: fit(..., early_stopping=True, "
+                f"patience={value!r}), or creg.EarlyStopping({value!r})"
+                if isinstance(value, numbers.Integral) else "")
+        raise TypeError(f"early_stopping must be True, False or a "
+                        f"creg.EarlyStopping; got {value!r}.{hint}")
+    return bool(value)
+
+
+def needs_validation_data(early_stopping, schedule):
+    """early_stopping and lr_schedule="halve_on_plateau" watch the
+    validation accuracy, so they cannot run without validation data."""
+    watching = [f for f, on in (("early_stopping=True", early_stopping),
+                                ("lr_schedule='halve_on_plateau'",
+                                 schedule == "halve_on_plateau")) if on]
+    if watching:
+        verb = "watches" if len(watching) == 1 else "watch"
+        raise ValueError(
+            f"{' and '.join(watching)} {verb} the validation accuracy and "
+            "cannot run without validation_data=(X_val, y_val): hold out "
+            "some training rows (e.g. with sklearn.model_selection."
+            "train_test_split), or let CregClassifier(early_stopping=True) "
+            "hold them out")
+
+
+# Why 4: creg's initial weights give a unit an input z about as spread as
+# one input column; sigmoid and tanh are flat beyond |z| ~ 4, and the SGD
+# step of a ReLU network's first layer grows with the inputs' square.
+# Data scaled to [0, 1] or standardized stays at or below 1.
+INPUT_SCALE_LIMIT = 4.0
+_SCALE_SAMPLE_ROWS = 512
+
+
+def input_scale(X):
+    """The largest root-mean-square of a column of X, measured on at most
+    512 rows spread through it; above INPUT_SCALE_LIMIT it warns
+    (InputScaleWarning) with the fix."""
+    sample = X[::max(1, X.shape[0] // _SCALE_SAMPLE_ROWS)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        # float32 squares of finite values may overflow: a scale to warn of
+        mean_square = np.einsum("ij,ij->j", sample, sample) / sample.shape[0]
+    column = int(np.argmax(mean_square))
+    scale = math.sqrt(mean_square[column])
+    # NaN or inf in X: the first epoch refuses it, with the error predict
+    # would give; a warning before that error would only add noise
+    if scale > INPUT_SCALE_LIMIT and np.isfinite(sample).all():
+        largest = float(max(sample.max(), -sample.min()))
+        interval = "[0, 1]" if sample.min() >= 0 else "[-1, 1]"
+        _warnings.warn(
+            f"column {column} of X has a root-mean-square of "
+            f"{_warnings.rounded(scale)} (values up to {largest:.3g}): on "
+            "that scale sigmoid and tanh units saturate and ReLU networks "
+            "blow up. Scale the inputs to about unit size: "
+            "sklearn.preprocessing.StandardScaler, or "
+            f"X / {largest:.3g} for values in {interval}",
+            _warnings.InputScaleWarning)
+    return scale
+
+
+# Why 4096: the most frequent class's share is then known to within
+# half a percent, well inside the chance margin of 2%.
+_CHANCE_SAMPLE_ROWS = 4096
+
+
+def chance_accuracy(Y, output):
+    """The accuracy of always predicting the most frequent class of the
+    target matrix Y, measured on at most 4,096 rows spread through it;
+    None where accuracy has no chance level (a linear output, rows with
+    several classes)."""
+    if output == "linear":
+        return None
+    Y = Y[::max(1, Y.shape[0] // _CHANCE_SAMPLE_ROWS)]
+    if Y.shape[1] == 1:
+        share = float(np.mean(Y[:, 0] > 0.5))
+        return max(share, 1 - share)
+    if np.any(np.abs(Y.sum(axis=1) - 1) > _ROW_SUM_TOLERANCE):
+        return None
+    counts = np.bincount(Y.argmax(axis=1), minlength=Y.shape[1])
+    return float(counts.max() / Y.shape[0])
+
+
+# ---------------------------------------------------- other libraries' names
+
+# creg's name for each concept in each call that takes it: "Network" is
+# the constructor, "fit" and "cost" Network's methods, "estimator" the
+# constructors of CregClassifier and CregRegressor.
+_CONCEPTS = {
+    "the learning rate": {"fit": "lr", "estimator": "lr"},
+    "the number of epochs": {"fit": "epochs", "estimator": "epochs"},
+    "the mini-batch size": {"fit": "batch_size", "estimator": "batch_size"},
+    "the L2 penalty": {"fit": "l2", "cost": "l2", "estimator": "l2"},
+    "the L1 penalty": {"fit": "l1", "cost": "l1", "estimator": "l1"},
+    "the penalty's scale": {"fit": "penalty_scale", "cost": "penalty_scale",
+                            "estimator": "penalty_scale"},
+    "momentum": {"fit": "momentum", "estimator": "momentum"},
+    "dropout": {"fit": "dropout", "estimator": "dropout"},
+    "Gaussian input noise": {"fit": "input_noise",
+                             "estimator": "input_noise"},
+    "the max-norm bound": {"fit": "max_norm", "estimator": "max_norm"},
+    "the learning-rate schedule": {"fit": "lr_schedule"},
+    "early stopping": {"fit": "early_stopping", "estimator": "early_stopping"},
+    "the patience of early stopping": {"fit": "patience",
+                                       "estimator": "n_iter_no_change"},
+    "validation data": {"fit": "validation_data",
+                        "estimator": "validation_fraction"},
+    "shuffling": {"fit": "shuffle", "estimator": "shuffle"},
+    "the number of threads": {"fit": "n_threads", "estimator": "n_threads"},
+    "printing progress": {"fit": "verbose", "estimator": "verbose"},
+    "the layer sizes": {"Network": "sizes",
+                        "estimator": "hidden_layer_sizes"},
+    "the hidden layers' activation": {"Network": "hidden",
+                                      "estimator": "hidden"},
+    "the output layer's activation": {"Network": "output"},
+    "the cost": {"Network": "cost"},
+    "the initial weights": {"Network": "init", "estimator": "init"},
+    "the seed": {"Network": "seed", "estimator": "random_state"},
+    "the dtype": {"Network": "dtype", "estimator": "dtype"},
+}
+
+_DECAY_NOTE = (", on another scale: l2=creg.convert_penalty(weight_decay, "
+               "'pytorch', 'creg_n', n=len(X)) gives the same step")
+_ALPHA_NOTE = (", on another scale: l2=creg.convert_penalty(alpha, 'sklearn', "
+               "'creg_n', n=len(X), batch_size=200) gives the step of "
+               "MLPClassifier's alpha at its batch size of 200")
+
+# Names other libraries (scikit-learn, Keras, PyTorch, Nielsen's
+# network2, ...) use, with the concept each means and what differs.
+_FOREIGN = {
+    "learning_rate": ("the learning rate", None),
+    "learning_rate_init": ("the learning rate", None),
+    "eta": ("the learning rate", None),
+    "step_size": ("the learning rate", None),
+    "epoch": ("the number of epochs", None),
+    "n_epochs": ("the number of epochs", None),
+    "num_epochs": ("the number of epochs", None),
+    "nb_epoch": ("the number of epochs", None),
+    "max_iter": ("the number of epochs", None),
+    "max_epochs": ("the number of epochs", None),
+    "batch": ("the mini-batch size", None),
+    "mini_batch_size": ("the mini-batch size", None),
+    "minibatch_size": ("the mini-batch size", None),
+    "weight_decay": ("the L2 penalty", _DECAY_NOTE),
+    "alpha": ("the L2 penalty", _ALPHA_NOTE),
+    "lmbda": ("the L2 penalty", " (network2's lmbda is creg's l2 as is)"),
+    "lambda_": ("the L2 penalty", None),
+    "l2_lambda": ("the L2 penalty", None),
+    "l2_reg": ("the L2 penalty", None),
+    "l2_penalty": ("the L2 penalty", None),
+    "reg": ("the L2 penalty", " (CS231n's reg is l2 with "
+                              "penalty_scale='none')"),
+    "kernel_regularizer": ("the L2 penalty", None),
+    "l1_lambda": ("the L1 penalty", None),
+    "l1_reg": ("the L1 penalty", None),
+    "l1_penalty": ("the L1 penalty", None),
+    "l1_ratio": ("the L1 penalty", " (creg takes the strengths l1 and l2, "
+                                   "not a ratio)"),
+    "nesterov": ("momentum", " (creg's momentum is the classical one; "
+                             "there is no Nesterov variant)"),
+    "nesterovs_momentum": ("momentum", " (creg's momentum is the classical "
+                                       "one; there is no Nesterov variant)"),
+    "dropout_rate": ("dropout", None),
+    "drop_rate": ("dropout", None),
+    "keep_prob": ("dropout", " (the probability of dropping a unit: "
+                             "dropout = 1 - keep_prob)"),
+    "noise": ("Gaussian input noise", None),
+    "gaussian_noise": ("Gaussian input noise", None),
+    "noise_std": ("Gaussian input noise", None),
+    "maxnorm": ("the max-norm bound", None),
+    "kernel_constraint": ("the max-norm bound", None),
+    "lr_decay": ("the learning-rate schedule", " (a callable "
+                 "lr_schedule(epoch, history) returns each epoch's lr)"),
+    "decay": ("the learning-rate schedule", " (a callable "
+              "lr_schedule(epoch, history) returns each epoch's lr)"),
+    "scheduler": ("the learning-rate schedule", None),
+    "callbacks": ("the learning-rate schedule", " (the one per-epoch hook: "
+                  "a callable lr_schedule(epoch, history))"),
+    "n_iter_no_change": ("the patience of early stopping", None),
+    "patience": ("the patience of early stopping", None),
+    "validation_split": ("validation data", None),
+    "validation_fraction": ("validation data", None),
+    "validation_data": ("validation data", None),
+    "eval_set": ("validation data", None),
+    "n_jobs": ("the number of threads", None),
+    "num_threads": ("the number of threads", None),
+    "nthreads": ("the number of threads", None),
+    "workers": ("the number of threads", None),
+    "verbosity": ("printing progress", None),
+    "hidden_layer_sizes": ("the layer sizes", None),
+    "layers": ("the layer sizes", None),
+    "units": ("the layer sizes", None),
+    "activation": ("the hidden layers' activation", None),
+    "hidden_activation": ("the hidden layers' activation", None),
+    "output_activation": ("the output layer's activation", None),
+    "out_activation": ("the output layer's activation", None),
+    "loss": ("the cost", None),
+    "criterion": ("the cost", None),
+    "kernel_initializer": ("the initial weights", None),
+    "initializer": ("the initial weights", None),
+    "random_state": ("the seed", None),
+    "seed": ("the seed", None),
+    "precision": ("the dtype", None),
+    "optimizer": (None, "creg trains by mini-batch SGD, with momentum= for "
+                        "classical momentum; there is no optimizer choice"),
+    "solver": (None, "creg trains by mini-batch SGD, with momentum= for "
+                     "classical momentum; there is no solver choice"),
+    "tol": (None, "creg runs the given epochs, or stops early with "
+                  "early_stopping=True; there is no tolerance"),
+    "sample_weight": (None, "creg does not weight samples; repeat rows to "
+                            "weight them"),
+    "class_weight": (None, "creg does not weight classes; repeat the rows "
+                           "of rare classes to weight them"),
+}
+
+# What a concept's creg argument holds, where that is not what the same
+# concept's argument holds in other libraries or in creg's other calls.
+_HOLDS = {
+    ("validation data", "fit"): " (a pair (X_val, y_val))",
+    ("validation data", "estimator"): (
+        " (the fraction of the training rows held out with "
+        "early_stopping=True)"),
+}
+
+# Where each call is written, for "it is set in ..." hints.
+_WHERE = {"Network": "creg.Network(sizes, {}=...)",
+          "fit": "net.fit(X, y, {}=...)", "cost": "net.cost(X, y, {}=...)"}
+
+
+def _concept(name):
+    """(concept, note) for a name creg does not take where it was given:
+    another library's name, or creg's own name for another call."""
+    if name in _FOREIGN:
+        return _FOREIGN[name]
+    return next(((c, None) for c, names in _CONCEPTS.items()
+                 if name in names.values()), (None, None))
+
+
+def unexpected_keyword(name, call, owner):
+    """The message for keyword `name` that `call` does not take.
+
+    `call` is "Network", "fit" or "cost" (Network's constructor and
+    methods), "estimator" (an estimator's constructor or set_params) or
+    "estimator fit" (its fit and partial_fit, which take no options);
+    `owner` is the call as the user wrote it, e.g. "Network.fit".
+    """
+    head = f"{owner}() got an unexpected keyword argument {name!r}"
+    concept, note = _concept(name)
+    note = note or ""
+    if concept is None and not note:
+        accepted = {n for names in _CONCEPTS.values() for n in names.values()}
+        close = difflib.get_close_matches(name, sorted(accepted), n=1)
+        return head + (f"; did you mean {close[0]!r}?" if close else "")
+    if concept is None:
+        return f"{head}: {note}"
+    names = _CONCEPTS[concept]
+    if call == "estimator fit":
+        if "estimator" not in names:
+            return f"{head}: the estimators do not take {concept}"
+        estimator = owner.split(".")[0]
+        creg_name = names["estimator"]
+        return (f"{head}: creg calls {concept} {creg_name!r}{note}, a "
+                f"parameter of the estimator: {estimator}({creg_name}=...) "
+                f"or set_params({creg_name}=...) before fit")
+    if call in names:
+        holds = _HOLDS.get((concept, call), "")
+        return f"{head}: creg calls {concept} {names[call]!r}{holds}{note}"
+    if call != "estimator":
+        places = [_WHERE[c].format(n) for c, n in names.items()
+                  if c in _WHERE]
+        return f"{head}: {concept} is set in {' or '.join(places)}{note}"
+    if concept in ("the output layer's activation", "the cost"):
+        return (f"{head}: CregClassifier has a softmax output with the "
+                "log-likelihood cost and CregRegressor a linear one with the "
+                "quadratic cost; creg.Network takes others")
+    return (f"{head}: the estimators have no "
+            f"{concept.removeprefix('the ')}; creg.Network's fit takes "
+            f"{names['fit']}=")
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def keywords(call: str) -> Callable[[_Method], _Method]:
+    """Decorator for a public method (`call` as in unexpected_keyword): a
+    keyword it does not take raises a TypeError that names creg's
+    argument for it, and every argument error names the public class
+    (CregClassifier, not the base it inherits the method from)."""
+    def decorate(method: _Method) -> _Method:
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def checked(self, *args, **kwargs):
+            owner = type(self).__name__
+            if method.__name__ != "__init__":
+                owner += "." + method.__name__
+            for name in kwargs:
+                if name not in signature.parameters:
+                    raise TypeError(unexpected_keyword(name, call, owner))
+            try:
+                signature.bind(self, *args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"{owner}(): {exc}") from None
+            return method(self, *args, **kwargs)
+        return cast(_Method, checked)
+    return decorate

@@ -172,8 +172,7 @@ def _find(directory, prefix, what, suffix):
         if os.path.isfile(path):
             return path
     raise FileNotFoundError(
-        f"MNIST file {names[0]} (or {names[0]}.gz) not found in "
-        f"{directory!r}; looked for "
+        f"MNIST file {names[0]} not found in {directory!r}; looked for "
         f"{', '.join(os.path.basename(p) for p in candidates)}")
 
 

@@ -51,7 +51,7 @@ def train_one(fit_args, expanded, train, test, epochs, seed):
         X, y = expand(X, (8, 8), y=y)
         epochs = max(1, epochs // 5)
     net = Network([64, 100, 10], hidden="relu", output="softmax",
-                  cost="log_likelihood", seed=seed)
+                  cost="log_likelihood", init="normalized", seed=seed)
     hist = net.fit(X, y, epochs=epochs, batch_size=10, lr=LR,
                    validation_data=test, **fit_args)
     return net, hist

@@ -28,7 +28,8 @@ class EarlyStopping:
     best weights.
 
     Pass it as ``Network.fit(early_stopping=EarlyStopping(...))``;
-    ``early_stopping=k`` is short for ``EarlyStopping(k)``.
+    ``early_stopping=True`` is short for ``EarlyStopping(patience)`` with
+    fit's ``patience``.
 
     Parameters
     ----------

@@ -40,11 +40,11 @@ class History:
     >>> import creg
     >>> X, y = creg.datasets.load_digits(dtype="float32")
     >>> net = creg.Network([64, 30, 10], seed=0)
-    >>> hist = net.fit(X, y, epochs=3, lr=0.5)
+    >>> hist = net.fit(X, y, epochs=3)
     >>> hist.epochs, len(hist.train_accuracy), hist.eval_accuracy
     (3, 3, [])
     >>> History(train_cost=[0.9, 0.5], seconds=[0.1, 0.1])
-    <History: 2 epochs, last train_cost=0.5>
+    <History: 2 epochs, last train_cost=0.5, train_metrics='running'>
     """
 
     train_cost: list = field(default_factory=list)

@@ -36,9 +36,6 @@ __all__ = ["to_onnx", "to_torch", "from_torch", "to_keras_weights",
 ONNX_OPSET = 13
 _ONNX_OPS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu",
              "softmax": "Softmax"}
-# The cost that fits each output (DESIGN.md's pairs), used when none is given.
-_DEFAULT_COST = {"softmax": "log_likelihood", "sigmoid": "cross_entropy",
-                 "linear": "quadratic"}
 
 
 def _require(module, extra, what):
@@ -200,7 +197,7 @@ def from_torch(cls, module, *, cost: Optional[str] = None, seed: int = 0):
         sizes.append(lin.out_features)
     net = cls._for_given_weights(
         sizes, hidden=hidden, output=output,
-        cost=cost or _DEFAULT_COST[output],
+        cost=cost,
         dtype=str(dtypes.pop()).removeprefix("torch."), seed=seed)
     for l, (lin, _) in enumerate(layers):
         net.weights[l] = lin.weight.detach().cpu().numpy()
@@ -237,7 +234,7 @@ def from_keras_weights(cls, weights: Sequence[Any], *, hidden: str,
     sizes = [kernels[0].shape[0]] + [k.shape[1] for k in kernels]
     net = cls._for_given_weights(
         sizes, hidden=hidden, output=output,
-        cost=cost or _DEFAULT_COST[output], dtype=kernels[0].dtype,
+        cost=cost, dtype=kernels[0].dtype,
         seed=seed)
     # the list assignment checks each shape, so a broken chain is refused
     net.weights[:] = [k.T for k in kernels]

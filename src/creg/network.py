@@ -12,12 +12,13 @@ import os
 import sys
 import threading
 import time
+from types import MappingProxyType
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
 
-from creg import _accuracy, _core, _validation as check
+from creg import _accuracy, _core, _validation as check, _warnings
 from creg._descriptors import NetSpec, Noise, StepRule
 from creg._epoch_table import EpochTable
 from creg._errors import DivergenceError
@@ -32,7 +33,12 @@ LrSchedule = Union[None, str, Callable[[int, History], float]]
 
 _TRAIN_METRICS = ("running", "exact")
 
+# Nielsen's network2 settings: creg.Network(sizes, **creg.NIELSEN).
+NIELSEN = MappingProxyType({"hidden": "sigmoid", "output": "sigmoid",
+                            "cost": "cross_entropy", "init": "normalized"})
+
 _EVAL_CHUNK_ROWS = 1024  # rows per forward pass when evaluating
+_WATCH_ROWS = 512        # rows of the cost measured before training
 _CHUNK_SECONDS = 0.05    # one C call's target length: Ctrl-C latency
 
 
@@ -81,27 +87,35 @@ class Network:
     ----------
     sizes : sequence of int
         Layer widths: inputs, hidden layers..., outputs.
-    hidden : {"sigmoid", "tanh", "relu"}
+    hidden : {"relu", "tanh", "sigmoid"}, default="relu"
         Activation of every hidden layer.
-    output : {"sigmoid", "softmax", "linear"}
-        Activation of the output layer.
-    cost : {"cross_entropy", "log_likelihood", "quadratic"}
-        cross_entropy needs a sigmoid output, log_likelihood a softmax
-        output, quadratic a sigmoid or linear output.
-    init : {"normalized", "large", "he", "glorot"}
-        normalized: W ~ N(0, 1/n_in), b ~ N(0, 1) (Nielsen's default);
-        large: both N(0, 1); he: W ~ N(0, 2/n_in), b = 0;
-        glorot: W ~ U(+-sqrt(6/(n_in+n_out))), b = 0.
-    dtype : {"float32", "float64"}
-    seed : int
+    output : {"softmax", "sigmoid", "linear"}, default="softmax"
+        Activation of the output layer.  A softmax needs at least two
+        units; one sigmoid unit classifies two classes.
+    cost : {"log_likelihood", "cross_entropy", "quadratic"}, optional
+        log_likelihood needs a softmax output, cross_entropy a sigmoid
+        output, quadratic a sigmoid or linear output.  By default, the
+        output's own: log_likelihood for softmax, cross_entropy for
+        sigmoid, quadratic for linear.
+    init : {"glorot", "he", "normalized", "large"}, default="glorot"
+        glorot: W ~ U(+-sqrt(6/(n_in+n_out))), b = 0 (scikit-learn's MLP);
+        he: W ~ N(0, 2/n_in), b = 0; normalized: W ~ N(0, 1/n_in),
+        b ~ N(0, 1) (Nielsen's); large: both N(0, 1).
+    dtype : {"float32", "float64"}, default="float32"
+    seed : int, default=0
         Seeds the initial weights and every epoch's shuffle.
+
+    Notes
+    -----
+    The defaults are those of ``creg.sklearn.CregClassifier``.  Nielsen's
+    network2 (sigmoid units, a sigmoid output with the cross-entropy cost,
+    normalized initial weights) is ``creg.Network(sizes, **creg.NIELSEN)``.
 
     Examples
     --------
     >>> import creg
     >>> X, y = creg.datasets.load_digits(dtype="float32")
-    >>> net = creg.Network([64, 30, 10], hidden="relu", output="softmax",
-    ...                    cost="log_likelihood", seed=0)
+    >>> net = creg.Network([64, 30, 10], seed=0)
     >>> [w.shape for w in net.weights]
     [(30, 64), (10, 30)]
     >>> hist = net.fit(X, y, epochs=5, lr=0.1, l2=1.0)
@@ -109,9 +123,10 @@ class Network:
     (3,)
     """
 
-    def __init__(self, sizes: Sequence[int], *, hidden: str = "sigmoid",
-                 output: str = "sigmoid", cost: str = "cross_entropy",
-                 init: str = "normalized", dtype: Any = "float32",
+    @check.keywords("Network")
+    def __init__(self, sizes: Sequence[int], *, hidden: str = "relu",
+                 output: str = "softmax", cost: Optional[str] = None,
+                 init: str = "glorot", dtype: Any = "float32",
                  seed: int = 0) -> None:
         self._build(sizes, hidden, output, cost, init, dtype, seed)
         rng = np.random.default_rng(self.seed)
@@ -134,7 +149,9 @@ class Network:
         """Validate the settings and allocate the parameter buffer."""
         self.hidden = check.choice("hidden", hidden, check.HIDDEN)
         self.output = check.choice("output", output, check.OUTPUT)
-        self.cost_name = check.choice("cost", cost, check.COSTS)
+        self.cost_name = check.choice(
+            "cost", check.OUTPUT_COST[self.output] if cost is None else cost,
+            check.COSTS)
         check.cost_fits_output(self.cost_name, self.output)
         self.init = check.choice("init", init, check.INITS)
         self.dtype = np.dtype(check.choice("dtype", str(np.dtype(dtype))
@@ -143,6 +160,7 @@ class Network:
         self.seed = check.seed(seed)
         # after dtype: the byte count uses the real item size
         self.sizes = check.sizes(sizes, _core.MAX_LAYERS, dtype=self.dtype)
+        check.output_width(self.output, self.sizes[-1])
         self.epochs_trained = 0
         self._fit_lock = threading.Lock()
         self.params = check.empty(
@@ -278,11 +296,11 @@ class Network:
         --------
         >>> import creg
         >>> creg.Network([64, 30, 10], seed=0).summary()
-        Network: cost cross_entropy, float32, seed 0, 0 epochs trained
+        Network: cost log_likelihood, float32, seed 0, 0 epochs trained
         layer     units  activation  weights  params
         input        64
-        hidden 1     30  sigmoid     30 x 64   1,950
-        output       10  sigmoid     10 x 30     310
+        hidden 1     30  relu        30 x 64   1,950
+        output       10  softmax     10 x 30     310
         total: 2,260 parameters (8.8 KiB)
         """
         print(network_summary(self), file=sys.stdout if file is None
@@ -431,6 +449,7 @@ class Network:
                 total += l1 * float(np.abs(w).sum())
         return total
 
+    @check.keywords("cost")
     def cost(self, X: ArrayLike, y: ArrayLike, *, l2: float = 0.0,
              l1: float = 0.0, penalty_scale: str = "n") -> float:
         """Mean data cost over X plus the penalty terms.
@@ -509,19 +528,20 @@ class Network:
         return list(view._weights), list(view._biases)
 
     # ---------------------------------------------------------- training
+    @check.keywords("fit")
     def fit(self, X: ArrayLike, y: ArrayLike, *, epochs: int = 30,
-            batch_size: int = 10, lr: float = 0.5, l2: float = 0.0,
+            batch_size: int = 10, lr: float = 0.1, l2: float = 0.0,
             l1: float = 0.0, penalty_scale: str = "n",
             l1_method: str = "prox", max_norm: Optional[float] = None,
             dropout: float = 0.0, input_noise: float = 0.0,
             momentum: float = 0.0,
             validation_data: Optional[tuple[ArrayLike, ArrayLike]] = None,
-            early_stopping: Union[None, int, EarlyStopping] = None,
+            early_stopping: Union[bool, EarlyStopping] = False,
             lr_schedule: LrSchedule = None, patience: int = 10,
             shuffle: bool = True, n_threads: Optional[int] = None,
             verbose: bool = False,
             train_metrics: str = "running") -> History:
-        """Train by mini-batch SGD with the step rule of DESIGN.md.
+        """Train by mini-batch SGD.
 
         For each layer, with G the batch-mean data gradient, lr = eta and
         l2' = l2/n, l1' = l1/n (penalty_scale="n", n = len(X)) or
@@ -545,7 +565,7 @@ class Network:
             The last batch of an epoch may be shorter; it is averaged over
             its own size.
         lr, l2, l1, penalty_scale, l1_method, max_norm, momentum
-            The step rule above.
+            The step rule above; lr defaults to 0.1, the rest to off.
         dropout : float in [0, 1)
             Probability of dropping each hidden unit during training;
             kept units are scaled by 1/(1 - dropout) (inverted dropout) and
@@ -557,15 +577,20 @@ class Network:
             (seed, epoch, step, layer, index).
         validation_data : (X_val, y_val), optional
             Fills history.eval_cost and history.eval_accuracy.
-        early_stopping : int or EarlyStopping, optional
-            An int k: stop after k epochs without a better validation
+        early_stopping : bool or EarlyStopping, default=False
+            True: stop after `patience` epochs without a better validation
             accuracy (for a linear output, validation cost) and restore
-            the best weights.  A `creg.EarlyStopping` chooses the score and
-            when the best weights come back.
+            the best weights; an EarlyStoppingWarning names their epoch.
+            Needs validation_data.  A `creg.EarlyStopping` chooses the
+            score and when the best weights come back.
         lr_schedule : None, "halve_on_plateau" or callable(epoch, history)
             "halve_on_plateau" halves lr after `patience` epochs without a
             better validation accuracy and stops once lr < lr0/128.  A
-            callable returns the lr for the coming epoch.
+            callable, called as ``lr_schedule(epoch, history)`` with the
+            0-based epoch of this fit, returns that epoch's lr.
+        patience : int, default=10
+            Epochs without a better validation accuracy that early
+            stopping and "halve_on_plateau" wait.
         shuffle : bool
             Draw each epoch's order from (seed, epoch); False keeps the
             given order.
@@ -596,6 +621,16 @@ class Network:
         Returns
         -------
         History
+
+        Warns
+        -----
+        InputScaleWarning
+            When a column of X is far from unit scale.
+        TrainingWarning
+            When the training cost explodes, or an epoch ends at chance
+            level while the cost does not fall.
+        EarlyStoppingWarning
+            When early stopping restores the weights of an earlier epoch.
 
         Examples
         --------
@@ -631,19 +666,16 @@ class Network:
         dropout = check.rate("dropout", dropout)
         input_noise = check.non_negative("input_noise", input_noise)
         patience = check.positive_int("patience", patience)
-        if not (early_stopping is None
-                or isinstance(early_stopping, EarlyStopping)):
-            early_stopping = EarlyStopping(check.positive_int(
-                "early_stopping", early_stopping))
-        if not (lr_schedule is None or callable(lr_schedule)):
-            check.choice("lr_schedule", lr_schedule, ("halve_on_plateau",))
+        stopper = (early_stopping if isinstance(early_stopping, EarlyStopping)
+                   else EarlyStopping(patience)
+                   if check.early_stopping(early_stopping) else None)
+        lr_schedule = check.lr_schedule(lr_schedule)
         validation = None
         if validation_data is not None:
             validation = self._validation_set(validation_data)
-        elif (early_stopping is not None and early_stopping.score is None) \
-                or lr_schedule == "halve_on_plateau":
-            raise ValueError("early_stopping and lr_schedule="
-                             "'halve_on_plateau' need validation_data")
+        else:
+            check.needs_validation_data(
+                stopper is not None and stopper.score is None, lr_schedule)
         shuffle = check.boolean("shuffle", shuffle)
         verbose = check.boolean("verbose", verbose)
         train_metrics = check.choice("train_metrics", train_metrics,
@@ -660,9 +692,10 @@ class Network:
                         input_noise=input_noise)
             plan = dict(epochs=epochs, batch_size=batch_size,
                         shuffle=bool(shuffle), n_threads=nt,
-                        verbose=bool(verbose), early_stopping=early_stopping,
+                        verbose=bool(verbose), early_stopping=stopper,
                         lr_schedule=lr_schedule, patience=patience,
-                        train_metrics=train_metrics)
+                        train_metrics=train_metrics,
+                        watch=self._watch(Xa, Ya, rule))
             return self._train(Xa, Ya, validation, rule, plan)
         finally:
             self._fit_lock.release()
@@ -679,6 +712,21 @@ class Network:
                     raise ValueError(
                         f"net.{kind}[{l}] contains NaN or infinity; set "
                         "finite values before fit")
+
+    def _watch(self, X, Y, rule):
+        """Warn now about inputs on a bad scale; return what watches the
+        epochs for a cost that explodes or stays at chance level, with
+        the cost before training on a sample of the rows."""
+        scale = check.input_scale(X)
+        step = max(1, X.shape[0] // _WATCH_ROWS)
+        Xs = np.ascontiguousarray(X[::step][:_WATCH_ROWS])
+        Ys = np.ascontiguousarray(Y[::step][:_WATCH_ROWS])
+        # one thread: a team's start-up would cost more than these rows
+        sums = self._evaluate(Xs, Ys, self._workspace(Xs.shape[0]), 1,
+                              outputs=False)[1]
+        cost = sums.cost / Xs.shape[0] + self._penalty(rule["l2"], rule["l1"])
+        return _warnings.TrainingWatch(
+            cost, check.chance_accuracy(Y, self.output), scale)
 
     def _validation_set(self, validation_data):
         try:
@@ -771,9 +819,13 @@ class Network:
                          sums, per_label)
             if plan["verbose"]:
                 table.print_epoch(self.epochs_trained, history)
+            plan["watch"].epoch_ended(history)
             if tracker.should_stop(self, history):
                 break
-        tracker.restore_best(history, self.params)
+        restored = tracker.restore_best(history, self.params)
+        if restored is not None:
+            _warnings.warn_restored(restored, history.epochs,
+                                    _best_score(tracker.monitor, history))
         return history
 
     def _epoch(self, batches, n_batches, chunk, progress, running_cost):
@@ -907,7 +959,7 @@ class Network:
         Examples
         --------
         >>> import os, tempfile, creg
-        >>> net = creg.Network([4, 3, 2], dtype="float64")
+        >>> net = creg.Network([4, 3, 2], dtype="float64", **creg.NIELSEN)
         >>> path = net.save_network2(
         ...     os.path.join(tempfile.mkdtemp(), "n.json"))
         >>> creg.load_network2(path).sizes
@@ -1091,8 +1143,8 @@ class _Tracker:
 
     def lr_for(self, epoch, history):
         if callable(self.schedule):
-            self.lr = check.positive("lr_schedule(...)",
-                                     self.schedule(epoch, history))
+            self.lr = check.scheduled_lr(self.schedule(epoch, history),
+                                         epoch)
         return self.lr
 
     def should_stop(self, network, history):
@@ -1119,6 +1171,16 @@ class _Tracker:
         if self.monitor is None:
             return None
         return self.monitor._restore_best(params, history.stopped_early)
+
+
+def _best_score(monitor, history):
+    """What made early stopping's best epoch the best, for its warning."""
+    if monitor.score is not None:
+        return f"score {monitor.best_score:.4g}"
+    accuracy = history.eval_accuracy[monitor.best_epoch]
+    if math.isnan(accuracy):
+        return f"validation cost {history.eval_cost[monitor.best_epoch]:.4g}"
+    return f"validation accuracy {accuracy:.4f}"
 
 
 def _is_dtype(value):

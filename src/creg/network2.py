@@ -107,7 +107,8 @@ def load_network2(path, *, dtype="float64", max_bytes=DEFAULT_MAX_FILE_BYTES):
     >>> import os, tempfile
     >>> import numpy as np
     >>> import creg
-    >>> net = creg.Network([4, 3, 2], dtype="float64", seed=0)
+    >>> net = creg.Network([4, 3, 2], dtype="float64", seed=0,
+    ...                    **creg.NIELSEN)
     >>> path = net.save_network2(os.path.join(tempfile.mkdtemp(), "n2.json"))
     >>> back = creg.load_network2(path)
     >>> back.sizes, np.array_equal(back.params, net.params)

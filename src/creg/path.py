@@ -86,8 +86,7 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
     >>> import creg
     >>> X, y = creg.datasets.load_digits(dtype="float32")
     >>> points = creg.regularization_path(
-    ...     X, y, [64, 30, 10], l1=[0.0, 2.0, 8.0], epochs=3, lr=0.1,
-    ...     hidden="relu", output="softmax", cost="log_likelihood")
+    ...     X, y, [64, 30, 10], l1=[0.0, 2.0, 8.0], epochs=3)
     >>> [p.strength for p in points]
     [8.0, 2.0, 0.0]
     >>> points[0].zero_fraction > points[-1].zero_fraction

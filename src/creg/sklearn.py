@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-import warnings
 from typing import Any, Optional, Sequence, TypeVar, Union
 
 import numpy as np
@@ -76,6 +75,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "creg.sklearn needs scikit-learn >= 1.6, which is an optional "
         "dependency of creg: pip install scikit-learn") from exc
 
+from creg import _validation as check, _warnings
 from creg.early_stopping import EarlyStopping
 from creg.history import History
 from creg.network import Network
@@ -222,6 +222,7 @@ class _CregEstimator(BaseEstimator):
     network_: Network
     history_: History
 
+    @check.keywords("estimator")
     def __init__(self, hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
                  *, hidden: str = "relu", init: str = "glorot",
                  l2: float = 0.0, l1: float = 0.0, penalty_scale: str = "n",
@@ -281,6 +282,37 @@ class _CregEstimator(BaseEstimator):
                     "instead.")
         return [int(w) for w in sizes]
 
+    def set_params(self: _Estimator, **params: Any) -> _Estimator:
+        """Set parameters, as in scikit-learn; a name from another library
+        (``alpha``, ``learning_rate``, ...) raises a ValueError that names
+        creg's parameter for it.
+
+        Parameters
+        ----------
+        **params
+            Parameter names and their new values.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> from creg.sklearn import CregClassifier
+        >>> CregClassifier().set_params(lr=0.05).lr
+        0.05
+        """
+        valid = self.get_params(deep=False)
+        for key in params:
+            if "__" not in key and key not in valid:
+                message = check.unexpected_keyword(
+                    key, "estimator", type(self).__name__)
+                raise ValueError(
+                    f"Invalid parameter {key!r} for estimator "
+                    f"{type(self).__name__}(): "
+                    + message.split(": ", 1)[-1]) from None
+        return super().set_params(**params)
+
     def _seed(self) -> int:
         rs = self.random_state
         if isinstance(rs, numbers.Integral):
@@ -295,6 +327,7 @@ class _CregEstimator(BaseEstimator):
         return tags
 
     # ---------------------------------------------------------- training
+    @check.keywords("estimator fit")
     def fit(self: _Estimator, X: ArrayLike, y: ArrayLike) -> _Estimator:
         """Train a new network on (X, y) for `epochs` epochs.
 
@@ -339,6 +372,7 @@ class _CregEstimator(BaseEstimator):
         first = not (incremental and hasattr(self, "network_"))
         dtype = (np.dtype(self.dtype) if first
                  else self.network_.dtype)
+        check.at_most_2d(X, type(self).__name__)
         X, y = validate_data(self, X, y, reset=first, dtype=dtype,
                              order="C", **self._y_check)
         y, n_outputs = self._encode_targets(y, first, classes)
@@ -346,10 +380,9 @@ class _CregEstimator(BaseEstimator):
         batch_size = self.batch_size
         if batch_size > n:
             if not incremental:
-                warnings.warn(
+                _warnings.warn(
                     f"Got `batch_size`={batch_size} larger than sample size "
-                    f"{n}. It is going to be clipped", UserWarning,
-                    stacklevel=4)
+                    f"{n}. It is going to be clipped")
             batch_size = n
         if first:
             seed = self._seed()
@@ -421,6 +454,7 @@ class _CregEstimator(BaseEstimator):
 
     def _checked_X(self, X: ArrayLike) -> NDArray[Any]:
         check_is_fitted(self, "network_")
+        check.at_most_2d(X, type(self).__name__)
         return validate_data(self, X, reset=False,
                              dtype=self.network_.dtype, order="C")
 
@@ -467,6 +501,7 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
     _output, _cost = "softmax", "log_likelihood"
     _y_check: dict[str, bool] = {}
 
+    @check.keywords("estimator fit")
     def partial_fit(self, X: ArrayLike, y: ArrayLike,
                     classes: Optional[ArrayLike] = None) -> CregClassifier:
         """One epoch over (X, y), continuing from the current weights.
@@ -640,6 +675,7 @@ class CregRegressor(RegressorMixin, _CregEstimator):
     _parameter_constraints = {**_CregEstimator._parameter_constraints,
                               "scale_y": ["boolean"]}
 
+    @check.keywords("estimator")
     def __init__(self, hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
                  *, hidden: str = "relu", init: str = "glorot",
                  l2: float = 0.0, l1: float = 0.0, penalty_scale: str = "n",
@@ -670,6 +706,7 @@ class CregRegressor(RegressorMixin, _CregEstimator):
         tags.target_tags.multi_output = True
         return tags
 
+    @check.keywords("estimator fit")
     def partial_fit(self, X: ArrayLike, y: ArrayLike) -> CregRegressor:
         """One epoch over (X, y), continuing from the current weights.
 

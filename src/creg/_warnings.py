@@ -1,0 +1,193 @@
+"""The warnings creg gives about training that runs but fails quietly.
+
+Every warning creg gives is a `CregWarning` (a ``UserWarning``), so one
+filter silences or escalates all of them; each kind also has its own
+subclass.  `TrainingWatch` looks at a fit's history after every epoch for
+a cost that explodes or an epoch stuck at chance level.
+"""
+import math
+import os
+import sys
+import warnings
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+# Why 10: a cost ten times what it was before training is past any noise
+# of the running or exact epoch costs; 3: a cost that has fallen and then
+# tripled, by more than a tenth of where it started, is climbing away, not
+# fluctuating near zero.
+_EXPLODED = 10.0
+_CLIMBED = 3.0
+_CLIMB_FLOOR = 0.1
+# An accuracy this close to the most frequent class's share is chance
+# level: a network that predicts one class scores that share exactly.
+_CHANCE_MARGIN = 0.02
+# A cost that fell by less than this fraction has not fallen: a network
+# stuck at chance still creeps towards the entropy of the class shares.
+_FELL = 0.01
+
+
+class CregWarning(UserWarning):
+    """Base class of every warning creg gives.
+
+    Examples
+    --------
+    >>> import warnings, creg
+    >>> warnings.simplefilter("error", creg.CregWarning)  # doctest: +SKIP
+    """
+
+
+class InputScaleWarning(CregWarning):
+    """The inputs are on a scale that saturates sigmoid and tanh units or
+    makes ReLU networks blow up; scale them (StandardScaler, X / 255).
+
+    Examples
+    --------
+    >>> import warnings, creg
+    >>> X, y = creg.datasets.load_digits()
+    >>> net = creg.Network([64, 10, 10])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = net.fit(16 * X, y, epochs=1)
+    >>> caught[0].category is creg.InputScaleWarning
+    True
+    """
+
+
+class TrainingWarning(CregWarning):
+    """The training cost exploded, or an epoch ended at chance level while
+    the cost did not fall: usually a learning rate that is too large.
+
+    Examples
+    --------
+    >>> import warnings, creg
+    >>> X, y = creg.datasets.load_digits()
+    >>> net = creg.Network([64, 30, 10], hidden="sigmoid",
+    ...                    output="sigmoid", init="normalized")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = net.fit(X, y, epochs=2, lr=1000.0)
+    >>> any(w.category is creg.TrainingWarning for w in caught)
+    True
+    """
+
+
+class EarlyStoppingWarning(CregWarning):
+    """Early stopping ended the fit and put back the weights of an earlier
+    epoch, which the message names (``history.best_epoch``).
+
+    Examples
+    --------
+    >>> import warnings, creg
+    >>> warnings.simplefilter("ignore", creg.EarlyStoppingWarning)
+    """
+
+
+def warn(message, category=CregWarning):
+    """warnings.warn, attributed to the first caller outside creg (the
+    user's line, however deep inside creg the check ran)."""
+    frame, level = sys._getframe(0), 1
+    while frame is not None and \
+            frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def rounded(x):
+    """A scale for a message: 2 significant digits, no exponent below
+    10**6 (the same data then gives the same message, which Python's
+    warning filters show once)."""
+    return f"{x:.2g}" if x < 10 or x >= 1e6 else f"{x:.0f}"
+
+
+def warn_restored(best_epoch, epochs, what):
+    """Early stopping put back the weights after epoch `best_epoch`
+    (0-based) of a fit that ran `epochs` epochs; `what` says which score
+    was best."""
+    if best_epoch < epochs - 1:
+        warn(f"early stopping restored the weights after epoch "
+             f"{best_epoch + 1} of {epochs} (history.best_epoch = "
+             f"{best_epoch}, {what}); the {epochs - 1 - best_epoch} epochs "
+             "after it did not improve on it", EarlyStoppingWarning)
+
+
+class TrainingWatch:
+    """Watches one fit's history and warns, at most once, when training
+    runs but goes nowhere.
+
+    Parameters
+    ----------
+    initial_cost : float
+        The training cost (data + penalty) before the first step, measured
+        on a sample of the training rows.
+    chance : float or None
+        The accuracy of always predicting the most frequent class; None
+        where accuracy has no chance level (a linear output, multi-label
+        targets).
+    scale : float
+        The largest root-mean-square of a column of X, for the message.
+    """
+
+    def __init__(self, initial_cost, chance, scale):
+        self.initial_cost, self.chance, self.scale = \
+            initial_cost, chance, scale
+        self.warned = False
+
+    def epoch_ended(self, history):
+        """Check the epoch just recorded in `history`."""
+        costs = history.train_cost
+        if self.warned or not costs:
+            return
+        cost, before, epoch = costs[-1], costs[:-1], len(costs)
+        lr = history.lr[-1]
+        smaller = f"lr={lr / 10:g}, a tenth of {lr:g}"
+        # data scaled to [0, 1] or standardized has no column above 1
+        unscaled = (f"inputs far from unit scale (a column of X has a "
+                    f"root-mean-square of {rounded(self.scale)}; scale it "
+                    "with StandardScaler)" if self.scale > 1 else None)
+        exploded = self._exploded(cost, before, epoch)
+        if exploded is not None:
+            message = f"{exploded}. Lower lr (e.g. {smaller})" + (
+                f", and mind the {unscaled}" if unscaled else "")
+        else:
+            stuck = self._at_chance(cost, before, epoch,
+                                    history.train_accuracy[-1])
+            if stuck is None:
+                return
+            causes = [f"a learning rate too large (try {smaller})",
+                      unscaled, "labels that do not belong to the rows of X"]
+            message = (f"{stuck}. Usual causes: "
+                       + "; ".join(c for c in causes if c))
+        self.warned = True
+        warn(message, TrainingWarning)
+
+    def _exploded(self, cost, before, epoch):
+        start = self.initial_cost
+        if not start > 0 or not math.isfinite(start):
+            return None
+        if cost > _EXPLODED * start:
+            return (f"the training cost reached {cost:.4g} in epoch {epoch},"
+                    f" over {_EXPLODED:g} times its {start:.4g} before "
+                    "training: training is diverging")
+        best = min(before, default=math.inf)
+        if cost > _CLIMBED * best and cost - best > _CLIMB_FLOOR * start:
+            return (f"the training cost climbed to {cost:.4g} in epoch "
+                    f"{epoch}, from {best:.4g} in epoch "
+                    f"{before.index(best) + 1}: training is diverging")
+        return None
+
+    def _at_chance(self, cost, before, epoch, accuracy):
+        # Not before a fit's second epoch: the first one's running metrics
+        # average batches that met weights from the start onwards (with
+        # one batch an epoch, only the starting weights)
+        if not before or self.chance is None or math.isnan(accuracy) or \
+                accuracy > self.chance + _CHANCE_MARGIN:
+            return None
+        best = min([self.initial_cost, *before])
+        if cost < best * (1 - _FELL):
+            return None
+        return (f"epoch {epoch} ended at chance level (training accuracy "
+                f"{accuracy:.4f}; the most frequent class is "
+                f"{self.chance:.4f} of the rows) with a training cost of "
+                f"{cost:.4g}, not below the {best:.4g} before it: the "
+                "network is not learning")

@@ -1,0 +1,244 @@
+"""Training that runs but fails quietly gets a warning that says what to
+do (issue 17): inputs on a bad scale, a cost that explodes, an epoch stuck
+at chance level, early stopping that put back earlier weights.  Each
+warning is provoked here, and a healthy run gives none."""
+import warnings
+
+import numpy as np
+import pytest
+
+import creg
+from creg import History
+from creg._warnings import TrainingWatch
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.datasets import load_digits as sklearn_digits  # noqa: E402
+from sklearn.model_selection import cross_val_score  # noqa: E402
+from sklearn.neural_network import MLPClassifier  # noqa: E402
+
+from creg.sklearn import CregClassifier  # noqa: E402
+
+WARNINGS = (creg.InputScaleWarning, creg.TrainingWarning,
+            creg.EarlyStoppingWarning)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """creg's digits, scaled to [0, 1]."""
+    return creg.datasets.load_digits(dtype="float64")
+
+
+def caught(call):
+    """(result, the CregWarnings `call` gave)."""
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        result = call()
+    return result, [w for w in got if issubclass(w.category,
+                                                 creg.CregWarning)]
+
+
+def test_every_warning_is_a_public_creg_user_warning():
+    for kind in WARNINGS:
+        assert issubclass(kind, creg.CregWarning)
+        assert kind.__name__ in creg.__all__
+    assert issubclass(creg.CregWarning, UserWarning)
+    assert "CregWarning" in creg.__all__
+
+
+# ------------------------------------------------------- healthy: silent
+
+@pytest.mark.parametrize("settings", [{}, dict(creg.NIELSEN, lr=0.5),
+                                      dict(hidden="tanh", lr=0.1)],
+                         ids=["defaults", "nielsen", "tanh"])
+def test_scaled_digits_train_without_a_warning(digits, settings):
+    X, y = digits
+    settings = dict(settings)
+    lr = settings.pop("lr", 0.1)
+    net = creg.Network([64, 100, 10], seed=0, **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", creg.CregWarning)
+        hist = net.fit(X[:1300], y[:1300], epochs=30, lr=lr,
+                       validation_data=(X[1300:], y[1300:]))
+    assert hist.eval_accuracy[-1] > 0.9
+
+
+def test_scaled_digits_cross_validate_without_a_warning(digits):
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", creg.CregWarning)
+        scores = cross_val_score(CregClassifier(random_state=0), X, y)
+    assert scores.mean() > 0.9
+
+
+def test_standardized_data_with_outliers_is_not_called_unscaled():
+    # StandardScaler's output: every column has root-mean-square 1, while
+    # heavy tails put single values far out
+    rng = np.random.default_rng(0)
+    X = rng.standard_t(2, size=(2000, 20))
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    assert np.abs(X).max() > 20
+    y = (X[:, 0] > 0).astype(int)
+    _, got = caught(lambda: creg.Network([20, 10, 2]).fit(X, y, epochs=2))
+    assert not [w for w in got if w.category is creg.InputScaleWarning]
+
+
+# ------------------------------------------------------------ input scale
+
+@pytest.mark.parametrize("hidden", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("top", [16, 255])
+def test_inputs_far_from_unit_scale_warn_with_the_fix(digits, hidden, top):
+    X, y = digits
+    net = creg.Network([64, 30, 10], hidden=hidden, seed=0)
+    _, got = caught(lambda: net.fit(top * X, y, epochs=1))
+    scale = [w for w in got if w.category is creg.InputScaleWarning]
+    assert len(scale) == 1
+    message = str(scale[0].message)
+    assert "StandardScaler" in message and f"X / {top} " in message
+    assert scale[0].filename == __file__  # points at the user's call
+
+
+def test_unscaled_sklearn_digits_warn_or_score_like_mlp():
+    """On scikit-learn's own digits (pixels 0-16), cross_val_score either
+    warns with the fix or scores within 2 points of MLPClassifier."""
+    X, y = sklearn_digits(return_X_y=True)
+    assert X.max() == 16
+    scores, got = caught(lambda: cross_val_score(CregClassifier(), X, y))
+    scale = [w for w in got if w.category is creg.InputScaleWarning]
+    if scale:
+        assert "StandardScaler" in str(scale[0].message)
+        assert len(scale) == 5  # once per fold
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp = cross_val_score(MLPClassifier(random_state=0), X, y)
+    assert scores.mean() >= mlp.mean() - 0.02
+
+
+# ---------------------------------------------------- explosion and chance
+
+def test_exploding_cost_warns_and_suggests_a_smaller_lr(digits):
+    # issue 17's case: a sigmoid network with lr=1000, whose cost ran to
+    # thousands without a word
+    X, y = digits
+    net = creg.Network([64, 30, 10], seed=0, **creg.NIELSEN)
+    hist, got = caught(lambda: net.fit(X, y, epochs=3, lr=1000.0))
+    assert hist.train_cost[0] > 100
+    [warning] = got
+    assert warning.category is creg.TrainingWarning
+    assert "diverging" in str(warning.message)
+    assert "lr=100, a tenth of 1000" in str(warning.message)
+
+
+def test_cost_that_falls_then_climbs_warns(digits):
+    X, y = digits
+    net = creg.Network([64, 30, 10], seed=0, **creg.NIELSEN)
+    hist, got = caught(lambda: net.fit(
+        X, y, epochs=6, lr_schedule=lambda e, h: 0.5 if e < 3 else 10.0))
+    assert [w.category for w in got] == [creg.TrainingWarning]
+    assert "climbed" in str(got[0].message)
+
+
+def test_epoch_at_chance_level_warns(digits):
+    X, y = digits
+    net = creg.Network([64, 100, 10], seed=0)
+    hist, got = caught(lambda: net.fit(X, y, epochs=5, lr=3.0))
+    assert max(hist.train_accuracy) < 0.15
+    [warning] = got
+    assert warning.category is creg.TrainingWarning
+    assert "chance level" in str(warning.message)
+    assert "lr=0.3" in str(warning.message)
+
+
+def history_of(costs, accuracies, lr=0.1):
+    return History(train_cost=list(costs), train_accuracy=list(accuracies),
+                   lr=[lr] * len(costs))
+
+
+def watched(watch, costs, accuracies):
+    """The epochs (1-based) after which `watch` warned."""
+    warned = []
+    for epoch in range(1, len(costs) + 1):
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            watch.epoch_ended(history_of(costs[:epoch],
+                                         accuracies[:epoch]))
+        warned += [epoch] * len(got)
+    return warned
+
+
+@pytest.mark.parametrize("costs, accuracies, chance, warned", [
+    # a cost that falls, above chance: silent
+    ([2.0, 1.0, 0.5, 0.3], [0.5, 0.8, 0.9, 0.95], 0.1, []),
+    # over ten times the cost before training: warns once, at once
+    ([25.0, 30.0, 40.0], [0.5, 0.5, 0.5], 0.1, [1]),
+    # fell to 0.5, then climbed past three times that and the start
+    ([1.0, 0.5, 1.2, 2.5], [0.6, 0.8, 0.7, 0.5], 0.1, [4]),
+    # tripled, but from a tiny cost and by little: noise
+    ([0.01, 0.002, 0.009], [0.99, 1.0, 0.99], 0.1, []),
+    # tripled by much, though still below the start: warns
+    ([1.0, 0.5, 2.0], [0.6, 0.8, 0.7], 0.1, [3]),
+    # at chance, and not below the start: warns from the second epoch
+    ([2.3, 2.3, 2.3], [0.1, 0.1, 0.1], 0.1, [2]),
+    # a fit of one epoch (partial_fit) is never called stuck
+    ([2.3], [0.1], 0.1, []),
+    # at chance but the cost still falls: a plateau being left, silent
+    ([2.0, 1.8, 1.6], [0.1, 0.11, 0.12], 0.1, []),
+    # no chance level (a linear output): only the cost counts
+    ([2.0, 1.9, 1.8], [float("nan")] * 3, None, []),
+])
+def test_training_watch_rules(costs, accuracies, chance, warned):
+    watch = TrainingWatch(initial_cost=2.3, chance=chance, scale=0.5)
+    assert watched(watch, costs, accuracies) == warned
+
+
+# ---------------------------------------------------------- early stopping
+
+def test_network_early_stopping_names_the_epoch_it_restored(digits):
+    X, y = digits
+    net = creg.Network([64, 30, 10], seed=0)
+    hist, got = caught(lambda: net.fit(
+        X[:400], y[:400], epochs=200, lr=0.5, early_stopping=True,
+        patience=3, validation_data=(X[400:], y[400:])))
+    assert hist.stopped_early
+    [warning] = got
+    assert warning.category is creg.EarlyStoppingWarning
+    assert (f"after epoch {hist.best_epoch + 1} of {hist.epochs} "
+            f"(history.best_epoch = {hist.best_epoch}") in str(warning.message)
+    assert warning.filename == __file__
+
+
+def test_estimator_early_stopping_names_the_epoch_it_restored(digits):
+    X, y = digits
+    clf = CregClassifier(early_stopping=True, n_iter_no_change=3,
+                         epochs=200, lr=0.5, random_state=0)
+    _, got = caught(lambda: clf.fit(X, y))
+    [warning] = got
+    assert warning.category is creg.EarlyStoppingWarning
+    best = clf.history_.best_epoch
+    assert f"after epoch {best + 1} of {clf.n_iter_}" in str(warning.message)
+    assert f"score {clf.best_validation_score_:.4g}" in str(warning.message)
+
+
+def test_early_stopping_that_keeps_the_last_epoch_is_silent(digits):
+    X, y = digits
+    clf = CregClassifier(early_stopping=True, epochs=3, random_state=0)
+    _, got = caught(lambda: clf.fit(X, y))
+    assert clf.history_.best_epoch == clf.n_iter_ - 1
+    assert got == []
+
+
+def test_early_stopping_without_validation_data_says_how_to_get_it(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match=r"validation_data=\(X_val, y_val\)"
+                       r".*train_test_split"):
+        creg.Network([64, 10]).fit(X, y, early_stopping=True)
+
+
+# ---------------------------------------------- creg's other warnings too
+
+def test_batch_size_clipping_is_a_creg_warning(digits):
+    X, y = digits
+    with pytest.warns(creg.CregWarning, match="It is going to be clipped"):
+        creg.Network([64, 10]).fit(X[:5], y[:5], epochs=1, batch_size=50)
+    with pytest.warns(creg.CregWarning, match="It is going to be clipped"):
+        CregClassifier(batch_size=50, epochs=1).fit(X[:30], y[:30])
