@@ -712,14 +712,11 @@ def needs_validation_data(early_stopping, schedule):
 # step of a ReLU network's first layer grows with the inputs' square.
 # Data scaled to [0, 1] or standardized stays at or below 1.
 INPUT_SCALE_LIMIT = 4.0
-_SCALE_SAMPLE_ROWS = 512
 
 
-def input_scale(X):
-    """The largest root-mean-square of a column of X, measured on at most
-    512 rows spread through it; above INPUT_SCALE_LIMIT it warns
-    (InputScaleWarning) with the fix."""
-    sample = X[::max(1, X.shape[0] // _SCALE_SAMPLE_ROWS)]
+def input_scale(sample):
+    """The largest root-mean-square of a column of `sample` (rows of X);
+    above INPUT_SCALE_LIMIT it warns (InputScaleWarning) with the fix."""
     with np.errstate(over="ignore", invalid="ignore"):
         # float32 squares of finite values may overflow: a scale to warn of
         mean_square = np.einsum("ij,ij->j", sample, sample) / sample.shape[0]
@@ -741,19 +738,12 @@ def input_scale(X):
     return scale
 
 
-# Why 4096: the most frequent class's share is then known to within
-# half a percent, well inside the chance margin of 2%.
-_CHANCE_SAMPLE_ROWS = 4096
-
-
 def chance_accuracy(Y, output):
     """The accuracy of always predicting the most frequent class of the
-    target matrix Y, measured on at most 4,096 rows spread through it;
-    None where accuracy has no chance level (a linear output, rows with
-    several classes)."""
+    target matrix Y (or a sample of its rows); None where accuracy has no
+    chance level (a linear output, rows with several classes)."""
     if output == "linear":
         return None
-    Y = Y[::max(1, Y.shape[0] // _CHANCE_SAMPLE_ROWS)]
     if Y.shape[1] == 1:
         share = float(np.mean(Y[:, 0] > 0.5))
         return max(share, 1 - share)
