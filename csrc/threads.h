@@ -1,32 +1,81 @@
 /* threads.h -- running a share of work on an OpenMP team (CREG_TEAM), and
- * the team size from a caller's n_threads (<= 0: OpenMP's default; 1
- * without OpenMP). */
+ * the team request from a caller's n_threads (creg_threads_for).
+ *
+ * A request k > 0 is a team of exactly k threads.  The default (n_threads
+ * <= 0) is the request -T, T = OpenMP's default team (OMP_NUM_THREADS,
+ * threadpoolctl, else the cores): at most T threads, as many as team.c's
+ * policy finds cores for when other processes hold some.  Without OpenMP
+ * every request is 1. */
 #ifndef CREG_THREADS_H
 #define CREG_THREADS_H
+
+#include <stddef.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 #include "blocking.h" /* CREG_PARALLEL_MIN and the other thresholds */
+#include "team.h"     /* the default team's size */
 
 #define CREG_STR(x) #x
 #define CREG_OMP_PARALLEL(nt) _Pragma(CREG_STR(omp parallel num_threads(nt)))
 
-/* Runs `call` on a team of nt threads if `worth`, else directly on the
- * calling thread.  An OpenMP region is not free even with one thread (or a
- * false if clause): libgomp ends it in a barrier that makes a futex
+/* Runs `call` on the team `request` asks for if `worth`, else directly on
+ * the calling thread.  An OpenMP region is not free even with one thread
+ * (or a false if clause): libgomp ends it in a barrier that makes a futex
  * syscall, several per step of a small network.  `call` may run orphaned
- * worksharing loops (omp for), which a lone thread runs whole. */
-#define CREG_TEAM(nt, worth, call)                                            \
+ * worksharing loops (omp for), which a lone thread runs whole.  Each thread
+ * clocks its share, so that the policy sees workers that another process
+ * kept from their core. */
+#define CREG_TEAM(request, worth, call)                                       \
     do {                                                                      \
-        if ((nt) > 1 && (worth)) {                                            \
-            CREG_OMP_PARALLEL(nt)                                             \
-            call;                                                             \
+        const int team_ = (request) != 1 && (worth)                           \
+                              ? creg_team_size(request)                       \
+                              : 1;                                            \
+        if (team_ > 1) {                                                      \
+            creg_team_clock clock_;                                           \
+            clock_.start = creg_team_now();                                   \
+            CREG_OMP_PARALLEL(team_)                                          \
+            {                                                                 \
+                const int me_ = creg_team_me();                               \
+                creg_team_mark(clock_.arrive, me_);                           \
+                call;                                                         \
+                creg_team_mark(clock_.leave, me_);                            \
+            }                                                                 \
+            creg_team_ran(&clock_, team_);                                    \
         } else {                                                              \
             call;                                                             \
         }                                                                     \
     } while (0)
+
+static inline double
+creg_team_now(void)
+{
+#ifdef _OPENMP
+    return omp_get_wtime();
+#else
+    return 0;
+#endif
+}
+
+static inline int
+creg_team_me(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static inline void
+creg_team_mark(double *when, int me)
+{
+    if (me < CREG_TEAM_WATCH) {
+        when[me] = creg_team_now();
+    }
+}
 
 /* This thread's number in the current team, and the team's size (0 and 1
  * outside a team). */
@@ -54,11 +103,16 @@ creg_my_share(ptrdiff_t n, ptrdiff_t *first, ptrdiff_t *count)
     *count = n * (me + 1) / team - *first;
 }
 
+/* The team request for a caller's n_threads (see the top of the file). */
 static inline int
 creg_threads_for(int n_threads)
 {
 #ifdef _OPENMP
-    return n_threads > 0 ? n_threads : omp_get_max_threads();
+    if (n_threads > 0) {
+        return n_threads;
+    }
+    const int most = omp_get_max_threads();
+    return most > 1 ? -most : 1;
 #else
     (void)n_threads;
     return 1;

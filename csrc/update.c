@@ -203,7 +203,8 @@ update_rows(real *W, real *VW, const real *dW, ptrdiff_t O, ptrdiff_t I,
 {
     const double c = rule->max_norm;
     ptrdiff_t j;
-#pragma omp for schedule(static)
+    /* nowait: the team's region ends here, in a barrier of its own */
+#pragma omp for schedule(static) nowait
     for (j = 0; j < O; ++j) {
         real *w = W + j * I;
         real *v = rule->momentum != 0 ? VW + j * I : NULL;
@@ -281,8 +282,8 @@ step_share(real *W, real *VW, const real *dZ, const real *X, int x_packed,
         }
     }
     /* Each weight's operations do not depend on its panel, so threads may
-     * split the panels any way. */
-#pragma omp for schedule(static)
+     * split the panels any way.  nowait: the region ends here. */
+#pragma omp for schedule(static) nowait
     for (p = 0; p < n_panels; ++p) {
         const ptrdiff_t j = p * CREG_STEP_MR;
         const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);

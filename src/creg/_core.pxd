@@ -102,3 +102,30 @@ cdef extern from "creg.h" nogil:
                               const creg_noise *noise, uint64_t step) noexcept
     void creg_input_noise_f64(double *Xn, const double *X, Py_ssize_t count,
                               const creg_noise *noise, uint64_t step) noexcept
+
+cdef extern from "team.h" nogil:
+    enum: CREG_TEAM_WATCH
+    double CREG_TEAM_LOOK_SECONDS
+    double CREG_TEAM_LATE_FLOOR
+    double CREG_TEAM_LATE_SHARE
+    double CREG_TEAM_HOLD_MIN
+    double CREG_TEAM_HOLD_MAX
+
+    ctypedef struct creg_team_clock:
+        double start
+        double arrive[CREG_TEAM_WATCH]
+        double leave[CREG_TEAM_WATCH]
+
+    ctypedef struct creg_team_load:
+        int runnable
+        int cpus
+
+    ctypedef struct creg_team_policy:
+        pass
+
+    int creg_team_decide(creg_team_policy *p, int most, double now,
+                         creg_team_load load) noexcept
+    int creg_team_late(const creg_team_clock *clock, int team) noexcept
+    void creg_team_watch(creg_team_policy *p, int team, int late,
+                         double now) noexcept
+    void creg_team_counts(long long *decided, long long *held) noexcept

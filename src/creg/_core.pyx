@@ -10,6 +10,7 @@ step rule and the noise come by name, as creg._descriptors' dataclasses.
 """
 from cython cimport floating
 from libc.stdint cimport int64_t, uint64_t
+from libc.string cimport memset
 
 from creg._core cimport *
 from creg._descriptors import ACTIVATION_CODES, COST_CODES
@@ -343,3 +344,57 @@ def input_noise(floating[::1] Xn, const floating[::1] X, noise_spec,
             creg_input_noise_f32(&Xn[0], &X[0], X.shape[0], &noise, step)
         else:
             creg_input_noise_f64(&Xn[0], &X[0], X.shape[0], &noise, step)
+
+
+# team.c's constants, for the tests of its policy
+TEAM_WATCH = CREG_TEAM_WATCH
+TEAM_LOOK_SECONDS = CREG_TEAM_LOOK_SECONDS
+TEAM_LATE_FLOOR = CREG_TEAM_LATE_FLOOR
+TEAM_LATE_SHARE = CREG_TEAM_LATE_SHARE
+TEAM_HOLD_MIN = CREG_TEAM_HOLD_MIN
+TEAM_HOLD_MAX = CREG_TEAM_HOLD_MAX
+
+
+def team_policy(list events):
+    """team.c's default-team policy from its start over made-up events, for
+    the tests: ("decide", most, now, runnable, cpus) appends the team it
+    gives a default request (the load counts when a look is due);
+    ("ran", team, late, now) reports a team with `late` late threads."""
+    cdef creg_team_policy policy
+    memset(&policy, 0, sizeof(policy))
+    cdef creg_team_load load
+    teams = []
+    for event in events:
+        if event[0] == "decide":
+            _, most, now, load.runnable, load.cpus = event
+            _require(most >= 1, "most must be at least 1")
+            teams.append(creg_team_decide(&policy, most, now, load))
+        elif event[0] == "ran":
+            _, team, late, now = event
+            _require(0 <= late < team, "late must be in [0, team)")
+            creg_team_watch(&policy, team, late, now)
+        else:
+            _fail(f"unknown event {event[0]!r}")
+    return teams
+
+
+def team_counts():
+    """(default teams decided, those held below the default size) in this
+    process so far: whether other processes made creg use fewer threads."""
+    cdef long long decided, held
+    creg_team_counts(&decided, &held)
+    return decided, held
+
+
+def team_late(double start, arrive, leave):
+    """creg_team_late for a made-up clock: the team's threads' arrival and
+    finish times (the master's first), at most CREG_TEAM_WATCH."""
+    cdef creg_team_clock clock
+    cdef Py_ssize_t team = len(arrive)
+    _require(1 <= team <= CREG_TEAM_WATCH and len(leave) == team,
+             "arrive and leave need one time per thread, at most 64")
+    clock.start = start
+    for t in range(team):
+        clock.arrive[t] = arrive[t]
+        clock.leave[t] = leave[t]
+    return creg_team_late(&clock, <int>team)

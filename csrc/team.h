@@ -1,0 +1,82 @@
+/* team.h -- how many threads a default team gets (team.c): internal.
+ *
+ * A region's team waits, at its end, for its slowest thread.  When another
+ * process holds a core, the thread the OS puts there starts or finishes
+ * milliseconds late (the other process's time slice), and a region of 0.3
+ * ms takes 8 ms: 15 times what one thread takes.  So a default team
+ * (n_threads=None) holds back when it has seen this happen:
+ *
+ * - lateness: a team in which threads arrived or finished late (later
+ *   than CREG_TEAM_LATE_FLOOR and than CREG_TEAM_LATE_SHARE of the
+ *   master's own share) holds default teams at the threads that were on
+ *   time, for CREG_TEAM_HOLD_MIN seconds, doubling up to CREG_TEAM_HOLD_MAX
+ *   while it recurs;
+ * - the load: when a hold ends, and before the first default team, the
+ *   tasks running or waiting to run system-wide (Linux's /proc/loadavg,
+ *   about 2 us to read), less the threads of our own last team, are the
+ *   cores taken; while they leave fewer cores than the team would use,
+ *   the team is held at what they leave, CREG_TEAM_LOOK_SECONDS at a time.
+ *
+ * So a busy core costs one late region, not one per region, and a machine
+ * whose other processes never delay a team is never looked at.  A request
+ * for exactly k threads is never changed.  Results do not depend on the
+ * team, so the policy changes speed only.
+ */
+#ifndef CREG_TEAM_H
+#define CREG_TEAM_H
+
+#define CREG_TEAM_LOOK_SECONDS 0.02
+/* Above a worker's wake-up from sleep (60-130 us on a KVM guest, less on
+ * bare metal) and below a scheduler's time slice (ms). */
+#define CREG_TEAM_LATE_FLOOR 200e-6
+#define CREG_TEAM_LATE_SHARE 0.5
+#define CREG_TEAM_HOLD_MIN 0.05
+#define CREG_TEAM_HOLD_MAX 1.6
+
+/* Threads of a team whose arrival and finish are timed (the rest run
+ * untimed). */
+#define CREG_TEAM_WATCH 64
+
+/* When a team's threads started and finished their share (seconds on one
+ * clock): written by each thread, read by the master after the join. */
+typedef struct {
+    double start; /* the master, before the fork */
+    double arrive[CREG_TEAM_WATCH], leave[CREG_TEAM_WATCH];
+} creg_team_clock;
+
+/* What the system runs: tasks running or runnable, and CPUs online;
+ * runnable < 0 when not looked at or unknown. */
+typedef struct {
+    int runnable, cpus;
+} creg_team_load;
+
+/* The policy's state; all zero is the start (nothing seen yet). */
+typedef struct {
+    int last_team;    /* the last team decided or run (0: none yet) */
+    int held_team;    /* the most threads a default team gets until ... */
+    double hold_end;  /* ... this time */
+    double late_span; /* the length of the last hold for lateness */
+    double next_look; /* when to look at the load (a hold's end, or never) */
+    long long decided, held; /* default teams, and those held back */
+} creg_team_policy;
+
+/* The pure policy, for the runtime below and the tests: */
+/* whether decide wants a look at the load at time `now` */
+int creg_team_look_due(const creg_team_policy *p, double now);
+/* the team (1..most) for a default request at `now`; the load counts
+ * only when a look is due */
+int creg_team_decide(creg_team_policy *p, int most, double now,
+                     creg_team_load load);
+/* the threads of a team that arrived or finished late */
+int creg_team_late(const creg_team_clock *clock, int team);
+/* a team of `team` threads, `late` of them late, ran until `now` */
+void creg_team_watch(creg_team_policy *p, int team, int late, double now);
+
+/* The process's policy (thread-safe): the team for a request (k > 0:
+ * exactly k; -T: a default team of at most T), and a team that ran. */
+int creg_team_size(int request);
+void creg_team_ran(const creg_team_clock *clock, int team);
+/* the process's counts of default teams and of those held back */
+void creg_team_counts(long long *decided, long long *held);
+
+#endif

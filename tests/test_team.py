@@ -1,0 +1,272 @@
+"""The default team's size (csrc/team.c): as many threads as other
+processes leave cores for, while an explicit n_threads is exactly that.
+
+The policy is pure (made-up times and loads in, team sizes out), so most
+tests drive it through ``_core.team_policy``; the last ones run creg in a
+child process beside processes that spin on the CPUs, where the load it
+reads is certain: a process in a busy loop is always runnable."""
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import creg
+from creg import _core
+
+LOOK = _core.TEAM_LOOK_SECONDS
+HOLD_MIN = _core.TEAM_HOLD_MIN
+HOLD_MAX = _core.TEAM_HOLD_MAX
+FLOOR = _core.TEAM_LATE_FLOOR
+SHARE = _core.TEAM_LATE_SHARE
+EPS = 1e-6
+
+
+def decide(most, now, runnable=-1, cpus=0):
+    return ("decide", most, now, runnable, cpus)
+
+
+def ran(team, late, now):
+    return ("ran", team, late, now)
+
+
+# ------------------------------------------------------------ the load
+
+
+@pytest.mark.parametrize("most", [2, 4, 16])
+def test_an_idle_machine_gets_the_whole_team(most):
+    assert _core.team_policy([decide(most, 0.0, 1, most)]) == [most]
+
+
+def test_cores_taken_by_others_are_left_to_them():
+    # 16 CPUs, 4 other tasks runnable (plus this thread): 12 for creg
+    assert _core.team_policy([decide(16, 0.0, 5, 16)]) == [12]
+    assert _core.team_policy([decide(2, 0.0, 2, 2)]) == [1]
+    # never fewer than one thread, never more than asked
+    assert _core.team_policy([decide(8, 0.0, 40, 8)]) == [1]
+    assert _core.team_policy([decide(4, 0.0, 1, 64)]) == [4]
+
+
+def test_a_busy_machine_is_looked_at_again_after_the_look_interval():
+    teams = _core.team_policy([
+        decide(2, 0.0, 2, 2),                # busy: 1
+        decide(2, LOOK - EPS, 1, 2),         # idle, but no look due yet
+        decide(2, LOOK + EPS, 1, 2),         # looked: idle
+        decide(2, 10.0, 2, 2),               # no look without a late team
+    ])
+    assert teams == [1, 1, 2, 2]
+
+
+def test_the_last_teams_threads_are_not_counted_as_others():
+    # A team of 2 ran, and its worker still spins: runnable 2 is this
+    # process alone.  A third task is another process.
+    teams = _core.team_policy([
+        decide(2, 0.0, 1, 2), ran(2, 1, 0.01),
+        decide(2, 0.01 + HOLD_MIN + EPS, 2, 2),
+        decide(2, 1.0, 2, 2),
+    ])
+    assert teams == [2, 2, 2]
+    teams = _core.team_policy([
+        decide(2, 0.0, 1, 2), ran(2, 1, 0.01),
+        decide(2, 0.01 + HOLD_MIN + EPS, 3, 2),
+    ])
+    assert teams == [2, 1]
+
+
+def test_without_a_load_reading_only_lateness_counts():
+    assert _core.team_policy([decide(4, 0.0), decide(4, 1.0)]) == [4, 4]
+
+
+# ------------------------------------------------------------ lateness
+
+
+def test_a_late_team_holds_the_default_at_the_threads_on_time():
+    t = 0.5
+    teams = _core.team_policy([
+        decide(2, 0.0, 1, 2), ran(2, 0, 0.1),      # on time: no hold
+        decide(2, 0.2),
+        ran(2, 1, t),                               # one thread late
+        decide(2, t + EPS), decide(2, t + HOLD_MIN - EPS),
+        decide(2, t + HOLD_MIN + EPS, 1, 2),       # the hold ends: a look
+    ])
+    assert teams == [2, 2, 1, 1, 2]
+
+
+def test_lateness_that_recurs_holds_longer_up_to_the_maximum():
+    events, spans, t = [decide(2, 0.0, 1, 2)], [], 1.0
+    span = HOLD_MIN
+    for _ in range(10):
+        # late at once when the team is back after each hold
+        events += [ran(2, 1, t), decide(2, t + span - EPS),
+                   decide(2, t + span + EPS, 1, 2)]
+        spans.append(span)
+        t += span + 2 * EPS
+        span = min(2 * span, HOLD_MAX)
+    teams = _core.team_policy(events)
+    assert teams == [2] + [1, 2] * 10
+    assert spans[:3] == [HOLD_MIN, 2 * HOLD_MIN, 4 * HOLD_MIN]
+    assert spans[-1] == HOLD_MAX
+
+
+def test_lateness_long_after_a_hold_starts_over_at_the_shortest_hold():
+    t0, t1 = 1.0, 1.0 + HOLD_MIN + 1.0  # long after the first hold ended
+    teams = _core.team_policy([
+        decide(2, 0.0, 1, 2), ran(2, 1, t0), ran(2, 1, t1),
+        decide(2, t1 + HOLD_MIN - EPS), decide(2, t1 + HOLD_MIN + EPS, 1, 2),
+    ])
+    assert teams == [2, 1, 2]
+
+
+def test_many_cores_shed_only_the_late_threads():
+    teams = _core.team_policy([
+        decide(16, 0.0, 1, 16), ran(16, 3, 0.1),   # 3 late: 13
+        decide(16, 0.1 + EPS), ran(13, 2, 0.12),   # 2 of those late: 11
+        decide(16, 0.12 + EPS),
+        ran(16, 1, 0.13),                           # an explicit 16: no rise
+        decide(16, 0.13 + EPS),
+    ])
+    assert teams == [16, 13, 11, 11]
+
+
+def test_teams_asked_for_fewer_threads_are_not_raised_by_a_hold():
+    teams = _core.team_policy([decide(16, 0.0, 1, 16), ran(16, 4, 0.1),
+                               decide(2, 0.1 + EPS), decide(12, 0.1 + EPS)])
+    assert teams == [16, 2, 12]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(
+    st.sampled_from(["decide", "ran"]), st.integers(1, 32),
+    st.floats(0, 0.2), st.integers(-1, 40), st.integers(1, 64),
+    st.integers(0, 31)), max_size=40))
+def test_every_team_is_between_one_and_the_default(steps):
+    events, now, expected = [], 0.0, []
+    for kind, most, dt, runnable, cpus, late in steps:
+        now += dt
+        if kind == "decide":
+            events.append(decide(most, now, runnable, cpus))
+            expected.append(most)
+        else:
+            events.append(ran(most, min(late, most - 1), now))
+    teams = _core.team_policy(events)
+    assert len(teams) == len(expected)
+    assert all(1 <= t <= m for t, m in zip(teams, expected))
+
+
+def test_hook_refuses_impossible_events():
+    with pytest.raises(ValueError, match="late"):
+        _core.team_policy([ran(2, 2, 0.0)])
+    with pytest.raises(ValueError, match="most"):
+        _core.team_policy([decide(0, 0.0)])
+
+
+# ------------------------------------------------- who counts as late
+
+
+def test_a_worker_is_late_beyond_half_the_masters_share():
+    own = 0.004  # the master's share: limit = max(FLOOR, SHARE * own)
+    limit = max(FLOOR, SHARE * own)
+
+    def late(arrive_after, finish_after):
+        return _core.team_late(
+            0.0, [0.0, arrive_after], [own, own + finish_after])
+
+    assert late(limit - 1e-5, 0.0) == 0
+    assert late(limit + 1e-5, 0.0) == 1
+    assert late(0.0, limit - 1e-5) == 0
+    assert late(0.0, limit + 1e-5) == 1
+
+
+def test_short_shares_are_judged_against_the_floor():
+    own = FLOOR / 4 / SHARE  # half the share is a quarter of the floor
+    on_time = _core.team_late(0.0, [0.0, FLOOR * 0.9], [own, own])
+    late = _core.team_late(0.0, [0.0, FLOOR * 1.1], [own, own])
+    assert (on_time, late) == (0, 1)
+
+
+def test_late_threads_are_counted_and_unwatched_ones_ignored():
+    own = 0.01
+    arrive = [0.0, 0.0, 0.02, 0.0, 0.02]
+    leave = [own, own, own, own + 0.02, own]
+    assert _core.team_late(0.0, arrive, leave) == 3
+    with pytest.raises(ValueError, match="at most"):
+        _core.team_late(0.0, [0.0] * 65, [0.0] * 65)
+
+
+# ------------------------------------------- in a process, beside spinners
+
+CHILD = r"""
+import hashlib, json, os, sys
+import numpy as np
+import creg
+from creg import _core
+
+def threads():
+    return len(os.listdir("/proc/self/task"))
+
+rng = np.random.default_rng(0)
+X = rng.random((1024, 784), dtype=np.float32)
+y = rng.integers(0, 10, 1024)
+out = {"start": threads()}
+digests = {}
+for name, n_threads in [("default", None), ("one", 1), ("two", 2)]:
+    net = creg.Network([784, 1024, 10], hidden="relu", output="softmax",
+                       cost="log_likelihood", dtype="float32", seed=0)
+    net.fit(X, y, epochs=2, batch_size=128, lr=0.01, momentum=0.9,
+            dropout=0.2, n_threads=n_threads)
+    proba = net.predict_proba(X, n_threads=n_threads)
+    digests[name] = hashlib.sha256(net.params.tobytes()
+                                   + proba.tobytes()).hexdigest()
+    out[name] = threads()
+    out[name + "_counts"] = _core.team_counts()
+out["digests"] = digests
+print(json.dumps(out))
+"""
+
+
+def _spinning(count):
+    """count processes in a busy loop, returned once each is running."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+             for _ in range(count)]
+    deadline = time.monotonic() + 10
+    for proc in procs:
+        while time.monotonic() < deadline:
+            with open(f"/proc/{proc.pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            if state == "R":
+                break
+            time.sleep(0.01)
+    return procs
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="the load comes from /proc/loadavg")
+def test_beside_busy_cores_the_default_runs_alone_and_explicit_teams_run():
+    cpus = os.cpu_count() or 1
+    if cpus < 2 or cpus > 8:
+        pytest.skip(f"{cpus} CPUs: keeping all but one busy takes "
+                    f"{cpus - 1} spinning processes")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    spinners = _spinning(cpus - 1)
+    try:
+        out = subprocess.run([sys.executable, "-c", CHILD], env=env,
+                             capture_output=True, text=True, check=True,
+                             timeout=300).stdout
+    finally:
+        for proc in spinners:
+            proc.kill()
+            proc.wait()
+    result = __import__("json").loads(out)
+    # the default held back: no OpenMP team started, every team held
+    decided, held = result["default_counts"]
+    assert decided > 0 and held == decided, result
+    assert result["default"] == result["start"], result
+    # n_threads=1 runs no team; n_threads=2 does, whatever the load
+    assert result["one"] == result["start"], result
+    assert result["two"] > result["start"], result
+    # and every result is the same, bit for bit
+    assert len(set(result["digests"].values())) == 1, result
