@@ -17,7 +17,11 @@ Prints, as markdown on stdout (progress goes to stderr):
    creg's share of that peak;
 2. GEMM GFLOP/s of ``creg._core.gemm`` and ``numpy.matmul`` at the three
    shapes of every layer of every configuration and at 1024^3;
-3. the machine: CPU, cores, compiler and flags, creg's kernel level,
+3. creg's default thread count beside other work: ``predict_proba`` of
+   1,000 rows and fits of C1 and C3 at ``n_threads=1``, at the default and
+   at every core, idle, beside a spinning process and right after numpy
+   calls on every core (contention.py);
+4. the machine: CPU, cores, compiler and flags, creg's kernel level,
    numpy/BLAS, torch, scikit-learn, and how busy the machine was.
 
 How it measures:
@@ -50,6 +54,7 @@ How it measures:
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -71,6 +76,8 @@ DEFAULT_ROUNDS = {"C1": 5, "C2": 5, "C3": 2, "C4": 3}
 DEFAULT_SCALE = {"C4": 0.25}
 QUICK_SCALE = 0.1
 BUSY_MARK = 0.25  # cores used by other processes that earn a †
+# predict_proba of 1,000 rows takes a millisecond: more rounds of it
+PREDICT_ROUNDS_FACTOR = 20
 # Configurations creg trains on one thread at any n_threads (their steps
 # are too small to split; tests/test_threads.py checks that no team starts).
 ONE_THREAD_CONFIGS = ("C1", "C2", "C4")
@@ -152,6 +159,15 @@ class Worker:
         with peers.blas_threads(threads):
             seconds = peers.time_gemm(call, min_seconds)
         return {"seconds": seconds, "gflops": 2 * M * N * K / seconds / 1e9}
+
+    def contention(self, workload, condition, rounds, scale):
+        import contention
+        threads = [1, None, contention.all_threads()]
+        samples = contention.measure(contention.Workload(workload, scale),
+                                     threads, rounds, condition)
+        held = samples.pop("held")
+        return {"samples": [[t, v] for t, v in samples.items()],
+                "held": held, "threads": threads}
 
     def check(self, contender, config):
         import equal_work
@@ -297,6 +313,7 @@ class Report:
         self.skipped = {}     # contender -> why
         self.failed = {}      # (contender, config) -> message
         self.info = {}
+        self.contention = {}  # (workload, condition) -> worker's reply
 
     def worker(self, kind, threads=None):
         key = (kind, threads if kind in BLAS_WORKERS else None)
@@ -419,6 +436,28 @@ class Report:
                             []).append(sample)
             log(f"GEMM round {r + 1} done")
 
+    def time_contention(self):
+        """contention.py's table: one fresh creg worker per condition, so
+        that no condition inherits another's view of the machine."""
+        import contention
+        for condition in contention.CONDITIONS:
+            proc = Process("creg")
+            try:
+                for workload in contention.WORKLOADS:
+                    rounds = self.args.contention_rounds * (
+                        PREDICT_ROUNDS_FACTOR if workload == "predict" else 1)
+                    reply = proc.ask("contention", workload=workload,
+                                     condition=condition, rounds=rounds,
+                                     scale=self.args.contention_scale)
+                    self.contention[(workload, condition)] = reply
+                    medians = {t: sorted(v)[len(v) // 2]
+                               for t, v in reply["samples"]}
+                    log(f"contention {workload} {condition}: " + ", ".join(
+                        f"n_threads={t}: {m * 1e3:.2f} ms"
+                        for t, m in medians.items()))
+            finally:
+                proc.close()
+
     def run(self):
         start = time.perf_counter()
         busy = _busy_ticks()
@@ -429,6 +468,8 @@ class Report:
             if self.args.epochs:
                 self.time_epochs()
             self.time_gemms()
+            if self.args.contention:
+                self.time_contention()
             for kind in ("creg", "blas", "torch", "sklearn"):
                 if kind == "blas" or any(k[0] == kind for k in self.workers):
                     try:
@@ -621,6 +662,67 @@ def machine_section(rep):
     return lines
 
 
+CONTENTION_WHAT = {
+    "idle": "nothing started",
+    "spinner": "1 spinning process",
+    "after numpy": "after numpy.matmul on all cores",
+}
+
+
+def fmt_call(seconds, workload):
+    return (f"{seconds * 1e3:.2f} ms" if workload == "predict"
+            else fmt_seconds(seconds))
+
+
+def contention_table(rep):
+    """Median per call at n_threads=1, the default and every core."""
+    import contention
+    head = ["workload", "condition", "n_threads=1", "default",
+            "default ÷ 1", "all cores", "all ÷ 1", "default teams held"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for workload in contention.WORKLOADS:
+        for condition in contention.CONDITIONS:
+            reply = rep.contention.get((workload, condition))
+            if reply is None:
+                continue
+            medians = {t: statistics.median(v) for t, v in reply["samples"]}
+            every = reply["threads"][-1]
+            held, decided = reply["held"]
+            lines.append("| " + " | ".join([
+                workload if condition == contention.CONDITIONS[0] else "",
+                CONTENTION_WHAT[condition],
+                fmt_call(medians[1], workload),
+                fmt_call(medians[None], workload),
+                f"{medians[None] / medians[1]:.2f}",
+                f"{fmt_call(medians[every], workload)} ({every})",
+                f"{medians[every] / medians[1]:.2f}",
+                f"{held} of {decided}"]) + " |")
+    return lines
+
+
+def contention_section(rep):
+    import contention
+    rounds = rep.args.contention_rounds
+    return ["### Default threads beside other work (medians of "
+            f"{rounds} alternating rounds; predict {rounds * PREDICT_ROUNDS_FACTOR})",
+            ""] + contention_table(rep) + [
+        "",
+        f"- predict = `predict_proba` of {contention.PREDICT_ROWS:,} rows "
+        "through C1's [784, 30, 10]; C1 fit and C3 fit = `fit(epochs=1)` "
+        f"on their first {int(contention.C1_ROWS * rep.args.contention_scale):,}"
+        f" and {int(contention.C3_ROWS * rep.args.contention_scale):,} rows "
+        "(fit's monitor pass included).",
+        "- default = `n_threads=None`: creg holds its team back while other "
+        "processes hold cores (csrc/team.h); all cores = an explicit "
+        "`n_threads` of OpenMP's default team, which creg never changes. "
+        "\"default teams held\" counts the default teams that ran on fewer "
+        "threads, of those decided.",
+        "- 1 spinning process = `python -c \"while True: pass\"` for the "
+        f"whole measurement; after numpy = an untimed {contention.MATMUL_SIZE}² "
+        "float32 `numpy.matmul` (OpenBLAS on every core) before each call.",
+        ""]
+
+
 def print_report(rep):
     args = rep.args
     out = []
@@ -691,6 +793,8 @@ def print_report(rep):
                 "`creg._core.gemm(C, A, B, 1, 0, T)`, numpy: "
                 "`numpy.matmul(A, B, out=C)`.", ""]
     out += [f"numpy sgemm peak at 1024³ (GFLOP/s): {peak or '–'}", ""]
+    if args.contention:
+        out += contention_section(rep)
     out += ["### Machine", ""] + machine_section(rep)
     print("\n".join(out))
 
@@ -727,6 +831,16 @@ def parse(argv):
                    help="skip the GEMM table (the 1024³ peak is still "
                         "measured)")
     p.add_argument("--no-epochs", dest="epochs", action="store_false")
+    p.add_argument("--no-contention", dest="contention",
+                   action="store_false",
+                   help="skip the table of creg's default thread count "
+                        "beside other work")
+    p.add_argument("--contention-rounds", type=int, default=9,
+                   help="rounds of each contention workload (predict: 20 "
+                        "times as many)")
+    p.add_argument("--contention-scale", type=float, default=1.0,
+                   help="fraction of the contention fits' rows "
+                        "(contention.py: C1_ROWS, C3_ROWS)")
     p.add_argument("--no-check", dest="check", action="store_false",
                    help="skip the equal-work checks")
     p.add_argument("--quick", action="store_true",
@@ -756,6 +870,8 @@ def parse(argv):
         rounds = dict.fromkeys(CONFIGS, 1)
         args.scale = QUICK_SCALE
         args.gemm_rounds = 1
+        args.contention_rounds = min(args.contention_rounds, 3)
+        args.contention_scale = min(args.contention_scale, 0.25)
         args.gemm_seconds = min(args.gemm_seconds, 0.02)
     for part in (args.rounds or "").split(","):
         if part:
@@ -786,6 +902,8 @@ def main(argv=None):
                                   for k, v in rep.epochs.items()},
                        "gemms": {"|".join(map(str, k)): v
                                  for k, v in rep.gemms.items()},
+                       "contention": {"|".join(k): v for k, v
+                                      in rep.contention.items()},
                        "info": rep.info, "skipped": rep.skipped,
                        "failed": rep.failed}, f, indent=1)
 
