@@ -44,6 +44,69 @@ def cpu_flags():
     return []
 
 
+def vector_width():
+    """The widest SIMD vectors the CPU has, from its flags: "512-bit
+    (AVX-512F)", "256-bit (AVX2+FMA)", ... ("unknown" without /proc)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+    except OSError:
+        return "unknown"
+    have = set()
+    for line in text.splitlines():
+        if line.startswith(("flags", "Features")):
+            have = set(line.split(":", 1)[1].split())
+            break
+    if "avx512f" in have:
+        return "512-bit (AVX-512F)"
+    if "avx2" in have:
+        return "256-bit (AVX2" + ("+FMA)" if "fma" in have else ")")
+    if "sve" in have:
+        return "SVE (length set by the CPU) and 128-bit NEON"
+    if "asimd" in have:
+        return "128-bit (NEON)"
+    if "sse2" in have:
+        return "128-bit (SSE2)"
+    return "unknown"
+
+
+def fma_units():
+    """What fma_probe.c measures on one core: (GFLOP/s at 256 bits, at 512
+    bits or None, a sentence on the 512-bit FMA units), or None where it
+    cannot run (not x86-64, no C compiler, no AVX2+FMA).
+
+    cpuid does not tell how many FMA units a core has; the ratio of the
+    512-bit to the 256-bit FMA rate does (every AVX2 core retires two
+    256-bit FMAs a cycle)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return None
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = Path(tmp) / "fma_probe"
+        try:
+            subprocess.run([os.environ.get("CC", "cc"), "-O2", "-o", str(exe),
+                            str(Path(__file__).with_name("fma_probe.c"))],
+                           check=True, capture_output=True)
+            line = subprocess.run([str(exe)], check=True, capture_output=True,
+                                  text=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            return None
+    g256, g512 = (float(v) for v in line.split())
+    if g256 <= 0:
+        return None
+    if g512 <= 0:
+        return g256, None, "no AVX-512"
+    ratio = g512 / g256
+    if ratio >= 1.6:
+        units = "two 512-bit FMA units per core"
+    elif ratio <= 1.25:
+        units = ("one 512-bit FMA unit per core (or 256-bit halves): "
+                 "512-bit FMAs run at the 256-bit rate")
+    else:
+        units = "between one and two 512-bit FMA units' rate"
+    return g256, g512, f"{units} (512/256-bit rate {ratio:.2f})"
+
+
 def usable_cores():
     try:
         return len(os.sched_getaffinity(0))
@@ -134,6 +197,7 @@ def machine_lines():
     env = ", ".join(f"{k}={v}" for k, v in thread_env().items())
     return [
         (f"cpu: {cpu_model()} ({', '.join(cpu_flags()) or 'no AVX2'}); "
+         f"vectors {vector_width()}; "
          f"cores usable: {usable_cores()} (os.cpu_count {os.cpu_count()})"),
         (f"creg build: {compiler}; flags {flags}; GEMM kernels "
          f"{creg_kernel() or 'unknown'} (chosen at run time)"),

@@ -14,15 +14,19 @@ Prints, as markdown on stdout (progress goes to stderr):
    creg's ratio to each peer, the time of the bare
    OpenBLAS GEMMs of the same epoch, the FLOP limit (the epoch's GEMM
    FLOPs / numpy's sgemm GFLOP/s at 1024^3 measured in the same run) and
-   creg's share of that peak;
+   creg's share of that peak; with three or more thread counts
+   (``--threads 1,2,4,8,16``) also one table per configuration with the
+   thread counts across, as an issue quotes a scaling run;
 2. GEMM GFLOP/s of ``creg._core.gemm`` and ``numpy.matmul`` at the three
    shapes of every layer of every configuration and at 1024^3;
 3. creg's default thread count beside other work: ``predict_proba`` of
    1,000 rows and fits of C1 and C3 at ``n_threads=1``, at the default and
    at every core, idle, beside a spinning process and right after numpy
    calls on every core (contention.py);
-4. the machine: CPU, cores, compiler and flags, creg's kernel level,
-   numpy/BLAS, torch, scikit-learn, and how busy the machine was.
+4. the machine: CPU, cores, its vector width (CPU flags) and 512-bit FMA
+   units (measured by fma_probe.c: cpuid does not say), compiler and
+   flags, creg's kernel level, numpy/BLAS, torch, scikit-learn, and how
+   busy the machine was.
 
 How it measures:
 
@@ -314,6 +318,7 @@ class Report:
         self.failed = {}      # (contender, config) -> message
         self.info = {}
         self.contention = {}  # (workload, condition) -> worker's reply
+        self.fma = None       # machine.fma_units(), measured in run()
 
     def worker(self, kind, threads=None):
         key = (kind, threads if kind in BLAS_WORKERS else None)
@@ -468,6 +473,7 @@ class Report:
             if self.args.epochs:
                 self.time_epochs()
             self.time_gemms()
+            self.fma = machine.fma_units()
             if self.args.contention:
                 self.time_contention()
             for kind in ("creg", "blas", "torch", "sklearn"):
@@ -601,6 +607,58 @@ def ratio_table(rep):
     return lines
 
 
+def scaling_tables(rep):
+    """One table per configuration, thread counts across: seconds per
+    epoch of each contender, the FLOP limit, creg's share of the sgemm
+    peak and its speed-up over the first thread count."""
+    args = rep.args
+    cores = machine.usable_cores()
+    over = [t for t in args.threads if t > cores]
+    head = [f"{t}" + (" ‡" if t in over else "") for t in args.threads]
+    first = args.threads[0]
+    out = []
+    for name in args.configs:
+        flops = epoch_gemm_flops(CONFIGS[name])
+        lines = ["| " + " | ".join([f"{name}, s/epoch"] + head) + " |",
+                 "|" + "---|" * (len(head) + 1)]
+        rows = []
+        if "creg" in args.contenders:
+            rows += [("creg fit", "creg", "seconds"),
+                     ("creg training", "creg", "train_seconds")]
+        rows += [(LABELS[c], c, "seconds")
+                 for c in ("blas", "numpy", "torch", "sklearn")
+                 if c in args.contenders]
+        for label, contender, field in rows:
+            lines.append("| " + " | ".join(
+                [label] + [cell(rep, (name, contender, t), field)
+                           for t in args.threads]) + " |")
+        limits = {t: flops / (rep.peak(t) * 1e9) if rep.peak(t) else None
+                  for t in args.threads}
+        lines.append("| " + " | ".join(
+            ["FLOP limit (same-run sgemm peak)"]
+            + [fmt_seconds(limits[t]) for t in args.threads]) + " |")
+        if "creg" in args.contenders:
+            train = {t: rep.best((name, "creg", t), "train_seconds")
+                     for t in args.threads}
+            lines.append("| " + " | ".join(
+                ["creg training % of peak"]
+                + [f"{100 * limits[t] / train[t]['train_seconds']:.0f}%"
+                   if limits[t] and train[t] else "–"
+                   for t in args.threads]) + " |")
+            base = train[first]
+            lines.append("| " + " | ".join(
+                [f"creg training speed-up over {first} thread"]
+                + [fmt_ratio(base["train_seconds"] / train[t]
+                             ["train_seconds"]) if base and train[t] else "–"
+                   for t in args.threads]) + " |")
+        out += lines + [""]
+    if over:
+        out.append(f"‡ more threads than the {cores} usable cores: the "
+                   "threads share cores.")
+        out.append("")
+    return out
+
+
 GEMM_WHAT = {"forward": "Z = X·Wᵀ", "dW": "dW = dZᵀ·X",
              "dX": "dX = dZ·W", "square": "C = A·B"}
 
@@ -625,6 +683,18 @@ def gemm_table(rep):
     return lines
 
 
+def fma_line(fma):
+    """machine.fma_units()'s measurement as a sentence."""
+    if fma is None:
+        return "FMA units unknown (fma_probe.c runs on x86-64 with AVX2)"
+    g256, g512, units = fma
+    rates = f"{g256:.0f} GFLOP/s at 256 bits"
+    if g512:
+        rates += f", {g512:.0f} at 512 bits"
+    return (f"FMA units measured, not read from cpuid: {units}; one core's "
+            f"float32 FMA peak {rates} (fma_probe.c, best of 7)")
+
+
 def machine_section(rep):
     compiler, flags = machine.creg_build()
     creg_info = rep.info.get("creg", {})
@@ -637,6 +707,8 @@ def machine_section(rep):
         f"- CPU: {machine.cpu_model()} "
         f"({', '.join(machine.cpu_flags()) or 'no AVX2'}), "
         f"{machine.usable_cores()} usable cores",
+        f"- vectors: {machine.vector_width()} (CPU flags); "
+        + fma_line(rep.fma),
         f"- creg {machine.git_revision()}: {compiler}, {flags}; GEMM "
         f"kernels `{creg_info.get('creg_kernel') or machine.creg_kernel()}`"
         " (chosen at run time)",
@@ -735,6 +807,9 @@ def print_report(rep):
                 "fit / its training only)", ""]
         out += ratio_table(rep)
         out += [""]
+        if len(args.threads) > 2:
+            out += ["### Scaling with threads (seconds per epoch, best "
+                    "rounds)", ""] + scaling_tables(rep)
         notes = []
         for name in args.configs:
             config = CONFIGS[name]
