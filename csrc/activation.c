@@ -10,6 +10,7 @@
 #include "creg.h"
 #include "real.h"
 #include "kernels.h"
+#include "threads.h"
 
 /* The active level's kernel (sigmoid_kernel.c's vectors, float32 only);
  * else the reference: one libm exp per element, without overflow for large
@@ -128,17 +129,31 @@ backward(real *dZ, const real *dA, const real *M, const real *A,
     }
 }
 
+/* This thread's elements of activation_backward. */
+static void
+backward_share(real *dZ, const real *dA, const real *M, const real *A,
+               ptrdiff_t count, creg_activation act)
+{
+    const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(real);
+    ptrdiff_t first, n;
+    creg_my_elements(count, line, &first, &n);
+    if (M != NULL) {
+        backward(dZ + first, dA + first, M + first, A + first, n, act, 1);
+    } else {
+        backward(dZ + first, dA + first, NULL, A + first, n, act, 0);
+    }
+}
+
 /* Backward of A = f(Z) (and of the dropout H = A * M that followed it, if M
  * is not NULL): dZ = dA * M * f'(Z), f' written in terms of A.  One pass
- * instead of one per factor. */
+ * instead of one per factor; elementwise, so any split gives the same
+ * bits. */
 void
 CREG_FN(activation_backward)(real *dZ, const real *dA, const real *M,
                              const real *A, ptrdiff_t count,
-                             creg_activation act)
+                             creg_activation act, int n_threads)
 {
-    if (M != NULL) {
-        backward(dZ, dA, M, A, count, act, 1);
-    } else {
-        backward(dZ, dA, M, A, count, act, 0);
-    }
+    const int nt = creg_threads_for(n_threads);
+    CREG_TEAM(nt, count >= CREG_ELEMENTWISE_PARALLEL_MIN,
+              backward_share(dZ, dA, M, A, count, act));
 }

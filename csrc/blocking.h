@@ -97,6 +97,9 @@
 #define CREG_PARALLEL_MIN 2000000
 #define CREG_UPDATE_PARALLEL_MIN 100000
 #define CREG_STEP_PARALLEL_MIN 2000000
+/* Elementwise passes of training (dropout's mask, the activations'
+ * backward), in elements: C3's 128 x 1024 hidden layers go parallel. */
+#define CREG_ELEMENTWISE_PARALLEL_MIN 65536
 
 /* ---- Chunks on the stack: dropout hashes per block (noise.c) and
  * cross-entropy softplus terms per chunk (loss.c). */

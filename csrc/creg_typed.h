@@ -30,7 +30,8 @@ void CREG_TFN(activation_forward)(CREG_TREAL *A, const CREG_TREAL *Z,
  * Not for softmax (its Jacobian is fused into the cost). */
 void CREG_TFN(activation_backward)(CREG_TREAL *dZ, const CREG_TREAL *dA,
                                    const CREG_TREAL *M, const CREG_TREAL *A,
-                                   ptrdiff_t count, creg_activation act);
+                                   ptrdiff_t count, creg_activation act,
+                                   int n_threads);
 
 /* loss.c -- sum over the B rows of the per-sample cost, from the output
  * layer's pre-activation Z and activation A (B x O) and the targets Y. */
@@ -78,7 +79,7 @@ void CREG_TFN(update)(CREG_TREAL *W, CREG_TREAL *b, CREG_TREAL *VW,
 void CREG_TFN(dropout_forward)(CREG_TREAL *H, CREG_TREAL *M,
                                const CREG_TREAL *A, ptrdiff_t count,
                                const creg_noise *noise, uint64_t step,
-                               int layer);
+                               int layer, int n_threads);
 /* Xn (count) := X + input_noise * N(0, 1) from (seed, NOISE, epoch, step,
  * 2 index and 2 index + 1).  Xn may equal X. */
 void CREG_TFN(input_noise)(CREG_TREAL *Xn, const CREG_TREAL *X,

@@ -116,6 +116,6 @@ CREG_FN(cost_backward)(real *dZ, const real *A, const real *Y, ptrdiff_t B,
         dZ[i] = A[i] - Y[i];
     }
     if (net->cost == CREG_COST_QUADRATIC) {
-        CREG_FN(activation_backward)(dZ, dZ, NULL, A, count, net->output);
+        CREG_FN(activation_backward)(dZ, dZ, NULL, A, count, net->output, 1);
     }
 }

@@ -135,7 +135,7 @@ forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
                                     l == L - 1 ? net->output : net->hidden);
         if (l < L - 1 && drops(noise)) {
             CREG_FN(dropout_forward)(w->H[l], w->M[l], w->A[l], B * O, noise,
-                                     step, l);
+                                     step, l, n_threads);
         }
     }
     return CREG_OK;
@@ -285,7 +285,8 @@ backprop(workspace *w, real *grads, creg_pass_sums *sums, real *params,
         if (l > 0) {
             CREG_FN(activation_backward)(dX, dX,
                                          drops(noise) ? w->M[l - 1] : NULL,
-                                         w->A[l - 1], B * I, net->hidden);
+                                         w->A[l - 1], B * I, net->hidden,
+                                         n_threads);
         }
     }
     return CREG_OK;

@@ -13,13 +13,37 @@
 #include "real.h"
 #include "rng.h"
 #include "kernels.h"
+#include "threads.h"
+
+/* This thread's chunks of dropout_forward (unit i's mask depends on i
+ * alone, so any split gives the same bits). */
+static void
+dropout_share(real *H, real *M, const real *A, ptrdiff_t count, real scale,
+              uint32_t drop_below, uint64_t key)
+{
+    creg_hash_kernel *hashes = active_kernels()->dropout_hashes;
+    const ptrdiff_t chunk = CREG_HASH_CHUNK;
+    uint32_t hash[CREG_HASH_CHUNK];
+    ptrdiff_t first, mine;
+    creg_my_elements(count, chunk, &first, &mine);
+    const ptrdiff_t end = first + mine;
+    for (ptrdiff_t start = first; start < end; start += chunk) {
+        const ptrdiff_t n = end - start < chunk ? end - start : chunk;
+        hashes(hash, key, (uint64_t)start, n);
+        for (ptrdiff_t i = 0; i < n; ++i) {
+            M[start + i] = hash[i] >= drop_below ? scale : 0;
+            H[start + i] = A[start + i] * M[start + i];
+        }
+    }
+}
 
 /* M := 1/(1-rate) where the unit is kept (probability 1 - rate), 0 where it
  * is dropped (inverted dropout);  H := A * M.  Unit i keeps if its hash in
  * the step's stream (dropout_hash.h) is at least rate * 2^32. */
 void
 CREG_FN(dropout_forward)(real *H, real *M, const real *A, ptrdiff_t count,
-                         const creg_noise *noise, uint64_t step, int layer)
+                         const creg_noise *noise, uint64_t step, int layer,
+                         int n_threads)
 {
     const real scale = (real)(1.0 / (1.0 - noise->dropout));
     /* rate < 1, so this is below 2^32 but for rates within 2^-32 of 1 */
@@ -29,17 +53,9 @@ CREG_FN(dropout_forward)(real *H, real *M, const real *A, ptrdiff_t count,
     const uint64_t key = creg_stream_key(
         noise->seed, CREG_STREAM_DROPOUT + 16 * (uint64_t)layer, noise->epoch,
         step);
-    creg_hash_kernel *hashes = active_kernels()->dropout_hashes;
-    const ptrdiff_t chunk = CREG_HASH_CHUNK;
-    uint32_t hash[CREG_HASH_CHUNK];
-    for (ptrdiff_t start = 0; start < count; start += chunk) {
-        const ptrdiff_t n = count - start < chunk ? count - start : chunk;
-        hashes(hash, key, (uint64_t)start, n);
-        for (ptrdiff_t i = 0; i < n; ++i) {
-            M[start + i] = hash[i] >= drop_below ? scale : 0;
-            H[start + i] = A[start + i] * M[start + i];
-        }
-    }
+    const int nt = creg_threads_for(n_threads);
+    CREG_TEAM(nt, count >= CREG_ELEMENTWISE_PARALLEL_MIN,
+              dropout_share(H, M, A, count, scale, drop_below, key));
 }
 
 /* Xn := X + sigma * N(0, 1), one Box-Muller normal per element. */

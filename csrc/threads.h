@@ -103,6 +103,19 @@ creg_my_share(ptrdiff_t n, ptrdiff_t *first, ptrdiff_t *count)
     *count = n * (me + 1) / team - *first;
 }
 
+/* This thread's part of n elements split in whole blocks of `block` (so
+ * that threads do not share cache lines, and a kernel that works block by
+ * block starts where it would alone). */
+static inline void
+creg_my_elements(ptrdiff_t n, ptrdiff_t block, ptrdiff_t *first,
+                 ptrdiff_t *count)
+{
+    ptrdiff_t b0, nb;
+    creg_my_share((n + block - 1) / block, &b0, &nb);
+    *first = b0 * block < n ? b0 * block : n;
+    *count = (b0 + nb) * block < n ? nb * block : n - *first;
+}
+
 /* The team request for a caller's n_threads (see the top of the file). */
 static inline int
 creg_threads_for(int n_threads)

@@ -46,6 +46,22 @@ def test_dropout_masks_differ_by_step_layer_epoch_and_seed():
     assert np.array_equal(base, _mask(0.5, 1, 0, 0, 0, (1000,)))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_is_the_same_on_any_team(dtype):
+    # long enough for a team (CREG_ELEMENTWISE_PARALLEL_MIN), and not a
+    # whole number of the hash's chunks or cache lines
+    A = np.random.default_rng(4).random(3 * 65_536 + 37).astype(dtype)
+    masks = []
+    for n_threads in (1, 2, 3, 7):
+        H, M = np.empty_like(A), np.empty_like(A)
+        _core.dropout_forward(H, M, A, (0.4, 0.0, 11, 2), 5, 1, n_threads)
+        masks.append((H, M))
+    for H, M in masks[1:]:
+        assert np.array_equal(H, masks[0][0])
+        assert np.array_equal(M, masks[0][1])
+    assert 0.35 < np.mean(masks[0][1] == 0) < 0.45
+
+
 @pytest.mark.parametrize("sigma", [0.1, 2.0])
 def test_input_noise_has_mean_zero_and_std_sigma(sigma):
     N = 200_000

@@ -18,7 +18,12 @@ import creg
          cost="log_likelihood",
          fit=dict(batch_size=64, lr=0.05, l2=1.0, l1=2.0, max_norm=1.5,
                   momentum=0.9, dropout=0.3, input_noise=0.1)),
-], ids=["nielsen", "all-regularizers"])
+    # 64 x 1100 hidden units: dropout and the relu's backward go parallel
+    # (CREG_ELEMENTWISE_PARALLEL_MIN)
+    dict(sizes=[64, 1100, 10], hidden="relu", output="softmax",
+         cost="log_likelihood",
+         fit=dict(batch_size=64, lr=0.05, momentum=0.9, dropout=0.5)),
+], ids=["nielsen", "all-regularizers", "wide-dropout"])
 def test_weights_identical_for_1_2_3_threads(dtype, config):
     rng = np.random.default_rng(7)
     X = rng.random((256, config["sizes"][0]))

@@ -93,10 +93,12 @@ cdef extern from "creg.h" nogil:
 
     void creg_dropout_forward_f32(float *H, float *M, const float *A,
                                   Py_ssize_t count, const creg_noise *noise,
-                                  uint64_t step, int layer) noexcept
+                                  uint64_t step, int layer,
+                                  int n_threads) noexcept
     void creg_dropout_forward_f64(double *H, double *M, const double *A,
                                   Py_ssize_t count, const creg_noise *noise,
-                                  uint64_t step, int layer) noexcept
+                                  uint64_t step, int layer,
+                                  int n_threads) noexcept
 
     void creg_input_noise_f32(float *Xn, const float *X, Py_ssize_t count,
                               const creg_noise *noise, uint64_t step) noexcept

@@ -316,20 +316,22 @@ def evaluate(floating[::1] ws, const floating[::1] params,
 
 
 def dropout_forward(floating[::1] H, floating[::1] M, const floating[::1] A,
-                    noise_spec, uint64_t step, int layer):
+                    noise_spec, uint64_t step, int layer,
+                    int n_threads=1):
     """The dropout of training, exposed so tests can see the mask used:
     M := 1/(1-rate) kept or 0 dropped; H := A * M.  noise_spec: a Noise."""
     cdef creg_noise noise = _noise(noise_spec)
     _require(H.shape[0] == M.shape[0] == A.shape[0] > 0,
              "H, M and A must have the same length, at least 1")
     _require(0 <= noise.dropout < 1, "dropout must be in [0, 1)")
+    _require_threads(n_threads)
     with nogil:
         if floating is float:
             creg_dropout_forward_f32(&H[0], &M[0], &A[0], A.shape[0], &noise,
-                                     step, layer)
+                                     step, layer, n_threads)
         else:
             creg_dropout_forward_f64(&H[0], &M[0], &A[0], A.shape[0], &noise,
-                                     step, layer)
+                                     step, layer, n_threads)
 
 
 def input_noise(floating[::1] Xn, const floating[::1] X, noise_spec,
