@@ -45,12 +45,23 @@ creg_team_decide(creg_team_policy *p, int most, double now,
         if (free_cores < most) {
             hold(p, free_cores > 1 ? free_cores : 1,
                  now + CREG_TEAM_LOOK_SECONDS);
+            if (!p->probe_armed) {
+                p->probe_armed = 1;
+                p->probe_at = now + (p->span > 0 ? p->span
+                                                 : CREG_TEAM_HOLD_MIN);
+            }
         } else {
             p->next_look = HUGE_VAL; /* until a team is late */
+            p->probe_armed = 0;
         }
     }
-    const int team = now < p->hold_end && p->held_team < most ? p->held_team
-                                                              : most;
+    int team = now < p->hold_end && p->held_team < most ? p->held_team
+                                                        : most;
+    if (team < most && p->probe_armed && now >= p->probe_at) {
+        /* the load counts tasks, not what they leave of the cores: try */
+        team = most;
+        p->probe_armed = 0;
+    }
     p->last_team = team;
     p->decided += 1;
     p->held += team < most;
@@ -77,19 +88,26 @@ void
 creg_team_watch(creg_team_policy *p, int team, int late, double now)
 {
     p->last_team = team;
+    const int holding = now < p->hold_end;
     if (late <= 0) {
+        if (holding && team > p->held_team) {
+            /* more threads than held were on time: the cores are free */
+            p->hold_end = now;
+            p->next_look = HUGE_VAL;
+            p->probe_armed = 0;
+        }
         return;
     }
-    const int holding = now < p->hold_end;
     /* late again during a hold or soon after it: hold longer */
-    const int recurs = now < p->hold_end + p->late_span;
-    const double span = recurs ? 2 * p->late_span : 0;
-    p->late_span = span < CREG_TEAM_HOLD_MIN   ? CREG_TEAM_HOLD_MIN
-                   : span < CREG_TEAM_HOLD_MAX ? span
-                                               : CREG_TEAM_HOLD_MAX;
+    const int recurs = now < p->hold_end + p->span;
+    const double span = recurs ? 2 * p->span : 0;
+    p->span = span < CREG_TEAM_HOLD_MIN   ? CREG_TEAM_HOLD_MIN
+              : span < CREG_TEAM_HOLD_MAX ? span
+                                          : CREG_TEAM_HOLD_MAX;
     const int on_time = team - late > 1 ? team - late : 1;
     hold(p, holding && p->held_team < on_time ? p->held_team : on_time,
-         now + p->late_span);
+         now + p->span);
+    p->probe_armed = 0;
 }
 
 /* Tasks running or runnable and CPUs online, from /proc/loadavg's fourth

@@ -15,12 +15,17 @@
  *   tasks running or waiting to run system-wide (Linux's /proc/loadavg,
  *   about 2 us to read), less the threads of our own last team, are the
  *   cores taken; while they leave fewer cores than the team would use,
- *   the team is held at what they leave, CREG_TEAM_LOOK_SECONDS at a time.
+ *   the team is held at what they leave, CREG_TEAM_LOOK_SECONDS at a time;
+ * - probes: tasks are not cores (one that sleeps often leaves its core to
+ *   a thread that wakes), so after the load has held the team for the
+ *   last hold's length the whole team runs once; a team larger than the
+ *   hold that is on time ends the hold, a late one holds longer.
  *
- * So a busy core costs one late region, not one per region, and a machine
- * whose other processes never delay a team is never looked at.  A request
- * for exactly k threads is never changed.  Results do not depend on the
- * team, so the policy changes speed only.
+ * So a busy core costs a late region once per hold (50 ms growing to 1.6
+ * s), not one per region, and a machine whose other processes never
+ * delay a team is never looked at.  A request for exactly k threads is
+ * never changed.  Results do not depend on the team, so the policy
+ * changes speed only.
  */
 #ifndef CREG_TEAM_H
 #define CREG_TEAM_H
@@ -55,8 +60,10 @@ typedef struct {
     int last_team;    /* the last team decided or run (0: none yet) */
     int held_team;    /* the most threads a default team gets until ... */
     double hold_end;  /* ... this time */
-    double late_span; /* the length of the last hold for lateness */
+    double span;      /* the last hold for lateness; the wait for a probe */
     double next_look; /* when to look at the load (a hold's end, or never) */
+    int probe_armed;  /* the load holds the team: try it whole at ... */
+    double probe_at;  /* ... this time */
     long long decided, held; /* default teams, and those held back */
 } creg_team_policy;
 

@@ -5,6 +5,7 @@ The policy is pure (made-up times and loads in, team sizes out), so most
 tests drive it through ``_core.team_policy``; the last ones run creg in a
 child process beside processes that spin on the CPUs, where the load it
 reads is certain: a process in a busy loop is always runnable."""
+import json
 import os
 import subprocess
 import sys
@@ -75,6 +76,49 @@ def test_the_last_teams_threads_are_not_counted_as_others():
         decide(2, 0.01 + HOLD_MIN + EPS, 3, 2),
     ])
     assert teams == [2, 1]
+
+
+def test_while_the_load_holds_the_team_it_is_tried_whole_now_and_then():
+    # A busy reading holds the team; after HOLD_MIN the whole team runs
+    # once (a probe).  Late, it holds for the span; then the load holds
+    # again and the next probe waits the span, which doubles while the
+    # probes come late.
+    busy = (2, 2)
+    t1 = HOLD_MIN + EPS
+    t2 = t1 + 2 * HOLD_MIN + 3 * EPS
+    events = [decide(2, 0.0, *busy), decide(2, HOLD_MIN - EPS, *busy),
+              decide(2, t1, *busy), ran(2, 1, t1)]
+    expected = [1, 1, 2]
+    for t, span in ((t1, HOLD_MIN), (t2, 2 * HOLD_MIN)):
+        if t == t2:
+            events.append(ran(2, 1, t2))
+        events += [decide(2, t + span - EPS, *busy),       # the hold
+                   decide(2, t + span + EPS, *busy),       # the load's
+                   decide(2, t + 2 * span, *busy),         # still
+                   decide(2, t + 2 * span + 2 * EPS, *busy)]   # probe
+        expected += [1, 1, 1, 2]
+    assert _core.team_policy(events) == expected
+
+
+def test_a_probe_on_time_ends_the_hold_and_the_looks():
+    t = HOLD_MIN + EPS
+    teams = _core.team_policy([
+        decide(2, 0.0, 2, 2), decide(2, t, 2, 2), ran(2, 0, t + EPS),
+        decide(2, t + 2 * EPS, 2, 2), decide(2, 10.0, 5, 2),
+    ])
+    assert teams == [1, 2, 2, 2]
+
+
+def test_an_explicit_team_on_time_ends_the_hold():
+    teams = _core.team_policy([
+        decide(2, 0.0, 2, 2),           # held by the load
+        ran(2, 0, 0.01),                # an explicit team of 2, on time
+        decide(2, 0.011, 2, 2),
+        ran(4, 1, 0.02),                # an explicit 4, one late: hold 3
+        decide(4, 0.021), ran(3, 0, 0.022),    # 3 on time: not above 3
+        decide(4, 0.023),
+    ])
+    assert teams == [1, 2, 3, 3]
 
 
 def test_without_a_load_reading_only_lateness_counts():
@@ -213,7 +257,7 @@ X = rng.random((1024, 784), dtype=np.float32)
 y = rng.integers(0, 10, 1024)
 out = {"start": threads()}
 digests = {}
-for name, n_threads in [("default", None), ("one", 1), ("two", 2)]:
+for name, n_threads in [("two", 2), ("default", None), ("one", 1)]:
     net = creg.Network([784, 1024, 10], hidden="relu", output="softmax",
                        cost="log_likelihood", dtype="float32", seed=0)
     net.fit(X, y, epochs=2, batch_size=128, lr=0.01, momentum=0.9,
@@ -245,7 +289,7 @@ def _spinning(count):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"),
                     reason="the load comes from /proc/loadavg")
-def test_beside_busy_cores_the_default_runs_alone_and_explicit_teams_run():
+def test_beside_busy_cores_the_default_holds_back_and_explicit_teams_run():
     cpus = os.cpu_count() or 1
     if cpus < 2 or cpus > 8:
         pytest.skip(f"{cpus} CPUs: keeping all but one busy takes "
@@ -260,13 +304,12 @@ def test_beside_busy_cores_the_default_runs_alone_and_explicit_teams_run():
         for proc in spinners:
             proc.kill()
             proc.wait()
-    result = __import__("json").loads(out)
-    # the default held back: no OpenMP team started, every team held
+    result = json.loads(out)
+    # the default held back: most default teams ran on one thread (a few
+    # may be probes of the whole team)
     decided, held = result["default_counts"]
-    assert decided > 0 and held == decided, result
-    assert result["default"] == result["start"], result
-    # n_threads=1 runs no team; n_threads=2 does, whatever the load
-    assert result["one"] == result["start"], result
+    assert decided > 0 and held >= decided / 2, result
+    # n_threads=2 (run first) started a team whatever the load
     assert result["two"] > result["start"], result
     # and every result is the same, bit for bit
     assert len(set(result["digests"].values())) == 1, result
