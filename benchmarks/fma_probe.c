@@ -10,16 +10,17 @@
  * reads its one line: "GFLOP/s at 256 bits, at 512 bits (0: no AVX-512F)".
  *
  * Each kernel runs 12 independent FMA chains (more than latency x units,
- * 4 x 2) over registers only, for about 20 ms; the best of 7 alternating
- * runs is printed.
+ * 4 x 2) over registers only, for 1-2 ms, shorter than a time slice, so
+ * that on a busy machine some runs go uninterrupted; the best of 31
+ * alternating runs is printed.
  */
 #include <immintrin.h>
 #include <stdio.h>
 #include <time.h>
 
 #define CHAINS 12
-#define ITERATIONS 5000000L
-#define RUNS 7
+#define ITERATIONS 1000000L
+#define RUNS 31
 
 static double
 now(void)

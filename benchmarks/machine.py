@@ -103,7 +103,8 @@ def fma_units():
         units = ("one 512-bit FMA unit per core (or 256-bit halves): "
                  "512-bit FMAs run at the 256-bit rate")
     else:
-        units = "between one and two 512-bit FMA units' rate"
+        units = ("between one and two 512-bit FMA units' rate (a busy "
+                 "machine?)")
     return g256, g512, f"{units} (512/256-bit rate {ratio:.2f})"
 
 

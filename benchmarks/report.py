@@ -692,7 +692,7 @@ def fma_line(fma):
     if g512:
         rates += f", {g512:.0f} at 512 bits"
     return (f"FMA units measured, not read from cpuid: {units}; one core's "
-            f"float32 FMA peak {rates} (fma_probe.c, best of 7)")
+            f"float32 FMA peak {rates} (fma_probe.c, best of 31)")
 
 
 def machine_section(rep):

@@ -596,8 +596,9 @@ class Network:
             given order.
         n_threads : int, optional
             OpenMP threads, at most 1024; default from OMP_NUM_THREADS or
-            the core count; one in a forked child process.  Results are
-            bitwise identical for any value.
+            the core count, fewer while other processes hold cores; one
+            in a forked child process.  Results are bitwise identical for
+            any value.
         verbose : bool
             Print a table with one row per epoch: train (and validation)
             cost and accuracy, lr, the share of zero weights (with l1) and

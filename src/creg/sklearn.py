@@ -145,8 +145,9 @@ _PARAMETERS_DOC = """
     dtype : {"float64", "float32"}, default="float64"
         Precision of the network, of training and of the predictions.
     n_threads : int or None, default=None
-        OpenMP threads for fit and predict (None: OpenMP's default; -1: all
-        usable CPUs).  Results are bitwise identical for any value.
+        OpenMP threads for fit and predict (None: OpenMP's default, fewer
+        while other processes hold cores; -1: all usable CPUs).  Results
+        are bitwise identical for any value.
     random_state : int, RandomState instance or None, default=None
         An int is creg's seed as is; None or a RandomState draws one.  The
         seed fixes the initial weights, the shuffles, dropout and noise,
