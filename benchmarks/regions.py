@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Parallel regions, barriers and the time outside them, per training step.
 
-    python benchmarks/regions.py                       # C1 and C3, 1 and 2 threads
+    python benchmarks/regions.py                  # C1 and C3, 1 and 2 threads
     python benchmarks/regions.py --configs C3 --threads 2,4 --rows 6016
 
 What one shuffled training epoch (``_core.train_batches``, the SGD steps

@@ -775,14 +775,16 @@ def contention_table(rep):
 def contention_section(rep):
     import contention
     rounds = rep.args.contention_rounds
+    scale = rep.args.contention_scale
     return ["### Default threads beside other work (medians of "
-            f"{rounds} alternating rounds; predict {rounds * PREDICT_ROUNDS_FACTOR})",
+            f"{rounds} alternating rounds; predict "
+            f"{rounds * PREDICT_ROUNDS_FACTOR})",
             ""] + contention_table(rep) + [
         "",
         f"- predict = `predict_proba` of {contention.PREDICT_ROWS:,} rows "
         "through C1's [784, 30, 10]; C1 fit and C3 fit = `fit(epochs=1)` "
-        f"on their first {int(contention.C1_ROWS * rep.args.contention_scale):,}"
-        f" and {int(contention.C3_ROWS * rep.args.contention_scale):,} rows "
+        f"on their first {int(contention.C1_ROWS * scale):,}"
+        f" and {int(contention.C3_ROWS * scale):,} rows "
         "(fit's monitor pass included).",
         "- default = `n_threads=None`: creg holds its team back while other "
         "processes hold cores (csrc/team.h); all cores = an explicit "
@@ -790,8 +792,9 @@ def contention_section(rep):
         "\"default teams held\" counts the default teams that ran on fewer "
         "threads, of those decided.",
         "- 1 spinning process = `python -c \"while True: pass\"` for the "
-        f"whole measurement; after numpy = an untimed {contention.MATMUL_SIZE}² "
-        "float32 `numpy.matmul` (OpenBLAS on every core) before each call.",
+        "whole measurement; after numpy = an untimed "
+        f"{contention.MATMUL_SIZE}² float32 `numpy.matmul` (OpenBLAS on "
+        "every core) before each call.",
         ""]
 
 

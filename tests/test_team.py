@@ -11,12 +11,10 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import creg
 from creg import _core
 
 LOOK = _core.TEAM_LOOK_SECONDS
