@@ -54,7 +54,8 @@ def test_dropout_is_the_same_on_any_team(dtype):
     masks = []
     for n_threads in (1, 2, 3, 7):
         H, M = np.empty_like(A), np.empty_like(A)
-        _core.dropout_forward(H, M, A, (0.4, 0.0, 11, 2), 5, 1, n_threads)
+        _core.dropout_forward(H, M, A, Noise(dropout=0.4, seed=11, epoch=2),
+                              5, 1, n_threads)
         masks.append((H, M))
     for H, M in masks[1:]:
         assert np.array_equal(H, masks[0][0])
