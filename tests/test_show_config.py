@@ -14,9 +14,17 @@ SECTIONS = ["creg", "python", "dependencies", "build", "openmp", "threads",
             "simd"]
 
 
+def _environment(**env):
+    """os.environ without the kernel-level variables (the suite itself may
+    run under one of them), then env."""
+    environ = {key: value for key, value in os.environ.items()
+               if key not in ("CREG_DISABLE_SIMD", "CREG_KERNEL_LEVEL")}
+    return dict(environ, **env)
+
+
 def _config_in_subprocess(**env):
     """show_config(as_dict=True) from a fresh interpreter with env set."""
-    environ = dict(os.environ, **env)
+    environ = _environment(**env)
     code = ("import json, creg; "
             "print(json.dumps(creg.show_config(as_dict=True)))")
     out = subprocess.run([sys.executable, "-c", code], env=environ,
@@ -113,8 +121,7 @@ def test_every_supported_level_can_be_forced_by_name_or_number():
 
 
 def test_default_level_is_the_best_and_reports_its_width():
-    simd = _config_in_subprocess(CREG_KERNEL_LEVEL="",
-                                 CREG_DISABLE_SIMD="")["simd"]
+    simd = _config_in_subprocess()["simd"]
     assert simd["kernel_level"] == _core.best_kernel_level()
     assert simd["chosen_by"] == "the best level this CPU supports"
     widths = {"reference": 0, "sse2": 128, "neon": 128, "avx2+fma": 256,
@@ -127,7 +134,7 @@ def test_default_level_is_the_best_and_reports_its_width():
 
 
 def _import_warnings(**env):
-    environ = dict(os.environ, **env)
+    environ = _environment(**env)
     code = ("import warnings; warnings.simplefilter('always'); "
             "import creg; from creg import _core; "
             "print(_core.kernel_level())")
