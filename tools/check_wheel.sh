@@ -278,7 +278,7 @@ elif {"avx2", "fma"} <= flags:
 
 import numpy as np
 X, y = creg.datasets.load_digits()
-net = creg.Network([64, 30, 10], dtype="float32", seed=0)
+net = creg.Network([64, 30, 10], dtype="float32", seed=0, **creg.NIELSEN)
 acc = net.fit(X[:1000], y[:1000], epochs=3, batch_size=10, lr=0.5,
               validation_data=(X[1000:], y[1000:])).eval_accuracy[-1]
 print(f"digits, 3 epochs: test accuracy {acc:.3f}")
