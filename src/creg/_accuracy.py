@@ -26,8 +26,8 @@ def is_multi_label(Y, output):
     return bool(np.any(np.count_nonzero(Y > 0.5, axis=1) > 1))
 
 
-def accuracy(outputs, Y, multi_label):
-    """The accuracy of `outputs` against target matrix `Y` (module doc)."""
-    if multi_label:
-        return float(np.mean((outputs > 0.5) == (Y > 0.5)))
-    return float(np.mean(class_labels(outputs) == class_labels(Y)))
+def from_count(correct, Y, per_label):
+    """The accuracy against target matrix `Y` from the count of correct
+    rows, or of correct (row, unit) entries with per_label, that creg's C
+    passes make (creg_pass_sums)."""
+    return correct / (Y.size if per_label else Y.shape[0])

@@ -437,7 +437,7 @@ class Network:
         per_label = _accuracy.is_multi_label(Ya, self.output)
         sums = self._evaluate(Xa, Ya, ws, check.n_threads(None),
                               outputs=False, per_label=per_label)[1]
-        return sums.correct / (Ya.size if per_label else Xa.shape[0])
+        return _accuracy.from_count(sums.correct, Ya, per_label)
 
     def _penalty(self, l2, l1):
         """l2/2 sum w^2 + l1 sum |w| over weights (never biases)."""
@@ -886,20 +886,18 @@ class Network:
         if sums is None:
             sums = self._evaluate(X, Y, ws, nt, outputs=False,
                                   per_label=per_label)[1]
-        passes = [(X.shape[0], sums, history.train_cost,
-                   history.train_accuracy)]
+        passes = [(Y, sums, history.train_cost, history.train_accuracy)]
         if validation is not None:
             X_val, Y_val = validation
-            passes.append((X_val.shape[0],
+            passes.append((Y_val,
                            self._evaluate(X_val, Y_val, ws, nt,
                                           outputs=False,
                                           per_label=per_label)[1],
                            history.eval_cost, history.eval_accuracy))
-        units = self.sizes[-1] if per_label else 1
-        for rows, pass_sums, costs, accs in passes:
-            costs.append(pass_sums.cost / rows + penalty)
-            accs.append(math.nan if linear
-                        else pass_sums.correct / (rows * units))
+        for targets, pass_sums, costs, accs in passes:
+            costs.append(pass_sums.cost / targets.shape[0] + penalty)
+            accs.append(math.nan if linear else _accuracy.from_count(
+                pass_sums.correct, targets, per_label))
         history.lr.append(lr)
         history.seconds.append(seconds)
         zeros = [int(np.count_nonzero(w == 0)) for w in self._weights]
