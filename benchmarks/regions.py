@@ -43,20 +43,24 @@ def train_epoch(config, X, Y, n_threads):
 
     import creg
     from creg import _core
+    from creg._descriptors import Noise, StepRule
     net = creg.Network(list(config.sizes), dtype="float32", seed=0,
                        **config.net)
     n, bs = X.shape[0], config.batch_size
     rule = config.scaled_rule(n)
-    step = (rule["lr"], rule.get("momentum", 0.0), rule["l2"], rule["l1"],
-            1, rule.get("max_norm", 0.0))
-    noise = (rule.get("dropout", 0.0), rule.get("input_noise", 0.0), 0, 0)
+    step = StepRule(lr=rule["lr"], momentum=rule.get("momentum", 0.0),
+                    l2=rule["l2"], l1=rule["l1"], l1_prox=1,
+                    max_norm=rule.get("max_norm", 0.0))
+    noise = Noise(dropout=rule.get("dropout", 0.0),
+                  input_noise=rule.get("input_noise", 0.0), seed=0, epoch=0)
     order = np.empty(n, np.int64)
     _core.shuffle(order, 0, 0)
     velocity = np.zeros_like(net.params)
     start = time.perf_counter()
     _core.train_batches(net.params, velocity, np.empty_like(net.params),
-                        net._workspace(bs), X, Y, order, bs, 0, -(-n // bs),
-                        net._spec, step, noise, n_threads)
+                        net._workspace(bs), X, Y, order, batch_size=bs,
+                        first_batch=0, n_batches=-(-n // bs), net=net._spec,
+                        rule=step, noise=noise, n_threads=n_threads)
     return time.perf_counter() - start
 
 
