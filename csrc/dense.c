@@ -45,6 +45,14 @@ void
 CREG_FN(dense_forward)(real *Z, const real *X, const real *W, const real *b,
                        ptrdiff_t B, ptrdiff_t I, ptrdiff_t O, int n_threads)
 {
+    CREG_FN(dense_product)(Z, X, W, B, I, O, n_threads);
+    CREG_FN(add_bias)(Z, b, B, O);
+}
+
+void
+CREG_FN(dense_product)(real *Z, const real *X, const real *W, ptrdiff_t B,
+                       ptrdiff_t I, ptrdiff_t O, int n_threads)
+{
     const CREG_FN(kernels) *kernels = active_kernels();
     /* forward_rows for small batches, and for narrow layers at any batch
      * size (blocking.h) */
@@ -61,7 +69,6 @@ CREG_FN(dense_forward)(real *Z, const real *X, const real *W, const real *b,
         /* Z = X . W^T: W^T is W with its strides swapped. */
         CREG_FN(gemm)(Z, O, 1, X, I, 1, W, 1, I, B, O, I, 1, 0, n_threads);
     }
-    CREG_FN(add_bias)(Z, b, B, O);
 }
 
 void

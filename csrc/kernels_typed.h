@@ -21,17 +21,52 @@ typedef struct {
     int n_fetch;
 } KT(look_ahead);
 
+/* noise.c: dropout with its stream chosen (plan_dropout) for one layer
+ * and step: unit i is kept, with mask scale, if its hash in the stream
+ * `key` is at least drop_below.  dropout_units masks units first ..
+ * first + count - 1 (M := the mask, H := A * M), the same bits however a
+ * layer's units are split. */
+typedef struct {
+    KREAL scale;
+    uint32_t drop_below;
+    uint64_t key;
+} KT(dropout_plan);
+void KT(plan_dropout)(KT(dropout_plan) *plan, const creg_noise *noise,
+                      uint64_t step, int layer);
+void KT(dropout_units)(KREAL *H, KREAL *M, const KREAL *A, ptrdiff_t first,
+                       ptrdiff_t count, const KT(dropout_plan) *plan);
+
+/* input_noise of elements first .. first + count - 1 of X and Xn. */
+void KT(input_noise_units)(KREAL *Xn, const KREAL *X, ptrdiff_t first,
+                           ptrdiff_t count, const creg_noise *noise,
+                           uint64_t step);
+
+/* dense.c: dense_forward without the bias: Z (B x O) := X . W^T. */
+void KT(dense_product)(KREAL *Z, const KREAL *X, const KREAL *W, ptrdiff_t B,
+                       ptrdiff_t I, ptrdiff_t O, int n_threads);
+
+/* layer_output.c: the rest of a layer's forward once Z holds X . W^T,
+ * over the team's rows: Z += b; with `check`, whether every entry of Z is
+ * finite; A := f(Z) (A may be Z); and with drop not NULL, its dropout
+ * (H, M).  Returns 0 if checked and not finite, else 1. */
+int KT(layer_output)(KREAL *A, KREAL *Z, KREAL *H, KREAL *M, const KREAL *b,
+                     ptrdiff_t B, ptrdiff_t O, creg_activation act, int check,
+                     const KT(dropout_plan) *drop, int n_threads);
+/* Whether all `count` values are finite. */
+int KT(all_finite)(const KREAL *v, ptrdiff_t count);
+
 /* update.c: 1 if update_from_batch serves batches of B rows at the active
  * level (0: the caller stores dW and calls update). */
 int KT(update_fuses)(ptrdiff_t B);
 /* The same step as update, from the layer's batch instead of a stored dW:
  * dW = scale * dZ^T . X (dZ: B x O, X: B x I) is summed and applied tile by
- * tile; db is the bias gradient (bias_gradient).  X is row-major, or with
+ * tile; db := the bias gradient (bias_gradient), summed by the panel
+ * that steps its neurons (scratch for the caller).  X is row-major, or with
  * x_packed the copy a look-ahead made.  next (NULL for none) is the
  * look-ahead's work, for next->B <= B < CREG_STEP_PACK_BATCH.
  * scratch holds B x (I rounded up to CREG_STEP_TILE_MAX) elements. */
 void KT(update_from_batch)(KREAL *W, KREAL *b, KREAL *VW, KREAL *Vb,
-                           const KREAL *db, const KREAL *dZ, const KREAL *X,
+                           KREAL *db, const KREAL *dZ, const KREAL *X,
                            int x_packed, ptrdiff_t B, ptrdiff_t O,
                            ptrdiff_t I, KREAL scale,
                            const creg_step_rule *rule,

@@ -26,6 +26,7 @@
 #include "real.h"
 #include "kernels.h"
 #include "workspace.h"
+#include "threads.h"
 
 typedef struct {
     real *Xb, *Xn, *Xp, *Yb, *ZL, *D[2];
@@ -91,19 +92,6 @@ first_z(const workspace *w, const creg_net *net)
     return net->n_layers == 1 ? w->ZL : w->A[0];
 }
 
-/* Whether all `count` values are finite: v - v is 0 for finite v and NaN
- * otherwise; tested element by element, not summed, so that the loop has
- * no chain of adds. */
-static int
-all_finite(const real *v, ptrdiff_t count)
-{
-    int finite = 1;
-    for (ptrdiff_t i = 0; i < count; ++i) {
-        finite &= v[i] - v[i] == 0;
-    }
-    return finite;
-}
-
 /* Fills w->A[*] and w->ZL (and, training with dropout, w->H/M[*]) for the
  * B rows of X.  noise is NULL at inference.  With z0_ready, first_z already
  * holds X . W_0^T (the previous step's look-ahead).  Training returns
@@ -122,20 +110,22 @@ forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
         const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
         const real *W = params + layer_offset(net, l);
         real *Z = l == L - 1 ? w->ZL : w->A[l];
-        if (l == 0 && z0_ready) {
-            CREG_FN(add_bias)(Z, W + O * I, B, O);
-        } else {
-            CREG_FN(dense_forward)(Z, layer_input(w, X, l, noise), W,
-                                   W + O * I, B, I, O, n_threads);
+        if (!(l == 0 && z0_ready)) {
+            CREG_FN(dense_product)(Z, layer_input(w, X, l, noise), W, B, I,
+                                   O, n_threads);
         }
-        if (l == 0 && noise != NULL && !all_finite(Z, B * O)) {
+        CREG_FN(dropout_plan) drop;
+        const int dropped = l < L - 1 && drops(noise);
+        if (dropped) {
+            CREG_FN(plan_dropout)(&drop, noise, step, l);
+        }
+        if (!CREG_FN(layer_output)(w->A[l], Z, dropped ? w->H[l] : NULL,
+                                   dropped ? w->M[l] : NULL, W + O * I,
+                                   B, O,
+                                   l == L - 1 ? net->output : net->hidden,
+                                   l == 0 && noise != NULL,
+                                   dropped ? &drop : NULL, n_threads)) {
             return CREG_ENONFINITE;
-        }
-        CREG_FN(activation_forward)(w->A[l], Z, B, O,
-                                    l == L - 1 ? net->output : net->hidden);
-        if (l < L - 1 && drops(noise)) {
-            CREG_FN(dropout_forward)(w->H[l], w->M[l], w->A[l], B * O, noise,
-                                     step, l, n_threads);
         }
     }
     return CREG_OK;
@@ -155,7 +145,7 @@ cost_finite(const workspace *w, const real *Y, ptrdiff_t B,
         return isfinite(CREG_FN(cost_forward)(w->ZL, w->A[L - 1], Y, B,
                                               net->sizes[L], net));
     }
-    return all_finite(w->ZL, B * net->sizes[L]);
+    return CREG_FN(all_finite)(w->ZL, B * net->sizes[L]);
 }
 
 /* The label of a row of outputs or targets, as Network.predict takes it:
@@ -215,7 +205,7 @@ add_pass_sums(creg_pass_sums *sums, const workspace *w, const real *Y,
 
 /* The step of layer l from its batch (dZ and the input it read, packed or
  * not: update_from_batch), and the look-ahead's work (next: NULL for
- * none). */
+ * none); db is scratch for the bias gradient. */
 static void
 step_layer(real *params, real *velocity, real *db, const real *dZ,
            const real *X, int x_packed, ptrdiff_t B, ptrdiff_t I, ptrdiff_t O,
@@ -224,7 +214,6 @@ step_layer(real *params, real *velocity, real *db, const real *dZ,
 {
     real *v = rule->momentum != 0 ? velocity + off : NULL;
     real *W = params + off, *b = W + O * I;
-    CREG_FN(bias_gradient)(db, dZ, B, O, (real)1 / (real)B);
     CREG_FN(update_from_batch)(W, b, v, v != NULL ? v + O * I : NULL, db, dZ,
                                X, x_packed, B, O, I, (real)1 / (real)B, rule,
                                next, scratch, n_threads);
@@ -317,22 +306,39 @@ gather(real *dst, const real *src, const int64_t *order, ptrdiff_t first,
     }
 }
 
-/* The input rows of batch t (B rows from `first` in the epoch's order): X's
- * own rows, or a copy in buf when they are shuffled or noised. */
-static const real *
-batch_input(real *buf, const real *X, const int64_t *order, ptrdiff_t first,
+/* This thread's rows of batch_input's copy: gathered (order) and noised. */
+static void
+input_share(real *buf, const real *X, const int64_t *order, ptrdiff_t first,
             ptrdiff_t B, ptrdiff_t D, const creg_noise *noise, ptrdiff_t t)
 {
-    const real *Xb = X + first * D;
+    ptrdiff_t r0, rows;
+    creg_my_share(B, &r0, &rows);
+    const real *src = X + first * D;
     if (order != NULL) {
-        gather(buf, X, order, first, B, D);
-        Xb = buf;
+        gather(buf + r0 * D, X, order, first + r0, rows, D);
+        src = buf;
     }
     if (noise->input_noise > 0) {
-        CREG_FN(input_noise)(buf, Xb, B * D, noise, (uint64_t)t);
-        Xb = buf;
+        CREG_FN(input_noise_units)(buf, src, r0 * D, rows * D, noise,
+                                   (uint64_t)t);
     }
-    return Xb;
+}
+
+/* The input rows of batch t (B rows from `first` in the epoch's order): X's
+ * own rows, or a copy in buf when they are shuffled or noised, made by the
+ * team on a large batch (input noise is a log and a cos per element). */
+static const real *
+batch_input(real *buf, const real *X, const int64_t *order, ptrdiff_t first,
+            ptrdiff_t B, ptrdiff_t D, const creg_noise *noise, ptrdiff_t t,
+            int n_threads)
+{
+    if (order == NULL && !(noise->input_noise > 0)) {
+        return X + first * D;
+    }
+    const int nt = creg_threads_for(n_threads);
+    CREG_TEAM(nt, B * D >= CREG_ELEMENTWISE_PARALLEL_MIN && B > 1,
+              input_share(buf, X, order, first, B, D, noise, t));
+    return buf;
 }
 
 /* A look-ahead and the row pointers it points to. */
@@ -359,7 +365,7 @@ plan_look_ahead(look_ahead *a, real *buf, const real *X,
         a->work.copy = buf;
         return buf;
     }
-    const real *x = batch_input(buf, X, order, first, B, D, noise, t);
+    const real *x = batch_input(buf, X, order, first, B, D, noise, t, 1);
     for (ptrdiff_t r = 0; r < B; ++r) {
         a->rows[r] = x + r * D;
     }
@@ -439,7 +445,8 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
         const ptrdiff_t B_next = ahead ? rows_from(first + B, n, batch_size)
                                        : 0;
         if (!z0_ready) {
-            Xb = batch_input(buffer, X, order, first, B, D_in, noise, t);
+            Xb = batch_input(buffer, X, order, first, B, D_in, noise, t,
+                             n_threads);
         }
         look_ahead next = {{NULL, 0, first_z(&w, net), NULL, NULL, 0},
                            {NULL}, {NULL}};

