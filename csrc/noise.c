@@ -36,11 +36,15 @@ CREG_FN(dropout_units)(real *H, real *M, const real *A, ptrdiff_t first,
     const ptrdiff_t chunk = CREG_HASH_CHUNK;
     uint32_t hash[CREG_HASH_CHUNK];
     const ptrdiff_t end = first + count;
+    /* locals: a store to M could alias the plan, and reloading it would
+     * keep the loop from vectorizing */
+    const real scale = plan->scale;
+    const uint32_t drop_below = plan->drop_below;
     for (ptrdiff_t start = first; start < end; start += chunk) {
         const ptrdiff_t n = end - start < chunk ? end - start : chunk;
         hashes(hash, plan->key, (uint64_t)start, n);
         for (ptrdiff_t i = 0; i < n; ++i) {
-            M[start + i] = hash[i] >= plan->drop_below ? plan->scale : 0;
+            M[start + i] = hash[i] >= drop_below ? scale : 0;
             H[start + i] = A[start + i] * M[start + i];
         }
     }

@@ -254,25 +254,28 @@ panel_look_ahead(const CREG_FN(look_ahead) *next, ptrdiff_t p,
     return mine;
 }
 
-/* The bias gradient and step of neurons j .. j + m - 1: their columns of
- * bias_gradient, summed in its order (so the same bits), and bias_step. */
+/* The bias gradient and step of neurons j0 .. j1 - 1: their columns of
+ * bias_gradient, summed in its order (so the same bits), row by row (a
+ * column alone would stride by a row of dZ, 4 KiB at 1,024 neurons, and
+ * miss the cache at every row), and bias_step. */
 static void
-panel_bias(real *b, real *Vb, real *db, const real *dZ, ptrdiff_t B,
-           ptrdiff_t O, ptrdiff_t j, int m, real scale,
-           const creg_step_rule *rule)
+bias_columns(real *b, real *Vb, real *db, const real *dZ, ptrdiff_t B,
+             ptrdiff_t O, ptrdiff_t j0, ptrdiff_t j1, real scale,
+             const creg_step_rule *rule)
 {
-    for (int r = 0; r < m; ++r) {
-        db[j + r] = 0;
+    for (ptrdiff_t j = j0; j < j1; ++j) {
+        db[j] = 0;
     }
     for (ptrdiff_t i = 0; i < B; ++i) {
-        for (int r = 0; r < m; ++r) {
-            db[j + r] += dZ[i * O + j + r];
+        const real *dz = dZ + i * O;
+        for (ptrdiff_t j = j0; j < j1; ++j) {
+            db[j] += dz[j];
         }
     }
-    for (int r = 0; r < m; ++r) {
-        db[j + r] *= scale;
+    for (ptrdiff_t j = j0; j < j1; ++j) {
+        db[j] *= scale;
     }
-    bias_step(b + j, Vb != NULL ? Vb + j : NULL, db + j, m, rule);
+    bias_step(b + j0, Vb != NULL ? Vb + j0 : NULL, db + j0, j1 - j0, rule);
 }
 
 /* This thread's share of update_from_batch's work: packing the batch when
@@ -304,9 +307,15 @@ step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
         }
     }
     /* Each weight's operations do not depend on its panel, so threads may
-     * split the panels any way.  nowait: the region ends here. */
-#pragma omp for schedule(static) nowait
-    for (p = 0; p < n_panels; ++p) {
+     * split the panels any way: each takes a run of them, and the biases
+     * of their neurons.  The region ends after them. */
+    ptrdiff_t p0, n_mine;
+    creg_my_share(n_panels, &p0, &n_mine);
+    const ptrdiff_t j0 = p0 * CREG_STEP_MR < O ? p0 * CREG_STEP_MR : O;
+    const ptrdiff_t j1 = (p0 + n_mine) * CREG_STEP_MR < O
+                             ? (p0 + n_mine) * CREG_STEP_MR : O;
+    bias_columns(b, momentum ? Vb : NULL, db, dZ, B, O, j0, j1, scale, rule);
+    for (p = p0; p < p0 + n_mine; ++p) {
         const ptrdiff_t j = p * CREG_STEP_MR;
         const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
         double sumsq[CREG_STEP_MR];
@@ -319,7 +328,6 @@ step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
         for (int r = 0; c > 0 && r < m; ++r) {
             clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
         }
-        panel_bias(b, momentum ? Vb : NULL, db, dZ, B, O, j, m, scale, rule);
         if (next != NULL && next->rows != NULL && !ahead_in_pass) {
             /* each panel copies its share of the next batch's rows */
             kernels->forward_rows(next->z + j, O, next->rows, next->B,
