@@ -54,6 +54,11 @@
 #endif
 #define CREG_PACKED_A_BYTES (256 * 1024)
 #define CREG_PACKED_B_BYTES (2 * 1024 * 1024)
+/* A team that splits C's columns packs A once into its leader's buffer,
+ * instead of each thread packing all of it (at batch 128 and 16 threads,
+ * packing A cost half of a thread's arithmetic).  Room for 256 x 1,024
+ * float32 values: the wide layers' batches. */
+#define CREG_SHARED_A_BYTES (1024 * 1024 + 64 * 1024)
 /* B's rows packed this many micro-panels side by side (whole cache lines
  * per row; one panel at a time reads lines 4 KiB apart, which the
  * prefetchers miss). */

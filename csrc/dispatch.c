@@ -62,11 +62,15 @@ has_avx512vl(void)
     {name, supported, 8 * (vbytes),                                           \
      {VECTOR_ENTRIES(f32, float, gemm, step, vbytes),                         \
       .gemm_packed = creg_gemm_packed_##gemm##_f32,                           \
+      .gemm_shared_a = creg_gemm_shared_a_##gemm##_f32,                       \
+      .gemm_pack_shared_a = creg_gemm_pack_shared_a_##gemm##_f32,             \
       .sigmoid = creg_sigmoid_avx2_f32,                                       \
       .log1p_exp_neg_abs = creg_log1p_exp_neg_abs_avx2_f32,                   \
       .dropout_hashes = creg_dropout_hashes_avx2},                            \
      {VECTOR_ENTRIES(f64, double, gemm, step, vbytes),                        \
       .gemm_packed = creg_gemm_packed_##gemm##_f64,                           \
+      .gemm_shared_a = creg_gemm_shared_a_##gemm##_f64,                       \
+      .gemm_pack_shared_a = creg_gemm_pack_shared_a_##gemm##_f64,             \
       .dropout_hashes = creg_dropout_hashes_avx2}}
 
 /* One row per level; entries left out are NULL (the reference loops). */

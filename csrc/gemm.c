@@ -56,17 +56,28 @@ packed_suits(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
            && K >= CREG_PACKED_MIN_K;
 }
 
-/* This thread's share of the packed kernel. */
+/* This thread's share of the packed kernel; with shared_a, first its
+ * share of the `units` of packing A there for the whole team. */
 static void
 packed_share(const CREG_FN(kernels) *k, real *C, ptrdiff_t rs_c,
              ptrdiff_t cs_c, const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
              const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b, ptrdiff_t M,
-             ptrdiff_t N, ptrdiff_t K, real alpha, real beta)
+             ptrdiff_t N, ptrdiff_t K, real alpha, real beta, real *shared_a,
+             ptrdiff_t units)
 {
     int me, team;
     creg_team_position(&me, &team);
+    if (team == 1) {
+        shared_a = NULL; /* packed block by block, in cache */
+    }
+    if (shared_a != NULL) {
+        ptrdiff_t first, count;
+        creg_my_share(units, &first, &count);
+        k->gemm_pack_shared_a(shared_a, A, rs_a, cs_a, M, K, first, count);
+#pragma omp barrier
+    }
     k->gemm_packed(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N, K,
-                   alpha, beta, me, team);
+                   alpha, beta, me, team, shared_a);
 }
 
 /* This thread's share of the tiles of the unpacked micro-kernels. */
@@ -100,9 +111,13 @@ gemm_vector(const CREG_FN(kernels) *k, real *C, ptrdiff_t rs_c,
     const int nt = creg_threads_for(n_threads);
     const int worth = (double)M * N * K > CREG_PARALLEL_MIN;
     if (k->gemm_packed != NULL && packed_suits(M, N, K)) {
+        ptrdiff_t units = 0;
+        real *shared_a = nt != 1 && worth ? k->gemm_shared_a(M, N, K, &units)
+                                          : NULL;
         CREG_TEAM(nt, worth,
                   packed_share(k, C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b,
-                               cs_b, M, N, K, alpha, beta));
+                               cs_b, M, N, K, alpha, beta, shared_a,
+                               units));
         return 1;
     }
     const int dot_form = cs_c == 1 && cs_a == 1 && rs_b == 1;

@@ -283,14 +283,23 @@ macro_kernel(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *pa,
     }
 }
 
-/* The whole product for rows 0 .. M-1 and columns 0 .. N-1. */
+/* Rows of A, rounded up to whole micro-panels. */
+static ptrdiff_t
+padded_rows(ptrdiff_t M)
+{
+    return (M + MR - 1) / MR * MR;
+}
+
+/* The whole product for rows 0 .. M-1 and columns 0 .. N-1; with
+ * shared_a, A as gemm_pack_shared_a packed it (slice pc's micro-panels
+ * from shared_a + pc * padded_rows(M), in row order). */
 static void
 packed_gemm(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
             ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B, ptrdiff_t rs_b,
             ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-            real alpha, real beta)
+            real alpha, real beta, const real *shared_a)
 {
-    real *pa = creg_gemm_pack_a(), *pb = creg_gemm_pack_b();
+    real *own_a = creg_gemm_pack_a(), *pb = creg_gemm_pack_b();
     const ptrdiff_t slice = k_slice(K);
     for (ptrdiff_t jc = 0; jc < N; jc += NC_MAX) {
         const ptrdiff_t nc = N - jc < NC_MAX ? N - jc : NC_MAX;
@@ -299,7 +308,13 @@ packed_gemm(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
             pack_b(pb, B + pc * rs_b + jc * cs_b, rs_b, cs_b, kc, nc);
             for (ptrdiff_t ic = 0; ic < M; ic += MC_MAX) {
                 const ptrdiff_t mc = M - ic < MC_MAX ? M - ic : MC_MAX;
-                pack_a(pa, A + ic * rs_a + pc * cs_a, rs_a, cs_a, mc, kc);
+                const real *pa = own_a;
+                if (shared_a != NULL) {
+                    pa = shared_a + pc * padded_rows(M) + ic * kc;
+                } else {
+                    pack_a(own_a, A + ic * rs_a + pc * cs_a, rs_a, cs_a, mc,
+                           kc);
+                }
                 macro_kernel(C + ic * rs_c + jc * cs_c, rs_c, cs_c, pa, pb,
                              mc, nc, kc, alpha, pc == 0 ? beta : 1);
             }
@@ -307,23 +322,58 @@ packed_gemm(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
     }
 }
 
+/* Threads split whichever of the row tiles and column panels are more
+ * numerous (the better balance). */
+static int
+splits_rows(ptrdiff_t M, ptrdiff_t N)
+{
+    return (M + MR - 1) / MR >= (N + NR - 1) / NR;
+}
+
+real *
+KFN(gemm_shared_a)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t *units)
+{
+    const ptrdiff_t slice = k_slice(K);
+    *units = (M + MR - 1) / MR * ((K + slice - 1) / slice);
+    const int fits = (double)padded_rows(M) * K * sizeof(real)
+                     <= CREG_SHARED_A_BYTES;
+    return splits_rows(M, N) || !fits ? NULL : creg_gemm_shared_a();
+}
+
+void
+KFN(gemm_pack_shared_a)(real *dst, const real *A, ptrdiff_t rs_a,
+                        ptrdiff_t cs_a, ptrdiff_t M, ptrdiff_t K,
+                        ptrdiff_t first, ptrdiff_t count)
+{
+    /* unit u: micro-panel u % row_tiles of slice u / row_tiles, where
+     * packed_gemm reads it */
+    const ptrdiff_t slice = k_slice(K);
+    const ptrdiff_t row_tiles = (M + MR - 1) / MR;
+    for (ptrdiff_t u = first; u < first + count; ++u) {
+        const ptrdiff_t pc = u / row_tiles * slice, i = u % row_tiles * MR;
+        const ptrdiff_t kc = K - pc < slice ? K - pc : slice;
+        pack_a(dst + pc * padded_rows(M) + i * kc, A + i * rs_a + pc * cs_a,
+               rs_a, cs_a, M - i < MR ? M - i : MR, kc);
+    }
+}
+
 void
 KFN(gemm_packed)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
                  ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B,
                  ptrdiff_t rs_b, ptrdiff_t cs_b, ptrdiff_t M, ptrdiff_t N,
-                 ptrdiff_t K, real alpha, real beta, int me, int team)
+                 ptrdiff_t K, real alpha, real beta, int me, int team,
+                 const real *shared_a)
 {
-    /* Threads split whichever of the row tiles and column panels are more
-     * numerous (the better balance); each packs what its share needs. */
+    /* each thread packs what its share needs, but A when shared */
     const ptrdiff_t row_tiles = (M + MR - 1) / MR;
     const ptrdiff_t col_panels = (N + NR - 1) / NR;
-    if (row_tiles >= col_panels) {
+    if (splits_rows(M, N)) {
         const ptrdiff_t i0 = row_tiles * me / team * MR;
         const ptrdiff_t i1 = row_tiles * (me + 1) / team * MR;
         if (i1 > i0) {
             packed_gemm(C + i0 * rs_c, rs_c, cs_c, A + i0 * rs_a, rs_a, cs_a,
                         B, rs_b, cs_b, (i1 < M ? i1 : M) - i0, N, K, alpha,
-                        beta);
+                        beta, NULL);
         }
     } else {
         const ptrdiff_t j0 = col_panels * me / team * NR;
@@ -331,7 +381,7 @@ KFN(gemm_packed)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
         if (j1 > j0) {
             packed_gemm(C + j0 * cs_c, rs_c, cs_c, A, rs_a, cs_a,
                         B + j0 * cs_b, rs_b, cs_b, M, (j1 < N ? j1 : N) - j0,
-                        K, alpha, beta);
+                        K, alpha, beta, shared_a);
         }
     }
 }

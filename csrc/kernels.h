@@ -27,6 +27,9 @@ creg_hash_kernel creg_dropout_hashes_base, creg_dropout_hashes_avx2;
  * while it lives. */
 void *creg_gemm_pack_a(void);
 void *creg_gemm_pack_b(void);
+/* The calling thread's buffer for an A its team packs once
+ * (CREG_SHARED_A_BYTES), which the team's threads read. */
+void *creg_gemm_shared_a(void);
 
 #define KREAL float
 #define KT(name) creg_##name##_f32

@@ -89,14 +89,25 @@ typedef void KT(gemm_axpy_kernel)(KREAL *C, ptrdiff_t ldc, const KREAL *A,
                                   ptrdiff_t n_tiles);
 typedef ptrdiff_t KT(gemm_tiles_kernel)(ptrdiff_t M, ptrdiff_t N);
 /* gemm_packed.c: the whole strided product, thread me of team computing
- * its share. */
+ * its share; shared_a, if not NULL, is A packed by gemm_pack_shared_a. */
 typedef void KT(gemm_packed_kernel)(KREAL *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
                                     const KREAL *A, ptrdiff_t rs_a,
                                     ptrdiff_t cs_a, const KREAL *B,
                                     ptrdiff_t rs_b, ptrdiff_t cs_b,
                                     ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                                     KREAL alpha, KREAL beta, int me,
-                                    int team);
+                                    int team, const KREAL *shared_a);
+/* When a team splits C's columns, every thread needs all of A packed:
+ * the calling thread's buffer for packing it once (NULL when the team
+ * would split the rows instead, or A does not fit), and in *units the
+ * pieces its packing cuts into. */
+typedef KREAL *KT(gemm_shared_a_kernel)(ptrdiff_t M, ptrdiff_t N,
+                                        ptrdiff_t K, ptrdiff_t *units);
+/* Packs units first .. first + count - 1 of A (M x K) into dst. */
+typedef void KT(gemm_pack_shared_a_kernel)(KREAL *dst, const KREAL *A,
+                                           ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                           ptrdiff_t M, ptrdiff_t K,
+                                           ptrdiff_t first, ptrdiff_t count);
 /* step_kernel.c: one panel's fused gradient and step; the batch packed
  * tile by tile; forward rows (Z := rows . W^T). */
 typedef void KT(step_panel_kernel)(KREAL *W, KREAL *V, ptrdiff_t ldw,
@@ -127,6 +138,8 @@ typedef struct {
     KT(gemm_axpy_kernel) *gemm_axpy;
     KT(gemm_tiles_kernel) *gemm_axpy_tiles;
     KT(gemm_packed_kernel) *gemm_packed; /* large shapes, CREG_PACKED_MIN_* */
+    KT(gemm_shared_a_kernel) *gemm_shared_a;
+    KT(gemm_pack_shared_a_kernel) *gemm_pack_shared_a;
     KT(step_panel_kernel) *step_panel;
     KT(pack_batch_kernel) *pack_batch;
     KT(forward_rows_kernel) *forward_rows;
@@ -146,6 +159,8 @@ extern const KT(kernels) *KT(active_kernels);
     KT(gemm_axpy_kernel) KT(gemm_axpy_##isa);                                 \
     KT(gemm_tiles_kernel) KT(gemm_axpy_tiles_##isa);                          \
     KT(gemm_packed_kernel) KT(gemm_packed_##isa);                             \
+    KT(gemm_shared_a_kernel) KT(gemm_shared_a_##isa);                         \
+    KT(gemm_pack_shared_a_kernel) KT(gemm_pack_shared_a_##isa);               \
     KT(step_panel_kernel) KT(step_panel_##isa);                               \
     KT(pack_batch_kernel) KT(pack_batch_##isa);                               \
     KT(forward_rows_kernel) KT(forward_rows_##isa);                           \
