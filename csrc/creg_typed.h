@@ -80,8 +80,10 @@ void CREG_TFN(dropout_forward)(CREG_TREAL *H, CREG_TREAL *M,
                                const CREG_TREAL *A, ptrdiff_t count,
                                const creg_noise *noise, uint64_t step,
                                int layer, int n_threads);
-/* Xn (count) := X + input_noise * N(0, 1) from (seed, NOISE, epoch, step,
- * 2 index and 2 index + 1).  Xn may equal X. */
+/* Xn (count) := X + input_noise * N(0, 1), element i's normal drawn by a
+ * ziggurat from the stream (seed, NOISE, epoch, step) at index i (and, for
+ * the 1% of draws it rejects or sends to the tail, at i + c 2^40, c = 1,
+ * 2, ...).  Xn may equal X. */
 void CREG_TFN(input_noise)(CREG_TREAL *Xn, const CREG_TREAL *X,
                            ptrdiff_t count, const creg_noise *noise,
                            uint64_t step);

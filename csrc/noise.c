@@ -12,6 +12,7 @@
 #include "creg.h"
 #include "real.h"
 #include "rng.h"
+#include "normal_table.h"
 #include "kernels.h"
 #include "threads.h"
 
@@ -72,24 +73,80 @@ CREG_FN(dropout_forward)(real *H, real *M, const real *A, ptrdiff_t count,
               dropout_share(H, M, A, count, &plan));
 }
 
+/* Draw c of element i (c >= 1; draw 0 is the hash at index i itself):
+ * 2^40 apart, beyond any batch's elements, so every draw has its own
+ * index of the stream. */
+static inline uint64_t
+extra_draw(uint64_t key, uint64_t i, uint64_t *c)
+{
+    return creg_hash_at(key, i + ((*c)++ << 40));
+}
+
+/* A uniform double in (0, 1]: a log's argument. */
+static inline double
+positive_unit(uint64_t hash)
+{
+    return 1.0 - creg_unit(hash);
+}
+
+/* |N(0, 1)| beyond R, by Marsaglia's (1964) exponential method. */
+static double
+normal_tail(uint64_t key, uint64_t i, uint64_t *c)
+{
+    for (int tries = 0; tries < 64; ++tries) {
+        const double x = -log(positive_unit(extra_draw(key, i, c)))
+                         / CREG_NORMAL_R;
+        const double y = -log(positive_unit(extra_draw(key, i, c)));
+        if (2 * y > x * x) {
+            return CREG_NORMAL_R + x;
+        }
+    }
+    return CREG_NORMAL_R; /* 64 rejections: probability below 1e-60 */
+}
+
+/* Element i's N(0, 1) draw of the stream `key`, by the ziggurat
+ * (normal_table.h): the first hash's low 8 bits pick a layer, bit 8 the
+ * sign, its top 53 bits x; x inside the layer's rectangle (99% of draws)
+ * costs no more, the rest test the wedge or draw the tail. */
+static double
+standard_normal(uint64_t key, uint64_t i)
+{
+    uint64_t c = 1, h = creg_hash_at(key, i);
+    for (int tries = 0; tries < 64; ++tries) {
+        const int layer = (int)(h & 255);
+        const double sign = (h >> 8) & 1 ? -1.0 : 1.0;
+        const double x = creg_unit(h) * creg_normal_x[layer];
+        if (x < creg_normal_x[layer + 1]) {
+            return sign * x;
+        }
+        if (layer == 0) {
+            return sign * normal_tail(key, i, &c);
+        }
+        const double low = creg_normal_f[layer];
+        const double y = low + creg_unit(extra_draw(key, i, &c))
+                                   * (creg_normal_f[layer + 1] - low);
+        if (y < exp(-0.5 * x * x)) {
+            return sign * x;
+        }
+        h = extra_draw(key, i, &c);
+    }
+    return 0; /* 64 rejections: probability below 1e-100 */
+}
+
 void
 CREG_FN(input_noise_units)(real *Xn, const real *X, ptrdiff_t first,
                            ptrdiff_t count, const creg_noise *noise,
                            uint64_t step)
 {
-    const double two_pi = 6.283185307179586;
     const uint64_t key = creg_stream_key(noise->seed, CREG_STREAM_NOISE,
                                          noise->epoch, step);
     for (ptrdiff_t i = first; i < first + count; ++i) {
-        const uint64_t k = 2 * (uint64_t)i;
-        const double u1 = 1.0 - creg_unit(creg_hash_at(key, k));
-        const double u2 = creg_unit(creg_hash_at(key, k + 1));
-        const double z = sqrt(-2.0 * log(u1)) * cos(two_pi * u2);
+        const double z = standard_normal(key, (uint64_t)i);
         Xn[i] = X[i] + (real)(noise->input_noise * z);
     }
 }
 
-/* Xn := X + sigma * N(0, 1), one Box-Muller normal per element. */
+/* Xn := X + sigma * N(0, 1), one ziggurat draw per element. */
 void
 CREG_FN(input_noise)(real *Xn, const real *X, ptrdiff_t count,
                      const creg_noise *noise, uint64_t step)
