@@ -15,8 +15,8 @@ def creg_cli(*args):
 def test_help_lists_every_command_and_option():
     done = creg_cli("--help")
     assert done.returncode == 0, done.stderr
-    for word in ("demo", "config", "--epochs N", "--seed S", "--plot PNG",
-                 "python -m creg config [-h]"):
+    for word in ("demo", "config", "--epochs N", "--seed S", "--seeds K",
+                 "--costs", "--plot PNG", "python -m creg config [-h]"):
         assert word in done.stdout, word
 
 
@@ -38,6 +38,9 @@ def test_each_command_has_help(command):
     (("demo", "--seed", "-1"), "argument --seed: expected a whole number in "
                                "[0, 9223372036854775808)"),
     (("demo", "--seed", str(2**63)), "argument --seed"),
+    (("demo", "--seeds", "0"), "argument --seeds: expected a whole number "
+                               "in [1, 1000)"),
+    (("demo", "--costs", "yes"), "unrecognized arguments: yes"),
     (("demo", "--epochs"), "expected one argument"),
     (("demo", "--learning-rate", "0.1"), "unrecognized arguments"),
     (("demo", "--plot", "/no/such/folder/a.png"),
