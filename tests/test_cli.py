@@ -1,6 +1,7 @@
 """The command line, run as users run it: ``python -m creg`` in a child
 process.  --help exits 0 and lists every command and option; bad options
 are usage errors (exit 2), never tracebacks."""
+import signal
 import subprocess
 import sys
 
@@ -59,3 +60,19 @@ def test_config_prints_the_build():
     done = creg_cli("config")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("creg:")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_stops_the_demo_with_status_130():
+    child = subprocess.Popen([sys.executable, "-m", "creg", "demo"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        assert child.stdout.readline().startswith("MNIST sample")
+        child.send_signal(signal.SIGINT)  # while the runs train
+        out, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    assert child.returncode == 130, err
+    assert err.strip() == "interrupted"
+    assert "runs in" not in out

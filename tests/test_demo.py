@@ -3,6 +3,7 @@ bundled MNIST images, and the output/cost comparison of `--costs`."""
 import importlib.util
 import io
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -123,3 +124,27 @@ def test_demo_plot_without_matplotlib_says_how_to_get_it(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         demo.main(["--epochs", "1", "--plot", "x.png"])
     assert "pip install" in capsys.readouterr().err
+
+
+def test_a_stopped_run_ends_before_its_next_epoch():
+    stop = threading.Event()
+    stop.set()
+    train, test = demo.split_mnist()
+    with pytest.raises(demo._Stopped):
+        demo.train_regularized(NONE, train, test, demo.EPOCHS, 0, stop)
+    with pytest.raises(demo._Stopped):
+        demo.train_output_cost(demo.OUTPUT_COSTS[0], train, test,
+                               demo.EPOCHS, 0, stop)
+
+
+def test_when_one_run_fails_the_runs_under_way_are_told_to_stop():
+    told = []
+
+    def train_one(row, train, test, epochs, seed, stop):
+        if seed == 0:
+            raise RuntimeError("run 0 failed")
+        told.append(stop.wait(timeout=60))
+
+    with pytest.raises(RuntimeError, match="run 0 failed"):
+        demo._run_all(train_one, [NONE], range(2), None, None, 1)
+    assert all(told)

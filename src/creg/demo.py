@@ -15,6 +15,7 @@ curves (needs matplotlib).
 import argparse
 import importlib.util
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -113,10 +114,25 @@ def split_mnist(dtype="float32"):
     return (X[train], y[train]), (X[test], y[test])
 
 
-def train_regularized(regularizer, train, test, epochs, seed):
+class _Stopped(Exception):
+    """A run ended at an epoch's end because the demo was interrupted."""
+
+
+def _lr_until(lr, stop):
+    """A constant lr schedule that ends the fit before its next epoch once
+    `stop` (a threading.Event, or None) is set: Ctrl-C reaches only the
+    main thread, and the schedule is what fit calls once per epoch."""
+    def schedule(epoch, history):
+        if stop is not None and stop.is_set():
+            raise _Stopped
+        return lr
+    return schedule
+
+
+def train_regularized(regularizer, train, test, epochs, seed, stop=None):
     """One seed of one regularizer; returns a Run.  Expanded data has
     EXPANSION times the rows, so it runs that fraction of the epochs: the
-    same number of steps."""
+    same number of steps.  `stop`: see _lr_until."""
     X, y = train
     per_point = 1
     if regularizer.expanded:
@@ -126,7 +142,8 @@ def train_regularized(regularizer, train, test, epochs, seed):
     start = time.perf_counter()
     # one thread per run: runs go side by side instead (see _run_all)
     hist = net.fit(X, y, epochs=max(1, epochs // per_point),
-                   batch_size=BATCH_SIZE, lr=LR, validation_data=test,
+                   batch_size=BATCH_SIZE, lr=LR,
+                   lr_schedule=_lr_until(LR, stop), validation_data=test,
                    n_threads=1, **regularizer.fit_args)
     seconds = time.perf_counter() - start
     return Run(net.accuracy(*train), hist.eval_accuracy,
@@ -134,11 +151,11 @@ def train_regularized(regularizer, train, test, epochs, seed):
                seconds)
 
 
-def train_output_cost(output_cost, train, test, epochs, seed):
+def train_output_cost(output_cost, train, test, epochs, seed, stop=None):
     """One seed of one output/cost pair; returns a Run whose train_curve is
     the running training cost.  A linear output has no accuracy of its own,
     so every one is measured the same way: the argmax of the outputs,
-    after each epoch."""
+    after each epoch.  `stop`: see _lr_until."""
     (X, y), (X_test, y_test) = train, test
     targets = np.eye(SIZES[-1], dtype=X.dtype)[y]  # one-hot, for "linear"
     net = Network(SIZES, **{**NETWORK, "output": output_cost.output,
@@ -148,7 +165,9 @@ def train_output_cost(output_cost, train, test, epochs, seed):
     for _ in range(epochs):
         # fit continues epoch by epoch exactly as one long fit would
         hist = net.fit(X, targets, epochs=1, batch_size=BATCH_SIZE,
-                       lr=output_cost.lr, n_threads=1)
+                       lr=output_cost.lr,
+                       lr_schedule=_lr_until(output_cost.lr, stop),
+                       n_threads=1)
         cost_curve.append(hist.train_cost[-1])
         test_curve.append(_argmax_accuracy(net, X_test, y_test))
     seconds = time.perf_counter() - start
@@ -171,13 +190,15 @@ def _run_all(train_one, rows, seeds, train, test, epochs):
     jobs.sort(key=lambda job: not getattr(job[0], "fit_args", {}).get(
         "input_noise"))
     workers = min(len(jobs), check._usable_cpus())
+    stop = threading.Event()
     with ThreadPoolExecutor(workers) as pool:
-        futures = [pool.submit(train_one, row, train, test, epochs, seed)
-                   for row, seed in jobs]
+        futures = [pool.submit(train_one, row, train, test, epochs, seed,
+                               stop) for row, seed in jobs]
         try:
             done = [future.result() for future in futures]
-        except BaseException:  # Ctrl-C: drop the runs not yet started
-            pool.shutdown(wait=False, cancel_futures=True)
+        except BaseException:  # Ctrl-C, or a run failed
+            stop.set()  # the runs under way end with their epoch
+            pool.shutdown(cancel_futures=True)
             raise
     results = {row: [] for row in rows}
     for (row, _), run in sorted(zip(jobs, done),
