@@ -6,6 +6,7 @@
 - generated/demo.txt   stdout of ``python -m creg demo``
 - generated/demo.png   ``python -m creg demo --plot`` (needs matplotlib;
                        skipped with a note when it is missing)
+- generated/demo_costs.txt, demo_costs.png   the same with ``--costs``
 - generated/path.txt   stdout of ``python docs/examples/path.py``
 - generated/verbose.txt  stdout of ``python docs/examples/verbose.py`` (the
                        README's "What fit prints" quotes it)
@@ -29,18 +30,19 @@ OUT = HERE / "generated"
 
 def main():
     OUT.mkdir(exist_ok=True)
-    args = []
-    if importlib.util.find_spec("matplotlib") is not None:
-        args = ["--plot", str(OUT / "demo.png")]
-    else:
-        print("matplotlib missing: generated/demo.png not redrawn",
+    plot = importlib.util.find_spec("matplotlib") is not None
+    if not plot:
+        print("matplotlib missing: the PNGs are not redrawn",
               file=sys.stderr)
-    text = io.StringIO()
-    demo.main(args, out=text)
-    # The last line names the PNG's absolute path: not part of the page.
-    lines = [line for line in text.getvalue().splitlines()
-             if not line.startswith("wrote ")]
-    (OUT / "demo.txt").write_text("\n".join(lines).rstrip() + "\n")
+    for name, args in (("demo", []), ("demo_costs", ["--costs"])):
+        if plot:
+            args = [*args, "--plot", str(OUT / f"{name}.png")]
+        text = io.StringIO()
+        demo.main(args, out=text)
+        # The last line names the PNG's absolute path: not part of the page.
+        lines = [line for line in text.getvalue().splitlines()
+                 if not line.startswith("wrote ")]
+        (OUT / f"{name}.txt").write_text("\n".join(lines).rstrip() + "\n")
 
     for example in ("path", "verbose"):
         text = io.StringIO()

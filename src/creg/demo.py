@@ -232,17 +232,17 @@ def _print_regularizer_table(results, out):
         print(_ROW.format(
             row.name, _mean_sd(train), _mean_sd([r.test_peak for r in runs]),
             _mean_sd(end), f"{gap:.1f}", f"{zeros:.1f}", f"{seconds:.1f}",
-            row.nielsen_peak or ""), file=out)
-    print("\nNielsen: the test peaks his chapter 3 reports for the same "
-          "experiment\n(one seed, tested on MNIST's 10,000 test images).",
-          file=out)
+            row.nielsen_peak or "").rstrip(), file=out)
+    print("\ngap: train - test end.  Nielsen: the test peaks his chapter 3 "
+          "reports for the\nsame experiment (one seed, tested on MNIST's "
+          "10,000 test images).", file=out)
 
 
 def _print_cost_table(results, out):
     print(_COST_ROW.format("", "", "train", "test peak", "test end", "s/run"),
           file=out)
-    print(_COST_ROW.format("output + cost", "lr", "%", "%", "%", ""),
-          file=out)
+    print(_COST_ROW.format("output + cost", "lr", "%", "%", "%",
+                           "").rstrip(), file=out)
     for row, runs in results.items():
         print(_COST_ROW.format(
             row.name, f"{row.lr:g}",
@@ -331,9 +331,9 @@ def run(args, out=None):
         rows, train_one = OUTPUT_COSTS, train_output_cost
         what = "sigmoid hidden layer"
     print(f"MNIST sample: {N_TRAIN:,} train / {N_TEST:,} test images, "
-          f"{SIZES}\n{what}, \"large\" init, batch {BATCH_SIZE}, "
-          f"{args.epochs} epochs, seeds {seeds[0]}..{seeds[-1]}\n",
-          file=out, flush=True)
+          f"{SIZES} network\n{what}, \"large\" init, batch {BATCH_SIZE}\n"
+          f"{args.epochs} epochs, seeds {seeds[0]}..{seeds[-1]} (mean±sd "
+          "over the seeds)\n", file=out, flush=True)
     start = time.perf_counter()
     results, workers = _run_all(train_one, rows, seeds, train, test,
                                 args.epochs)
