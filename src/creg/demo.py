@@ -180,10 +180,10 @@ def _argmax_accuracy(net, X, y):
 
 
 def _run_all(train_one, rows, seeds, train, test, epochs):
-    """{row: [Run per seed]}.  Each run trains on one thread, and as many
-    runs train at once as there are usable cores: at Nielsen's batch of
-    10 that beats threads inside one run, and every run stays bitwise what
-    it would be alone."""
+    """({row: [Run per seed]}, how many runs trained at once).  Each run
+    trains on one thread, and as many runs train at once as there are
+    usable cores: at Nielsen's batch of 10 that beats threads inside one
+    run, and every run stays bitwise what it would be alone."""
     jobs = [(row, seed) for row in rows for seed in seeds]
     # the slowest runs first, so no core idles at the end: input noise
     # draws a Gaussian per input pixel per step
