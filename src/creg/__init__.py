@@ -13,6 +13,7 @@ from creg.network import NIELSEN, Network
 from creg.network2 import load_network2
 from creg.path import PathPoint, regularization_path
 from creg.penalties import convert_penalty
+from creg.sweeps import SweepBest, SweepResult, SweepRun, sweep
 
 __version__ = "0.1.0"
 
@@ -59,4 +60,5 @@ __all__ = ["Network", "NIELSEN", "History", "EarlyStopping", "load",
            "load_network2", "convert_penalty", "regularization_path",
            "PathPoint", "DivergenceError", "ModelFileError", "CregWarning",
            "InputScaleWarning", "TrainingWarning", "EarlyStoppingWarning",
-           "show_config", "__version__"]
+           "show_config", "__version__", "sweep", "SweepResult", "SweepRun",
+           "SweepBest"]

@@ -4,7 +4,9 @@
 class DivergenceError(ArithmeticError):
     """Training produced a non-finite cost or weight.
 
-    The network keeps the weights of the last epoch that ended finite.
+    The network keeps the weights of the last epoch that ended finite;
+    the error's ``history`` attribute holds the epochs that ended finite
+    in the fit that raised it (a `creg.History`).
 
     Examples
     --------

@@ -82,3 +82,45 @@ class EpochProgress:
             sys.stderr.write("\r" + " " * self.width + "\r")
             sys.stderr.flush()
         self.bar, self.width = None, 0
+
+
+class RunsProgress:
+    """How many of a sweep's `total` runs have ended, for
+    ``creg.sweep(verbose=True)``: a tqdm bar when tqdm is installed, else
+    one line of stderr rewritten in place."""
+
+    def __init__(self, total):
+        self.total, self.done, self.width = total, 0, 0
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            self.bar = None
+            self._draw_line()
+        else:
+            self.bar = tqdm(total=total, desc="sweep", unit="run",
+                            leave=False, dynamic_ncols=True)
+
+    def update(self, done):
+        """`done` runs have ended."""
+        if done == self.done:
+            return
+        self.done = done
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+        else:
+            self._draw_line()
+
+    def _draw_line(self):
+        line = f"sweep: {self.done}/{self.total} runs"
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(line)
+
+    def close(self):
+        """Removes what was drawn."""
+        if self.bar is not None:
+            self.bar.close()
+        elif self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+        self.bar, self.width = None, 0

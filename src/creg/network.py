@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import numpy.typing as npt
 
-from creg import _accuracy, _core, _validation as check, _warnings
+from creg import _accuracy, _core, _interrupt, _validation as check, _warnings
 from creg._descriptors import NetSpec, Noise, StepRule
 from creg._epoch_table import EpochTable
 from creg._errors import DivergenceError
@@ -816,7 +816,7 @@ class Network:
                 if progress is not None:
                     progress.close()
             if diverged is not None:
-                self._undo_epoch(snapshot, X, diverged)
+                self._undo_epoch(snapshot, X, diverged, history)
             self.epochs_trained += 1
             seconds = time.perf_counter() - start
             self._record(history, X, Y, validation, ws, rule, lr, seconds, nt,
@@ -849,23 +849,27 @@ class Network:
                 first += count
                 if progress is not None:
                     progress.update(first, running_cost)
+                if _interrupt.requested():  # a sweep's Ctrl-C (_interrupt)
+                    raise KeyboardInterrupt
         except FloatingPointError as exc:
             return chunk, exc
         if not np.isfinite(self.params).all():
             return chunk, FloatingPointError("non-finite weights")
         return chunk, None
 
-    def _undo_epoch(self, snapshot, X, why):
+    def _undo_epoch(self, snapshot, X, why, history):
         """Puts back the weights that began a diverged epoch and raises:
         ValueError if X holds NaN or inf (the first epoch finds them, and
         this is the error predict or cost would raise), else
-        DivergenceError."""
+        DivergenceError carrying the history of the finite epochs."""
         self.params[...] = snapshot
         check.features(X, self.dtype, self.sizes[0])
-        raise DivergenceError(
+        error = DivergenceError(
             f"training diverged in epoch {self.epochs_trained + 1} ({why}); "
             "the network keeps the weights of the last finite epoch. Lower "
             "lr or scale the inputs.")
+        error.history = history
+        raise error
 
     def _running_cost(self, sums, rule, batch_size, n, done):
         """The running train_cost after `done` batches of batch_size rows

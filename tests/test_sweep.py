@@ -1,0 +1,307 @@
+"""creg.sweep: every run bitwise equal to its own fit, whatever the grid
+around it and the thread count; divergence, Ctrl-C, progress, table, best
+and the argument checks."""
+import _thread
+import itertools
+import math
+import sys
+
+import numpy as np
+import pytest
+
+import creg
+from creg import sweeps
+
+SIZES = [12, 6, 3]
+N = 60
+
+
+def data(dtype=np.float64, n=N, seed=1):
+    """Rows whose class is the argmax of a fixed projection: learnable,
+    so no run warns that it stays at chance level."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, SIZES[0])).astype(dtype)
+    projection = np.random.default_rng(0).standard_normal((SIZES[0],
+                                                           SIZES[-1]))
+    return X, np.argmax(X @ projection, axis=1)
+
+
+def same_history(a, b):
+    """Every per-epoch list and flag equal (NaN equal to NaN), seconds
+    aside."""
+    da, db = a.to_dict(), b.to_dict()
+    da.pop("seconds"), db.pop("seconds")
+    assert da.keys() == db.keys()
+    for key in da:
+        assert np.array_equal(np.asarray(da[key], dtype=object).astype(str),
+                              np.asarray(db[key], dtype=object).astype(str)
+                              ), key
+
+
+def alone(X, y, run, validation=None, **network_settings):
+    """The run as a user would fit it alone: default threads, own network."""
+    net_settings = {k: v for k, v in run.params.items()
+                    if k in sweeps._NETWORK_SETTINGS}
+    fit_settings = {k: v for k, v in run.params.items()
+                    if k in sweeps._FIT_SETTINGS}
+    net = creg.Network(SIZES, seed=run.seed, **net_settings,
+                       **network_settings)
+    try:
+        history = net.fit(X, y, validation_data=validation, **fit_settings)
+    except creg.DivergenceError as exc:
+        history = exc.history
+    return net, history
+
+
+def assert_runs_alone(result, X, y, validation=None):
+    assert len(result.runs) == result.planned
+    for run in result.runs:
+        net, history = alone(X, y, run, validation)
+        assert net.params.dtype == run.network.params.dtype
+        assert np.array_equal(net.params, run.network.params), run.params
+        same_history(history, run.history)
+
+
+# One grid per setting a run may vary (two values each, off and on).
+SETTINGS = {
+    "lr": [0.05, 0.5],
+    "l2": [0.0, 3.0],
+    "l1": [0.0, 2.0],
+    "l1_method": ["prox", "subgradient"],
+    "max_norm": [None, 0.5],
+    "momentum": [0.0, 0.9],
+    "dropout": [0.0, 0.3],
+    "input_noise": [0.0, 0.2],
+    "penalty_scale": ["n", "none"],
+    "epochs": [1, 3],
+    "batch_size": [7, 60],
+    "shuffle": [True, False],
+    "train_metrics": ["running", "exact"],
+    "early_stopping": [False, True],
+    "lr_schedule": [None, "halve_on_plateau", lambda epoch, h: 0.1 / (1 + epoch)],
+    "patience": [1, 2],
+    "hidden": ["sigmoid", "relu"],
+    "output": ["softmax", "sigmoid"],
+    "init": ["glorot", "normalized"],
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_each_setting_runs_as_alone(name, dtype):
+    X, y = data()
+    X_val, y_val = data(n=25, seed=2)
+    fixed = dict(epochs=4, lr=0.2, l1=0.5, dtype=dtype)
+    fixed.pop(name, None)
+    result = creg.sweep(X, y, SIZES, {name: SETTINGS[name]}, n_threads=2,
+                        validation_data=(X_val, y_val), **fixed)
+    assert_runs_alone(result, X, y, (X_val, y_val))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("k", [1, 2, 7, 33])
+def test_k_runs_any_threads(k, n_threads, dtype):
+    X, y = data()
+    values = itertools.cycle(itertools.product(
+        [0.0, 1.0, 4.0], [0.0, 0.2], [0.1, 0.4], [None, 1.0]))
+    grid = [dict(zip(("l2", "dropout", "lr", "max_norm"), next(values)),
+                 momentum=0.5 * (i % 2)) for i in range(k)]
+    result = creg.sweep(X, y, SIZES, grid, n_threads=n_threads, epochs=2,
+                        dtype=dtype)
+    assert len(result) == k
+    assert [r.point for r in result] == list(range(k))
+    assert_runs_alone(result, X, y)
+
+
+def test_seeds_and_folds_multiply_the_runs():
+    X, y = data()
+    result = creg.sweep(X, y, SIZES, {"l2": [0.0, 1.0]}, seeds=[3, 5], cv=3,
+                        epochs=2, n_threads=3)
+    assert result.planned == 2 * 2 * 3
+    assert [(r.point, r.seed, r.fold) for r in result] == list(
+        itertools.product([0, 1], [3, 5], [0, 1, 2]))
+    folds = sweeps._splits(3, X, y)
+    for run in result:
+        train, test = folds[run.fold]
+        net, history = alone(X[train], y[train], run, (X[test], y[test]))
+        assert np.array_equal(net.params, run.network.params)
+        same_history(history, run.history)
+
+
+def test_int_cv_is_sklearns_kfold():
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    X, y = data(n=23)
+    ours = sweeps._splits(4, X, y)
+    theirs = list(model_selection.KFold(4).split(X, y))
+    assert len(ours) == len(theirs)
+    for (a, b), (c, d) in zip(ours, theirs):
+        assert np.array_equal(a, c) and np.array_equal(b, d)
+    by_splitter = creg.sweep(X, y, SIZES, {"lr": [0.1]}, cv=model_selection
+                             .KFold(4), epochs=1)
+    by_int = creg.sweep(X, y, SIZES, {"lr": [0.1]}, cv=4, epochs=1)
+    for a, b in zip(by_splitter, by_int):
+        assert np.array_equal(a.network.params, b.network.params)
+
+
+def test_one_diverging_run_ends_alone():
+    X, y = data()
+    Y = 1e6 * X[:, :3]
+    sizes = [SIZES[0], 3]
+    result = creg.sweep(X, Y, sizes, {"lr": [1e-9, 100.0, 2e-9]},
+                        output="linear", epochs=3, n_threads=2)
+    assert [r.ended for r in result] == ["epochs", "diverged", "epochs"]
+    diverged = result[1]
+    assert "diverged in epoch" in diverged.message
+    assert diverged.history.epochs < 3
+    assert np.isfinite(diverged.network.params).all()
+    for run in result:
+        net = creg.Network(sizes, output="linear", seed=0)
+        try:
+            history = net.fit(X, Y, epochs=3, lr=run.params["lr"])
+        except creg.DivergenceError as exc:
+            history = exc.history
+        assert np.array_equal(net.params, run.network.params)
+        same_history(history, run.history)
+    assert result.best("train_cost").params["lr"] != 100.0
+
+
+def test_early_stopping_says_why_it_ended():
+    X, y = data()
+    X_val, y_val = data(n=25, seed=2)
+    result = creg.sweep(X, y, SIZES, {"early_stopping": [False, True]},
+                        validation_data=(X_val, y_val), epochs=40, lr=0.5,
+                        patience=1)
+    assert [r.ended for r in result] == ["epochs", "early_stopping"]
+    assert result[1].history.epochs < 40
+
+
+def test_ctrl_c_returns_the_runs_that_ended(monkeypatch):
+    X, y = data()
+    train = sweeps._Plan.train
+    started = []
+
+    def train_then_interrupt(plan, n_threads, stop):
+        started.append(plan)
+        run = train(plan, n_threads, stop)
+        if plan.point == 0:
+            _thread.interrupt_main()  # what Ctrl-C does
+        return run
+
+    monkeypatch.setattr(sweeps._Plan, "train", train_then_interrupt)
+    epochs = 10**6  # a run that only a stop request can end
+    result = creg.sweep(X, y, SIZES, [{"epochs": 1}, {"epochs": epochs},
+                                      {"epochs": epochs}], n_threads=1)
+    assert result.interrupted
+    assert result.planned == 3
+    assert [r.point for r in result] == [0]
+    net, _ = alone(X, y, result[0])
+    assert np.array_equal(net.params, result[0].network.params)
+    # the second run stopped inside its fit; the third never started
+    assert len(started) == 2
+    assert started[1].network.epochs_trained < epochs
+
+
+def test_progress_counts_the_runs(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # the plain line
+    X, y = data()
+    creg.sweep(X, y, SIZES, {"lr": [0.1, 0.2, 0.3]}, epochs=1, verbose=True)
+    err = capsys.readouterr().err
+    assert "sweep: 0/3 runs" in err and "sweep: 3/3 runs" in err
+
+
+def test_table_and_best():
+    X, y = data()
+    X_val, y_val = data(n=25, seed=2)
+    result = creg.sweep(X, y, SIZES, {"lr": [1e-6, 0.5], "l2": [0.0, 1.0]},
+                        validation_data=(X_val, y_val), epochs=5)
+    table = result.table()
+    rows = (table.to_dict("records") if hasattr(table, "to_dict")
+            else table)
+    assert [(r["lr"], r["l2"]) for r in rows] == [
+        (1e-6, 0.0), (1e-6, 1.0), (0.5, 0.0), (0.5, 1.0)]
+    for row, run in zip(rows, result):
+        assert row["ended"] == "epochs" and row["epochs"] == 5
+        assert row["eval_accuracy"] == run.history.eval_accuracy[-1]
+    best = result.best("eval_cost")
+    costs = [r.metric("eval_cost") for r in result]
+    assert best.score == min(costs)
+    assert best.params == result.points[int(np.argmin(costs))]
+    assert result.best().score == max(
+        r.metric("eval_accuracy") for r in result)
+
+
+def test_table_without_pandas(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    X, y = data()
+    rows = creg.sweep(X, y, SIZES, {"lr": [0.1, 0.2]}, epochs=1).table()
+    assert isinstance(rows, list) and [r["lr"] for r in rows] == [0.1, 0.2]
+    assert math.isnan(rows[0]["eval_cost"])
+
+
+def test_x_is_converted_once_and_shared():
+    X, y = data(np.float32)
+    result = creg.sweep(X, y, SIZES, {"lr": [0.1, 0.2, 0.3]}, epochs=1,
+                        dtype="float32")
+    plans = []
+    assert len(result) == 3
+    d = sweeps._Data(X, y, SIZES, None, None)
+    for run in result:
+        plan = sweeps._Plan(run.point, run.params, run.seed, None)
+        plan.build(SIZES, d)
+        plans.append(plan)
+    assert all(p.X is X for p in plans)  # float32 C-contiguous: no copy
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(grid={"learning_rate": [0.1]}), TypeError, "'lr'"),
+    (dict(grid={"lr": [0.1]}, alpha=1.0), TypeError, "alpha"),
+    (dict(grid={"seed": [1, 2]}), TypeError, "seeds="),
+    (dict(grid={"lr": [0.1]}, n_threads_=1), TypeError, "n_threads_"),
+    (dict(grid={"X": [1]}), TypeError, "X cannot be set in grid"),
+    (dict(grid={"lr": [0.1]}, verbose_=1), TypeError, "verbose_"),
+    (dict(grid=[{"n_threads": 2}]), TypeError, "n_threads="),
+    (dict(grid={"lr": 0.1}), TypeError, "grid['lr'] must be a list"),
+    (dict(grid={"lr": []}), ValueError, "grid['lr'] is empty"),
+    (dict(grid=[]), ValueError, "empty list"),
+    (dict(grid=[{"lr": 0.1}, 3]), TypeError, "grid[1]"),
+    (dict(grid="lr"), TypeError, "dict of lists"),
+    (dict(grid={"lr": [0.1, -1.0]}), ValueError, "grid point 1"),
+    (dict(grid={"dropout": [1.5]}), ValueError, "dropout must be in"),
+    (dict(grid={"hidden": ["swish"]}), ValueError, "hidden must be one of"),
+    (dict(grid={"lr": [0.1]}, lr=0.2), ValueError, "both in grid"),
+    (dict(grid={"early_stopping": [True]}), ValueError, "validation_data"),
+    (dict(grid={"lr": [0.1]}, seeds=[]), ValueError, "seeds is empty"),
+    (dict(grid={"lr": [0.1]}, seeds=3), TypeError, "seeds must be a list"),
+    (dict(grid={"lr": [0.1]}, seeds=[-1]), ValueError, "seed must be in"),
+    (dict(grid={"lr": [0.1]}, cv=1), ValueError, "cv must be a number"),
+    (dict(grid={"lr": [0.1]}, cv="3"), TypeError, "cv must be"),
+    (dict(grid={"lr": [0.1]}, cv=2, validation_data=(1, 2)), ValueError,
+     "cv or validation_data"),
+    (dict(grid={"lr": [0.1]}, n_threads=0), ValueError, "n_threads"),
+    (dict(grid={"lr": [0.1]}, verbose="yes"), TypeError, "verbose"),
+])
+def test_bad_arguments_name_the_argument(kwargs, error, words):
+    X, y = data()
+    grid = kwargs.pop("grid")
+    with pytest.raises(error) as info:
+        creg.sweep(X, y, SIZES, grid, **kwargs)
+    assert words in str(info.value)
+
+
+def test_bad_data_is_refused_before_any_run():
+    X, y = data()
+    X[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        creg.sweep(X, y, SIZES, {"lr": [0.1]}, epochs=1)
+    with pytest.raises(ValueError, match="features"):
+        creg.sweep(X[:, :5], y, SIZES, {"lr": [0.1]}, epochs=1)
+
+
+def test_best_of_an_empty_result_says_why():
+    result = sweeps.SweepResult(runs=[], points=[{}], planned=1,
+                                interrupted=True)
+    with pytest.raises(ValueError, match="no finished run"):
+        result.best()
+    with pytest.raises(ValueError, match="metric must be one of"):
+        creg.sweep(*data(), SIZES, {"lr": [0.1]}, epochs=1).best("f1")
