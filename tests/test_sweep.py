@@ -5,6 +5,7 @@ import _thread
 import itertools
 import math
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -181,14 +182,13 @@ def test_ctrl_c_returns_the_runs_that_ended(monkeypatch):
     train = sweeps._Plan.train
     started = []
 
-    def train_then_interrupt(plan, n_threads, stop):
+    def train_interrupted(plan, n_threads, stop):
         started.append(plan)
-        run = train(plan, n_threads, stop)
-        if plan.point == 0:
-            _thread.interrupt_main()  # what Ctrl-C does
-        return run
+        if plan.point == 1:  # Ctrl-C while this run's fit runs
+            threading.Timer(0.2, _thread.interrupt_main).start()
+        return train(plan, n_threads, stop)
 
-    monkeypatch.setattr(sweeps._Plan, "train", train_then_interrupt)
+    monkeypatch.setattr(sweeps._Plan, "train", train_interrupted)
     epochs = 10**6  # a run that only a stop request can end
     result = creg.sweep(X, y, SIZES, [{"epochs": 1}, {"epochs": epochs},
                                       {"epochs": epochs}], n_threads=1)

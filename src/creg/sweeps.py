@@ -609,43 +609,39 @@ class _Plan:
 
 def _run_all(plans, workers, threads_per_run, verbose):
     """Trains the plans on `workers` threads; returns (runs in the plans'
-    order, whether Ctrl-C stopped it)."""
+    order, whether Ctrl-C stopped it).  Each worker stores its own run in
+    `done`, so a Ctrl-C that lands anywhere in this function (even inside
+    a submit) loses no run that ended."""
     stop = threading.Event()
-    progress = RunsProgress(len(plans)) if verbose else None
     done = {}
+
+    def train(i, plan):
+        if stop.is_set():
+            return
+        try:
+            done[i] = plan.train(threads_per_run, stop)
+        except KeyboardInterrupt:  # stop was set: the run did not end
+            pass
+
+    progress = RunsProgress(len(plans)) if verbose else None
     pool = futures.ThreadPoolExecutor(workers, "creg-sweep")
-    pending = {}
     interrupted = False
     try:
-        for i, plan in enumerate(plans):
-            pending[pool.submit(plan.train, threads_per_run, stop)] = i
+        pending = [pool.submit(train, i, plan)
+                   for i, plan in enumerate(plans)]
         while pending:
-            finished, _ = futures.wait(pending, _POLL_SECONDS,
-                                       futures.FIRST_COMPLETED)
+            finished, left = futures.wait(pending, _POLL_SECONDS,
+                                          futures.FIRST_COMPLETED)
             for future in finished:
-                done[pending.pop(future)] = future.result()
+                future.result()  # an error in a run ends the sweep
+            pending = list(left)
             if progress is not None:
                 progress.update(len(done))
     except KeyboardInterrupt:
         interrupted = True
-        stop.set()
-        for future in pending:
-            future.cancel()
-        _collect_after_stop(pending, done)
     finally:
-        stop.set()  # an error in one run stops the others too
+        stop.set()  # what is running stops within one call into C
         pool.shutdown(wait=True, cancel_futures=True)
         if progress is not None:
             progress.close()
     return [done[i] for i in sorted(done)], interrupted
-
-
-def _collect_after_stop(pending, done):
-    """The runs that ended before they saw the stop request."""
-    for future, i in pending.items():
-        if future.cancelled():
-            continue
-        try:
-            done[i] = future.result()
-        except KeyboardInterrupt:
-            pass
