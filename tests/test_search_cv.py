@@ -1,0 +1,96 @@
+"""CregSearchCV: GridSearchCV's results, with the fits run as threads."""
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from sklearn.model_selection import GridSearchCV, KFold  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import (  # noqa: E402
+    parametrize_with_checks)
+
+import creg  # noqa: E402
+from creg.sklearn import (  # noqa: E402
+    CregClassifier, CregRegressor, CregSearchCV)
+
+
+def same_results(a, b):
+    """Every entry of cv_results_ but the timings equal, bitwise."""
+    keys = [k for k in b if not k.endswith("_time")]
+    assert sorted(k for k in a if not k.endswith("_time")) == sorted(keys)
+    for key in keys:
+        if isinstance(b[key], np.ma.MaskedArray):  # param_*: unset masked
+            assert np.array_equal(np.ma.getmaskarray(a[key]),
+                                  np.ma.getmaskarray(b[key])), key
+            a[key], b[key] = a[key].compressed(), b[key].compressed()
+        assert np.array_equal(np.asarray(a[key], dtype=object).astype(str),
+                              np.asarray(b[key], dtype=object).astype(str)
+                              ), key
+        if key.endswith("_score") and key.startswith(("split", "mean")):
+            assert np.array_equal(a[key], b[key]), key
+
+
+@pytest.mark.parametrize("n_jobs", [None, 1, 3])
+def test_digits_scores_equal_gridsearchcv(n_jobs):
+    X, y = creg.datasets.load_digits()
+    estimator = CregClassifier((16,), epochs=3, random_state=0)
+    grid = {"l2": [0.0, 3.0], "dropout": [0.0, 0.3], "lr": [0.05, 0.2]}
+    ours = CregSearchCV(estimator, grid, cv=3, n_jobs=n_jobs,
+                        return_train_score=True).fit(X, y)
+    theirs = GridSearchCV(estimator, grid, cv=3, n_jobs=1,
+                          return_train_score=True).fit(X, y)
+    same_results(ours.cv_results_, theirs.cv_results_)
+    assert ours.best_params_ == theirs.best_params_
+    assert ours.best_score_ == theirs.best_score_
+    assert ours.best_index_ == theirs.best_index_
+    assert np.array_equal(ours.best_estimator_.network_.params,
+                          theirs.best_estimator_.network_.params)
+    assert np.array_equal(ours.predict(X), theirs.predict(X))
+    assert ours.n_jobs == n_jobs
+
+
+def test_pipeline_and_list_of_grids():
+    X, y = creg.datasets.load_digits()
+    pipe = make_pipeline(StandardScaler(), CregClassifier(
+        (8,), epochs=2, random_state=1, n_threads=2))
+    grid = [{"cregclassifier__l2": [0.0, 1.0]},
+            {"cregclassifier__max_norm": [1.0], "cregclassifier__lr": [0.3]}]
+    ours = CregSearchCV(pipe, grid, cv=2).fit(X, y)
+    theirs = GridSearchCV(pipe, grid, cv=2).fit(X, y)
+    same_results(ours.cv_results_, theirs.cv_results_)
+    # the fits ran on one thread; the user's estimator and the refitted
+    # one keep n_threads=2
+    assert pipe[-1].n_threads == 2
+    assert ours.best_estimator_[-1].n_threads == 2
+
+
+def test_regressor_with_kfold_and_refit_off():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    y = X @ [1.0, -2.0, 0.5, 0.0] + 0.1 * rng.normal(size=120)
+    estimator = CregRegressor((6,), epochs=3, random_state=0)
+    grid = {"lr": [0.005, 0.02], "momentum": [0.0, 0.5]}
+    ours = CregSearchCV(estimator, grid, cv=KFold(3), refit=False).fit(X, y)
+    theirs = GridSearchCV(estimator, grid, cv=KFold(3), refit=False
+                          ).fit(X, y)
+    same_results(ours.cv_results_, theirs.cv_results_)
+    assert not hasattr(ours, "best_estimator_")
+
+
+def test_user_estimator_is_left_alone():
+    X, y = creg.datasets.load_digits()
+    estimator = CregClassifier((8,), epochs=1, random_state=0)
+    search = CregSearchCV(estimator, {"l2": [0.0, 1.0]}, cv=2)
+    search.fit(X, y)
+    assert search.estimator is estimator
+    assert estimator.n_threads is None and not hasattr(estimator,
+                                                       "network_")
+    assert search.best_estimator_.n_threads is None
+
+
+@parametrize_with_checks([
+    CregSearchCV(CregClassifier(random_state=0), {"l2": [0.0, 1.0]}, cv=2),
+    CregSearchCV(CregRegressor(random_state=0), {"l2": [0.0, 1.0]}, cv=2)])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
