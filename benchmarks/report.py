@@ -926,6 +926,11 @@ def parse(argv):
     p.add_argument("--wait-idle", type=float, default=0.0, metavar="S",
                    help="before each epoch sample, wait up to S seconds "
                         "for other processes to leave the CPUs idle")
+    p.add_argument("--no-sweep", dest="sweep", action="store_false",
+                   help="skip the 16-point sweep section (sweep_work.py)")
+    p.add_argument("--sweep-rounds", type=int, default=7)
+    p.add_argument("--sweep-torch-rounds", type=int, default=3,
+                   help="rounds that include PyTorch's 16 epochs (slow)")
     p.add_argument("--json", help="write every sample to this file")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -974,6 +979,12 @@ def main(argv=None):
     rep = Report(args)
     rep.run()
     print_report(rep)
+    if args.sweep:
+        import sweep_work
+        n = max(1000, round(sweep_work.CONFIG.n * args.scale))
+        rounds = 1 if args.quick else args.sweep_rounds
+        print("\n".join(sweep_work.report_section(
+            n, rounds, min(rounds, args.sweep_torch_rounds), log)))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"epochs": {"|".join(map(str, k)): v
