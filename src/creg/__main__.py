@@ -3,7 +3,7 @@ the commands and their options."""
 import argparse
 import sys
 
-from creg import demo
+from creg import _sweep_command, demo
 
 _CONFIG_HELP = ("print how creg was built and what it will run with "
                 "(creg.show_config)")
@@ -33,6 +33,14 @@ def build_parser():
                                  description=_CONFIG_HELP)
     config.set_defaults(run=_config, check=lambda parser, args: None,
                         parser=config)
+    doc = _sweep_command.__doc__
+    run_sweep = commands.add_parser(
+        "sweep", help=doc.splitlines()[0].split(": ", 1)[1],
+        description=doc.split("\n\n")[1])
+    _sweep_command.add_arguments(run_sweep)
+    run_sweep.set_defaults(run=_sweep_command.run,
+                           check=_sweep_command.check_arguments,
+                           parser=run_sweep)
     usages = "\n".join("  " + sub.format_usage().strip()[len("usage: "):]
                        for sub in commands.choices.values())
     parser.epilog = ("commands and their options (python -m creg COMMAND "

@@ -1,0 +1,86 @@
+"""python -m creg sweep: choose l2 and the dropout rate by cross-validation.
+
+Trains one network per (l2, dropout) pair and fold on the bundled data with
+creg.sweep, all runs at once on every core, then prints one row per pair
+(mean validation accuracy over the folds, why the runs ended) and the best
+pair.
+"""
+import math
+
+from creg import datasets
+from creg.sweeps import sweep
+
+_DATA = {"digits": lambda: datasets.load_digits(dtype="float32"),
+         "mnist-sample": lambda: datasets.load_mnist_sample()}
+
+
+def _floats(text):
+    """"0,1,5" -> [0.0, 1.0, 5.0] (argparse reports a ValueError)."""
+    return [float(v) for v in text.split(",")]
+
+
+def add_arguments(parser):
+    """The command's options."""
+    parser.add_argument("--data", choices=sorted(_DATA), default="digits",
+                        help="the bundled data set (default: digits)")
+    parser.add_argument("--l2", type=_floats, default=[0.0, 1.0, 5.0],
+                        metavar="L2,...",
+                        help="l2 strengths to try (default: 0,1,5)")
+    parser.add_argument("--dropout", type=_floats, default=[0.0, 0.2],
+                        metavar="RATE,...",
+                        help="dropout rates to try (default: 0,0.2)")
+    parser.add_argument("--cv", type=int, default=3,
+                        help="folds (default: 3)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--hidden", type=int, default=30,
+                        help="units of the hidden layer (default: 30)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for the whole sweep (default: all "
+                             "usable cores)")
+
+
+def check_arguments(parser, args):
+    """Usage errors, before any work."""
+    for name, least in (("cv", 2), ("epochs", 1), ("hidden", 1)):
+        if getattr(args, name) < least:
+            parser.error(f"--{name} must be >= {least}")
+    if min(args.l2) < 0 or not all(0 <= r < 1 for r in args.dropout):
+        parser.error("--l2 takes strengths >= 0 and --dropout rates in "
+                     "[0, 1)")
+    if not args.lr > 0:
+        parser.error("--lr must be > 0")
+
+
+def run(args, out=None):
+    """Run the sweep and print its table and the best pair."""
+    X, y = _DATA[args.data]()
+    sizes = [X.shape[1], args.hidden, int(y.max()) + 1]
+    result = sweep(X, y, sizes, {"l2": args.l2, "dropout": args.dropout},
+                   cv=args.cv, epochs=args.epochs, lr=args.lr,
+                   dtype="float32", n_threads=args.threads, verbose=True)
+    lines = [f"{args.data}: {X.shape[0]} rows, network {sizes}, "
+             f"{args.cv}-fold cross-validation, {len(result.runs)} of "
+             f"{result.planned} runs"
+             + (" (interrupted)" if result.interrupted else ""),
+             f"{'l2':>8} {'dropout':>8} {'accuracy':>9} {'cost':>8}  ended"]
+    for point, params in enumerate(result.points):
+        runs = [r for r in result.runs if r.point == point]
+        if not runs:
+            continue
+        accuracy = _mean([r.metric("eval_accuracy") for r in runs])
+        cost = _mean([r.metric("eval_cost") for r in runs])
+        ended = ",".join(sorted({r.ended for r in runs}))
+        lines.append(f"{params['l2']:8g} {params['dropout']:8g} "
+                     f"{accuracy:9.4f} {cost:8.4f}  {ended}")
+    if result.runs:
+        best = result.best("eval_accuracy")
+        lines.append(f"best: l2={best.params['l2']:g}, "
+                     f"dropout={best.params['dropout']:g} (mean validation "
+                     f"accuracy {best.score:.4f})")
+    print("\n".join(lines), file=out)
+    return result
+
+
+def _mean(values):
+    return sum(values) / len(values) if values else math.nan

@@ -1,0 +1,54 @@
+"""python -m creg sweep: the table of a cross-validated (l2, dropout) grid
+and its best pair; bad options are usage errors."""
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from creg import __main__ as cli
+
+
+def test_sweep_command_prints_each_pair_and_the_best():
+    done = subprocess.run(
+        [sys.executable, "-m", "creg", "sweep", "--epochs", "2", "--l2",
+         "0,3", "--dropout", "0,0.5", "--cv", "2"],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("digits: 1797 rows, network [64, 30, 10], "
+                               "2-fold cross-validation, 8 of 8 runs")
+    assert len(lines) == 2 + 4 + 1 and lines[-1].startswith("best: l2=")
+
+
+def test_sweep_command_table_is_the_results_mean():
+    args = cli.build_parser().parse_args(
+        ["sweep", "--epochs", "1", "--l2", "0,1", "--dropout", "0.1",
+         "--cv", "3", "--hidden", "8"])
+    out = io.StringIO()
+    result = args.run(args, out)
+    rows = out.getvalue().splitlines()[2:4]
+    for point, row in enumerate(rows):
+        runs = [r for r in result.runs if r.point == point]
+        assert len(runs) == 3
+        accuracy = np.mean([r.metric("eval_accuracy") for r in runs])
+        assert row.split()[2] == f"{accuracy:.4f}"
+    assert out.getvalue().splitlines()[-1].endswith(
+        f"(mean validation accuracy {result.best().score:.4f})")
+
+
+@pytest.mark.parametrize("options, says", [
+    (["--cv", "1"], "--cv must be >= 2"),
+    (["--epochs", "0"], "--epochs must be >= 1"),
+    (["--l2", "-1"], "--l2 takes strengths >= 0"),
+    (["--dropout", "1"], "rates in [0, 1)"),
+    (["--lr", "0"], "--lr must be > 0"),
+    (["--l2", "a"], "argument --l2"),
+    (["--data", "mnist"], "invalid choice: 'mnist'"),
+])
+def test_bad_sweep_options_are_usage_errors(options, says, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["sweep", *options])
+    assert info.value.code == 2
+    assert says in capsys.readouterr().err
