@@ -27,7 +27,29 @@ def _tqdm_bar(epoch, n_batches, done, postfix):
                 postfix=postfix)
 
 
-class EpochProgress:
+class _Drawing:
+    """What a progress display has drawn: a tqdm bar (`bar`), or
+    `width` characters of a stderr line that it rewrites in place."""
+
+    bar = None
+    width = 0
+
+    def _write_line(self, line):
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(line)
+
+    def close(self):
+        """Removes what was drawn (before the epoch's own line)."""
+        if self.bar is not None:
+            self.bar.close()
+        elif self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+        self.bar, self.width = None, 0
+
+
+class EpochProgress(_Drawing):
     """The progress of epoch `epoch` (1-based), n_batches mini-batches
     begun at `start` (a time.perf_counter() value)."""
 
@@ -70,31 +92,19 @@ class EpochProgress:
         if postfix:
             line += "  " + postfix
         line += f"  {elapsed:.0f}s, ~{left:.0f}s left"
-        sys.stderr.write("\r" + line.ljust(self.width))
-        sys.stderr.flush()
-        self.width = len(line)
-
-    def close(self):
-        """Removes what was drawn, before the epoch's own line."""
-        if self.bar is not None:
-            self.bar.close()
-        elif self.width:
-            sys.stderr.write("\r" + " " * self.width + "\r")
-            sys.stderr.flush()
-        self.bar, self.width = None, 0
+        self._write_line(line)
 
 
-class RunsProgress:
+class RunsProgress(_Drawing):
     """How many of a sweep's `total` runs have ended, for
     ``creg.sweep(verbose=True)``: a tqdm bar when tqdm is installed, else
     one line of stderr rewritten in place."""
 
     def __init__(self, total):
-        self.total, self.done, self.width = total, 0, 0
+        self.total, self.done = total, 0
         try:
             from tqdm import tqdm
         except ImportError:
-            self.bar = None
             self._draw_line()
         else:
             self.bar = tqdm(total=total, desc="sweep", unit="run",
@@ -111,16 +121,4 @@ class RunsProgress:
             self._draw_line()
 
     def _draw_line(self):
-        line = f"sweep: {self.done}/{self.total} runs"
-        sys.stderr.write("\r" + line.ljust(self.width))
-        sys.stderr.flush()
-        self.width = len(line)
-
-    def close(self):
-        """Removes what was drawn."""
-        if self.bar is not None:
-            self.bar.close()
-        elif self.width:
-            sys.stderr.write("\r" + " " * self.width + "\r")
-            sys.stderr.flush()
-        self.bar, self.width = None, 0
+        self._write_line(f"sweep: {self.done}/{self.total} runs")
