@@ -306,3 +306,13 @@ def test_best_of_an_empty_result_says_why():
         result.best()
     with pytest.raises(ValueError, match="metric must be one of"):
         creg.sweep(*data(), SIZES, {"lr": [0.1]}, epochs=1).best("f1")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_kernel_level(level, dtype):
+    X, y = data()
+    grid = {"l2": [0.0, 2.0], "dropout": [0.0, 0.3], "max_norm": [None, 0.8],
+            "batch_size": [1, 7]}
+    result = creg.sweep(X, y, SIZES, grid, n_threads=3, epochs=2, l1=0.5,
+                        momentum=0.5, dtype=dtype)
+    assert_runs_alone(result, X, y)
