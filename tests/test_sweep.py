@@ -316,3 +316,18 @@ def test_every_kernel_level(level, dtype):
     result = creg.sweep(X, y, SIZES, grid, n_threads=3, epochs=2, l1=0.5,
                         momentum=0.5, dtype=dtype)
     assert_runs_alone(result, X, y)
+
+
+def test_warnings_name_their_runs_once():
+    X, y = data()
+    with pytest.warns(creg.CregWarning) as caught:
+        creg.sweep(100 * X, y, SIZES, {"batch_size": [10, 100, 20]},
+                   epochs=1, lr=1e-3)
+    messages = [str(w.message) for w in caught]
+    scale = [w for w in caught if "3 runs (0, 1, 2): " in str(w.message)]
+    assert len(scale) == 1 and scale[0].category is creg.InputScaleWarning
+    clipped = [m for m in messages if m.startswith(
+        "run 1 (grid point 1: epochs=1, lr=0.001, batch_size=100; seed 0): "
+        "Got `batch_size`=100 larger than sample size 60")]
+    assert len(clipped) == 1
+    assert all(w.filename == __file__ for w in caught)

@@ -5,9 +5,11 @@ filter silences or escalates all of them; each kind also has its own
 subclass.  `TrainingWatch` looks at a fit's history after every epoch for
 a cost that explodes or an epoch stuck at chance level.
 """
+import contextlib
 import math
 import os
 import sys
+import threading
 import warnings
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -83,9 +85,29 @@ class EarlyStoppingWarning(CregWarning):
     """
 
 
+_collecting = threading.local()
+
+
+@contextlib.contextmanager
+def collected(into):
+    """Inside the block, this thread's creg warnings are appended to the
+    list `into` as (message, category) instead of shown: a sweep's worker
+    thread has no user's line to point at, so the sweep shows them from
+    the caller's thread, naming the run."""
+    _collecting.into = into
+    try:
+        yield
+    finally:
+        _collecting.into = None
+
+
 def warn(message, category=CregWarning):
     """warnings.warn, attributed to the first caller outside creg (the
     user's line, however deep inside creg the check ran)."""
+    into = getattr(_collecting, "into", None)
+    if into is not None:
+        into.append((message, category))
+        return
     frame, level = sys._getframe(0), 1
     while frame is not None and \
             frame.f_code.co_filename.startswith(_PACKAGE):

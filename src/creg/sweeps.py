@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from creg import _interrupt, _validation as check
+from creg import _interrupt, _validation as check, _warnings
 from creg._errors import DivergenceError
 from creg._progress import RunsProgress
 from creg.early_stopping import EarlyStopping
@@ -355,6 +355,13 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     SweepResult
         Its runs, ``table()`` and ``best(metric)``.
 
+    Warns
+    -----
+    CregWarning
+        The runs' fits' warnings (TrainingWarning, InputScaleWarning, ...),
+        once per message after the runs end, each naming its run, or the
+        runs that gave it.
+
     Raises
     ------
     TypeError
@@ -394,9 +401,30 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     workers = min(threads, len(plans))
     runs, interrupted = _run_all(plans, workers,
                                  max(1, threads // len(plans)), verbose)
+    _show_warnings(plans)
     return SweepResult(runs=runs, points=[dict(p) for p in points],
                        planned=len(plans), interrupted=interrupted,
                        _varying=varying)
+
+
+def _show_warnings(plans):
+    """The warnings of the runs' fits, from the caller's thread: once per
+    message, naming the run (or how many runs gave it: an input scale
+    warning comes from every run)."""
+    runs_of: dict = {}
+    for i, plan in enumerate(plans):
+        for message, category in getattr(plan, "warnings", ()):
+            runs_of.setdefault((message, category), []).append(i)
+    for (message, category), runs in runs_of.items():
+        if len(runs) == 1:
+            plan = plans[runs[0]]
+            fold = "" if plan.fold is None else f", fold {plan.fold}"
+            who = (f"run {runs[0]} (grid point {plan.point}: "
+                   f"{_shown(plan.params)}; seed {plan.seed}{fold})")
+        else:
+            shown = ", ".join(map(str, runs[:8]))
+            who = f"{len(runs)} runs ({shown}{', ...' if runs[8:] else ''})"
+        _warnings.warn(f"{who}: {message}", category)
 
 
 # ------------------------------------------------------------- arguments
@@ -591,7 +619,8 @@ class _Plan:
                 self.fit_settings["early_stopping"])
 
     def train(self, n_threads, stop):
-        with _interrupt.stop_when(stop):
+        self.warnings = []
+        with _interrupt.stop_when(stop), _warnings.collected(self.warnings):
             try:
                 history = self.network.fit(
                     self.X, self.Y, validation_data=self.validation,
