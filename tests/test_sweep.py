@@ -248,7 +248,8 @@ def test_x_is_converted_once_and_shared():
     assert len(result) == 3
     d = sweeps._Data(X, y, SIZES, None, None)
     for run in result:
-        plan = sweeps._Plan(run.point, run.params, run.seed, None)
+        plan = sweeps._Plan(run.index, run.point, run.params, run.seed,
+                            None)
         plan.build(SIZES, d)
         plans.append(plan)
     assert all(p.X is X for p in plans)  # float32 C-contiguous: no copy
@@ -281,6 +282,9 @@ def test_x_is_converted_once_and_shared():
      "cv or validation_data"),
     (dict(grid={"lr": [0.1]}, n_threads=0), ValueError, "n_threads"),
     (dict(grid={"lr": [0.1]}, verbose="yes"), TypeError, "verbose"),
+    (dict(grid={"lr": [0.1]}, chunk=3), TypeError, "chunk must be a pair"),
+    (dict(grid={"lr": [0.1]}, chunk=(2, 2)), ValueError, "chunk's i"),
+    (dict(grid={"lr": [0.1]}, chunk=(0, 0)), ValueError, "chunk's k"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, error, words):
     X, y = data()

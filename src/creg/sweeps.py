@@ -83,6 +83,9 @@ class SweepRun:
 
     Attributes
     ----------
+    index : int
+        Position of the run in the whole sweep: grid point by grid point,
+        each point's seeds in order, each seed's folds in order.
     point : int
         Index of the grid point (``SweepResult.points[point]``).
     params : dict
@@ -111,6 +114,7 @@ class SweepRun:
     ('epochs', 1)
     """
 
+    index: int
     point: int
     params: dict
     seed: int
@@ -184,7 +188,7 @@ class SweepResult:
     points : list of dict
         The grid points' settings, fixed ones included.
     planned : int
-        The number of runs the sweep was to train.
+        The number of runs the sweep (or its chunk) was to train.
     interrupted : bool
         Whether Ctrl-C stopped the sweep; ``runs`` then holds the runs
         that had ended.
@@ -207,6 +211,49 @@ class SweepResult:
 
     def __len__(self):
         return len(self.runs)
+
+    @classmethod
+    def merge(cls, parts: Sequence["SweepResult"]) -> "SweepResult":
+        """One result from the results of a sweep's chunks.
+
+        Parameters
+        ----------
+        parts : sequence of SweepResult
+            The results of the same sweep called with ``chunk=(i, k)``,
+            any subset of i in 0..k-1, in any order.
+
+        Returns
+        -------
+        SweepResult
+            Their runs in the order of the whole sweep: with every chunk,
+            what the sweep without chunks returns.
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits(dtype="float32")
+        >>> parts = [creg.sweep(X, y, [64, 10, 10], {"lr": [0.1, 0.2, 0.3]},
+        ...                     epochs=1, chunk=(i, 2)) for i in range(2)]
+        >>> [run.params["lr"] for run in creg.SweepResult.merge(parts)]
+        [0.1, 0.2, 0.3]
+        """
+        parts = list(parts)
+        if not parts or not all(isinstance(p, SweepResult) for p in parts):
+            raise TypeError("merge takes a non-empty list of SweepResults")
+        first = parts[0]
+        for part in parts[1:]:
+            if part.points != first.points:
+                raise ValueError("these results come from sweeps over "
+                                 "different grids")
+        runs = sorted((r for p in parts for r in p.runs),
+                      key=lambda r: r.index)
+        if len({r.index for r in runs}) < len(runs):
+            raise ValueError("two results hold the same run: merge each "
+                             "chunk once")
+        return cls(runs=runs, points=first.points,
+                   planned=sum(p.planned for p in parts),
+                   interrupted=any(p.interrupted for p in parts),
+                   _varying=first._varying)
 
     def __iter__(self):
         return iter(self.runs)
@@ -308,6 +355,7 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
           seeds: Iterable[int] = (0,), cv: Any = None,
           validation_data: Optional[tuple] = None,
           n_threads: Optional[int] = None, verbose: bool = False,
+          chunk: Optional[tuple[int, int]] = None,
           **fixed: Any) -> SweepResult:
     """Train one network per grid point, seed and fold, on every core.
 
@@ -347,6 +395,11 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
         the runs' results do not depend on it.
     verbose : bool, default=False
         Show the runs done out of the total while the sweep runs.
+    chunk : (i, k), optional
+        Train only the i-th of k chunks of the runs (run r when
+        r % k == i), e.g. one per machine of a Dask cluster;
+        `SweepResult.merge` joins the chunks' results into what one call
+        returns.
     **fixed
         Settings shared by every run, with the names grid takes.
 
@@ -393,9 +446,14 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     data = _Data(X, y, sizes, cv, validation_data)
     for i, params in enumerate(points):
         _check_point(i, params, data.has_validation)
-    plans = [_Plan(point, params, seed, fold)
-             for point, params in enumerate(points) for seed in seeds
-             for fold in data.folds]
+    index, count = _chunk(chunk)
+    every = itertools.product(enumerate(points), seeds, data.folds)
+    plans = [_Plan(r, point, params, seed, fold)
+             for r, ((point, params), seed, fold) in enumerate(every)
+             if r % count == index]
+    if not plans:
+        return SweepResult(runs=[], points=[dict(p) for p in points],
+                           planned=0, _varying=varying)
     for plan in plans:
         plan.build(sizes, data)
     workers = min(threads, len(plans))
@@ -412,17 +470,17 @@ def _show_warnings(plans):
     message, naming the run (or how many runs gave it: an input scale
     warning comes from every run)."""
     runs_of: dict = {}
-    for i, plan in enumerate(plans):
+    for plan in plans:
         for message, category in getattr(plan, "warnings", ()):
-            runs_of.setdefault((message, category), []).append(i)
+            runs_of.setdefault((message, category), []).append(plan)
     for (message, category), runs in runs_of.items():
         if len(runs) == 1:
-            plan = plans[runs[0]]
+            plan = runs[0]
             fold = "" if plan.fold is None else f", fold {plan.fold}"
-            who = (f"run {runs[0]} (grid point {plan.point}: "
+            who = (f"run {plan.index} (grid point {plan.point}: "
                    f"{_shown(plan.params)}; seed {plan.seed}{fold})")
         else:
-            shown = ", ".join(map(str, runs[:8]))
+            shown = ", ".join(str(plan.index) for plan in runs[:8])
             who = f"{len(runs)} runs ({shown}{', ...' if runs[8:] else ''})"
         _warnings.warn(f"{who}: {message}", category)
 
@@ -499,6 +557,20 @@ def _check_point(index, params, has_validation):
 
 def _shown(params):
     return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
+def _chunk(chunk):
+    """(i, k) from chunk; (0, 1) for None."""
+    if chunk is None:
+        return 0, 1
+    try:
+        index, count = chunk
+    except (TypeError, ValueError):
+        raise TypeError(f"chunk must be a pair (i, k); got {chunk!r}"
+                        ) from None
+    count = check.positive_int("chunk's k", count)
+    index = check.non_negative_int("chunk's i", index, below=count)
+    return index, count
 
 
 def _seeds(seeds):
@@ -596,9 +668,9 @@ class _Plan:
     """One run to train: its network, built before any run starts (so a
     bad network setting is refused first), and its fit settings."""
 
-    def __init__(self, point, params, seed, fold):
-        self.point, self.params, self.seed, self.fold = \
-            point, params, seed, fold
+    def __init__(self, index, point, params, seed, fold):
+        self.index, self.point, self.params, self.seed, self.fold = \
+            index, point, params, seed, fold
 
     def build(self, sizes, data):
         net_settings = {k: v for k, v in self.params.items()
@@ -631,7 +703,8 @@ class _Plan:
         return self._run(history, ended)
 
     def _run(self, history, ended, message=None):
-        return SweepRun(point=self.point, params=dict(self.params),
+        return SweepRun(index=self.index, point=self.point,
+                        params=dict(self.params),
                         seed=self.seed, fold=self.fold, network=self.network,
                         history=history, ended=ended, message=message)
 

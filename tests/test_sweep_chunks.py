@@ -1,0 +1,75 @@
+"""A sweep cut into chunks (one per process or Dask worker) and merged
+gives what one call gives, bitwise."""
+import logging
+
+import numpy as np
+import pytest
+
+import creg
+from creg import sweeps
+
+SIZES = [10, 6, 3]
+GRID = {"l2": [0.0, 2.0], "dropout": [0.0, 0.3], "lr": [0.1, 0.3]}
+
+
+def data():
+    rng = np.random.default_rng(3)
+    X = rng.random((50, SIZES[0]))
+    return X, np.argmax(X @ np.random.default_rng(0).standard_normal(
+        (SIZES[0], SIZES[-1])), axis=1)
+
+
+def same_results(a, b):
+    assert a.points == b.points and a.planned == b.planned
+    assert [r.index for r in a] == [r.index for r in b] == list(
+        range(a.planned))
+    for x, y in zip(a, b):
+        assert (x.point, x.seed, x.fold, x.ended) == \
+            (y.point, y.seed, y.fold, y.ended)
+        assert np.array_equal(x.network.params, y.network.params)
+        assert x.history.train_cost == y.history.train_cost
+
+
+def chunk(i, k):
+    X, y = data()
+    return creg.sweep(X, y, SIZES, GRID, seeds=[1, 2], cv=2, epochs=2,
+                      n_threads=1, chunk=(i, k))
+
+
+@pytest.mark.parametrize("k", [1, 3, 40])
+def test_chunks_merge_into_the_whole_sweep(k):
+    whole = chunk(0, 1)
+    parts = [chunk(i, k) for i in reversed(range(k))]
+    assert sum(len(p) for p in parts) == whole.planned == 2 * 2 * 2 * 2 * 2
+    same_results(creg.SweepResult.merge(parts), whole)
+
+
+def test_chunks_in_worker_processes():
+    joblib = pytest.importorskip("joblib")
+    parts = joblib.Parallel(n_jobs=2, backend="loky")(
+        joblib.delayed(chunk)(i, 2) for i in range(2))
+    same_results(creg.SweepResult.merge(parts), chunk(0, 1))
+
+
+def test_chunks_on_a_dask_cluster():
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True,
+            host="127.0.0.1", dashboard_address=None,
+            silence_logs=logging.ERROR) as cluster, \
+            distributed.Client(cluster) as client:
+        parts = client.gather(client.map(chunk, range(3), [3] * 3))
+    same_results(creg.SweepResult.merge(parts), chunk(0, 1))
+
+
+def test_merge_refuses_what_does_not_belong_together():
+    X, y = data()
+    a = creg.sweep(X, y, SIZES, {"lr": [0.1, 0.2]}, epochs=1, chunk=(0, 2))
+    b = creg.sweep(X, y, SIZES, {"lr": [0.1, 0.3]}, epochs=1, chunk=(1, 2))
+    with pytest.raises(ValueError, match="different grids"):
+        creg.SweepResult.merge([a, b])
+    with pytest.raises(ValueError, match="same run"):
+        creg.SweepResult.merge([a, a])
+    with pytest.raises(TypeError, match="non-empty list"):
+        creg.SweepResult.merge([])
+    assert isinstance(sweeps.SweepResult.merge([a]), creg.SweepResult)
