@@ -246,7 +246,7 @@ def test_x_is_converted_once_and_shared():
                         dtype="float32")
     plans = []
     assert len(result) == 3
-    d = sweeps._Data(X, y, SIZES, None, None)
+    d = sweeps._Data(X, y, None, None)
     for run in result:
         plan = sweeps._Plan(run.index, run.point, run.params, run.seed,
                             None)

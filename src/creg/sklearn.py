@@ -816,7 +816,9 @@ class CregSearchCV(GridSearchCV):
     OpenMP thread, instead of one process per job that reads the data
     anew.  creg's results do not depend on the thread count, so
     ``best_estimator_`` keeps the estimator's own ``n_threads`` for
-    predict.
+    predict.  The fits always run as threads of this process, whatever
+    joblib backend is active: across machines, use ``GridSearchCV`` with
+    joblib's Dask backend, or `creg.sweep` in chunks.
 
     Parameters
     ----------

@@ -28,7 +28,7 @@ from creg._errors import DivergenceError
 from creg._progress import RunsProgress
 from creg.early_stopping import EarlyStopping
 from creg.history import History
-from creg.network import Network
+from creg.network import _TRAIN_METRICS as TRAIN_METRICS, Network
 
 __all__ = ["sweep", "SweepResult", "SweepRun", "SweepBest"]
 
@@ -70,7 +70,7 @@ _CHECKS = {
     "max_norm": _optional_positive, "patience": check.positive_int,
     "penalty_scale": _one_of(check.PENALTY_SCALES),
     "l1_method": _one_of(check.L1_METHODS),
-    "train_metrics": _one_of(("running", "exact")),
+    "train_metrics": _one_of(TRAIN_METRICS),
     "shuffle": check.boolean, "early_stopping": _stopping,
     "lr_schedule": lambda name, value: check.lr_schedule(value),
 }
@@ -443,7 +443,7 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     if cv is not None and validation_data is not None:
         raise ValueError("give cv or validation_data, not both: each fold's "
                          "test rows are its validation data")
-    data = _Data(X, y, sizes, cv, validation_data)
+    data = _Data(X, y, cv, validation_data)
     for i, params in enumerate(points):
         _check_point(i, params, data.has_validation)
     index, count = _chunk(chunk)
@@ -587,7 +587,7 @@ class _Data:
     """The folds of the data, each converted once per (dtype, output,
     width) and shared by every run that trains on it."""
 
-    def __init__(self, X, y, sizes, cv, validation_data):
+    def __init__(self, X, y, cv, validation_data):
         self.X, self.y, self.validation_data = X, y, validation_data
         self.splits = None
         if cv is not None:
