@@ -240,19 +240,35 @@ def test_table_without_pandas(monkeypatch):
     assert math.isnan(rows[0]["eval_cost"])
 
 
-def test_x_is_converted_once_and_shared():
+def test_x_is_read_in_place_and_folds_one_at_a_time(monkeypatch):
     X, y = data(np.float32)
-    result = creg.sweep(X, y, SIZES, {"lr": [0.1, 0.2, 0.3]}, epochs=1,
-                        dtype="float32")
-    plans = []
-    assert len(result) == 3
-    d = sweeps._Data(X, y, None, None)
-    for run in result:
-        plan = sweeps._Plan(run.index, run.point, run.params, run.seed,
-                            None)
-        plan.build(SIZES, d)
-        plans.append(plan)
-    assert all(p.X is X for p in plans)  # float32 C-contiguous: no copy
+    seen, folds_held = [], []
+    fit = creg.Network.fit
+    acquire = sweeps._Data.acquire
+
+    def spy_fit(net, X_run, *args, **kwargs):
+        seen.append(X_run)
+        return fit(net, X_run, *args, **kwargs)
+
+    def spy_acquire(self, net, fold):
+        got = acquire(self, net, fold)
+        folds_held.append(len(self._folds))
+        return got
+
+    monkeypatch.setattr(creg.Network, "fit", spy_fit)
+    monkeypatch.setattr(sweeps._Data, "acquire", spy_acquire)
+    creg.sweep(X, y, SIZES, {"lr": [0.1, 0.2, 0.3]}, epochs=1,
+               dtype="float32", n_threads=2)
+    assert len(seen) == 3 and all(X_run is X for X_run in seen)
+    seen.clear(), folds_held.clear()
+    result = creg.sweep(X, y, SIZES, {"lr": [0.1, 0.2, 0.3]}, cv=4,
+                        epochs=1, dtype="float32", n_threads=1)
+    assert len(seen) == 12 and folds_held == [1] * 12
+    # the runs of a fold share its rows; the sweep still returns them in
+    # grid order
+    assert len({id(X_run) for X_run in seen}) == 4
+    assert [(r.point, r.fold) for r in result] == [
+        (p, f) for p in range(3) for f in range(4)]
 
 
 @pytest.mark.parametrize("kwargs, error, words", [

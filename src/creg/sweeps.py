@@ -6,8 +6,9 @@ every run of such a grid in one call, spread over the cores: each run is a
 plain ``Network.fit`` on one thread (creg's C releases the GIL), so run i
 is bitwise the fit a user would make alone, whatever runs surround it and
 however many threads the sweep uses (creg's results do not depend on the
-thread count).  The data are converted once per fold and dtype and read in
-place by every run.
+thread count).  The data are converted once per dtype and read in place
+by every run; with cv, a fold's rows are copied when its first run starts
+and freed after its last, the folds trained one after another.
 """
 from __future__ import annotations
 
@@ -362,8 +363,9 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     Run i is ``Network(sizes, seed=seeds[s], **net_settings).fit(X_train,
     y_train, validation_data=..., **fit_settings)``, bitwise, whatever the
     grid around it and the thread count.  Runs are spread over n_threads
-    threads, each fit on one thread; the data are converted once (per
-    fold) and read in place by every run.  A run that diverges ends alone
+    threads, each fit on one thread; the data are converted once and
+    read in place by every run (with cv, the folds are trained one after
+    another, each fold's rows copied only while its runs train).  A run that diverges ends alone
     and says so (``ended="diverged"``); Ctrl-C stops the sweep within
     about 50 ms and returns the runs that had ended.
 
@@ -584,8 +586,11 @@ def _seeds(seeds):
 
 # ------------------------------------------------------------------ data
 class _Data:
-    """The folds of the data, each converted once per (dtype, output,
-    width) and shared by every run that trains on it."""
+    """The data every run reads, converted once per kind of network
+    (dtype, output, widths) and checked before any run starts.  A fold's
+    training and test rows are copied out when its first run starts and
+    dropped when its last run ends, so a cross-validated sweep holds the
+    data and the folds being trained, not every fold at once."""
 
     def __init__(self, X, y, cv, validation_data):
         self.X, self.y, self.validation_data = X, y, validation_data
@@ -596,39 +601,61 @@ class _Data:
                       else [None])
         self.has_validation = (cv is not None
                                or validation_data is not None)
-        self._cache: dict = {}
+        self._whole: dict = {}   # kind -> (X, Y, validation pair or None)
+        self._folds: dict = {}   # (kind, fold) -> (X, Y, test pair)
+        self._readers: dict = {}  # (kind, fold) -> runs yet to end
+        self._lock = threading.Lock()
 
-    def for_run(self, network, fold):
-        """(X_train, Y_train, validation pair or None) for a network."""
-        key = (fold, network.dtype, network.output, network.sizes[0],
-               network.sizes[-1])
-        if key not in self._cache:
-            self._cache[key] = self._convert(network, fold)
-        return self._cache[key]
+    @staticmethod
+    def _kind(net):
+        return (net.dtype, net.output, net.sizes[0], net.sizes[-1])
 
-    def _convert(self, net, fold):
+    def register(self, net, fold):
+        """Checks the data for one more run (raising before any run
+        starts) and counts it as a reader of its fold."""
+        kind = self._kind(net)
+        if kind not in self._whole:
+            self._whole[kind] = self._convert(net)
+        self._readers[kind, fold] = self._readers.get((kind, fold), 0) + 1
+
+    def acquire(self, net, fold):
+        """(X_train, Y_train, validation pair or None) for a run."""
+        kind = self._kind(net)
+        if fold is None:
+            return self._whole[kind]
+        with self._lock:
+            if (kind, fold) not in self._folds:
+                X, Y, _ = self._whole[kind]
+                train, test = self.splits[fold]
+                self._folds[kind, fold] = (X[train], Y[train],
+                                           (X[test], Y[test]))
+            return self._folds[kind, fold]
+
+    def release(self, net, fold):
+        """A run of the fold has ended (or will not start)."""
+        key = (self._kind(net), fold)
+        with self._lock:
+            self._readers[key] -= 1
+            if self._readers[key] == 0:
+                self._folds.pop(key, None)
+
+    def _convert(self, net):
         n_in, n_out = net.sizes[0], net.sizes[-1]
 
         def pair(X, y, xname, yname):
             Xa = check.features(X, net.dtype, n_in, xname)
             return Xa, check.targets(y, Xa.shape[0], n_out, net.output,
                                      net.dtype, yname)
-        if fold is None:
-            train = pair(self.X, self.y, "X", "y")
-            validation = None
-            if self.validation_data is not None:
-                try:
-                    X_val, y_val = self.validation_data
-                except (TypeError, ValueError):
-                    raise TypeError("validation_data must be a pair "
-                                    "(X_val, y_val)") from None
-                validation = pair(X_val, y_val, "X_val", "y_val")
-            return train[0], train[1], validation
-        train_rows, test_rows = self.splits[fold]
-        X, y = np.asarray(self.X), np.asarray(self.y)
-        train = pair(X[train_rows], y[train_rows], "X", "y")
-        test = pair(X[test_rows], y[test_rows], "X", "y")
-        return train[0], train[1], test
+        X, Y = pair(self.X, self.y, "X", "y")
+        validation = None
+        if self.validation_data is not None:
+            try:
+                X_val, y_val = self.validation_data
+            except (TypeError, ValueError):
+                raise TypeError("validation_data must be a pair "
+                                "(X_val, y_val)") from None
+            validation = pair(X_val, y_val, "X_val", "y_val")
+        return X, Y, validation
 
 
 def _splits(cv, X, y):
@@ -680,8 +707,8 @@ class _Plan:
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"grid point {self.point} "
                             f"({_shown(self.params)}): {exc}") from None
-        self.X, self.Y, self.validation = data.for_run(self.network,
-                                                       self.fold)
+        self.data = data
+        data.register(self.network, self.fold)
         self.fit_settings = {k: v for k, v in self.params.items()
                              if k in _FIT_SETTINGS}
         # an EarlyStopping keeps its fit's scores: one per run
@@ -691,14 +718,19 @@ class _Plan:
                 self.fit_settings["early_stopping"])
 
     def train(self, n_threads, stop):
+        """The run (a SweepRun), or KeyboardInterrupt once stop is set."""
         self.warnings = []
-        with _interrupt.stop_when(stop), _warnings.collected(self.warnings):
-            try:
+        try:
+            X, Y, validation = self.data.acquire(self.network, self.fold)
+            with _interrupt.stop_when(stop), \
+                    _warnings.collected(self.warnings):
                 history = self.network.fit(
-                    self.X, self.Y, validation_data=self.validation,
-                    n_threads=n_threads, **self.fit_settings)
-            except DivergenceError as exc:
-                return self._run(exc.history, "diverged", str(exc))
+                    X, Y, validation_data=validation, n_threads=n_threads,
+                    **self.fit_settings)
+        except DivergenceError as exc:
+            return self._run(exc.history, "diverged", str(exc))
+        finally:
+            self.data.release(self.network, self.fold)
         ended = "early_stopping" if history.stopped_early else "epochs"
         return self._run(history, ended)
 
@@ -710,18 +742,19 @@ class _Plan:
 
 
 def _run_all(plans, workers, threads_per_run, verbose):
-    """Trains the plans on `workers` threads; returns (runs in the plans'
-    order, whether Ctrl-C stopped it).  Each worker stores its own run in
+    """Trains the plans on `workers` threads; returns (their runs in the
+    sweep's order, whether Ctrl-C stopped it).  Each worker stores its own run in
     `done`, so a Ctrl-C that lands anywhere in this function (even inside
     a submit) loses no run that ended."""
     stop = threading.Event()
     done = {}
 
-    def train(i, plan):
+    def train(plan):
         if stop.is_set():
+            plan.data.release(plan.network, plan.fold)
             return
         try:
-            done[i] = plan.train(threads_per_run, stop)
+            done[plan.index] = plan.train(threads_per_run, stop)
         except KeyboardInterrupt:  # stop was set: the run did not end
             pass
 
@@ -729,8 +762,10 @@ def _run_all(plans, workers, threads_per_run, verbose):
     pool = futures.ThreadPoolExecutor(workers, "creg-sweep")
     interrupted = False
     try:
-        pending = [pool.submit(train, i, plan)
-                   for i, plan in enumerate(plans)]
+        # fold by fold: a fold's rows are copied for its first run and
+        # freed after its last (_Data)
+        order = sorted(plans, key=lambda p: (p.fold or 0, p.index))
+        pending = [pool.submit(train, plan) for plan in order]
         while pending:
             finished, left = futures.wait(pending, _POLL_SECONDS,
                                           futures.FIRST_COMPLETED)
