@@ -6,6 +6,7 @@ import itertools
 import math
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -351,3 +352,43 @@ def test_warnings_name_their_runs_once():
         "Got `batch_size`=100 larger than sample size 60")]
     assert len(clipped) == 1
     assert all(w.filename == __file__ for w in caught)
+
+
+def test_any_shape_any_grid_runs_as_alone():
+    """Hypothesis draws the architecture, the rows, the grid (1 to 9
+    points of lr, l2, dropout, momentum, batch size) and the thread
+    count: every run stays its fit alone."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    point = st.fixed_dictionaries({
+        "lr": st.sampled_from([0.01, 0.1, 0.5]),
+        "l2": st.sampled_from([0.0, 1.0]),
+        "dropout": st.sampled_from([0.0, 0.25]),
+        "momentum": st.sampled_from([0.0, 0.9]),
+        "batch_size": st.integers(1, 40)})
+
+    @hypothesis.settings(max_examples=25, deadline=None,
+                         suppress_health_check=[
+                             hypothesis.HealthCheck.too_slow])
+    @hypothesis.given(sizes=st.lists(st.integers(1, 33), min_size=1,
+                                     max_size=3),
+                      n=st.integers(1, 70), grid=st.lists(
+                          point, min_size=1, max_size=9),
+                      n_threads=st.integers(1, 3),
+                      dtype=st.sampled_from(["float32", "float64"]))
+    def check(sizes, n, grid, n_threads, dtype):
+        rng = np.random.default_rng(n)
+        X = rng.random((n, sizes[0]))
+        y = rng.integers(0, 2, n)
+        shape = [*sizes, 2]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = creg.sweep(X, y, shape, grid, epochs=2, dtype=dtype,
+                                n_threads=n_threads)
+            for run in result:
+                net = creg.Network(shape, dtype=dtype, seed=0)
+                net.fit(X, y, **{k: v for k, v in run.params.items()
+                                 if k in sweeps._FIT_SETTINGS})
+                assert np.array_equal(net.params, run.network.params)
+
+    check()
