@@ -365,9 +365,10 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     grid around it and the thread count.  Runs are spread over n_threads
     threads, each fit on one thread; the data are converted once and
     read in place by every run (with cv, the folds are trained one after
-    another, each fold's rows copied only while its runs train).  A run that diverges ends alone
-    and says so (``ended="diverged"``); Ctrl-C stops the sweep within
-    about 50 ms and returns the runs that had ended.
+    another, each fold's rows copied only while its runs train).  A run
+    that diverges ends alone and says so (``ended="diverged"``); Ctrl-C
+    stops the sweep within about 50 ms and returns the runs that had
+    ended.
 
     Parameters
     ----------
@@ -743,9 +744,9 @@ class _Plan:
 
 def _run_all(plans, workers, threads_per_run, verbose):
     """Trains the plans on `workers` threads; returns (their runs in the
-    sweep's order, whether Ctrl-C stopped it).  Each worker stores its own run in
-    `done`, so a Ctrl-C that lands anywhere in this function (even inside
-    a submit) loses no run that ended."""
+    sweep's order, whether Ctrl-C stopped it).  Each worker stores its own
+    run in `done`, so a Ctrl-C that lands anywhere in this function (even
+    inside a submit) loses no run that ended."""
     stop = threading.Event()
     done = {}
 
