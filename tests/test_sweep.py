@@ -167,6 +167,9 @@ def test_one_diverging_run_ends_alone():
         assert np.array_equal(net.params, run.network.params)
         same_history(history, run.history)
     assert result.best("train_cost").params["lr"] != 100.0
+    scores = result.scores("train_cost")
+    assert math.isnan(scores[1]) and scores[0] == result[0].metric(
+        "train_cost")
 
 
 def test_early_stopping_says_why_it_ended():
@@ -227,6 +230,7 @@ def test_table_and_best():
         assert row["eval_accuracy"] == run.history.eval_accuracy[-1]
     best = result.best("eval_cost")
     costs = [r.metric("eval_cost") for r in result]
+    assert result.scores("eval_cost") == costs
     assert best.score == min(costs)
     assert best.params == result.points[int(np.argmin(costs))]
     assert result.best().score == max(

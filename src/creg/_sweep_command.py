@@ -5,8 +5,6 @@ creg.sweep, all runs at once on every core, then prints one row per pair
 (mean validation accuracy over the folds, why the runs ended) and the best
 pair.
 """
-import math
-
 from creg import datasets
 from creg.sweeps import sweep
 
@@ -64,12 +62,13 @@ def run(args, out=None):
              f"{result.planned} runs"
              + (" (interrupted)" if result.interrupted else ""),
              f"{'l2':>8} {'dropout':>8} {'accuracy':>9} {'cost':>8}  ended"]
+    accuracies = result.scores("eval_accuracy") if result.runs else []
+    costs = result.scores("eval_cost") if result.runs else []
     for point, params in enumerate(result.points):
         runs = [r for r in result.runs if r.point == point]
         if not runs:
             continue
-        accuracy = _mean([r.metric("eval_accuracy") for r in runs])
-        cost = _mean([r.metric("eval_cost") for r in runs])
+        accuracy, cost = accuracies[point], costs[point]
         ended = ",".join(sorted({r.ended for r in runs}))
         lines.append(f"{params['l2']:8g} {params['dropout']:8g} "
                      f"{accuracy:9.4f} {cost:8.4f}  {ended}")
@@ -80,7 +79,3 @@ def run(args, out=None):
                      f"accuracy {best.score:.4f})")
     print("\n".join(lines), file=out)
     return result
-
-
-def _mean(values):
-    return sum(values) / len(values) if values else math.nan

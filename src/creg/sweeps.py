@@ -297,6 +297,43 @@ class SweepResult:
         return pandas.DataFrame(rows, columns=list(rows[0]) if rows
                                 else None)
 
+    def scores(self, metric: Optional[str] = None) -> list:
+        """Each grid point's mean `metric` over its runs (seeds x folds).
+
+        NaN for a point with a diverged run, or no run left after an
+        interruption.
+
+        Parameters
+        ----------
+        metric : {"eval_accuracy", "eval_cost", "train_accuracy", \
+"train_cost"}, optional
+            Default: eval_accuracy with validation data (or cv), else
+            train_accuracy; the costs for a linear output.
+
+        Returns
+        -------
+        list of float
+            One per grid point, in the order of ``points``.
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits(dtype="float32")
+        >>> result = creg.sweep(X, y, [64, 10, 10], {"l2": [0.0, 1.0]},
+        ...                     epochs=1, cv=2)
+        >>> len(result.scores("eval_cost"))
+        2
+        """
+        metric = self._metric(metric)
+        means = []
+        for point in range(len(self.points)):
+            runs = [r for r in self.runs if r.point == point]
+            values = [r.metric(metric) for r in runs]
+            diverged = any(r.ended == "diverged" for r in runs)
+            means.append(math.nan if not runs or diverged
+                         else float(np.mean(values)))
+        return means
+
     def best(self, metric: Optional[str] = None) -> SweepBest:
         """The grid point with the best mean `metric` over its runs.
 
@@ -308,8 +345,7 @@ class SweepResult:
         ----------
         metric : {"eval_accuracy", "eval_cost", "train_accuracy", \
 "train_cost"}, optional
-            Default: eval_accuracy with validation data (or cv), else
-            train_accuracy; the costs for a linear output.
+            As for `scores`.
 
         Returns
         -------
@@ -324,25 +360,21 @@ class SweepResult:
         >>> result.best().params["lr"]
         0.1
         """
+        metric = self._metric(metric)
+        sign = 1.0 if metric.endswith("accuracy") else -1.0
+        ranks = [-math.inf if math.isnan(s) else sign * s
+                 for s in self.scores(metric)]
+        point = int(np.argmax(ranks))
+        return SweepBest(dict(self.points[point]),
+                         self.scores(metric)[point],
+                         [r for r in self.runs if r.point == point])
+
+    def _metric(self, metric):
         if not self.runs:
             raise ValueError("the sweep has no finished run to choose from")
-        metric = self._default_metric() if metric is None else \
-            check.choice("metric", metric, METRICS)
-        sign = 1.0 if metric.endswith("accuracy") else -1.0
-        best: Optional[tuple[float, SweepBest]] = None
-        for point, params in enumerate(self.points):
-            runs = [r for r in self.runs if r.point == point]
-            values = [r.metric(metric) for r in runs]
-            if not runs or any(r.ended == "diverged" for r in runs) or \
-                    any(math.isnan(v) for v in values):
-                score, rank = math.nan, -math.inf
-            else:
-                score = float(np.mean(values))
-                rank = sign * score
-            if best is None or rank > best[0]:
-                best = (rank, SweepBest(dict(params), score, runs))
-        assert best is not None  # self.points is never empty
-        return best[1]
+        if metric is not None:
+            return check.choice("metric", metric, METRICS)
+        return self._default_metric()
 
     def _default_metric(self):
         run = self.runs[0]
