@@ -396,3 +396,19 @@ def test_any_shape_any_grid_runs_as_alone():
                 assert np.array_equal(net.params, run.network.params)
 
     check()
+
+
+def test_runs_with_teams_of_their_own():
+    """Fewer runs than threads: each run's fit gets a team of threads,
+    and the teams run side by side; still every run is its fit alone."""
+    rng = np.random.default_rng(4)
+    X = rng.random((300, 64))
+    y = rng.integers(0, 10, 300)
+    sizes = [64, 96, 10]
+    result = creg.sweep(X, y, sizes, {"l2": [0.0, 1.0]}, n_threads=4,
+                        epochs=2, batch_size=100, dropout=0.2)
+    for run in result:
+        net = creg.Network(sizes, seed=0)
+        net.fit(X, y, epochs=2, batch_size=100, dropout=0.2, n_threads=1,
+                l2=run.params["l2"])
+        assert np.array_equal(net.params, run.network.params)
