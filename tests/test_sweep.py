@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import creg
-from creg import sweeps
+from creg import _sweep_arguments as arguments, _sweep_runs, sweeps
 
 SIZES = [12, 6, 3]
 N = 60
@@ -43,9 +43,9 @@ def same_history(a, b):
 def alone(X, y, run, validation=None, **network_settings):
     """The run as a user would fit it alone: default threads, own network."""
     net_settings = {k: v for k, v in run.params.items()
-                    if k in sweeps._NETWORK_SETTINGS}
+                    if k in arguments.NETWORK_SETTINGS}
     fit_settings = {k: v for k, v in run.params.items()
-                    if k in sweeps._FIT_SETTINGS}
+                    if k in arguments.FIT_SETTINGS}
     net = creg.Network(SIZES, seed=run.seed, **net_settings,
                        **network_settings)
     try:
@@ -124,7 +124,7 @@ def test_seeds_and_folds_multiply_the_runs():
     assert result.planned == 2 * 2 * 3
     assert [(r.point, r.seed, r.fold) for r in result] == list(
         itertools.product([0, 1], [3, 5], [0, 1, 2]))
-    folds = sweeps._splits(3, X, y)
+    folds = arguments.splits(3, X, y)
     for run in result:
         train, test = folds[run.fold]
         net, history = alone(X[train], y[train], run, (X[test], y[test]))
@@ -135,7 +135,7 @@ def test_seeds_and_folds_multiply_the_runs():
 def test_int_cv_is_sklearns_kfold():
     model_selection = pytest.importorskip("sklearn.model_selection")
     X, y = data(n=23)
-    ours = sweeps._splits(4, X, y)
+    ours = arguments.splits(4, X, y)
     theirs = list(model_selection.KFold(4).split(X, y))
     assert len(ours) == len(theirs)
     for (a, b), (c, d) in zip(ours, theirs):
@@ -184,7 +184,7 @@ def test_early_stopping_says_why_it_ended():
 
 def test_ctrl_c_returns_the_runs_that_ended(monkeypatch):
     X, y = data()
-    train = sweeps._Plan.train
+    train = _sweep_runs.Plan.train
     started = []
 
     def train_interrupted(plan, n_threads, stop):
@@ -193,7 +193,7 @@ def test_ctrl_c_returns_the_runs_that_ended(monkeypatch):
             threading.Timer(0.2, _thread.interrupt_main).start()
         return train(plan, n_threads, stop)
 
-    monkeypatch.setattr(sweeps._Plan, "train", train_interrupted)
+    monkeypatch.setattr(_sweep_runs.Plan, "train", train_interrupted)
     epochs = 10**6  # a run that only a stop request can end
     result = creg.sweep(X, y, SIZES, [{"epochs": 1}, {"epochs": epochs},
                                       {"epochs": epochs}], n_threads=1)
@@ -249,7 +249,7 @@ def test_x_is_read_in_place_and_folds_one_at_a_time(monkeypatch):
     X, y = data(np.float32)
     seen, folds_held = [], []
     fit = creg.Network.fit
-    acquire = sweeps._Data.acquire
+    acquire = _sweep_runs.Data.acquire
 
     def spy_fit(net, X_run, *args, **kwargs):
         seen.append(X_run)
@@ -261,7 +261,7 @@ def test_x_is_read_in_place_and_folds_one_at_a_time(monkeypatch):
         return got
 
     monkeypatch.setattr(creg.Network, "fit", spy_fit)
-    monkeypatch.setattr(sweeps._Data, "acquire", spy_acquire)
+    monkeypatch.setattr(_sweep_runs.Data, "acquire", spy_acquire)
     creg.sweep(X, y, SIZES, {"lr": [0.1, 0.2, 0.3]}, epochs=1,
                dtype="float32", n_threads=2)
     assert len(seen) == 3 and all(X_run is X for X_run in seen)
@@ -392,7 +392,7 @@ def test_any_shape_any_grid_runs_as_alone():
             for run in result:
                 net = creg.Network(shape, dtype=dtype, seed=0)
                 net.fit(X, y, **{k: v for k, v in run.params.items()
-                                 if k in sweeps._FIT_SETTINGS})
+                                 if k in arguments.FIT_SETTINGS})
                 assert np.array_equal(net.params, run.network.params)
 
     check()

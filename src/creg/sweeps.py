@@ -12,70 +12,22 @@ and freed after its last, the folds trained one after another.
 """
 from __future__ import annotations
 
-import concurrent.futures as futures
-import copy
-import inspect
 import itertools
 import math
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from creg import _interrupt, _validation as check, _warnings
-from creg._errors import DivergenceError
-from creg._progress import RunsProgress
-from creg.early_stopping import EarlyStopping
+from creg import _sweep_arguments as arguments, _validation as check
+from creg._sweep_runs import Data, Plan, run_all, show_warnings
 from creg.history import History
-from creg.network import _TRAIN_METRICS as TRAIN_METRICS, Network
+from creg.network import Network
 
 __all__ = ["sweep", "SweepResult", "SweepRun", "SweepBest"]
 
-_NETWORK_SETTINGS = ("hidden", "output", "cost", "init", "dtype")
-# fit's own arguments that the sweep sets itself
-_SWEEP_OWNED = {"self": None, "X": None, "y": None,
-                "validation_data": "validation_data=",
-                "n_threads": "n_threads=", "verbose": "verbose="}
-_FIT_SETTINGS = tuple(name for name in inspect.signature(Network.fit)
-                      .parameters if name not in _SWEEP_OWNED)
-_DEFAULTS = {name: p.default for f in (Network.__init__, Network.fit)
-             for name, p in inspect.signature(f).parameters.items()
-             if p.default is not inspect.Parameter.empty}
 METRICS = ("train_cost", "train_accuracy", "eval_cost", "eval_accuracy")
-_POLL_SECONDS = 0.05  # how often the main thread looks up from its wait
-
-
-def _optional_positive(name, value):
-    return None if value is None else check.positive(name, value)
-
-
-def _stopping(name, value):
-    if isinstance(value, EarlyStopping):
-        return value
-    return check.early_stopping(value)
-
-
-def _one_of(allowed):
-    return lambda name, value: check.choice(name, value, allowed)
-
-
-# Every setting a run may take, checked before any run starts (fit checks
-# them again, as it always does).  The network's are checked by building it.
-_CHECKS = {
-    "epochs": check.positive_int, "batch_size": check.positive_int,
-    "lr": check.positive, "l2": check.non_negative,
-    "l1": check.non_negative, "input_noise": check.non_negative,
-    "momentum": check.rate, "dropout": check.rate,
-    "max_norm": _optional_positive, "patience": check.positive_int,
-    "penalty_scale": _one_of(check.PENALTY_SCALES),
-    "l1_method": _one_of(check.L1_METHODS),
-    "train_metrics": _one_of(TRAIN_METRICS),
-    "shuffle": check.boolean, "early_stopping": _stopping,
-    "lr_schedule": lambda name, value: check.lr_schedule(value),
-}
-assert set(_CHECKS) == set(_FIT_SETTINGS), "a fit setting lacks a check"
 
 
 @dataclass
@@ -284,8 +236,8 @@ class SweepResult:
         rows = []
         for run in self.runs:
             row = {"point": run.point, "seed": run.seed, "fold": run.fold}
-            row.update({name: run.params.get(name, _DEFAULTS.get(name))
-                        for name in self._varying})
+            row.update({name: run.params.get(
+                name, arguments.DEFAULTS.get(name)) for name in self._varying})
             row.update(ended=run.ended, epochs=run.history.epochs)
             row.update({name: run.metric(name) for name in METRICS})
             row["seconds"] = float(sum(run.history.seconds))
@@ -471,347 +423,35 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     >>> sorted(result.best("eval_accuracy").params)[:3]
     ['dropout', 'epochs', 'l2']
     """
-    points, varying = _grid_points(grid, fixed)
-    seeds = _seeds(seeds)
+    points, varying = arguments.grid_points(grid, fixed)
+    seeds = arguments.seeds_of(seeds)
     verbose = check.boolean("verbose", verbose)
     threads = check.n_threads(n_threads) or check._usable_cpus()
     if cv is not None and validation_data is not None:
         raise ValueError("give cv or validation_data, not both: each fold's "
                          "test rows are its validation data")
-    data = _Data(X, y, cv, validation_data)
+    data = Data(X, y, cv, validation_data)
     for i, params in enumerate(points):
-        _check_point(i, params, data.has_validation)
-    index, count = _chunk(chunk)
+        arguments.check_point(i, params, data.has_validation)
+    index, count = arguments.chunk_of(chunk)
     every = itertools.product(enumerate(points), seeds, data.folds)
-    plans = [_Plan(r, point, params, seed, fold)
+    plans = [Plan(r, point, params, seed, fold)
              for r, ((point, params), seed, fold) in enumerate(every)
              if r % count == index]
+    result = SweepResult(runs=[], points=[dict(p) for p in points],
+                         planned=len(plans), _varying=varying)
     if not plans:
-        return SweepResult(runs=[], points=[dict(p) for p in points],
-                           planned=0, _varying=varying)
+        return result
     for plan in plans:
         plan.build(sizes, data)
-    workers = min(threads, len(plans))
-    runs, interrupted = _run_all(plans, workers,
-                                 max(1, threads // len(plans)), verbose)
-    _show_warnings(plans)
-    return SweepResult(runs=runs, points=[dict(p) for p in points],
-                       planned=len(plans), interrupted=interrupted,
-                       _varying=varying)
-
-
-def _show_warnings(plans):
-    """The warnings of the runs' fits, from the caller's thread: once per
-    message, naming the run (or how many runs gave it: an input scale
-    warning comes from every run)."""
-    runs_of: dict = {}
-    for plan in plans:
-        for message, category in getattr(plan, "warnings", ()):
-            runs_of.setdefault((message, category), []).append(plan)
-    for (message, category), runs in runs_of.items():
-        if len(runs) == 1:
-            plan = runs[0]
-            fold = "" if plan.fold is None else f", fold {plan.fold}"
-            who = (f"run {plan.index} (grid point {plan.point}: "
-                   f"{_shown(plan.params)}; seed {plan.seed}{fold})")
-        else:
-            shown = ", ".join(str(plan.index) for plan in runs[:8])
-            who = f"{len(runs)} runs ({shown}{', ...' if runs[8:] else ''})"
-        _warnings.warn(f"{who}: {message}", category)
-
-
-# ------------------------------------------------------------- arguments
-def _check_name(name, where):
-    if name in _NETWORK_SETTINGS or name in _FIT_SETTINGS:
-        return
-    if name == "seed":
-        raise TypeError(f"creg.sweep() takes the seeds as seeds=[...], not "
-                        f"seed in {where}")
-    if name in _SWEEP_OWNED:
-        hint = (f": it is the sweep's own argument, {_SWEEP_OWNED[name]}"
-                if _SWEEP_OWNED[name] else "")
-        raise TypeError(f"{name} cannot be set in {where}{hint}")
-    raise TypeError(check.unexpected_keyword(name, "fit", "creg.sweep"))
-
-
-def _grid_points(grid, fixed):
-    """The list of grid points (dicts, fixed settings merged in) and the
-    names the grid varies."""
-    for name in fixed:
-        _check_name(name, "the fixed settings")
-    if isinstance(grid, Mapping):
-        for name, values in grid.items():
-            _check_name(name, "grid")
-            if isinstance(values, (str, bytes)) or \
-                    not isinstance(values, Iterable):
-                raise TypeError(
-                    f"grid[{name!r}] must be a list of values; got "
-                    f"{values!r} (a single value goes in as {name}=...)")
-        lists = {name: list(values) for name, values in grid.items()}
-        for name, values in lists.items():
-            if not values:
-                raise ValueError(f"grid[{name!r}] is empty")
-        points = [dict(zip(lists, combo))
-                  for combo in itertools.product(*lists.values())]
-    elif isinstance(grid, Sequence) and not isinstance(grid, (str, bytes)):
-        if len(grid) == 0:
-            raise ValueError("grid is an empty list: give at least one "
-                             "point (a dict of settings)")
-        for i, point in enumerate(grid):
-            if not isinstance(point, Mapping):
-                raise TypeError(f"grid[{i}] must be a dict of settings; "
-                                f"got {point!r}")
-            for name in point:
-                _check_name(name, f"grid[{i}]")
-        points = [dict(point) for point in grid]
-    else:
-        raise TypeError("grid must be a dict of lists or a list of dicts; "
-                        f"got {type(grid).__name__}")
-    varying = list(dict.fromkeys(name for p in points for name in p))
-    for name in varying:
-        if name in fixed:
-            raise ValueError(f"{name} is given both in grid and as a fixed "
-                             "setting")
-    return [{**fixed, **point} for point in points], varying
-
-
-def _check_point(index, params, has_validation):
-    try:
-        for name, value in params.items():
-            if name in _CHECKS:
-                _CHECKS[name](name, value)
-        stopper = params.get("early_stopping", False)
-        if not has_validation:
-            check.needs_validation_data(
-                stopper is True or isinstance(stopper, EarlyStopping)
-                and stopper.score is None, params.get("lr_schedule"))
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"grid point {index} ({_shown(params)}): {exc}"
-                        ) from None
-
-
-def _shown(params):
-    return ", ".join(f"{k}={v!r}" for k, v in params.items())
-
-
-def _chunk(chunk):
-    """(i, k) from chunk; (0, 1) for None."""
-    if chunk is None:
-        return 0, 1
-    try:
-        index, count = chunk
-    except (TypeError, ValueError):
-        raise TypeError(f"chunk must be a pair (i, k); got {chunk!r}"
-                        ) from None
-    count = check.positive_int("chunk's k", count)
-    index = check.non_negative_int("chunk's i", index, below=count)
-    return index, count
-
-
-def _seeds(seeds):
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
-        raise TypeError(f"seeds must be a list of ints; got {seeds!r}")
-    values = [check.seed(s) for s in seeds]
-    if not values:
-        raise ValueError("seeds is empty: give at least one seed")
-    return list(dict.fromkeys(values))
-
-
-# ------------------------------------------------------------------ data
-class _Data:
-    """The data every run reads, converted once per kind of network
-    (dtype, output, widths) and checked before any run starts.  A fold's
-    training and test rows are copied out when its first run starts and
-    dropped when its last run ends, so a cross-validated sweep holds the
-    data and the folds being trained, not every fold at once."""
-
-    def __init__(self, X, y, cv, validation_data):
-        self.X, self.y, self.validation_data = X, y, validation_data
-        self.splits = None
-        if cv is not None:
-            self.splits = _splits(cv, np.asarray(X), np.asarray(y))
-        self.folds = (list(range(len(self.splits))) if self.splits
-                      else [None])
-        self.has_validation = (cv is not None
-                               or validation_data is not None)
-        self._whole: dict = {}   # kind -> (X, Y, validation pair or None)
-        self._folds: dict = {}   # (kind, fold) -> (X, Y, test pair)
-        self._readers: dict = {}  # (kind, fold) -> runs yet to end
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _kind(net):
-        return (net.dtype, net.output, net.sizes[0], net.sizes[-1])
-
-    def register(self, net, fold):
-        """Checks the data for one more run (raising before any run
-        starts) and counts it as a reader of its fold."""
-        kind = self._kind(net)
-        if kind not in self._whole:
-            self._whole[kind] = self._convert(net)
-        self._readers[kind, fold] = self._readers.get((kind, fold), 0) + 1
-
-    def acquire(self, net, fold):
-        """(X_train, Y_train, validation pair or None) for a run."""
-        kind = self._kind(net)
-        if fold is None:
-            return self._whole[kind]
-        with self._lock:
-            if (kind, fold) not in self._folds:
-                X, Y, _ = self._whole[kind]
-                train, test = self.splits[fold]
-                self._folds[kind, fold] = (X[train], Y[train],
-                                           (X[test], Y[test]))
-            return self._folds[kind, fold]
-
-    def release(self, net, fold):
-        """A run of the fold has ended (or will not start)."""
-        key = (self._kind(net), fold)
-        with self._lock:
-            self._readers[key] -= 1
-            if self._readers[key] == 0:
-                self._folds.pop(key, None)
-
-    def _convert(self, net):
-        n_in, n_out = net.sizes[0], net.sizes[-1]
-
-        def pair(X, y, xname, yname):
-            Xa = check.features(X, net.dtype, n_in, xname)
-            return Xa, check.targets(y, Xa.shape[0], n_out, net.output,
-                                     net.dtype, yname)
-        X, Y = pair(self.X, self.y, "X", "y")
-        validation = None
-        if self.validation_data is not None:
-            try:
-                X_val, y_val = self.validation_data
-            except (TypeError, ValueError):
-                raise TypeError("validation_data must be a pair "
-                                "(X_val, y_val)") from None
-            validation = pair(X_val, y_val, "X_val", "y_val")
-        return X, Y, validation
-
-
-def _splits(cv, X, y):
-    """The (train, test) index arrays of cv."""
-    if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
-        k, n = int(cv), X.shape[0] if X.ndim else 0
-        if not 2 <= k <= n:
-            raise ValueError(f"cv must be a number of folds in [2, n_rows "
-                             f"= {n}]; got {cv!r}")
-        bounds = np.cumsum([0] + [n // k + (i < n % k) for i in range(k)])
-        rows = np.arange(n)
-        return [(np.concatenate([rows[:a], rows[b:]]), rows[a:b])
-                for a, b in zip(bounds, bounds[1:])]
-    if hasattr(cv, "split") and not isinstance(cv, (str, bytes)):
-        pairs = cv.split(X, y)
-    elif isinstance(cv, Iterable) and not isinstance(cv, (str, bytes)):
-        pairs = cv
-    else:
-        raise TypeError("cv must be a number of folds, a splitter with "
-                        "split(X, y) or a list of (train, test) index "
-                        f"pairs; got {cv!r}")
-    splits = []
-    for i, split in enumerate(pairs):
-        try:
-            train, test = split
-        except (TypeError, ValueError):
-            raise TypeError(f"cv's fold {i} must be a (train, test) pair of "
-                            "index arrays") from None
-        splits.append((np.asarray(train), np.asarray(test)))
-    if not splits:
-        raise ValueError("cv gave no fold")
-    return splits
-
-
-# ------------------------------------------------------------------ runs
-class _Plan:
-    """One run to train: its network, built before any run starts (so a
-    bad network setting is refused first), and its fit settings."""
-
-    def __init__(self, index, point, params, seed, fold):
-        self.index, self.point, self.params, self.seed, self.fold = \
-            index, point, params, seed, fold
-
-    def build(self, sizes, data):
-        net_settings = {k: v for k, v in self.params.items()
-                        if k in _NETWORK_SETTINGS}
-        try:
-            self.network = Network(sizes, seed=self.seed, **net_settings)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"grid point {self.point} "
-                            f"({_shown(self.params)}): {exc}") from None
-        self.data = data
-        data.register(self.network, self.fold)
-        self.fit_settings = {k: v for k, v in self.params.items()
-                             if k in _FIT_SETTINGS}
-        # an EarlyStopping keeps its fit's scores: one per run
-        if isinstance(self.fit_settings.get("early_stopping"),
-                      EarlyStopping):
-            self.fit_settings["early_stopping"] = copy.deepcopy(
-                self.fit_settings["early_stopping"])
-
-    def train(self, n_threads, stop):
-        """The run (a SweepRun), or KeyboardInterrupt once stop is set."""
-        self.warnings = []
-        try:
-            X, Y, validation = self.data.acquire(self.network, self.fold)
-            with _interrupt.stop_when(stop), \
-                    _warnings.collected(self.warnings):
-                history = self.network.fit(
-                    X, Y, validation_data=validation, n_threads=n_threads,
-                    **self.fit_settings)
-        except DivergenceError as exc:
-            return self._run(exc.history, "diverged", str(exc))
-        finally:
-            self.data.release(self.network, self.fold)
-        ended = "early_stopping" if history.stopped_early else "epochs"
-        return self._run(history, ended)
-
-    def _run(self, history, ended, message=None):
-        return SweepRun(index=self.index, point=self.point,
-                        params=dict(self.params),
-                        seed=self.seed, fold=self.fold, network=self.network,
-                        history=history, ended=ended, message=message)
-
-
-def _run_all(plans, workers, threads_per_run, verbose):
-    """Trains the plans on `workers` threads; returns (their runs in the
-    sweep's order, whether Ctrl-C stopped it).  Each worker stores its own
-    run in `done`, so a Ctrl-C that lands anywhere in this function (even
-    inside a submit) loses no run that ended."""
-    stop = threading.Event()
-    done = {}
-
-    def train(plan):
-        if stop.is_set():
-            plan.data.release(plan.network, plan.fold)
-            return
-        try:
-            done[plan.index] = plan.train(threads_per_run, stop)
-        except KeyboardInterrupt:  # stop was set: the run did not end
-            pass
-
-    progress = RunsProgress(len(plans)) if verbose else None
-    pool = futures.ThreadPoolExecutor(workers, "creg-sweep")
-    interrupted = False
-    try:
-        # fold by fold: a fold's rows are copied for its first run and
-        # freed after its last (_Data)
-        order = sorted(plans, key=lambda p: (p.fold or 0, p.index))
-        pending = [pool.submit(train, plan) for plan in order]
-        while pending:
-            finished, left = futures.wait(pending, _POLL_SECONDS,
-                                          futures.FIRST_COMPLETED)
-            for future in finished:
-                future.result()  # an error in a run ends the sweep
-            pending = list(left)
-            if progress is not None:
-                progress.update(len(done))
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        stop.set()  # what is running stops within one call into C
-        pool.shutdown(wait=True, cancel_futures=True)
-        if progress is not None:
-            progress.close()
-    return [done[i] for i in sorted(done)], interrupted
+    outcomes, result.interrupted = run_all(
+        plans, min(threads, len(plans)), max(1, threads // len(plans)),
+        verbose)
+    show_warnings(plans)
+    result.runs = [SweepRun(index=plan.index, point=plan.point,
+                            params=dict(plan.params), seed=plan.seed,
+                            fold=plan.fold, network=plan.network,
+                            history=history, ended=ended, message=message)
+                   for plan in plans if plan.index in outcomes
+                   for history, ended, message in [outcomes[plan.index]]]
+    return result

@@ -1,0 +1,182 @@
+"""A sweep's arguments, checked and expanded before any run starts: the
+names a run may set, the grid into its points, the seeds, the chunk and
+cv into folds.  Every message names the argument (and the grid point)."""
+import inspect
+import itertools
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from creg import _validation as check
+from creg.early_stopping import EarlyStopping
+from creg.network import _TRAIN_METRICS as TRAIN_METRICS, Network
+
+NETWORK_SETTINGS = ("hidden", "output", "cost", "init", "dtype")
+# fit's own arguments that the sweep sets itself
+SWEEP_OWNED = {"self": None, "X": None, "y": None,
+               "validation_data": "validation_data=",
+               "n_threads": "n_threads=", "verbose": "verbose="}
+FIT_SETTINGS = tuple(name for name in inspect.signature(Network.fit)
+                     .parameters if name not in SWEEP_OWNED)
+DEFAULTS = {name: p.default for f in (Network.__init__, Network.fit)
+            for name, p in inspect.signature(f).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def _optional_positive(name, value):
+    return None if value is None else check.positive(name, value)
+
+
+def _stopping(name, value):
+    if isinstance(value, EarlyStopping):
+        return value
+    return check.early_stopping(value)
+
+
+def _one_of(allowed):
+    return lambda name, value: check.choice(name, value, allowed)
+
+
+# Every setting a run may take, checked before any run starts (fit checks
+# them again, as it always does).  The network's are checked by building it.
+_CHECKS = {
+    "epochs": check.positive_int, "batch_size": check.positive_int,
+    "lr": check.positive, "l2": check.non_negative,
+    "l1": check.non_negative, "input_noise": check.non_negative,
+    "momentum": check.rate, "dropout": check.rate,
+    "max_norm": _optional_positive, "patience": check.positive_int,
+    "penalty_scale": _one_of(check.PENALTY_SCALES),
+    "l1_method": _one_of(check.L1_METHODS),
+    "train_metrics": _one_of(TRAIN_METRICS),
+    "shuffle": check.boolean, "early_stopping": _stopping,
+    "lr_schedule": lambda name, value: check.lr_schedule(value),
+}
+assert set(_CHECKS) == set(FIT_SETTINGS), "a fit setting lacks a check"
+
+
+def _check_name(name, where):
+    if name in NETWORK_SETTINGS or name in FIT_SETTINGS:
+        return
+    if name == "seed":
+        raise TypeError(f"creg.sweep() takes the seeds as seeds=[...], not "
+                        f"seed in {where}")
+    if name in SWEEP_OWNED:
+        hint = (f": it is the sweep's own argument, {SWEEP_OWNED[name]}"
+                if SWEEP_OWNED[name] else "")
+        raise TypeError(f"{name} cannot be set in {where}{hint}")
+    raise TypeError(check.unexpected_keyword(name, "fit", "creg.sweep"))
+
+
+def grid_points(grid, fixed):
+    """The list of grid points (dicts, fixed settings merged in) and the
+    names the grid varies."""
+    for name in fixed:
+        _check_name(name, "the fixed settings")
+    if isinstance(grid, Mapping):
+        for name, values in grid.items():
+            _check_name(name, "grid")
+            if isinstance(values, (str, bytes)) or \
+                    not isinstance(values, Iterable):
+                raise TypeError(
+                    f"grid[{name!r}] must be a list of values; got "
+                    f"{values!r} (a single value goes in as {name}=...)")
+        lists = {name: list(values) for name, values in grid.items()}
+        for name, values in lists.items():
+            if not values:
+                raise ValueError(f"grid[{name!r}] is empty")
+        points = [dict(zip(lists, combo))
+                  for combo in itertools.product(*lists.values())]
+    elif isinstance(grid, Sequence) and not isinstance(grid, (str, bytes)):
+        if len(grid) == 0:
+            raise ValueError("grid is an empty list: give at least one "
+                             "point (a dict of settings)")
+        for i, point in enumerate(grid):
+            if not isinstance(point, Mapping):
+                raise TypeError(f"grid[{i}] must be a dict of settings; "
+                                f"got {point!r}")
+            for name in point:
+                _check_name(name, f"grid[{i}]")
+        points = [dict(point) for point in grid]
+    else:
+        raise TypeError("grid must be a dict of lists or a list of dicts; "
+                        f"got {type(grid).__name__}")
+    varying = list(dict.fromkeys(name for p in points for name in p))
+    for name in varying:
+        if name in fixed:
+            raise ValueError(f"{name} is given both in grid and as a fixed "
+                             "setting")
+    return [{**fixed, **point} for point in points], varying
+
+
+def check_point(index, params, has_validation):
+    try:
+        for name, value in params.items():
+            if name in _CHECKS:
+                _CHECKS[name](name, value)
+        stopper = params.get("early_stopping", False)
+        if not has_validation:
+            check.needs_validation_data(
+                stopper is True or isinstance(stopper, EarlyStopping)
+                and stopper.score is None, params.get("lr_schedule"))
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"grid point {index} ({shown(params)}): {exc}"
+                        ) from None
+
+
+def shown(params):
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
+def chunk_of(chunk):
+    """(i, k) from chunk; (0, 1) for None."""
+    if chunk is None:
+        return 0, 1
+    try:
+        index, count = chunk
+    except (TypeError, ValueError):
+        raise TypeError(f"chunk must be a pair (i, k); got {chunk!r}"
+                        ) from None
+    count = check.positive_int("chunk's k", count)
+    index = check.non_negative_int("chunk's i", index, below=count)
+    return index, count
+
+
+def seeds_of(seeds):
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a list of ints; got {seeds!r}")
+    values = [check.seed(s) for s in seeds]
+    if not values:
+        raise ValueError("seeds is empty: give at least one seed")
+    return list(dict.fromkeys(values))
+
+
+def splits(cv, X, y):
+    """The (train, test) index arrays of cv."""
+    if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
+        k, n = int(cv), X.shape[0] if X.ndim else 0
+        if not 2 <= k <= n:
+            raise ValueError(f"cv must be a number of folds in [2, n_rows "
+                             f"= {n}]; got {cv!r}")
+        bounds = np.cumsum([0] + [n // k + (i < n % k) for i in range(k)])
+        rows = np.arange(n)
+        return [(np.concatenate([rows[:a], rows[b:]]), rows[a:b])
+                for a, b in zip(bounds, bounds[1:])]
+    if hasattr(cv, "split") and not isinstance(cv, (str, bytes)):
+        pairs = cv.split(X, y)
+    elif isinstance(cv, Iterable) and not isinstance(cv, (str, bytes)):
+        pairs = cv
+    else:
+        raise TypeError("cv must be a number of folds, a splitter with "
+                        "split(X, y) or a list of (train, test) index "
+                        f"pairs; got {cv!r}")
+    splits = []
+    for i, split in enumerate(pairs):
+        try:
+            train, test = split
+        except (TypeError, ValueError):
+            raise TypeError(f"cv's fold {i} must be a (train, test) pair of "
+                            "index arrays") from None
+        splits.append((np.asarray(train), np.asarray(test)))
+    if not splits:
+        raise ValueError("cv gave no fold")
+    return splits

@@ -1,0 +1,206 @@
+"""The runs of a sweep: the data they share, one plan per run, and the
+threads that train them.
+
+Each run is a plain ``Network.fit`` on one thread in a worker thread (creg's
+C releases the GIL).  Ctrl-C in the caller's thread sets an event that the
+fits read between their calls into C (creg._interrupt); their warnings are
+collected per run and shown from the caller's thread (creg._warnings).
+"""
+import concurrent.futures as futures
+import copy
+import threading
+
+import numpy as np
+
+from creg import _interrupt, _validation as check, _warnings
+from creg._errors import DivergenceError
+from creg._progress import RunsProgress
+from creg._sweep_arguments import (FIT_SETTINGS, NETWORK_SETTINGS, shown,
+                                   splits)
+from creg.early_stopping import EarlyStopping
+from creg.network import Network
+
+_POLL_SECONDS = 0.05  # how often the caller's thread looks up from its wait
+
+
+class Data:
+    """The data every run reads, converted once per kind of network
+    (dtype, output, widths) and checked before any run starts.  A fold's
+    training and test rows are copied out when its first run starts and
+    dropped when its last run ends, so a cross-validated sweep holds the
+    data and the folds being trained, not every fold at once."""
+
+    def __init__(self, X, y, cv, validation_data):
+        self.X, self.y, self.validation_data = X, y, validation_data
+        self.splits = None
+        if cv is not None:
+            self.splits = splits(cv, np.asarray(X), np.asarray(y))
+        self.folds = (list(range(len(self.splits))) if self.splits
+                      else [None])
+        self.has_validation = (cv is not None
+                               or validation_data is not None)
+        self._whole: dict = {}   # kind -> (X, Y, validation pair or None)
+        self._folds: dict = {}   # (kind, fold) -> (X, Y, test pair)
+        self._readers: dict = {}  # (kind, fold) -> runs yet to end
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _kind(net):
+        return (net.dtype, net.output, net.sizes[0], net.sizes[-1])
+
+    def register(self, net, fold):
+        """Checks the data for one more run (raising before any run
+        starts) and counts it as a reader of its fold."""
+        kind = self._kind(net)
+        if kind not in self._whole:
+            self._whole[kind] = self._convert(net)
+        self._readers[kind, fold] = self._readers.get((kind, fold), 0) + 1
+
+    def acquire(self, net, fold):
+        """(X_train, Y_train, validation pair or None) for a run."""
+        kind = self._kind(net)
+        if fold is None:
+            return self._whole[kind]
+        with self._lock:
+            if (kind, fold) not in self._folds:
+                X, Y, _ = self._whole[kind]
+                train, test = self.splits[fold]
+                self._folds[kind, fold] = (X[train], Y[train],
+                                           (X[test], Y[test]))
+            return self._folds[kind, fold]
+
+    def release(self, net, fold):
+        """A run of the fold has ended (or will not start)."""
+        key = (self._kind(net), fold)
+        with self._lock:
+            self._readers[key] -= 1
+            if self._readers[key] == 0:
+                self._folds.pop(key, None)
+
+    def _convert(self, net):
+        n_in, n_out = net.sizes[0], net.sizes[-1]
+
+        def pair(X, y, xname, yname):
+            Xa = check.features(X, net.dtype, n_in, xname)
+            return Xa, check.targets(y, Xa.shape[0], n_out, net.output,
+                                     net.dtype, yname)
+        X, Y = pair(self.X, self.y, "X", "y")
+        validation = None
+        if self.validation_data is not None:
+            try:
+                X_val, y_val = self.validation_data
+            except (TypeError, ValueError):
+                raise TypeError("validation_data must be a pair "
+                                "(X_val, y_val)") from None
+            validation = pair(X_val, y_val, "X_val", "y_val")
+        return X, Y, validation
+
+
+class Plan:
+    """One run to train: its network, built before any run starts (so a
+    bad network setting is refused first), and its fit settings."""
+
+    def __init__(self, index, point, params, seed, fold):
+        self.index, self.point, self.params, self.seed, self.fold = \
+            index, point, params, seed, fold
+
+    def build(self, sizes, data):
+        net_settings = {k: v for k, v in self.params.items()
+                        if k in NETWORK_SETTINGS}
+        try:
+            self.network = Network(sizes, seed=self.seed, **net_settings)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"grid point {self.point} "
+                            f"({shown(self.params)}): {exc}") from None
+        self.data = data
+        data.register(self.network, self.fold)
+        self.fit_settings = {k: v for k, v in self.params.items()
+                             if k in FIT_SETTINGS}
+        # an EarlyStopping keeps its fit's scores: one per run
+        if isinstance(self.fit_settings.get("early_stopping"),
+                      EarlyStopping):
+            self.fit_settings["early_stopping"] = copy.deepcopy(
+                self.fit_settings["early_stopping"])
+
+    def train(self, n_threads, stop):
+        """(History, why it ended, the divergence message or None), or
+        KeyboardInterrupt once stop is set."""
+        self.warnings = []
+        try:
+            X, Y, validation = self.data.acquire(self.network, self.fold)
+            with _interrupt.stop_when(stop), \
+                    _warnings.collected(self.warnings):
+                history = self.network.fit(
+                    X, Y, validation_data=validation, n_threads=n_threads,
+                    **self.fit_settings)
+        except DivergenceError as exc:
+            return exc.history, "diverged", str(exc)
+        finally:
+            self.data.release(self.network, self.fold)
+        ended = "early_stopping" if history.stopped_early else "epochs"
+        return history, ended, None
+
+
+
+def run_all(plans, workers, threads_per_run, verbose):
+    """Trains the plans on `workers` threads; returns ({plan.index: what
+    Plan.train returned} for the runs that ended, whether Ctrl-C stopped
+    it).  Each worker stores its own
+    run in `done`, so a Ctrl-C that lands anywhere in this function (even
+    inside a submit) loses no run that ended."""
+    stop = threading.Event()
+    done = {}
+
+    def train(plan):
+        if stop.is_set():
+            plan.data.release(plan.network, plan.fold)
+            return
+        try:
+            done[plan.index] = plan.train(threads_per_run, stop)
+        except KeyboardInterrupt:  # stop was set: the run did not end
+            pass
+
+    progress = RunsProgress(len(plans)) if verbose else None
+    pool = futures.ThreadPoolExecutor(workers, "creg-sweep")
+    interrupted = False
+    try:
+        # fold by fold: a fold's rows are copied for its first run and
+        # freed after its last (Data)
+        order = sorted(plans, key=lambda p: (p.fold or 0, p.index))
+        pending = [pool.submit(train, plan) for plan in order]
+        while pending:
+            finished, left = futures.wait(pending, _POLL_SECONDS,
+                                          futures.FIRST_COMPLETED)
+            for future in finished:
+                future.result()  # an error in a run ends the sweep
+            pending = list(left)
+            if progress is not None:
+                progress.update(len(done))
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        stop.set()  # what is running stops within one call into C
+        pool.shutdown(wait=True, cancel_futures=True)
+        if progress is not None:
+            progress.close()
+    return done, interrupted
+
+
+def show_warnings(plans):
+    """The warnings of the runs' fits, from the caller's thread: once per
+    message, naming the run (or how many runs gave it: an input scale
+    warning comes from every run)."""
+    runs_of: dict = {}
+    for plan in plans:
+        for message, category in getattr(plan, "warnings", ()):
+            runs_of.setdefault((message, category), []).append(plan)
+    for (message, category), runs in runs_of.items():
+        if len(runs) == 1:
+            plan = runs[0]
+            fold = "" if plan.fold is None else f", fold {plan.fold}"
+            who = (f"run {plan.index} (grid point {plan.point}: "
+                   f"{shown(plan.params)}; seed {plan.seed}{fold})")
+        else:
+            first = ", ".join(str(plan.index) for plan in runs[:8])
+            who = f"{len(runs)} runs ({first}{', ...' if runs[8:] else ''})"
+        _warnings.warn(f"{who}: {message}", category)
