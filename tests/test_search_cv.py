@@ -94,3 +94,33 @@ def test_user_estimator_is_left_alone():
     CregSearchCV(CregRegressor(random_state=0), {"l2": [0.0, 1.0]}, cv=2)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_ctrl_c_stops_the_fits_running_in_threads(monkeypatch):
+    import _thread
+    import threading
+
+    X, y = creg.datasets.load_digits()
+    fit = creg.Network.fit
+    stopped = []
+
+    def recording_fit(net, *args, **kwargs):
+        try:
+            return fit(net, *args, **kwargs)
+        except KeyboardInterrupt:
+            stopped.append(threading.current_thread())
+            raise
+
+    monkeypatch.setattr(creg.Network, "fit", recording_fit)
+    before = set(threading.enumerate())
+    search = CregSearchCV(CregClassifier((8,), epochs=10**6, random_state=0),
+                          {"l2": [0.0, 1.0]}, cv=2, n_jobs=2)
+    threading.Timer(0.5, _thread.interrupt_main).start()  # Ctrl-C
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(X, y)
+    workers = [t for t in threading.enumerate() if t not in before]
+    for thread in workers:
+        thread.join(timeout=60)  # a fit not told to stop runs for hours
+        assert not thread.is_alive()
+    assert len(stopped) == 2  # both running fits saw the stop request
+    assert search.estimator.n_threads is None  # put back

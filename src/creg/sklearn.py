@@ -818,7 +818,8 @@ class CregSearchCV(GridSearchCV):
     ``best_estimator_`` keeps the estimator's own ``n_threads`` for
     predict.  The fits always run as threads of this process, whatever
     joblib backend is active: across machines, use ``GridSearchCV`` with
-    joblib's Dask backend, or `creg.sweep` in chunks.
+    joblib's Dask backend, or `creg.sweep` in chunks.  Ctrl-C stops the
+    running fits too, within one call into C (about 50 ms).
 
     Parameters
     ----------
@@ -889,7 +890,8 @@ return_train_score
         one_thread, restore = _fits_on_one_thread(own["estimator"])
         threads = check.n_threads(own["n_jobs"]) or check._usable_cpus()
         try:
-            with parallel_config(backend="threading", n_jobs=threads):
+            with parallel_config(backend=_stoppable_threads(),
+                                 n_jobs=threads):
                 # n_jobs=None lets the context's thread count decide
                 self.set_params(estimator=one_thread, n_jobs=None)
                 super().fit(X, y, **params)
@@ -898,6 +900,40 @@ return_train_score
         if hasattr(self, "best_estimator_"):
             self.best_estimator_.set_params(**restore)
         return self
+
+
+def _stoppable_threads() -> Any:
+    """joblib's threading backend, whose worker threads' fits stop within
+    one call into C when joblib aborts (Ctrl-C, or an error in another
+    fit): without it, Ctrl-C would leave them training in the background,
+    as Python cannot stop a thread.  Plain "threading" where joblib's
+    backend class cannot be reached."""
+    import threading
+    from multiprocessing.pool import ThreadPool
+
+    from creg import _interrupt
+    try:
+        from joblib._parallel_backends import ThreadingBackend
+    except ImportError:  # pragma: no cover - a joblib without it
+        return "threading"
+
+    class StoppableThreads(ThreadingBackend):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.stop = threading.Event()
+
+        def _get_pool(self) -> Any:
+            if getattr(self, "_pool", None) is None:
+                setattr(self, "_pool", ThreadPool(
+                    getattr(self, "_n_jobs"), initializer=_interrupt.bind,
+                    initargs=(self.stop,)))
+            return getattr(self, "_pool")
+
+        def abort_everything(self, ensure_ready: bool = True) -> None:
+            self.stop.set()
+            super().abort_everything(ensure_ready=False)
+
+    return StoppableThreads()
 
 
 def _fits_on_one_thread(estimator: Any) -> tuple[Any, dict[str, Any]]:
