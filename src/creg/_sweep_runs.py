@@ -105,6 +105,8 @@ class Plan:
             index, point, params, seed, fold
 
     def build(self, sizes, data):
+        """Builds the network and registers the run as a reader of its
+        fold's data (which checks the data)."""
         net_settings = {k: v for k, v in self.params.items()
                         if k in NETWORK_SETTINGS}
         try:
@@ -141,13 +143,12 @@ class Plan:
         return history, ended, None
 
 
-
 def run_all(plans, workers, threads_per_run, verbose):
     """Trains the plans on `workers` threads; returns ({plan.index: what
     Plan.train returned} for the runs that ended, whether Ctrl-C stopped
-    it).  Each worker stores its own
-    run in `done`, so a Ctrl-C that lands anywhere in this function (even
-    inside a submit) loses no run that ended."""
+    it).  Each worker stores its own run in `done`, so a Ctrl-C that lands
+    anywhere in this function (even inside a submit) loses no run that
+    ended."""
     stop = threading.Event()
     done = {}
 
