@@ -1,5 +1,5 @@
 # Declarations of creg's C API (csrc/creg.h); f32/f64 in adjacent pairs.
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 cdef extern from "creg.h" nogil:
     int CREG_OK
@@ -131,3 +131,27 @@ cdef extern from "team.h" nogil:
     void creg_team_watch(creg_team_policy *p, int team, int late,
                          double now) noexcept
     void creg_team_counts(long long *decided, long long *held) noexcept
+
+cdef extern from "sparse.h" nogil:
+    int CREG_EINVAL
+    enum: CREG_SPARSE_TILE_ROWS
+
+    ctypedef struct creg_sparse_pattern:
+        const int64_t *row_start
+        const int32_t *cols
+        const int64_t *used
+        Py_ssize_t I
+        Py_ssize_t O
+        Py_ssize_t U
+
+    int creg_sparse_slots(int n_threads) noexcept
+    int creg_sparse_forward_f32(float *A, float *scratch, const float *X,
+                                const float *values, const float *b,
+                                const creg_sparse_pattern *pattern,
+                                Py_ssize_t B, creg_activation act,
+                                int n_threads) noexcept
+    int creg_sparse_forward_f64(double *A, double *scratch, const double *X,
+                                const double *values, const double *b,
+                                const creg_sparse_pattern *pattern,
+                                Py_ssize_t B, creg_activation act,
+                                int n_threads) noexcept

@@ -9,7 +9,7 @@ and no value checks: Python's _validation does those, once.  The network, the
 step rule and the noise come by name, as creg._descriptors' dataclasses.
 """
 from cython cimport floating
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.string cimport memset
 
 from creg._core cimport *
@@ -400,3 +400,57 @@ def team_late(double start, arrive, leave):
         clock.arrive[t] = arrive[t]
         clock.leave[t] = leave[t]
     return creg_team_late(&clock, <int>team)
+
+
+SPARSE_TILE_ROWS = CREG_SPARSE_TILE_ROWS
+
+
+def sparse_slots(int n_threads):
+    """Scratch slots sparse_forward needs for n_threads (each holds
+    U x SPARSE_TILE_ROWS elements)."""
+    _require_threads(n_threads)
+    return creg_sparse_slots(n_threads)
+
+
+def sparse_forward(floating[:, ::1] A, floating[::1] scratch,
+                   const floating[:, ::1] X, const floating[::1] values,
+                   const floating[::1] b, const int64_t[::1] row_start,
+                   const int32_t[::1] cols, const int64_t[::1] used,
+                   str activation, int n_threads):
+    """A := act(X . W^T + b) with W as compressed rows: neuron o's weights
+    values[row_start[o]:row_start[o+1]] at inputs used[cols[...]]
+    (csrc/sparse.h).  The indices themselves are checked in C."""
+    cdef creg_sparse_pattern p
+    cdef creg_activation act = <creg_activation>ACTIVATION_CODES[activation]
+    cdef Py_ssize_t B = X.shape[0]
+    cdef int status
+    p.O = row_start.shape[0] - 1
+    p.I = X.shape[1]
+    p.U = used.shape[0]
+    _require(B >= 1 and p.O >= 1, "sparse_forward needs rows and outputs")
+    _require(A.shape[0] == B and A.shape[1] == p.O and b.shape[0] == p.O,
+             "sparse_forward needs A (B, O) and b (O)")
+    _require(values.shape[0] == cols.shape[0] == row_start[p.O] >= 0,
+             "values and cols need row_start[O] entries")
+    _require_threads(n_threads)
+    _require(scratch.shape[0] >= 1, "the scratch must not be empty")
+    if scratch.shape[0] // max(p.U * CREG_SPARSE_TILE_ROWS, 1) \
+            < creg_sparse_slots(n_threads):
+        _fail("the scratch holds fewer slots than sparse_slots asks")
+    p.row_start = &row_start[0]
+    p.cols = &cols[0] if cols.shape[0] else NULL
+    p.used = &used[0] if p.U else NULL
+    with nogil:
+        if floating is float:
+            status = creg_sparse_forward_f32(
+                &A[0, 0], &scratch[0], &X[0, 0],
+                &values[0] if values.shape[0] else NULL, &b[0], &p, B, act,
+                n_threads)
+        else:
+            status = creg_sparse_forward_f64(
+                &A[0, 0], &scratch[0], &X[0, 0],
+                &values[0] if values.shape[0] else NULL, &b[0], &p, B, act,
+                n_threads)
+    if status == CREG_EINVAL:
+        _fail("sparse_forward: an index of the pattern is out of range")
+    _check(status)

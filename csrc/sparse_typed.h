@@ -1,0 +1,13 @@
+/* sparse_typed.h -- sparse.c's typed prototype, included twice by
+ * sparse.h (float -> _f32, double -> _f64).  No include guard on purpose.
+ *
+ * A (B x O) := act(X (B x I) . W^T + b (O)), W given by `pattern` and its
+ * nonzero `values` (nnz).  Overwrites A.  scratch holds
+ * creg_sparse_slots(n_threads) * U * CREG_SPARSE_TILE_ROWS elements.
+ * Checks the pattern first (creg_sparse_check) and returns its status;
+ * nothing is written unless it is CREG_OK. */
+int CREG_TFN(sparse_forward)(CREG_TREAL *A, CREG_TREAL *scratch,
+                             const CREG_TREAL *X, const CREG_TREAL *values,
+                             const CREG_TREAL *b,
+                             const creg_sparse_pattern *pattern, ptrdiff_t B,
+                             creg_activation act, int n_threads);
