@@ -17,7 +17,13 @@ The header is a JSON object with exactly these keys: ``format_version``
 two), ``hidden``, ``output``, ``cost``, ``init``, ``dtype`` (allow-listed
 names), ``byte_order`` ("little"), ``seed`` (int in [0, 2**63)),
 ``epochs_trained`` (int in [0, 2**63)), ``n_params`` (int) and
-``payload_bytes`` (int).
+``payload_bytes`` (int).  A compressed network (``Network.compress``) adds
+``input_width`` (int: the columns of the X it was compressed from) and
+``input_mask`` (the columns it reads, as a bit set: bit i of byte i // 8,
+least significant first, is set for column i; written as lowercase hex,
+two digits per byte, exactly ceil(input_width / 8) bytes, padding bits
+zero, sizes[0] bits set).  A bit set is bounded by the width, where a list
+of column numbers could outgrow the header's cap.
 
 What this module promises:
 
@@ -99,6 +105,8 @@ _KEYS = frozenset(
         "n_params", "payload_bytes",
     )
 )
+# Present together, only for a compressed network.
+_INPUT_KEYS = frozenset(("input_width", "input_mask"))
 _MAX_VERSION_CHARS = 200
 
 # Why: a hostile file can hold a 60 KB string or a 4000-digit number where
@@ -206,9 +214,11 @@ def _check_header(header):
     missing = sorted(_KEYS - header.keys())
     if missing:
         return f"header is missing field(s) {missing}"
-    extra = sorted(header.keys() - _KEYS)
+    extra = sorted(header.keys() - _KEYS - _INPUT_KEYS)
     if extra:
         return f"header has unknown field(s) {_quote(extra)}"
+    if 0 < len(header.keys() & _INPUT_KEYS) < len(_INPUT_KEYS):
+        return "header fields 'input_width' and 'input_mask' come together"
 
     creg_version = header["creg_version"]
     if not isinstance(creg_version, str) or len(creg_version) > _MAX_VERSION_CHARS:
@@ -261,6 +271,10 @@ def _check_header(header):
             f"{_quote(header['epochs_trained'])}, outside [0, 2**63)"
         )
 
+    if "input_mask" in header:
+        problem = _check_input_mask(header)
+        if problem is not None:
+            return problem
     expected = _n_params(sizes)
     if header["n_params"] != expected:
         return (
@@ -275,6 +289,44 @@ def _check_header(header):
             f"{expected * itemsize}"
         )
     return None
+
+
+def _check_input_mask(header):
+    """The input_width/input_mask check; an error message or None."""
+    width, mask = header["input_width"], header["input_mask"]
+    if not _is_int(width) or not header["sizes"][0] <= width < 2**63:
+        return (
+            "header field 'input_width' must be an int from sizes[0] to "
+            f"2**63, got {_quote(width)}"
+        )
+    if (not isinstance(mask, str) or len(mask) != 2 * (-(-width // 8))
+            or mask.strip("0123456789abcdef")):
+        return (
+            "header field 'input_mask' must be ceil(input_width / 8) bytes "
+            f"in lowercase hex, got {_quote(mask)}"
+        )
+    bits = np.unpackbits(np.frombuffer(bytes.fromhex(mask), np.uint8),
+                         bitorder="little")
+    if bits[width:].any() or np.count_nonzero(bits) != header["sizes"][0]:
+        return (
+            "header field 'input_mask' must set sizes[0] bits below "
+            "input_width"
+        )
+    return None
+
+
+def input_mask(columns, width):
+    """The hex bit set of the header's 'input_mask'."""
+    bits = np.zeros(width, np.uint8)
+    bits[columns] = 1
+    return np.packbits(bits, bitorder="little").tobytes().hex()
+
+
+def input_columns(header):
+    """The column numbers of a checked header's 'input_mask'."""
+    bits = np.unpackbits(np.frombuffer(bytes.fromhex(header["input_mask"]),
+                                       np.uint8), bitorder="little")
+    return np.flatnonzero(bits[:header["input_width"]])
 
 
 # ------------------------------------------------------------------- save
@@ -314,6 +366,9 @@ def _encode(net):
         "n_params": int(values.size),
         "payload_bytes": len(payload),
     }
+    if net.input_columns is not None:
+        header["input_width"] = int(net.input_width)
+        header["input_mask"] = input_mask(net.input_columns, net.input_width)
     problem = _check_header(header)
     if problem is not None:
         raise ValueError(f"cannot save this network: {problem}")
@@ -613,5 +668,7 @@ def load_network(path, *, max_bytes=DEFAULT_MAX_FILE_BYTES):
         )
     net.params[...] = values
     net.epochs_trained = header["epochs_trained"]
+    if "input_mask" in header:
+        net._set_input_columns(input_columns(header), header["input_width"])
     return net
 

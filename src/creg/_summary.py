@@ -12,6 +12,9 @@ def network_summary(net):
     n_layers = len(net.sizes) - 1
     rows = [("layer", "units", "activation", "weights", "params"),
             ("input", f"{net.sizes[0]:,}", "", "", "")]
+    if net.input_columns is not None:  # compressed: which columns of X
+        rows[1] = ("input", f"{net.sizes[0]:,}",
+                   f"of {net.input_width:,} (select)", "", "")
     for l, (n_in, n_out) in enumerate(zip(net.sizes, net.sizes[1:])):
         last = l == n_layers - 1
         rows.append(("output" if last else f"hidden {l + 1}", f"{n_out:,}",

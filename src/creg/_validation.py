@@ -513,12 +513,14 @@ def matrix(X, name="X", *, dtype=None):
     return converted
 
 
-def features(X, dtype, n_features, name="X", *, avoid=None, finite=True):
+def features(X, dtype, n_features, name="X", *, avoid=None, finite=True,
+             hint=""):
     """X as a C-contiguous, aligned (n, n_features) array of `dtype`;
     copies only when it must (or when it may share memory with `avoid`,
     e.g. the parameters fit is about to overwrite).  finite=False leaves
     the NaN/inf check to the caller (fit: its first epoch finds them, and
-    then calls this again on the result to raise the same error)."""
+    then calls this again on the result to raise the same error).  hint
+    ends the message of a wrong width."""
     array = _as_numeric_array(name, X)
     _two_d(name, array)
     for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
@@ -529,7 +531,7 @@ def features(X, dtype, n_features, name="X", *, avoid=None, finite=True):
     if array.shape[1] != n_features:
         raise ValueError(
             f"{name} has {array.shape[1]} features, but the network is "
-            f"expecting {n_features} features as input.")
+            f"expecting {n_features} features as input.{hint}")
     if finite and array.dtype.kind == "f" and array.dtype != dtype:
         _check_finite(name, array)  # before the cast can hide or make inf
     converted = _contiguous(array, dtype, avoid)

@@ -18,7 +18,8 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import numpy.typing as npt
 
-from creg import _accuracy, _core, _interrupt, _validation as check, _warnings
+from creg import (_accuracy, _core, _interrupt, _sparse,
+                  _validation as check, _warnings)
 from creg._descriptors import NetSpec, Noise, StepRule
 from creg._epoch_table import EpochTable
 from creg._errors import DivergenceError
@@ -123,6 +124,11 @@ class Network:
     (3,)
     """
 
+    # Set by compress(); class defaults keep networks pickled before it
+    # uncompressed.
+    _input_columns: Optional[np.ndarray] = None
+    _input_width: Optional[int] = None
+
     @check.keywords("Network")
     def __init__(self, sizes: Sequence[int], *, hidden: str = "relu",
                  output: str = "softmax", cost: Optional[str] = None,
@@ -225,6 +231,165 @@ class Network:
         [(3,), (2,)]
         """
         return self._biases
+
+    @property
+    def input_columns(self) -> Optional[np.ndarray]:
+        """The columns of the original X this network reads, or None.
+
+        A network made by `compress` reads only the inputs the original
+        used: ``input_columns[i]`` is the original column of its input
+        ``i``.  `select` takes those columns out of a full-width X.
+
+        Returns
+        -------
+        ndarray of int64, read-only, or None
+            None for a network that reads every column of X.
+
+        Examples
+        --------
+        >>> import creg
+        >>> net = creg.Network([4, 3, 2], seed=0)
+        >>> net.weights[0][:, 1] = 0
+        >>> net.compress().input_columns
+        array([0, 2, 3])
+        """
+        return self._input_columns
+
+    @property
+    def input_width(self) -> int:
+        """How many columns `select` takes: the width of the original X
+        for a compressed network, else ``sizes[0]``.
+
+        Returns
+        -------
+        int
+
+        Examples
+        --------
+        >>> import creg
+        >>> net = creg.Network([4, 3, 2], seed=0)
+        >>> net.weights[0][:, 1] = 0
+        >>> small = net.compress()
+        >>> small.sizes[0], small.input_width
+        (3, 4)
+        """
+        return self.sizes[0] if self._input_width is None \
+            else self._input_width
+
+    def _set_input_columns(self, columns, width):
+        """Makes this network read `columns` (increasing, in [0, width))
+        of a width-`width` X; None for all of them."""
+        if columns is None:
+            self._input_columns = self._input_width = None
+            return
+        columns = np.array(columns, np.int64)
+        if (columns.ndim != 1 or columns.size != self.sizes[0]
+                or (columns.size and (columns[0] < 0
+                                      or columns[-1] >= width))
+                or np.any(np.diff(columns) <= 0)):
+            raise ValueError(
+                f"input_columns must be {self.sizes[0]} increasing column "
+                f"numbers in [0, {width})")
+        columns.flags.writeable = False
+        self._input_columns, self._input_width = columns, int(width)
+
+    def _features(self, X, name="X", **kwargs):
+        """check.features for this network's width, with a hint for a
+        compressed network given the original X."""
+        hint = ""
+        if self._input_columns is not None:
+            hint = (f" This network was compressed from {self.input_width} "
+                    f"inputs: pass net.select({name}), which takes the "
+                    f"{self.sizes[0]} columns in net.input_columns.")
+        return check.features(X, self.dtype, self.sizes[0], name,
+                              hint=hint, **kwargs)
+
+    def select(self, X: ArrayLike) -> np.ndarray:
+        """The columns of X this network reads (`input_columns`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, input_width)
+
+        Returns
+        -------
+        ndarray of shape (n, sizes[0])
+            X itself (as an array) for a network that was not compressed.
+
+        Examples
+        --------
+        >>> import numpy as np, creg
+        >>> net = creg.Network([4, 3, 2], seed=0)
+        >>> net.weights[0][:, 1] = 0
+        >>> small = net.compress()
+        >>> X = np.arange(8.0).reshape(2, 4)
+        >>> small.select(X)
+        array([[0., 2., 3.],
+               [4., 6., 7.]])
+        """
+        array = np.asarray(X)
+        if array.ndim != 2 or array.shape[1] != self.input_width:
+            raise ValueError(
+                f"X has shape {array.shape}; select takes the original "
+                f"2-D X of {self.input_width} columns")
+        if self._input_columns is None:
+            return array
+        return array[:, self._input_columns]
+
+    def sparsity(self) -> Any:
+        """Where the weights are exactly zero, per layer.
+
+        Returns
+        -------
+        creg.compress.Sparsity
+            ``layers[l]`` holds layer l's ``zero_fraction``, its ``dead``
+            neurons (all incoming weights zero), its ``unread`` neurons
+            (all outgoing weights zero) and its ``unused_inputs``;
+            ``unused_inputs`` and ``zero_fraction`` of the whole network
+            too.  Its repr is a table.
+
+        Examples
+        --------
+        >>> import creg
+        >>> net = creg.Network([4, 3, 2], seed=0)
+        >>> net.weights[0][1] = 0
+        >>> net.sparsity().layers[0].dead
+        array([1])
+        """
+        from creg.compress import sparsity
+        return sparsity(self)
+
+    def compress(self) -> "Network":
+        """An equivalent smaller network, without what zeros leave unused.
+
+        Hidden neurons whose incoming weights are all zero are removed
+        and their constant output act(b) folded into the next layer's
+        biases; hidden neurons whose outgoing weights are all zero are
+        removed; inputs that no first-layer neuron uses are dropped.  The
+        result reads ``select(X)``, the columns in `input_columns`, and
+        predicts what this network predicts up to rounding (a reordered
+        sum).  `save` and `creg.load` keep `input_columns`.
+
+        Returns
+        -------
+        Network
+
+        Examples
+        --------
+        >>> import numpy as np, creg
+        >>> net = creg.Network([4, 3, 2], dtype="float64", seed=0)
+        >>> net.weights[0][:, 1] = 0      # input 1 unused
+        >>> net.weights[0][2] = 0         # neuron 2 dead
+        >>> small = net.compress()
+        >>> small.sizes
+        (3, 2, 2)
+        >>> X = np.random.default_rng(0).random((5, 4))
+        >>> np.allclose(small.predict_proba(small.select(X)),
+        ...             net.predict_proba(X), rtol=0, atol=1e-12)
+        True
+        """
+        from creg.compress import compress
+        return compress(self)
 
     @property
     def epochs_trained(self) -> int:
@@ -363,8 +528,11 @@ class Network:
         >>> net.predict_proba(X[:2]).shape
         (2, 10)
         """
-        Xa = check.features(X, self.dtype, self.sizes[0])
+        Xa = self._features(X)
         nt = check.n_threads(n_threads)
+        sparse = _sparse.forward(self, Xa, nt)
+        if sparse is not None:
+            return sparse
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
         return self._evaluate(Xa, None, ws, nt)[0]
 
@@ -430,7 +598,7 @@ class Network:
         if self.output == "linear":
             raise ValueError("accuracy needs a sigmoid or softmax output; "
                              "this network's output is linear")
-        Xa = check.features(X, self.dtype, self.sizes[0])
+        Xa = self._features(X)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
@@ -478,7 +646,7 @@ class Network:
         >>> net.cost(X, y, l2=5.0) > net.cost(X, y)
         True
         """
-        Xa = check.features(X, self.dtype, self.sizes[0])
+        Xa = self._features(X)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
         l2 = check.non_negative("l2", l2)
@@ -516,7 +684,7 @@ class Network:
         >>> dW[0].shape, db[1].shape
         ((10, 64), (10,))
         """
-        Xa = check.features(X, self.dtype, self.sizes[0])
+        Xa = self._features(X)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
         grads = check.empty("the gradient", self.params.size, self.dtype)
@@ -646,8 +814,7 @@ class Network:
         # NaN and inf in X are found by the first epoch, which reads every
         # row anyway (_train); scanning X here would cost a third of an
         # epoch of Nielsen's network
-        Xa = check.features(X, self.dtype, self.sizes[0], avoid=self.params,
-                            finite=False)
+        Xa = self._features(X, avoid=self.params, finite=False)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                            self.dtype, avoid=self.params)
         epochs = check.positive_int("epochs", epochs)
@@ -738,8 +905,7 @@ class Network:
         except (TypeError, ValueError):
             raise TypeError("validation_data must be a pair (X_val, y_val)"
                             ) from None
-        X_val = check.features(X_val, self.dtype, self.sizes[0], "X_val",
-                               avoid=self.params)
+        X_val = self._features(X_val, "X_val", avoid=self.params)
         Y_val = check.targets(y_val, X_val.shape[0], self.sizes[-1],
                               self.output, self.dtype, "y_val",
                               avoid=self.params)
@@ -863,7 +1029,7 @@ class Network:
         this is the error predict or cost would raise), else
         DivergenceError carrying the history of the finite epochs."""
         self.params[...] = snapshot
-        check.features(X, self.dtype, self.sizes[0])
+        self._features(X)
         error = DivergenceError(
             f"training diverged in epoch {self.epochs_trained + 1} ({why}); "
             "the network keeps the weights of the last finite epoch. Lower "
