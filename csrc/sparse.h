@@ -13,9 +13,9 @@
 
 #include "creg.h"
 
-/* Rows of X a tile holds: each nonzero weight is one multiply-add over
- * this many rows (a few vectors wide at every precision). */
-#define CREG_SPARSE_TILE_ROWS 16
+/* The most rows of X a tile of sparse_kernel.c holds (32 floats,
+ * 16 doubles): the scratch slot's size per used input. */
+#define CREG_SPARSE_TILE_ROWS 32
 
 /* Where a layer's nonzero weights are (the index half of the CSR). */
 typedef struct {

@@ -1,7 +1,8 @@
-/* sparse_typed.h -- sparse.c's typed prototype, included twice by
+/* sparse_typed.h -- sparse predict's typed prototypes, included twice by
  * sparse.h (float -> _f32, double -> _f64).  No include guard on purpose.
- *
- * A (B x O) := act(X (B x I) . W^T + b (O)), W given by `pattern` and its
+ */
+
+/* A (B x O) := act(X (B x I) . W^T + b (O)), W given by `pattern` and its
  * nonzero `values` (nnz).  Overwrites A.  scratch holds
  * creg_sparse_slots(n_threads) * U * CREG_SPARSE_TILE_ROWS elements.
  * Checks the pattern first (creg_sparse_check) and returns its status;
@@ -11,3 +12,12 @@ int CREG_TFN(sparse_forward)(CREG_TREAL *A, CREG_TREAL *scratch,
                              const CREG_TREAL *b,
                              const creg_sparse_pattern *pattern, ptrdiff_t B,
                              creg_activation act, int n_threads);
+
+/* Internal, sparse_kernel.c at baseline: rows [first, first + rows) of
+ * Z := X . W^T + b (before the activation), with XT a scratch slot of
+ * U * CREG_SPARSE_TILE_ROWS elements. */
+void CREG_TFN(sparse_rows_base)(CREG_TREAL *Z, CREG_TREAL *XT,
+                                const CREG_TREAL *X, const CREG_TREAL *values,
+                                const CREG_TREAL *b,
+                                const creg_sparse_pattern *pattern,
+                                ptrdiff_t first, ptrdiff_t rows);

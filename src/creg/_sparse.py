@@ -2,26 +2,33 @@
 nonzero weights only (csrc/sparse.c), the rest through the dense pass.
 
 The layers from the first on whose density (fraction of nonzero weights)
-is at most MAX_DENSITY run sparse, each on all rows at once; the layers
-after them run as one dense sub-network (creg._core.evaluate on the tail
-of the flat parameter buffer).  The pattern is rebuilt on every call: the
-weights are writable views and a fit changes them, and building it is one
-pass over the weights, like one row of the dense pass.
+is at most MAX_DENSITY[dtype] run sparse, each on all rows at once; the
+layers after them run as one dense sub-network (creg._core.evaluate on the
+tail of the flat parameter buffer).  A layer's pattern is kept with a copy
+of the weights it was built from and rebuilt when they differ: the weights
+are writable views that a fit or the user may change at any time, and
+comparing is a tenth of the cost of building.
 """
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 
 from creg import _core
 from creg._descriptors import NetSpec
 
-# At or below this density a layer predicts faster through its nonzeros
-# (benchmarks/README.md, "Sparse predict": measured crossover ~0.25-0.3 at
-# one thread for [784, 100, 10]; lower is the safe side).
-MAX_DENSITY = 0.2
-# Fewer rows than this go dense: building the pattern would cost more
-# than the sparse pass saves.
-MIN_ROWS = 64
+# At or below this density a layer predicts faster through its nonzeros,
+# end to end (input checks included), at one thread: benchmarks/README.md,
+# "Sparse predict" (crossovers measured near 0.2 and 0.1; a little below
+# them, the side where a wrong guess costs least).
+MAX_DENSITY = {np.dtype(np.float32): 0.15, np.dtype(np.float64): 0.08}
+# Fewer rows than this go dense: the sparse pass's fixed costs (comparing
+# or building the pattern) outweigh what it saves.
+MIN_ROWS = 32
+
+# network -> {layer: Pattern}; weak, so a network's patterns go with it
+_patterns: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class Pattern:
@@ -33,6 +40,7 @@ class Pattern:
     """
 
     def __init__(self, W):
+        self.weights = W.copy()     # what the pattern was built from
         nonzero = W != 0
         self.used = np.flatnonzero(nonzero.any(axis=0)).astype(np.int64)
         column = np.full(W.shape[1], -1, np.int32)
@@ -55,14 +63,26 @@ class Pattern:
         return A
 
 
+def pattern(net, layer):
+    """The pattern of net's weights[layer] as they are now."""
+    cache = _patterns.setdefault(net, {})
+    W = net.weights[layer]
+    kept = cache.get(layer)
+    if kept is None or kept.weights.dtype != W.dtype \
+            or not np.array_equal(kept.weights, W):
+        kept = cache[layer] = Pattern(W)
+    return kept
+
+
 def sparse_prefix(net, rows):
     """How many leading layers of net run sparse for `rows` rows: 0 means
     the dense pass alone."""
     if rows < MIN_ROWS:
         return 0
+    limit = MAX_DENSITY[net.dtype]
     count = 0
     for W in net.weights:
-        if np.count_nonzero(W) > MAX_DENSITY * W.size:
+        if np.count_nonzero(W) > limit * W.size:
             break
         count += 1
     return count
@@ -79,8 +99,7 @@ def forward(net, X, n_threads, layers=None):
     A = X
     for l in range(layers):
         activation = net.output if l == L - 1 else net.hidden
-        A = Pattern(net.weights[l]).forward(A, net.biases[l], activation,
-                                            n_threads)
+        A = pattern(net, l).forward(A, net.biases[l], activation, n_threads)
     if layers == L:
         return A
     return _dense_tail(net, A, layers, n_threads)

@@ -1,0 +1,183 @@
+"""Sparse predict (csrc/sparse.c, creg._sparse): layers with few nonzero
+weights computed through those only, against numpy and the dense pass."""
+import numpy as np
+import pytest
+import reference
+from conftest import COST_OUTPUT, DTYPES, HIDDEN, rel_err
+
+import creg
+from creg import _core, _sparse
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# Sparse against dense and the float64 reference (issue 19's bounds).
+TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+LEVELS = [0, 1] if _core.best_kernel_level() >= 1 else [0]
+
+
+@pytest.fixture(params=LEVELS, ids=lambda v: f"level{v}")
+def sparse_level(request):
+    """Level 0 runs sparse.c's reference rows, 1 and up the vector tiles."""
+    before = _core.kernel_level()
+    _core.set_kernel_level(request.param)
+    yield request.param
+    _core.set_kernel_level(before)
+
+
+def _sparse_net(sizes, density, dtype, hidden="relu", output="softmax",
+                cost=None, seed=0):
+    net = creg.Network(sizes, hidden=hidden, output=output, cost=cost,
+                       init="large", dtype=dtype, seed=seed)
+    rng = np.random.default_rng(seed)
+    for W in net.weights:
+        W[rng.random(W.shape) >= density] = 0
+    return net
+
+
+def _reference(net, X):
+    weights = [np.array(W, np.float64) for W in net.weights]
+    biases = [np.array(b, np.float64) for b in net.biases]
+    return reference.forward(weights, biases, np.array(X, np.float64),
+                             net.hidden, net.output)[-1][-1]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow,
+                                 HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(1, 40), min_size=2, max_size=4),
+       rows=st.integers(1, 100), density=st.sampled_from([0.0, 0.05, 0.3,
+                                                          1.0]),
+       activations=st.sampled_from([(h, c, o) for h in HIDDEN
+                                    for c, o in COST_OUTPUT]),
+       dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**16))
+def test_sparse_layers_match_numpy_and_dense(sparse_level, sizes, rows,
+                                             density, activations, dtype,
+                                             seed):
+    hidden, cost, output = activations
+    if output == "softmax":
+        sizes[-1] = max(sizes[-1], 2)
+    net = _sparse_net(sizes, density, dtype, hidden, output, cost, seed)
+    X = np.random.default_rng(seed).normal(size=(rows, sizes[0]))
+    X = X.astype(dtype)
+    ref = _reference(net, X)
+    dense = _sparse.forward(net, X, 1, layers=0)
+    assert dense is None
+    dense = net._evaluate(X, None, net._workspace(rows), 1)[0]
+    for layers in range(1, len(sizes)):
+        out = _sparse.forward(net, X, 1, layers=layers)
+        assert out.dtype == net.dtype and out.shape == dense.shape
+        if np.abs(ref).max() > 0:
+            assert rel_err(out, ref) <= TOL[net.dtype]
+            assert rel_err(out, dense) <= TOL[net.dtype]
+        else:
+            assert np.array_equal(out, dense)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_threads_give_the_same_bits(sparse_level, dtype):
+    # rows x (nnz + used inputs) above CREG_PARALLEL_MIN: a real team
+    net = _sparse_net([300, 200, 10], 0.1, dtype, hidden="tanh")
+    X = np.random.default_rng(1).random((1000, 300)).astype(dtype)
+    one = _sparse.forward(net, X, 1, layers=1)
+    for n_threads in (2, 3):
+        assert np.array_equal(_sparse.forward(net, X, n_threads, layers=1),
+                              one)
+    assert rel_err(one, _reference(net, X)) <= TOL[net.dtype]
+
+
+def test_vector_tiles_match_the_reference_rows():
+    if _core.best_kernel_level() < 1:
+        pytest.skip("no vector kernels in this build")
+    net = _sparse_net([130, 70, 5], 0.07, "float64", hidden="sigmoid",
+                      output="linear")
+    X = np.random.default_rng(2).normal(size=(77, 130))
+    before = _core.kernel_level()
+    try:
+        _core.set_kernel_level(0)
+        plain = _sparse.forward(net, X, 1, layers=2)
+        _core.set_kernel_level(1)
+        tiles = _sparse.forward(net, X, 1, layers=2)
+    finally:
+        _core.set_kernel_level(before)
+    assert rel_err(tiles, plain) <= 1e-15
+
+
+def test_predict_picks_sparse_layers_by_density(monkeypatch):
+    net = _sparse_net([784, 100, 10], 0.05, "float32")
+    net.weights[1][...] = creg.Network([100, 10], seed=3).weights[0]
+    X = np.random.default_rng(0).random((200, 784)).astype(np.float32)
+    assert _sparse.sparse_prefix(net, len(X)) == 1
+    assert _sparse.sparse_prefix(net, _sparse.MIN_ROWS - 1) == 0
+    calls = []
+    original = _sparse.Pattern.forward
+    monkeypatch.setattr(_sparse.Pattern, "forward",
+                        lambda self, *a: calls.append(1) or original(self,
+                                                                     *a))
+    sparse = net.predict_proba(X)
+    assert calls == [1]
+    monkeypatch.setattr(_sparse, "MAX_DENSITY",
+                        {k: -1.0 for k in _sparse.MAX_DENSITY})
+    dense = net.predict_proba(X)
+    assert calls == [1]
+    assert rel_err(sparse, dense) <= 1e-5
+    assert np.array_equal(net.predict(X), dense.argmax(axis=1))
+    half = _sparse_net([784, 100, 10], 0.5, "float32")
+    assert _sparse.sparse_prefix(half, len(X)) == 0
+
+
+def test_changed_weights_are_seen(monkeypatch):
+    monkeypatch.setattr(_sparse, "MIN_ROWS", 1)
+    net = _sparse_net([50, 20, 3], 0.05, "float64", hidden="tanh",
+                      output="sigmoid")
+    net.weights[1][...] = 1.0
+    X = np.random.default_rng(4).random((40, 50))
+    before = net.predict_proba(X)
+    net.weights[0][3, 7] = 2.5        # in place: the kept pattern is stale
+    after = net.predict_proba(X)
+    assert not np.array_equal(before, after)
+    assert rel_err(after, _reference(net, X)) <= 1e-12
+    net.fit(X, np.arange(40) % 3, epochs=1, l1=50.0, lr=0.1)
+    assert rel_err(net.predict_proba(X), _reference(net, X)) <= 1e-12
+
+
+def _pattern_args(dtype=np.float64):
+    W = np.array([[0, 1.5, 0], [2, 0, -1]], dtype)
+    p = _sparse.Pattern(W)
+    A = np.empty((4, 2), dtype)
+    X = np.ones((4, 3), dtype)
+    scratch = np.empty(_core.sparse_slots(1) * 3 * _core.SPARSE_TILE_ROWS,
+                       dtype)
+    return dict(A=A, scratch=scratch, X=X, values=p.values,
+                b=np.zeros(2, dtype), row_start=p.row_start, cols=p.cols,
+                used=p.used, activation="linear", n_threads=1)
+
+
+def test_core_computes_the_pattern():
+    args = _pattern_args()
+    _core.sparse_forward(**args)
+    assert args["A"].tolist() == [[1.5, 1.0]] * 4
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(cols=np.array([1, 0, 3], np.int32)), "out of range"),
+    (dict(cols=np.array([1, 0, -1], np.int32)), "out of range"),
+    (dict(row_start=np.array([0, 2, 1], np.int64)), "row_start"),
+    (dict(row_start=np.array([1, 1, 3], np.int64)), "out of range"),
+    (dict(used=np.array([0, 0, 2], np.int64)), "out of range"),
+    (dict(used=np.array([0, 1, 3], np.int64)), "out of range"),
+    (dict(A=np.empty((4, 3))), "A \\(B, O\\)"),
+    (dict(X=np.ones((3, 3))), "A \\(B, O\\)"),
+    (dict(scratch=np.empty(3)), "fewer slots"),
+    (dict(values=np.ones(2)), "row_start\\[O\\]"),
+    (dict(n_threads=-1), "n_threads"),
+])
+def test_core_refuses_a_bad_pattern(change, message):
+    """Real checks at the C boundary (they hold under python -O too)."""
+    args = _pattern_args()
+    args.update(change)
+    before = args["A"].copy()
+    with pytest.raises(ValueError, match=message):
+        _core.sparse_forward(**args)
+    assert np.array_equal(args["A"], before, equal_nan=True)
