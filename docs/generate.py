@@ -10,6 +10,9 @@
 - generated/path.txt   stdout of ``python docs/examples/path.py``
 - generated/verbose.txt  stdout of ``python docs/examples/verbose.py`` (the
                        README's "What fit prints" quotes it)
+- generated/mnist_features.txt, mnist_path.png, mnist_importances.png
+                       ``python docs/examples/mnist_features.py`` (needs
+                       matplotlib): docs/paths.rst's feature selection
 
 Accuracies are deterministic for a given creg build and CPU kernel level
 (bitwise identical for any thread count); the seconds columns are not.
@@ -44,7 +47,7 @@ def main():
                  if not line.startswith("wrote ")]
         (OUT / f"{name}.txt").write_text("\n".join(lines).rstrip() + "\n")
 
-    for example in ("path", "verbose"):
+    for example in ("path", "verbose", "mnist_features"):
         text = io.StringIO()
         with contextlib.redirect_stdout(text):
             runpy.run_path(str(HERE / "examples" / f"{example}.py"),

@@ -71,3 +71,94 @@ def test_history_layer_norms_sparsity_and_clamping(digits):
     assert hist.clamped_fraction[-1] == np.mean(rows >= 0.5 * (1 - 1e-5)) > 0
     plain = creg.Network([64, 10], **creg.NIELSEN)
     assert plain.fit(X, y, epochs=1, lr=0.5).clamped_fraction == [0.0]
+
+
+def _signal_in_k_inputs(seed, n=1500, d=30, k=4):
+    """Three ordered classes from a score on k of d Gaussian inputs."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    informative = rng.choice(d, k, replace=False)
+    score = X[:, informative] @ np.array([2.0, -2.0, 1.5, -1.5])
+    y = (score > -1).astype(int) + (score > 1)
+    return X, y, informative
+
+
+# the strongest points use no input at all (glmnet's top of the path), so
+# their fits sit at chance level on purpose
+@pytest.mark.filterwarnings("ignore::creg.TrainingWarning")
+@pytest.mark.parametrize("seed", range(5))
+def test_importances_rank_the_informative_inputs_first(seed):
+    X, y, informative = _signal_in_k_inputs(seed)
+    path = regularization_path(
+        X[:1000], y[:1000], [30, 3], l1=np.geomspace(300, 3, 24),
+        validation_data=(X[1000:], y[1000:]), epochs=10, lr=0.3,
+        batch_size=50, seed=seed)
+    ranked = np.argsort(-path.importances, kind="stable")
+    assert set(ranked[:4]) == set(informative)
+    assert path.importances[ranked[3]] > path.importances[ranked[4]]
+    used = [p.inputs_used for p in path]
+    assert used[0] < 4 <= max(used[:12]) and used[-1] >= 25
+    for p in path:
+        assert p.inputs_used == int((p.weights[0] != 0).any(axis=0).sum())
+
+
+def test_importance_is_where_an_input_stays_in_use():
+    X, y, _ = _signal_in_k_inputs(0, n=200, d=5)
+    path = regularization_path(X, y, [5, 3], l1=[2.0, 1.0, 0.5], epochs=1)
+    for p, columns in zip(path, ([1, 2], [0, 2], [0, 2, 4])):
+        p.weights[0][...] = 0
+        p.weights[0][0, columns] = 1.0
+    # recompute from the edited points: 2 stays from 2.0 down; 0 from 1.0;
+    # 4 only at 0.5; 1 drops out at 1.0 (not still used); 3 never
+    path = type(path)(list(path), penalty="l1",
+                      network_args=path._network_args, data=path._data,
+                      fit_args=path._fit_args)
+    assert path.importances.tolist() == [1.0, 0.0, 2.0, 0.0, 0.5]
+
+
+def test_best_returns_the_best_validated_point(digits):
+    (X, y), val = digits
+    path = regularization_path(X, y, [64, 10], l1=[20.0, 8.0, 2.0],
+                               validation_data=val, epochs=4, lr=0.5,
+                               dtype="float64")
+    scores = [p.eval_accuracy for p in path]
+    strength, net = path.best()
+    assert strength == path[int(np.argmax(scores))].strength
+    assert net.accuracy(*val) == max(scores)
+    assert np.array_equal(net.params, path[int(np.argmax(scores))].params)
+    assert np.array_equal(path.network(1).params, path[1].params)
+    with pytest.raises(ValueError, match="validation_data"):
+        regularization_path(X, y, [64, 10], l1=[1.0], epochs=1,
+                            lr=0.5).best()
+
+
+def test_best_refits_on_the_chosen_inputs(digits):
+    (X, y), val = digits
+    path = regularization_path(X, y, [64, 10], l1=[20.0, 8.0],
+                               validation_data=val, epochs=4, lr=0.5)
+    strength, net = path.best(refit=True, epochs=6)
+    point = path[[p.strength for p in path].index(strength)]
+    columns = np.flatnonzero((point.weights[0] != 0).any(axis=0))
+    assert 0 < columns.size < 64
+    assert net.input_columns.tolist() == columns.tolist()
+    assert net.sizes == (columns.size, 10) and net.epochs_trained == 6
+    assert net.accuracy(net.select(val[0]), val[1]) > 0.8
+    with pytest.raises(ValueError, match="compressed from 64 inputs"):
+        net.predict(val[0])
+
+
+def test_plot_draws_score_zeros_and_inputs_used_on_log_strength(digits):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    (X, y), val = digits
+    path = regularization_path(X, y, [64, 10], l1=[20.0, 2.0, 0.0],
+                               validation_data=val, epochs=2, lr=0.5)
+    fig, axes = path.plot()
+    assert [ax.get_xscale() for ax in axes] == ["log"] * 3
+    lines = [ax.get_lines()[0] for ax in axes]
+    assert list(lines[0].get_xdata()) == [20.0, 2.0]      # 0 left out
+    assert list(lines[0].get_ydata()) == [p.eval_accuracy for p in path[:2]]
+    assert list(lines[2].get_ydata()) == [p.inputs_used for p in path[:2]]
+    assert "validation accuracy" in axes[0].get_ylabel()
+    assert "1 point at strength 0" in axes[0].get_title()

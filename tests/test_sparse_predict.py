@@ -154,6 +154,17 @@ def _pattern_args(dtype=np.float64):
                 used=p.used, activation="linear", n_threads=1)
 
 
+def test_all_zero_layer_runs_sparse(monkeypatch):
+    """No used input: act(b) for every row, without a scratch slot."""
+    monkeypatch.setattr(_sparse, "MIN_ROWS", 1)
+    net = _sparse_net([3, 2], 0.0, "float32", output="sigmoid")
+    X = np.ones((40, 3), np.float32)
+    assert _sparse.sparse_prefix(net, len(X)) == 1
+    out = net.predict_proba(X, n_threads=2)
+    expected = 1 / (1 + np.exp(-net.biases[0].astype(np.float64)))
+    assert rel_err(out, np.tile(expected, (40, 1))) <= 1e-6
+
+
 def test_core_computes_the_pattern():
     args = _pattern_args()
     _core.sparse_forward(**args)

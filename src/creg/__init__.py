@@ -11,7 +11,7 @@ from creg.expand import expand
 from creg.history import History
 from creg.network import NIELSEN, Network
 from creg.network2 import load_network2
-from creg.path import PathPoint, regularization_path
+from creg.path import PathPoint, RegularizationPath, regularization_path
 from creg.penalties import convert_penalty
 from creg.sweeps import SweepBest, SweepResult, SweepRun, sweep
 
@@ -58,7 +58,7 @@ def load(path):
 __all__ = ["Network", "NIELSEN", "History", "EarlyStopping", "load",
            "datasets", "expand",
            "load_network2", "convert_penalty", "regularization_path",
-           "PathPoint", "DivergenceError", "ModelFileError", "CregWarning",
+           "PathPoint", "RegularizationPath", "DivergenceError", "ModelFileError", "CregWarning",
            "InputScaleWarning", "TrainingWarning", "EarlyStoppingWarning",
            "show_config", "__version__", "sweep", "SweepResult", "SweepRun",
            "SweepBest"]

@@ -3,12 +3,12 @@ does not require, so it is imported only here, when a plot is asked for."""
 import math
 
 
-def _matplotlib_pyplot():
+def _matplotlib_pyplot(what="History.plot"):
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ImportError(
-            "History.plot needs matplotlib, an optional dependency of creg: "
+            f"{what} needs matplotlib, an optional dependency of creg: "
             "pip install 'creg[plot]' (or pip install matplotlib)") from exc
     return plt
 

@@ -3,6 +3,13 @@
 Like glmnet, the path runs from the strongest penalty to the weakest, and
 each fit starts from the weights the previous one ended with, so the whole
 path costs little more than one fit and its points are comparable.
+
+An L1 path is also a feature selection: as the strength falls, inputs
+enter the first layer (a column of W_0 turns nonzero).  The path records
+how many are in use at each strength, ranks the inputs by the largest
+strength at which each is used (its importance), draws the glmnet picture
+(validation score, % zeros and inputs used against log strength), and
+returns the best point's network, or one refit on its inputs alone.
 """
 from dataclasses import dataclass
 
@@ -30,6 +37,9 @@ class PathPoint:
         The same on ``validation_data``; NaN without it.
     zero_fraction : float
         Fraction of weights exactly zero.
+    inputs_used : int
+        Inputs (columns of X) that some first-layer neuron uses: a nonzero
+        weight in their column of ``weights[0]``.
     params : ndarray
         A copy of ``Network.params`` after the fit.
     weights, biases : list of ndarray
@@ -51,9 +61,170 @@ class PathPoint:
     eval_cost: float
     eval_accuracy: float
     zero_fraction: float
+    inputs_used: int
     params: np.ndarray
     weights: list
     biases: list
+
+
+class RegularizationPath(list):
+    """The points of `regularization_path`, largest strength first (a
+    list of PathPoint), with what the path says about the inputs.
+
+    Attributes
+    ----------
+    penalty : {"l1", "l2"}
+        Which strength the path varies.
+    importances : ndarray of shape (n_inputs,)
+        Per input, the largest strength at which some first-layer neuron
+        still uses it: used there and at every smaller strength of the
+        path (so an input that SGD's noise kicks in at one strong point
+        and out again at the next does not rank by that point).  0.0 for
+        an input not in use at the smallest strength, or used only at 0.
+        ``np.argsort(-path.importances, kind="stable")`` ranks the inputs.
+
+    Examples
+    --------
+    >>> import numpy as np, creg
+    >>> X, y = creg.datasets.load_digits()
+    >>> path = creg.regularization_path(X, y, [64, 10, 10], l1=[30.0, 3.0],
+    ...                                 epochs=2)
+    >>> [p.inputs_used for p in path]  # doctest: +SKIP
+    [21, 44]
+    >>> path.importances.shape
+    (64,)
+    """
+
+    def __init__(self, points, *, penalty, network_args, data, fit_args):
+        super().__init__(points)
+        self.penalty = penalty
+        self._network_args = network_args  # sizes and Network's keywords
+        self._data = data                   # (X, y, validation_data)
+        self._fit_args = fit_args
+        # from the smallest strength up, while each input stays in use
+        importances = np.zeros(points[0].weights[0].shape[1])
+        staying = np.ones(importances.shape, bool)
+        for point in reversed(points):
+            staying &= (point.weights[0] != 0).any(axis=0)
+            importances[staying] = point.strength
+        self.importances = importances
+
+    def network(self, point):
+        """A Network holding a point's parameters (settings as the path's).
+
+        Parameters
+        ----------
+        point : PathPoint or int
+            A point of this path, or its index.
+
+        Returns
+        -------
+        Network
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits()
+        >>> path = creg.regularization_path(X, y, [64, 10, 10], l1=[3.0],
+        ...                                 epochs=1)
+        >>> path.network(0).accuracy(X, y) == path[0].train_accuracy
+        True
+        """
+        if not isinstance(point, PathPoint):
+            point = self[point]
+        sizes, kwargs = self._network_args
+        net = Network._for_given_weights(sizes, **kwargs)
+        net.params[...] = point.params
+        return net
+
+    def best(self, *, refit=False, **fit_args):
+        """The strength with the best validation score, and its network.
+
+        The score is the validation accuracy, or for a linear output the
+        validation cost (lowest best); the first of equal scores (the
+        largest strength: the sparsest) wins.
+
+        Parameters
+        ----------
+        refit : bool, default=False
+            False: the network the path reached at that strength.  True:
+            a fresh network on that point's inputs alone (the columns of X
+            its first layer uses), trained with the path's settings but no
+            penalty of the path's kind (``l1=0`` on an L1 path): the
+            relaxed-lasso refit.  Its ``input_columns`` records the
+            columns, so it predicts on ``net.select(X)``.
+        **fit_args
+            With refit, override the path's fit settings (e.g. ``l2=``,
+            ``epochs=``).
+
+        Returns
+        -------
+        (float, Network)
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits()
+        >>> path = creg.regularization_path(
+        ...     X[:1000], y[:1000], [64, 10, 10], l1=[30.0, 3.0], epochs=2,
+        ...     validation_data=(X[1000:], y[1000:]))
+        >>> strength, net = path.best(refit=True, epochs=3)
+        >>> net.accuracy(net.select(X[1000:]), y[1000:]) > 0.5
+        True
+        """
+        if self._data[2] is None:
+            raise ValueError("best() needs the path's validation_data: "
+                             "pass validation_data= to regularization_path")
+        _, kwargs = self._network_args
+        if kwargs["output"] == "linear":
+            index = int(np.argmin([p.eval_cost for p in self]))
+        else:
+            index = int(np.argmax([p.eval_accuracy for p in self]))
+        point = self[index]
+        if not refit:
+            return point.strength, self.network(point)
+        return point.strength, self._refit(point, fit_args)
+
+    def _refit(self, point, fit_args):
+        """A fresh network trained on the point's inputs only."""
+        columns = np.flatnonzero((point.weights[0] != 0).any(axis=0))
+        if columns.size == 0:
+            raise ValueError(f"the point at {self.penalty}={point.strength} "
+                             "uses no input: nothing to refit on")
+        sizes, kwargs = self._network_args
+        X, y, validation = self._data
+        X = np.asarray(X)
+        net = Network([columns.size, *sizes[1:]], **kwargs)
+        net._set_input_columns(columns, X.shape[1])
+        args = {**self._fit_args, self.penalty: 0.0, **fit_args}
+        if validation is not None:
+            args.setdefault("validation_data",
+                            (net.select(validation[0]), validation[1]))
+        net.fit(net.select(X), y, **args)
+        return net
+
+    def plot(self):
+        """The glmnet picture: validation score, % of weights exactly zero
+        and inputs used against the strength, on a log axis (points at
+        strength 0 are left out of it).
+
+        Needs matplotlib (``pip install "creg[plot]"``).
+
+        Returns
+        -------
+        (matplotlib.figure.Figure, list of matplotlib.axes.Axes)
+            Three panels sharing the strength axis.
+
+        Examples
+        --------
+        >>> import creg
+        >>> X, y = creg.datasets.load_digits()
+        >>> path = creg.regularization_path(X, y, [64, 10, 10],
+        ...                                 l1=[30.0, 3.0], epochs=1)
+        >>> fig, axes = path.plot()  # doctest: +SKIP
+        """
+        from creg._path_plot import plot_path
+        return plot_path(self)
 
 
 def regularization_path(X, y, sizes, *, l1=None, l2=None,
@@ -78,8 +249,10 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
 
     Returns
     -------
-    list of PathPoint
-        One per strength, from the largest strength to the smallest.
+    RegularizationPath
+        A list of PathPoint, one per strength, from the largest strength
+        to the smallest, with the inputs' ``importances``, ``best()``,
+        ``network(point)`` and ``plot()``.
 
     Examples
     --------
@@ -99,8 +272,8 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
         raise ValueError(f"{name} must be a non-empty sequence of strengths")
     strengths = sorted((check.non_negative(f"{name}[{i}]", v)
                         for i, v in enumerate(values)), reverse=True)
-    net = Network(sizes, **{k: kwargs.pop(k) for k in _NETWORK_ARGS
-                            if k in kwargs})
+    network_args = {k: kwargs.pop(k) for k in _NETWORK_ARGS if k in kwargs}
+    net = Network(sizes, **network_args)
     # a point reports the weights it reached, on the training set as on the
     # validation set, not the running means of its last epoch
     kwargs.setdefault("train_metrics", "exact")
@@ -116,7 +289,12 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
             eval_accuracy=(hist.eval_accuracy[-1] if hist.eval_accuracy
                            else np.nan),
             zero_fraction=hist.zero_fraction[-1],
+            inputs_used=int((net.weights[0] != 0).any(axis=0).sum()),
             params=net.params.copy(),
             weights=[w.copy() for w in net.weights],
             biases=[b.copy() for b in net.biases]))
-    return points
+    settings = dict(hidden=net.hidden, output=net.output, cost=net.cost_name,
+                    init=net.init, dtype=net.dtype, seed=net.seed)
+    return RegularizationPath(
+        points, penalty=name, network_args=(net.sizes, settings),
+        data=(X, y, validation_data), fit_args=kwargs)
