@@ -419,7 +419,7 @@ def sparse_forward(floating[:, ::1] A, floating[::1] scratch,
                    str activation, int n_threads):
     """A := act(X . W^T + b) with W as compressed rows: neuron o's weights
     values[row_start[o]:row_start[o+1]] at inputs used[cols[...]]
-    (csrc/sparse.h).  The indices themselves are checked in C."""
+    (the C header sparse.h).  The indices themselves are checked in C."""
     cdef creg_sparse_pattern p
     cdef creg_activation act = <creg_activation>ACTIVATION_CODES[activation]
     cdef Py_ssize_t B = X.shape[0]

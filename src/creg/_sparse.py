@@ -1,5 +1,5 @@
 """Sparse predict: layers that L1 left mostly zero run through their
-nonzero weights only (csrc/sparse.c), the rest through the dense pass.
+nonzero weights only (the C kernel sparse.c), the rest through the dense pass.
 
 The layers from the first on whose density (fraction of nonzero weights)
 is at most MAX_DENSITY[dtype] run sparse, each on all rows at once; the
@@ -32,7 +32,7 @@ _patterns: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class Pattern:
-    """One layer's nonzero weights as compressed rows (csrc/sparse.h).
+    """One layer's nonzero weights as compressed rows (the C header sparse.h).
 
     Parameters
     ----------
