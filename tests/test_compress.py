@@ -147,6 +147,8 @@ def test_input_columns_survive_save_load_and_pickle(tmp_path):
     assert np.array_equal(back.params, small.params)
     unpickled = pickle.loads(pickle.dumps(small))
     assert np.array_equal(unpickled.input_columns, small.input_columns)
+    assert not unpickled.input_columns.flags.writeable
+    assert not small.input_columns.flags.writeable
     plain = creg.load(net.save(tmp_path / "plain.creg"))
     assert plain.input_columns is None
 

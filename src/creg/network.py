@@ -435,6 +435,8 @@ class Network:
         self.params[...] = params
         self._fit_lock = threading.Lock()
         self._make_views()
+        if self._input_columns is not None:  # checked and read-only again
+            self._set_input_columns(self._input_columns, self._input_width)
 
     def __repr__(self):
         return (f"Network({list(self.sizes)}, hidden={self.hidden!r}, "
