@@ -3,13 +3,16 @@ first layer is mostly zeros, against the dense predict of the same
 network, at one thread, on the 5,000 bundled MNIST images.
 
 Each case zeroes a fraction of the first layer's weights at random (the
-hard case: every input stays in use, no neuron dies) and checks the
-outputs against the dense pass once.  Then it times, interleaved round by
+hard case: every input stays in use, no neuron dies), or trains the
+network with L1 (case "l1": about 95% zeros, with unused inputs and dead
+neurons, as L1 leaves them), and checks the outputs against the dense
+pass once.  Then it times, interleaved round by
 round so that a busy machine slows both alike: ``predict`` as a user calls
 it (input checks included; the layer goes sparse when its density is at
 most ``creg._sparse.MAX_DENSITY``), ``predict`` with the sparse path forced
 and with it turned off, and the two passes alone (without predict's
-input checks, which read X twice), each as the CPU time of the calling thread
+input checks, which read X twice), and predict of the compressed network
+(``net.compress()``, on ``select(X)``), each as the CPU time of the calling thread
 (at n_threads=1 all the work runs on it, and time the machine gives to
 other processes does not count).  ``extra_info`` holds the medians and the ratios
 dense / auto and dense / forced sparse; the benchmark's own timing is the
@@ -18,6 +21,7 @@ auto predict.  The densities sweep the crossover that sets MAX_DENSITY
 """
 import statistics
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -26,12 +30,20 @@ import creg
 from creg import _sparse
 
 ROUNDS = 15
-ZEROS = [0.95, 0.98, 0.9, 0.85, 0.8, 0.7, 0.5]
+# fractions of zeros drawn at random, and "l1": the zeros L1 leaves
+ZEROS = [0.95, 0.98, 0.9, 0.85, 0.8, 0.7, 0.5, "l1"]
 DTYPES = ["float32", "float64"]
 
 
-def _network(zeros, dtype):
+def _network(zeros, dtype, X, y, smoke):
     net = creg.Network([784, 100, 10], dtype=dtype, seed=0)
+    if zeros == "l1":
+        # about 95% zeros in the first layer, test accuracy about 0.85
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", creg.TrainingWarning)
+            net.fit(X[:4000], y[:4000], epochs=1 if smoke else 10, lr=0.1,
+                    l1=25.0, batch_size=20)
+        return net
     W = net.weights[0]
     W[np.random.default_rng(0).random(W.shape) < zeros] = 0
     return net
@@ -53,23 +65,28 @@ def _predict(net, X, mode):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("zeros", ZEROS, ids=[f"{z:.0%}" for z in ZEROS])
+@pytest.mark.parametrize("zeros", ZEROS, ids=[
+    z if isinstance(z, str) else f"{z:.0%}" for z in ZEROS])
 def test_sparse_predict_against_dense(benchmark, request, zeros, dtype):
     smoke = request.config.getoption("benchmark_disable", False)
-    X, _ = creg.datasets.load_mnist_sample(dtype=dtype)
+    X, y = creg.datasets.load_mnist_sample(dtype=dtype)
+    net = _network(zeros, dtype, X, y, smoke)
     if smoke:
         X = X[:500]
-    net = _network(zeros, dtype)
+    zeros = 1 - np.count_nonzero(net.weights[0]) / net.weights[0].size
     sparse = _sparse.forward(net, X, 1, layers=1)
     dense = net._evaluate(X, None, net._workspace(1024), 1)[0]
     tol = 1e-5 if dtype == "float32" else 1e-12
     assert np.max(np.abs(sparse - dense)) <= tol * np.max(np.abs(dense))
 
     ws = net._workspace(1024)
+    small = net.compress()
+    X_small = small.select(X)
     passes = {"sparse_pass": lambda: _sparse.forward(net, X, 1, layers=1),
-              "dense_pass": lambda: net._evaluate(X, None, ws, 1)}
+              "dense_pass": lambda: net._evaluate(X, None, ws, 1),
+              "compressed": lambda: small.predict(X_small, n_threads=1)}
     times = {"auto": [], "sparse": [], "dense": [], "sparse_pass": [],
-             "dense_pass": []}
+             "dense_pass": [], "compressed": []}
     for _ in range(1 if smoke else ROUNDS):
         for mode in ("auto", "sparse", "dense"):
             times[mode].append(_predict(net, X, mode))
@@ -88,7 +105,10 @@ def test_sparse_predict_against_dense(benchmark, request, zeros, dtype):
         dense_over_sparse=median["dense"] / median["sparse"],
         sparse_pass_ms=1e3 * median["sparse_pass"],
         dense_pass_ms=1e3 * median["dense_pass"],
-        dense_over_sparse_pass=median["dense_pass"] / median["sparse_pass"])
+        dense_over_sparse_pass=median["dense_pass"] / median["sparse_pass"],
+        compressed_sizes=list(small.sizes),
+        compressed_ms=1e3 * median["compressed"],
+        dense_over_compressed=median["dense"] / median["compressed"])
     print(f"\n{dtype} {zeros:.0%} zeros, {len(X)} rows: dense "
           f"{1e3 * median['dense']:.2f} ms, sparse "
           f"{1e3 * median['sparse']:.2f} ms "
@@ -97,6 +117,9 @@ def test_sparse_predict_against_dense(benchmark, request, zeros, dtype):
           f"({median['dense'] / median['auto']:.2f}x); the passes alone "
           f"{1e3 * median['dense_pass']:.2f} / "
           f"{1e3 * median['sparse_pass']:.2f} ms "
-          f"({median['dense_pass'] / median['sparse_pass']:.2f}x)")
+          f"({median['dense_pass'] / median['sparse_pass']:.2f}x); "
+          f"compressed to {list(small.sizes)}: "
+          f"{1e3 * median['compressed']:.2f} ms "
+          f"({median['dense'] / median['compressed']:.2f}x)")
     benchmark.pedantic(net.predict, args=(X,), kwargs={"n_threads": 1},
                        rounds=1 if smoke else ROUNDS, warmup_rounds=0)

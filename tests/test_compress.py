@@ -121,6 +121,7 @@ def test_wrong_width_names_the_width_and_select():
                        "of 5 columns"):
         small.select(X[:, :3])
     assert np.array_equal(small.select(X), X[:, 2:])
+    assert small.select(X).flags.c_contiguous
     assert net.input_columns is None and net.select(X) is not None
 
 

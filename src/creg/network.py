@@ -334,7 +334,9 @@ class Network:
                 f"2-D X of {self.input_width} columns")
         if self._input_columns is None:
             return array
-        return array[:, self._input_columns]
+        # take, not X[:, columns]: that result is not C-contiguous, and
+        # predict would copy it again
+        return array.take(self._input_columns, axis=1)
 
     def sparsity(self) -> Any:
         """Where the weights are exactly zero, per layer.
