@@ -6,17 +6,17 @@ Each case zeroes a fraction of the first layer's weights at random (the
 hard case: every input stays in use, no neuron dies), or trains the
 network with L1 (case "l1": about 95% zeros, with unused inputs and dead
 neurons, as L1 leaves them), and checks the outputs against the dense
-pass once.  Then it times, interleaved round by
-round so that a busy machine slows both alike: ``predict`` as a user calls
-it (input checks included; the layer goes sparse when its density is at
-most ``creg._sparse.MAX_DENSITY``), ``predict`` with the sparse path forced
-and with it turned off, and the two passes alone (without predict's
-input checks, which read X twice), and predict of the compressed network
-(``net.compress()``, on ``select(X)``), each as the CPU time of the calling thread
-(at n_threads=1 all the work runs on it, and time the machine gives to
-other processes does not count).  ``extra_info`` holds the medians and the ratios
-dense / auto and dense / forced sparse; the benchmark's own timing is the
-auto predict.  The densities sweep the crossover that sets MAX_DENSITY
+pass once.  Then it times, interleaved round by round so that a busy
+machine slows all alike: ``predict`` as a user calls it (input checks
+included; the layer goes sparse when its density is at most
+``creg._sparse.MAX_DENSITY``), ``predict`` with the sparse path forced and
+with it turned off, the two passes alone (without predict's input checks,
+which read X twice), and predict of the compressed network
+(``net.compress()``, on ``select(X)``), each as the CPU time of the
+calling thread (at n_threads=1 all the work runs on it, and time the
+machine gives to other processes does not count).  ``extra_info`` holds
+the medians and the ratios; the benchmark's own timing is the auto
+predict.  The densities sweep the crossover that sets MAX_DENSITY
 (benchmarks/README.md, "Sparse predict").
 """
 import statistics
