@@ -80,7 +80,7 @@ forward_share(real *A, real *scratch, const real *X, const real *values,
 }
 
 int
-CREG_FN(sparse_forward)(real *A, real *scratch, const real *X,
+CREG_FN(sparse_forward)(real *A, real *scratch, int slots, const real *X,
                         const real *values, const real *b,
                         const creg_sparse_pattern *pattern, ptrdiff_t B,
                         creg_activation act, int n_threads)
@@ -89,8 +89,14 @@ CREG_FN(sparse_forward)(real *A, real *scratch, const real *X,
     if (status != CREG_OK) {
         return status;
     }
+    if (slots < 1) {
+        return CREG_EINVAL;
+    }
     const rows_fn rows_kernel = level_rows();
-    const int nt = creg_threads_for(n_threads);
+    /* never a team larger than the scratch has slots for, whatever the
+     * OpenMP default became since the caller sized it */
+    int nt = creg_threads_for(n_threads);
+    nt = nt > slots ? slots : nt < -slots ? -slots : nt;
     const double work = (double)B * (pattern->row_start[pattern->O]
                                      + pattern->U);
     CREG_TEAM(nt, work > CREG_PARALLEL_MIN && B > CREG_SPARSE_TILE_ROWS,

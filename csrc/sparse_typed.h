@@ -3,11 +3,12 @@
  */
 
 /* A (B x O) := act(X (B x I) . W^T + b (O)), W given by `pattern` and its
- * nonzero `values` (nnz).  Overwrites A.  scratch holds
- * creg_sparse_slots(n_threads) * U * CREG_SPARSE_TILE_ROWS elements.
- * Checks the pattern first (creg_sparse_check) and returns its status;
- * nothing is written unless it is CREG_OK. */
-int CREG_TFN(sparse_forward)(CREG_TREAL *A, CREG_TREAL *scratch,
+ * nonzero `values` (nnz).  Overwrites A.  scratch holds `slots` (>= 1)
+ * slots of U * CREG_SPARSE_TILE_ROWS elements, creg_sparse_slots(n_threads)
+ * for a full team; the team is at most `slots` threads.  Checks the
+ * pattern first (creg_sparse_check) and returns its status (CREG_EINVAL
+ * also for slots < 1); nothing is written unless it is CREG_OK. */
+int CREG_TFN(sparse_forward)(CREG_TREAL *A, CREG_TREAL *scratch, int slots,
                              const CREG_TREAL *X, const CREG_TREAL *values,
                              const CREG_TREAL *b,
                              const creg_sparse_pattern *pattern, ptrdiff_t B,

@@ -145,12 +145,14 @@ cdef extern from "sparse.h" nogil:
         Py_ssize_t U
 
     int creg_sparse_slots(int n_threads) noexcept
-    int creg_sparse_forward_f32(float *A, float *scratch, const float *X,
+    int creg_sparse_forward_f32(float *A, float *scratch, int slots,
+                                const float *X,
                                 const float *values, const float *b,
                                 const creg_sparse_pattern *pattern,
                                 Py_ssize_t B, creg_activation act,
                                 int n_threads) noexcept
-    int creg_sparse_forward_f64(double *A, double *scratch, const double *X,
+    int creg_sparse_forward_f64(double *A, double *scratch, int slots,
+                                const double *X,
                                 const double *values, const double *b,
                                 const creg_sparse_pattern *pattern,
                                 Py_ssize_t B, creg_activation act,

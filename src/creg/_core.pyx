@@ -435,8 +435,8 @@ def sparse_forward(floating[:, ::1] A, floating[::1] scratch,
     _require_threads(n_threads)
     _require(scratch.shape[0] >= 1, "the scratch must not be empty")
     # no used input: the tiles are never gathered, any scratch will do
-    if p.U and scratch.shape[0] // (p.U * CREG_SPARSE_TILE_ROWS) \
-            < creg_sparse_slots(n_threads):
+    cdef int slots = creg_sparse_slots(n_threads)
+    if p.U and scratch.shape[0] // (p.U * CREG_SPARSE_TILE_ROWS) < slots:
         _fail("the scratch holds fewer slots than sparse_slots asks")
     p.row_start = &row_start[0]
     p.cols = &cols[0] if cols.shape[0] else NULL
@@ -444,12 +444,12 @@ def sparse_forward(floating[:, ::1] A, floating[::1] scratch,
     with nogil:
         if floating is float:
             status = creg_sparse_forward_f32(
-                &A[0, 0], &scratch[0], &X[0, 0],
+                &A[0, 0], &scratch[0], slots, &X[0, 0],
                 &values[0] if values.shape[0] else NULL, &b[0], &p, B, act,
                 n_threads)
         else:
             status = creg_sparse_forward_f64(
-                &A[0, 0], &scratch[0], &X[0, 0],
+                &A[0, 0], &scratch[0], slots, &X[0, 0],
                 &values[0] if values.shape[0] else NULL, &b[0], &p, B, act,
                 n_threads)
     if status == CREG_EINVAL:
