@@ -22,7 +22,7 @@
 #include "sparse.h"
 #include "threads.h"
 
-typedef void (*rows_fn)(real *Z, real *XT, const real *X,
+typedef void (*rows_fn)(real *Z, real *scratch, const real *X,
                         const real *values, const real *b,
                         const creg_sparse_pattern *p, ptrdiff_t first,
                         ptrdiff_t rows);
@@ -30,11 +30,11 @@ typedef void (*rows_fn)(real *Z, real *XT, const real *X,
 /* Rows [first, first + rows) of Z := X . W^T + b, one dot product per row
  * and neuron over its nonzeros in order: the reference of the tiles. */
 static void
-reference_rows(real *Z, real *XT, const real *X, const real *values,
+reference_rows(real *Z, real *scratch, const real *X, const real *values,
                const real *b, const creg_sparse_pattern *p, ptrdiff_t first,
                ptrdiff_t rows)
 {
-    (void)XT;
+    (void)scratch;
     for (ptrdiff_t i = first; i < first + rows; ++i) {
         const real *x = X + i * p->I;
         for (ptrdiff_t o = 0; o < p->O; ++o) {
@@ -73,7 +73,7 @@ forward_share(real *A, real *scratch, const real *X, const real *values,
     if (count == 0) {
         return;
     }
-    rows_kernel(A, scratch + (ptrdiff_t)me * p->U * CREG_SPARSE_TILE_ROWS, X,
+    rows_kernel(A, scratch + me * creg_sparse_slot_size(p->U, p->O), X,
                 values, b, p, first, count);
     CREG_FN(activation_forward)(A + first * p->O, A + first * p->O, count,
                                 p->O, act);

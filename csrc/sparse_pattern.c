@@ -16,10 +16,42 @@ creg_sparse_slots(int n_threads)
     return request < 0 ? -request : request;
 }
 
+/* Neuron o's splits: from row_start[o] to row_start[o + 1], increasing,
+ * each block's columns inside the block. */
+static int
+check_splits(const creg_sparse_pattern *p, ptrdiff_t o)
+{
+    const int64_t *split = p->splits + o * (p->n_blocks + 1);
+    if (split[0] != p->row_start[o]
+        || split[p->n_blocks] != p->row_start[o + 1]) {
+        return CREG_EINVAL;
+    }
+    for (ptrdiff_t j = 0; j < p->n_blocks; ++j) {
+        if (split[j + 1] < split[j]) {
+            return CREG_EINVAL;
+        }
+    }
+    /* only now are split[j] .. split[j + 1] inside the row's weights */
+    for (ptrdiff_t j = 0; j < p->n_blocks; ++j) {
+        const int64_t low = (int64_t)j * CREG_SPARSE_BLOCK_INPUTS;
+        const int64_t high = low + CREG_SPARSE_BLOCK_INPUTS < p->U
+                                 ? low + CREG_SPARSE_BLOCK_INPUTS
+                                 : p->U;
+        for (int64_t k = split[j]; k < split[j + 1]; ++k) {
+            if (p->cols[k] < low || p->cols[k] >= high) {
+                return CREG_EINVAL;
+            }
+        }
+    }
+    return CREG_OK;
+}
+
 int
 creg_sparse_check(const creg_sparse_pattern *p)
 {
-    if (p->O < 1 || p->U < 0 || p->U > p->I || p->row_start[0] != 0) {
+    const ptrdiff_t block = CREG_SPARSE_BLOCK_INPUTS;
+    if (p->O < 1 || p->U < 0 || p->U > p->I || p->row_start[0] != 0
+        || p->n_blocks != (p->U + block - 1) / block) {
         return CREG_EINVAL;
     }
     for (ptrdiff_t o = 0; o < p->O; ++o) {
@@ -27,9 +59,9 @@ creg_sparse_check(const creg_sparse_pattern *p)
             return CREG_EINVAL;
         }
     }
-    const int64_t nnz = p->row_start[p->O];
-    for (int64_t k = 0; k < nnz; ++k) {
-        if (p->cols[k] < 0 || p->cols[k] >= p->U) {
+    /* every row inside [0, row_start[O]) now: its splits can be read */
+    for (ptrdiff_t o = 0; o < p->O; ++o) {
+        if (check_splits(p, o) != CREG_OK) {
             return CREG_EINVAL;
         }
     }

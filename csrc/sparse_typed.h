@@ -4,8 +4,8 @@
 
 /* A (B x O) := act(X (B x I) . W^T + b (O)), W given by `pattern` and its
  * nonzero `values` (nnz).  Overwrites A.  scratch holds `slots` (>= 1)
- * slots of U * CREG_SPARSE_TILE_ROWS elements, creg_sparse_slots(n_threads)
- * for a full team; the team is at most `slots` threads.  Checks the
+ * slots of creg_sparse_slot_size(U, O) elements, creg_sparse_slots(
+ * n_threads) for a full team; the team is at most `slots` threads.  Checks the
  * pattern first (creg_sparse_check) and returns its status (CREG_EINVAL
  * also for slots < 1); nothing is written unless it is CREG_OK. */
 int CREG_TFN(sparse_forward)(CREG_TREAL *A, CREG_TREAL *scratch, int slots,
@@ -15,9 +15,8 @@ int CREG_TFN(sparse_forward)(CREG_TREAL *A, CREG_TREAL *scratch, int slots,
                              creg_activation act, int n_threads);
 
 /* Internal, sparse_kernel.c at baseline: rows [first, first + rows) of
- * Z := X . W^T + b (before the activation), with XT a scratch slot of
- * U * CREG_SPARSE_TILE_ROWS elements. */
-void CREG_TFN(sparse_rows_base)(CREG_TREAL *Z, CREG_TREAL *XT,
+ * Z := X . W^T + b (before the activation), in one scratch slot. */
+void CREG_TFN(sparse_rows_base)(CREG_TREAL *Z, CREG_TREAL *scratch,
                                 const CREG_TREAL *X, const CREG_TREAL *values,
                                 const CREG_TREAL *b,
                                 const creg_sparse_pattern *pattern,

@@ -28,8 +28,10 @@ def sparse_level(request):
 
 def _sparse_net(sizes, density, dtype, hidden="relu", output="softmax",
                 cost=None, seed=0):
+    # normalized: pre-activations of order 1 at any width, so float32
+    # outputs do not underflow where the float64 reference does not
     net = creg.Network(sizes, hidden=hidden, output=output, cost=cost,
-                       init="large", dtype=dtype, seed=seed)
+                       init="normalized", dtype=dtype, seed=seed)
     rng = np.random.default_rng(seed)
     for W in net.weights:
         W[rng.random(W.shape) >= density] = 0
@@ -46,16 +48,18 @@ def _reference(net, X):
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.too_slow,
                                  HealthCheck.function_scoped_fixture])
-@given(sizes=st.lists(st.integers(1, 40), min_size=2, max_size=4),
+@given(inputs=st.integers(1, 300),   # past SPARSE_BLOCK_INPUTS: blocks
+       sizes=st.lists(st.integers(1, 40), min_size=1, max_size=3),
        rows=st.integers(1, 100), density=st.sampled_from([0.0, 0.05, 0.3,
                                                           1.0]),
        activations=st.sampled_from([(h, c, o) for h in HIDDEN
                                     for c, o in COST_OUTPUT]),
        dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**16))
-def test_sparse_layers_match_numpy_and_dense(sparse_level, sizes, rows,
-                                             density, activations, dtype,
-                                             seed):
+def test_sparse_layers_match_numpy_and_dense(sparse_level, inputs, sizes,
+                                             rows, density, activations,
+                                             dtype, seed):
     hidden, cost, output = activations
+    sizes = [inputs, *sizes]
     if output == "softmax":
         sizes[-1] = max(sizes[-1], 2)
     net = _sparse_net(sizes, density, dtype, hidden, output, cost, seed)
@@ -147,11 +151,12 @@ def _pattern_args(dtype=np.float64):
     p = _sparse.Pattern(W)
     A = np.empty((4, 2), dtype)
     X = np.ones((4, 3), dtype)
-    scratch = np.empty(_core.sparse_slots(1) * 3 * _core.SPARSE_TILE_ROWS,
+    scratch = np.empty(_core.sparse_slots(1) * _core.sparse_slot_size(3, 2),
                        dtype)
     return dict(A=A, scratch=scratch, X=X, values=p.values,
                 b=np.zeros(2, dtype), row_start=p.row_start, cols=p.cols,
-                used=p.used, activation="linear", n_threads=1)
+                used=p.used, splits=p.splits, activation="linear",
+                n_threads=1)
 
 
 def test_all_zero_layer_runs_sparse(monkeypatch):
@@ -181,6 +186,9 @@ def test_core_computes_the_pattern():
     (dict(A=np.empty((4, 3))), "A \\(B, O\\)"),
     (dict(X=np.ones((3, 3))), "A \\(B, O\\)"),
     (dict(scratch=np.empty(3)), "fewer slots"),
+    (dict(splits=np.array([[0, 1], [1, 2]], np.int64)), "out of range"),
+    (dict(splits=np.array([[0, 9], [1, 3]], np.int64)), "out of range"),
+    (dict(splits=np.array([[0, 1, 1], [1, 3, 3]], np.int64)), "splits"),
     (dict(values=np.ones(2)), "row_start\\[O\\]"),
     (dict(n_threads=-1), "n_threads"),
 ])

@@ -136,15 +136,20 @@ cdef extern from "sparse.h" nogil:
     int CREG_EINVAL
     enum: CREG_SPARSE_TILE_ROWS
 
+    enum: CREG_SPARSE_BLOCK_INPUTS
+
     ctypedef struct creg_sparse_pattern:
         const int64_t *row_start
         const int32_t *cols
         const int64_t *used
+        const int64_t *splits
         Py_ssize_t I
         Py_ssize_t O
         Py_ssize_t U
+        Py_ssize_t n_blocks
 
     int creg_sparse_slots(int n_threads) noexcept
+    Py_ssize_t creg_sparse_slot_size(Py_ssize_t U, Py_ssize_t O) noexcept
     int creg_sparse_forward_f32(float *A, float *scratch, int slots,
                                 const float *X,
                                 const float *values, const float *b,

@@ -402,24 +402,31 @@ def team_late(double start, arrive, leave):
     return creg_team_late(&clock, <int>team)
 
 
-SPARSE_TILE_ROWS = CREG_SPARSE_TILE_ROWS
+SPARSE_BLOCK_INPUTS = CREG_SPARSE_BLOCK_INPUTS
 
 
 def sparse_slots(int n_threads):
-    """Scratch slots sparse_forward needs for n_threads (each holds
-    U x SPARSE_TILE_ROWS elements)."""
+    """Scratch slots sparse_forward needs for n_threads."""
     _require_threads(n_threads)
     return creg_sparse_slots(n_threads)
+
+
+def sparse_slot_size(Py_ssize_t U, Py_ssize_t O):
+    """Elements of one scratch slot for U used inputs and O outputs."""
+    _require(U >= 0 and O >= 1, "sparse_slot_size needs U >= 0, O >= 1")
+    return creg_sparse_slot_size(U, O)
 
 
 def sparse_forward(floating[:, ::1] A, floating[::1] scratch,
                    const floating[:, ::1] X, const floating[::1] values,
                    const floating[::1] b, const int64_t[::1] row_start,
                    const int32_t[::1] cols, const int64_t[::1] used,
-                   str activation, int n_threads):
+                   const int64_t[:, ::1] splits, str activation,
+                   int n_threads):
     """A := act(X . W^T + b) with W as compressed rows: neuron o's weights
-    values[row_start[o]:row_start[o+1]] at inputs used[cols[...]]
-    (the C header sparse.h).  The indices themselves are checked in C."""
+    values[row_start[o]:row_start[o+1]] at inputs used[cols[...]], split by
+    blocks of SPARSE_BLOCK_INPUTS used inputs at splits[o] (the C header
+    sparse.h).  The indices themselves are checked in C."""
     cdef creg_sparse_pattern p
     cdef creg_activation act = <creg_activation>ACTIVATION_CODES[activation]
     cdef Py_ssize_t B = X.shape[0]
@@ -427,20 +434,23 @@ def sparse_forward(floating[:, ::1] A, floating[::1] scratch,
     p.O = row_start.shape[0] - 1
     p.I = X.shape[1]
     p.U = used.shape[0]
+    p.n_blocks = (p.U + CREG_SPARSE_BLOCK_INPUTS - 1) \
+        // CREG_SPARSE_BLOCK_INPUTS
     _require(B >= 1 and p.O >= 1, "sparse_forward needs rows and outputs")
     _require(A.shape[0] == B and A.shape[1] == p.O and b.shape[0] == p.O,
              "sparse_forward needs A (B, O) and b (O)")
     _require(values.shape[0] == cols.shape[0] == row_start[p.O] >= 0,
              "values and cols need row_start[O] entries")
+    _require(splits.shape[0] == p.O and splits.shape[1] == p.n_blocks + 1,
+             "splits needs O rows of ceil(U / SPARSE_BLOCK_INPUTS) + 1")
     _require_threads(n_threads)
-    _require(scratch.shape[0] >= 1, "the scratch must not be empty")
-    # no used input: the tiles are never gathered, any scratch will do
     cdef int slots = creg_sparse_slots(n_threads)
-    if p.U and scratch.shape[0] // (p.U * CREG_SPARSE_TILE_ROWS) < slots:
+    if scratch.shape[0] // creg_sparse_slot_size(p.U, p.O) < slots:
         _fail("the scratch holds fewer slots than sparse_slots asks")
     p.row_start = &row_start[0]
     p.cols = &cols[0] if cols.shape[0] else NULL
     p.used = &used[0] if p.U else NULL
+    p.splits = &splits[0, 0]
     with nogil:
         if floating is float:
             status = creg_sparse_forward_f32(

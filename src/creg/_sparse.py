@@ -20,9 +20,9 @@ from creg._descriptors import NetSpec
 
 # At or below this density a layer predicts faster through its nonzeros,
 # end to end (input checks included), at one thread: benchmarks/README.md,
-# "Sparse predict" (crossovers measured near 0.2 and 0.1; a little below
-# them, the side where a wrong guess costs least).
-MAX_DENSITY = {np.dtype(np.float32): 0.15, np.dtype(np.float64): 0.08}
+# "Sparse predict" (crossovers measured near 0.15 in float32 and 0.2 in
+# float64; at or below them, the side where a wrong guess costs least).
+MAX_DENSITY = {np.dtype(np.float32): 0.15, np.dtype(np.float64): 0.15}
 # Fewer rows than this go dense: the sparse pass's fixed costs (comparing
 # or building the pattern) outweigh what it saves.
 MIN_ROWS = 32
@@ -51,15 +51,26 @@ class Pattern:
         self.row_start = np.zeros(W.shape[0] + 1, np.int64)
         np.cumsum(np.bincount(rows, minlength=W.shape[0]),
                   out=self.row_start[1:])
+        # splits[o, j]: neuron o's first weight in block j of used inputs
+        n_blocks = -(-self.used.size // _core.SPARSE_BLOCK_INPUTS)
+        per_block = np.bincount(
+            rows * n_blocks + self.cols // _core.SPARSE_BLOCK_INPUTS,
+            minlength=W.shape[0] * n_blocks).reshape(W.shape[0], n_blocks)
+        self.splits = np.empty((W.shape[0], n_blocks + 1), np.int64)
+        self.splits[:, 0] = self.row_start[:-1]
+        np.cumsum(per_block, axis=1, out=self.splits[:, 1:])
+        self.splits[:, 1:] += self.row_start[:-1, None]
 
     def forward(self, X, b, activation, n_threads):
         """act(X . W^T + b) for validated X."""
-        A = np.empty((X.shape[0], self.row_start.size - 1), X.dtype)
-        slots = _core.sparse_slots(n_threads)
-        scratch = np.empty(max(1, slots * self.used.size
-                               * _core.SPARSE_TILE_ROWS), X.dtype)
+        O = self.row_start.size - 1
+        A = np.empty((X.shape[0], O), X.dtype)
+        scratch = np.empty(_core.sparse_slots(n_threads)
+                           * _core.sparse_slot_size(self.used.size, O),
+                           X.dtype)
         _core.sparse_forward(A, scratch, X, self.values, b, self.row_start,
-                             self.cols, self.used, activation, n_threads)
+                             self.cols, self.used, self.splits, activation,
+                             n_threads)
         return A
 
 

@@ -526,7 +526,7 @@ class Network:
         Notes
         -----
         Layers from the first on whose weights are mostly exact zeros (as
-        L1 leaves them: at most 15% nonzero in float32, 8% in float64)
+        L1 leaves them: at most 15% nonzero)
         are computed through their nonzero weights only, for 32 rows or
         more; the result equals the dense pass up to rounding (float32
         1e-5, float64 1e-12 of the largest output).
