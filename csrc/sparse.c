@@ -8,9 +8,9 @@
  * The rows go to sparse_kernel.c's vector tiles (baseline vectors at
  * every level from 1: an AVX2 build measured only 10% faster), or at
  * level 0 to reference_rows below, the plain loop the tests hold the
- * tiles to.  Threads take fixed
- * shares of whole tiles; each row's sum runs over its neuron's nonzeros in
- * order whatever share holds it, so the bits do not depend on n_threads.
+ * tiles to.  Threads take fixed shares of whole tiles; each row's sum
+ * runs over its neuron's nonzeros in order whatever share holds it, so
+ * the bits do not depend on n_threads.
  *
  * Why the level is read here and not from dispatch.c's table: the table
  * has no sparse entry yet; moving it there is one row per level.
