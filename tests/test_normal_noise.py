@@ -2,8 +2,6 @@
 Python sampler on the same counter-based stream, the table's construction,
 and the distribution itself."""
 import math
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,22 +9,13 @@ import pytest
 from creg import _core
 from creg._descriptors import Noise
 
-TABLE = Path(__file__).resolve().parents[1] / "csrc" / "normal_table.h"
 MASK = (1 << 64) - 1
 GAMMA = 0x9E3779B97F4A7C15
 STREAM_NOISE = 3  # creg.h's CREG_STREAM_NOISE
 
 
 def _table():
-    text = TABLE.read_text()
-    arrays = {}
-    for name in ("creg_normal_x", "creg_normal_f"):
-        body = re.search(name + r"\[257\] = \{(.*?)\};", text, re.S).group(1)
-        arrays[name] = [float(v) for v in body.replace("\n", " ").split(",")
-                        if v.strip()]
-    r = float(re.search(r"CREG_NORMAL_R (\S+)", text).group(1))
-    v = float(re.search(r"CREG_NORMAL_V (\S+)", text).group(1))
-    return arrays["creg_normal_x"], arrays["creg_normal_f"], r, v
+    return _core.normal_table()
 
 
 def _mix64(x):

@@ -105,6 +105,12 @@ cdef extern from "creg.h" nogil:
     void creg_input_noise_f64(double *Xn, const double *X, Py_ssize_t count,
                               const creg_noise *noise, uint64_t step) noexcept
 
+cdef extern from "normal_table.h" nogil:
+    double CREG_NORMAL_R
+    double CREG_NORMAL_V
+    const double creg_normal_x[257]
+    const double creg_normal_f[257]
+
 cdef extern from "team.h" nogil:
     enum: CREG_TEAM_WATCH
     double CREG_TEAM_LOOK_SECONDS

@@ -348,6 +348,14 @@ def input_noise(floating[::1] Xn, const floating[::1] X, noise_spec,
             creg_input_noise_f64(&Xn[0], &X[0], X.shape[0], &noise, step)
 
 
+def normal_table():
+    """input_noise's ziggurat (normal_table.h), for the tests: the layers'
+    widths X and heights F (257 each), R and V."""
+    X = [creg_normal_x[i] for i in range(257)]
+    F = [creg_normal_f[i] for i in range(257)]
+    return X, F, CREG_NORMAL_R, CREG_NORMAL_V
+
+
 # team.c's constants, for the tests of its policy
 TEAM_WATCH = CREG_TEAM_WATCH
 TEAM_LOOK_SECONDS = CREG_TEAM_LOOK_SECONDS
