@@ -31,6 +31,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -1349,3 +1350,21 @@ def test_G1_failed_allocation_names_the_bytes(rlimit_results, key):
     kind, message = rlimit_results[key]
     assert kind == "MemoryError", message
     assert re.search(r"\(\d+ bytes\)", message), message
+
+
+def test_finite_inputs_whose_sum_overflows_are_accepted():
+    # _check_finite sums X in one pass; finite values near the dtype's
+    # largest overflow that sum, and must still pass (without a warning).
+    net = creg.Network([3, 4, 2], dtype="float32", seed=0)
+    X = np.full((5, 3), 3e38, np.float32)
+    X[0, 0] = -3e38
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert net.predict_proba(X).shape == (5, 2)
+    X[4, 2] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        net.predict(X)
+    X[4, 2] = -np.inf
+    X[3, 1] = np.inf  # inf - inf: the sum is NaN, the input has no NaN
+    with pytest.raises(ValueError, match="infinity"):
+        net.predict(X)

@@ -447,7 +447,13 @@ def _as_numeric_array(name, value, labels=False):
 def _check_finite(name, array):
     if array.dtype.kind in "biu" or array.size == 0:
         return
-    # min and max see every NaN and inf without a temporary the size of X
+    # One pass and no temporary the size of X: a NaN or inf makes the sum
+    # non-finite; a sum that overflowed from finite values (near the
+    # dtype's largest) is told apart by min and max.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(array, axis=None)
+    if np.isfinite(total):
+        return
     if not (np.isfinite(array.min()) and np.isfinite(array.max())):
         if np.isnan(array).any():
             raise ValueError(f"Input {name} contains NaN.")
