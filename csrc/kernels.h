@@ -15,6 +15,7 @@
 
 #include "creg.h"
 #include "blocking.h"
+#include "sparse.h" /* creg_sparse_pattern, for the sparse rows kernel */
 
 /* out[i] := the dropout hash of unit first + i (dropout_hash.h). */
 typedef void creg_hash_kernel(uint32_t *out, uint64_t key, uint64_t first,

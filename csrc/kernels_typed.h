@@ -108,6 +108,12 @@ typedef void KT(gemm_pack_shared_a_kernel)(KREAL *dst, const KREAL *A,
                                            ptrdiff_t rs_a, ptrdiff_t cs_a,
                                            ptrdiff_t M, ptrdiff_t K,
                                            ptrdiff_t first, ptrdiff_t count);
+/* sparse_kernel.c: rows first .. first + rows - 1 of Z := X . W^T + b
+ * through the pattern's nonzero weights (sparse.c), in one scratch slot. */
+typedef void KT(sparse_rows_kernel)(KREAL *Z, KREAL *scratch, const KREAL *X,
+                                    const KREAL *values, const KREAL *b,
+                                    const creg_sparse_pattern *pattern,
+                                    ptrdiff_t first, ptrdiff_t rows);
 /* step_kernel.c: one panel's fused gradient and step; the batch packed
  * tile by tile; forward rows (Z := rows . W^T). */
 typedef void KT(step_panel_kernel)(KREAL *W, KREAL *V, ptrdiff_t ldw,
@@ -143,6 +149,7 @@ typedef struct {
     KT(step_panel_kernel) *step_panel;
     KT(pack_batch_kernel) *pack_batch;
     KT(forward_rows_kernel) *forward_rows;
+    KT(sparse_rows_kernel) *sparse_rows; /* sparse predict's tiles */
     ptrdiff_t step_tile_width; /* CREG_STEP_TILE_WIDTH of the step kernels */
     KT(map_kernel) *sigmoid;           /* float32 only */
     KT(map_kernel) *log1p_exp_neg_abs; /* float32 only */
@@ -166,6 +173,8 @@ extern const KT(kernels) *KT(active_kernels);
     KT(forward_rows_kernel) KT(forward_rows_##isa);                           \
     KT(map_kernel) KT(sigmoid_##isa);                                         \
     KT(map_kernel) KT(log1p_exp_neg_abs_##isa);
+/* built once, with the baseline's vectors (sparse_kernel.c says why) */
+KT(sparse_rows_kernel) KT(sparse_rows_base);
 CREG_DECLARE_KERNELS(base)
 CREG_DECLARE_KERNELS(avx2)
 CREG_DECLARE_KERNELS(avx512vl)

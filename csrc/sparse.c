@@ -5,15 +5,12 @@
  * O = outputs (neurons), U = inputs some neuron uses (U <= I).
  * A (B x O) is overwritten: act(X . W^T + b).
  *
- * The rows go to sparse_kernel.c's vector tiles (baseline vectors at
- * every level from 1: an AVX2 build measured only 10% faster), or at
- * level 0 to reference_rows below, the plain loop the tests hold the
- * tiles to.  Threads take fixed shares of whole tiles; each row's sum
+ * The rows go to the kernel table's sparse_rows (sparse_kernel.c's
+ * vector tiles, baseline vectors at every level from 1: an AVX2 build
+ * measured only 10% faster), or at level 0 to reference_rows below, the
+ * plain loop the tests hold the tiles to.  Threads take fixed shares of whole tiles; each row's sum
  * runs over its neuron's nonzeros in order whatever share holds it, so
  * the bits do not depend on n_threads.
- *
- * Why the level is read here and not from dispatch.c's table: the table
- * has no sparse entry yet; moving it there is one row per level.
  *
  * Not done: training (the zeros move while a network trains) and the
  * backward pass.
@@ -21,11 +18,7 @@
 #include "real.h"
 #include "sparse.h"
 #include "threads.h"
-
-typedef void (*rows_fn)(real *Z, real *scratch, const real *X,
-                        const real *values, const real *b,
-                        const creg_sparse_pattern *p, ptrdiff_t first,
-                        ptrdiff_t rows);
+#include "kernels.h"
 
 /* Rows [first, first + rows) of Z := X . W^T + b, one dot product per row
  * and neuron over its nonzeros in order: the reference of the tiles. */
@@ -48,23 +41,11 @@ reference_rows(real *Z, real *scratch, const real *X, const real *values,
     }
 }
 
-/* The rows kernel of the active level. */
-static rows_fn
-level_rows(void)
-{
-#if defined(CREG_HAVE_VECTOR_KERNELS)
-    if (creg_kernel_level() >= 1) {
-        return CREG_FN(sparse_rows_base);
-    }
-#endif
-    return reference_rows;
-}
-
 /* This thread's share of the rows, in whole tiles, in its scratch slot. */
 static void
 forward_share(real *A, real *scratch, const real *X, const real *values,
               const real *b, const creg_sparse_pattern *p, ptrdiff_t B,
-              creg_activation act, rows_fn rows_kernel)
+              creg_activation act, CREG_FN(sparse_rows_kernel) *rows_kernel)
 {
     int me, team;
     creg_team_position(&me, &team);
@@ -92,7 +73,10 @@ CREG_FN(sparse_forward)(real *A, real *scratch, int slots, const real *X,
     if (slots < 1) {
         return CREG_EINVAL;
     }
-    const rows_fn rows_kernel = level_rows();
+    CREG_FN(sparse_rows_kernel) *rows_kernel = active_kernels()->sparse_rows;
+    if (rows_kernel == NULL) {
+        rows_kernel = reference_rows;
+    }
     /* never a team larger than the scratch has slots for, whatever the
      * OpenMP default became since the caller sized it */
     int nt = creg_threads_for(n_threads);

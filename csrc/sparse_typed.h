@@ -13,11 +13,3 @@ int CREG_TFN(sparse_forward)(CREG_TREAL *A, CREG_TREAL *scratch, int slots,
                              const CREG_TREAL *b,
                              const creg_sparse_pattern *pattern, ptrdiff_t B,
                              creg_activation act, int n_threads);
-
-/* Internal, sparse_kernel.c at baseline: rows [first, first + rows) of
- * Z := X . W^T + b (before the activation), in one scratch slot. */
-void CREG_TFN(sparse_rows_base)(CREG_TREAL *Z, CREG_TREAL *scratch,
-                                const CREG_TREAL *X, const CREG_TREAL *values,
-                                const CREG_TREAL *b,
-                                const creg_sparse_pattern *pattern,
-                                ptrdiff_t first, ptrdiff_t rows);
