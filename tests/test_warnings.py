@@ -149,6 +149,21 @@ def test_epoch_at_chance_level_warns(digits):
     assert "lr=0.3" in str(warning.message)
 
 
+def test_chance_level_with_a_creeping_cost_suggests_a_larger_lr(digits):
+    # lr 1e-4: the cost falls, but by less than 1% an epoch; the message
+    # must not call that cost "not below" the one before, nor the
+    # learning rate too large
+    X, y = digits
+    net = creg.Network([64, 10, 10], seed=0)
+    hist, got = caught(lambda: net.fit(X, y, epochs=2, lr=1e-4))
+    assert hist.train_cost[1] < hist.train_cost[0]
+    [warning] = got
+    message = str(warning.message)
+    assert "less than 1% below" in message and "not below" not in message
+    assert "too small (try lr=0.001, ten times 0.0001)" in message
+    assert "too large" not in message
+
+
 def history_of(costs, accuracies, lr=0.1):
     return History(train_cost=list(costs), train_accuracy=list(accuracies),
                    lr=[lr] * len(costs))

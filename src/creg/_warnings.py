@@ -176,8 +176,12 @@ class TrainingWatch:
                                     history.train_accuracy[-1])
             if stuck is None:
                 return
-            causes = [f"a learning rate too large (try {smaller})",
-                      unscaled, "labels that do not belong to the rows of X"]
+            stuck, creeping = stuck
+            step = (f"a learning rate too small (try lr={lr * 10:g}, ten "
+                    f"times {lr:g})" if creeping
+                    else f"a learning rate too large (try {smaller})")
+            causes = [step, unscaled,
+                      "labels that do not belong to the rows of X"]
             message = (f"{stuck}. Usual causes: "
                        + "; ".join(c for c in causes if c))
         self.warned = True
@@ -208,8 +212,15 @@ class TrainingWatch:
         best = min([self.initial_cost, *before])
         if cost < best * (1 - _FELL):
             return None
+        # fell at every epoch, from the start: a step too small; a step
+        # too large jumps up and down
+        path = [self.initial_cost, *before, cost]
+        creeping = all(b < a for a, b in zip(path, path[1:]))
+        where = (f"less than {_FELL:.0%} below" if cost < best
+                 else "not below") + f" the {best:.4g} before it: " + (
+                     "the network is barely learning" if creeping
+                     else "the network is not learning")
         return (f"epoch {epoch} ended at chance level (training accuracy "
                 f"{accuracy:.4f}; the most frequent class is "
                 f"{self.chance:.4f} of the rows) with a training cost of "
-                f"{cost:.4g}, not below the {best:.4g} before it: the "
-                "network is not learning")
+                f"{cost:.4g}, {where}", creeping)
