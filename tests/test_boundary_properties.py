@@ -140,8 +140,14 @@ def test_gradient_matches_the_reference(spec, n, threads, seed):
     dW_ref, db_ref = reference.backprop(Ws, bs, X, Y, hidden=spec["hidden"],
                                         output=output, cost=spec["cost"])
     tol = 50 * tol_for(spec["dtype"])
+    # A layer's gradient far below the others' is a difference of rounded
+    # values (a saturated tanh's 1 - a^2 in float32), so its error is
+    # measured against a thousandth of the largest gradient at least.
+    largest = max(max(np.abs(g).max() for g in dW_ref),
+                  max(np.abs(g).max() for g in db_ref))
     for l in range(len(dW)):
-        scale = max(np.abs(dW_ref[l]).max(), np.abs(db_ref[l]).max(), 1e-12)
+        scale = max(np.abs(dW_ref[l]).max(), np.abs(db_ref[l]).max(),
+                    1e-3 * largest, 1e-12)
         assert np.abs(dW[l] - dW_ref[l]).max() <= tol * scale
         assert np.abs(db[l] - db_ref[l]).max() <= tol * scale
 
