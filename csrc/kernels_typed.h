@@ -41,6 +41,11 @@ void KT(input_noise_units)(KREAL *Xn, const KREAL *X, ptrdiff_t first,
                            ptrdiff_t count, const creg_noise *noise,
                            uint64_t step);
 
+/* dense.c: bias_gradient of the columns j0 .. j1 - 1 alone (the same
+ * bits: each column is summed over the rows in order). */
+void KT(bias_gradient_columns)(KREAL *db, const KREAL *dZ, ptrdiff_t B,
+                               ptrdiff_t O, ptrdiff_t j0, ptrdiff_t j1,
+                               KREAL scale);
 /* dense.c: dense_forward without the bias: Z (B x O) := X . W^T. */
 void KT(dense_product)(KREAL *Z, const KREAL *X, const KREAL *W, ptrdiff_t B,
                        ptrdiff_t I, ptrdiff_t O, int n_threads);

@@ -254,30 +254,6 @@ panel_look_ahead(const CREG_FN(look_ahead) *next, ptrdiff_t p,
     return mine;
 }
 
-/* The bias gradient and step of neurons j0 .. j1 - 1: their columns of
- * bias_gradient, summed in its order (so the same bits), row by row (a
- * column alone would stride by a row of dZ, 4 KiB at 1,024 neurons, and
- * miss the cache at every row), and bias_step. */
-static void
-bias_columns(real *b, real *Vb, real *db, const real *dZ, ptrdiff_t B,
-             ptrdiff_t O, ptrdiff_t j0, ptrdiff_t j1, real scale,
-             const creg_step_rule *rule)
-{
-    for (ptrdiff_t j = j0; j < j1; ++j) {
-        db[j] = 0;
-    }
-    for (ptrdiff_t i = 0; i < B; ++i) {
-        const real *dz = dZ + i * O;
-        for (ptrdiff_t j = j0; j < j1; ++j) {
-            db[j] += dz[j];
-        }
-    }
-    for (ptrdiff_t j = j0; j < j1; ++j) {
-        db[j] *= scale;
-    }
-    bias_step(b + j0, Vb != NULL ? Vb + j0 : NULL, db + j0, j1 - j0, rule);
-}
-
 /* This thread's share of update_from_batch's work: packing the batch when
  * it is long, then the panels, each with its neurons' biases (no serial
  * tail after the team's region). */
@@ -314,7 +290,8 @@ step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
     const ptrdiff_t j0 = p0 * CREG_STEP_MR < O ? p0 * CREG_STEP_MR : O;
     const ptrdiff_t j1 = (p0 + n_mine) * CREG_STEP_MR < O
                              ? (p0 + n_mine) * CREG_STEP_MR : O;
-    bias_columns(b, momentum ? Vb : NULL, db, dZ, B, O, j0, j1, scale, rule);
+    CREG_FN(bias_gradient_columns)(db, dZ, B, O, j0, j1, scale);
+    bias_step(b + j0, momentum ? Vb + j0 : NULL, db + j0, j1 - j0, rule);
     for (p = p0; p < p0 + n_mine; ++p) {
         const ptrdiff_t j = p * CREG_STEP_MR;
         const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
