@@ -32,7 +32,7 @@ from creg import _sparse
 
 ROUNDS = 15
 # fractions of zeros drawn at random, and "l1": the zeros L1 leaves
-ZEROS = [0.95, 0.98, 0.9, 0.85, 0.8, 0.7, 0.5, "l1"]
+ZEROS = [0.95, 0.98, 0.9, 0.85, 0.8, 0.7, 0.5, 0.4, 0.3, "l1"]
 DTYPES = ["float32", "float64"]
 
 

@@ -53,7 +53,7 @@ has_avx512vl(void)
     .step_panel = creg_step_panel_##step##_##t,                               \
     .pack_batch = creg_pack_batch_##step##_##t,                               \
     .forward_rows = creg_forward_rows_##step##_##t,                           \
-    .sparse_rows = creg_sparse_rows_base_##t,                                 \
+    .sparse_rows = creg_sparse_rows_##gemm##_##t,                             \
     .step_tile_width = CREG_STEP_TILE_WIDTH(vbytes, T)
 
 /* An x86-64 level from 2 up: the GEMM kernels (packed too) of the build

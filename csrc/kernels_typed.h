@@ -114,11 +114,13 @@ typedef void KT(gemm_pack_shared_a_kernel)(KREAL *dst, const KREAL *A,
                                            ptrdiff_t M, ptrdiff_t K,
                                            ptrdiff_t first, ptrdiff_t count);
 /* sparse_kernel.c: rows first .. first + rows - 1 of Z := X . W^T + b
- * through the pattern's nonzero weights (sparse.c), in one scratch slot. */
-typedef void KT(sparse_rows_kernel)(KREAL *Z, KREAL *scratch, const KREAL *X,
-                                    const KREAL *values, const KREAL *b,
-                                    const creg_sparse_pattern *pattern,
-                                    ptrdiff_t first, ptrdiff_t rows);
+ * through the pattern's nonzero weights (sparse.c), in one scratch slot;
+ * with check_x, returns 1 if one of those rows of X holds NaN or inf. */
+typedef int KT(sparse_rows_kernel)(KREAL *Z, KREAL *scratch, const KREAL *X,
+                                   const KREAL *values, const KREAL *b,
+                                   const creg_sparse_pattern *pattern,
+                                   ptrdiff_t first, ptrdiff_t rows,
+                                   int check_x);
 /* step_kernel.c: one panel's fused gradient and step; the batch packed
  * tile by tile; forward rows (Z := rows . W^T). */
 typedef void KT(step_panel_kernel)(KREAL *W, KREAL *V, ptrdiff_t ldw,
@@ -177,9 +179,8 @@ extern const KT(kernels) *KT(active_kernels);
     KT(pack_batch_kernel) KT(pack_batch_##isa);                               \
     KT(forward_rows_kernel) KT(forward_rows_##isa);                           \
     KT(map_kernel) KT(sigmoid_##isa);                                         \
-    KT(map_kernel) KT(log1p_exp_neg_abs_##isa);
-/* built once, with the baseline's vectors (sparse_kernel.c says why) */
-KT(sparse_rows_kernel) KT(sparse_rows_base);
+    KT(map_kernel) KT(log1p_exp_neg_abs_##isa);                               \
+    KT(sparse_rows_kernel) KT(sparse_rows_##isa);
 CREG_DECLARE_KERNELS(base)
 CREG_DECLARE_KERNELS(avx2)
 CREG_DECLARE_KERNELS(avx512vl)

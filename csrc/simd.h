@@ -46,6 +46,14 @@ vstore(real *p, vec v)
     memcpy(p, &v, sizeof v);
 }
 
+/* x in every lane: one broadcast (x - 0 is x, the sign of zero included;
+ * 0 + x is not, so it costs a scalar add first) */
+static inline vec
+splat(real x)
+{
+    return x - (vec){0};
+}
+
 #if defined(CREG_ISA_AVX512)
 #include <immintrin.h>
 

@@ -6,9 +6,9 @@
  * A (B x O) is overwritten: act(X . W^T + b).
  *
  * The rows go to the kernel table's sparse_rows (sparse_kernel.c's
- * vector tiles, baseline vectors at every level from 1: an AVX2 build
- * measured only 10% faster), or at level 0 to reference_rows below, the
- * plain loop the tests hold the tiles to.  Threads take fixed shares of whole tiles; each row's sum
+ * vector tiles, in the level's vector width), or at level 0 to
+ * reference_rows below, the plain loop the tests hold the tiles to.
+ * Threads take fixed shares of whole tiles; each row's sum
  * runs over its neuron's nonzeros in order whatever share holds it, so
  * the bits do not depend on n_threads.
  *
@@ -21,15 +21,20 @@
 #include "kernels.h"
 
 /* Rows [first, first + rows) of Z := X . W^T + b, one dot product per row
- * and neuron over its nonzeros in order: the reference of the tiles. */
-static void
+ * and neuron over its nonzeros in order: the reference of the tiles.
+ * With check_x, 1 if one of those rows of X holds NaN or inf. */
+static int
 reference_rows(real *Z, real *scratch, const real *X, const real *values,
                const real *b, const creg_sparse_pattern *p, ptrdiff_t first,
-               ptrdiff_t rows)
+               ptrdiff_t rows, int check_x)
 {
     (void)scratch;
+    real bad = 0; /* x * 0 is NaN for NaN and inf, else zero */
     for (ptrdiff_t i = first; i < first + rows; ++i) {
         const real *x = X + i * p->I;
+        for (ptrdiff_t c = 0; check_x && c < p->I; ++c) {
+            bad += x[c] * 0;
+        }
         for (ptrdiff_t o = 0; o < p->O; ++o) {
             real sum = 0;
             for (int64_t k = p->row_start[o]; k < p->row_start[o + 1];
@@ -39,13 +44,16 @@ reference_rows(real *Z, real *scratch, const real *X, const real *values,
             Z[i * p->O + o] = sum + b[o];
         }
     }
+    return bad != bad;
 }
 
-/* This thread's share of the rows, in whole tiles, in its scratch slot. */
+/* This thread's share of the rows, in whole tiles, in its scratch slot;
+ * sets *nonfinite if those rows of X hold NaN or inf (with check_x). */
 static void
 forward_share(real *A, real *scratch, const real *X, const real *values,
               const real *b, const creg_sparse_pattern *p, ptrdiff_t B,
-              creg_activation act, CREG_FN(sparse_rows_kernel) *rows_kernel)
+              creg_activation act, CREG_FN(sparse_rows_kernel) *rows_kernel,
+              int check_x, int *nonfinite)
 {
     int me, team;
     creg_team_position(&me, &team);
@@ -54,8 +62,11 @@ forward_share(real *A, real *scratch, const real *X, const real *values,
     if (count == 0) {
         return;
     }
-    rows_kernel(A, scratch + me * creg_sparse_slot_size(p->U, p->O), X,
-                values, b, p, first, count);
+    if (rows_kernel(A, scratch + me * creg_sparse_slot_size(p->U, p->O), X,
+                    values, b, p, first, count, check_x)) {
+#pragma omp atomic write
+        *nonfinite = 1;
+    }
     CREG_FN(activation_forward)(A + first * p->O, A + first * p->O, count,
                                 p->O, act);
 }
@@ -64,7 +75,7 @@ int
 CREG_FN(sparse_forward)(real *A, real *scratch, int slots, const real *X,
                         const real *values, const real *b,
                         const creg_sparse_pattern *pattern, ptrdiff_t B,
-                        creg_activation act, int n_threads)
+                        creg_activation act, int n_threads, int check_x)
 {
     const int status = creg_sparse_check(pattern);
     if (status != CREG_OK) {
@@ -83,8 +94,9 @@ CREG_FN(sparse_forward)(real *A, real *scratch, int slots, const real *X,
     nt = nt > slots ? slots : nt < -slots ? -slots : nt;
     const double work = (double)B * (pattern->row_start[pattern->O]
                                      + pattern->U);
+    int nonfinite = 0;
     CREG_TEAM(nt, work > CREG_PARALLEL_MIN && B > CREG_SPARSE_TILE_ROWS,
               forward_share(A, scratch, X, values, b, pattern, B, act,
-                            rows_kernel));
-    return CREG_OK;
+                            rows_kernel, check_x, &nonfinite));
+    return nonfinite ? CREG_ENONFINITE : CREG_OK;
 }

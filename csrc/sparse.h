@@ -3,8 +3,9 @@
  * A layer's weights W (O x I) as compressed rows: neuron o's nonzero
  * weights are values[row_start[o] .. row_start[o + 1]), at the inputs
  * used[cols[p]], cols increasing within a row.  `used` lists the U inputs
- * that some neuron uses, in increasing order, so that a tile of X is
- * gathered once per used input.  The used inputs fall in blocks of
+ * the tiles read, in increasing order (creg._sparse gives every input in
+ * use and those around it in aligned runs of 16, which transpose a vector
+ * at a time), so that a tile of X is gathered once per used input.  The used inputs fall in blocks of
  * CREG_SPARSE_BLOCK_INPUTS (u / CREG_SPARSE_BLOCK_INPUTS is the block of
  * used input u), and splits[o][j] .. splits[o][j + 1] are neuron o's
  * weights in block j: a block's tile stays in L1 while every neuron adds
@@ -18,9 +19,9 @@
 
 #include "creg.h"
 
-/* The most rows of X a tile of sparse_kernel.c holds (32 floats,
- * 16 doubles): the scratch slot's size per used input. */
-#define CREG_SPARSE_TILE_ROWS 32
+/* The most rows of X a tile of sparse_kernel.c holds (64 floats in
+ * 64-byte vectors): the scratch slot's size per used input. */
+#define CREG_SPARSE_TILE_ROWS 64
 
 /* Used inputs per block of the tile (128 rows of 128 bytes: 16 KB). */
 #define CREG_SPARSE_BLOCK_INPUTS 128
@@ -42,14 +43,14 @@ typedef struct {
 int creg_sparse_slots(int n_threads);
 
 /* Elements of one scratch slot: a block's tile and the O x tile partial
- * sums. */
+ * sums, and room to start them on a 64-byte boundary. */
 static inline ptrdiff_t
 creg_sparse_slot_size(ptrdiff_t U, ptrdiff_t O)
 {
     const ptrdiff_t block = U < CREG_SPARSE_BLOCK_INPUTS
                                 ? U
                                 : CREG_SPARSE_BLOCK_INPUTS;
-    return (block + O) * CREG_SPARSE_TILE_ROWS;
+    return (block + O) * CREG_SPARSE_TILE_ROWS + 64;
 }
 
 /* CREG_EINVAL if the pattern's indices leave their ranges (row_start not

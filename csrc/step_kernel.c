@@ -110,13 +110,6 @@ widen(dvec *lo, dvec *hi, vec v)
 }
 #endif
 
-/* x in every lane (x - 0 is x, the sign of zero included) */
-ALWAYS_INLINE vec
-splat(real x)
-{
-    return x - (vec){0};
-}
-
 /* a where m is set, else b (m all ones or all zeros per lane) */
 static inline vec
 select_where(mask m, vec a, vec b)

@@ -161,10 +161,10 @@ cdef extern from "sparse.h" nogil:
                                 const float *values, const float *b,
                                 const creg_sparse_pattern *pattern,
                                 Py_ssize_t B, creg_activation act,
-                                int n_threads) noexcept
+                                int n_threads, int check_x) noexcept
     int creg_sparse_forward_f64(double *A, double *scratch, int slots,
                                 const double *X,
                                 const double *values, const double *b,
                                 const creg_sparse_pattern *pattern,
                                 Py_ssize_t B, creg_activation act,
-                                int n_threads) noexcept
+                                int n_threads, int check_x) noexcept

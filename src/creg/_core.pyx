@@ -430,11 +430,12 @@ def sparse_forward(floating[:, ::1] A, floating[::1] scratch,
                    const floating[::1] b, const int64_t[::1] row_start,
                    const int32_t[::1] cols, const int64_t[::1] used,
                    const int64_t[:, ::1] splits, str activation,
-                   int n_threads):
+                   int n_threads, bint check_x=False):
     """A := act(X . W^T + b) with W as compressed rows: neuron o's weights
     values[row_start[o]:row_start[o+1]] at inputs used[cols[...]], split by
     blocks of SPARSE_BLOCK_INPUTS used inputs at splits[o] (the C header
-    sparse.h).  The indices themselves are checked in C."""
+    sparse.h).  The indices themselves are checked in C.  Returns False
+    when check_x found NaN or inf in X (A is then undefined), else True."""
     cdef creg_sparse_pattern p
     cdef creg_activation act = <creg_activation>ACTIVATION_CODES[activation]
     cdef Py_ssize_t B = X.shape[0]
@@ -464,12 +465,15 @@ def sparse_forward(floating[:, ::1] A, floating[::1] scratch,
             status = creg_sparse_forward_f32(
                 &A[0, 0], &scratch[0], slots, &X[0, 0],
                 &values[0] if values.shape[0] else NULL, &b[0], &p, B, act,
-                n_threads)
+                n_threads, check_x)
         else:
             status = creg_sparse_forward_f64(
                 &A[0, 0], &scratch[0], slots, &X[0, 0],
                 &values[0] if values.shape[0] else NULL, &b[0], &p, B, act,
-                n_threads)
+                n_threads, check_x)
     if status == CREG_EINVAL:
         _fail("sparse_forward: an index of the pattern is out of range")
+    if status == CREG_ENONFINITE:
+        return False
     _check(status)
+    return True

@@ -20,12 +20,22 @@ from creg._descriptors import NetSpec
 
 # At or below this density a layer predicts faster through its nonzeros,
 # end to end (input checks included), at one thread: benchmarks/README.md,
-# "Sparse predict" (crossovers measured near 0.15 in float32 and 0.2 in
-# float64; at or below them, the side where a wrong guess costs least).
-MAX_DENSITY = {np.dtype(np.float32): 0.15, np.dtype(np.float64): 0.15}
+# "Sparse predict" (crossovers measured near 0.6-0.7 at every kernel
+# level, both dtypes; below them, the side where a wrong guess costs
+# least).
+MAX_DENSITY = {np.dtype(np.float32): 0.5, np.dtype(np.float64): 0.5}
+# Inputs per aligned group that the sparse pass reads whole: the lanes
+# of its widest vector of floats (64 bytes), a divisor of
+# _core.SPARSE_BLOCK_INPUTS.
+_GROUP = 16
 # Fewer rows than this go dense: the sparse pass's fixed costs (comparing
 # or building the pattern) outweigh what it saves.
 MIN_ROWS = 32
+
+class NonFiniteInput(ValueError):
+    """X held NaN or inf (found by the sparse pass, which checks X on the
+    way instead of in a pass of its own)."""
+
 
 # network -> {layer: Pattern}; weak, so a network's patterns go with it
 _patterns: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -42,7 +52,13 @@ class Pattern:
     def __init__(self, W):
         self.weights = W.copy()     # what the pattern was built from
         nonzero = W != 0
-        self.used = np.flatnonzero(nonzero.any(axis=0)).astype(np.int64)
+        # the inputs the tiles read: whole aligned groups around those in
+        # use, so that they transpose a vector's lanes at a time (one
+        # input at a time cost a fifth of the sparse pass at 95% zeros)
+        groups = np.flatnonzero(np.add.reduceat(
+            nonzero.any(axis=0), np.arange(0, W.shape[1], _GROUP)))
+        self.used = (groups[:, None] * _GROUP + np.arange(_GROUP)).ravel()
+        self.used = self.used[self.used < W.shape[1]].astype(np.int64)
         column = np.full(W.shape[1], -1, np.int32)
         column[self.used] = np.arange(self.used.size, dtype=np.int32)
         rows, cols = np.nonzero(nonzero)
@@ -61,16 +77,19 @@ class Pattern:
         np.cumsum(per_block, axis=1, out=self.splits[:, 1:])
         self.splits[:, 1:] += self.row_start[:-1, None]
 
-    def forward(self, X, b, activation, n_threads):
-        """act(X . W^T + b) for validated X."""
+    def forward(self, X, b, activation, n_threads, check_x=False):
+        """act(X . W^T + b) for X of the right shape and dtype; with
+        check_x, raises NonFiniteInput if X holds NaN or inf."""
         O = self.row_start.size - 1
         A = np.empty((X.shape[0], O), X.dtype)
         scratch = np.empty(_core.sparse_slots(n_threads)
                            * _core.sparse_slot_size(self.used.size, O),
                            X.dtype)
-        _core.sparse_forward(A, scratch, X, self.values, b, self.row_start,
-                             self.cols, self.used, self.splits, activation,
-                             n_threads)
+        if not _core.sparse_forward(A, scratch, X, self.values, b,
+                                    self.row_start, self.cols, self.used,
+                                    self.splits, activation, n_threads,
+                                    check_x):
+            raise NonFiniteInput("X contains NaN or infinity.")
         return A
 
 
@@ -100,8 +119,9 @@ def sparse_prefix(net, rows):
 
 
 def forward(net, X, n_threads, layers=None):
-    """predict_proba of validated X with the first `layers` layers sparse
-    (default: sparse_prefix); None when no layer runs sparse."""
+    """predict_proba of X (the network's width and dtype, C-contiguous) with
+    the first `layers` layers sparse (default: sparse_prefix); None when
+    no layer runs sparse.  Raises NonFiniteInput if X holds NaN or inf."""
     if layers is None:
         layers = sparse_prefix(net, X.shape[0])
     if layers == 0:
@@ -110,7 +130,8 @@ def forward(net, X, n_threads, layers=None):
     A = X
     for l in range(layers):
         activation = net.output if l == L - 1 else net.hidden
-        A = pattern(net, l).forward(A, net.biases[l], activation, n_threads)
+        A = pattern(net, l).forward(A, net.biases[l], activation, n_threads,
+                                    check_x=l == 0)
     if layers == L:
         return A
     return _dense_tail(net, A, layers, n_threads)

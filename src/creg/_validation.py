@@ -444,17 +444,21 @@ def _as_numeric_array(name, value, labels=False):
         raise TypeError(f"{name} must be numeric: {exc}{unknown}") from None
 
 
-def _check_finite(name, array):
+def all_finite(array):
+    """Whether no value of the numeric array is NaN or inf."""
     if array.dtype.kind in "biu" or array.size == 0:
-        return
+        return True
     # One pass and no temporary the size of X: a NaN or inf makes the sum
     # non-finite; a sum that overflowed from finite values (near the
     # dtype's largest) is told apart by min and max.
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.add.reduce(array, axis=None)
-    if np.isfinite(total):
-        return
-    if not (np.isfinite(array.min()) and np.isfinite(array.max())):
+    return bool(np.isfinite(total)
+                or (np.isfinite(array.min()) and np.isfinite(array.max())))
+
+
+def _check_finite(name, array):
+    if not all_finite(array):
         if np.isnan(array).any():
             raise ValueError(f"Input {name} contains NaN.")
         raise ValueError(
