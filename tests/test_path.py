@@ -1,4 +1,6 @@
 """Regularization paths (glmnet-style warm starts) and the history extras."""
+import time
+
 import numpy as np
 import pytest
 
@@ -162,3 +164,94 @@ def test_plot_draws_score_zeros_and_inputs_used_on_log_strength(digits):
     assert list(lines[2].get_ydata()) == [p.inputs_used for p in path[:2]]
     assert "validation accuracy" in axes[0].get_ylabel()
     assert "1 point at strength 0" in axes[0].get_title()
+
+
+def _fold_scores(X, y, folds, **path_args):
+    """Per fold, the eval accuracy and cost of a plain path walked on the
+    fold's training rows and scored on its test rows."""
+    walks = [regularization_path(X[train], y[train],
+                                 validation_data=(X[test], y[test]),
+                                 **path_args) for train, test in folds]
+    return ([[p.eval_accuracy for p in w] for w in walks],
+            [[p.eval_cost for p in w] for w in walks])
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_cv_path_is_the_plain_path_scored_by_its_folds(digits, n_threads):
+    (X, y), _ = digits
+    args = dict(sizes=[64, 12, 10], l1=[8.0, 1.0, 0.0], epochs=2, lr=0.5,
+                dtype="float64")
+    folds = [(np.r_[0:100, 200:600], np.r_[100:200]),
+             (np.r_[0:400], np.r_[400:600]), (np.r_[50:600], np.r_[0:50])]
+    path = regularization_path(X, y, cv=folds, n_threads=n_threads, **args)
+    plain = regularization_path(X, y, **args)
+    assert path.cv and not plain.cv
+    for p, q in zip(path, plain):   # the whole data's walk: the same bits
+        assert np.array_equal(p.params, q.params)
+        assert np.isnan(q.cv_accuracy) and np.isnan(q.eval_accuracy)
+    accuracy, cost = _fold_scores(X, y, folds, **args)
+    assert [p.cv_accuracy for p in path] == list(np.mean(accuracy, axis=0))
+    assert [p.cv_accuracy_sd for p in path] == list(np.std(accuracy, axis=0))
+    assert [p.cv_cost for p in path] == list(np.mean(cost, axis=0))
+    assert [p.cv_cost_sd for p in path] == list(np.std(cost, axis=0))
+
+
+def test_cv_by_a_number_of_folds_or_a_splitter(digits):
+    (X, y), _ = digits
+    args = dict(sizes=[64, 10], l2=[1.0, 0.1], epochs=1, lr=0.5)
+    path = regularization_path(X, y, cv=3, **args)
+    contiguous = [(np.r_[200:600], np.r_[0:200]),
+                  (np.r_[0:200, 400:600], np.r_[200:400]),
+                  (np.r_[0:400], np.r_[400:600])]
+    same = regularization_path(X, y, cv=contiguous, **args)
+    assert [p.cv_accuracy for p in path] == [p.cv_accuracy for p in same]
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    splitter = model_selection.KFold(4, shuffle=True, random_state=0)
+    by_splitter = regularization_path(X, y, cv=splitter, **args)
+    accuracy, _ = _fold_scores(X, y, list(splitter.split(X)), **args)
+    assert [p.cv_accuracy for p in by_splitter] == list(
+        np.mean(accuracy, axis=0))
+    for cv, error in ((1, ValueError), ("3", TypeError), ([], ValueError)):
+        with pytest.raises(error, match="cv"):
+            regularization_path(X, y, cv=cv, **args)
+
+
+def test_best_chooses_by_the_cross_validated_score(digits):
+    (X, y), val = digits
+    path = regularization_path(X, y, [64, 10], l1=[6.0, 2.0, 0.5],
+                               epochs=3, lr=0.5, cv=3, validation_data=val)
+    scores = [p.cv_accuracy for p in path]
+    assert len(set(scores)) == 3
+    strength, net = path.best()
+    assert strength == path[int(np.argmax(scores))].strength
+    assert np.array_equal(net.params, path[int(np.argmax(scores))].params)
+    linear = regularization_path(X, np.eye(10)[y], [64, 10], l2=[3.0, 0.0],
+                                 output="linear", epochs=2, lr=0.05, cv=2)
+    costs = [p.cv_cost for p in linear]
+    assert linear.best()[0] == linear[int(np.argmin(costs))].strength
+    with pytest.raises(ValueError, match="validation_data or cv"):
+        regularization_path(X, y, [64, 10], l1=[1.0], epochs=1).best()
+
+
+def test_cv_path_shows_each_warning_once_naming_the_paths(digits):
+    (X, y), _ = digits
+    with pytest.warns(creg.CregWarning) as record:   # raw 0-16 pixels
+        regularization_path(X * 16, y, [64, 10], l1=[1.0], epochs=1,
+                            cv=2, n_threads=2)
+    scale = [str(w.message) for w in record if "Scale the" in str(w.message)]
+    assert scale and all(m.startswith("path on ") for m in scale)
+    assert len(set(scale)) == len(scale)      # each message once
+    named = " ".join(m.split(":")[0] for m in scale)
+    assert all(chain in named for chain in ("whole", "fold 0", "fold 1"))
+
+
+def test_ctrl_c_stops_every_path_of_a_cv_walk(digits, monkeypatch):
+    import _thread
+    import threading
+    (X, y), _ = digits
+    threading.Timer(0.3, _thread.interrupt_main).start()
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        regularization_path(X, y, [64, 10], l1=[1.0], epochs=10**6, cv=3,
+                            n_threads=2)
+    assert time.perf_counter() - started < 30

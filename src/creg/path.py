@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from creg import _validation as check
+from creg._path_folds import walk_all
+from creg._sweep_arguments import splits
 from creg.network import Network
 
 _NETWORK_ARGS = ("hidden", "output", "cost", "init", "dtype", "seed")
@@ -44,6 +46,12 @@ class PathPoint:
         A copy of ``Network.params`` after the fit.
     weights, biases : list of ndarray
         Copies of the per-layer weights (n_out, n_in) and biases (n_out,).
+    cv_cost, cv_accuracy : float
+        With ``cv``: the mean over the folds of the cost and accuracy on
+        each fold's held-out rows, of the path walked on the fold's other
+        rows at this strength; NaN without cv.
+    cv_cost_sd, cv_accuracy_sd : float
+        Their standard deviations over the folds (NaN without cv).
 
     Examples
     --------
@@ -65,6 +73,10 @@ class PathPoint:
     params: np.ndarray
     weights: list
     biases: list
+    cv_cost: float = np.nan
+    cv_accuracy: float = np.nan
+    cv_cost_sd: float = np.nan
+    cv_accuracy_sd: float = np.nan
 
 
 class RegularizationPath(list):
@@ -75,6 +87,8 @@ class RegularizationPath(list):
     ----------
     penalty : {"l1", "l2"}
         Which strength the path varies.
+    cv : bool
+        Whether the path was walked with ``cv`` (the points' ``cv_*``).
     importances : ndarray of shape (n_inputs,)
         Per input, the largest strength at which some first-layer neuron
         still uses it: used there and at every smaller strength of the
@@ -95,9 +109,11 @@ class RegularizationPath(list):
     (64,)
     """
 
-    def __init__(self, points, *, penalty, network_args, data, fit_args):
+    def __init__(self, points, *, penalty, network_args, data, fit_args,
+                 cv=False):
         super().__init__(points)
         self.penalty = penalty
+        self.cv = cv  # whether the points carry cross-validated scores
         self._network_args = network_args  # sizes and Network's keywords
         self._data = data                   # (X, y, validation_data)
         self._fit_args = fit_args
@@ -140,9 +156,10 @@ class RegularizationPath(list):
     def best(self, *, refit=False, **fit_args):
         """The strength with the best validation score, and its network.
 
-        The score is the validation accuracy, or for a linear output the
-        validation cost (lowest best); the first of equal scores (the
-        largest strength: the sparsest) wins.
+        The score is the cross-validated accuracy when the path was walked
+        with ``cv``, else the accuracy on ``validation_data``; for a
+        linear output the cost (lowest best).  The first of equal scores
+        (the largest strength: the sparsest) wins.
 
         Parameters
         ----------
@@ -172,14 +189,18 @@ class RegularizationPath(list):
         >>> net.accuracy(net.select(X[1000:]), y[1000:]) > 0.5
         True
         """
-        if self._data[2] is None:
-            raise ValueError("best() needs the path's validation_data: "
-                             "pass validation_data= to regularization_path")
         _, kwargs = self._network_args
-        if kwargs["output"] == "linear":
-            index = int(np.argmin([p.eval_cost for p in self]))
+        linear = kwargs["output"] == "linear"
+        if self.cv:
+            scores = [p.cv_cost if linear else p.cv_accuracy for p in self]
+        elif self._data[2] is not None:
+            scores = [p.eval_cost if linear else p.eval_accuracy
+                      for p in self]
         else:
-            index = int(np.argmax([p.eval_accuracy for p in self]))
+            raise ValueError("best() needs the path's validation_data or "
+                             "cv: pass validation_data= or cv= to "
+                             "regularization_path")
+        index = int(np.argmin(scores) if linear else np.argmax(scores))
         point = self[index]
         if not refit:
             return point.strength, self.network(point)
@@ -228,7 +249,7 @@ class RegularizationPath(list):
 
 
 def regularization_path(X, y, sizes, *, l1=None, l2=None,
-                        validation_data=None, **kwargs):
+                        validation_data=None, cv=None, **kwargs):
     """Fit one network along a list of l1 (or l2) strengths.
 
     Parameters
@@ -242,10 +263,21 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
         the largest to the smallest, each fit warm-started from the previous
         one's weights.  The other penalty may be given as a fixed number
         in kwargs (e.g. l1=[...], l2=1.0: an elastic-net path).
+    cv : int, splitter or list of (train, test), optional
+        Cross-validate the path, like glmnet's cv.glmnet: besides the path
+        on all of X (the points returned, the same bits as without cv),
+        one path per fold is walked on the fold's training rows and scored
+        on its held-out rows, giving each point ``cv_accuracy`` and
+        ``cv_cost`` (mean and sd over the folds), by which ``best()``
+        chooses.  A number k splits the rows into k contiguous folds;
+        otherwise as scikit-learn's ``cv`` (an object with ``split(X, y)``,
+        or the index pairs).  The paths run side by side on
+        ``n_threads`` threads (default: the usable CPUs), one fit per
+        thread; the results do not depend on the thread count.
     **kwargs
         hidden, output, cost, init, dtype, seed go to Network; everything
-        else (epochs, lr, batch_size, max_norm, ...) to Network.fit, with
-        train_metrics="exact" unless given.
+        else (epochs, lr, batch_size, max_norm, n_threads, ...) to
+        Network.fit, with train_metrics="exact" unless given.
 
     Returns
     -------
@@ -264,6 +296,11 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
     [8.0, 2.0, 0.0]
     >>> points[0].zero_fraction > points[-1].zero_fraction
     True
+    >>> path = creg.regularization_path(X, y, [64, 30, 10], l1=[2.0, 0.5],
+    ...                                 epochs=2, cv=3)
+    >>> strength, net = path.best()
+    >>> 0 < path[0].cv_accuracy < 1
+    True
     """
     if (l1 is None) == (l2 is None):
         raise ValueError("give exactly one of l1=[...] or l2=[...]")
@@ -273,28 +310,51 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
     strengths = sorted((check.non_negative(f"{name}[{i}]", v)
                         for i, v in enumerate(values)), reverse=True)
     network_args = {k: kwargs.pop(k) for k in _NETWORK_ARGS if k in kwargs}
-    net = Network(sizes, **network_args)
+    net = Network(sizes, **network_args)  # refuses bad settings first
     # a point reports the weights it reached, on the training set as on the
     # validation set, not the running means of its last epoch
     kwargs.setdefault("train_metrics", "exact")
-    points = []
-    for strength in strengths:
-        hist = net.fit(X, y, validation_data=validation_data,
-                       **{name: strength}, **kwargs)
-        points.append(PathPoint(
-            strength=strength,
-            train_cost=hist.train_cost[-1],
-            train_accuracy=hist.train_accuracy[-1],
-            eval_cost=hist.eval_cost[-1] if hist.eval_cost else np.nan,
-            eval_accuracy=(hist.eval_accuracy[-1] if hist.eval_accuracy
-                           else np.nan),
-            zero_fraction=hist.zero_fraction[-1],
-            inputs_used=int((net.weights[0] != 0).any(axis=0).sum()),
-            params=net.params.copy(),
-            weights=[w.copy() for w in net.weights],
-            biases=[b.copy() for b in net.biases]))
+
+    def walk(X, y, validation_data, n_threads, net=None):
+        """The points of one warm-started walk down the strengths."""
+        net = net or Network(sizes, **network_args)
+        return [_point(net, strength, net.fit(
+            X, y, validation_data=validation_data, n_threads=n_threads,
+            **{name: strength}, **kwargs)) for strength in strengths]
+
+    n_threads = kwargs.pop("n_threads", None)
+    if cv is None:
+        points = walk(X, y, validation_data, n_threads, net)
+    else:
+        folds = splits(cv, np.asarray(X), np.asarray(y))
+        points, *fold_points = walk_all(walk, X, y, validation_data, folds,
+                                        n_threads)
+        for i, point in enumerate(points):
+            for what in ("cost", "accuracy"):
+                scores = [getattr(fold[i], f"eval_{what}")
+                          for fold in fold_points]
+                setattr(point, f"cv_{what}", float(np.mean(scores)))
+                setattr(point, f"cv_{what}_sd", float(np.std(scores)))
+    if n_threads is not None:
+        kwargs["n_threads"] = n_threads
     settings = dict(hidden=net.hidden, output=net.output, cost=net.cost_name,
                     init=net.init, dtype=net.dtype, seed=net.seed)
     return RegularizationPath(
         points, penalty=name, network_args=(net.sizes, settings),
-        data=(X, y, validation_data), fit_args=kwargs)
+        data=(X, y, validation_data), fit_args=kwargs, cv=cv is not None)
+
+
+def _point(net, strength, hist):
+    """The PathPoint of a fit at `strength` that ended at net's weights."""
+    return PathPoint(
+        strength=strength,
+        train_cost=hist.train_cost[-1],
+        train_accuracy=hist.train_accuracy[-1],
+        eval_cost=hist.eval_cost[-1] if hist.eval_cost else np.nan,
+        eval_accuracy=(hist.eval_accuracy[-1] if hist.eval_accuracy
+                       else np.nan),
+        zero_fraction=hist.zero_fraction[-1],
+        inputs_used=int((net.weights[0] != 0).any(axis=0).sum()),
+        params=net.params.copy(),
+        weights=[w.copy() for w in net.weights],
+        biases=[b.copy() for b in net.biases])
