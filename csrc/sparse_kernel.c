@@ -85,39 +85,28 @@ transpose(vec *t, const vec *r)
         t[j + 4] = SHUFFLE(b[j], b[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
     }
 #elif LANES == 16
-    /* four butterflies: lanes of distance 1, 2, 4, 8 swap between rows
-     * of that distance */
+    /* four butterflies: rows i and i + d (i without bit d) swap their
+     * lanes of distance d, for d = 1, 2, 4, 8 */
+#define BUTTERFLY(dst, src, d, LO, HI)                                        \
+    for (int i = 0; i < 16; ++i) {                                            \
+        if (!(i & (d))) {                                                     \
+            dst[i] = SHUFFLE(src[i], src[i + (d)], LO);                       \
+            dst[i + (d)] = SHUFFLE(src[i], src[i + (d)], HI);                 \
+        }                                                                     \
+    }
+#define LO1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define HI1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+#define LO2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define HI2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define LO4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define HI4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define LO8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define HI8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
     vec a[16], b[16];
-    for (int i = 0; i < 16; i += 2) {
-        a[i] = SHUFFLE(r[i], r[i + 1], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24,
-                       10, 26, 12, 28, 14, 30);
-        a[i + 1] = SHUFFLE(r[i], r[i + 1], 1, 17, 3, 19, 5, 21, 7, 23, 9,
-                           25, 11, 27, 13, 29, 15, 31);
-    }
-    for (int i = 0; i < 16; ++i) {
-        if (i & 2) {
-            continue;
-        }
-        b[i] = SHUFFLE(a[i], a[i + 2], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9,
-                       24, 25, 12, 13, 28, 29);
-        b[i + 2] = SHUFFLE(a[i], a[i + 2], 2, 3, 18, 19, 6, 7, 22, 23, 10,
-                           11, 26, 27, 14, 15, 30, 31);
-    }
-    for (int i = 0; i < 16; ++i) {
-        if (i & 4) {
-            continue;
-        }
-        a[i] = SHUFFLE(b[i], b[i + 4], 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10,
-                       11, 24, 25, 26, 27);
-        a[i + 4] = SHUFFLE(b[i], b[i + 4], 4, 5, 6, 7, 20, 21, 22, 23, 12,
-                           13, 14, 15, 28, 29, 30, 31);
-    }
-    for (int i = 0; i < 8; ++i) {
-        t[i] = SHUFFLE(a[i], a[i + 8], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18,
-                       19, 20, 21, 22, 23);
-        t[i + 8] = SHUFFLE(a[i], a[i + 8], 8, 9, 10, 11, 12, 13, 14, 15, 24,
-                           25, 26, 27, 28, 29, 30, 31);
-    }
+    BUTTERFLY(a, r, 1, LO1, HI1)
+    BUTTERFLY(b, a, 2, LO2, HI2)
+    BUTTERFLY(a, b, 4, LO4, HI4)
+    BUTTERFLY(t, a, 8, LO8, HI8)
 #else
 #error "transpose: no shuffle for this vector length"
 #endif
@@ -203,6 +192,15 @@ unread_seen(const real *restrict x, ptrdiff_t rows,
     return seen;
 }
 
+/* a0 .. a3 += w times the four vectors at x */
+#define ADD4(a0, a1, a2, a3, w, x)                                            \
+    do {                                                                      \
+        a0 += (w) * vload(x);                                                 \
+        a1 += (w) * vload((x) + VL);                                          \
+        a2 += (w) * vload((x) + 2 * VL);                                      \
+        a3 += (w) * vload((x) + 3 * VL);                                      \
+    } while (0)
+
 /* sums (R) += values[k] times the tile row of input cols[k] - u0, for
  * the weights k0 .. k1 - 1.  Named accumulators, since a loop over an
  * array of them leaves them on the stack (2x slower).  With ACC 4, two
@@ -222,14 +220,8 @@ add_row_sums(real *restrict sums, const real *restrict XT,
     for (int64_t k = k0; k < k1; ++k) {
         const real *x = XT + (cols[k] - u0) * R;
         const vec w = splat(values[k]);
-        s0 += w * vload(x);
-        s1 += w * vload(x + VL);
-        s2 += w * vload(x + 2 * VL);
-        s3 += w * vload(x + 3 * VL);
-        s4 += w * vload(x + 4 * VL);
-        s5 += w * vload(x + 5 * VL);
-        s6 += w * vload(x + 6 * VL);
-        s7 += w * vload(x + 7 * VL);
+        ADD4(s0, s1, s2, s3, w, x);
+        ADD4(s4, s5, s6, s7, w, x + 4 * VL);
     }
     vstore(sums + 4 * VL, s4);
     vstore(sums + 5 * VL, s5);
@@ -239,25 +231,12 @@ add_row_sums(real *restrict sums, const real *restrict XT,
     vec t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0};
     int64_t k = k0;
     for (; k + 1 < k1; k += 2) {
-        const real *x = XT + (cols[k] - u0) * R;
-        const real *y = XT + (cols[k + 1] - u0) * R;
-        const vec w = splat(values[k]), v = splat(values[k + 1]);
-        s0 += w * vload(x);
-        s1 += w * vload(x + VL);
-        s2 += w * vload(x + 2 * VL);
-        s3 += w * vload(x + 3 * VL);
-        t0 += v * vload(y);
-        t1 += v * vload(y + VL);
-        t2 += v * vload(y + 2 * VL);
-        t3 += v * vload(y + 3 * VL);
+        ADD4(s0, s1, s2, s3, splat(values[k]), XT + (cols[k] - u0) * R);
+        ADD4(t0, t1, t2, t3, splat(values[k + 1]),
+             XT + (cols[k + 1] - u0) * R);
     }
     if (k < k1) {
-        const real *x = XT + (cols[k] - u0) * R;
-        const vec w = splat(values[k]);
-        s0 += w * vload(x);
-        s1 += w * vload(x + VL);
-        s2 += w * vload(x + 2 * VL);
-        s3 += w * vload(x + 3 * VL);
+        ADD4(s0, s1, s2, s3, splat(values[k]), XT + (cols[k] - u0) * R);
     }
     s0 += t0;
     s1 += t1;
