@@ -13,6 +13,15 @@
 #ifndef CREG_DOT_TILE_H
 #define CREG_DOT_TILE_H
 
+/* v stays in a register: GCC otherwise folds its load into every
+ * multiply-add that reads it, one load per row of the tile instead of
+ * one per tile (an empty asm that "changes" v; no instruction). */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define KEEP_IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define KEEP_IN_REGISTER(v) ((void)0)
+#endif
+
 /* Where a tile-major copy keeps element k of its row i: blocks of `width`
  * columns (a constant multiple of VL), each holding every row's part of
  * those columns, `block` elements apart; row i's part is at i * width. */
@@ -46,6 +55,7 @@ dot_tile_sums(real sums[CREG_DOT_TILE_ROWS * CREG_DOT_TILE_COLS],
         vec bv[CREG_DOT_TILE_COLS];
         for (int j = 0; j < CREG_DOT_TILE_COLS; ++j) {
             bv[j] = vload(b[j] + k);
+            KEEP_IN_REGISTER(bv[j]);
         }
         for (int i = 0; i < na; ++i) {
             const vec av = vload(ar[i] + k);
