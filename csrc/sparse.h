@@ -5,7 +5,8 @@
  * used[cols[p]], cols increasing within a row.  `used` lists the U inputs
  * the tiles read, in increasing order (creg._sparse gives every input in
  * use and those around it in aligned runs of 16, which transpose a vector
- * at a time), so that a tile of X is gathered once per used input.  The used inputs fall in blocks of
+ * at a time), so that a tile of X is gathered once per used input.  The
+ * used inputs fall in blocks of
  * CREG_SPARSE_BLOCK_INPUTS (u / CREG_SPARSE_BLOCK_INPUTS is the block of
  * used input u), and splits[o][j] .. splits[o][j + 1] are neuron o's
  * weights in block j: a block's tile stays in L1 while every neuron adds
@@ -43,14 +44,15 @@ typedef struct {
 int creg_sparse_slots(int n_threads);
 
 /* Elements of one scratch slot: a block's tile and the O x tile partial
- * sums, and room to start them on a 64-byte boundary. */
+ * sums, and 16 more (at least 64 bytes in either precision) to start
+ * them on a 64-byte boundary. */
 static inline ptrdiff_t
 creg_sparse_slot_size(ptrdiff_t U, ptrdiff_t O)
 {
     const ptrdiff_t block = U < CREG_SPARSE_BLOCK_INPUTS
                                 ? U
                                 : CREG_SPARSE_BLOCK_INPUTS;
-    return (block + O) * CREG_SPARSE_TILE_ROWS + 64;
+    return (block + O) * CREG_SPARSE_TILE_ROWS + 16;
 }
 
 /* CREG_EINVAL if the pattern's indices leave their ranges (row_start not

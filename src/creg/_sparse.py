@@ -81,15 +81,21 @@ class Pattern:
         np.cumsum(per_block, axis=1, out=self.splits[:, 1:])
         self.splits[:, 1:] += self.row_start[:-1, None]
 
-    def forward(self, X, b, activation, n_threads, check_x=False, out=None):
+    def scratch(self, n_threads, dtype):
+        """The scratch sparse_forward needs at n_threads."""
+        O = self.row_start.size - 1
+        return np.empty(_core.sparse_slots(n_threads)
+                        * _core.sparse_slot_size(self.used.size, O), dtype)
+
+    def forward(self, X, b, activation, n_threads, check_x=False, out=None,
+                scratch=None):
         """act(X . W^T + b) for X of the right shape and dtype, into `out`
-        if given; with check_x, raises NonFiniteInput if X holds NaN or
-        inf."""
+        if given, with `scratch` (self.scratch) if given; with check_x,
+        raises NonFiniteInput if X holds NaN or inf."""
         O = self.row_start.size - 1
         A = np.empty((X.shape[0], O), X.dtype) if out is None else out
-        scratch = np.empty(_core.sparse_slots(n_threads)
-                           * _core.sparse_slot_size(self.used.size, O),
-                           X.dtype)
+        if scratch is None:
+            scratch = self.scratch(n_threads, X.dtype)
         if not _core.sparse_forward(A, scratch, X, self.values, b,
                                     self.row_start, self.cols, self.used,
                                     self.splits, activation, n_threads,
@@ -133,32 +139,41 @@ def forward(net, X, n_threads, layers=None):
         return None
     L = len(net.sizes) - 1
     patterns = [pattern(net, l) for l in range(layers)]
-    tail = None if layers == L else _DenseTail(net, layers)
+    chunk = min(X.shape[0], CHUNK_ROWS)
+    tail = None if layers == L else _DenseTail(net, layers, chunk)
     out = np.empty((X.shape[0], net.sizes[-1]), X.dtype)
+    # made once for all chunks: each layer's scratch, and its output but
+    # for a last layer's, which goes straight into `out`
+    scratches = [p.scratch(n_threads, X.dtype) for p in patterns]
+    buffers = [None if tail is None and l == L - 1
+               else np.empty((chunk, net.sizes[l + 1]), X.dtype)
+               for l in range(layers)]
     for start in range(0, X.shape[0], CHUNK_ROWS):
         A = X[start:start + CHUNK_ROWS]
         rows = out[start:start + CHUNK_ROWS]
         for l, p in enumerate(patterns):
-            last = tail is None and l == L - 1
             A = p.forward(A, net.biases[l],
                           net.output if l == L - 1 else net.hidden,
                           n_threads, check_x=l == 0,
-                          out=rows if last else None)
+                          out=rows if buffers[l] is None
+                          else buffers[l][:len(rows)],
+                          scratch=scratches[l])
         if tail is not None:
             tail(A, rows, n_threads)
     return out
 
 
 class _DenseTail:
-    """The layers from `first` on, as one dense pass."""
+    """The layers from `first` on, as one dense pass over chunks of at
+    most `chunk` rows."""
 
-    def __init__(self, net, first):
+    def __init__(self, net, first, chunk):
         self.spec = NetSpec(net.sizes[first:], net.hidden, net.output,
                             net.cost_name)
         offset = sum(o * (i + 1) for i, o in zip(net.sizes[:first],
                                                 net.sizes[1:first + 1]))
         self.params = net.params[offset:]
-        self.ws = np.empty(CHUNK_ROWS * _core.workspace_size(self.spec, 1),
+        self.ws = np.empty(chunk * _core.workspace_size(self.spec, 1),
                            net.dtype)
 
     def __call__(self, A, out, n_threads):
