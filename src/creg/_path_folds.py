@@ -17,8 +17,6 @@ import numpy as np
 
 from creg import _interrupt, _validation as check, _warnings
 
-_POLL_SECONDS = 0.05  # how often the caller's thread looks up from its wait
-
 
 def walk_all(walk, X, y, validation_data, folds, n_threads):
     """[points of the whole data's walk, then of each fold's walk], where
@@ -49,14 +47,9 @@ def walk_all(walk, X, y, validation_data, folds, n_threads):
 
     pool = futures.ThreadPoolExecutor(workers, "creg-path")
     try:
-        pending = [pool.submit(run, i, fold, data)
-                   for i, (fold, data) in enumerate(chains)]
-        while pending:
-            finished, left = futures.wait(pending, _POLL_SECONDS,
-                                          futures.FIRST_COMPLETED)
-            for future in finished:
-                future.result()  # a chain's error ends the path
-            pending = list(left)
+        # a chain's error ends the path
+        _interrupt.wait_all(pool.submit(run, i, fold, data)
+                            for i, (fold, data) in enumerate(chains))
     finally:
         stop.set()  # on an error or Ctrl-C, the others stop too
         pool.shutdown(wait=True, cancel_futures=True)

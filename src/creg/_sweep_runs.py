@@ -20,8 +20,6 @@ from creg._sweep_arguments import (FIT_SETTINGS, NETWORK_SETTINGS, shown,
 from creg.early_stopping import EarlyStopping
 from creg.network import Network
 
-_POLL_SECONDS = 0.05  # how often the caller's thread looks up from its wait
-
 
 class Data:
     """The data every run reads, converted once per kind of network
@@ -168,15 +166,10 @@ def run_all(plans, workers, threads_per_run, verbose):
         # fold by fold: a fold's rows are copied for its first run and
         # freed after its last (Data)
         order = sorted(plans, key=lambda p: (p.fold or 0, p.index))
-        pending = [pool.submit(train, plan) for plan in order]
-        while pending:
-            finished, left = futures.wait(pending, _POLL_SECONDS,
-                                          futures.FIRST_COMPLETED)
-            for future in finished:
-                future.result()  # an error in a run ends the sweep
-            pending = list(left)
-            if progress is not None:
-                progress.update(len(done))
+        # an error in a run ends the sweep
+        _interrupt.wait_all(
+            [pool.submit(train, plan) for plan in order],
+            None if progress is None else lambda: progress.update(len(done)))
     except KeyboardInterrupt:
         interrupted = True
     finally:
