@@ -95,13 +95,15 @@
 #define CREG_FORWARD_ROWS_MAX_O 128
 #define CREG_FORWARD_ROW_BLOCK 64
 
-/* ---- Threading thresholds (multiply-adds, or weights for the update):
- * below them a fork/join costs more than it saves (a Nielsen batch of
- * 10 x 784 x 100 stays on one thread).  Results never depend on the team,
- * so these change speed only. */
-#define CREG_PARALLEL_MIN 2000000
-#define CREG_UPDATE_PARALLEL_MIN 100000
-#define CREG_STEP_PARALLEL_MIN 2000000
+/* ---- Team sizes: a job gets at most one thread per CREG_SHARE_MIN
+ * multiply-adds (CREG_UPDATE_SHARE_MIN weights for the update alone), so
+ * that each thread's share outweighs its fork and join (5-8 us a region
+ * on a 2-vCPU KVM guest; benchmarks/README.md, "Teams sized by work"):
+ * Nielsen's 10 x 784 x 30 step (235K) stays on one thread, 10 x 784 x 100
+ * takes up to 3, a wide layer at batch 128 the whole team.  Results never
+ * depend on the team, so these change speed only. */
+#define CREG_SHARE_MIN 250000
+#define CREG_UPDATE_SHARE_MIN 50000
 /* Elementwise passes of training (dropout's mask, the activations'
  * backward), in elements: C3's 128 x 1024 hidden layers go parallel. */
 #define CREG_ELEMENTWISE_PARALLEL_MIN 65536

@@ -94,8 +94,11 @@ CREG_FN(sparse_forward)(real *A, real *scratch, int slots, const real *X,
     nt = nt > slots ? slots : nt < -slots ? -slots : nt;
     const double work = (double)B * (pattern->row_start[pattern->O]
                                      + pattern->U);
+    const double tiles = (double)((B + CREG_SPARSE_TILE_ROWS - 1)
+                                  / CREG_SPARSE_TILE_ROWS);
+    nt = creg_request_for(nt, work, CREG_SHARE_MIN, tiles);
     int nonfinite = 0;
-    CREG_TEAM(nt, work > CREG_PARALLEL_MIN && B > CREG_SPARSE_TILE_ROWS,
+    CREG_TEAM(nt, 1,
               forward_share(A, scratch, X, values, b, pattern, B, act,
                             rows_kernel, check_x, &nonfinite));
     return nonfinite ? CREG_ENONFINITE : CREG_OK;

@@ -116,6 +116,23 @@ creg_my_elements(ptrdiff_t n, ptrdiff_t block, ptrdiff_t *first,
     *count = (b0 + nb) * block < n ? nb * block : n - *first;
 }
 
+/* The request for a job of `work` units that splits into at most `parts`
+ * pieces, given the caller's request: no more threads than pieces, nor
+ * than one per `share` units (blocking.h); 1, no team, when that is one. */
+static inline int
+creg_request_for(int request, double work, double share, double parts)
+{
+    double most = work / share < parts ? work / share : parts;
+    if (most < 2) {
+        return 1;
+    }
+    const int cap = most > 4096 ? 4096 : (int)most;
+    if (request > 0) {
+        return request < cap ? request : cap;
+    }
+    return -request < cap ? request : -cap;
+}
+
 /* The team request for a caller's n_threads (see the top of the file). */
 static inline int
 creg_threads_for(int n_threads)

@@ -220,8 +220,10 @@ CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
                 const real *db, ptrdiff_t O, ptrdiff_t I,
                 const creg_step_rule *rule, int n_threads)
 {
-    const int nt = creg_threads_for(n_threads);
-    CREG_TEAM(nt, (double)O * I > CREG_UPDATE_PARALLEL_MIN,
+    const int nt = creg_request_for(creg_threads_for(n_threads),
+                                    (double)O * I, CREG_UPDATE_SHARE_MIN,
+                                    (double)O);
+    CREG_TEAM(nt, 1,
               update_rows(W, VW, dW, O, I, rule));
     bias_step(b, Vb, db, O, rule);
 }
@@ -323,8 +325,11 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
                            const CREG_FN(look_ahead) *next, real *scratch,
                            int n_threads)
 {
-    const int nt = creg_threads_for(n_threads);
-    CREG_TEAM(nt, (double)O * I * B > CREG_STEP_PARALLEL_MIN,
+    const double panels = (double)((O + CREG_STEP_MR - 1) / CREG_STEP_MR);
+    const int nt = creg_request_for(creg_threads_for(n_threads),
+                                    (double)O * I * B, CREG_SHARE_MIN,
+                                    panels);
+    CREG_TEAM(nt, 1,
               step_share(W, b, VW, Vb, db, dZ, X, x_packed, B, O, I, scale,
                          rule, next, scratch));
 }

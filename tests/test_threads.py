@@ -1,5 +1,5 @@
 """Bitwise-identical training for any n_threads (DESIGN.md, Determinism),
-and small networks that stay on one thread when given more."""
+and teams no larger than the work of a step pays for."""
 import os
 import subprocess
 import sys
@@ -48,7 +48,8 @@ def test_weights_identical_for_1_2_3_threads(dtype, config):
 
 # Run in a fresh process, so that no earlier test has started an OpenMP team:
 # libgomp starts its worker threads at the first region of more than one
-# thread, so the process's thread count tells whether training opened one.
+# thread and keeps them, so the process's thread count after each training
+# is one less than the largest team it has run so far.
 TEAM_CHILD = r"""
 import os, sys
 import numpy as np
@@ -71,25 +72,25 @@ def train(sizes, batch_size, n):
                         X, Y, order, batch_size=batch_size, first_batch=0,
                         n_batches=n // batch_size, net=net._spec,
                         rule=StepRule(lr=0.5, l2=5.0 / n), noise=Noise(),
-                        n_threads=2)
+                        n_threads=4)
     return threads()
 
-print(threads(), train([784, 30, 10], 10, 2000), train([784, 100, 10], 10, 2000),
-      train([784, 100, 10], 1, 500), train([784, 1024, 10], 128, 512))
+print(threads(), train([784, 30, 10], 10, 2000), train([784, 100, 10], 1, 500),
+      train([784, 100, 10], 10, 2000), train([784, 1024, 10], 128, 512))
 """
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"),
                     reason="counts threads in /proc/self/task")
-def test_small_networks_stay_on_one_thread_when_given_two():
-    # Issue 4's C1, C2 (batch 10) and C4 (batch 1) networks: splitting their
-    # steps over threads costs more than it saves, so n_threads=2 must run
-    # the one-thread code, starting no team.  A wide layer at batch 128
-    # does start one: the check can tell.
+def test_teams_are_sized_by_the_work_of_a_step():
+    # A job gets at most one thread per CREG_SHARE_MIN (250K) multiply-adds,
+    # whatever n_threads asks (4 here): issue 4's C1 (10 x 784 x 30 per
+    # step) and C4 (batch 1) run the one-thread code and start no team;
+    # C2's 10 x 784 x 100 step (784K) takes a team of 3, not 4; a wide
+    # layer at batch 128 takes all 4.
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     env["OPENBLAS_NUM_THREADS"] = "1"
     out = subprocess.run([sys.executable, "-c", TEAM_CHILD], env=env,
                          capture_output=True, text=True, check=True).stdout
-    start, c1, c2, c4, wide = map(int, out.split())
-    assert (c1, c2, c4) == (start, start, start), out
-    assert wide > start, out
+    start, c1, c4, c2, wide = map(int, out.split())
+    assert (c1, c4, c2, wide) == (start, start, start + 2, start + 3), out
