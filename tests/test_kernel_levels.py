@@ -81,8 +81,8 @@ def test_batch_above_the_fused_kernels_matches_reference(level, dtype, tol):
 ])
 def test_every_level_is_bitwise_same_for_any_thread_count(level, sizes,
                                                           batch_size, rule):
-    # layer 0's multiply-adds (inputs x neurons x batch) are above the
-    # kernels' threading threshold (2M), so the panels really are split
+    # layer 0's multiply-adds (inputs x neurons x batch) are many threads'
+    # shares (CREG_SHARE_MIN, 250K each), so the panels really are split
     # over threads; the batch of 10 also runs the next batch's forward,
     # copies its shuffled rows and prefetches the batch after, per panel
     X, y, _ = make_problem(sizes, 96, "sigmoid", seed=6,
@@ -105,7 +105,8 @@ def test_every_level_evaluates_large_batches_like_the_reference(level, sizes,
     # Evaluation runs up to 1,024 rows per forward: layers of at most 128
     # neurons through forward_rows in 64-row blocks split over threads,
     # wider ones through the packed GEMM.  1,037 rows end in a ragged block
-    # and a 13-row chunk; every layer is above the threading threshold.
+    # and a 13-row chunk; all but [100, 130, 37, 3]'s last layer are worth
+    # a team (more than two threads' shares of multiply-adds).
     net = creg.Network(sizes, hidden="tanh", output="softmax",
                        cost="log_likelihood", dtype=dtype.name, seed=13,
                        init="normalized")

@@ -73,7 +73,7 @@ def test_sparse_layers_match_numpy_and_dense(level, inputs, sizes,
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_threads_give_the_same_bits(level, dtype):
-    # rows x (nnz + used inputs) above CREG_PARALLEL_MIN: a real team
+    # rows x (nnz + used inputs) several times CREG_SHARE_MIN: a real team
     net = _sparse_net([300, 200, 10], 0.1, dtype, hidden="tanh")
     X = np.random.default_rng(1).random((1000, 300)).astype(dtype)
     one = _sparse.forward(net, X, 1, layers=1)

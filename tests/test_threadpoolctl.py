@@ -7,7 +7,7 @@
    libgomp bundled in ``creg.libs/``.
 2. ``threadpool_limits(1, user_api="openmp")`` makes a fit whose GEMMs go
    parallel ([784, 1024, 10], batch 256: 205M multiply-adds per forward
-   GEMM, far above the 2M threshold) run on one thread: process CPU time /
+   GEMM, hundreds of threads' shares) run on one thread: process CPU time /
    wall time stays about 1 and, on Linux, no thread but the caller's gets
    CPU time.  Without the limit, on >= 2 cores, the same fit runs on >= 2
    threads: the other threads do a real share of the work (Linux, from
