@@ -5,6 +5,7 @@ with b the float64 reference. No "tol + |ref|" forms.
 """
 
 import os
+import signal
 import sys
 
 import numpy as np
@@ -119,3 +120,17 @@ def repeated_phrases(message, words=4):
     runs = [" ".join(tokens[i:i + words])
             for i in range(len(tokens) - words + 1)]
     return sorted({r for r in runs if runs.count(r) > 1})
+
+
+@pytest.fixture
+def ctrl_c():
+    """SIGINT as a terminal's Ctrl-C delivers it, for the tests that send
+    one: KeyboardInterrupt in this process and the default action in the
+    children it starts. A shell that runs the suite in the background
+    without job control (nohup, `&` in a script) starts it with SIGINT
+    ignored, and those tests would wait for an interrupt that never
+    comes."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+

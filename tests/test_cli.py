@@ -63,7 +63,7 @@ def test_config_prints_the_build():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_stops_the_demo_with_status_130():
+def test_ctrl_c_stops_the_demo_with_status_130(ctrl_c):
     child = subprocess.Popen([sys.executable, "-m", "creg", "demo"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)

@@ -33,7 +33,8 @@ CHILD = textwrap.dedent("""
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_ctrl_c_stops_fit_promptly_and_leaves_a_usable_network(n_threads):
+def test_ctrl_c_stops_fit_promptly_and_leaves_a_usable_network(n_threads,
+                                                              ctrl_c):
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(n_threads)],
                              stdout=subprocess.PIPE, text=True)
     try:

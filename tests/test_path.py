@@ -245,7 +245,7 @@ def test_cv_path_shows_each_warning_once_naming_the_paths(digits):
     assert all(chain in named for chain in ("whole", "fold 0", "fold 1"))
 
 
-def test_ctrl_c_stops_every_path_of_a_cv_walk(digits, monkeypatch):
+def test_ctrl_c_stops_every_path_of_a_cv_walk(digits, ctrl_c):
     import _thread
     import threading
     (X, y), _ = digits

@@ -96,7 +96,7 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
-def test_ctrl_c_stops_the_fits_running_in_threads(monkeypatch):
+def test_ctrl_c_stops_the_fits_running_in_threads(monkeypatch, ctrl_c):
     import _thread
     import threading
 

@@ -182,7 +182,7 @@ def test_early_stopping_says_why_it_ended():
     assert result[1].history.epochs < 40
 
 
-def test_ctrl_c_returns_the_runs_that_ended(monkeypatch):
+def test_ctrl_c_returns_the_runs_that_ended(monkeypatch, ctrl_c):
     X, y = data()
     train = _sweep_runs.Plan.train
     started = []
