@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import outcome_only
 
 from creg import demo
 
@@ -19,6 +20,7 @@ def _row_line(text, name):
     return lines[0][len(name):].split()
 
 
+@outcome_only
 def test_without_a_regularizer_mnist_overfits_and_l2_lifts_the_test_peak():
     """Nielsen's experiment, 3 seeds at his settings: the training images
     are all learnt while the test accuracy peaks at least 3 points under

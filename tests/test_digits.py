@@ -1,5 +1,6 @@
 """Real data: the bundled UCI digits, with and without regularizers."""
 import numpy as np
+from conftest import outcome_only
 
 import creg
 
@@ -41,6 +42,7 @@ def test_softmax_network_with_l2_reaches_97_percent_on_digits():
     assert net.accuracy(X[test], y[test]) >= 0.97
 
 
+@outcome_only
 def test_l2_dropout_and_expanded_data_each_shrink_the_overfitting_gap():
     train, test = split_digits()
     runs = {"none": ({}, False), "L2": ({"l2": 5.0}, False),
