@@ -62,10 +62,9 @@ CREG_FN(dense_product)(real *Z, const real *X, const real *W, ptrdiff_t B,
          * bit; rows are summed alike however they are grouped */
         const double blocks = (double)((B + CREG_FORWARD_ROW_BLOCK - 1)
                                        / CREG_FORWARD_ROW_BLOCK);
-        const int nt = creg_request_for(creg_threads_for(n_threads),
-                                        (double)B * I * O, CREG_SHARE_MIN,
-                                        blocks);
-        CREG_TEAM(nt, 1, forward_rows_share(Z, X, W, B, I, O, kernels));
+        const int nt = creg_threads_for_work(n_threads, (double)B * I * O,
+                                             CREG_SHARE_MIN, blocks);
+        CREG_TEAM(nt, forward_rows_share(Z, X, W, B, I, O, kernels));
     } else {
         /* Z = X . W^T: W^T is W with its strides swapped. */
         CREG_FN(gemm)(Z, O, 1, X, I, 1, W, 1, I, B, O, I, 1, 0, n_threads);

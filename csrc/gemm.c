@@ -108,13 +108,12 @@ gemm_vector(const CREG_FN(kernels) *k, real *C, ptrdiff_t rs_c,
             const real *B, ptrdiff_t rs_b, ptrdiff_t cs_b, ptrdiff_t M,
             ptrdiff_t N, ptrdiff_t K, real alpha, real beta, int n_threads)
 {
-    const int nt = creg_request_for(creg_threads_for(n_threads),
-                                    (double)M * N * K, CREG_SHARE_MIN,
-                                    (double)M * N);
+    const int nt = creg_threads_for_work(n_threads, (double)M * N * K,
+                                         CREG_SHARE_MIN, (double)M * N);
     if (k->gemm_packed != NULL && packed_suits(M, N, K)) {
         ptrdiff_t units = 0;
         real *shared_a = nt != 1 ? k->gemm_shared_a(M, N, K, &units) : NULL;
-        CREG_TEAM(nt, 1,
+        CREG_TEAM(nt,
                   packed_share(k, C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b,
                                cs_b, M, N, K, alpha, beta, shared_a,
                                units));
@@ -124,7 +123,7 @@ gemm_vector(const CREG_FN(kernels) *k, real *C, ptrdiff_t rs_c,
     if (k->gemm_dot == NULL || (!dot_form && !(cs_c == 1 && cs_b == 1))) {
         return 0;
     }
-    CREG_TEAM(nt, 1,
+    CREG_TEAM(nt,
               vector_share(k, C, rs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N, K,
                            alpha, beta, dot_form));
     return 1;
@@ -185,10 +184,9 @@ CREG_FN(gemm)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
         return;
     }
     const int dot_form = (cs_a == 1 && rs_b == 1) || cs_c != 1 || cs_b != 1;
-    const int nt = creg_request_for(creg_threads_for(n_threads),
-                                    (double)M * N * K, CREG_SHARE_MIN,
-                                    (double)M);
-    CREG_TEAM(nt, 1,
+    const int nt = creg_threads_for_work(n_threads, (double)M * N * K,
+                                         CREG_SHARE_MIN, (double)M);
+    CREG_TEAM(nt,
               reference_rows(C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M,
                              N, K, alpha, beta, dot_form));
 }

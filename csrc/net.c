@@ -335,9 +335,9 @@ batch_input(real *buf, const real *X, const int64_t *order, ptrdiff_t first,
     if (order == NULL && !(noise->input_noise > 0)) {
         return X + first * D;
     }
-    const int nt = creg_threads_for(n_threads);
-    CREG_TEAM(nt, B * D >= CREG_ELEMENTWISE_PARALLEL_MIN && B > 1,
-              input_share(buf, X, order, first, B, D, noise, t));
+    const int nt = B * D >= CREG_ELEMENTWISE_PARALLEL_MIN && B > 1
+                       ? creg_threads_for(n_threads) : 1;
+    CREG_TEAM(nt, input_share(buf, X, order, first, B, D, noise, t));
     return buf;
 }
 

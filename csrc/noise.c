@@ -68,9 +68,9 @@ CREG_FN(dropout_forward)(real *H, real *M, const real *A, ptrdiff_t count,
 {
     CREG_FN(dropout_plan) plan;
     CREG_FN(plan_dropout)(&plan, noise, step, layer);
-    const int nt = creg_threads_for(n_threads);
-    CREG_TEAM(nt, count >= CREG_ELEMENTWISE_PARALLEL_MIN,
-              dropout_share(H, M, A, count, &plan));
+    const int nt = count >= CREG_ELEMENTWISE_PARALLEL_MIN
+                       ? creg_threads_for(n_threads) : 1;
+    CREG_TEAM(nt, dropout_share(H, M, A, count, &plan));
 }
 
 /* Draw c of element i (c >= 1; draw 0 is the hash at index i itself):

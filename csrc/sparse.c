@@ -88,17 +88,17 @@ CREG_FN(sparse_forward)(real *A, real *scratch, int slots, const real *X,
     if (rows_kernel == NULL) {
         rows_kernel = reference_rows;
     }
-    /* never a team larger than the scratch has slots for, whatever the
-     * OpenMP default became since the caller sized it */
-    int nt = creg_threads_for(n_threads);
-    nt = nt > slots ? slots : nt < -slots ? -slots : nt;
     const double work = (double)B * (pattern->row_start[pattern->O]
                                      + pattern->U);
-    const double tiles = (double)((B + CREG_SPARSE_TILE_ROWS - 1)
-                                  / CREG_SPARSE_TILE_ROWS);
-    nt = creg_request_for(nt, work, CREG_SHARE_MIN, tiles);
+    const ptrdiff_t tiles = (B + CREG_SPARSE_TILE_ROWS - 1)
+                            / CREG_SPARSE_TILE_ROWS;
+    /* never a team larger than the scratch has slots for, whatever the
+     * OpenMP default became since the caller sized it */
+    const int nt = creg_threads_for_work(n_threads, work, CREG_SHARE_MIN,
+                                         (double)(tiles < slots ? tiles
+                                                                : slots));
     int nonfinite = 0;
-    CREG_TEAM(nt, 1,
+    CREG_TEAM(nt,
               forward_share(A, scratch, X, values, b, pattern, B, act,
                             rows_kernel, check_x, &nonfinite));
     return nonfinite ? CREG_ENONFINITE : CREG_OK;

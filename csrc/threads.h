@@ -21,18 +21,17 @@
 #define CREG_STR(x) #x
 #define CREG_OMP_PARALLEL(nt) _Pragma(CREG_STR(omp parallel num_threads(nt)))
 
-/* Runs `call` on the team `request` asks for if `worth`, else directly on
- * the calling thread.  An OpenMP region is not free even with one thread
+/* Runs `call` on the team `request` asks for (creg_threads_for, or
+ * creg_threads_for_work), or directly on the calling thread if it asks
+ * for 1.  An OpenMP region is not free even with one thread
  * (or a false if clause): libgomp ends it in a barrier that makes a futex
  * syscall, several per step of a small network.  `call` may run orphaned
  * worksharing loops (omp for), which a lone thread runs whole.  Each thread
  * clocks its share, so that the policy sees workers that another process
  * kept from their core. */
-#define CREG_TEAM(request, worth, call)                                       \
+#define CREG_TEAM(request, call)                                              \
     do {                                                                      \
-        const int team_ = (request) != 1 && (worth)                           \
-                              ? creg_team_size(request)                       \
-                              : 1;                                            \
+        const int team_ = (request) != 1 ? creg_team_size(request) : 1;       \
         if (team_ > 1) {                                                      \
             creg_team_clock clock_;                                           \
             clock_.start = creg_team_now();                                   \
@@ -116,23 +115,6 @@ creg_my_elements(ptrdiff_t n, ptrdiff_t block, ptrdiff_t *first,
     *count = (b0 + nb) * block < n ? nb * block : n - *first;
 }
 
-/* The request for a job of `work` units that splits into at most `parts`
- * pieces, given the caller's request: no more threads than pieces, nor
- * than one per `share` units (blocking.h); 1, no team, when that is one. */
-static inline int
-creg_request_for(int request, double work, double share, double parts)
-{
-    double most = work / share < parts ? work / share : parts;
-    if (most < 2) {
-        return 1;
-    }
-    const int cap = most > 4096 ? 4096 : (int)most;
-    if (request > 0) {
-        return request < cap ? request : cap;
-    }
-    return -request < cap ? request : -cap;
-}
-
 /* The team request for a caller's n_threads (see the top of the file). */
 static inline int
 creg_threads_for(int n_threads)
@@ -147,6 +129,26 @@ creg_threads_for(int n_threads)
     (void)n_threads;
     return 1;
 #endif
+}
+
+/* The team request for a job of `work` units that splits into at most
+ * `parts` pieces: the caller's (creg_threads_for), but no more threads than
+ * pieces, nor than one per `share` units (blocking.h); 1, no team, when
+ * that is one. */
+static inline int
+creg_threads_for_work(int n_threads, double work, double share,
+                      double parts)
+{
+    const int request = creg_threads_for(n_threads);
+    const double most = work / share < parts ? work / share : parts;
+    if (most < 2) {
+        return 1;
+    }
+    const int wanted = request > 0 ? request : -request;
+    if (wanted <= most) {
+        return request;
+    }
+    return request > 0 ? (int)most : -(int)most;
 }
 
 #endif

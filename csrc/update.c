@@ -220,11 +220,9 @@ CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
                 const real *db, ptrdiff_t O, ptrdiff_t I,
                 const creg_step_rule *rule, int n_threads)
 {
-    const int nt = creg_request_for(creg_threads_for(n_threads),
-                                    (double)O * I, CREG_UPDATE_SHARE_MIN,
-                                    (double)O);
-    CREG_TEAM(nt, 1,
-              update_rows(W, VW, dW, O, I, rule));
+    const int nt = creg_threads_for_work(n_threads, (double)O * I,
+                                         CREG_UPDATE_SHARE_MIN, (double)O);
+    CREG_TEAM(nt, update_rows(W, VW, dW, O, I, rule));
     bias_step(b, Vb, db, O, rule);
 }
 
@@ -326,10 +324,9 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
                            int n_threads)
 {
     const double panels = (double)((O + CREG_STEP_MR - 1) / CREG_STEP_MR);
-    const int nt = creg_request_for(creg_threads_for(n_threads),
-                                    (double)O * I * B, CREG_SHARE_MIN,
-                                    panels);
-    CREG_TEAM(nt, 1,
+    const int nt = creg_threads_for_work(n_threads, (double)O * I * B,
+                                         CREG_SHARE_MIN, panels);
+    CREG_TEAM(nt,
               step_share(W, b, VW, Vb, db, dZ, X, x_packed, B, O, I, scale,
                          rule, next, scratch));
 }
