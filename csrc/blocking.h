@@ -97,8 +97,9 @@
 
 /* ---- Team sizes: a job gets at most one thread per CREG_SHARE_MIN
  * multiply-adds (CREG_UPDATE_SHARE_MIN weights for the update alone), so
- * that each thread's share outweighs its fork and join (5-8 us a region
- * on a 2-vCPU KVM guest; benchmarks/README.md, "Teams sized by work"):
+ * that each thread's share outweighs what a team costs it (the fork and
+ * join, and the batch's data crossing cores: C1's 11.8 us step took 2.8 us
+ * longer on two threads; benchmarks/README.md, "Teams sized by work"):
  * Nielsen's 10 x 784 x 30 step (235K) stays on one thread, 10 x 784 x 100
  * takes up to 3, a wide layer at batch 128 the whole team.  Results never
  * depend on the team, so these change speed only. */
