@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import pytest
+from conftest import UNDER_ASAN
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads /proc/self/statm")
@@ -40,7 +41,7 @@ LEAK_CHECK = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif("libasan" in os.environ.get("LD_PRELOAD", ""),
+@pytest.mark.skipif(UNDER_ASAN,
                     reason="under ASan freed memory sits in its quarantine, "
                     "so RSS cannot show a leak (tools/sanitize.sh)")
 def test_no_leak_over_thousands_of_fit_predict_save_load_cycles():
