@@ -4,7 +4,7 @@ output gives independent per-unit probabilities, and targets with several
 net.accuracy, the history and the verbose table -- all against numpy."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 import creg
 
@@ -136,3 +136,21 @@ def test_running_train_accuracy_of_multi_label_targets_is_per_label():
     assert hist.train_accuracy == pytest.approx(expected, abs=1e-12)
     P = fresh.predict_proba(X)
     assert per_label_accuracy(P, Y) != pytest.approx(argmax_accuracy(P, Y))
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 40), k=st.sampled_from([1, 2, 3, 10, 255, 256, 300]),
+       row=st.integers(0, 39), above=st.integers(0, 300),
+       seed=st.integers(0, 2**16))
+@example(n=3, k=300, row=1, above=256, seed=0)  # a uint8 count wraps to 0
+def test_multi_label_test_counts_entries_above_one_half_per_row(
+        n, k, row, above, seed):
+    """creg's column-at-a-time count against count_nonzero per row, with
+    up to 300 entries above 0.5 in one row (past a uint8 count)."""
+    from creg import _accuracy
+    rng = np.random.default_rng(seed)
+    Y = rng.random((n, k)).astype(np.float32) * 0.5  # all <= 0.5
+    Y[row % n, rng.permutation(k)[:above]] = 0.75
+    expected = k >= 2 and bool((np.count_nonzero(Y > 0.5, axis=1) > 1).any())
+    assert _accuracy.is_multi_label(Y, "sigmoid") == expected
+    assert not _accuracy.is_multi_label(Y, "softmax")

@@ -197,23 +197,31 @@ def _human(nbytes):
     return f"{nbytes} bytes" if unit == "bytes" else f"{value:.3g} {unit}"
 
 
-def _read_kib(path, key):
+def _read_kibs(path, *keys):
+    """The byte values of `keys` in a /proc file of "Key: N kB" lines, in
+    one read (None for a key it lacks, or all None if unreadable)."""
+    found = dict.fromkeys(keys)
     try:
         with open(path) as f:
             for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) * 1024
+                key = line.split(":", 1)[0]
+                if key in found:
+                    found[key] = int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return None
+    return tuple(found[key] for key in keys)
+
+
+def _read_kib(path, key):
+    return _read_kibs(path, key)[0]
 
 
 @functools.lru_cache(maxsize=1)
 def _machine_memory():
     """RAM + swap in bytes (None if unknown), and the cgroup's limit."""
-    total = _read_kib("/proc/meminfo", "MemTotal")
+    total, swap = _read_kibs("/proc/meminfo", "MemTotal", "SwapTotal")
     if total is not None:
-        total += _read_kib("/proc/meminfo", "SwapTotal") or 0
+        total += swap or 0
     else:
         try:
             total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -235,10 +243,11 @@ def _machine_memory():
 def _available_now():
     """Memory the kernel could hand out now without the OOM killer: RAM
     that is free or reclaimable (MemAvailable) plus free swap."""
-    available = _read_kib("/proc/meminfo", "MemAvailable")
+    available, swap = _read_kibs("/proc/meminfo", "MemAvailable",
+                                 "SwapFree")
     if available is None:
         return None
-    return available + (_read_kib("/proc/meminfo", "SwapFree") or 0)
+    return available + (swap or 0)
 
 
 def _memory_limit():
