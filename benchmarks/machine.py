@@ -154,6 +154,16 @@ def creg_kernel():
     return _core.kernel_name(_core.kernel_level())
 
 
+def omp_binding():
+    """Whether creg's OpenMP threads are bound to cores (show_config's
+    "binding": "false" unless OMP_PROC_BIND asks), or "" if not built."""
+    try:
+        import creg
+    except ImportError:
+        return ""
+    return creg.show_config(as_dict=True)["threads"]["binding"]
+
+
 def git_revision():
     try:
         rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short",

@@ -727,7 +727,8 @@ def machine_section(rep):
         + "; thread env "
         "of this shell: "
         + (", ".join(f"{k}={v}" for k, v in env.items()) or "none")
-        + " (removed for the workers)",
+        + " (removed for the workers); creg's OpenMP threads bound to "
+        f"cores: {machine.omp_binding() or '?'}",
         f"- machine load: {rep.machine_busy:.2f} of {machine.usable_cores()}"
         f" cores busy on average over the {rep.wall / 60:.1f} min run "
         "(this report included)",

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import creg
 from creg import _core
@@ -94,6 +95,26 @@ def test_default_threads_follow_omp_num_threads():
     assert config["threads"]["default"] == 3
     config = _config_in_subprocess(OMP_NUM_THREADS="1")
     assert config["threads"]["default"] == 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="the binding is read through dlsym on Linux")
+def test_binding_is_what_openmp_reports():
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("OMP_PROC_BIND", "OMP_PLACES")}
+    code = ("import json, creg; "
+            "print(json.dumps(creg.show_config(as_dict=True)))")
+
+    def binding(**env):
+        out = subprocess.run([sys.executable, "-c", code],
+                             env=dict(environ, **env), capture_output=True,
+                             text=True, timeout=120, check=True).stdout
+        return json.loads(out.strip().splitlines()[-1])["threads"]["binding"]
+
+    assert binding() == "false"
+    assert binding(OMP_PROC_BIND="close", OMP_PLACES="cores") == \
+        "close (OMP_PROC_BIND=close)"
+    assert binding(OMP_PROC_BIND="spread") == "spread (OMP_PROC_BIND=spread)"
 
 
 def test_simd_disabled_by_environment():

@@ -38,11 +38,16 @@ class _DlInfo(ctypes.Structure):
                 ("dli_saddr", ctypes.c_void_p)]
 
 
-def _omp_library_of_extension() -> Optional[tuple[str, int]]:
-    """(realpath, omp_get_max_threads()) of the OpenMP runtime creg._core
-    resolves its OpenMP symbols from: dlsym on the extension's handle
-    (which searches it and its dependencies), then dladdr.  Linux and
-    macOS; None elsewhere or on any failure."""
+# omp_get_proc_bind()'s values (OpenMP 4.0, omp_proc_bind_t; 2 is
+# "master" before OpenMP 5.1)
+_PROC_BIND = {0: "false", 1: "true", 2: "primary", 3: "close", 4: "spread"}
+
+
+def _omp_library_of_extension() -> Optional[tuple[str, int, str]]:
+    """(realpath, omp_get_max_threads(), omp_get_proc_bind()'s name) of
+    the OpenMP runtime creg._core resolves its OpenMP symbols from: dlsym
+    on the extension's handle (which searches it and its dependencies),
+    then dladdr.  Linux and macOS; None elsewhere or on any failure."""
     if os.name != "posix":
         return None
     try:
@@ -59,7 +64,10 @@ def _omp_library_of_extension() -> Optional[tuple[str, int]]:
         if not dladdr(address, ctypes.byref(info)) or not info.dli_fname:
             return None
         path = os.path.realpath(os.fsdecode(info.dli_fname))
-        return path, int(symbol())
+        bind = ctypes.CDLL(_core.__file__).omp_get_proc_bind
+        bind.restype = ctypes.c_int
+        bind.argtypes = []
+        return path, int(symbol()), _PROC_BIND.get(int(bind()), _UNKNOWN)
     except Exception:
         return None
 
@@ -156,8 +164,14 @@ def _openmp_and_threads(
             source = "usable CPUs"
         except (AttributeError, OSError):
             default, source = os.cpu_count() or 1, "os.cpu_count()"
+    # bound teams help a machine of one's own and hurt a shared one
+    # (docs/reliability.rst)
+    binding = found[2] if found else _UNKNOWN
+    bind_env = os.environ.get("OMP_PROC_BIND", "").strip()
+    if bind_env and binding != _UNKNOWN:
+        binding += f" (OMP_PROC_BIND={bind_env})"
     threads = {"default": default, "source": source,
-               "cpu_count": os.cpu_count()}
+               "cpu_count": os.cpu_count(), "binding": binding}
     return openmp, threads
 
 
@@ -260,7 +274,9 @@ def show_config(*, as_dict: bool = False,
     (its file, as seen from the extension and, when installed, by
     threadpoolctl), the default number of threads (``omp_get_max_threads()``:
     ``OMP_NUM_THREADS`` or the usable CPUs; lowered inside
-    ``threadpoolctl.threadpool_limits``) and the GEMM kernels chosen at run
+    ``threadpoolctl.threadpool_limits``), whether OpenMP binds its threads
+    to cores (``omp_get_proc_bind()``: ``false`` unless ``OMP_PROC_BIND``
+    asks) and the GEMM kernels chosen at run
     time (0 reference, 1 baseline vectors, 2 AVX2+FMA, 3 AVX2+FMA with
     the training step kernels built for AVX-512VL, 4 AVX-512 with 512-bit
     vectors), their vector width, and what chose them: the best level
