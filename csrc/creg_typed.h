@@ -94,7 +94,9 @@ void CREG_TFN(input_noise)(CREG_TREAL *Xn, const CREG_TREAL *X,
 
 /* grads := batch-mean gradient of the data cost at params for the B rows of
  * X (B x sizes[0]) and Y (B x sizes[L]); *cost_sum := summed cost.
- * Returns CREG_ENONFINITE if the cost is not finite. */
+ * A query, like cost(): a cost that is not finite is summed as found and
+ * the gradient is what backprop gives (NaN or inf only where its own sums
+ * are), so it returns CREG_OK. */
 int CREG_TFN(gradient)(CREG_TREAL *grads, double *cost_sum,
                        CREG_TREAL *ws, const CREG_TREAL *params,
                        const CREG_TREAL *X, const CREG_TREAL *Y,

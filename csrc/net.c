@@ -184,16 +184,17 @@ count_correct(const real *A, const real *Y, ptrdiff_t B, ptrdiff_t O,
 
 /* sums += the data cost and the rows labelled right of a forward pass's B
  * output rows (w->ZL, w->A[L-1]) against the targets Y (B x sizes[L]);
- * CREG_ENONFINITE, and nothing added, if the cost is not finite. */
+ * CREG_ENONFINITE, and nothing added, if the cost is not finite, unless
+ * `any_cost` (a query, which reports what it finds). */
 static int
 add_pass_sums(creg_pass_sums *sums, const workspace *w, const real *Y,
-              ptrdiff_t B, const creg_net *net)
+              ptrdiff_t B, const creg_net *net, int any_cost)
 {
     const int L = net->n_layers;
     const ptrdiff_t O = net->sizes[L];
     const real *A = w->A[L - 1];
     const double cost = CREG_FN(cost_forward)(w->ZL, A, Y, B, O, net);
-    if (!isfinite(cost)) {
+    if (!isfinite(cost) && !any_cost) {
         return CREG_ENONFINITE;
     }
     sums->cost += cost;
@@ -222,7 +223,9 @@ step_layer(real *params, real *velocity, real *db, const real *dZ,
 /* Forward and backward over B rows.  If sums is not NULL, it adds the
  * batch's cost and correct rows (add_pass_sums); otherwise the cost is
  * only checked finite (cost_finite: the logs of a cost cost as much as a
- * small layer).  With rule == NULL, grads := the batch-mean gradient.
+ * small layer).  A non-finite cost stops training (CREG_ENONFINITE), but
+ * not a query (gradient), which sums whatever it finds, as cost() does.
+ * With rule == NULL, grads := the batch-mean gradient.
  * Otherwise, when update_fuses(B), each layer's step is taken as soon as
  * its dZ and input gradient are known (the input gradient reads W before
  * the step), and grads holds only scratch; then layer 0's step does next's
@@ -236,13 +239,13 @@ backprop(workspace *w, real *grads, creg_pass_sums *sums, real *params,
          ptrdiff_t B,
          const creg_net *net, const creg_step_rule *rule,
          const creg_noise *noise, uint64_t step, int z0_ready,
-         const CREG_FN(look_ahead) *next, int n_threads)
+         const CREG_FN(look_ahead) *next, int query, int n_threads)
 {
     const int L = net->n_layers;
     int status = forward(w, params, X, B, net, noise, step, z0_ready,
                          n_threads);
     if (status == CREG_OK) {
-        status = sums != NULL ? add_pass_sums(sums, w, Y, B, net)
+        status = sums != NULL ? add_pass_sums(sums, w, Y, B, net, query)
                  : cost_finite(w, Y, B, net) ? CREG_OK
                                              : CREG_ENONFINITE;
     }
@@ -290,7 +293,7 @@ CREG_FN(gradient)(real *grads, double *cost_sum, real *ws,
     creg_pass_sums sums = {0, 0, 0};
     /* never stepped (rule NULL), so params is only read */
     const int status = backprop(&w, grads, &sums, (real *)params, NULL, X,
-                                0, Y, B, net, NULL, NULL, 0, 0, NULL,
+                                0, Y, B, net, NULL, NULL, 0, 0, NULL, 1,
                                 n_threads);
     *cost_sum = sums.cost;
     return status;
@@ -477,7 +480,7 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
         int status = backprop(&w, grads, sums, params, velocity, Xb,
                               x_packed, Yb, B, net,
                               fused ? rule : NULL, noise, (uint64_t)t,
-                              z0_ready, small ? &next.work : NULL,
+                              z0_ready, small ? &next.work : NULL, 0,
                               n_threads);
         if (status != CREG_OK) {
             return status;

@@ -109,3 +109,26 @@ def test_cost_matches_reference(cost, output, hidden, penalty, dtype, tol):
         plain = reference.cost(Ws, bs, X, Y, hidden=hidden, output=output,
                                cost=cost)
         assert abs(got - plain) > 100 * tol * abs(expected)
+
+
+def test_gradient_of_an_overflowing_cost_is_computed_not_refused():
+    """A query reports what it finds, as cost() does: a float32 row whose
+    output sums overflow makes the cost inf, and the gradient is still
+    backprop's (finite here: a - y times the row, over 2), equal to the
+    float64 reference, where the same sums do not overflow.  Before, it
+    raised FloatingPointError saying "during training"."""
+    net = creg.Network([3, 2], output="sigmoid", cost="cross_entropy",
+                       dtype="float32", seed=3)
+    net.weights[0][...] = np.abs(net.weights[0]) + 0.5  # all positive
+    X = np.array([[3e38, 3e38, 3e38], [0.5, -0.25, 1.0]], np.float32)
+    y = np.array([0, 1])
+    assert not np.isfinite(net.cost(X, y))
+    Ws, bs = params64(net)
+    dWs_ref, dbs_ref = reference.backprop(
+        Ws, bs, X.astype(np.float64), reference.one_hot(y, 2),
+        hidden="relu", output="sigmoid", cost="cross_entropy")
+    dWs, dbs = net.gradient(X, y)
+    for l in range(len(Ws)):
+        assert np.isfinite(dWs[l]).all() and np.isfinite(dbs[l]).all()
+        assert_close(dWs[l], dWs_ref[l], 1e-5, f"dW[{l}]")
+        assert_close(dbs[l], dbs_ref[l], 1e-5, f"db[{l}]")

@@ -682,7 +682,10 @@ class Network:
         """Batch-mean gradient of the data cost over all rows of X.
 
         No penalty term and no dropout or noise: the gradient that the
-        finite-difference tests check.
+        finite-difference tests check.  Like `cost`, it reports what it
+        finds: where the cost overflows (weights holding inf, or inputs on
+        a scale that overflows the sums) the gradient is still computed,
+        and holds NaN or inf only where backprop's own sums do.
 
         Parameters
         ----------
