@@ -312,6 +312,23 @@ def test_float32_estimator_predicts_float32():
 
 
 # ----------------------------------------------------------- early stopping
+@pytest.mark.parametrize("y, fraction, why", [
+    ([0, 1, 0, 1, 0], 0.9, "the resulting train set will be empty"),
+    ([0, 1, 2, 1, 0], 0.1, "least populated class"),
+])
+def test_a_hold_out_that_cannot_be_made_names_validation_fraction(
+        y, fraction, why):
+    """scikit-learn's split speaks of test_size, which the user never
+    passed: the error names early_stopping and validation_fraction."""
+    X = np.random.default_rng(0).random((5, 3))
+    est = CregClassifier(3, early_stopping=True, epochs=1, batch_size=5,
+                         validation_fraction=fraction)
+    with pytest.raises(ValueError, match=f"validation_fraction={fraction} "
+                       "of the 5 training rows") as info:
+        est.fit(X, np.array(y))
+    assert why in str(info.value)
+
+
 @pytest.mark.parametrize("Estimator", [CregClassifier, CregRegressor])
 def test_early_stopping_keeps_the_best_epoch(Estimator, digits):
     X, y = digits

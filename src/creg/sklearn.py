@@ -428,9 +428,17 @@ class _CregEstimator(BaseEstimator):
         split_seed = np.random.RandomState(network.seed % 2**32).randint(
             np.iinfo(np.int32).max)
         stratify = y if self._output == "softmax" else None
-        X_train, X_val, y_train, y_val = train_test_split(
-            X, y, test_size=self.validation_fraction,
-            random_state=split_seed, stratify=stratify)
+        try:
+            X_train, X_val, y_train, y_val = train_test_split(
+                X, y, test_size=self.validation_fraction,
+                random_state=split_seed, stratify=stratify)
+        except ValueError as exc:  # its words are test_size's, not ours
+            per_class = " (stratified by class)" if stratify is not None else ""
+            raise ValueError(
+                f"early_stopping=True holds out validation_fraction="
+                f"{self.validation_fraction} of the {X.shape[0]} training "
+                f"rows{per_class} and trains on the rest, which cannot be "
+                f"done here: {exc}") from None
         options["batch_size"] = min(options["batch_size"], X_train.shape[0])
         n_threads = self.n_threads
 
