@@ -204,3 +204,36 @@ def test_any_fit_input_trains_finitely_or_is_refused_cleanly(X, y):
     except (ValueError, TypeError):
         assert np.array_equal(net.params, before)  # refused before any work
     assert np.isfinite(net.params).all()
+
+
+QUERY_NETS = [creg.Network([6, 5, 3], output=output, cost=cost, dtype=dtype,
+                           hidden="relu", seed=2)
+              for output, cost in [("softmax", "log_likelihood"),
+                                   ("sigmoid", "cross_entropy"),
+                                   ("linear", "quadratic")]
+              for dtype in ("float32", "float64")]
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(X=hnp.arrays("float64", st.tuples(st.integers(1, 5), st.just(6)),
+                    elements=st.floats(-3e38, 3e38, width=64)),
+       labels=st.lists(st.integers(0, 2), min_size=5, max_size=5))
+def test_queries_on_any_finite_rows_answer_or_refuse_cleanly(X, labels):
+    """cost, gradient and accuracy of finite rows, however large: an
+    answer (inf or NaN where the sums overflow), or ValueError for a value
+    the network's dtype cannot hold; never training's FloatingPointError,
+    and never a change to the network."""
+    y = np.array(labels[:X.shape[0]])
+    for net in QUERY_NETS:
+        before = net.params.copy()
+        Y = np.eye(3)[y] if net.output == "linear" else y
+        try:
+            net.cost(X, Y)
+            dW, db = net.gradient(X, Y)
+            assert [g.shape for g in dW] == [w.shape for w in net.weights]
+            if net.output != "linear":
+                assert 0 <= net.accuracy(X, y) <= 1
+        except ValueError as exc:  # float32 cannot hold some float64 rows
+            assert "too large" in str(exc)
+        assert np.array_equal(net.params, before)
