@@ -64,12 +64,21 @@ def _omp_library_of_extension() -> Optional[tuple[str, int, str]]:
         if not dladdr(address, ctypes.byref(info)) or not info.dli_fname:
             return None
         path = os.path.realpath(os.fsdecode(info.dli_fname))
-        bind = ctypes.CDLL(_core.__file__).omp_get_proc_bind
-        bind.restype = ctypes.c_int
-        bind.argtypes = []
-        return path, int(symbol()), _PROC_BIND.get(int(bind()), _UNKNOWN)
+        return path, int(symbol()), _proc_bind(_core.__file__)
     except Exception:
         return None
+
+
+def _proc_bind(extension: str) -> str:
+    """omp_get_proc_bind()'s name, from the runtime the extension
+    resolves it in (OpenMP 4.0; unknown in older runtimes)."""
+    try:
+        bind = ctypes.CDLL(extension).omp_get_proc_bind
+        bind.restype = ctypes.c_int
+        bind.argtypes = []
+        return _PROC_BIND.get(int(bind()), _UNKNOWN)
+    except Exception:
+        return _UNKNOWN
 
 
 def _runtime_name(path: str) -> str:
