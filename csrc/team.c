@@ -96,10 +96,16 @@ creg_team_watch(creg_team_policy *p, int team, int late, double now)
             p->next_look = HUGE_VAL;
             p->probe_armed = 0;
         }
+        p->late_recent -= p->late_recent > 0;
         return;
     }
     /* late again during a hold or soon after it: hold longer */
     const int recurs = now < p->hold_end + p->span;
+    const int confirmed = holding || recurs || p->late_recent > 0;
+    p->late_recent = CREG_TEAM_CONFIRM_RUNS;
+    if (!confirmed) {
+        return; /* a lone late team: wait for another */
+    }
     const double span = recurs ? 2 * p->span : 0;
     p->span = span < CREG_TEAM_HOLD_MIN   ? CREG_TEAM_HOLD_MIN
               : span < CREG_TEAM_HOLD_MAX ? span

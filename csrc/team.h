@@ -10,7 +10,11 @@
  *   than CREG_TEAM_LATE_FLOOR and than CREG_TEAM_LATE_SHARE of the
  *   master's own share) holds default teams at the threads that were on
  *   time, for CREG_TEAM_HOLD_MIN seconds, doubling up to CREG_TEAM_HOLD_MAX
- *   while it recurs;
+ *   while it recurs; once it is confirmed: by another late team among the
+ *   last CREG_TEAM_CONFIRM_RUNS, or by a hold in force or just ended (an
+ *   idle VM's worker is now and then a millisecond late, one region in
+ *   hundreds, when the hypervisor or an interrupt takes its core: a hold
+ *   each time cost its default C3 fit 10% against two explicit threads);
  * - the load: when a hold ends, and before the first default team, the
  *   tasks running or waiting to run system-wide (Linux's /proc/loadavg,
  *   about 2 us to read), less the threads of our own last team, are the
@@ -37,6 +41,8 @@
 #define CREG_TEAM_LATE_SHARE 0.5
 #define CREG_TEAM_HOLD_MIN 0.05
 #define CREG_TEAM_HOLD_MAX 1.6
+/* A late team confirms one seen at most this many teams before it. */
+#define CREG_TEAM_CONFIRM_RUNS 8
 
 /* Threads of a team whose arrival and finish are timed (the rest run
  * untimed). */
@@ -64,6 +70,7 @@ typedef struct {
     double next_look; /* when to look at the load (a hold's end, or never) */
     int probe_armed;  /* the load holds the team: try it whole at ... */
     double probe_at;  /* ... this time */
+    int late_recent;  /* teams to go while a late one can confirm it */
     long long decided, held; /* default teams, and those held back */
 } creg_team_policy;
 

@@ -118,6 +118,7 @@ cdef extern from "team.h" nogil:
     double CREG_TEAM_LATE_SHARE
     double CREG_TEAM_HOLD_MIN
     double CREG_TEAM_HOLD_MAX
+    enum: CREG_TEAM_CONFIRM_RUNS
 
     ctypedef struct creg_team_clock:
         double start
