@@ -153,7 +153,6 @@ CREG_FN(activation_backward)(real *dZ, const real *dA, const real *M,
                              const real *A, ptrdiff_t count,
                              creg_activation act, int n_threads)
 {
-    const int nt = count >= CREG_ELEMENTWISE_PARALLEL_MIN
-                       ? creg_threads_for(n_threads) : 1;
+    const int nt = creg_threads_for_elements(n_threads, count, count);
     CREG_TEAM(nt, backward_share(dZ, dA, M, A, count, act));
 }

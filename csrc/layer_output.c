@@ -60,8 +60,7 @@ CREG_FN(layer_output)(real *A, real *Z, real *H, real *M, const real *b,
                       int n_threads)
 {
     int finite = 1;
-    const int nt = B * O >= CREG_ELEMENTWISE_PARALLEL_MIN && B > 1
-                       ? creg_threads_for(n_threads) : 1;
+    const int nt = creg_threads_for_elements(n_threads, B * O, B);
     CREG_TEAM(nt,
               output_share(A, Z, H, M, b, B, O, act, check, drop, &finite));
     return finite;

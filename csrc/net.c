@@ -338,8 +338,7 @@ batch_input(real *buf, const real *X, const int64_t *order, ptrdiff_t first,
     if (order == NULL && !(noise->input_noise > 0)) {
         return X + first * D;
     }
-    const int nt = B * D >= CREG_ELEMENTWISE_PARALLEL_MIN && B > 1
-                       ? creg_threads_for(n_threads) : 1;
+    const int nt = creg_threads_for_elements(n_threads, B * D, B);
     CREG_TEAM(nt, input_share(buf, X, order, first, B, D, noise, t));
     return buf;
 }

@@ -68,8 +68,7 @@ CREG_FN(dropout_forward)(real *H, real *M, const real *A, ptrdiff_t count,
 {
     CREG_FN(dropout_plan) plan;
     CREG_FN(plan_dropout)(&plan, noise, step, layer);
-    const int nt = count >= CREG_ELEMENTWISE_PARALLEL_MIN
-                       ? creg_threads_for(n_threads) : 1;
+    const int nt = creg_threads_for_elements(n_threads, count, count);
     CREG_TEAM(nt, dropout_share(H, M, A, count, &plan));
 }
 

@@ -131,6 +131,18 @@ creg_threads_for(int n_threads)
 #endif
 }
 
+/* The team request for an elementwise pass over `count` elements that
+ * splits into `parts` pieces (its rows, or the elements themselves): the
+ * caller's from CREG_ELEMENTWISE_PARALLEL_MIN elements and two pieces on,
+ * else 1. */
+static inline int
+creg_threads_for_elements(int n_threads, ptrdiff_t count, ptrdiff_t parts)
+{
+    return count >= CREG_ELEMENTWISE_PARALLEL_MIN && parts > 1
+               ? creg_threads_for(n_threads)
+               : 1;
+}
+
 /* The team request for a job of `work` units that splits into at most
  * `parts` pieces: the caller's (creg_threads_for), but no more threads than
  * pieces, nor than one per `share` units (blocking.h); 1, no team, when
