@@ -185,16 +185,16 @@ count_correct(const real *A, const real *Y, ptrdiff_t B, ptrdiff_t O,
 /* sums += the data cost and the rows labelled right of a forward pass's B
  * output rows (w->ZL, w->A[L-1]) against the targets Y (B x sizes[L]);
  * CREG_ENONFINITE, and nothing added, if the cost is not finite, unless
- * `any_cost` (a query, which reports what it finds). */
+ * for a `query`, which reports what it finds. */
 static int
 add_pass_sums(creg_pass_sums *sums, const workspace *w, const real *Y,
-              ptrdiff_t B, const creg_net *net, int any_cost)
+              ptrdiff_t B, const creg_net *net, int query)
 {
     const int L = net->n_layers;
     const ptrdiff_t O = net->sizes[L];
     const real *A = w->A[L - 1];
     const double cost = CREG_FN(cost_forward)(w->ZL, A, Y, B, O, net);
-    if (!isfinite(cost) && !any_cost) {
+    if (!isfinite(cost) && !query) {
         return CREG_ENONFINITE;
     }
     sums->cost += cost;

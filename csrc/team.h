@@ -11,10 +11,11 @@
  *   master's own share) holds default teams at the threads that were on
  *   time, for CREG_TEAM_HOLD_MIN seconds, doubling up to CREG_TEAM_HOLD_MAX
  *   while it recurs; once it is confirmed: by another late team among the
- *   last CREG_TEAM_CONFIRM_RUNS, or by a hold in force or just ended (an
- *   idle VM's worker is now and then a millisecond late, one region in
- *   hundreds, when the hypervisor or an interrupt takes its core: a hold
- *   each time cost its default C3 fit 10% against two explicit threads);
+ *   last CREG_TEAM_CONFIRM_RUNS, or by a hold in force or just ended (on
+ *   an idle VM a worker is now and then a millisecond late when the
+ *   hypervisor or an interrupt takes its core, and holding for each of
+ *   those made the default slower than the whole team;
+ *   benchmarks/README.md);
  * - the load: when a hold ends, and before the first default team, the
  *   tasks running or waiting to run system-wide (Linux's /proc/loadavg,
  *   about 2 us to read), less the threads of our own last team, are the
