@@ -53,7 +53,8 @@ def _omp_library_of_extension() -> Optional[tuple[str, int, str]]:
     try:
         from creg import _core
 
-        symbol = ctypes.CDLL(_core.__file__).omp_get_max_threads
+        extension = ctypes.CDLL(_core.__file__)
+        symbol = extension.omp_get_max_threads
         symbol.restype = ctypes.c_int
         symbol.argtypes = []
         dladdr = ctypes.CDLL(None).dladdr
@@ -64,16 +65,16 @@ def _omp_library_of_extension() -> Optional[tuple[str, int, str]]:
         if not dladdr(address, ctypes.byref(info)) or not info.dli_fname:
             return None
         path = os.path.realpath(os.fsdecode(info.dli_fname))
-        return path, int(symbol()), _proc_bind(_core.__file__)
+        return path, int(symbol()), _proc_bind(extension)
     except Exception:
         return None
 
 
-def _proc_bind(extension: str) -> str:
+def _proc_bind(extension: ctypes.CDLL) -> str:
     """omp_get_proc_bind()'s name, from the runtime the extension
     resolves it in (OpenMP 4.0; unknown in older runtimes)."""
     try:
-        bind = ctypes.CDLL(extension).omp_get_proc_bind
+        bind = extension.omp_get_proc_bind
         bind.restype = ctypes.c_int
         bind.argtypes = []
         return _PROC_BIND.get(int(bind()), _UNKNOWN)

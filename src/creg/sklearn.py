@@ -433,7 +433,8 @@ class _CregEstimator(BaseEstimator):
                 X, y, test_size=self.validation_fraction,
                 random_state=split_seed, stratify=stratify)
         except ValueError as exc:  # its words are test_size's, not ours
-            per_class = " (stratified by class)" if stratify is not None else ""
+            per_class = (" (stratified by class)" if stratify is not None
+                         else "")
             raise ValueError(
                 f"early_stopping=True holds out validation_fraction="
                 f"{self.validation_fraction} of the {X.shape[0]} training "
