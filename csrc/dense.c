@@ -24,7 +24,8 @@ forward_row_blocks(real *Z, const real *X, const real *W, ptrdiff_t I,
         for (ptrdiff_t r = 0; r < B; ++r) {
             rows[r] = X + (b + r) * I;
         }
-        kernels->forward_rows(Z + b * O, O, rows, B, W, I, O, I, NULL, 0, 1);
+        kernels->forward_rows(Z + b * O, O, rows, B, W, I, O, I, NULL, 0, 0,
+                              1);
     }
 }
 

@@ -35,17 +35,20 @@ tile_major(real *copy, ptrdiff_t block, int i, ptrdiff_t k, const int width)
  * na (<= CREG_DOT_TILE_ROWS, a constant at each call) rows a: summed along
  * the rows a vector at a time, then across the lanes (vsum_each).  With
  * `copying` (a constant), the a rows are also stored to copy as they are
- * read, tile major (tile_major: `width` columns, blocks `block` apart). */
+ * read, tile major (tile_major: `width` columns, blocks `block` apart);
+ * with `from_copy` (a constant) they are read from such a copy instead
+ * (a unused): the same sums, from aligned vectors wherever the rows lie. */
 static inline __attribute__((always_inline)) void
 dot_tile_sums(real sums[CREG_DOT_TILE_ROWS * CREG_DOT_TILE_COLS],
               const real *const *a, const real *const *b, ptrdiff_t K,
               real *copy, ptrdiff_t block, const int width, const int na,
-              const int copying)
+              const int copying, const int from_copy)
 {
     vec acc[CREG_DOT_TILE_ROWS][CREG_DOT_TILE_COLS];
     const real *ar[CREG_DOT_TILE_ROWS];
     for (int i = 0; i < na; ++i) {
-        ar[i] = a[i]; /* locals: the copy's stores cannot move them */
+        /* locals: the copy's stores cannot move them */
+        ar[i] = from_copy ? NULL : a[i];
         for (int j = 0; j < CREG_DOT_TILE_COLS; ++j) {
             acc[i][j] = (vec){0};
         }
@@ -58,7 +61,9 @@ dot_tile_sums(real sums[CREG_DOT_TILE_ROWS * CREG_DOT_TILE_COLS],
             KEEP_IN_REGISTER(bv[j]);
         }
         for (int i = 0; i < na; ++i) {
-            const vec av = vload(ar[i] + k);
+            const vec av = vload(from_copy ? tile_major(copy, block, i, k,
+                                                        width)
+                                           : ar[i] + k);
             if (copying) {
                 vstore(tile_major(copy, block, i, k, width), av);
             }
@@ -74,7 +79,10 @@ dot_tile_sums(real sums[CREG_DOT_TILE_ROWS * CREG_DOT_TILE_COLS],
             bv[j] = vload_part(b[j] + k, rest);
         }
         for (int i = 0; i < na; ++i) {
-            const vec av = vload_part(ar[i] + k, rest);
+            const vec av = vload_part(from_copy ? tile_major(copy, block, i,
+                                                             k, width)
+                                                : ar[i] + k,
+                                      rest);
             if (copying) {
                 vstore_part(tile_major(copy, block, i, k, width), av, rest);
             }

@@ -58,7 +58,7 @@ dot_tile(real *C, ptrdiff_t ldc, const real *A, ptrdiff_t lda,
         b[j] = B + (j < n ? j : 0) * ldb;
     }
     real sums[DOT_MR * DOT_NR];
-    dot_tile_sums(sums, a, b, K, NULL, 0, VL, DOT_MR, 0);
+    dot_tile_sums(sums, a, b, K, NULL, 0, VL, DOT_MR, 0, 0);
     for (int i = 0; i < m; ++i) {
         for (int j = 0; j < n; ++j) {
             put(C + i * ldc + j, sums[i * DOT_NR + j], alpha, beta);

@@ -137,7 +137,7 @@ typedef void KT(forward_rows_kernel)(KREAL *Z, ptrdiff_t ldz,
                                      const KREAL *const *rows, ptrdiff_t B,
                                      const KREAL *W, ptrdiff_t ldw,
                                      ptrdiff_t O, ptrdiff_t I, KREAL *copy,
-                                     int part, int parts);
+                                     int first_part, int part, int parts);
 /* sigmoid_kernel.c: out[i] := f(in[i]). */
 typedef void KT(map_kernel)(KREAL *out, const KREAL *in, ptrdiff_t count);
 

@@ -44,6 +44,8 @@
 
 #define MR CREG_STEP_MR
 #define NV CREG_STEP_NV
+/* reals in a cache line */
+#define LINE ((ptrdiff_t)(64 / sizeof(real)))
 
 /* The switches below must become constants in every variant, so the
  * helpers are always inlined (GCC otherwise clones them with the switches
@@ -346,7 +348,10 @@ step_panel(const panel *p, double *sumsq, const int flags)
          * instead of queueing all at once (with the all-levels hint:
          * measured 2-3% faster for Nielsen's network than L2 only) */
         for (int f = 0; f < p->next.n_fetch; ++f) {
-            __builtin_prefetch(p->next.fetch[f] + j, 0, 3);
+            /* every line of the tile: a 64-byte-vector tile spans two */
+            for (ptrdiff_t c = 0; c < width; c += LINE) {
+                __builtin_prefetch(p->next.fetch[f] + j + c, 0, 3);
+            }
         }
         step_tile(p, j, (int)width, norm, ahead, 1, flags);
     }
@@ -472,22 +477,25 @@ KFN(pack_batch)(real *Xp, const real *X, ptrdiff_t ldx, ptrdiff_t B,
     }
 }
 
-/* Z(b, r) for nb input rows x[b] and the m rows of W, summed as
- * dot_tile.h sums (the order of the batch-1 look-ahead, so the two agree
- * bit for bit).  Rows of W past m repeat row 0 and are not stored.  With
- * `copying`, the input rows are also stored to copy in the packed layout
- * (pack_batch's, blocks `block` apart). */
+/* Z(b, r) for nb input rows and the m rows of W, summed as dot_tile.h
+ * sums (the order of the batch-1 look-ahead, so the two agree bit for
+ * bit).  Rows of W past m repeat row 0 and are not stored.  The rows are
+ * x[b], or with `source` COPY the packed copy (pack_batch's layout, blocks
+ * `block` apart); with COPYING they are also stored there as read. */
+enum { ROWS, COPYING, COPY };
+
 ALWAYS_INLINE void
 forward_tile(real *Z, ptrdiff_t ldz, const real *const *x, const real *W,
              ptrdiff_t ldw, int m, ptrdiff_t I, real *copy, ptrdiff_t block,
-             const int nb, const int copying)
+             const int nb, const int source)
 {
     const real *w[CREG_DOT_TILE_COLS];
     for (int r = 0; r < CREG_DOT_TILE_COLS; ++r) {
         w[r] = W + (r < m ? r : 0) * ldw;
     }
     real sums[CREG_DOT_TILE_ROWS * CREG_DOT_TILE_COLS];
-    dot_tile_sums(sums, x, w, I, copy, block, NV * VL, nb, copying);
+    dot_tile_sums(sums, x, w, I, copy, block, NV * VL, nb, source == COPYING,
+                  source == COPY);
     for (int b = 0; b < nb; ++b) {
         /* a constant count: GCC turns a loop to m into a call to memcpy
          * per row (100 per Nielsen step; no change measurable in the
@@ -501,49 +509,78 @@ forward_tile(real *Z, ptrdiff_t ldz, const real *const *x, const real *W,
     }
 }
 
-/* The tiles of nb input rows against all O neurons, copying the rows
- * during the first. */
+/* The tiles of nb input rows against all O neurons: with source COPYING
+ * the first tile copies the rows and the others read the copy. */
 ALWAYS_INLINE void
 forward_row_group(real *Z, ptrdiff_t ldz, const real *const *x,
                   const real *W, ptrdiff_t ldw, ptrdiff_t O, ptrdiff_t I,
-                  real *copy, ptrdiff_t block, const int nb)
+                  real *copy, ptrdiff_t block, const int nb, const int source)
 {
     for (ptrdiff_t j = 0; j < O; j += CREG_DOT_TILE_COLS) {
         const int m = (int)(O - j < CREG_DOT_TILE_COLS ? O - j
                                                        : CREG_DOT_TILE_COLS);
-        if (j == 0 && copy != NULL) {
-            forward_tile(Z + j, ldz, x, W + j * ldw, ldw, m, I, copy, block,
-                         nb, 1);
-        } else {
+        if (source == ROWS) {
             forward_tile(Z + j, ldz, x, W + j * ldw, ldw, m, I, NULL, 0, nb,
-                         0);
+                         ROWS);
+        } else if (j == 0 && source == COPYING) {
+            forward_tile(Z + j, ldz, x, W + j * ldw, ldw, m, I, copy, block,
+                         nb, COPYING);
+        } else {
+            forward_tile(Z + j, ldz, x, W + j * ldw, ldw, m, I, copy, block,
+                         nb, COPY);
         }
+    }
+}
+
+ALWAYS_INLINE void
+forward_group(real *Z, ptrdiff_t ldz, const real *const *x, const real *W,
+              ptrdiff_t ldw, ptrdiff_t O, ptrdiff_t I, real *copy,
+              ptrdiff_t block, const int nb, int source)
+{
+    switch (source) {
+    case ROWS:
+        forward_row_group(Z, ldz, x, W, ldw, O, I, copy, block, nb, ROWS);
+        break;
+    case COPYING:
+        forward_row_group(Z, ldz, x, W, ldw, O, I, copy, block, nb, COPYING);
+        break;
+    default:
+        forward_row_group(Z, ldz, x, W, ldw, O, I, copy, block, nb, COPY);
+        break;
     }
 }
 
 /* Z (B x O, rows ldz apart) := X . W^T for B input rows, W: O x I with
  * rows ldw apart.  Groups of up to CREG_DOT_TILE_ROWS input rows (a group
- * stays in L1 while W's rows stream past).  With copy set (B must then be under
- * CREG_STEP_PACK_BATCH), the rows of group g, for each g with
+ * stays in L1 while W's rows stream past).  With copy set (B must then be
+ * under CREG_STEP_PACK_BATCH), the rows of group g, for each g with
  * g % parts == part, are also copied there in pack_batch's layout, the one
  * the next step reads fastest (B x I rounded up to the tile width): calls
  * over `parts` panels share the copy, which overlaps its stores with more
  * arithmetic than one call copying everything (measured 0.5% of a Nielsen
- * step). */
+ * step).  The calls for parts first_part .. part - 1 have run, on this
+ * thread, so their groups are read from the copy: aligned vectors, where
+ * numpy's rows start 16 bytes into a cache line and every 64-byte load
+ * from them spans two (benchmarks/README.md). */
 void
 KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
                   ptrdiff_t B, const real *W, ptrdiff_t ldw, ptrdiff_t O,
-                  ptrdiff_t I, real *copy, int part, int parts)
+                  ptrdiff_t I, real *copy, int first_part, int part,
+                  int parts)
 {
+    const ptrdiff_t block = B * NV * VL;
     ptrdiff_t group;
     int g = 0;
     for (ptrdiff_t b = 0; b < B; b += group, ++g) {
+        const int owner = g % parts;
+        const int source = copy == NULL          ? ROWS
+                           : owner == part       ? COPYING
+                           : owner >= first_part && owner < part ? COPY
+                                                                 : ROWS;
         real *z = Z + b * ldz;
         const real *const *x = rows + b;
         /* the group's rows within each block of the copy */
-        real *c = copy != NULL && g % parts == part ? copy + b * NV * VL
-                                                    : NULL;
-        const ptrdiff_t block = B * NV * VL;
+        real *c = copy != NULL ? copy + b * NV * VL : NULL;
         /* 6 rows as 3 + 3 rather than 4 + 2, and 5 as 3 + 2 rather than
          * 4 + 1 */
         const ptrdiff_t rest = B - b;
@@ -552,17 +589,17 @@ KFN(forward_rows)(real *Z, ptrdiff_t ldz, const real *const *rows,
                                            : CREG_DOT_TILE_ROWS;
         switch (group) {
         case 1:
-            forward_row_group(z, ldz, x, W, ldw, O, I, c, block, 1);
+            forward_group(z, ldz, x, W, ldw, O, I, c, block, 1, source);
             break;
         case 2:
-            forward_row_group(z, ldz, x, W, ldw, O, I, c, block, 2);
+            forward_group(z, ldz, x, W, ldw, O, I, c, block, 2, source);
             break;
         case 3:
-            forward_row_group(z, ldz, x, W, ldw, O, I, c, block, 3);
+            forward_group(z, ldz, x, W, ldw, O, I, c, block, 3, source);
             break;
         default:
-            forward_row_group(z, ldz, x, W, ldw, O, I, c, block,
-                              CREG_DOT_TILE_ROWS);
+            forward_group(z, ldz, x, W, ldw, O, I, c, block,
+                          CREG_DOT_TILE_ROWS, source);
             break;
         }
     }

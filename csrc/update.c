@@ -234,11 +234,13 @@ CREG_FN(update_fuses)(ptrdiff_t B)
 
 /* Panel p's part of the look-ahead (NULL: none): its neurons of z, a slice
  * of the prefetch (the first panels', so the rows arrive early) and, when
- * the kernel runs the forward in its own pass (in_pass), the rows and, for
- * panel 0, the copy. */
+ * the kernel runs the forward in its own pass (in_pass, batch 1), the row
+ * and, for panel 0, the copy.  Panels after panel 0 on its thread (p0 is
+ * the thread's first) read the row from that copy: aligned, where numpy's
+ * rows start 16 bytes into a cache line (forward_rows does the same). */
 static CREG_FN(look_ahead)
-panel_look_ahead(const CREG_FN(look_ahead) *next, ptrdiff_t p,
-                 ptrdiff_t n_panels, int in_pass)
+panel_look_ahead(const CREG_FN(look_ahead) *next, const real *const *copied,
+                 ptrdiff_t p, ptrdiff_t p0, ptrdiff_t n_panels, int in_pass)
 {
     const CREG_FN(look_ahead) none = {NULL, 0, NULL, NULL, NULL, 0};
     if (next == NULL) {
@@ -247,10 +249,11 @@ panel_look_ahead(const CREG_FN(look_ahead) *next, ptrdiff_t p,
     const ptrdiff_t per = (next->n_fetch + n_panels - 1) / n_panels;
     const ptrdiff_t f0 = p * per < next->n_fetch ? p * per : next->n_fetch;
     const ptrdiff_t f1 = f0 + per < next->n_fetch ? f0 + per : next->n_fetch;
+    const int from_copy = next->copy != NULL && p0 == 0 && p > 0;
     const CREG_FN(look_ahead) mine = {
-        in_pass ? next->rows : NULL, next->B, next->z + p * CREG_STEP_MR,
-        in_pass && p == 0 ? next->copy : NULL, next->fetch + f0,
-        (int)(f1 - f0)};
+        !in_pass ? NULL : from_copy ? copied : next->rows, next->B,
+        next->z + p * CREG_STEP_MR, in_pass && p == 0 ? next->copy : NULL,
+        next->fetch + f0, (int)(f1 - f0)};
     return mine;
 }
 
@@ -287,6 +290,8 @@ step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
      * of their neurons.  The region ends after them. */
     ptrdiff_t p0, n_mine;
     creg_my_share(n_panels, &p0, &n_mine);
+    /* at batch 1 the copy is the row itself, zero-padded */
+    const real *const copied[1] = {next != NULL ? next->copy : NULL};
     const ptrdiff_t j0 = p0 * CREG_STEP_MR < O ? p0 * CREG_STEP_MR : O;
     const ptrdiff_t j1 = (p0 + n_mine) * CREG_STEP_MR < O
                              ? (p0 + n_mine) * CREG_STEP_MR : O;
@@ -296,8 +301,8 @@ step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
         const ptrdiff_t j = p * CREG_STEP_MR;
         const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
         double sumsq[CREG_STEP_MR];
-        const CREG_FN(look_ahead) mine =
-            panel_look_ahead(next, p, n_panels, ahead_in_pass);
+        const CREG_FN(look_ahead) mine = panel_look_ahead(
+            next, copied, p, p0, n_panels, ahead_in_pass);
         kernels->step_panel(W + j * I, momentum ? VW + j * I : NULL, I,
                             dZ + j, O, packing ? scratch : X, I,
                             packing || x_packed, B, I, m, scale, rule,
@@ -308,8 +313,8 @@ step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
         if (next != NULL && next->rows != NULL && !ahead_in_pass) {
             /* each panel copies its share of the next batch's rows */
             kernels->forward_rows(next->z + j, O, next->rows, next->B,
-                                 W + j * I, I, m, I,
-                                 next->copy, (int)p, (int)n_panels);
+                                  W + j * I, I, m, I, next->copy, (int)p0,
+                                  (int)p, (int)n_panels);
         }
     }
 }

@@ -99,6 +99,39 @@ def test_every_level_is_bitwise_same_for_any_thread_count(level, sizes,
             assert np.array_equal(a, b)
 
 
+def at_offset(X, offset):
+    """A copy of X whose data start `offset` elements past a 64-byte
+    boundary (numpy's large arrays start 16 bytes past one)."""
+    buf = np.empty(X.size + 64, X.dtype)
+    first = (-buf.ctypes.data % 64) // X.itemsize + offset
+    out = buf[first:first + X.size].reshape(X.shape)
+    out[...] = X
+    assert out.ctypes.data % 64 == offset * X.itemsize
+    return out
+
+
+@pytest.mark.parametrize("batch_size", [1, 10])
+@pytest.mark.parametrize("n_threads", [1, 3])
+def test_training_does_not_depend_on_where_the_rows_lie(level, dtype,
+                                                       batch_size, n_threads):
+    # The look-ahead reads a shuffled row where it lies in the first panel
+    # that copies it and from its aligned copy in the later ones; every
+    # path must sum the same values in the same order wherever X starts.
+    sizes = [100, 40, 3]
+    X, y, _ = make_problem(sizes, 60, "sigmoid", seed=15, dtype=dtype)
+    results = []
+    for offset in (0, 1, 4, 7):
+        net = creg.Network(sizes, hidden="sigmoid", dtype=dtype.name,
+                           seed=16, output="sigmoid", init="normalized")
+        start = net.params.copy()
+        net.fit(at_offset(X, offset), y, epochs=2, batch_size=batch_size,
+                lr=0.3, n_threads=n_threads, l1=0.01, l1_method="prox")
+        results.append(net.params.copy())
+    assert not np.array_equal(results[0], start)
+    for other in results[1:]:
+        assert np.array_equal(results[0], other)
+
+
 @pytest.mark.parametrize("sizes", [[100, 130, 37, 3], [200, 20]])
 def test_every_level_evaluates_large_batches_like_the_reference(level, sizes,
                                                                 dtype, tol):
