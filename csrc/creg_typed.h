@@ -127,9 +127,11 @@ int CREG_TFN(train_batches)(CREG_TREAL *params, CREG_TREAL *velocity,
 /* out (n x sizes[L]) := the network's output activations for X (n x
  * sizes[0]), chunk_rows rows at a time; out may be NULL when only the sums
  * are wanted.  If Y is not NULL, sums += the data cost and correct rows
- * against Y (n x sizes[L]). */
-void CREG_TFN(evaluate)(CREG_TREAL *out, creg_pass_sums *sums,
-                        CREG_TREAL *ws, const CREG_TREAL *params,
-                        const CREG_TREAL *X, const CREG_TREAL *Y, ptrdiff_t n,
-                        ptrdiff_t chunk_rows, const creg_net *net,
-                        int n_threads);
+ * against Y (n x sizes[L]).  Returns CREG_ENONFINITE, having computed
+ * everything, if some row's first-layer pre-activation is not finite (as
+ * a row of X with NaN or inf makes it), else CREG_OK. */
+int CREG_TFN(evaluate)(CREG_TREAL *out, creg_pass_sums *sums,
+                       CREG_TREAL *ws, const CREG_TREAL *params,
+                       const CREG_TREAL *X, const CREG_TREAL *Y, ptrdiff_t n,
+                       ptrdiff_t chunk_rows, const creg_net *net,
+                       int n_threads);

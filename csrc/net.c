@@ -94,18 +94,20 @@ first_z(const workspace *w, const creg_net *net)
 
 /* Fills w->A[*] and w->ZL (and, training with dropout, w->H/M[*]) for the
  * B rows of X.  noise is NULL at inference.  With z0_ready, first_z already
- * holds X . W_0^T (the previous step's look-ahead).  Training returns
+ * holds X . W_0^T (the previous step's look-ahead).  Returns
  * CREG_ENONFINITE if layer 0's pre-activation is not finite: the weights
  * overflowed, or a row of X holds NaN or inf (then its whole row of
  * X . W_0^T is, since NaN and inf times a weight, zero or not, stay
- * non-finite in the sums), so that fit need not scan X before training.
- * Tested before the activation, which may map NaN to a finite value. */
+ * non-finite in the sums), so that neither fit nor predict need scan X
+ * first.  Tested before the activation, which may map NaN to a finite
+ * value.  Training stops there; inference computes every layer. */
 static int
 forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
         const creg_net *net, const creg_noise *noise, uint64_t step,
         int z0_ready, int n_threads)
 {
     const int L = net->n_layers;
+    int status = CREG_OK;
     for (int l = 0; l < L; ++l) {
         const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
         const real *W = params + layer_offset(net, l);
@@ -123,12 +125,15 @@ forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
                                    dropped ? w->M[l] : NULL, W + O * I,
                                    B, O,
                                    l == L - 1 ? net->output : net->hidden,
-                                   l == 0 && noise != NULL,
-                                   dropped ? &drop : NULL, n_threads)) {
-            return CREG_ENONFINITE;
+                                   l == 0, dropped ? &drop : NULL,
+                                   n_threads)) {
+            if (noise != NULL) {
+                return CREG_ENONFINITE;
+            }
+            status = CREG_ENONFINITE;
         }
     }
-    return CREG_OK;
+    return status;
 }
 
 /* Whether the batch's cost is finite, without its logs where that can be
@@ -244,6 +249,9 @@ backprop(workspace *w, real *grads, creg_pass_sums *sums, real *params,
     const int L = net->n_layers;
     int status = forward(w, params, X, B, net, noise, step, z0_ready,
                          n_threads);
+    if (query) { /* computed through, as inference does */
+        status = CREG_OK;
+    }
     if (status == CREG_OK) {
         status = sums != NULL ? add_pass_sums(sums, w, Y, B, net, query)
                  : cost_finite(w, Y, B, net) ? CREG_OK
@@ -504,7 +512,7 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
     return CREG_OK;
 }
 
-void
+int
 CREG_FN(evaluate)(real *out, creg_pass_sums *sums, real *ws,
                   const real *params, const real *X, const real *Y,
                   ptrdiff_t n, ptrdiff_t chunk_rows, const creg_net *net,
@@ -513,11 +521,14 @@ CREG_FN(evaluate)(real *out, creg_pass_sums *sums, real *ws,
     const int L = net->n_layers;
     const ptrdiff_t D_in = net->sizes[0], D_out = net->sizes[L];
     workspace w = carve(ws, net, chunk_rows);
+    int status = CREG_OK;
     for (ptrdiff_t first = 0; first < n; first += chunk_rows) {
         const ptrdiff_t B = n - first < chunk_rows ? n - first : chunk_rows;
-        /* inference (noise NULL) never fails */
-        (void)forward(&w, params, X + first * D_in, B, net, NULL, 0, 0,
-                      n_threads);
+        /* inference (noise NULL) computes on through a non-finite row */
+        if (forward(&w, params, X + first * D_in, B, net, NULL, 0, 0,
+                    n_threads) != CREG_OK) {
+            status = CREG_ENONFINITE;
+        }
         if (out != NULL) {
             memcpy(out + first * D_out, w.A[L - 1],
                    sizeof(real) * B * D_out);
@@ -534,4 +545,5 @@ CREG_FN(evaluate)(real *out, creg_pass_sums *sums, real *ws,
             }
         }
     }
+    return status;
 }

@@ -237,3 +237,27 @@ def test_queries_on_any_finite_rows_answer_or_refuse_cleanly(X, labels):
         except ValueError as exc:  # float32 cannot hold some float64 rows
             assert "too large" in str(exc)
         assert np.array_equal(net.params, before)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 1100), at=st.floats(0, 1, exclude_max=True),
+       column=st.integers(0, 5),
+       bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+       scale=st.sampled_from([1.0, 1e30, 3e38]))
+def test_predict_refuses_a_non_finite_value_anywhere(n, at, column, bad,
+                                                     scale):
+    """predict_proba finds NaN or inf in any row of any 1,024-row chunk
+    from its first layer's sums instead of scanning X first; finite rows,
+    however large (their sums may overflow), get an answer."""
+    X = np.random.default_rng(n).uniform(-scale, scale, (n, 6))
+    for net in QUERY_NETS:
+        try:
+            out = net.predict_proba(X)
+            assert out.shape == (n, 3)
+        except ValueError as exc:  # float32 cannot hold values above 3.4e38
+            assert "too large" in str(exc) and scale == 3e38
+        poisoned = X.copy()
+        poisoned[int(at * n), column] = bad
+        with pytest.raises(ValueError, match="X contains"):
+            net.predict_proba(poisoned)

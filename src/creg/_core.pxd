@@ -82,11 +82,11 @@ cdef extern from "creg.h" nogil:
                                const creg_noise *noise, creg_pass_sums *sums,
                                int n_threads) noexcept
 
-    void creg_evaluate_f32(float *out, creg_pass_sums *sums, float *ws,
+    int creg_evaluate_f32(float *out, creg_pass_sums *sums, float *ws,
                            const float *params, const float *X, const float *Y,
                            Py_ssize_t n, Py_ssize_t chunk_rows,
                            const creg_net *net, int n_threads) noexcept
-    void creg_evaluate_f64(double *out, creg_pass_sums *sums, double *ws,
+    int creg_evaluate_f64(double *out, creg_pass_sums *sums, double *ws,
                            const double *params, const double *X, const double *Y,
                            Py_ssize_t n, Py_ssize_t chunk_rows,
                            const creg_net *net, int n_threads) noexcept

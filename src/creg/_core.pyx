@@ -281,9 +281,10 @@ def evaluate(floating[::1] ws, const floating[::1] params,
              floating[:, ::1] out=None, Py_ssize_t chunk_rows, net,
              int n_threads, PassSums sums=None):
     """out := output activations of X (out None: not kept); with targets
-    Y, sums adds their cost and correct rows.  (out comes last: a fused
-    function takes its type from the first argument, which may not be
-    None.)"""
+    Y, sums adds their cost and correct rows.  Returns whether every row's
+    first-layer pre-activation was finite (a row of X with NaN or inf makes
+    it not).  (out comes last: a fused function takes its type from the
+    first argument, which may not be None.)"""
     cdef creg_net c_net = _net(net)
     cdef Py_ssize_t n = X.shape[0]
     cdef Py_ssize_t out_cols = c_net.sizes[c_net.n_layers]
@@ -304,15 +305,17 @@ def evaluate(floating[::1] ws, const floating[::1] params,
         _require(sums is not None, "targets Y need sums to add to")
         y_ptr = &Y[0, 0]
         sums_ptr = &sums.sums
+    cdef int status
     with nogil:
         if floating is float:
-            creg_evaluate_f32(out_ptr, sums_ptr, &ws[0], &params[0],
-                              &X[0, 0], y_ptr, n, chunk_rows, &c_net,
-                              n_threads)
+            status = creg_evaluate_f32(out_ptr, sums_ptr, &ws[0], &params[0],
+                                       &X[0, 0], y_ptr, n, chunk_rows, &c_net,
+                                       n_threads)
         else:
-            creg_evaluate_f64(out_ptr, sums_ptr, &ws[0], &params[0],
-                              &X[0, 0], y_ptr, n, chunk_rows, &c_net,
-                              n_threads)
+            status = creg_evaluate_f64(out_ptr, sums_ptr, &ws[0], &params[0],
+                                       &X[0, 0], y_ptr, n, chunk_rows, &c_net,
+                                       n_threads)
+    return status == CREG_OK
 
 
 def dropout_forward(floating[::1] H, floating[::1] M, const floating[::1] A,
