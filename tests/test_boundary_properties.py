@@ -245,19 +245,26 @@ def test_queries_on_any_finite_rows_answer_or_refuse_cleanly(X, labels):
        column=st.integers(0, 5),
        bad=st.sampled_from([np.nan, np.inf, -np.inf]),
        scale=st.sampled_from([1.0, 1e30, 3e38]))
-def test_predict_refuses_a_non_finite_value_anywhere(n, at, column, bad,
-                                                     scale):
-    """predict_proba finds NaN or inf in any row of any 1,024-row chunk
-    from its first layer's sums instead of scanning X first; finite rows,
-    however large (their sums may overflow), get an answer."""
-    X = np.random.default_rng(n).uniform(-scale, scale, (n, 6))
+def test_queries_refuse_a_non_finite_value_anywhere(n, at, column, bad,
+                                                    scale):
+    """predict_proba, cost and accuracy find NaN or inf in any row of any
+    1,024-row chunk from their first layer's sums instead of scanning X
+    first; finite rows, however large (their sums may overflow), get an
+    answer."""
+    rng = np.random.default_rng(n)
+    X = rng.uniform(-scale, scale, (n, 6))
+    y = rng.integers(0, 3, n)
+    poisoned = X.copy()
+    poisoned[int(at * n), column] = bad
     for net in QUERY_NETS:
-        try:
-            out = net.predict_proba(X)
-            assert out.shape == (n, 3)
-        except ValueError as exc:  # float32 cannot hold values above 3.4e38
-            assert "too large" in str(exc) and scale == 3e38
-        poisoned = X.copy()
-        poisoned[int(at * n), column] = bad
-        with pytest.raises(ValueError, match="X contains"):
-            net.predict_proba(poisoned)
+        Y = np.eye(3)[y] if net.output == "linear" else y
+        queries = [net.predict_proba, lambda X: net.cost(X, Y)]
+        if net.output != "linear":
+            queries.append(lambda X: net.accuracy(X, y))
+        for query in queries:
+            try:
+                query(X)
+            except ValueError as exc:  # float32 cannot hold 3e38 * 1.x
+                assert "too large" in str(exc) and scale == 3e38
+            with pytest.raises(ValueError, match="X contains"):
+                query(poisoned)

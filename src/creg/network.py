@@ -546,9 +546,8 @@ class Network:
         # anyway (a pass of its own cost a third of the sparse pass), the
         # dense pass on its first layer's sums, which a row with NaN or inf
         # makes non-finite (a scan of X took 13% of a 1,000-row predict of
-        # [784, 30, 10]); X is scanned only when they are not finite, as
-        # values too large can also make them.  Either way the error raised
-        # is _features'.
+        # [784, 30, 10]; _evaluate_finite).  Either way the error raised is
+        # _features'.
         Xa = self._features(X, finite=False)
         nt = check.n_threads(n_threads)
         try:
@@ -558,10 +557,17 @@ class Network:
         if sparse is not None:
             return sparse
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
-        out, _, finite = self._evaluate(Xa, None, ws, nt)
+        return self._evaluate_finite(X, Xa, None, ws, nt)[0]
+
+    def _evaluate_finite(self, X, Xa, Y, ws, n_threads, **options):
+        """_evaluate of Xa, X validated but for NaN and inf
+        (_features(X, finite=False)): the pass's first-layer sums tell
+        whether X may hold them, and only then is it scanned, raising
+        _features' error."""
+        out, sums, finite = self._evaluate(Xa, Y, ws, n_threads, **options)
         if not finite and not check.all_finite(Xa):
             self._features(X)  # raises
-        return out
+        return out, sums
 
     def predict(self, X: ArrayLike, *,
                 n_threads: Optional[int] = None) -> np.ndarray:
@@ -625,13 +631,13 @@ class Network:
         if self.output == "linear":
             raise ValueError("accuracy needs a sigmoid or softmax output; "
                              "this network's output is linear")
-        Xa = self._features(X)
+        Xa = self._features(X, finite=False)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
         per_label = _accuracy.is_multi_label(Ya, self.output)
-        sums = self._evaluate(Xa, Ya, ws, check.n_threads(None),
-                              outputs=False, per_label=per_label)[1]
+        sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
+                                     outputs=False, per_label=per_label)[1]
         return _accuracy.from_count(sums.correct, Ya, per_label)
 
     def _penalty(self, l2, l1):
@@ -673,15 +679,15 @@ class Network:
         >>> net.cost(X, y, l2=5.0) > net.cost(X, y)
         True
         """
-        Xa = self._features(X)
+        Xa = self._features(X, finite=False)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
         l2 = check.non_negative("l2", l2)
         l1 = check.non_negative("l1", l1)
         scale = _penalty_scale(penalty_scale, Xa.shape[0])
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
-        sums = self._evaluate(Xa, Ya, ws, check.n_threads(None),
-                              outputs=False)[1]
+        sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
+                                     outputs=False)[1]
         return sums.cost / Xa.shape[0] + self._penalty(l2 * scale, l1 * scale)
 
     def gradient(self, X: ArrayLike,
