@@ -56,17 +56,18 @@ has_avx512vl(void)
     .sparse_rows = creg_sparse_rows_##gemm##_##t,                             \
     .step_tile_width = CREG_STEP_TILE_WIDTH(vbytes, T)
 
-/* An x86-64 level from 2 up: the GEMM kernels (packed too) of the build
- * `gemm` and the step kernels of the build `step`, with vbytes-wide
- * vectors, and AVX2's maps and hashes. */
+/* An x86-64 level from 2 up: the GEMM kernels (packed too) and the maps of
+ * the build `gemm`, the step kernels of the build `step`, with
+ * vbytes-wide vectors, and AVX2's hashes.  The maps run the same
+ * operations lane by lane at any width: the same bits. */
 #define X86_LEVEL(name, supported, gemm, step, vbytes)                        \
     {name, supported, 8 * (vbytes),                                           \
      {VECTOR_ENTRIES(f32, float, gemm, step, vbytes),                         \
       .gemm_packed = creg_gemm_packed_##gemm##_f32,                           \
       .gemm_shared_a = creg_gemm_shared_a_##gemm##_f32,                       \
       .gemm_pack_shared_a = creg_gemm_pack_shared_a_##gemm##_f32,             \
-      .sigmoid = creg_sigmoid_avx2_f32,                                       \
-      .log1p_exp_neg_abs = creg_log1p_exp_neg_abs_avx2_f32,                   \
+      .sigmoid = creg_sigmoid_##gemm##_f32,                                   \
+      .log1p_exp_neg_abs = creg_log1p_exp_neg_abs_##gemm##_f32,               \
       .dropout_hashes = creg_dropout_hashes_avx2},                            \
      {VECTOR_ENTRIES(f64, double, gemm, step, vbytes),                        \
       .gemm_packed = creg_gemm_packed_##gemm##_f64,                           \

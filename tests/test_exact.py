@@ -24,6 +24,7 @@ import pytest
 
 import creg
 import reference
+from creg import _core
 from conftest import (COST_OUTPUT, HIDDEN, TOL, assert_params_close,
                       make_problem, params64, rel_err)
 
@@ -165,7 +166,8 @@ def test_float32_sigmoid_is_within_two_ulp_over_its_range(level):
     # float32 sigmoid runs a vector of units at a time with its own exp (not
     # libm's expf, one call per unit): against the correctly rounded value,
     # from saturation at 1 down through the subnormal outputs to 0, at
-    # every kernel level (4 lanes at the baseline, 8 with FMA under AVX2).
+    # every kernel level (4 lanes at the baseline, 8 with FMA under AVX2,
+    # 16 at level 4).
     z = np.concatenate([np.linspace(-110, 110, 40001),
                         [0.0, -0.0, 1e-8, -1e-8, -87.3, -88.5, -103.2, -150,
                          3e38, -3e38]]).astype(np.float32)
@@ -199,3 +201,32 @@ def test_float32_cross_entropy_term_is_within_two_ulp_over_its_range(level):
     assert ulps.max() <= 2, z[np.argmax(ulps)]
     assert np.count_nonzero((exact > 0) & (exact < np.finfo(np.float32).tiny)) > 0
     assert terms[-2] == 0 and terms[-1] == 0
+
+
+AVX512 = 4
+
+
+@pytest.mark.skipif(_core.best_kernel_level() < AVX512,
+                    reason="the CPU has no AVX-512")
+def test_float32_maps_give_the_same_bits_at_every_vector_width():
+    # sigmoid and log1p(e^-|z|) run the same operations lane by lane, so
+    # the 16-lane build of level 4 must give the 8-lane AVX2 bits (and a
+    # ragged tail the same bits as a whole vector).
+    z = np.concatenate([np.linspace(-110, 110, 40003),
+                        [0.0, -0.0, 1e-30, -87.3, -103.2, 3e38, -3e38]]
+                       ).astype(np.float32)
+    y = (np.arange(len(z)) % 2).astype(np.float64)
+    net = _unit_that_passes_its_input()
+    results = []
+    before = _core.kernel_level()
+    try:
+        for level in (2, AVX512):
+            assert _core.set_kernel_level(level) == level
+            outputs = net.predict_proba(z[:, None])
+            terms = [net.cost(z[i:i + 7, None], y[i:i + 7, None])
+                     for i in range(0, 2000, 7)]
+            results.append((outputs, np.array(terms)))
+    finally:
+        _core.set_kernel_level(before)
+    assert np.array_equal(results[0][0], results[1][0])
+    assert np.array_equal(results[0][1], results[1][1])
