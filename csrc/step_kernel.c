@@ -532,6 +532,9 @@ forward_row_group(real *Z, ptrdiff_t ldz, const real *const *x,
     }
 }
 
+/* forward_row_group with `source` made a constant, so that each group
+ * size's loop holds only its source's tiles: a run-time source, tested per
+ * tile, measured 0-8% slower on C1. */
 ALWAYS_INLINE void
 forward_group(real *Z, ptrdiff_t ldz, const real *const *x, const real *W,
               ptrdiff_t ldw, ptrdiff_t O, ptrdiff_t I, real *copy,
