@@ -698,6 +698,11 @@ def fma_line(fma):
 
 def machine_section(rep):
     compiler, flags = machine.creg_build()
+
+    def absent(contender):  # a peer's versions come from its own workers
+        return ("not installed" if contender in rep.args.contenders
+                else "not among this run's contenders")
+
     creg_info = rep.info.get("creg", {})
     blas = rep.info.get("blas", {})
     torch = rep.info.get("torch", {})
@@ -716,9 +721,9 @@ def machine_section(rep):
         f"- numpy {blas.get('numpy', '?')}, BLAS: {blas.get('blas', '?')}"
         + (f" (run with {' and '.join(removed)} unset)" if removed else ""),
         (f"- PyTorch {torch['torch']} ({torch.get('torch_blas')})"
-         if "torch" in torch else "- PyTorch: not installed"),
+         if "torch" in torch else "- PyTorch: " + absent("torch")),
         (f"- scikit-learn {sk['sklearn']}" if "sklearn" in sk
-         else "- scikit-learn: not installed"),
+         else "- scikit-learn: " + absent("sklearn")),
         "- threads: creg `n_threads=T`, PyTorch `torch.set_num_threads(T)`,"
         " numpy/scikit-learn/GEMMs one process per T with "
         "OPENBLAS_NUM_THREADS=T"
