@@ -57,7 +57,7 @@ def train_epoch(config, X, Y, n_threads):
     _core.shuffle(order, 0, 0)
     velocity = np.zeros_like(net.params)
     start = time.perf_counter()
-    _core.train_batches(net.params, velocity, np.empty_like(net.params),
+    _core.train_batches(net.params, velocity, net._train_scratch(bs),
                         net._workspace(bs), X, Y, order, batch_size=bs,
                         first_batch=0, n_batches=-(-n // bs), net=net._spec,
                         rule=step, noise=noise, n_threads=n_threads)

@@ -87,6 +87,22 @@
 #define CREG_STEP_TILE_WIDTH(vbytes, type)                                    \
     ((ptrdiff_t)(CREG_STEP_NV * (vbytes) / sizeof(type)))
 
+/* ---- The first layer in columns (columns.c, step_columns.c, AVX-512).
+ * A block is CREG_COLUMNS_CB 64-byte vectors of W0^T's row: the kernels'
+ * register block and a team's unit.  The step sums CREG_COLUMNS_INPUTS
+ * inputs a trip (CB x 4 = 8 independent chains, the FMA latency times two
+ * units), with the batch's dZ vectors in registers up to
+ * CREG_COLUMNS_CONSTANT_BATCH rows (11 x 2 + 8 sums of 32 registers); the
+ * forward sums groups of up to CREG_COLUMNS_GROUP rows (10 x 2 sums);
+ * both run CREG_COLUMNS_CHUNK inputs at a time, so the step's chunk of
+ * W0^T (8 KiB in float32) is in L1 when the forward reads it. */
+#define CREG_COLUMNS_CB 2
+#define CREG_COLUMNS_BLOCK_BYTES (CREG_COLUMNS_CB * 64)
+#define CREG_COLUMNS_INPUTS 4
+#define CREG_COLUMNS_CONSTANT_BATCH 11
+#define CREG_COLUMNS_GROUP 10
+#define CREG_COLUMNS_CHUNK 64
+
 /* ---- Forward (dense.c).  Layers at most CREG_FORWARD_ROWS_MAX_O neurons
  * wide take forward_rows at any batch size (it keeps each group of rows in
  * L1 for all neurons, where the packed GEMM would copy the whole batch);

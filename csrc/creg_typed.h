@@ -113,7 +113,8 @@ int CREG_TFN(gradient)(CREG_TREAL *grads, double *cost_sum,
  * non-finite whatever W_0 is.  If sums is not NULL, each batch adds the
  * cost and correct rows of its own forward pass (with the batch's dropout
  * and noise, before its update): the epoch's running metrics; NULL only
- * checks that the cost is finite. */
+ * checks that the cost is finite.  grads is scratch of
+ * creg_train_scratch(net, batch_size) elements. */
 int CREG_TFN(train_batches)(CREG_TREAL *params, CREG_TREAL *velocity,
                             CREG_TREAL *grads, CREG_TREAL *ws,
                             const CREG_TREAL *X,

@@ -60,20 +60,27 @@ has_avx512vl(void)
  * the build `gemm`, the step kernels of the build `step`, with
  * vbytes-wide vectors, and AVX2's hashes.  The maps run the same
  * operations lane by lane at any width: the same bits. */
-#define X86_LEVEL(name, supported, gemm, step, vbytes)                        \
+#define X86_LEVEL(name, supported, gemm, step, vbytes, columns)               \
     {name, supported, 8 * (vbytes),                                           \
-     {VECTOR_ENTRIES(f32, float, gemm, step, vbytes),                         \
+     {VECTOR_ENTRIES(f32, float, gemm, step, vbytes), columns(f32)            \
       .gemm_packed = creg_gemm_packed_##gemm##_f32,                           \
       .gemm_shared_a = creg_gemm_shared_a_##gemm##_f32,                       \
       .gemm_pack_shared_a = creg_gemm_pack_shared_a_##gemm##_f32,             \
       .sigmoid = creg_sigmoid_##gemm##_f32,                                   \
       .log1p_exp_neg_abs = creg_log1p_exp_neg_abs_##gemm##_f32,               \
       .dropout_hashes = creg_dropout_hashes_avx2},                            \
-     {VECTOR_ENTRIES(f64, double, gemm, step, vbytes),                        \
+     {VECTOR_ENTRIES(f64, double, gemm, step, vbytes), columns(f64)           \
       .gemm_packed = creg_gemm_packed_##gemm##_f64,                           \
       .gemm_shared_a = creg_gemm_shared_a_##gemm##_f64,                       \
       .gemm_pack_shared_a = creg_gemm_pack_shared_a_##gemm##_f64,             \
       .dropout_hashes = creg_dropout_hashes_avx2}}
+
+/* Layer 0 in columns for small batches (step_columns.c): only where 32
+ * vector registers hold its 64-byte tiles. */
+#define NO_COLUMNS(t)
+#define COLUMNS_AVX512(t)                                                     \
+    .step_columns = creg_step_columns_avx512_##t,                             \
+    .forward_columns = creg_forward_columns_avx512_##t,
 
 /* One row per level; entries left out are NULL (the reference loops). */
 static const level levels[] = {
@@ -93,10 +100,10 @@ static const level levels[] = {
      {VECTOR_ENTRIES(f64, double, base, base, 16),
       .dropout_hashes = creg_dropout_hashes_base}},
 #if defined(CREG_HAVE_AVX2_KERNELS)
-    X86_LEVEL("avx2+fma", has_avx2_fma, avx2, avx2, 32),
+    X86_LEVEL("avx2+fma", has_avx2_fma, avx2, avx2, 32, NO_COLUMNS),
     /* level 2 with the step kernels built for AVX-512VL */
-    X86_LEVEL("avx512vl", has_avx512vl, avx2, avx512vl, 32),
-    X86_LEVEL("avx512", has_avx512vl, avx512, avx512, 64),
+    X86_LEVEL("avx512vl", has_avx512vl, avx2, avx512vl, 32, NO_COLUMNS),
+    X86_LEVEL("avx512", has_avx512vl, avx512, avx512, 64, COLUMNS_AVX512),
 #endif
 #endif
 };

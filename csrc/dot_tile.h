@@ -13,15 +13,6 @@
 #ifndef CREG_DOT_TILE_H
 #define CREG_DOT_TILE_H
 
-/* v stays in a register: GCC otherwise folds its load into every
- * multiply-add that reads it, one load per row of the tile instead of
- * one per tile (an empty asm that "changes" v; no instruction). */
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define KEEP_IN_REGISTER(v) __asm__("" : "+v"(v))
-#else
-#define KEEP_IN_REGISTER(v) ((void)0)
-#endif
-
 /* Where a tile-major copy keeps element k of its row i: blocks of `width`
  * columns (a constant multiple of VL), each holding every row's part of
  * those columns, `block` elements apart; row i's part is at i * width. */

@@ -78,6 +78,30 @@ void KT(update_from_batch)(KREAL *W, KREAL *b, KREAL *VW, KREAL *Vb,
                            const KT(look_ahead) *next, KREAL *scratch,
                            int n_threads);
 
+/* update.c: steps 2-3 of the rule for O biases (never decayed). */
+void KT(bias_step)(KREAL *b, KREAL *Vb, const KREAL *db, ptrdiff_t O,
+                   const creg_step_rule *rule);
+
+/* columns.c: the first layer in columns for small batches (W0^T, I rows of
+ * creg_padded(O), in the train scratch past the parameters; V0^T after
+ * it).  columns_use: whether train_batches takes this path, a function of
+ * the level, the batch size and the rule alone, so every call of a fit
+ * agrees.  columns_in / columns_out: W0 to W0^T and back.
+ * columns_forward: Z (B x O) := rows . W0^T, summed as the look-ahead sums
+ * (the first step of a call).  update_columns: update_from_batch on W0^T,
+ * from the batch's rows. */
+int KT(columns_use)(ptrdiff_t batch_size, const creg_step_rule *rule);
+void KT(columns_in)(KREAL *WT, const KREAL *W, ptrdiff_t O, ptrdiff_t I);
+void KT(columns_out)(KREAL *W, const KREAL *WT, ptrdiff_t O, ptrdiff_t I);
+void KT(columns_forward)(KREAL *Z, const KREAL *const *rows, ptrdiff_t B,
+                         const KREAL *WT, ptrdiff_t O, ptrdiff_t I,
+                         int n_threads);
+void KT(update_columns)(KREAL *WT, KREAL *b, KREAL *VT, KREAL *Vb,
+                        KREAL *db, const KREAL *dZ,
+                        const KREAL *const *rows, ptrdiff_t B, ptrdiff_t O,
+                        ptrdiff_t I, KREAL scale, const creg_step_rule *rule,
+                        const KT(look_ahead) *next, int n_threads);
+
 /* The kernel types (see the files that define them for the operations).
  * gemm_kernel.c: C := alpha A.B^T (dot) or alpha A.B (axpy) (+ beta C),
  * tiles tile .. tile + n_tiles - 1 of the grid *_tiles(M, N) counts. */
@@ -138,6 +162,22 @@ typedef void KT(forward_rows_kernel)(KREAL *Z, ptrdiff_t ldz,
                                      const KREAL *W, ptrdiff_t ldw,
                                      ptrdiff_t O, ptrdiff_t I, KREAL *copy,
                                      int first_part, int part, int parts);
+/* step_columns.c (AVX-512 only): the first layer with its weights in
+ * columns (W0^T in panels; columns.c), for its columns j0 .. j1 - 1
+ * (j0 a multiple of the vector width): the fused step of the batch's rows
+ * with next's look-ahead forward (next->z, next->B x O), and the forward
+ * alone.  dZ and Z are B x O. */
+typedef void KT(step_columns_kernel)(KREAL *WT, KREAL *VT,
+                                     const KREAL *dZ, ptrdiff_t O,
+                                     const KREAL *const *rows, ptrdiff_t B,
+                                     ptrdiff_t I, ptrdiff_t j0, ptrdiff_t j1,
+                                     KREAL scale, const creg_step_rule *rule,
+                                     const KT(look_ahead) *next);
+typedef void KT(forward_columns_kernel)(KREAL *Z, ptrdiff_t O,
+                                        const KREAL *const *rows,
+                                        ptrdiff_t B, const KREAL *WT,
+                                        ptrdiff_t I,
+                                        ptrdiff_t j0, ptrdiff_t j1);
 /* sigmoid_kernel.c: out[i] := f(in[i]). */
 typedef void KT(map_kernel)(KREAL *out, const KREAL *in, ptrdiff_t count);
 
@@ -157,6 +197,8 @@ typedef struct {
     KT(pack_batch_kernel) *pack_batch;
     KT(forward_rows_kernel) *forward_rows;
     KT(sparse_rows_kernel) *sparse_rows; /* sparse predict's tiles */
+    KT(step_columns_kernel) *step_columns; /* small batches' layer 0 */
+    KT(forward_columns_kernel) *forward_columns;
     ptrdiff_t step_tile_width; /* CREG_STEP_TILE_WIDTH of the step kernels */
     KT(map_kernel) *sigmoid;           /* float32 only */
     KT(map_kernel) *log1p_exp_neg_abs; /* float32 only */
@@ -186,3 +228,5 @@ CREG_DECLARE_KERNELS(avx2)
 CREG_DECLARE_KERNELS(avx512vl)
 CREG_DECLARE_KERNELS(avx512)
 #undef CREG_DECLARE_KERNELS
+KT(step_columns_kernel) KT(step_columns_avx512);
+KT(forward_columns_kernel) KT(forward_columns_avx512);

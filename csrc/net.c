@@ -32,6 +32,10 @@ typedef struct {
     real *Xb, *Xn, *Xp, *Yb, *ZL, *D[2];
     real *A[CREG_MAX_LAYERS];
     real *H[CREG_MAX_LAYERS], *M[CREG_MAX_LAYERS];
+    /* training with the first layer in columns (columns.c): W0^T, V0^T
+     * (NULL without momentum) and the batch's input rows; else NULL */
+    real *WT, *VT;
+    const real *const *rows;
 } workspace;
 
 /* The regions of ws for R rows, where creg_workspace_plan puts them. */
@@ -48,6 +52,8 @@ carve(real *ws, const creg_net *net, ptrdiff_t R)
     w.ZL = ws + plan.ZL;
     w.D[0] = ws + plan.D[0];
     w.D[1] = ws + plan.D[1];
+    w.WT = w.VT = NULL;
+    w.rows = NULL;
     for (int l = 0; l < net->n_layers; ++l) {
         w.A[l] = ws + plan.A[l];
         if (l < net->n_layers - 1) {
@@ -112,7 +118,12 @@ forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
         const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
         const real *W = params + layer_offset(net, l);
         real *Z = l == L - 1 ? w->ZL : w->A[l];
-        if (!(l == 0 && z0_ready)) {
+        if (l == 0 && w->WT != NULL) {
+            if (!z0_ready) {
+                CREG_FN(columns_forward)(Z, w->rows, B, w->WT, O, I,
+                                         n_threads);
+            }
+        } else if (!(l == 0 && z0_ready)) {
             CREG_FN(dense_product)(Z, layer_input(w, X, l, noise), W, B, I,
                                    O, n_threads);
         }
@@ -216,13 +227,20 @@ static void
 step_layer(real *params, real *velocity, real *db, const real *dZ,
            const real *X, int x_packed, ptrdiff_t B, ptrdiff_t I, ptrdiff_t O,
            ptrdiff_t off, const creg_step_rule *rule,
-           const CREG_FN(look_ahead) *next, real *scratch, int n_threads)
+           const CREG_FN(look_ahead) *next, const workspace *w,
+           int n_threads)
 {
     real *v = rule->momentum != 0 ? velocity + off : NULL;
     real *W = params + off, *b = W + O * I;
+    if (off == 0 && w->WT != NULL) { /* layer 0 in columns */
+        CREG_FN(update_columns)(w->WT, b, w->VT, v != NULL ? v + O * I : NULL,
+                                db, dZ, w->rows, B, O, I, (real)1 / (real)B,
+                                rule, next, n_threads);
+        return;
+    }
     CREG_FN(update_from_batch)(W, b, v, v != NULL ? v + O * I : NULL, db, dZ,
                                X, x_packed, B, O, I, (real)1 / (real)B, rule,
-                               next, scratch, n_threads);
+                               next, w->Xp, n_threads);
 }
 
 /* Forward and backward over B rows.  If sums is not NULL, it adds the
@@ -275,7 +293,7 @@ backprop(workspace *w, real *grads, creg_pass_sums *sums, real *params,
              * activation backward of layer 1's input, has run */
             step_layer(params, velocity, grads + off + O * I, dZ, input,
                        l == 0 && x_packed, B, I, O, off, rule,
-                       l == 0 ? next : NULL, w->Xp, n_threads);
+                       l == 0 ? next : NULL, w, n_threads);
         } else {
             CREG_FN(dense_backward)(l > 0 ? dX : NULL, grads + off,
                                     grads + off + O * I, dZ, input,
@@ -364,7 +382,8 @@ typedef struct {
 static const real *
 plan_look_ahead(look_ahead *a, real *buf, const real *X,
                 const int64_t *order, ptrdiff_t first, ptrdiff_t B,
-                ptrdiff_t D, const creg_noise *noise, ptrdiff_t t)
+                ptrdiff_t D, const creg_noise *noise, ptrdiff_t t,
+                int columns)
 {
     a->work.rows = a->rows;
     a->work.B = B;
@@ -372,7 +391,8 @@ plan_look_ahead(look_ahead *a, real *buf, const real *X,
         for (ptrdiff_t r = 0; r < B; ++r) {
             a->rows[r] = X + order[first + r] * D;
         }
-        a->work.copy = buf;
+        /* the columns kernels read the rows where they lie */
+        a->work.copy = columns ? NULL : buf;
         return buf;
     }
     const real *x = batch_input(buf, X, order, first, B, D, noise, t, 1);
@@ -444,7 +464,24 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
     const real *Xb = NULL;
     /* x_packed: Xb is a look-ahead's copy (so z0_ready too) */
     int z0_ready = 0, x_packed = 0;
-    for (ptrdiff_t t = first_batch; t < end; ++t) {
+    /* the first layer in columns: W0^T (and V0^T) in grads past the
+     * parameters' place for the call, the batch read row by row */
+    const int columns = CREG_FN(columns_use)(batch_size, rule);
+    const ptrdiff_t O0 = net->sizes[1];
+    const real *rows[CREG_STEP_PACK_BATCH];
+    if (columns) {
+        creg_train_scratch_layout plan;
+        creg_train_scratch_plan(&plan, net, batch_size);
+        w.WT = grads + plan.WT;
+        w.VT = rule->momentum != 0 ? grads + plan.VT : NULL;
+        w.rows = rows;
+        CREG_FN(columns_in)(w.WT, params, O0, D_in);
+        if (w.VT != NULL) {
+            CREG_FN(columns_in)(w.VT, velocity, O0, D_in);
+        }
+    }
+    int status = CREG_OK;
+    for (ptrdiff_t t = first_batch; t < end && status == CREG_OK; ++t) {
         const ptrdiff_t first = t * batch_size;
         const ptrdiff_t B = rows_from(first, n, batch_size);
         const int fused = CREG_FN(update_fuses)(B);
@@ -457,13 +494,17 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
         if (!z0_ready) {
             Xb = batch_input(buffer, X, order, first, B, D_in, noise, t,
                              n_threads);
+            for (ptrdiff_t r = 0; columns && r < B; ++r) {
+                rows[r] = Xb + r * D_in;
+            }
         }
         look_ahead next = {{NULL, 0, first_z(&w, net), NULL, NULL, 0},
                            {NULL}, {NULL}};
         next.work.fetch = next.fetch;
         const real *x_next = ahead ? plan_look_ahead(&next, next_buffer, X,
                                                      order, first + B, B_next,
-                                                     D_in, noise, t + 1)
+                                                     D_in, noise, t + 1,
+                                                     columns)
                                    : NULL;
         const real *Yb = Y + first * D_out;
         if (order != NULL) {
@@ -484,13 +525,14 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
             prefetch_rows(Y, order, first + B,
                           rows_from(first + B, n, batch_size), D_out);
         }
-        int status = backprop(&w, grads, sums, params, velocity, Xb,
-                              x_packed, Yb, B, net,
-                              fused ? rule : NULL, noise, (uint64_t)t,
-                              z0_ready, small ? &next.work : NULL, 0,
-                              n_threads);
+        status = backprop(&w, grads, sums, params, velocity, Xb, x_packed, Yb,
+                          B, net, fused ? rule : NULL, noise, (uint64_t)t,
+                          z0_ready, small ? &next.work : NULL, 0, n_threads);
         if (status != CREG_OK) {
-            return status;
+            break;
+        }
+        if (ahead && columns) {
+            memcpy(rows, next.rows, sizeof(rows[0]) * (size_t)B_next);
         }
         if (ahead) {
             real *swap = buffer;
@@ -509,7 +551,13 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
                             grads + off + O * I, O, I, rule, n_threads);
         }
     }
-    return CREG_OK;
+    if (columns) { /* a refused batch changed nothing: its step never ran */
+        CREG_FN(columns_out)(params, w.WT, O0, D_in);
+        if (w.VT != NULL) {
+            CREG_FN(columns_out)(velocity, w.VT, O0, D_in);
+        }
+    }
+    return status;
 }
 
 int

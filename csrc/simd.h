@@ -46,6 +46,15 @@ vstore(real *p, vec v)
     memcpy(p, &v, sizeof v);
 }
 
+/* v stays in a register: GCC otherwise folds its load (or broadcast)
+ * into every multiply-add that reads it, one load per use instead of one
+ * (an empty asm that "changes" v; no instruction). */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define KEEP_IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define KEEP_IN_REGISTER(v) ((void)0)
+#endif
+
 /* x in every lane: one broadcast (x - 0 is x, the sign of zero included;
  * 0 + x is not, so it costs a scalar add first) */
 static inline vec

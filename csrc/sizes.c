@@ -72,6 +72,31 @@ creg_workspace_plan(creg_workspace_layout *plan, const creg_net *net,
     plan->size = end;
 }
 
+void
+creg_train_scratch_plan(creg_train_scratch_layout *plan, const creg_net *net,
+                        ptrdiff_t batch_size)
+{
+    /* whole panels of CREG_COLUMNS_BLOCK_BYTES in float32 (two in float64) */
+    const ptrdiff_t block = CREG_COLUMNS_BLOCK_BYTES / 4;
+    const ptrdiff_t columns =
+        net->sizes[0] * ((net->sizes[1] + block - 1) / block * block);
+    /* on a cache line, like the buffer (Python allocates it so): W0^T's
+     * vectors each in one line */
+    plan->WT = creg_padded(creg_param_count(net));
+    plan->VT = plan->WT + columns;
+    plan->size = batch_size > 1 && batch_size < CREG_STEP_PACK_BATCH
+                     ? plan->VT + columns
+                     : plan->WT;
+}
+
+ptrdiff_t
+creg_train_scratch(const creg_net *net, ptrdiff_t batch_size)
+{
+    creg_train_scratch_layout plan;
+    creg_train_scratch_plan(&plan, net, batch_size);
+    return plan.size;
+}
+
 ptrdiff_t
 creg_workspace_size(const creg_net *net, ptrdiff_t max_rows)
 {

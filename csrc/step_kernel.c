@@ -38,6 +38,7 @@
 #include "simd.h"
 #include "kernels.h"
 #include "dot_tile.h"
+#include "step_rule.h"
 #if defined(__SSE2__)
 #include <emmintrin.h> /* the baseline's float-to-double widening */
 #endif
@@ -48,30 +49,8 @@
 #define LINE ((ptrdiff_t)(64 / sizeof(real)))
 
 /* The switches below must become constants in every variant, so the
- * helpers are always inlined (GCC otherwise clones them with the switches
- * as run-time tests inside the loops). */
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-
-typedef __typeof__((vec){0} > (vec){0}) mask;
-
-/* a b + c, always as one fused operation where the ISA has one: the plain
- * rule's sums must round the same way on every path (contraction alone
- * could fuse either product of d w + s x). */
-static inline vec
-fused_multiply_add(vec a, vec b, vec c)
-{
-#if defined(CREG_ISA_AVX512) && defined(CREG_F32)
-    return (vec)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
-#elif defined(CREG_ISA_AVX512)
-    return (vec)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
-#elif defined(CREG_ISA_AVX2) && defined(CREG_F32) /* AVX-512VL's too */
-    return (vec)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
-#elif defined(CREG_ISA_AVX2)
-    return (vec)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
-#else
-    return a * b + c;
-#endif
-}
+ * helpers are always inlined (ALWAYS_INLINE, step_rule.h; GCC otherwise
+ * clones them with the switches as run-time tests inside the loops). */
 
 /* The max-norm sums.  A tile row's squares are added in real and those
  * sums in double lanes: whole-row sums in float32 would overflow from
@@ -112,13 +91,6 @@ widen(dvec *lo, dvec *hi, vec v)
 }
 #endif
 
-/* a where m is set, else b (m all ones or all zeros per lane) */
-static inline vec
-select_where(mask m, vec a, vec b)
-{
-    return (vec)(((mask)a & m) | ((mask)b & ~m));
-}
-
 /* n + the squares of one tile row w[0 .. NV-1] (zeros past the row's end),
  * lane by lane (see dvec). */
 ALWAYS_INLINE dvec
@@ -140,53 +112,6 @@ add_squares(dvec n, const vec *w)
 #endif
 }
 
-typedef struct {
-    real lr, mu, l2, l1, threshold;
-    real decay; /* 1 - lr l2: the plain rule */
-} coefficients;
-
-/* The plain rule: no momentum and no subgradient.  It is network2.py's
- * form of DESIGN.md's step, w = (1 - lr l2) w - lr scale sum_b dZ x_b:
- * with -lr scale folded into dZ (pack), the batch's products are summed
- * and the new weight is one fused multiply-add, (1 - lr l2) w + sum.  The
- * fused operations are explicit (fused_multiply_add), so the batch-1
- * look-ahead, which forms its single product in step_rows, rounds exactly
- * as sum_tile's path does. */
-#define PLAIN(flags) (!((flags) & (MOMENTUM | SUBGRADIENT)))
-
-/* The step for one vector of weights w (and velocities v) given acc, the
- * summed data gradient (under the plain rule already times -lr scale).
- * The switches are constants at every call. */
-ALWAYS_INLINE vec
-step(vec w, vec *v, vec acc, real scale, const coefficients *k,
-     const int momentum, const int subgradient, const int prox)
-{
-    if (!momentum && !subgradient) {
-        w = fused_multiply_add(splat(k->decay), w, acc);
-    } else {
-        vec g = scale * acc + k->l2 * w;
-        if (subgradient) {
-            const vec zero = {0};
-            const vec sign =
-                __builtin_convertvector((w < zero) - (w > zero), vec);
-            g += k->l1 * sign;
-        }
-        vec delta = -k->lr * g;
-        if (momentum) {
-            delta = k->mu * *v - k->lr * g;
-            *v = delta;
-        }
-        w += delta;
-    }
-    if (prox) {
-        const vec hi = w - k->threshold, lo = w + k->threshold;
-        const vec zero = {0};
-        w = select_where(w > k->threshold, hi,
-                         select_where(w < -k->threshold, lo, zero));
-    }
-    return w;
-}
-
 /* One panel's work: rows 0 .. m-1 of W (and V), the batch (pack, X) and
  * the look-ahead's (next.z pointing at the panel's first neuron; next.rows
  * set only at batch 1). */
@@ -203,9 +128,6 @@ typedef struct {
     coefficients k;
     CREG_FN(look_ahead) next;
 } panel;
-
-/* The switches of one variant, constants after inlining. */
-enum { MOMENTUM = 1, SUBGRADIENT = 2, PROX = 4, NORMS = 8, AHEAD = 16 };
 
 /* Steps rows 0 .. m-1 of one tile given their sums acc[r] (sum_tile's;
  * NULL: batch 1, where a row's sum is the single product pack[r] x, formed
@@ -376,28 +298,13 @@ step_panel(const panel *p, double *sumsq, const int flags)
 
 /* Every combination of switches that occurs gets its own branch-free
  * loops, in its own function (one function holding them all takes minutes
- * to compile under the sanitizers): the subgradient and the prox exclude
- * each other, and with max-norm the caller runs the look-ahead itself,
- * after the clamp.  18 variants, named by their switches. */
+ * to compile under the sanitizers): the rule's six, each alone, with the
+ * max-norm sums (_n) and with the look-ahead (_a); with max-norm the
+ * caller runs the look-ahead itself, after the clamp.  18 variants. */
 #define EACH_VARIANT(V)                                                       \
-    V(plain, 0)                                                               \
-    V(s, SUBGRADIENT)                                                         \
-    V(x, PROX)                                                                \
-    V(m, MOMENTUM)                                                            \
-    V(ms, MOMENTUM | SUBGRADIENT)                                             \
-    V(mx, MOMENTUM | PROX)                                                    \
-    V(n, NORMS)                                                               \
-    V(sn, SUBGRADIENT | NORMS)                                                \
-    V(xn, PROX | NORMS)                                                       \
-    V(mn, MOMENTUM | NORMS)                                                   \
-    V(msn, MOMENTUM | SUBGRADIENT | NORMS)                                    \
-    V(mxn, MOMENTUM | PROX | NORMS)                                           \
-    V(a, AHEAD)                                                               \
-    V(sa, SUBGRADIENT | AHEAD)                                                \
-    V(xa, PROX | AHEAD)                                                       \
-    V(ma, MOMENTUM | AHEAD)                                                   \
-    V(msa, MOMENTUM | SUBGRADIENT | AHEAD)                                    \
-    V(mxa, MOMENTUM | PROX | AHEAD)
+    EACH_RULE(V, 0, )                                                         \
+    EACH_RULE(V, NORMS, _n)                                                   \
+    EACH_RULE(V, AHEAD, _a)
 /* (The panel is copied to a local whose address the stores to W cannot
  * reach, or every store would reload the coefficients.) */
 #define DEFINE_VARIANT(name, f)                                               \
@@ -420,10 +327,7 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
                 const creg_step_rule *rule, double *sumsq,
                 const CREG_FN(look_ahead) *next)
 {
-    const int flags = (rule->momentum != 0 ? MOMENTUM : 0)
-                      | (!rule->l1_prox && rule->l1 != 0 ? SUBGRADIENT : 0)
-                      | (rule->l1_prox && rule->l1 != 0 ? PROX : 0)
-                      | (rule->max_norm > 0 ? NORMS : 0)
+    const int flags = rule_flags(rule) | (rule->max_norm > 0 ? NORMS : 0)
                       | (next->rows != NULL ? AHEAD : 0);
     /* dZ(b, j .. j+m-1) packed per b, zeros past m (never stored) */
     const real factor = PLAIN(flags) ? -(real)rule->lr * scale : 1;
@@ -443,9 +347,7 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
     }
     const panel p = {
         W, V, ldw, pack, X, ldx, B, I, packed, m, scale,
-        {(real)rule->lr, (real)rule->momentum, (real)rule->l2, (real)rule->l1,
-         (real)rule->lr * (real)rule->l1, (real)(1 - rule->lr * rule->l2)},
-        *next};
+        rule_coefficients(rule), *next};
     switch (flags) {
         EACH_VARIANT(CASE)
     default: /* look-ahead with max-norm: left to the caller */

@@ -181,9 +181,9 @@ squared_norm(const real *w, ptrdiff_t I)
 }
 
 /* Steps 2-3 for the biases. */
-static void
-bias_step(real *b, real *Vb, const real *db, ptrdiff_t O,
-          const creg_step_rule *rule)
+void
+CREG_FN(bias_step)(real *b, real *Vb, const real *db, ptrdiff_t O,
+                   const creg_step_rule *rule)
 {
     const real lr = (real)rule->lr, mu = (real)rule->momentum;
     for (ptrdiff_t j = 0; j < O; ++j) {
@@ -223,7 +223,7 @@ CREG_FN(update)(real *W, real *b, real *VW, real *Vb, const real *dW,
     const int nt = creg_threads_for_work(n_threads, (double)O * I,
                                          CREG_UPDATE_SHARE_MIN, (double)O);
     CREG_TEAM(nt, update_rows(W, VW, dW, O, I, rule));
-    bias_step(b, Vb, db, O, rule);
+    CREG_FN(bias_step)(b, Vb, db, O, rule);
 }
 
 int
@@ -296,7 +296,8 @@ step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
     const ptrdiff_t j1 = (p0 + n_mine) * CREG_STEP_MR < O
                              ? (p0 + n_mine) * CREG_STEP_MR : O;
     CREG_FN(bias_gradient_columns)(db, dZ, B, O, j0, j1, scale);
-    bias_step(b + j0, momentum ? Vb + j0 : NULL, db + j0, j1 - j0, rule);
+    CREG_FN(bias_step)(b + j0, momentum ? Vb + j0 : NULL, db + j0, j1 - j0,
+                       rule);
     for (p = p0; p < p0 + n_mine; ++p) {
         const ptrdiff_t j = p * CREG_STEP_MR;
         const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);

@@ -23,6 +23,19 @@ typedef struct {
 void creg_workspace_plan(creg_workspace_layout *plan, const creg_net *net,
                          ptrdiff_t R);
 
+/* train_batches' grads (creg_train_scratch): the gradient's place (the
+ * parameters' layout, at 0), then, for batches of 2 to
+ * CREG_STEP_PACK_BATCH - 1 rows, W0^T and V0^T for the first layer in
+ * columns (columns.c), each sizes[0] x sizes[1] rounded up to whole
+ * panels and starting on a cache line when the buffer does; offsets in
+ * elements. */
+typedef struct {
+    ptrdiff_t WT, VT, size;
+} creg_train_scratch_layout;
+
+void creg_train_scratch_plan(creg_train_scratch_layout *plan,
+                             const creg_net *net, ptrdiff_t batch_size);
+
 /* Elements per row that a region reserves for a width n: n rounded up to
  * CREG_WS_ROW_ALIGN, so every region starts on a cache line. */
 static inline ptrdiff_t

@@ -74,6 +74,7 @@ def _core_calls(dtype):
     ws = np.zeros(per_row * 8, dtype)
     rule, noise, sums = StepRule(lr=0.1), Noise(), _core.PassSums()
     order = np.arange(8, dtype=np.int64)
+    scratch = np.zeros(_core.train_scratch_size(spec, 4), dtype)
     return [
         ("evaluate: chunk larger than the workspace", lambda: _core.evaluate(
             ws_small, params, X, None, out=out, chunk_rows=4, net=spec,
@@ -100,19 +101,24 @@ def _core_calls(dtype):
         ("gradient: short grads", lambda: _core.gradient(
             grads[:-1], ws, params, X, Y, spec, 1)),
         ("train: batch larger than the workspace", lambda: _core.train_batches(
-            params, grads[:1], grads, ws_small, X, Y, order, batch_size=4,
+            params, grads[:1], scratch, ws_small, X, Y, order, batch_size=4,
             first_batch=0, n_batches=2, net=spec, rule=rule, noise=noise,
             n_threads=1)),
         ("train: batches past the epoch", lambda: _core.train_batches(
-            params, grads[:1], grads, ws, X, Y, order, batch_size=4,
+            params, grads[:1], scratch, ws, X, Y, order, batch_size=4,
             first_batch=1, n_batches=2, net=spec, rule=rule, noise=noise,
             n_threads=1)),
+        ("train: scratch of the parameters' size", lambda:
+            _core.train_batches(params, grads[:1], grads, ws, X, Y, order,
+                                batch_size=4, first_batch=0, n_batches=2,
+                                net=spec, rule=rule, noise=noise,
+                                n_threads=1)),
         ("train: short order", lambda: _core.train_batches(
-            params, grads[:1], grads, ws, X, Y, order[:5], batch_size=4,
+            params, grads[:1], scratch, ws, X, Y, order[:5], batch_size=4,
             first_batch=0, n_batches=2, net=spec, rule=rule, noise=noise,
             n_threads=1)),
         ("train: momentum without a velocity buffer", lambda:
-            _core.train_batches(params, grads[:1], grads, ws, X, Y, order,
+            _core.train_batches(params, grads[:1], scratch, ws, X, Y, order,
                                 batch_size=4, first_batch=0, n_batches=2,
                                 net=spec, rule=StepRule(lr=0.1, momentum=0.9),
                                 noise=noise, n_threads=1)),

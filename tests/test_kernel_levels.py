@@ -21,8 +21,10 @@ SIZES = [37, 21, 3]
 N = 40
 EPOCHS = 2
 MAX_NORM = 0.3
-# batch size -> learning rate; 600 > CREG_STEP_MAX_BATCH (512)
-RATES = {1: 0.02, 7: 0.1, N: 0.5, 600: 0.5}
+# batch size -> learning rate; 600 > CREG_STEP_MAX_BATCH (512); at level 4
+# batches of 2-11 rows take the first layer in columns with the batch a
+# constant (step_columns.c), 13 with it read from memory, 1 the row kernels
+RATES = {1: 0.02, 7: 0.1, 13: 0.2, N: 0.5, 600: 0.5}
 
 RULES = {
     "l2": dict(l2=0.5, penalty_scale="none"),
@@ -55,7 +57,7 @@ def train_both(rule, momentum, batch_size, dtype, n=N, n_threads=1):
     return net, Ws, bs, Ws_free
 
 
-@pytest.mark.parametrize("batch_size", [1, 7, N])
+@pytest.mark.parametrize("batch_size", [1, 7, 13, N])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 @pytest.mark.parametrize("rule", sorted(RULES))
 def test_every_level_matches_reference(level, rule, momentum, batch_size,
@@ -78,6 +80,7 @@ def test_batch_above_the_fused_kernels_matches_reference(level, dtype, tol):
     ([300, 200, 3], 48, "elastic_max_norm"),  # packed batch
     ([700, 300, 3], 10, "l1_prox"),           # look-ahead, copy, prefetch
     ([700, 300, 3], 10, "elastic_max_norm"),  # look-ahead after the clamp
+    ([700, 300, 3], 13, "l1_subgradient"),    # level 4: the batch from memory
 ])
 def test_every_level_is_bitwise_same_for_any_thread_count(level, sizes,
                                                           batch_size, rule):
@@ -167,7 +170,7 @@ def run_chunks(level, chunk_sizes, rule, batch_size, input_noise, shuffled):
         order = np.empty(len(X), np.int64)
         _core.shuffle(order, 1, 0)
     ws = net._workspace(batch_size)
-    grads = np.empty_like(net.params)
+    grads = net._train_scratch(batch_size)
     velocity = np.zeros_like(net.params)
     noise = Noise(input_noise=input_noise, seed=5, epoch=0)
     first = 0
@@ -182,7 +185,7 @@ def run_chunks(level, chunk_sizes, rule, batch_size, input_noise, shuffled):
 
 @pytest.mark.parametrize("input_noise, shuffled",
                          [(0.0, True), (0.3, True), (0.0, False)])
-@pytest.mark.parametrize("batch_size", [1, 10])
+@pytest.mark.parametrize("batch_size", [1, 10, 13])
 @pytest.mark.parametrize("max_norm", [0.0, 0.5])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 def test_look_ahead_gives_the_same_bits_for_any_chunking(

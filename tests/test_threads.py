@@ -68,7 +68,8 @@ def train(sizes, batch_size, n):
     order = np.empty(n, np.int64)
     _core.shuffle(order, 0, 0)
     _core.train_batches(net.params, np.zeros_like(net.params),
-                        np.empty_like(net.params), net._workspace(batch_size),
+                        net._train_scratch(batch_size),
+                        net._workspace(batch_size),
                         X, Y, order, batch_size=batch_size, first_batch=0,
                         n_batches=n // batch_size, net=net._spec,
                         rule=StepRule(lr=0.5, l2=5.0 / n), noise=Noise(),

@@ -137,7 +137,8 @@ def test_running_metrics_do_not_depend_on_threads(dtype_name):
 def _sums_of_cut(level_net, X, Y, order, cuts, batch_size, noise):
     net = level_net()
     ws = net._workspace(batch_size)
-    grads, velocity = np.empty_like(net.params), np.zeros_like(net.params)
+    grads, velocity = net._train_scratch(batch_size), \
+        np.zeros_like(net.params)
     sums, first = _core.PassSums(), 0
     for count in cuts:
         _core.train_batches(net.params, velocity, grads, ws, X, Y, order,

@@ -45,6 +45,7 @@ cdef extern from "creg.h" nogil:
     int creg_kernel_vector_bits(int level) noexcept
     Py_ssize_t creg_param_count(const creg_net *net) noexcept
     Py_ssize_t creg_workspace_size(const creg_net *net, Py_ssize_t max_rows) noexcept
+    Py_ssize_t creg_train_scratch(const creg_net *net, Py_ssize_t batch_size) noexcept
     void creg_shuffle(int64_t *order, Py_ssize_t n, uint64_t seed, uint64_t epoch) noexcept
 
     void creg_gemm_f32(float *C, Py_ssize_t rs_c, Py_ssize_t cs_c,

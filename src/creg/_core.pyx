@@ -139,6 +139,12 @@ def workspace_size(spec, Py_ssize_t rows):
     return creg_workspace_size(&net, rows)
 
 
+def train_scratch_size(spec, Py_ssize_t batch_size):
+    """Elements of train_batches' grads at this batch size."""
+    cdef creg_net net = _net(spec)
+    return creg_train_scratch(&net, batch_size)
+
+
 def shuffle(int64_t[::1] order, uint64_t seed, uint64_t epoch):
     if order.shape[0] == 0:
         return
@@ -245,8 +251,8 @@ def train_batches(floating[::1] params, floating[::1] velocity,
     cdef const int64_t *order_ptr = NULL
     _check_net_buffers(&c_net, params.shape[0], ws.shape[0], batch_size,
                        X.shape[1], Y.shape[1], n_threads)
-    _require(grads.shape[0] == params.shape[0],
-             "grads must have as many elements as params")
+    _require(grads.shape[0] == creg_train_scratch(&c_net, batch_size),
+             "grads must have train_scratch_size(net, batch_size) elements")
     _require(Y.shape[0] == n, "X and Y must have the same number of rows")
     _require(r.momentum == 0 or velocity.shape[0] == params.shape[0],
              "momentum needs a velocity buffer as long as params")

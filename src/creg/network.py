@@ -483,6 +483,14 @@ class Network:
         return check.empty(f"the workspace for {rows} rows", rows * per_row,
                            self.dtype)
 
+    def _train_scratch(self, batch_size):
+        """train_batches' grads: the gradient's place and, at small batch
+        sizes, room for the first layer's weights kept transposed while the
+        C core trains."""
+        return check.empty(
+            "the gradient", _core.train_scratch_size(self._spec, batch_size),
+            self.dtype)
+
     def _evaluate(self, X, Y, ws, n_threads, *, outputs=True,
                   per_label=False):
         """(output activations or None, _core.PassSums: the summed data cost
@@ -954,7 +962,10 @@ class Network:
         copies = 2 + (rule["momentum"] > 0) + (plan["early_stopping"]
                                                  is not None)
         widest = max(w.size for w in self._weights)
+        bs = min(plan["batch_size"], n)
         return (copies * P * item  # gradient, snapshot, velocity, best
+                # the gradient's room for the first layer in columns
+                + (_core.train_scratch_size(self._spec, bs) - P) * item
                 + ws_rows * _core.workspace_size(self._spec, 1) * item
                 + 8 * n  # the shuffled order
                 + widest * (2 * item + 9))  # one layer's penalty and norms
@@ -972,7 +983,7 @@ class Network:
             f"fitting a network with sizes {list(self.sizes)} on {n} rows",
             self._fit_bytes(n, ws_rows, rule, plan))
         ws = self._workspace(ws_rows)
-        grads = check.empty("the gradient", self.params.size, self.dtype)
+        grads = self._train_scratch(bs)
         snapshot = check.empty("the weights' snapshot", self.params.size,
                                self.dtype)
         velocity = check.empty("the momentum buffer",
