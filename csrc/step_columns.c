@@ -207,7 +207,7 @@ step_inputs(const block *p, const vec (*d)[CB], ptrdiff_t B, ptrdiff_t k,
 }
 
 /* The lines of the rows fetch[0 .. n_fetch - 1] in inputs k0 .. k1 - 1,
- * row by row within each line: line q of a chunk's plan. */
+ * row by row within each line (each row's first line first). */
 typedef struct {
     const real *const *rows;
     int n_rows;
@@ -215,14 +215,23 @@ typedef struct {
     int count; /* lines in all */
 } fetch_plan;
 
+/* Where the next line of a plan is: its row and its offset, counted
+ * without a division per line (two per line were 5% of C1's step). */
+typedef struct {
+    int done, row;
+    ptrdiff_t at;
+} fetch_cursor;
+
 static inline void
-fetch_lines(const fetch_plan *f, int *q, int n)
+fetch_lines(const fetch_plan *f, fetch_cursor *q, int n)
 {
     const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(real);
-    for (int i = 0; i < n && *q < f->count; ++i, ++*q) {
-        __builtin_prefetch(f->rows[*q % f->n_rows] + f->k0
-                               + (*q / f->n_rows) * line,
-                           0, 3);
+    for (int i = 0; i < n && q->done < f->count; ++i, ++q->done) {
+        __builtin_prefetch(f->rows[q->row] + q->at, 0, 3);
+        if (++q->row == f->n_rows) {
+            q->row = 0;
+            q->at += line;
+        }
     }
 }
 
@@ -247,7 +256,7 @@ step_chunk(const block *p, ptrdiff_t k0, ptrdiff_t k1, const fetch_plan *f,
     const ptrdiff_t B = bb > 0 ? bb : p->B;
     const int trips = (int)((k1 - k0) / U);
     const int per_trip = trips > 0 ? (f->count + trips - 1) / trips : 0;
-    int q = 0;
+    fetch_cursor q = {0, 0, f->k0};
     ptrdiff_t k = k0;
     for (; k + U <= k1; k += U) {
         fetch_lines(f, &q, per_trip);
