@@ -118,12 +118,11 @@ forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
         const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
         const real *W = params + layer_offset(net, l);
         real *Z = l == L - 1 ? w->ZL : w->A[l];
-        if (l == 0 && w->WT != NULL) {
-            if (!z0_ready) {
-                CREG_FN(columns_forward)(Z, w->rows, B, w->WT, O, I,
-                                         n_threads);
-            }
-        } else if (!(l == 0 && z0_ready)) {
+        if (l == 0 && z0_ready) {
+            /* the previous step's look-ahead summed it */
+        } else if (l == 0 && w->WT != NULL) {
+            CREG_FN(columns_forward)(Z, w->rows, B, w->WT, O, I, n_threads);
+        } else {
             CREG_FN(dense_product)(Z, layer_input(w, X, l, noise), W, B, I,
                                    O, n_threads);
         }
@@ -481,7 +480,7 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
         }
     }
     int status = CREG_OK;
-    for (ptrdiff_t t = first_batch; t < end && status == CREG_OK; ++t) {
+    for (ptrdiff_t t = first_batch; t < end; ++t) {
         const ptrdiff_t first = t * batch_size;
         const ptrdiff_t B = rows_from(first, n, batch_size);
         const int fused = CREG_FN(update_fuses)(B);

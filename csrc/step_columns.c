@@ -37,11 +37,11 @@
 #define KC CREG_COLUMNS_CHUNK
 #define BW (CB * VL)
 
-/* The panel that holds column j (a multiple of BW). */
-static inline real *
-panel_of(real *WT, ptrdiff_t j, ptrdiff_t I)
+/* Where the panel that holds column j (a multiple of BW) starts. */
+static inline ptrdiff_t
+panel_at(ptrdiff_t j, ptrdiff_t I)
 {
-    return WT + (j / BW) * I * BW;
+    return (j / BW) * I * BW;
 }
 
 /* z[g CB + c] += x_g[k] W0^T(k, c) over k0 <= k < k1, for G rows and nc
@@ -119,15 +119,7 @@ store_sums(real *Z, ptrdiff_t ldz, const vec *z, ptrdiff_t B, ptrdiff_t j0,
            int n)
 {
     for (ptrdiff_t b = 0; b < B; ++b) {
-        for (int c = 0; c * VL < n; ++c) {
-            const int cols = n - c * VL < VL ? n - c * VL : VL;
-            real *out = Z + b * ldz + j0 + c * VL;
-            if (cols == VL) {
-                vstore(out, z[b * CB + c]);
-            } else {
-                vstore_part(out, z[b * CB + c], cols);
-            }
-        }
+        vstore_cols(Z + b * ldz + j0, z + b * CB, CB, n, 0);
     }
 }
 
@@ -140,8 +132,8 @@ KFN(forward_columns)(real *Z, ptrdiff_t ldz, const real *const *rows,
     for (ptrdiff_t j = j0; j < j1; j += CB * VL) {
         const int n = (int)(j1 - j < CB * VL ? j1 - j : CB * VL);
         const int nc = (n + VL - 1) / VL;
-        memset(z, 0, sizeof z);
-        forward_rows_part(z, rows, B, panel_of((real *)WT, j, I), 0, I, nc);
+        memset(z, 0, sizeof(vec) * CB * (size_t)B);
+        forward_rows_part(z, rows, B, WT + panel_at(j, I), 0, I, nc);
         store_sums(Z, ldz, z, B, j, n);
     }
 }
@@ -359,16 +351,16 @@ KFN(step_columns)(real *WT, real *VT, const real *dZ,
         const int n = (int)(j1 - j < CB * VL ? j1 - j : CB * VL);
         const int nc = (n + VL - 1) / VL;
         for (ptrdiff_t b = 0; b < B; ++b) {
+            vload_cols(d + b * CB, dZ + b * ldz + j, nc, n, 0);
             for (int c = 0; c < nc; ++c) {
-                const int cols = n - c * VL < VL ? n - c * VL : VL;
-                const real *dz = dZ + b * ldz + j + c * VL;
-                d[b * CB + c] = factor * (cols == VL ? vload(dz)
-                                                     : vload_part(dz, cols));
+                d[b * CB + c] *= factor;
             }
         }
-        memset(z, 0, sizeof z);
-        const block p = {panel_of(WT, j, I),
-                         VT != NULL ? panel_of(VT, j, I) : NULL, d, rows,
+        if (next->rows != NULL) { /* the look-ahead's sums start at 0 */
+            memset(z, 0, sizeof(vec) * CB * (size_t)next->B);
+        }
+        const block p = {WT + panel_at(j, I),
+                         VT != NULL ? VT + panel_at(j, I) : NULL, d, rows,
                          B, scale, rule_coefficients(rule)};
         /* the first block's thread fetches the later rows */
         const int fetching = j == 0;

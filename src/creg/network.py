@@ -955,14 +955,13 @@ class Network:
                               avoid=self.params)
         return X_val, Y_val
 
-    def _fit_bytes(self, n, ws_rows, rule, plan):
+    def _fit_bytes(self, n, bs, ws_rows, rule, plan):
         """Every byte a fit allocates beyond its converted data: checked in
         one sum before any of it is allocated."""
         item, P = self.dtype.itemsize, self.params.size
         copies = 2 + (rule["momentum"] > 0) + (plan["early_stopping"]
                                                  is not None)
         widest = max(w.size for w in self._weights)
-        bs = min(plan["batch_size"], n)
         return (copies * P * item  # gradient, snapshot, velocity, best
                 # the gradient's room for the first layer in columns
                 + (_core.train_scratch_size(self._spec, bs) - P) * item
@@ -981,7 +980,7 @@ class Network:
         ws_rows = max(bs, min(monitored, _EVAL_CHUNK_ROWS))
         check.check_budget(
             f"fitting a network with sizes {list(self.sizes)} on {n} rows",
-            self._fit_bytes(n, ws_rows, rule, plan))
+            self._fit_bytes(n, bs, ws_rows, rule, plan))
         ws = self._workspace(ws_rows)
         grads = self._train_scratch(bs)
         snapshot = check.empty("the weights' snapshot", self.params.size,
