@@ -18,10 +18,14 @@ def class_labels(outputs):
     return outputs.argmax(axis=1)
 
 
-def is_multi_label(Y, output):
+def is_multi_label(Y, output, given=None):
     """Whether target matrix Y of an `output` layer holds several labels
-    in some row (only a sigmoid output can: softmax rows sum to 1)."""
+    in some row (only a sigmoid output can: softmax rows sum to 1).
+    `given`, the targets as passed: class labels (a 1-D array) were
+    one-hot encoded, so their rows need no count."""
     if output != "sigmoid" or Y.shape[1] < 2:
+        return False
+    if getattr(given, "ndim", None) == 1:
         return False
     # counted a column at a time: 4x faster than count_nonzero(axis=1),
     # a millisecond of each fit on 50,000 rows of ten outputs

@@ -623,10 +623,9 @@ def targets(y, n_samples, n_outputs, output, dtype, name="y", *,
         Y = features(array.reshape(-1, 1), dtype, 1, name, avoid=avoid)
         _check_target_range(name, Y, output)
         return Y
-    labels = class_labels(array, n_outputs, name)
-    Y = np.zeros((n_samples, n_outputs), dtype=dtype)
-    Y[np.arange(n_samples), labels] = 1
-    return Y
+    # rows of the identity: half the time of zeros and a scatter
+    return np.eye(n_outputs, dtype=dtype).take(
+        class_labels(array, n_outputs, name), axis=0)
 
 
 def class_labels(y, n_classes, name="y"):

@@ -643,7 +643,7 @@ class Network:
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
-        per_label = _accuracy.is_multi_label(Ya, self.output)
+        per_label = _accuracy.is_multi_label(Ya, self.output, y)
         sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
                                      outputs=False, per_label=per_label)[1]
         return _accuracy.from_count(sums.correct, Ya, per_label)
@@ -883,8 +883,11 @@ class Network:
                    if check.early_stopping(early_stopping) else None)
         lr_schedule = check.lr_schedule(lr_schedule)
         validation = None
+        per_label = _accuracy.is_multi_label(Ya, self.output, y)
         if validation_data is not None:
             validation = self._validation_set(validation_data)
+            per_label = per_label or _accuracy.is_multi_label(
+                validation[1], self.output, validation_data[1])
         else:
             check.needs_validation_data(
                 stopper is not None and stopper.score is None, lr_schedule)
@@ -906,7 +909,7 @@ class Network:
                         shuffle=bool(shuffle), n_threads=nt,
                         verbose=bool(verbose), early_stopping=stopper,
                         lr_schedule=lr_schedule, patience=patience,
-                        train_metrics=train_metrics,
+                        train_metrics=train_metrics, per_label=per_label,
                         watch=self._watch(Xa, Ya, rule))
             return self._train(Xa, Ya, validation, rule, plan)
         finally:
@@ -994,9 +997,7 @@ class Network:
         history = History(train_metrics=plan["train_metrics"])
         tracker = _Tracker(rule["lr"], plan, validation)
         # one meaning of accuracy for train and validation alike
-        targets = [Y] if validation is None else [Y, validation[1]]
-        per_label = any(_accuracy.is_multi_label(T, self.output)
-                        for T in targets)
+        per_label = plan["per_label"]
         table = EpochTable(accuracy=self.output != "linear",
                            validation=validation is not None,
                            zero=rule["l1"] > 0, clamped=rule["max_norm"] > 0)
