@@ -91,13 +91,15 @@ def test_gemm_exact_on_small_integers(level, n_threads, layout):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["nt", "tn", "nn"])
+# Split rows: each thread packs B itself; the second shape has two slices
+# of K and, in float64, two column blocks, the last one panel wide.
 # Split columns: A packed once for the team (CREG_SHARED_A_BYTES); the
 # last shape's A fits packed in float32 and not in float64, which falls
 # back to each thread packing all of A.
-@pytest.mark.parametrize("shape", [(301, 157, 203), (70, 1029, 515),
-                                   (140, 1100, 1000)],
-                         ids=["split-rows", "split-columns",
-                              "split-columns-wide-A"])
+@pytest.mark.parametrize("shape", [(301, 157, 203), (790, 1040, 300),
+                                   (70, 1029, 515), (140, 1100, 1000)],
+                         ids=["split-rows", "split-rows-blocks",
+                              "split-columns", "split-columns-wide-A"])
 def test_gemm_bitwise_same_for_any_thread_count(level, dtype, layout, shape):
     M, N, K = shape
     rng = np.random.default_rng(7)
