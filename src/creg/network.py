@@ -885,9 +885,10 @@ class Network:
         validation = None
         per_label = _accuracy.is_multi_label(Ya, self.output, y)
         if validation_data is not None:
-            validation = self._validation_set(validation_data)
-            per_label = per_label or _accuracy.is_multi_label(
-                validation[1], self.output, validation_data[1])
+            X_val, Y_val, multi_label = self._validation_set(
+                validation_data)
+            validation = (X_val, Y_val)
+            per_label = per_label or multi_label
         else:
             check.needs_validation_data(
                 stopper is not None and stopper.score is None, lr_schedule)
@@ -947,6 +948,8 @@ class Network:
             cost, check.chance_accuracy(Ys, self.output), scale)
 
     def _validation_set(self, validation_data):
+        """(X_val, Y_val, whether a row of Y_val holds several labels),
+        converted and checked."""
         try:
             X_val, y_val = validation_data
         except (TypeError, ValueError):
@@ -956,7 +959,8 @@ class Network:
         Y_val = check.targets(y_val, X_val.shape[0], self.sizes[-1],
                               self.output, self.dtype, "y_val",
                               avoid=self.params)
-        return X_val, Y_val
+        return X_val, Y_val, _accuracy.is_multi_label(Y_val, self.output,
+                                                      y_val)
 
     def _fit_bytes(self, n, bs, ws_rows, rule, plan):
         """Every byte a fit allocates beyond its converted data: checked in
