@@ -117,6 +117,23 @@ def test_validation_rows_with_one_label_are_scored_per_label_like_training(
         argmax_accuracy(P, Y_val))
 
 
+def test_multi_label_validation_makes_class_label_training_per_label():
+    # training labels as classes (1-D, never several in a row) and a
+    # validation pair given as a two-item iterator: its multi-label rows
+    # still decide the one meaning of accuracy
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(120, 4))
+    labels = rng.integers(0, 5, 120)
+    X_val, Y_val = X[:40] + 0.1, _multi_hot(rng, 40, 5)
+    net = creg.Network([4, 8, 5], dtype="float64", seed=0, **creg.NIELSEN)
+    hist = net.fit(X, labels, epochs=2, lr=0.5, train_metrics="exact",
+                   validation_data=iter((X_val, Y_val)))
+    assert hist.train_accuracy[-1] == pytest.approx(
+        per_label_accuracy(net.predict_proba(X), np.eye(5)[labels]))
+    assert hist.eval_accuracy[-1] == pytest.approx(
+        per_label_accuracy(net.predict_proba(X_val), Y_val))
+
+
 def test_running_train_accuracy_of_multi_label_targets_is_per_label():
     # one batch per epoch: each epoch's running metrics are the forward
     # pass of the weights the epoch started from, so epoch e's running
