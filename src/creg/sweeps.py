@@ -7,7 +7,8 @@ plain ``Network.fit`` on one thread (creg's C releases the GIL), so run i
 is bitwise the fit a user would make alone, whatever runs surround it and
 however many threads the sweep uses (creg's results do not depend on the
 thread count).  The data are converted once per dtype and read in place
-by every run; with cv, a fold's rows are copied when its first run starts
+by every run (class labels are checked once and each fit one-hot encodes
+its own); with cv, a fold's rows are copied when its first run starts
 and freed after its last, the folds trained one after another.
 """
 from __future__ import annotations
@@ -348,7 +349,8 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     y_train, validation_data=..., **fit_settings)``, bitwise, whatever the
     grid around it and the thread count.  Runs are spread over n_threads
     threads, each fit on one thread; the data are converted once and
-    read in place by every run (with cv, the folds are trained one after
+    read in place by every run (class labels are checked once and each
+    fit one-hot encodes its own; with cv, the folds are trained one after
     another, each fold's rows copied only while its runs train).  A run
     that diverges ends alone and says so (``ended="diverged"``); Ctrl-C
     stops the sweep within about 50 ms and returns the runs that had
