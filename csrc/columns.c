@@ -25,8 +25,8 @@
 int
 CREG_FN(columns_use)(ptrdiff_t batch_size, const creg_step_rule *rule)
 {
-    return active_kernels()->step_columns != NULL && batch_size > 1
-           && batch_size < CREG_STEP_PACK_BATCH && !(rule->max_norm > 0);
+    return active_kernels()->step_columns != NULL
+           && creg_columns_batch(batch_size) && !(rule->max_norm > 0);
 }
 
 /* Blocks of CREG_COLUMNS_BLOCK_BYTES of W0^T's row: the columns kernels'

@@ -82,9 +82,9 @@ void KT(update_from_batch)(KREAL *W, KREAL *b, KREAL *VW, KREAL *Vb,
 void KT(bias_step)(KREAL *b, KREAL *Vb, const KREAL *db, ptrdiff_t O,
                    const creg_step_rule *rule);
 
-/* columns.c: the first layer in columns for small batches (W0^T, I rows of
- * creg_padded(O), in the train scratch past the parameters; V0^T after
- * it).  columns_use: whether train_batches takes this path, a function of
+/* columns.c: the first layer in columns for small batches (W0^T in panels
+ * of CREG_COLUMNS_BLOCK_BYTES of neurons, each I rows, in the train
+ * scratch past the parameters; V0^T after it).  columns_use: whether train_batches takes this path, a function of
  * the level, the batch size and the rule alone, so every call of a fit
  * agrees.  columns_in / columns_out: W0 to W0^T and back.
  * columns_forward: Z (B x O) := rows . W0^T, summed as the look-ahead sums

@@ -84,9 +84,8 @@ creg_train_scratch_plan(creg_train_scratch_layout *plan, const creg_net *net,
      * vectors each in one line */
     plan->WT = creg_padded(creg_param_count(net));
     plan->VT = plan->WT + columns;
-    plan->size = batch_size > 1 && batch_size < CREG_STEP_PACK_BATCH
-                     ? plan->VT + columns
-                     : plan->WT;
+    plan->size = creg_columns_batch(batch_size) ? plan->VT + columns
+                                                : plan->WT;
 }
 
 ptrdiff_t

@@ -301,7 +301,7 @@ step_block(const block *p, ptrdiff_t I, const CREG_FN(look_ahead) *next,
          * the misses overlap the arithmetic */
         const int lines = (int)((k1 - k0 + line - 1) / line);
         const fetch_plan f = {next->fetch, next->n_fetch, k0,
-                            fetch ? next->n_fetch * lines : 0};
+                              fetch ? next->n_fetch * lines : 0};
         if (nc == CB) {
             step_batch(p, k0, k1, &f, CB, flags);
         } else { /* a block of one vector: the last, or a narrow layer's */
@@ -345,6 +345,7 @@ KFN(step_columns)(real *WT, real *VT, const real *dZ,
 {
     const int flags = rule_flags(rule);
     const real factor = PLAIN(flags) ? -(real)rule->lr * scale : 1;
+    const coefficients k = rule_coefficients(rule);
     vec d[CREG_STEP_PACK_BATCH * CB];
     vec z[CREG_STEP_PACK_BATCH * CB];
     for (ptrdiff_t j = j0; j < j1; j += CB * VL) {
@@ -361,7 +362,7 @@ KFN(step_columns)(real *WT, real *VT, const real *dZ,
         }
         const block p = {WT + panel_at(j, I),
                          VT != NULL ? VT + panel_at(j, I) : NULL, d, rows,
-                         B, scale, rule_coefficients(rule)};
+                         B, scale, k};
         /* the first block's thread fetches the later rows */
         const int fetching = j == 0;
         switch (flags) {

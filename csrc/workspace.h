@@ -36,6 +36,15 @@ typedef struct {
 void creg_train_scratch_plan(creg_train_scratch_layout *plan,
                              const creg_net *net, ptrdiff_t batch_size);
 
+/* The batch sizes whose training keeps the first layer in columns (where
+ * the level has the kernels and max-norm is off: columns_use); the
+ * scratch has room for it at every level. */
+static inline int
+creg_columns_batch(ptrdiff_t batch_size)
+{
+    return batch_size > 1 && batch_size < CREG_STEP_PACK_BATCH;
+}
+
 /* Elements per row that a region reserves for a width n: n rounded up to
  * CREG_WS_ROW_ALIGN, so every region starts on a cache line. */
 static inline ptrdiff_t

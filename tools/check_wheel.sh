@@ -14,8 +14,7 @@
 #      precision) and -mavx512f with 512-bit vectors only on level 4's
 #      kernels (gemm_kernel.c, gemm_packed.c, step_kernel.c,
 #      step_columns.c and sparse_kernel.c per precision, sigmoid_kernel.c
-#      for float32), and
-#      in the binary
+#      for float32), and in the binary
 #      no BMI, VEX code only in the vector kernel functions, AVX-512
 #      registers only in the AVX-512 ones and 512-bit code only in level
 #      4's;
