@@ -75,12 +75,16 @@ has_avx512vl(void)
       .gemm_pack_shared_a = creg_gemm_pack_shared_a_##gemm##_f64,             \
       .dropout_hashes = creg_dropout_hashes_avx2}}
 
-/* Layer 0 in columns for small batches (step_columns.c): only where 32
- * vector registers hold its 64-byte tiles. */
-#define NO_COLUMNS(t)
-#define COLUMNS_AVX512(t)                                                     \
+/* What only the 64-byte level has: layer 0 in columns for small batches
+ * (step_columns.c), where 32 vector registers hold its 64-byte tiles; and
+ * online SGD's held stores (net.c), which pay where the pass over W0 is
+ * bound by its writes, not by the arithmetic that a held step repeats
+ * (benchmarks/README.md). */
+#define NOT_WIDE(t)
+#define WIDE_AVX512(t)                                                        \
     .step_columns = creg_step_columns_avx512_##t,                             \
-    .forward_columns = creg_forward_columns_avx512_##t,
+    .forward_columns = creg_forward_columns_avx512_##t,                       \
+    .holds_online_steps = 1,
 
 /* One row per level; entries left out are NULL (the reference loops). */
 static const level levels[] = {
@@ -100,10 +104,10 @@ static const level levels[] = {
      {VECTOR_ENTRIES(f64, double, base, base, 16),
       .dropout_hashes = creg_dropout_hashes_base}},
 #if defined(CREG_HAVE_AVX2_KERNELS)
-    X86_LEVEL("avx2+fma", has_avx2_fma, avx2, avx2, 32, NO_COLUMNS),
+    X86_LEVEL("avx2+fma", has_avx2_fma, avx2, avx2, 32, NOT_WIDE),
     /* level 2 with the step kernels built for AVX-512VL */
-    X86_LEVEL("avx512vl", has_avx512vl, avx2, avx512vl, 32, NO_COLUMNS),
-    X86_LEVEL("avx512", has_avx512vl, avx512, avx512, 64, COLUMNS_AVX512),
+    X86_LEVEL("avx512vl", has_avx512vl, avx2, avx512vl, 32, NOT_WIDE),
+    X86_LEVEL("avx512", has_avx512vl, avx512, avx512, 64, WIDE_AVX512),
 #endif
 #endif
 };

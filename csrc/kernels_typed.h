@@ -11,7 +11,15 @@
  * layout of the step kernels (x_packed; B x I rounded up to the tile
  * width, at most creg_padded(I)); and a prefetch of the n_fetch rows
  * fetch[*] (I wide), a line per tile of the step.  rows == NULL: no
- * forward or copy. */
+ * forward or copy.
+ * Online SGD (B = 1, the forward in the step's pass, no max-norm) may
+ * also defer a step's stores where the level holds online steps
+ * (kernels.holds_online_steps): with hold set, the pass keeps the new
+ * weights (and velocities) in registers only, and the next step's pass
+ * first applies that pending step again, from its layer-0 delta
+ * pending_dz (this panel's first neuron; NULL: none pending) and input
+ * row pending_x, then its own, and stores both: half the writes of W,
+ * the same bits (net.c). */
 typedef struct {
     const KREAL *const *rows;
     ptrdiff_t B;
@@ -19,6 +27,8 @@ typedef struct {
     KREAL *copy;
     const KREAL *const *fetch;
     int n_fetch;
+    const KREAL *pending_dz, *pending_x;
+    int hold;
 } KT(look_ahead);
 
 /* noise.c: dropout with its stream chosen (plan_dropout) for one layer
@@ -77,6 +87,13 @@ void KT(update_from_batch)(KREAL *W, KREAL *b, KREAL *VW, KREAL *Vb,
                            const creg_step_rule *rule,
                            const KT(look_ahead) *next, KREAL *scratch,
                            int n_threads);
+
+/* update.c: the step a look-ahead held (kernels_typed.h's pending_dz, O
+ * values, and pending_x), stored on its own: when the step that would have
+ * applied it does not run (a refused batch). */
+void KT(apply_held_step)(KREAL *W, KREAL *VW, const KREAL *dz,
+                         const KREAL *x, ptrdiff_t O, ptrdiff_t I,
+                         const creg_step_rule *rule);
 
 /* update.c: steps 2-3 of the rule for O biases (never decayed). */
 void KT(bias_step)(KREAL *b, KREAL *Vb, const KREAL *db, ptrdiff_t O,
@@ -200,6 +217,8 @@ typedef struct {
     KT(step_columns_kernel) *step_columns; /* small batches' layer 0 */
     KT(forward_columns_kernel) *forward_columns;
     ptrdiff_t step_tile_width; /* CREG_STEP_TILE_WIDTH of the step kernels */
+    /* step_panel takes look_ahead's hold and pending_dz (net.c) */
+    int holds_online_steps;
     KT(map_kernel) *sigmoid;           /* float32 only */
     KT(map_kernel) *log1p_exp_neg_abs; /* float32 only */
     creg_hash_kernel *dropout_hashes;

@@ -468,9 +468,19 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
     const int columns = CREG_FN(columns_use)(batch_size, rule);
     const ptrdiff_t O0 = net->sizes[1];
     const real *rows[CREG_STEP_PACK_BATCH];
+    creg_train_scratch_layout plan;
+    creg_train_scratch_plan(&plan, net, batch_size);
+    /* online SGD at a level that holds steps (dispatch.c): every other
+     * step's pass over W0 holds its stores, and the next step's pass
+     * applies both steps and stores (kernels_typed.h), so W0 is written
+     * half as often.  held: the stored W0 is one step behind. */
+    const int defers = batch_size == 1
+                       && active_kernels()->holds_online_steps
+                       && !(rule->max_norm > 0);
+    real *held_x = defers ? grads + plan.held_x : NULL;
+    real *held_dz = defers ? grads + plan.held_dz : NULL;
+    int held = 0;
     if (columns) {
-        creg_train_scratch_layout plan;
-        creg_train_scratch_plan(&plan, net, batch_size);
         w.WT = grads + plan.WT;
         w.VT = rule->momentum != 0 ? grads + plan.VT : NULL;
         w.rows = rows;
@@ -497,7 +507,11 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
                 rows[r] = Xb + r * D_in;
             }
         }
-        look_ahead next = {{NULL, 0, first_z(&w, net), NULL, NULL, 0},
+        /* hold only where the next step's pass runs in the look-ahead too */
+        const int hold = defers && !held && t + 2 < end;
+        look_ahead next = {{NULL, 0, first_z(&w, net), NULL, NULL, 0,
+                            held ? held_dz : NULL, held ? held_x : NULL,
+                            hold},
                            {NULL}, {NULL}};
         next.work.fetch = next.fetch;
         const real *x_next = ahead ? plan_look_ahead(&next, next_buffer, X,
@@ -528,8 +542,20 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
                           B, net, fused ? rule : NULL, noise, (uint64_t)t,
                           z0_ready, small ? &next.work : NULL, 0, n_threads);
         if (status != CREG_OK) {
+            if (held) { /* the refused step would have applied it */
+                CREG_FN(apply_held_step)(params,
+                                         rule->momentum != 0 ? velocity
+                                                             : NULL,
+                                         held_dz, held_x, O0, D_in, rule);
+            }
             break;
         }
+        if (hold) { /* what the next step's pass needs to apply it again */
+            memcpy(held_x, Xb, sizeof(real) * (size_t)D_in);
+            /* layer 0's dZ (backprop's D ping-pong) */
+            memcpy(held_dz, w.D[(L - 1) % 2], sizeof(real) * (size_t)O0);
+        }
+        held = hold;
         if (ahead && columns) {
             memcpy(rows, next.rows, sizeof(rows[0]) * (size_t)B_next);
         }

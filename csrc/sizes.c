@@ -84,8 +84,12 @@ creg_train_scratch_plan(creg_train_scratch_layout *plan, const creg_net *net,
      * vectors each in one line */
     plan->WT = creg_padded(creg_param_count(net));
     plan->VT = plan->WT + columns;
+    plan->held_x = plan->WT;
+    plan->held_dz = plan->held_x + creg_padded(net->sizes[0]);
     plan->size = creg_columns_batch(batch_size) ? plan->VT + columns
-                                                : plan->WT;
+                 : batch_size == 1 ? plan->held_dz
+                                         + creg_padded(net->sizes[1])
+                                   : plan->WT;
 }
 
 ptrdiff_t

@@ -120,6 +120,7 @@ typedef struct {
     ptrdiff_t ldw;
     const real *pack; /* B x MR: dZ(b, panel row r) at [b MR + r], times
                        * -lr scale under the plain rule */
+    const real *pack_held; /* MR: the same for the pending step's delta */
     const real *X;    /* rows ldx apart, or packed (pack_batch) */
     ptrdiff_t ldx, B, I;
     int packed;
@@ -131,10 +132,12 @@ typedef struct {
 
 /* Steps rows 0 .. m-1 of one tile given their sums acc[r] (sum_tile's;
  * NULL: batch 1, where a row's sum is the single product pack[r] x, formed
- * here so that no gradient tile is kept). */
+ * here so that no gradient tile is kept; with PENDING the held step's
+ * product pack_held[r] x_held is applied first, as its own pass did). */
 ALWAYS_INLINE void
 step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
-          dvec *norm, vec *ahead, const int full, const int flags)
+          const vec *x_held, dvec *norm, vec *ahead, const int full,
+          const int flags)
 {
     const int momentum = flags & MOMENTUM;
     vec x_next[NV];
@@ -158,6 +161,11 @@ step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
             vload_cols(v, v_row, NV, n, full);
         }
         for (int u = 0; u < NV; ++u) {
+            if (flags & PENDING) {
+                w[u] = step(w[u], &v[u], p->pack_held[r] * x_held[u],
+                            p->scale, &p->k, momentum, flags & SUBGRADIENT,
+                            flags & PROX);
+            }
             const vec sum = acc != NULL ? acc[r][u] : p->pack[r] * x[u];
             w[u] = step(w[u], &v[u], sum, p->scale, &p->k, momentum,
                         flags & SUBGRADIENT, flags & PROX);
@@ -167,6 +175,9 @@ step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
         }
         if (flags & NORMS) {
             norm[r] = add_squares(norm[r], w);
+        }
+        if (flags & HOLD) {
+            continue;
         }
         vstore_cols(w_row, w, NV, n, full);
         if (momentum) {
@@ -236,9 +247,12 @@ step_tile(const panel *p, ptrdiff_t j, int n, dvec *norm, vec *ahead,
 {
     if (flags & AHEAD) { /* look-ahead runs at batch 1 only */
         ptrdiff_t stride;
-        vec x[NV];
+        vec x[NV], x_held[NV];
         vload_cols(x, tile_rows(p, j, &stride), NV, n, full);
-        step_rows(p, j, n, NULL, x, norm, ahead, full, flags);
+        if (flags & PENDING) {
+            vload_cols(x_held, p->next.pending_x + j, NV, n, full);
+        }
+        step_rows(p, j, n, NULL, x, x_held, norm, ahead, full, flags);
         return;
     }
     /* separate tiles: the one whose address the call takes lives in
@@ -246,11 +260,11 @@ step_tile(const panel *p, ptrdiff_t j, int n, dvec *norm, vec *ahead,
     if (full && p->B >= CREG_STEP_PACK_BATCH) {
         vec acc[MR][NV];
         sum_full_tile(acc, p, j);
-        step_rows(p, j, n, acc, NULL, norm, ahead, full, flags);
+        step_rows(p, j, n, acc, NULL, NULL, norm, ahead, full, flags);
     } else {
         vec acc[MR][NV];
         sum_tile(acc, p, j, n, full);
-        step_rows(p, j, n, acc, NULL, norm, ahead, full, flags);
+        step_rows(p, j, n, acc, NULL, NULL, norm, ahead, full, flags);
     }
 }
 
@@ -300,11 +314,22 @@ step_panel(const panel *p, double *sumsq, const int flags)
  * loops, in its own function (one function holding them all takes minutes
  * to compile under the sanitizers): the rule's six, each alone, with the
  * max-norm sums (_n) and with the look-ahead (_a); with max-norm the
- * caller runs the look-ahead itself, after the clamp.  18 variants. */
+ * caller runs the look-ahead itself, after the clamp.  18 variants, and
+ * where the level holds online steps (dispatch.c: 64-byte vectors) 12 more:
+ * the look-ahead holding its stores (_h) or applying the held step (_p),
+ * never with max-norm. */
+#if defined(CREG_ISA_AVX512)
+#define EACH_HELD_VARIANT(V)                                                  \
+    EACH_RULE(V, AHEAD | HOLD, _h)                                            \
+    EACH_RULE(V, AHEAD | PENDING, _p)
+#else
+#define EACH_HELD_VARIANT(V)
+#endif
 #define EACH_VARIANT(V)                                                       \
     EACH_RULE(V, 0, )                                                         \
     EACH_RULE(V, NORMS, _n)                                                   \
-    EACH_RULE(V, AHEAD, _a)
+    EACH_RULE(V, AHEAD, _a)                                                   \
+    EACH_HELD_VARIANT(V)
 /* (The panel is copied to a local whose address the stores to W cannot
  * reach, or every store would reload the coefficients.) */
 #define DEFINE_VARIANT(name, f)                                               \
@@ -327,8 +352,10 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
                 const creg_step_rule *rule, double *sumsq,
                 const CREG_FN(look_ahead) *next)
 {
+    const int ahead = next->rows != NULL;
     const int flags = rule_flags(rule) | (rule->max_norm > 0 ? NORMS : 0)
-                      | (next->rows != NULL ? AHEAD : 0);
+                      | (ahead ? AHEAD : 0) | (ahead && next->hold ? HOLD : 0)
+                      | (ahead && next->pending_dz != NULL ? PENDING : 0);
     /* dZ(b, j .. j+m-1) packed per b, zeros past m (never stored) */
     const real factor = PLAIN(flags) ? -(real)rule->lr * scale : 1;
     real pack[CREG_STEP_MAX_BATCH * MR];
@@ -345,13 +372,19 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
             }
         }
     }
+    real pack_held[MR];
+    for (int r = 0; r < MR; ++r) {
+        pack_held[r] = (flags & PENDING) && r < m
+                           ? factor * next->pending_dz[r] : 0;
+    }
     const panel p = {
-        W, V, ldw, pack, X, ldx, B, I, packed, m, scale,
+        W, V, ldw, pack, pack_held, X, ldx, B, I, packed, m, scale,
         rule_coefficients(rule), *next};
     switch (flags) {
         EACH_VARIANT(CASE)
-    default: /* look-ahead with max-norm: left to the caller */
-        step_panel(&p, sumsq, flags & ~AHEAD);
+    default: /* look-ahead with max-norm: left to the caller (which holds
+              * no step then, net.c) */
+        step_panel(&p, sumsq, flags & ~(AHEAD | HOLD | PENDING));
         break;
     }
 }

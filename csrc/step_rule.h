@@ -37,7 +37,11 @@ select_where(mask m, vec a, vec b)
 }
 
 /* The switches of one variant, constants after inlining. */
-enum { MOMENTUM = 1, SUBGRADIENT = 2, PROX = 4, NORMS = 8, AHEAD = 16 };
+enum {
+    MOMENTUM = 1, SUBGRADIENT = 2, PROX = 4, NORMS = 8, AHEAD = 16,
+    HOLD = 32,   /* the look-ahead's pass stores nothing (kernels_typed.h) */
+    PENDING = 64 /* it applies the held step first */
+};
 
 /* V(name, switches) for each of the rule's six combinations of switches
  * (the subgradient and the prox exclude each other), with `extra` added
@@ -50,8 +54,8 @@ enum { MOMENTUM = 1, SUBGRADIENT = 2, PROX = 4, NORMS = 8, AHEAD = 16 };
     V(ms##suffix, MOMENTUM | SUBGRADIENT | (extra))                           \
     V(mx##suffix, MOMENTUM | PROX | (extra))
 
-/* The rule's switches of the step itself (NORMS and AHEAD are the
- * kernels'). */
+/* The rule's switches of the step itself (NORMS, AHEAD, HOLD and PENDING
+ * are the kernels'). */
 static inline int
 rule_flags(const creg_step_rule *rule)
 {
@@ -85,7 +89,10 @@ rule_coefficients(const creg_step_rule *rule)
 
 /* The step for one vector of weights w (and velocities v) given acc, the
  * summed data gradient (under the plain rule already times -lr scale).
- * The switches are constants at every call. */
+ * The switches are constants at every call.  Every multiply that feeds an
+ * add is fused explicitly: left to contraction, which product GCC fuses
+ * depends on the code around the call, and a deferred step (step_kernel.c)
+ * must round as its own pass did. */
 ALWAYS_INLINE vec
 step(vec w, vec *v, vec acc, real scale, const coefficients *k,
      const int momentum, const int subgradient, const int prox)
@@ -93,19 +100,21 @@ step(vec w, vec *v, vec acc, real scale, const coefficients *k,
     if (!momentum && !subgradient) {
         w = fused_multiply_add(splat(k->decay), w, acc);
     } else {
-        vec g = scale * acc + k->l2 * w;
+        vec g = fused_multiply_add(splat(k->l2), w, scale * acc);
         if (subgradient) {
             const vec zero = {0};
             const vec sign =
                 __builtin_convertvector((w < zero) - (w > zero), vec);
-            g += k->l1 * sign;
+            g = fused_multiply_add(splat(k->l1), sign, g);
         }
-        vec delta = -k->lr * g;
         if (momentum) {
-            delta = k->mu * *v - k->lr * g;
+            const vec delta =
+                fused_multiply_add(splat(k->mu), *v, -k->lr * g);
             *v = delta;
+            w += delta;
+        } else {
+            w = fused_multiply_add(splat(-k->lr), g, w);
         }
-        w += delta;
     }
     if (prox) {
         const vec hi = w - k->threshold, lo = w + k->threshold;

@@ -234,15 +234,17 @@ CREG_FN(update_fuses)(ptrdiff_t B)
 
 /* Panel p's part of the look-ahead (NULL: none): its neurons of z, a slice
  * of the prefetch (the first panels', so the rows arrive early) and, when
- * the kernel runs the forward in its own pass (in_pass, batch 1), the row
- * and, for panel 0, the copy.  Panels after panel 0 on its thread (p0 is
- * the thread's first) read the row from that copy: aligned, where numpy's
- * rows start 16 bytes into a cache line (forward_rows does the same). */
+ * the kernel runs the forward in its own pass (in_pass, batch 1), the row,
+ * for panel 0 the copy, and the deferred step's part (kernels_typed.h).
+ * Panels after panel 0 on its thread (p0 is the thread's first) read the
+ * row from that copy: aligned, where numpy's rows start 16 bytes into a
+ * cache line (forward_rows does the same). */
 static CREG_FN(look_ahead)
 panel_look_ahead(const CREG_FN(look_ahead) *next, const real *const *copied,
                  ptrdiff_t p, ptrdiff_t p0, ptrdiff_t n_panels, int in_pass)
 {
-    const CREG_FN(look_ahead) none = {NULL, 0, NULL, NULL, NULL, 0};
+    const CREG_FN(look_ahead) none = {NULL, 0, NULL, NULL, NULL, 0,
+                                      NULL, NULL, 0};
     if (next == NULL) {
         return none;
     }
@@ -250,10 +252,13 @@ panel_look_ahead(const CREG_FN(look_ahead) *next, const real *const *copied,
     const ptrdiff_t f0 = p * per < next->n_fetch ? p * per : next->n_fetch;
     const ptrdiff_t f1 = f0 + per < next->n_fetch ? f0 + per : next->n_fetch;
     const int from_copy = next->copy != NULL && p0 == 0 && p > 0;
+    const int pending = in_pass && next->pending_dz != NULL;
     const CREG_FN(look_ahead) mine = {
         !in_pass ? NULL : from_copy ? copied : next->rows, next->B,
         next->z + p * CREG_STEP_MR, in_pass && p == 0 ? next->copy : NULL,
-        next->fetch + f0, (int)(f1 - f0)};
+        next->fetch + f0, (int)(f1 - f0),
+        pending ? next->pending_dz + p * CREG_STEP_MR : NULL,
+        pending ? next->pending_x : NULL, in_pass && next->hold};
     return mine;
 }
 
@@ -335,4 +340,23 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
     CREG_TEAM(nt,
               step_share(W, b, VW, Vb, db, dZ, X, x_packed, B, O, I, scale,
                          rule, next, scratch));
+}
+
+void
+CREG_FN(apply_held_step)(real *W, real *VW, const real *dz, const real *x,
+                         ptrdiff_t O, ptrdiff_t I,
+                         const creg_step_rule *rule)
+{
+    /* a batch of its one row without a look-ahead: the kernel's sum is
+     * then the single product a pending pass forms, so the same bits */
+    const CREG_FN(kernels) *kernels = active_kernels();
+    const CREG_FN(look_ahead) none = {NULL, 0, NULL, NULL, NULL, 0,
+                                      NULL, NULL, 0};
+    for (ptrdiff_t j = 0; j < O; j += CREG_STEP_MR) {
+        const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
+        double sumsq[CREG_STEP_MR];
+        kernels->step_panel(W + j * I, VW != NULL ? VW + j * I : NULL, I,
+                            dz + j, O, x, I, 0, 1, I, m, 1, rule, sumsq,
+                            &none);
+    }
 }

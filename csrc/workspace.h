@@ -27,10 +27,12 @@ void creg_workspace_plan(creg_workspace_layout *plan, const creg_net *net,
  * parameters' layout, at 0), then, for batches of 2 to
  * CREG_STEP_PACK_BATCH - 1 rows, W0^T and V0^T for the first layer in
  * columns (columns.c), each sizes[0] x sizes[1] rounded up to whole
- * panels and starting on a cache line when the buffer does; offsets in
- * elements. */
+ * panels and starting on a cache line when the buffer does; for batches
+ * of 1 in their place, the held step's input row and layer-0 delta
+ * (held_x, sizes[0] wide, and held_dz, sizes[1]; kernels_typed.h);
+ * offsets in elements. */
 typedef struct {
-    ptrdiff_t WT, VT, size;
+    ptrdiff_t WT, VT, held_x, held_dz, size;
 } creg_train_scratch_layout;
 
 void creg_train_scratch_plan(creg_train_scratch_layout *plan,
