@@ -315,13 +315,21 @@ def test_bad_arguments_name_the_argument(kwargs, error, words):
     assert words in str(info.value)
 
 
-def test_bad_data_is_refused_before_any_run():
+@pytest.mark.parametrize("where, cv", [("X", None), ("X_val", None),
+                                       ("X", 2), ("X", 3)])
+def test_bad_data_is_refused(where, cv):
+    # a wrong width before any run; NaN by the runs' fits, as a fit alone
+    # refuses it (without cv the sweep does not scan the rows first), not
+    # taken for a divergence of the runs; with cv, named X wherever it is
     X, y = data()
-    X[3, 2] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        creg.sweep(X, y, SIZES, {"lr": [0.1]}, epochs=1)
     with pytest.raises(ValueError, match="features"):
-        creg.sweep(X[:, :5], y, SIZES, {"lr": [0.1]}, epochs=1)
+        creg.sweep(X[:, :5], y, SIZES, {"lr": [0.1, 0.2]}, epochs=1, cv=cv)
+    X_val, y_val = X[:20].copy(), y[:20]
+    (X if where == "X" else X_val)[3, 2] = np.nan
+    validation = None if cv is not None else (X_val, y_val)
+    with pytest.raises(ValueError, match=f"Input {where} contains NaN"):
+        creg.sweep(X, y, SIZES, {"lr": [0.1, 0.2]}, epochs=1, cv=cv,
+                   validation_data=validation)
 
 
 def test_best_of_an_empty_result_says_why():

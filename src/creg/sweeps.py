@@ -444,8 +444,9 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
                          planned=len(plans), _varying=varying)
     if not plans:
         return result
+    templates: dict = {}
     for plan in plans:
-        plan.build(sizes, data)
+        plan.build(sizes, data, templates)
     outcomes, result.interrupted = run_all(
         plans, min(threads, len(plans)), max(1, threads // len(plans)),
         verbose)
