@@ -1352,6 +1352,25 @@ def test_G1_failed_allocation_names_the_bytes(rlimit_results, key):
     assert re.search(r"\(\d+ bytes\)", message), message
 
 
+def test_G1_a_large_call_is_held_against_the_memory_available_now(
+        monkeypatch):
+    # What the kernel could hand out now is read for calls of 64 MiB and
+    # more; smaller ones skip the read (a sixth of a small predict).
+    monkeypatch.setattr(check, "_available_now", lambda: 32 * 2**20)
+    count = check.n_params([1000, 20000, 10])  # 80.9 MB in float32
+    with pytest.raises(MemoryError, match="the memory available now") as info:
+        creg.Network([1000, 20000, 10])
+    assert f"({4 * count} bytes)" in str(info.value)
+
+    def unread():
+        raise AssertionError("read for a small call")
+    monkeypatch.setattr(check, "_available_now", unread)
+    net = creg.Network([784, 30, 10], seed=0)
+    X = np.zeros((1000, 784), np.float32)
+    net.fit(X, np.arange(1000) % 10, epochs=1, n_threads=1)
+    assert net.predict(X).shape == (1000,)
+
+
 def test_finite_inputs_whose_sum_overflows_are_accepted():
     # _check_finite sums X in one pass; finite values near the dtype's
     # largest overflow that sum, and must still pass (without a warning).
