@@ -232,6 +232,9 @@ CREG_FN(update_fuses)(ptrdiff_t B)
     return active_kernels()->step_panel != NULL && B <= CREG_STEP_MAX_BATCH;
 }
 
+static const CREG_FN(look_ahead) no_look_ahead = {NULL, 0, NULL, NULL,
+                                                   NULL, 0, NULL, NULL, 0};
+
 /* Panel p's part of the look-ahead (NULL: none): its neurons of z, a slice
  * of the prefetch (the first panels', so the rows arrive early) and, when
  * the kernel runs the forward in its own pass (in_pass, batch 1), the row,
@@ -243,10 +246,8 @@ static CREG_FN(look_ahead)
 panel_look_ahead(const CREG_FN(look_ahead) *next, const real *const *copied,
                  ptrdiff_t p, ptrdiff_t p0, ptrdiff_t n_panels, int in_pass)
 {
-    const CREG_FN(look_ahead) none = {NULL, 0, NULL, NULL, NULL, 0,
-                                      NULL, NULL, 0};
     if (next == NULL) {
-        return none;
+        return no_look_ahead;
     }
     const ptrdiff_t per = (next->n_fetch + n_panels - 1) / n_panels;
     const ptrdiff_t f0 = p * per < next->n_fetch ? p * per : next->n_fetch;
@@ -350,13 +351,11 @@ CREG_FN(apply_held_step)(real *W, real *VW, const real *dz, const real *x,
     /* a batch of its one row without a look-ahead: the kernel's sum is
      * then the single product a pending pass forms, so the same bits */
     const CREG_FN(kernels) *kernels = active_kernels();
-    const CREG_FN(look_ahead) none = {NULL, 0, NULL, NULL, NULL, 0,
-                                      NULL, NULL, 0};
     for (ptrdiff_t j = 0; j < O; j += CREG_STEP_MR) {
         const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
         double sumsq[CREG_STEP_MR];
         kernels->step_panel(W + j * I, VW != NULL ? VW + j * I : NULL, I,
                             dz + j, O, x, I, 0, 1, I, m, 1, rule, sumsq,
-                            &none);
+                            &no_look_ahead);
     }
 }

@@ -29,7 +29,15 @@ import creg
          cost="log_likelihood",
          fit=dict(batch_size=64, lr=0.05, momentum=0.9, dropout=0.2,
                   input_noise=0.2)),
-], ids=["nielsen", "all-regularizers", "wide-dropout", "wide-input-noise"])
+    # online SGD with 700 x 1100 weights in layer 0: its step takes up to
+    # 3 threads (one per CREG_SHARE_MIN multiply-adds), each holding and
+    # applying the stores of its own panels (net.c)
+    dict(sizes=[700, 1100, 10], hidden="sigmoid", output="sigmoid",
+         cost="cross_entropy",
+         fit=dict(batch_size=1, lr=0.05, momentum=0.5, l2=1.0, l1=1.0,
+                  l1_method="prox")),
+], ids=["nielsen", "all-regularizers", "wide-dropout", "wide-input-noise",
+        "online-wide"])
 def test_weights_identical_for_1_2_3_threads(dtype, config):
     rng = np.random.default_rng(7)
     X = rng.random((256, config["sizes"][0]))

@@ -25,10 +25,10 @@ class Data:
     """The data every run reads, converted once per kind of network
     (dtype, output, widths) and checked before any run starts, but for
     NaN and inf, which each fit finds (class labels are passed on as
-    labels: each fit encodes them).  A fold's
-    training and test rows are copied out when its first run starts and
-    dropped when its last run ends, so a cross-validated sweep holds the
-    data and the folds being trained, not every fold at once."""
+    labels: each fit encodes them).  A fold's training and test rows are
+    copied out when its first run starts and dropped when its last run
+    ends, so a cross-validated sweep holds the data and the folds being
+    trained, not every fold at once."""
 
     def __init__(self, X, y, cv, validation_data):
         self.X, self.y, self.validation_data = X, y, validation_data
