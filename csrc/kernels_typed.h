@@ -101,9 +101,9 @@ void KT(bias_step)(KREAL *b, KREAL *Vb, const KREAL *db, ptrdiff_t O,
 
 /* columns.c: the first layer in columns for small batches (W0^T in panels
  * of CREG_COLUMNS_BLOCK_BYTES of neurons, each I rows, in the train
- * scratch past the parameters; V0^T after it).  columns_use: whether train_batches takes this path, a function of
- * the level, the batch size and the rule alone, so every call of a fit
- * agrees.  columns_in / columns_out: W0 to W0^T and back.
+ * scratch past the parameters; V0^T after it).  columns_use: whether
+ * train_batches takes this path, a function of the level, the batch size
+ * and the rule alone, so every call of a fit agrees.  columns_in / columns_out: W0 to W0^T and back.
  * columns_forward: Z (B x O) := rows . W0^T, summed as the look-ahead sums
  * (the first step of a call).  update_columns: update_from_batch on W0^T,
  * from the batch's rows. */
@@ -217,7 +217,7 @@ typedef struct {
     KT(step_columns_kernel) *step_columns; /* small batches' layer 0 */
     KT(forward_columns_kernel) *forward_columns;
     ptrdiff_t step_tile_width; /* CREG_STEP_TILE_WIDTH of the step kernels */
-    /* step_panel takes look_ahead's hold and pending_dz (net.c) */
+    /* step_panel applies look_ahead's pending_dz (its _p variants) */
     int holds_online_steps;
     KT(map_kernel) *sigmoid;           /* float32 only */
     KT(map_kernel) *log1p_exp_neg_abs; /* float32 only */

@@ -176,8 +176,8 @@ step_rows(const panel *p, ptrdiff_t j, int n, vec acc[MR][NV], const vec *x,
         if (flags & NORMS) {
             norm[r] = add_squares(norm[r], w);
         }
-        if (flags & HOLD) {
-            continue;
+        if ((flags & AHEAD) && p->next.hold) {
+            continue; /* the next step's pass applies it (PENDING) */
         }
         vstore_cols(w_row, w, NV, n, full);
         if (momentum) {
@@ -315,13 +315,12 @@ step_panel(const panel *p, double *sumsq, const int flags)
  * to compile under the sanitizers): the rule's six, each alone, with the
  * max-norm sums (_n) and with the look-ahead (_a); with max-norm the
  * caller runs the look-ahead itself, after the clamp.  18 variants, and
- * where the level holds online steps (dispatch.c: 64-byte vectors) 12 more:
- * the look-ahead holding its stores (_h) or applying the held step (_p),
- * never with max-norm. */
+ * where the level holds online steps (dispatch.c: 64-byte vectors) 6 more:
+ * the look-ahead applying the held step first (_p), never with max-norm.
+ * Whether a look-ahead holds its stores is tested at run time, a branch
+ * per tile row, so that holding costs no variants of its own. */
 #if defined(CREG_ISA_AVX512)
-#define EACH_HELD_VARIANT(V)                                                  \
-    EACH_RULE(V, AHEAD | HOLD, _h)                                            \
-    EACH_RULE(V, AHEAD | PENDING, _p)
+#define EACH_HELD_VARIANT(V) EACH_RULE(V, AHEAD | PENDING, _p)
 #else
 #define EACH_HELD_VARIANT(V)
 #endif
@@ -354,7 +353,7 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
 {
     const int ahead = next->rows != NULL;
     const int flags = rule_flags(rule) | (rule->max_norm > 0 ? NORMS : 0)
-                      | (ahead ? AHEAD : 0) | (ahead && next->hold ? HOLD : 0)
+                      | (ahead ? AHEAD : 0)
                       | (ahead && next->pending_dz != NULL ? PENDING : 0);
     /* dZ(b, j .. j+m-1) packed per b, zeros past m (never stored) */
     const real factor = PLAIN(flags) ? -(real)rule->lr * scale : 1;
@@ -384,7 +383,7 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
         EACH_VARIANT(CASE)
     default: /* look-ahead with max-norm: left to the caller (which holds
               * no step then, net.c) */
-        step_panel(&p, sumsq, flags & ~(AHEAD | HOLD | PENDING));
+        step_panel(&p, sumsq, flags & ~(AHEAD | PENDING));
         break;
     }
 }

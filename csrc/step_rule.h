@@ -39,8 +39,8 @@ select_where(mask m, vec a, vec b)
 /* The switches of one variant, constants after inlining. */
 enum {
     MOMENTUM = 1, SUBGRADIENT = 2, PROX = 4, NORMS = 8, AHEAD = 16,
-    HOLD = 32,   /* the look-ahead's pass stores nothing (kernels_typed.h) */
-    PENDING = 64 /* it applies the held step first */
+    PENDING = 32 /* the look-ahead's pass applies a held step first
+                  * (kernels_typed.h) */
 };
 
 /* V(name, switches) for each of the rule's six combinations of switches
@@ -54,8 +54,8 @@ enum {
     V(ms##suffix, MOMENTUM | SUBGRADIENT | (extra))                           \
     V(mx##suffix, MOMENTUM | PROX | (extra))
 
-/* The rule's switches of the step itself (NORMS, AHEAD, HOLD and PENDING
- * are the kernels'). */
+/* The rule's switches of the step itself (NORMS, AHEAD and PENDING are
+ * the kernels'). */
 static inline int
 rule_flags(const creg_step_rule *rule)
 {
