@@ -122,5 +122,8 @@ def test_ctrl_c_stops_the_fits_running_in_threads(monkeypatch, ctrl_c):
     for thread in workers:
         thread.join(timeout=60)  # a fit not told to stop runs for hours
         assert not thread.is_alive()
-    assert len(stopped) == 2  # both running fits saw the stop request
+    # both running fits saw the stop request (a worker may also start a
+    # queued fit before the pool closes: that one stops before its first
+    # batch, in a thread already counted)
+    assert len(set(stopped)) == 2
     assert search.estimator.n_threads is None  # put back

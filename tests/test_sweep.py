@@ -207,6 +207,21 @@ def test_ctrl_c_returns_the_runs_that_ended(monkeypatch, ctrl_c):
     assert started[1].network.epochs_trained < epochs
 
 
+def test_a_fit_started_after_the_stop_request_trains_nothing():
+    # a pool may hand a worker one more fit after Ctrl-C: it must stop
+    # before its first batch, not after a chunk of training
+    from creg import _interrupt
+    X, y = data()
+    net = creg.Network(SIZES, seed=0)
+    before = net.params.copy()
+    stop = threading.Event()
+    stop.set()
+    with _interrupt.stop_when(stop), pytest.raises(KeyboardInterrupt):
+        net.fit(X, y, epochs=1, lr=0.1)
+    assert np.array_equal(net.params, before)
+    assert net.epochs_trained == 0
+
+
 def test_progress_counts_the_runs(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "tqdm", None)  # the plain line
     X, y = data()

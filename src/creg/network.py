@@ -1059,6 +1059,8 @@ class Network:
         first = 0
         try:
             while first < n_batches:
+                if _interrupt.requested():  # a sweep's Ctrl-C (_interrupt)
+                    raise KeyboardInterrupt
                 count = min(chunk, n_batches - first)
                 t0 = time.perf_counter()
                 batches(first_batch=first, n_batches=count)
@@ -1066,8 +1068,6 @@ class Network:
                 first += count
                 if progress is not None:
                     progress.update(first, running_cost)
-                if _interrupt.requested():  # a sweep's Ctrl-C (_interrupt)
-                    raise KeyboardInterrupt
         except FloatingPointError as exc:
             return chunk, exc
         if not np.isfinite(self.params).all():
