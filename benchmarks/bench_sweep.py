@@ -1,9 +1,9 @@
 """Issue 18: a 16-point grid (l2 x dropout x lr) of C1, one epoch each,
 as one ``creg.sweep`` against 16 sequential one-thread creg fits, 16
-sequential PyTorch epochs and ``GridSearchCV(n_jobs=-1)`` over
-CregClassifier (sweep_work.py describes each).  The rows are the
-``bench_n`` fixture's share of C1's 50,000 (``CREG_BENCH_SCALE=1`` for
-all of them).  report.py's sweep section runs the same contenders
+sequential PyTorch epochs, ``GridSearchCV(n_jobs=-1)`` over
+CregClassifier and 16 one-thread programs at once (sweep_work.py
+describes each).  The rows are the ``bench_n`` fixture's share of C1's
+50,000 (``CREG_BENCH_SCALE=1`` for all of them).  report.py's sweep section runs the same contenders
 interleaved and reports their median ratios.
 """
 import pytest
@@ -33,7 +33,8 @@ def test_sweep_16_points(benchmark, data, contender):
     calls = {"sweep": lambda: sweep_work.run_sweep(X, y),
              "sequential": lambda: sweep_work.run_sequential(X, y),
              "torch": lambda: sweep_work.run_torch(X, y),
-             "gridsearch": lambda: sweep_work.run_gridsearch(X, y)}
+             "gridsearch": lambda: sweep_work.run_gridsearch(X, y),
+             "processes": lambda: sweep_work.run_processes(X, y)}
     benchmark.group = f"sweep of 16 C1 fits, 1 epoch, n={len(X):,}"
     benchmark.extra_info.update(n=len(X), points=len(sweep_work.POINTS))
     benchmark.pedantic(calls[contender], rounds=ROUNDS, warmup_rounds=0)
