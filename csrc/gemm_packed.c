@@ -114,29 +114,45 @@ transpose8(real *restrict dst, const real *src, ptrdiff_t ld)
     }
 }
 #define TRANSPOSE_BLOCK 8
+#define transpose_block transpose8
+#else
+#include "transpose.h"
+/* dst[r * NR + j] = src[j * ld + r] for r, j < VL: a VL x VL transpose
+ * by GNU vector shuffles (the baseline's and the float64 builds'). */
+static inline __attribute__((always_inline)) void
+transpose_vl(real *restrict dst, const real *src, ptrdiff_t ld)
+{
+    vec r[VL], t[VL];
+    for (int j = 0; j < VL; ++j) {
+        r[j] = vload(src + j * ld);
+    }
+    transpose(t, r);
+    for (int q = 0; q < VL; ++q) {
+        vstore(dst + q * NR, t[q]);
+    }
+}
+#define TRANSPOSE_BLOCK VL
+#define transpose_block transpose_vl
 #endif
 
 /* A full NR-column micro-panel from B's columns contiguous along K (the
- * forward pass's W^T): the costliest packing, so vector transposes where
- * there are some for this precision.  Eight columns at a time, each read a
- * whole cache line at a time: B's columns are often 4 KiB apart, all in one
- * L1 set, and a line evicted before it is used up must come back. */
+ * forward pass's W^T): the costliest packing, so by vector transposes,
+ * TRANSPOSE_BLOCK columns at a time, each read a whole cache line at a
+ * time: B's columns are often 4 KiB apart, all in one L1 set, and a line
+ * evicted before it is used up must come back. */
 static void
 pack_b_transposed(real *restrict dst, const real *b, ptrdiff_t cs_b,
                   ptrdiff_t kc)
 {
-    ptrdiff_t k_done = 0;
-#if defined(TRANSPOSE_BLOCK)
     const ptrdiff_t line = 64 / sizeof(real);
-    k_done = kc / line * line;
+    const ptrdiff_t k_done = kc / line * line;
     for (ptrdiff_t j = 0; j < NR; j += TRANSPOSE_BLOCK) {
         for (ptrdiff_t k = 0; k < k_done; k += line) {
             for (ptrdiff_t kk = k; kk < k + line; kk += TRANSPOSE_BLOCK) {
-                transpose8(dst + kk * NR + j, b + j * cs_b + kk, cs_b);
+                transpose_block(dst + kk * NR + j, b + j * cs_b + kk, cs_b);
             }
         }
     }
-#endif
     for (ptrdiff_t j = 0; j < NR; ++j) {
         for (ptrdiff_t k = k_done; k < kc; ++k) {
             dst[k * NR + j] = b[j * cs_b + k];
