@@ -3,8 +3,9 @@ as one ``creg.sweep`` against 16 sequential one-thread creg fits, 16
 sequential PyTorch epochs, ``GridSearchCV(n_jobs=-1)`` over
 CregClassifier and 16 one-thread programs at once (sweep_work.py
 describes each).  The rows are the ``bench_n`` fixture's share of C1's
-50,000 (``CREG_BENCH_SCALE=1`` for all of them).  report.py's sweep section runs the same contenders
-interleaved and reports their median ratios.
+50,000 (``CREG_BENCH_SCALE=1`` for all of them).  report.py's sweep
+section runs the same contenders interleaved and reports their median
+ratios.
 """
 import pytest
 
