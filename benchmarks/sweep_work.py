@@ -44,7 +44,7 @@ GRID = {"l2": [0.0, 5.0], "dropout": [0.0, 0.2],
 POINTS = [dict(zip(GRID, values)) for values in itertools.product(
     *GRID.values())]
 CONTENDERS = ("sweep", "sequential", "torch", "gridsearch", "processes")
-PROCESS_START_SECONDS = 300  # for every program to import creg and its data
+PROGRAM_WAIT_SECONDS = 300  # for each program's word: ready, or done
 SCORED_ROWS = 1000
 
 
@@ -125,10 +125,10 @@ def run_processes(X, y):
         proc.start()
     try:
         for _ in procs:
-            _get(ready, procs, PROCESS_START_SECONDS)
+            _get(ready, procs, PROGRAM_WAIT_SECONDS)
         start = time.perf_counter()
         go.set()
-        ends = [_get(finished, procs, PROCESS_START_SECONDS)
+        ends = [_get(finished, procs, PROGRAM_WAIT_SECONDS)
                 for _ in procs]
     finally:
         for proc in procs:
