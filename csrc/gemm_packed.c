@@ -90,7 +90,7 @@ pack_a(real *restrict dst, const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
 #if defined(__AVX__) && defined(CREG_F32)
 /* dst[r * NR + j] = src[j * ld + r] for r, j < 8: an 8 x 8 transpose. */
 static inline __attribute__((always_inline)) void
-transpose8(real *restrict dst, const real *src, ptrdiff_t ld)
+transpose_block(real *restrict dst, const real *src, ptrdiff_t ld)
 {
     __m256 r[8], t[8], u[8];
     for (int j = 0; j < 8; ++j) {
@@ -114,13 +114,12 @@ transpose8(real *restrict dst, const real *src, ptrdiff_t ld)
     }
 }
 #define TRANSPOSE_BLOCK 8
-#define transpose_block transpose8
 #else
 #include "transpose.h"
 /* dst[r * NR + j] = src[j * ld + r] for r, j < VL: a VL x VL transpose
  * by GNU vector shuffles (the baseline's and the float64 builds'). */
 static inline __attribute__((always_inline)) void
-transpose_vl(real *restrict dst, const real *src, ptrdiff_t ld)
+transpose_block(real *restrict dst, const real *src, ptrdiff_t ld)
 {
     vec r[VL], t[VL];
     for (int j = 0; j < VL; ++j) {
@@ -132,7 +131,6 @@ transpose_vl(real *restrict dst, const real *src, ptrdiff_t ld)
     }
 }
 #define TRANSPOSE_BLOCK VL
-#define transpose_block transpose_vl
 #endif
 
 /* A full NR-column micro-panel from B's columns contiguous along K (the

@@ -103,7 +103,8 @@ void KT(bias_step)(KREAL *b, KREAL *Vb, const KREAL *db, ptrdiff_t O,
  * of CREG_COLUMNS_BLOCK_BYTES of neurons, each I rows, in the train
  * scratch past the parameters; V0^T after it).  columns_use: whether
  * train_batches takes this path, a function of the level, the batch size
- * and the rule alone, so every call of a fit agrees.  columns_in / columns_out: W0 to W0^T and back.
+ * and the rule alone, so every call of a fit agrees.  columns_in /
+ * columns_out: W0 to W0^T and back.
  * columns_forward: Z (B x O) := rows . W0^T, summed as the look-ahead sums
  * (the first step of a call).  update_columns: update_from_batch on W0^T,
  * from the batch's rows. */

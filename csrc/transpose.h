@@ -1,6 +1,6 @@
-/* transpose.h -- a VL x VL block of vectors transposed in registers, for
- * any precision and vector width (GNU vector shuffles; GCC and clang spell
- * them differently).  Internal; include after real.h and simd.h.
+/* transpose.h -- a VL x VL block of vectors transposed in registers by
+ * GNU vector shuffles, for any precision and vector width.  Internal;
+ * include after real.h and simd.h.
  * Used by sparse predict's tiles (sparse_kernel.c) and the packing of
  * transposed operands (gemm_packed.c). */
 #ifndef CREG_TRANSPOSE_H
