@@ -27,10 +27,7 @@
 #include "real.h"
 #include "simd.h"
 #include "kernels.h"
-
-#if defined(__AVX__)
-#include <immintrin.h>
-#endif
+#include "transpose.h"
 
 /* The blocking (blocking.h), in elements of this precision and width. */
 #define MR CREG_PACKED_MR
@@ -55,6 +52,43 @@ k_slice(ptrdiff_t K)
     return (K + slices - 1) / slices;
 }
 
+/* One full micro-panel from MR rows contiguous along K: VL values of each
+ * row at a time, transposed in registers in groups of VL rows (the last
+ * group padded with copies of its first row), each k's MR values stored as
+ * one run.  A group of fewer than VL rows is stored first by whole vectors
+ * whose surplus lanes land where the whole groups' stores and the next
+ * k's store then write (the last k's by a partial store instead), so no
+ * store goes past the micro-panel. */
+static inline __attribute__((always_inline)) void
+pack_a_rows(real *restrict dst, const real *a, ptrdiff_t rs_a, ptrdiff_t kc)
+{
+    enum { groups = (MR + VL - 1) / VL, last = (groups - 1) * VL };
+    const ptrdiff_t k_done = kc / VL * VL;
+    for (ptrdiff_t k = 0; k < k_done; k += VL) {
+        for (int g = groups - 1; g >= 0; --g) {
+            const int rows = g * VL + VL <= MR ? VL : MR - last;
+            vec r[VL], t[VL];
+            for (int i = 0; i < VL; ++i) {
+                r[i] = vload(a + (g * VL + (i < rows ? i : 0)) * rs_a + k);
+            }
+            transpose(t, r);
+            real *to = dst + k * MR + g * VL;
+            for (int q = 0; q < VL; ++q) {
+                if (rows == VL || q + 1 < VL) {
+                    vstore(to + q * MR, t[q]);
+                } else {
+                    vstore_part(to + q * MR, t[q], rows);
+                }
+            }
+        }
+    }
+    for (ptrdiff_t k = k_done; k < kc; ++k) {
+        for (ptrdiff_t r = 0; r < MR; ++r) {
+            dst[k * MR + r] = a[r * rs_a + k];
+        }
+    }
+}
+
 /* Rows 0 .. mc-1, k 0 .. kc-1 of A into MR-row micro-panels:
  * dst[p * MR * kc + k * MR + r] = A(p * MR + r, k), zero past mc. */
 static void
@@ -70,7 +104,11 @@ pack_a(real *restrict dst, const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
             }
             continue;
         }
-        if (m == MR) { /* rows along K (X, dZ): MR streams */
+        if (m == MR && cs_a == 1) { /* rows along K (X, dZ) */
+            pack_a_rows(dst, a, rs_a, kc);
+            continue;
+        }
+        if (m == MR) { /* rows along K, strided: MR streams */
             for (ptrdiff_t k = 0; k < kc; ++k) {
                 UNROLLED
                 for (ptrdiff_t r = 0; r < MR; ++r) {
@@ -87,37 +125,8 @@ pack_a(real *restrict dst, const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
     }
 }
 
-#if defined(__AVX__) && defined(CREG_F32)
-/* dst[r * NR + j] = src[j * ld + r] for r, j < 8: an 8 x 8 transpose. */
-static inline __attribute__((always_inline)) void
-transpose_block(real *restrict dst, const real *src, ptrdiff_t ld)
-{
-    __m256 r[8], t[8], u[8];
-    for (int j = 0; j < 8; ++j) {
-        r[j] = _mm256_loadu_ps(src + j * ld);
-    }
-    for (int j = 0; j < 8; j += 2) {
-        t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
-        t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
-    }
-    for (int j = 0; j < 8; j += 4) {
-        u[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
-        u[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xEE);
-        u[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
-        u[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
-    }
-    for (int q = 0; q < 4; ++q) {
-        _mm256_storeu_ps(dst + q * NR,
-                         _mm256_permute2f128_ps(u[q], u[q + 4], 0x20));
-        _mm256_storeu_ps(dst + (q + 4) * NR,
-                         _mm256_permute2f128_ps(u[q], u[q + 4], 0x31));
-    }
-}
-#define TRANSPOSE_BLOCK 8
-#else
-#include "transpose.h"
 /* dst[r * NR + j] = src[j * ld + r] for r, j < VL: a VL x VL transpose
- * by GNU vector shuffles (the baseline's and the float64 builds'). */
+ * in registers. */
 static inline __attribute__((always_inline)) void
 transpose_block(real *restrict dst, const real *src, ptrdiff_t ld)
 {
@@ -130,23 +139,21 @@ transpose_block(real *restrict dst, const real *src, ptrdiff_t ld)
         vstore(dst + q * NR, t[q]);
     }
 }
-#define TRANSPOSE_BLOCK VL
-#endif
 
 /* A full NR-column micro-panel from B's columns contiguous along K (the
- * forward pass's W^T): the costliest packing, so by vector transposes,
- * TRANSPOSE_BLOCK columns at a time, each read a whole cache line at a
- * time: B's columns are often 4 KiB apart, all in one L1 set, and a line
- * evicted before it is used up must come back. */
+ * forward pass's W^T): the costliest packing, so by vector transposes, VL
+ * columns at a time, each read a whole cache line at a time: B's columns
+ * are often 4 KiB apart, all in one L1 set, and a line evicted before it
+ * is used up must come back. */
 static void
 pack_b_transposed(real *restrict dst, const real *b, ptrdiff_t cs_b,
                   ptrdiff_t kc)
 {
     const ptrdiff_t line = 64 / sizeof(real);
     const ptrdiff_t k_done = kc / line * line;
-    for (ptrdiff_t j = 0; j < NR; j += TRANSPOSE_BLOCK) {
+    for (ptrdiff_t j = 0; j < NR; j += VL) {
         for (ptrdiff_t k = 0; k < k_done; k += line) {
-            for (ptrdiff_t kk = k; kk < k + line; kk += TRANSPOSE_BLOCK) {
+            for (ptrdiff_t kk = k; kk < k + line; kk += VL) {
                 transpose_block(dst + kk * NR + j, b + j * cs_b + kk, cs_b);
             }
         }

@@ -1,8 +1,8 @@
 /* transpose.h -- a VL x VL block of vectors transposed in registers by
  * GNU vector shuffles, for any precision and vector width.  Internal;
  * include after real.h and simd.h.
- * Used by sparse predict's tiles (sparse_kernel.c) and the packing of
- * transposed operands (gemm_packed.c). */
+ * Used by sparse predict's tiles (sparse_kernel.c) and the packed GEMM's
+ * packing of B^T and of A's rows (gemm_packed.c). */
 #ifndef CREG_TRANSPOSE_H
 #define CREG_TRANSPOSE_H
 

@@ -179,8 +179,8 @@ hash_kernel.c, step_kernel.c again per precision for AVX-512VL, and
 gemm_kernel.c, gemm_packed.c, step_kernel.c, step_columns.c and
 sparse_kernel.c again per precision and sigmoid_kernel.c for level 4, about
 205 functions; the AVX-512 registers (mask registers k0-k7, xmm/ymm/zmm16-31)
-only in the AVX-512 ones (about 115), and 512-bit code (zmm) only in level
-4's, about 80.  A
+only in the AVX-512 ones (about 135), and 512-bit code (zmm) only in level
+4's, about 97.  A
 -march=native or x86-64-v3 build also puts BMI code everywhere and VEX
 code in the elementwise loops of every source.  Functions are delimited
 by the .eh_frame FDEs, since the binary is stripped."""
@@ -223,12 +223,12 @@ print(f"{n} instructions in {len(ranges)} functions: BMI/LZCNT {bmi}, "
       f"VEX code in {len(vex_functions)} functions, AVX-512 registers in "
       f"{len(evex_functions)}, 512-bit code in {len(zmm_functions)}")
 ok = (bmi == 0 and 1 <= len(vex_functions) <= 230
-      and len(evex_functions) <= 140 and 1 <= len(zmm_functions) <= 95
+      and len(evex_functions) <= 140 and 1 <= len(zmm_functions) <= 100
       and -1 not in zmm_functions)
 if not ok:
     sys.exit("not a baseline x86-64 binary (expected no BMI, VEX code in 1 "
              "to 230 functions: the vector kernels, AVX-512 registers in at "
-             "most 140: the AVX-512 ones, 512-bit code in 1 to 95: level "
+             "most 140: the AVX-512 ones, 512-bit code in 1 to 100: level "
              "4's)")
 EOF
 else
