@@ -37,12 +37,17 @@
 #define CREG_AXPY_MC 24
 #define CREG_AXPY_NC_BYTES 262144
 
-/* ---- Packed GEMM (gemm_packed.c, levels 2 and up), BLIS blocking.
- * MR x (NV vectors): 12 of the 16 ymm registers accumulate.  A KC x NR
- * micro-panel of B takes CREG_PACKED_KC_BYTES, half of a 32 KiB L1D; the
- * per-thread buffers (gemm_buffers.c) hold the MC x KC block of A (sized
- * for L2) and the KC x NC panel of B (a share of L3), which bound MC and
- * NC.  KC fixes the slices of K, so changing it changes bits. */
+/* ---- Packed GEMM (gemm_packed.c, levels 2 and up).
+ * MR x (NV vectors): 12 of the 16 ymm registers accumulate (24 of the 32
+ * zmm at level 4).  A KC x NR micro-panel of B takes CREG_PACKED_KC_BYTES;
+ * KC fixes the slices of K, so changing it changes bits.  The per-thread
+ * buffers (gemm_buffers.c) hold the MC x KC block of A, 1,080 float32
+ * rows at level 4 (so a batch is packed once per slice), and the KC x NC
+ * block of B that the micro-kernel streams from L2: 1 /
+ * CREG_PACKED_B_L2_PARTS of the core's L2 (a block of the whole L2 ran
+ * 7-10% slower; a quarter leaves room for a hyperthread's block),
+ * between CREG_PACKED_B_MIN_BYTES and CREG_PACKED_B_BYTES.  MC and NC
+ * change speed only. */
 #if defined(CREG_ISA_AVX512)
 #define CREG_PACKED_MR 12
 #define CREG_PACKED_NV 2
@@ -52,8 +57,10 @@
 #define CREG_PACKED_NV 2
 #define CREG_PACKED_KC_BYTES 16384
 #endif
-#define CREG_PACKED_A_BYTES (256 * 1024)
-#define CREG_PACKED_B_BYTES (2 * 1024 * 1024)
+#define CREG_PACKED_A_BYTES (1024 * 1024 + 64 * 1024)
+#define CREG_PACKED_B_BYTES (1024 * 1024)
+#define CREG_PACKED_B_L2_PARTS 4
+#define CREG_PACKED_B_MIN_BYTES (128 * 1024)
 /* A team that splits C's columns packs A once into its leader's buffer,
  * instead of each thread packing all of it (at batch 128 and 16 threads,
  * packing A cost half of a thread's arithmetic).  Room for 256 x 1,024

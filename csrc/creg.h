@@ -115,6 +115,10 @@ int creg_set_kernel_level(int level);
 int creg_kernel_level(void);
 const char *creg_kernel_name(int level);
 int creg_kernel_vector_bits(int level);
+/* The bytes of B that a block of the packed GEMM (levels 2 and up) takes
+ * on this CPU, a share of its L2 (blocking.h); 0 in a build without the
+ * packed GEMM. */
+size_t creg_packed_b_bytes(void);
 
 /* Counter-based random numbers: the key of the stream (seed, stream, epoch,
  * step); element `index` of it is creg_hash_at(key, index) in rng.h.  The

@@ -157,3 +157,13 @@ creg_kernel_vector_bits(int level)
 {
     return level >= 0 && level < N_LEVELS ? levels[level].vector_bits : 0;
 }
+
+size_t
+creg_packed_b_bytes(void)
+{
+#if defined(CREG_HAVE_AVX2_KERNELS)
+    return creg_gemm_b_bytes();
+#else
+    return 0;
+#endif
+}

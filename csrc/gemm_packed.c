@@ -5,12 +5,17 @@
  * from level 2 (its entry in the kernel table) when the shape is large
  * enough (packed_suits).
  *
- * Blocking as in BLIS: for each NC-wide column block (jc) and KC-deep slice
- * of K (pc), B is packed into NR-column micro-panels (k-major, KC x NR:
- * what the micro-kernel streams from L1); for each MC-row block (ic), A is
- * packed into MR-row micro-panels (k-major, MR x KC, from L2).  Packing
- * makes every layout (transposed views included) one unit-stride stream
- * and zero-pads the edges, so one MR x NR micro-kernel with no tail logic
+ * Blocking: for each KC-deep slice of K (pc) and MC-row block (ic, all
+ * of a batch's rows), A is packed into MR-row micro-panels (k-major, MR x
+ * KC); then for each NC-wide column block (jc), B into NR-column
+ * micro-panels (k-major, KC x NR) that together take a quarter of the
+ * core's L2.  Each A micro-panel stays in L1 while the micro-kernel runs
+ * it against every B micro-panel of the block, which streams from L2
+ * (BLIS runs these two loops the other way round: on a 48 KiB L1 the 32
+ * KiB B micro-panel left too little room for A).  So A is packed once
+ * per slice and B once per slice and row block.  Packing makes every
+ * layout (transposed views included) one unit-stride stream and
+ * zero-pads the edges, so one MR x NR micro-kernel with no tail logic
  * does all the arithmetic.
  *
  * Every C element gets the same operations whatever the blocking and the
@@ -36,8 +41,6 @@
 #define KC_MAX ((ptrdiff_t)(CREG_PACKED_KC_BYTES / (NR * sizeof(real))))
 #define MC_MAX \
     ((ptrdiff_t)(CREG_PACKED_A_BYTES / (KC_MAX * sizeof(real))) / MR * MR)
-#define NC_MAX \
-    ((ptrdiff_t)(CREG_PACKED_B_BYTES / (KC_MAX * sizeof(real))) / NR * NR)
 
 /* For the loops over a tile's registers: indexing the accumulators with
  * constants keeps them in registers. */
@@ -288,20 +291,31 @@ micro_kernel(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
                   beta);
 }
 
-/* The jr and ir loops over one packed A block and one packed B panel. */
+/* The ir and jr loops over one packed A block and one packed B block:
+ * each A micro-panel against every B micro-panel while it is in L1. */
 static void
 macro_kernel(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *pa,
              const real *pb, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc,
              real alpha, real beta)
 {
-    for (ptrdiff_t j = 0; j < nc; j += NR) {
-        const ptrdiff_t n = nc - j < NR ? nc - j : NR;
-        for (ptrdiff_t i = 0; i < mc; i += MR) {
-            const ptrdiff_t m = mc - i < MR ? mc - i : MR;
+    for (ptrdiff_t i = 0; i < mc; i += MR) {
+        const ptrdiff_t m = mc - i < MR ? mc - i : MR;
+        for (ptrdiff_t j = 0; j < nc; j += NR) {
+            const ptrdiff_t n = nc - j < NR ? nc - j : NR;
             micro_kernel(C + i * rs_c + j * cs_c, rs_c, cs_c, pa + i * kc,
                          pb + j * kc, kc, m, n, alpha, beta);
         }
     }
+}
+
+/* The columns of a B block: as many whole micro-panels as fill
+ * creg_gemm_b_bytes() at the deepest slice. */
+static ptrdiff_t
+nc_most(void)
+{
+    const ptrdiff_t panels = (ptrdiff_t)creg_gemm_b_bytes()
+                             / (KC_MAX * NR * (ptrdiff_t)sizeof(real));
+    return (panels > 1 ? panels : 1) * NR;
 }
 
 /* Rows of A, rounded up to whole micro-panels. */
@@ -322,20 +336,20 @@ packed_gemm(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
 {
     real *own_a = creg_gemm_pack_a(), *pb = creg_gemm_pack_b();
     const ptrdiff_t slice = k_slice(K);
-    for (ptrdiff_t jc = 0; jc < N; jc += NC_MAX) {
-        const ptrdiff_t nc = N - jc < NC_MAX ? N - jc : NC_MAX;
-        for (ptrdiff_t pc = 0; pc < K; pc += slice) {
-            const ptrdiff_t kc = K - pc < slice ? K - pc : slice;
-            pack_b(pb, B + pc * rs_b + jc * cs_b, rs_b, cs_b, kc, nc);
-            for (ptrdiff_t ic = 0; ic < M; ic += MC_MAX) {
-                const ptrdiff_t mc = M - ic < MC_MAX ? M - ic : MC_MAX;
-                const real *pa = own_a;
-                if (shared_a != NULL) {
-                    pa = shared_a + pc * padded_rows(M) + ic * kc;
-                } else {
-                    pack_a(own_a, A + ic * rs_a + pc * cs_a, rs_a, cs_a, mc,
-                           kc);
-                }
+    const ptrdiff_t nc_max = nc_most();
+    for (ptrdiff_t pc = 0; pc < K; pc += slice) {
+        const ptrdiff_t kc = K - pc < slice ? K - pc : slice;
+        for (ptrdiff_t ic = 0; ic < M; ic += MC_MAX) {
+            const ptrdiff_t mc = M - ic < MC_MAX ? M - ic : MC_MAX;
+            const real *pa = own_a;
+            if (shared_a != NULL) {
+                pa = shared_a + pc * padded_rows(M) + ic * kc;
+            } else {
+                pack_a(own_a, A + ic * rs_a + pc * cs_a, rs_a, cs_a, mc, kc);
+            }
+            for (ptrdiff_t jc = 0; jc < N; jc += nc_max) {
+                const ptrdiff_t nc = N - jc < nc_max ? N - jc : nc_max;
+                pack_b(pb, B + pc * rs_b + jc * cs_b, rs_b, cs_b, kc, nc);
                 macro_kernel(C + ic * rs_c + jc * cs_c, rs_c, cs_c, pa, pb,
                              mc, nc, kc, alpha, pc == 0 ? beta : 1);
             }

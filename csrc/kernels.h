@@ -28,6 +28,9 @@ creg_hash_kernel creg_dropout_hashes_base, creg_dropout_hashes_avx2;
  * while it lives. */
 void *creg_gemm_pack_a(void);
 void *creg_gemm_pack_b(void);
+/* The bytes of B that a block packs: a share of the core's L2
+ * (blocking.h), at most CREG_PACKED_B_BYTES. */
+size_t creg_gemm_b_bytes(void);
 /* The calling thread's buffer for an A its team packs once
  * (CREG_SHARED_A_BYTES), which the team's threads read. */
 void *creg_gemm_shared_a(void);

@@ -178,3 +178,22 @@ def test_disable_simd_wins_over_a_forced_level():
     level, stderr = _import_warnings(CREG_KERNEL_LEVEL=str(
         _core.best_kernel_level()), CREG_DISABLE_SIMD="1")
     assert level == 0 and "Warning" not in stderr
+
+
+def test_the_packed_gemm_block_is_a_quarter_of_the_l2_the_os_reports():
+    """The C side reads the L2 size from the CPU; the OS's view of the same
+    cache (glibc's sysconf) must give the same block where both exist."""
+    block = _core.packed_b_bytes()
+    shown = creg.show_config(as_dict=True)["simd"]["gemm_b_block"]
+    if block == 0:  # a build without the packed GEMM (no AVX2 kernels)
+        assert shown == "none (no packed GEMM)"
+        assert "avx2" not in creg.show_config(as_dict=True)["simd"]["compiled"]
+        return
+    assert shown == f"{block // 1024} KiB"
+    assert 128 * 1024 <= block <= 1024 * 1024
+    try:
+        l2 = os.sysconf("SC_LEVEL2_CACHE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        l2 = 0
+    if l2 > 0:
+        assert block == min(max(l2 // 4, 128 * 1024), 1024 * 1024)

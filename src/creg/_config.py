@@ -185,6 +185,12 @@ def _openmp_and_threads(
     return openmp, threads
 
 
+def _block_size(nbytes: int) -> str:
+    """The packed GEMM's B block: a quarter of the core's L2, as C read
+    it from the CPU."""
+    return f"{nbytes // 1024} KiB" if nbytes else "none (no packed GEMM)"
+
+
 def _compiled_kernels(build: dict[str, str]) -> str:
     """The kernel builds compiled in, from the build record."""
     isas = build.get("simd_kernels")
@@ -210,6 +216,7 @@ def _simd(build: dict[str, str]) -> dict[str, Any]:
         "kernel_level": level,
         "kernel": _core.kernel_name(level),
         "vector_bits": _core.kernel_vector_bits(level),
+        "gemm_b_block": _block_size(_core.packed_b_bytes()),
         "chosen_by": creg._kernel_level_source,
         "best_level": best,
         "best": _core.kernel_name(best),
@@ -291,7 +298,9 @@ def show_config(*, as_dict: bool = False,
     the training step kernels built for AVX-512VL, 4 AVX-512 with 512-bit
     vectors), their vector width, and what chose them: the best level
     the CPU supports, or ``CREG_KERNEL_LEVEL`` (a level's name or number,
-    to force one the CPU supports), or ``CREG_DISABLE_SIMD=1`` (level 0).
+    to force one the CPU supports), or ``CREG_DISABLE_SIMD=1`` (level 0);
+    and the block of the packed GEMM's right operand, a quarter of the
+    core's L2 cache as the CPU reports it.
 
     Parameters
     ----------

@@ -43,6 +43,7 @@ cdef extern from "creg.h" nogil:
     int creg_kernel_level() noexcept
     const char *creg_kernel_name(int level) noexcept
     int creg_kernel_vector_bits(int level) noexcept
+    size_t creg_packed_b_bytes() noexcept
     Py_ssize_t creg_param_count(const creg_net *net) noexcept
     Py_ssize_t creg_workspace_size(const creg_net *net, Py_ssize_t max_rows) noexcept
     Py_ssize_t creg_train_scratch(const creg_net *net, Py_ssize_t batch_size) noexcept

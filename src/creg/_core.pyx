@@ -129,6 +129,10 @@ def kernel_vector_bits(int level):
     return creg_kernel_vector_bits(level)
 
 
+def packed_b_bytes():
+    return creg_packed_b_bytes()
+
+
 def param_count(spec):
     cdef creg_net net = _net(spec)
     return creg_param_count(&net)
