@@ -4,9 +4,10 @@
  * thread holds CREG_PACKED_A_BYTES + CREG_PACKED_B_BYTES (blocking.h), the
  * A block (MC x KC) and the B block (KC x NC, of which it uses
  * creg_gemm_b_bytes()), whatever the kernels it ran, and
- * CREG_SHARED_A_BYTES for the whole A that a team it leads packs once.  Thread-local statics: allocated with the thread, freed when it
- * exits, never inside the training loop.  Returned 64-byte aligned (the
- * cache line), which a TLS block of a dlopen'ed library does not promise.
+ * CREG_SHARED_A_BYTES for the whole A that a team it leads packs once.
+ * Thread-local statics: allocated with the thread, freed when it exits,
+ * never inside the training loop.  Returned 64-byte aligned (the cache
+ * line), which a TLS block of a dlopen'ed library does not promise.
  */
 #include <stdint.h>
 #if defined(__linux__) || defined(__APPLE__)
