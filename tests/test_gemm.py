@@ -14,10 +14,13 @@ M_SIZES = [1, 3, 4, 5, 9, 65]
 N_SIZES = [1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 33]
 K_SIZES = [1, 3, 4, 7, 8, 9, 17, 300]
 # Shapes for the packed path (level 2, M, N >= 16, K >= 8): MR x NR tile
-# edges, more rows than one packed A block (MC), more columns than one B
-# panel (NC = 2048 floats), K cut into several slices (KC = 256).
+# edges, more rows than one packed A block (MC: 1,080 float32 rows at
+# level 4, 540 float64; on each of two threads), more columns than one B
+# block (a quarter of the L2: 512 float32 columns with a 2 MiB L2, at
+# most 1,024), K cut into several slices (KC = 256).
 PACKED_SHAPES = [(16, 16, 8), (32, 33, 9), (37, 45, 257),
-                 (1029, 70, 515), (133, 1029, 64), (40, 2100, 40)]
+                 (1029, 70, 515), (2189, 40, 20), (133, 1029, 64),
+                 (40, 2100, 40)]
 
 
 def check_against_numpy(A, B, C, beta, n_threads):
@@ -92,7 +95,7 @@ def test_gemm_exact_on_small_integers(level, n_threads, layout):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["nt", "tn", "nn"])
 # Split rows: each thread packs B itself; the second shape has two slices
-# of K and, in float64, two column blocks, the last one panel wide.
+# of K and two or more column blocks.
 # Split columns: A packed once for the team (CREG_SHARED_A_BYTES); the
 # last shape's A fits packed in float32 and not in float64, which falls
 # back to each thread packing all of A.
