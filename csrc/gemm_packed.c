@@ -55,12 +55,33 @@ k_slice(ptrdiff_t K)
     return (K + slices - 1) / slices;
 }
 
-/* One full micro-panel from MR rows contiguous along K: VL values of each
- * row at a time, transposed in registers in groups of VL rows (the last
- * group padded with copies of its first row), each k's MR values stored as
- * one run.  A group of fewer than VL rows is stored first by whole vectors
- * whose surplus lanes land where the whole groups' stores and the next
- * k's store then write (the last k's by a partial store instead), so no
+/* dst[q * dst_step + r] = src[r * ld + q] for q < VL, r < rows <= VL: VL
+ * values of each of `rows` rows transposed in registers (missing rows
+ * padded with row 0).  With rows < VL each store but the last is a whole
+ * vector whose surplus lanes a later store must overwrite (the caller's
+ * order); the last stores only its rows. */
+static inline __attribute__((always_inline)) void
+transpose_block(real *restrict dst, ptrdiff_t dst_step, const real *src,
+                ptrdiff_t ld, int rows)
+{
+    vec r[VL], t[VL];
+    for (int i = 0; i < VL; ++i) {
+        r[i] = vload(src + (i < rows ? i : 0) * ld);
+    }
+    transpose(t, r);
+    for (int q = 0; q < VL; ++q) {
+        if (rows == VL || q + 1 < VL) {
+            vstore(dst + q * dst_step, t[q]);
+        } else {
+            vstore_part(dst + q * dst_step, t[q], rows);
+        }
+    }
+}
+
+/* One full micro-panel from MR rows contiguous along K, VL values of each
+ * row at a time, in groups of VL rows, each k's MR values stored as one
+ * run.  The group of fewer than VL rows goes first: the surplus lanes of
+ * its stores land where the whole groups and the next k then write, so no
  * store goes past the micro-panel. */
 static inline __attribute__((always_inline)) void
 pack_a_rows(real *restrict dst, const real *a, ptrdiff_t rs_a, ptrdiff_t kc)
@@ -69,20 +90,9 @@ pack_a_rows(real *restrict dst, const real *a, ptrdiff_t rs_a, ptrdiff_t kc)
     const ptrdiff_t k_done = kc / VL * VL;
     for (ptrdiff_t k = 0; k < k_done; k += VL) {
         for (int g = groups - 1; g >= 0; --g) {
-            const int rows = g * VL + VL <= MR ? VL : MR - last;
-            vec r[VL], t[VL];
-            for (int i = 0; i < VL; ++i) {
-                r[i] = vload(a + (g * VL + (i < rows ? i : 0)) * rs_a + k);
-            }
-            transpose(t, r);
-            real *to = dst + k * MR + g * VL;
-            for (int q = 0; q < VL; ++q) {
-                if (rows == VL || q + 1 < VL) {
-                    vstore(to + q * MR, t[q]);
-                } else {
-                    vstore_part(to + q * MR, t[q], rows);
-                }
-            }
+            transpose_block(dst + k * MR + g * VL, MR,
+                            a + g * VL * rs_a + k, rs_a,
+                            g < groups - 1 ? VL : MR - last);
         }
     }
     for (ptrdiff_t k = k_done; k < kc; ++k) {
@@ -128,21 +138,6 @@ pack_a(real *restrict dst, const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
     }
 }
 
-/* dst[r * NR + j] = src[j * ld + r] for r, j < VL: a VL x VL transpose
- * in registers. */
-static inline __attribute__((always_inline)) void
-transpose_block(real *restrict dst, const real *src, ptrdiff_t ld)
-{
-    vec r[VL], t[VL];
-    for (int j = 0; j < VL; ++j) {
-        r[j] = vload(src + j * ld);
-    }
-    transpose(t, r);
-    for (int q = 0; q < VL; ++q) {
-        vstore(dst + q * NR, t[q]);
-    }
-}
-
 /* A full NR-column micro-panel from B's columns contiguous along K (the
  * forward pass's W^T): the costliest packing, so by vector transposes, VL
  * columns at a time, each read a whole cache line at a time: B's columns
@@ -157,7 +152,8 @@ pack_b_transposed(real *restrict dst, const real *b, ptrdiff_t cs_b,
     for (ptrdiff_t j = 0; j < NR; j += VL) {
         for (ptrdiff_t k = 0; k < k_done; k += line) {
             for (ptrdiff_t kk = k; kk < k + line; kk += VL) {
-                transpose_block(dst + kk * NR + j, b + j * cs_b + kk, cs_b);
+                transpose_block(dst + kk * NR + j, NR, b + j * cs_b + kk,
+                                cs_b, VL);
             }
         }
     }

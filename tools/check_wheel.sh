@@ -180,7 +180,7 @@ gemm_kernel.c, gemm_packed.c, step_kernel.c, step_columns.c and
 sparse_kernel.c again per precision and sigmoid_kernel.c for level 4, about
 205 functions; the AVX-512 registers (mask registers k0-k7, xmm/ymm/zmm16-31)
 only in the AVX-512 ones (about 135), and 512-bit code (zmm) only in level
-4's, about 97.  A
+4's, about 98.  A
 -march=native or x86-64-v3 build also puts BMI code everywhere and VEX
 code in the elementwise loops of every source.  Functions are delimited
 by the .eh_frame FDEs, since the binary is stripped."""
