@@ -10,8 +10,8 @@
  * line), which a TLS block of a dlopen'ed library does not promise.
  */
 #include <stdint.h>
-#if defined(__linux__) || defined(__APPLE__)
-#include <unistd.h>
+#if defined(__linux__)
+#include <unistd.h> /* sysconf */
 #endif
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #include <cpuid.h>

@@ -184,12 +184,12 @@ def test_the_packed_gemm_block_is_a_quarter_of_the_l2_the_os_reports():
     """The C side reads the L2 size from the CPU; the OS's view of the same
     cache (glibc's sysconf) must give the same block where both exist."""
     block = _core.packed_b_bytes()
-    shown = creg.show_config(as_dict=True)["simd"]["gemm_b_block"]
+    simd = creg.show_config(as_dict=True)["simd"]
     if block == 0:  # a build without the packed GEMM (no AVX2 kernels)
-        assert shown == "none (no packed GEMM)"
-        assert "avx2" not in creg.show_config(as_dict=True)["simd"]["compiled"]
+        assert simd["gemm_b_block"] == "none (no packed GEMM)"
+        assert "avx2" not in simd["compiled"]
         return
-    assert shown == f"{block // 1024} KiB"
+    assert simd["gemm_b_block"] == f"{block // 1024} KiB"
     assert 128 * 1024 <= block <= 1024 * 1024
     try:
         l2 = os.sysconf("SC_LEVEL2_CACHE_SIZE")
