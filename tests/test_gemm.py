@@ -96,19 +96,23 @@ def test_gemm_exact_on_small_integers(level, n_threads, layout):
 @pytest.mark.parametrize("layout", ["nt", "tn", "nn"])
 # Split rows: each thread packs B itself; the second shape has two slices
 # of K and two or more column blocks.
-# Split columns: A packed once for the team (CREG_SHARED_A_BYTES); the
-# last shape's A fits packed in float32 and not in float64, which falls
-# back to each thread packing all of A.
+# Split columns: A packed once for the team (CREG_SHARED_A_BYTES), each
+# thread an equal run of tiles that may start and end inside a panel; the
+# wide-A shape's A fits packed in float32 and not in float64, which falls
+# back to each thread packing all of A; 784 columns (25 panels of 32) on
+# 16 threads give most threads a part of a panel at each end.
 @pytest.mark.parametrize("shape", [(301, 157, 203), (790, 1040, 300),
-                                   (70, 1029, 515), (140, 1100, 1000)],
+                                   (70, 1029, 515), (140, 1100, 1000),
+                                   (128, 784, 1024)],
                          ids=["split-rows", "split-rows-blocks",
-                              "split-columns", "split-columns-wide-A"])
+                              "split-columns", "split-columns-wide-A",
+                              "split-columns-16-threads"])
 def test_gemm_bitwise_same_for_any_thread_count(level, dtype, layout, shape):
     M, N, K = shape
     rng = np.random.default_rng(7)
     A, B, _ = _operands(rng, dtype, M, N, K, layout)
     results = []
-    for n_threads in (1, 2, 3):
+    for n_threads in (1, 2, 3, 16):
         C = np.empty((M, N), dtype)
         _core.gemm(C, A, B, dtype(1), dtype(0), n_threads)
         results.append(C)
