@@ -2,8 +2,9 @@
 # device_report.sh -- issue 16's and 18's many-core measurements in one
 # command, for a lent 16-core machine (benchmarks/README.md, "A 16-core
 # machine"): builds creg from this checkout, then runs report.py's scaling
-# tables for C1 and C3, the GEMM table and the 16-point sweep, and writes
-# everything to $OUT (./device_out without one).
+# tables for C1 and C3, the GEMM table and the 16-point sweep, then
+# regions.py on C3, and writes everything to $OUT (./device_out without
+# one).
 #
 # That machine has Python, numpy, PyTorch, scikit-learn, Cython,
 # scikit-build-core, CMake and ninja but no package index: carry a
@@ -43,4 +44,11 @@ PYTHONUNBUFFERED=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
 status=$?
 echo "report: exit $status, $(( $(date +%s) - start )) s in all"
 tail -n 5 "$out/report.err"
+
+# C3's parallel regions, barriers and serial tail per step at each thread
+# count (regions.py; under a minute): what the report's scaling leaves
+# unexplained
+timeout 120 python3 benchmarks/regions.py --configs C3 --threads "$threads" \
+    --rows 6016 --repeat 3 > "$out/regions.md" 2>&1
+echo "regions: exit $?, $(( $(date +%s) - start )) s in all"
 exit $status
