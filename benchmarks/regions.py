@@ -17,10 +17,18 @@ GOMP_parallel and GOMP_barrier, which creg's extension calls through its
 PLT. Nothing in creg's build changes. Linux, GCC/libgomp builds only
 (clang's libomp enters regions through __kmpc_fork_call). Explicit
 n_threads, so creg's default-team policy does not change the team.
+
+With --by-region, a table per row follows: each region of a step in
+order, by the function it ran (the compiler's outlined ``*._omp_fn.N``
+named by ``nm`` where the extension keeps its symbols), with the medians
+over the steps of its length, the serial time before it (since the
+previous region ended), its latest worker's lateness and the master's
+wait at its end.
 """
 import argparse
 import ctypes
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,10 +72,68 @@ def train_epoch(config, X, Y, n_threads):
     return time.perf_counter() - start
 
 
+RECORD_FIELDS = ("gap", "inside", "late", "master_wait", "team")
+
+
+def records(shim):
+    """[(object path, function offset, {field: value})] of the regions
+    since the shim's last reset."""
+    shim.regions_record.restype = ctypes.c_ulong
+    values = (ctypes.c_double * len(RECORD_FIELDS))()
+    path = ctypes.c_char_p()
+    out = []
+    for i in range(shim.regions_count()):
+        offset = shim.regions_record(i, values, ctypes.byref(path))
+        out.append(((path.value or b"").decode(), offset,
+                    dict(zip(RECORD_FIELDS, values))))
+    return out
+
+
+def function_names(path, cache={}):
+    """{offset: name} of the functions in an object's symbol table
+    (empty if nm is missing or the object is stripped)."""
+    if path not in cache:
+        try:
+            listed = subprocess.run(["nm", "--defined-only", path],
+                                    capture_output=True, text=True).stdout
+        except OSError:
+            listed = ""
+        cache[path] = {int(parts[0], 16): parts[2]
+                       for parts in map(str.split, listed.splitlines())
+                       if len(parts) == 3 and parts[1] in "tT"}
+    return cache[path]
+
+
+def region_table(name, threads, steps, recs):
+    """The regions of a step in order, medians over the steps."""
+    lines = [f"{name}, {threads} threads: the regions of a step (medians "
+             f"over {steps} steps; µs)", "",
+             "| # | region | team | inside | serial before it | "
+             "latest worker late | master waits |", "|" + "---|" * 7]
+    if not recs or len(recs) % steps:
+        return lines[:1] + [f"{len(recs)} regions in {steps} steps: no "
+                            "fixed order to show", ""]
+    per_step = len(recs) // steps
+    for k in range(per_step):
+        at = recs[k::per_step]
+        path, offset = at[0][0], at[0][1]
+        label = function_names(path).get(offset, f"+{offset:#x}")
+
+        def median(field):
+            return statistics.median(r[2][field] for r in at)
+        lines.append(f"| {k + 1} | {label} | {median('team'):.0f} | "
+                     f"{median('inside') * 1e6:.1f} | "
+                     f"{median('gap') * 1e6:.1f} | "
+                     f"{median('late') * 1e6:.1f} | "
+                     f"{median('master_wait') * 1e6:.1f} |")
+    return lines + [""]
+
+
 def inside(args):
     """Runs in the preloaded child: one table row per config x threads."""
     shim = ctypes.CDLL(os.environ["LD_PRELOAD"])
     totals = (ctypes.c_double * len(FIELDS))()
+    tables = []
     for name in args.configs:
         config = CONFIGS[name]
         rows = args.rows or DEFAULT_ROWS[name]
@@ -84,8 +150,13 @@ def inside(args):
                 wall = train_epoch(config, X, Y, threads)
                 shim.regions_read(totals)
                 if best is None or wall < best[0]:
-                    best = (wall, dict(zip(FIELDS, totals)))
-            print(row(name, threads, steps, *best), flush=True)
+                    best = (wall, dict(zip(FIELDS, totals)),
+                            records(shim) if args.by_region else None)
+            print(row(name, threads, steps, *best[:2]), flush=True)
+            if args.by_region and best[1]["regions"]:
+                tables += region_table(name, threads, steps, best[2])
+    if tables:
+        print("\n" + "\n".join(tables), flush=True)
 
 
 def row(name, threads, steps, wall, t):
@@ -119,6 +190,9 @@ def main(argv=None):
                                     for k, v in DEFAULT_ROWS.items()) + ")")
     p.add_argument("--repeat", type=int, default=3,
                    help="epochs per row; the fastest is shown")
+    p.add_argument("--by-region", action="store_true",
+                   help="also each region of a step: its function, length, "
+                        "the serial time before it and the waits")
     p.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.configs = [c.strip().upper() for c in args.configs.split(",")]

@@ -9,7 +9,11 @@
  * libgomp (the system's: a wheel that bundles its own is not covered),
  * since creg's copy, loaded with the extension, is not visible to
  * RTLD_NEXT.  Regions of one process are assumed not to overlap (one
- * calling thread), as in a fit.
+ * calling thread), as in a fit.  Each region is also recorded on its own
+ * (the function it ran, the time since the previous region ended, its
+ * length, its latest worker's arrival and the master's wait), so that
+ * regions.py --by-region can say which of a step's regions the serial
+ * time and the waits belong to.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -34,6 +38,21 @@ static struct {
  * inside regions, summed worker lateness, summed wait of the master for
  * the last thread to finish, summed team size */
 static double totals[6];
+
+/* The regions since the last reset, one record each (the first
+ * MAX_RECORDS): the outlined function's offset in its object and the
+ * object's path, then RECORD_FIELDS values: seconds since the previous
+ * region ended (0 for the first), inside, the latest worker's lateness,
+ * the master's wait, the team. */
+#define MAX_RECORDS 65536
+#define RECORD_FIELDS 5
+static struct {
+    unsigned long offset;
+    const char *object;
+    double values[RECORD_FIELDS];
+} records[MAX_RECORDS];
+static int n_records;
+static double last_end;
 static __thread int in_region;
 
 static double
@@ -89,6 +108,19 @@ GOMP_parallel(region_fn fn, void *data, unsigned n, unsigned flags)
     totals[3] += late;
     totals[4] += last - current.leave[0];
     totals[5] += n;
+    if (n_records < MAX_RECORDS) {
+        Dl_info info;
+        const int found = dladdr((void *)fn, &info);
+        records[n_records].offset =
+            found ? (unsigned long)((char *)fn - (char *)info.dli_fbase) : 0;
+        records[n_records].object = found ? info.dli_fname : NULL;
+        const double values[RECORD_FIELDS] = {
+            n_records > 0 ? start - last_end : 0, end - start, late,
+            last - current.leave[0], (double)n};
+        memcpy(records[n_records].values, values, sizeof values);
+        ++n_records;
+    }
+    last_end = end;
 }
 
 void
@@ -115,4 +147,22 @@ void
 regions_reset(void)
 {
     memset(totals, 0, sizeof totals);
+    n_records = 0;
+}
+
+/* The regions recorded since the last reset. */
+int
+regions_count(void)
+{
+    return n_records;
+}
+
+/* Region i's RECORD_FIELDS values into out; returns its function's offset
+ * in its object (0 if unknown) and sets *object to the object's path. */
+unsigned long
+regions_record(int i, double *out, const char **object)
+{
+    memcpy(out, records[i].values, sizeof records[i].values);
+    *object = records[i].object;
+    return records[i].offset;
 }
