@@ -46,9 +46,10 @@ echo "report: exit $status, $(( $(date +%s) - start )) s in all"
 tail -n 5 "$out/report.err"
 
 # C3's parallel regions, barriers and serial tail per step at each thread
-# count (regions.py; under a minute): what the report's scaling leaves
+# count, and each region's length, serial time before it and waits
+# (regions.py; under a minute): what the report's scaling leaves
 # unexplained
 timeout 120 python3 benchmarks/regions.py --configs C3 --threads "$threads" \
-    --rows 6016 --repeat 3 > "$out/regions.md" 2>&1
+    --rows 6016 --repeat 3 --by-region > "$out/regions.md" 2>&1
 echo "regions: exit $?, $(( $(date +%s) - start )) s in all"
 exit $status
