@@ -314,11 +314,24 @@ nc_most(void)
     return (panels > 1 ? panels : 1) * NR;
 }
 
+/* The MR-row tiles of M rows, and the NR-column panels of N columns. */
+static inline __attribute__((always_inline)) ptrdiff_t
+row_tiles(ptrdiff_t M)
+{
+    return (M + MR - 1) / MR;
+}
+
+static inline __attribute__((always_inline)) ptrdiff_t
+col_panels(ptrdiff_t N)
+{
+    return (N + NR - 1) / NR;
+}
+
 /* Rows of A, rounded up to whole micro-panels. */
-static ptrdiff_t
+static inline __attribute__((always_inline)) ptrdiff_t
 padded_rows(ptrdiff_t M)
 {
-    return (M + MR - 1) / MR * MR;
+    return row_tiles(M) * MR;
 }
 
 /* The whole product for rows 0 .. M-1 and columns 0 .. N-1; with
@@ -361,14 +374,14 @@ packed_gemm(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
 static int
 splits_rows(ptrdiff_t M, ptrdiff_t N)
 {
-    return (M + MR - 1) / MR >= (N + NR - 1) / NR;
+    return row_tiles(M) >= col_panels(N);
 }
 
 real *
 KFN(gemm_shared_a)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t *units)
 {
     const ptrdiff_t slice = k_slice(K);
-    *units = (M + MR - 1) / MR * ((K + slice - 1) / slice);
+    *units = row_tiles(M) * ((K + slice - 1) / slice);
     const int fits = (double)padded_rows(M) * K * sizeof(real)
                      <= CREG_SHARED_A_BYTES;
     return splits_rows(M, N) || !fits ? NULL : creg_gemm_shared_a();
@@ -382,9 +395,9 @@ KFN(gemm_pack_shared_a)(real *dst, const real *A, ptrdiff_t rs_a,
     /* unit u: micro-panel u % row_tiles of slice u / row_tiles, where
      * packed_gemm reads it */
     const ptrdiff_t slice = k_slice(K);
-    const ptrdiff_t row_tiles = (M + MR - 1) / MR;
+    const ptrdiff_t tiles = row_tiles(M);
     for (ptrdiff_t u = first; u < first + count; ++u) {
-        const ptrdiff_t pc = u / row_tiles * slice, i = u % row_tiles * MR;
+        const ptrdiff_t pc = u / tiles * slice, i = u % tiles * MR;
         const ptrdiff_t kc = K - pc < slice ? K - pc : slice;
         pack_a(dst + pc * padded_rows(M) + i * kc, A + i * rs_a + pc * cs_a,
                rs_a, cs_a, M - i < MR ? M - i : MR, kc);
@@ -458,17 +471,15 @@ KFN(gemm_packed)(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
                  ptrdiff_t K, real alpha, real beta, int me, int team,
                  const real *shared_a)
 {
-    /* each thread packs what its share needs, but A when shared */
-    const ptrdiff_t row_tiles = (M + MR - 1) / MR;
-    const ptrdiff_t col_panels = (N + NR - 1) / NR;
-    const int rows = splits_rows(M, N);
+    /* each thread packs what its share needs, but A when shared (only
+     * where threads split the columns: gemm_shared_a) */
+    const ptrdiff_t rows = row_tiles(M), panels = col_panels(N);
     const product g = {C, rs_c, cs_c, A, rs_a, cs_a, B, rs_b, cs_b, M, N,
-                       K, alpha, beta, rows ? NULL : shared_a};
-    if (rows) {
-        tile_block(&g, row_tiles * me / team, row_tiles * (me + 1) / team,
-                   0, col_panels);
+                       K, alpha, beta, shared_a};
+    if (splits_rows(M, N)) {
+        tile_block(&g, rows * me / team, rows * (me + 1) / team, 0, panels);
     } else {
-        const ptrdiff_t tiles = row_tiles * col_panels;
-        tile_run(&g, tiles * me / team, tiles * (me + 1) / team, row_tiles);
+        const ptrdiff_t tiles = rows * panels;
+        tile_run(&g, tiles * me / team, tiles * (me + 1) / team, rows);
     }
 }
