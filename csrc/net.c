@@ -376,8 +376,8 @@ input_share(real *buf, const real *X, const int64_t *order, ptrdiff_t first,
     }
     if (order != NULL && B_next > 0) {
         /* the rows this thread will gather next, into its own L2; on one
-         * thread a batch of 128 MNIST rows took 20-25 us to ask for, time
-         * in which the rest of the team waited */
+         * thread a batch of 128 MNIST rows took about 25 us to ask for,
+         * time in which the rest of the team waited */
         creg_my_share(B_next, &r0, &rows);
         prefetch_rows(X, order, first + B + r0, rows, D);
     }
@@ -509,14 +509,14 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
          * batch's forward */
         const int small = fused && B < CREG_STEP_PACK_BATCH;
         const int ahead = small && t + 1 < end;
-        const ptrdiff_t B_next = ahead ? rows_from(first + B, n, batch_size)
-                                       : 0;
+        /* the next batch's rows (0 past the epoch's end) */
+        const ptrdiff_t after = rows_from(first + B, n, batch_size);
+        const ptrdiff_t B_next = ahead ? after : 0;
         if (!z0_ready) {
             /* the next batch's rows are asked for here unless the step's
              * pass fetches them (small) */
             Xb = batch_input(buffer, X, order, first, B, D_in, noise, t,
-                             small ? 0 : rows_from(first + B, n, batch_size),
-                             n_threads);
+                             small ? 0 : after, n_threads);
             for (ptrdiff_t r = 0; columns && r < B; ++r) {
                 rows[r] = Xb + r * D_in;
             }
@@ -547,8 +547,7 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
                 }
                 next.work.n_fetch = (int)n_later;
             }
-            prefetch_rows(Y, order, first + B,
-                          rows_from(first + B, n, batch_size), D_out);
+            prefetch_rows(Y, order, first + B, after, D_out);
         }
         status = backprop(&w, grads, sums, params, velocity, Xb, x_packed, Yb,
                           B, net, fused ? rule : NULL, noise, (uint64_t)t,
