@@ -27,6 +27,7 @@ wait at its end.
 """
 import argparse
 import ctypes
+import functools
 import os
 import statistics
 import subprocess
@@ -78,7 +79,6 @@ RECORD_FIELDS = ("gap", "inside", "late", "master_wait", "team")
 def records(shim):
     """[(object path, function offset, {field: value})] of the regions
     since the shim's last reset."""
-    shim.regions_record.restype = ctypes.c_ulong
     values = (ctypes.c_double * len(RECORD_FIELDS))()
     path = ctypes.c_char_p()
     out = []
@@ -89,19 +89,18 @@ def records(shim):
     return out
 
 
-def function_names(path, cache={}):
+@functools.lru_cache(maxsize=None)
+def function_names(path):
     """{offset: name} of the functions in an object's symbol table
     (empty if nm is missing or the object is stripped)."""
-    if path not in cache:
-        try:
-            listed = subprocess.run(["nm", "--defined-only", path],
-                                    capture_output=True, text=True).stdout
-        except OSError:
-            listed = ""
-        cache[path] = {int(parts[0], 16): parts[2]
-                       for parts in map(str.split, listed.splitlines())
-                       if len(parts) == 3 and parts[1] in "tT"}
-    return cache[path]
+    try:
+        listed = subprocess.run(["nm", "--defined-only", path],
+                                capture_output=True, text=True).stdout
+    except OSError:
+        listed = ""
+    return {int(parts[0], 16): parts[2]
+            for parts in map(str.split, listed.splitlines())
+            if len(parts) == 3 and parts[1] in "tT"}
 
 
 def region_table(name, threads, steps, recs):
@@ -118,20 +117,19 @@ def region_table(name, threads, steps, recs):
         at = recs[k::per_step]
         path, offset = at[0][0], at[0][1]
         label = function_names(path).get(offset, f"+{offset:#x}")
-
-        def median(field):
-            return statistics.median(r[2][field] for r in at)
-        lines.append(f"| {k + 1} | {label} | {median('team'):.0f} | "
-                     f"{median('inside') * 1e6:.1f} | "
-                     f"{median('gap') * 1e6:.1f} | "
-                     f"{median('late') * 1e6:.1f} | "
-                     f"{median('master_wait') * 1e6:.1f} |")
+        m = {field: statistics.median(r[2][field] for r in at)
+             for field in RECORD_FIELDS}
+        lines.append(f"| {k + 1} | {label} | {m['team']:.0f} | "
+                     f"{m['inside'] * 1e6:.1f} | {m['gap'] * 1e6:.1f} | "
+                     f"{m['late'] * 1e6:.1f} | "
+                     f"{m['master_wait'] * 1e6:.1f} |")
     return lines + [""]
 
 
 def inside(args):
     """Runs in the preloaded child: one table row per config x threads."""
     shim = ctypes.CDLL(os.environ["LD_PRELOAD"])
+    shim.regions_record.restype = ctypes.c_ulong
     totals = (ctypes.c_double * len(FIELDS))()
     tables = []
     for name in args.configs:
