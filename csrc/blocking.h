@@ -90,6 +90,18 @@
 #define CREG_STEP_MAX_BATCH 512
 #define CREG_STEP_PACK_BATCH 16
 #define CREG_STEP_TILE_MAX 32
+/* The max-norm sums add up a row's squares per chunk of this many inputs
+ * (a multiple of every tile width), then the chunks in order: the unit in
+ * which a team splits a narrow layer's columns (update.c), fixed by the
+ * shape so that the split never changes the bits.  Changing it changes
+ * the bits of rows longer than it. */
+#define CREG_STEP_NORM_CHUNK 256
+#if CREG_STEP_NORM_CHUNK % CREG_STEP_TILE_MAX != 0
+#error "a norm chunk must end on a tile boundary at every level"
+#endif
+/* A layer's columns are split only while its chunk sums, O x chunks
+ * doubles, fit a buffer of this many on the caller's stack. */
+#define CREG_STEP_COLUMN_SUMS_MAX 2048
 /* The tile width of a level whose vectors are vbytes wide. */
 #define CREG_STEP_TILE_WIDTH(vbytes, type)                                    \
     ((ptrdiff_t)(CREG_STEP_NV * (vbytes) / sizeof(type)))
@@ -114,7 +126,9 @@
  * wide take forward_rows at any batch size (it keeps each group of rows in
  * L1 for all neurons, where the packed GEMM would copy the whole batch);
  * forward_rows gets CREG_FORWARD_ROW_BLOCK rows per call (their pointers
- * live on the stack), a team's unit of work. */
+ * live on the stack).  A team splits the batch in groups of
+ * CREG_DOT_TILE_ROWS rows, so that the ten outputs of a batch of 128 can
+ * take more than two threads. */
 #define CREG_FORWARD_ROWS_MAX_O 128
 #define CREG_FORWARD_ROW_BLOCK 64
 

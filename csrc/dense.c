@@ -29,16 +29,14 @@ forward_row_blocks(real *Z, const real *X, const real *W, ptrdiff_t I,
     }
 }
 
-/* This thread's blocks of forward_row_blocks. */
+/* This thread's rows of forward_row_blocks: an equal share of the batch
+ * in whole groups of the kernel's tile rows. */
 static void
 forward_rows_share(real *Z, const real *X, const real *W, ptrdiff_t B,
                    ptrdiff_t I, ptrdiff_t O, const CREG_FN(kernels) *kernels)
 {
-    const ptrdiff_t block = CREG_FORWARD_ROW_BLOCK;
     ptrdiff_t first, count;
-    creg_my_share((B + block - 1) / block, &first, &count);
-    first *= block;
-    count = count * block < B - first ? count * block : B - first;
+    creg_my_elements(B, CREG_DOT_TILE_ROWS, &first, &count);
     forward_row_blocks(Z, X, W, I, O, first, count, kernels);
 }
 
@@ -61,10 +59,10 @@ CREG_FN(dense_product)(real *Z, const real *X, const real *W, ptrdiff_t B,
         && (B < CREG_STEP_PACK_BATCH || O <= CREG_FORWARD_ROWS_MAX_O)) {
         /* the kernel the small-batch step's look-ahead matches bit for
          * bit; rows are summed alike however they are grouped */
-        const double blocks = (double)((B + CREG_FORWARD_ROW_BLOCK - 1)
-                                       / CREG_FORWARD_ROW_BLOCK);
+        const double groups = (double)((B + CREG_DOT_TILE_ROWS - 1)
+                                       / CREG_DOT_TILE_ROWS);
         const int nt = creg_threads_for_work(n_threads, (double)B * I * O,
-                                             CREG_SHARE_MIN, blocks);
+                                             CREG_SHARE_MIN, groups);
         CREG_TEAM(nt, forward_rows_share(Z, X, W, B, I, O, kernels));
     } else {
         /* Z = X . W^T: W^T is W with its strides swapped. */

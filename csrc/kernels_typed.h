@@ -163,14 +163,15 @@ typedef int KT(sparse_rows_kernel)(KREAL *Z, KREAL *scratch, const KREAL *X,
                                    const creg_sparse_pattern *pattern,
                                    ptrdiff_t first, ptrdiff_t rows,
                                    int check_x);
-/* step_kernel.c: one panel's fused gradient and step; the batch packed
- * tile by tile; forward rows (Z := rows . W^T). */
+/* step_kernel.c: one panel's fused gradient and step (max-norm sums per
+ * row, or per row and chunk of columns with sumsq_stride); the batch
+ * packed tile by tile; forward rows (Z := rows . W^T). */
 typedef void KT(step_panel_kernel)(KREAL *W, KREAL *V, ptrdiff_t ldw,
                                    const KREAL *dZ, ptrdiff_t ldz,
                                    const KREAL *X, ptrdiff_t ldx, int packed,
                                    ptrdiff_t B, ptrdiff_t I, int m,
                                    KREAL scale, const creg_step_rule *rule,
-                                   double *sumsq,
+                                   double *sumsq, ptrdiff_t sumsq_stride,
                                    const KT(look_ahead) *next);
 typedef void KT(pack_batch_kernel)(KREAL *Xp, const KREAL *X, ptrdiff_t ldx,
                                    ptrdiff_t B, ptrdiff_t I, ptrdiff_t first,

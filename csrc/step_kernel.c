@@ -8,8 +8,14 @@
  *   v   = mu v - lr g;  w += v   (without momentum or the subgradient:
  *                                 w = (1 - lr l2) w - lr g, network2.py's form)
  *   prox: w = w - clamp(w, -lr l1, lr l1)  (= sign(w) max(|w| - lr l1, 0))
- *   and, for max-norm, the squared norm of each new row in *sumsq, summed
- *   in double lanes (see dvec).
+ *   and, for max-norm, the squared norm of each new row, summed in double
+ *   lanes (see dvec) that are added up at the end of every chunk of
+ *   CREG_STEP_NORM_CHUNK columns: each row's sum is its chunks' sums
+ *   added in order, so a team may split a row at chunk boundaries
+ *   (update.c) and add the parts to the same bits.  sumsq_stride 0 gives
+ *   the row's sum over the call's columns in sumsq[r]; else chunk k of
+ *   the call's columns (counted from its first) puts its sum in
+ *   sumsq[k * sumsq_stride + r].
  * The gradient tile is summed in registers and the step applied to it before
  * the registers are reused, so dW is never written: one read and one write
  * of W (and V) per step instead of the gradient's extra write and read.
@@ -268,8 +274,31 @@ step_tile(const panel *p, ptrdiff_t j, int n, dvec *norm, vec *ahead,
     }
 }
 
+/* Adds up the max-norm lanes of rows 0 .. m-1 for one chunk of columns
+ * (in order, as one number per row) and clears them: the chunk's sum goes
+ * to sumsq[chunk * stride + r], or with stride 0 is added to sumsq[r]. */
 ALWAYS_INLINE void
-step_panel(const panel *p, double *sumsq, const int flags)
+fold_norms(dvec *norm, double *sumsq, ptrdiff_t stride, ptrdiff_t chunk,
+           int m)
+{
+    for (int r = 0; r < m; ++r) {
+        double lanes[DVL];
+        memcpy(lanes, &norm[r], sizeof lanes);
+        double total = 0;
+        for (int i = 0; i < DVL; ++i) {
+            total += lanes[i];
+        }
+        if (stride == 0) {
+            sumsq[r] += total;
+        } else {
+            sumsq[chunk * stride + r] = total;
+        }
+        norm[r] = (dvec){0};
+    }
+}
+
+ALWAYS_INLINE void
+step_panel(const panel *p, double *sumsq, ptrdiff_t stride, const int flags)
 {
     const ptrdiff_t width = NV * VL;
     dvec norm[MR];
@@ -277,8 +306,11 @@ step_panel(const panel *p, double *sumsq, const int flags)
     for (int r = 0; r < MR; ++r) {
         norm[r] = (dvec){0};
         ahead[r] = (vec){0};
+        if ((flags & NORMS) && stride == 0 && r < p->m) {
+            sumsq[r] = 0;
+        }
     }
-    ptrdiff_t j = 0;
+    ptrdiff_t j = 0, chunk = 0;
     for (; j + width <= p->I; j += width) {
         /* a few lines per tile, so the misses overlap the arithmetic
          * instead of queueing all at once (with the all-levels hint:
@@ -290,23 +322,18 @@ step_panel(const panel *p, double *sumsq, const int flags)
             }
         }
         step_tile(p, j, (int)width, norm, ahead, 1, flags);
+        if ((flags & NORMS) && (j + width) % CREG_STEP_NORM_CHUNK == 0) {
+            fold_norms(norm, sumsq, stride, chunk++, p->m);
+        }
     }
     if (j < p->I) {
         step_tile(p, j, (int)(p->I - j), norm, ahead, 0, flags);
     }
-    for (int r = 0; r < p->m; ++r) {
-        if (flags & NORMS) {
-            double lanes[DVL];
-            memcpy(lanes, &norm[r], sizeof lanes);
-            double total = 0;
-            for (int i = 0; i < DVL; ++i) {
-                total += lanes[i];
-            }
-            sumsq[r] = total;
-        }
-        if (flags & AHEAD) {
-            p->next.z[r] = vsum(ahead[r]);
-        }
+    if ((flags & NORMS) && p->I % CREG_STEP_NORM_CHUNK != 0) {
+        fold_norms(norm, sumsq, stride, chunk, p->m);
+    }
+    for (int r = 0; (flags & AHEAD) && r < p->m; ++r) {
+        p->next.z[r] = vsum(ahead[r]);
     }
 }
 
@@ -333,14 +360,14 @@ step_panel(const panel *p, double *sumsq, const int flags)
  * reach, or every store would reload the coefficients.) */
 #define DEFINE_VARIANT(name, f)                                               \
     static __attribute__((noinline)) void variant_##name(                     \
-        const panel *p, double *sumsq)                                        \
+        const panel *p, double *sumsq, ptrdiff_t stride)                      \
     {                                                                         \
         const panel local = *p;                                               \
-        step_panel(&local, sumsq, f);                                         \
+        step_panel(&local, sumsq, stride, f);                                 \
     }
 #define CASE(name, f)                                                         \
     case f:                                                                   \
-        variant_##name(&p, sumsq);                                            \
+        variant_##name(&p, sumsq, sumsq_stride);                              \
         break;
 EACH_VARIANT(DEFINE_VARIANT)
 
@@ -349,6 +376,7 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
                 ptrdiff_t ldz, const real *X, ptrdiff_t ldx, int packed,
                 ptrdiff_t B, ptrdiff_t I, int m, real scale,
                 const creg_step_rule *rule, double *sumsq,
+                ptrdiff_t sumsq_stride,
                 const CREG_FN(look_ahead) *next)
 {
     const int ahead = next->rows != NULL;
@@ -383,7 +411,7 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
         EACH_VARIANT(CASE)
     default: /* look-ahead with max-norm: left to the caller (which holds
               * no step then, net.c) */
-        step_panel(&p, sumsq, flags & ~(AHEAD | PENDING));
+        step_panel(&p, sumsq, sumsq_stride, flags & ~(AHEAD | PENDING));
         break;
     }
 }

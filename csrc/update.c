@@ -263,14 +263,122 @@ panel_look_ahead(const CREG_FN(look_ahead) *next, const real *const *copied,
     return mine;
 }
 
-/* This thread's share of update_from_batch's work: packing the batch when
- * it is long, then the panels, each with its neurons' biases (no serial
- * tail after the team's region). */
+/* A layer's panels of CREG_STEP_MR neurons, and its rows' chunks of
+ * columns (the max-norm sums' chunks, step_kernel.c). */
+static ptrdiff_t
+step_panels(ptrdiff_t O)
+{
+    return (O + CREG_STEP_MR - 1) / CREG_STEP_MR;
+}
+
+static ptrdiff_t
+row_chunks(ptrdiff_t I)
+{
+    return (I + CREG_STEP_NORM_CHUNK - 1) / CREG_STEP_NORM_CHUNK;
+}
+
+/* Whether a team may split the layer's columns: not for a look-ahead or
+ * its packed copy of the batch (its forward and prefetch go panel by
+ * panel), not for rows of one chunk, and with max-norm only while the
+ * chunk sums fit their buffer. */
+static int
+columns_split_possible(ptrdiff_t O, ptrdiff_t I, const creg_step_rule *rule,
+                       const CREG_FN(look_ahead) *next, int x_packed)
+{
+    return next == NULL && !x_packed && row_chunks(I) > 1
+           && (!(rule->max_norm > 0)
+               || O * row_chunks(I) <= CREG_STEP_COLUMN_SUMS_MAX);
+}
+
+/* Whether a team of `team` threads splits the columns: only for a layer
+ * with fewer than two panels a thread (an output layer of ten neurons has
+ * two, so whole panels would leave all but two threads idle), and where
+ * that loads the busiest thread no more than whole panels would.  Then
+ * each thread packs and reads only its columns of the batch, and none
+ * waits for the others' packing. */
+static int
+splits_columns(ptrdiff_t O, ptrdiff_t I, int team, int possible)
+{
+    const ptrdiff_t P = step_panels(O), C = row_chunks(I);
+    const ptrdiff_t busiest_panels = (P + team - 1) / team * C;
+    const ptrdiff_t busiest_columns = (C + team - 1) / team * P;
+    return possible && team > 1 && P < 2 * (ptrdiff_t)team
+           && busiest_columns <= busiest_panels;
+}
+
+/* This thread's neurons' biases: their gradient and step. */
 static void
-step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
-           const real *X, int x_packed, ptrdiff_t B, ptrdiff_t O,
-           ptrdiff_t I, real scale, const creg_step_rule *rule,
-           const CREG_FN(look_ahead) *next, real *scratch)
+bias_share(real *b, real *Vb, real *db, const real *dZ, ptrdiff_t B,
+           ptrdiff_t O, ptrdiff_t j0, ptrdiff_t j1, real scale,
+           const creg_step_rule *rule)
+{
+    CREG_FN(bias_gradient_columns)(db, dZ, B, O, j0, j1, scale);
+    CREG_FN(bias_step)(b + j0, rule->momentum != 0 ? Vb + j0 : NULL, db + j0,
+                       j1 - j0, rule);
+}
+
+/* The column split of update_from_batch's work: this thread packs and
+ * steps its run of chunks of every row, with the biases of its share of
+ * the neurons; with max-norm each chunk's row sums go to sums (chunk k of
+ * row j at k O + j), and after the team has stepped every chunk each
+ * thread adds up and clamps its share of the rows, as the row's own
+ * thread would have. */
+static void
+step_columns_share(real *W, real *b, real *VW, real *Vb, real *db,
+                   const real *dZ, const real *X, ptrdiff_t B,
+                   ptrdiff_t O, ptrdiff_t I, real scale,
+                   const creg_step_rule *rule, real *scratch, double *sums)
+{
+    const CREG_FN(kernels) *kernels = active_kernels();
+    const double c = rule->max_norm;
+    const int packing = B >= CREG_STEP_PACK_BATCH;
+    const ptrdiff_t width = kernels->step_tile_width;
+    const ptrdiff_t chunk = CREG_STEP_NORM_CHUNK;
+    ptrdiff_t k0, n_mine, j0, n_neurons;
+    creg_my_share(row_chunks(I), &k0, &n_mine);
+    const ptrdiff_t i0 = k0 * chunk;
+    const ptrdiff_t i1 = (k0 + n_mine) * chunk < I ? (k0 + n_mine) * chunk : I;
+    if (i1 > i0) {
+        /* i0 is a tile boundary: these tiles are this thread's alone */
+        const ptrdiff_t t0 = i0 / width;
+        if (packing) {
+            kernels->pack_batch(scratch, X, I, B, I, t0,
+                                (i1 - i0 + width - 1) / width);
+        }
+        const real *x = packing ? scratch + t0 * B * width : X + i0;
+        for (ptrdiff_t j = 0; j < O; j += CREG_STEP_MR) {
+            const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
+            kernels->step_panel(W + j * I + i0,
+                                rule->momentum != 0 ? VW + j * I + i0 : NULL,
+                                I, dZ + j, O, x, I, packing, B,
+                                i1 - i0, m, scale, rule,
+                                c > 0 ? sums + k0 * O + j : NULL, O,
+                                &no_look_ahead);
+        }
+    }
+    creg_my_share(O, &j0, &n_neurons);
+    bias_share(b, Vb, db, dZ, B, O, j0, j0 + n_neurons, scale, rule);
+    if (c > 0) {
+#pragma omp barrier
+        for (ptrdiff_t j = j0; j < j0 + n_neurons; ++j) {
+            double sumsq = 0;
+            for (ptrdiff_t k = 0; k < row_chunks(I); ++k) {
+                sumsq += sums[k * O + j];
+            }
+            clamp_row(W + j * I, I, sumsq, c);
+        }
+    }
+}
+
+/* The panel split of update_from_batch's work: packing the batch when it
+ * is long, then this thread's run of panels, each with its neurons'
+ * biases (no serial tail after the team's region). */
+static void
+step_panels_share(real *W, real *b, real *VW, real *Vb, real *db,
+                  const real *dZ, const real *X, int x_packed, ptrdiff_t B,
+                  ptrdiff_t O, ptrdiff_t I, real scale,
+                  const creg_step_rule *rule,
+                  const CREG_FN(look_ahead) *next, real *scratch)
 {
     const CREG_FN(kernels) *kernels = active_kernels();
     const double c = rule->max_norm;
@@ -278,7 +386,7 @@ step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
     const int packing = B >= CREG_STEP_PACK_BATCH && !x_packed;
     const ptrdiff_t width = kernels->step_tile_width;
     const ptrdiff_t n_tiles = (I + width - 1) / width;
-    const ptrdiff_t n_panels = (O + CREG_STEP_MR - 1) / CREG_STEP_MR;
+    const ptrdiff_t n_panels = step_panels(O);
     /* at batch 1 without max-norm the kernel runs the forward in its own
      * pass; otherwise forward_rows runs it after the panel's step (and
      * clamp), on the panel's rows still in L1 */
@@ -301,9 +409,7 @@ step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
     const ptrdiff_t j0 = p0 * CREG_STEP_MR < O ? p0 * CREG_STEP_MR : O;
     const ptrdiff_t j1 = (p0 + n_mine) * CREG_STEP_MR < O
                              ? (p0 + n_mine) * CREG_STEP_MR : O;
-    CREG_FN(bias_gradient_columns)(db, dZ, B, O, j0, j1, scale);
-    CREG_FN(bias_step)(b + j0, momentum ? Vb + j0 : NULL, db + j0, j1 - j0,
-                       rule);
+    bias_share(b, Vb, db, dZ, B, O, j0, j1, scale, rule);
     for (p = p0; p < p0 + n_mine; ++p) {
         const ptrdiff_t j = p * CREG_STEP_MR;
         const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
@@ -313,7 +419,7 @@ step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
         kernels->step_panel(W + j * I, momentum ? VW + j * I : NULL, I,
                             dZ + j, O, packing ? scratch : X, I,
                             packing || x_packed, B, I, m, scale, rule,
-                            sumsq, &mine);
+                            sumsq, 0, &mine);
         for (int r = 0; c > 0 && r < m; ++r) {
             clamp_row(W + (j + r) * I, I, sumsq[r], c); /* in cache */
         }
@@ -326,6 +432,26 @@ step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
     }
 }
 
+/* This thread's share of update_from_batch's work, split by panels or by
+ * columns (splits_columns). */
+static void
+step_share(real *W, real *b, real *VW, real *Vb, real *db, const real *dZ,
+           const real *X, int x_packed, ptrdiff_t B, ptrdiff_t O,
+           ptrdiff_t I, real scale, const creg_step_rule *rule,
+           const CREG_FN(look_ahead) *next, real *scratch,
+           int columns_possible, double *sums)
+{
+    int me, team;
+    creg_team_position(&me, &team);
+    if (splits_columns(O, I, team, columns_possible)) {
+        step_columns_share(W, b, VW, Vb, db, dZ, X, B, O, I, scale, rule,
+                           scratch, sums);
+    } else {
+        step_panels_share(W, b, VW, Vb, db, dZ, X, x_packed, B, O, I, scale,
+                          rule, next, scratch);
+    }
+}
+
 void
 CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
                            real *db, const real *dZ, const real *X,
@@ -335,12 +461,17 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
                            const CREG_FN(look_ahead) *next, real *scratch,
                            int n_threads)
 {
-    const double panels = (double)((O + CREG_STEP_MR - 1) / CREG_STEP_MR);
+    const int columns_possible = columns_split_possible(O, I, rule, next,
+                                                        x_packed);
+    const ptrdiff_t panels = step_panels(O);
+    const ptrdiff_t parts = columns_possible && row_chunks(I) > panels
+                                ? row_chunks(I) : panels;
     const int nt = creg_threads_for_work(n_threads, (double)O * I * B,
-                                         CREG_SHARE_MIN, panels);
+                                         CREG_SHARE_MIN, (double)parts);
+    double sums[CREG_STEP_COLUMN_SUMS_MAX]; /* the column split's */
     CREG_TEAM(nt,
               step_share(W, b, VW, Vb, db, dZ, X, x_packed, B, O, I, scale,
-                         rule, next, scratch));
+                         rule, next, scratch, columns_possible, sums));
 }
 
 void
@@ -355,7 +486,7 @@ CREG_FN(apply_held_step)(real *W, real *VW, const real *dz, const real *x,
         const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
         double sumsq[CREG_STEP_MR];
         kernels->step_panel(W + j * I, VW != NULL ? VW + j * I : NULL, I,
-                            dz + j, O, x, I, 0, 1, I, m, 1, rule, sumsq,
+                            dz + j, O, x, I, 0, 1, I, m, 1, rule, sumsq, 0,
                             &no_look_ahead);
     }
 }

@@ -54,6 +54,68 @@ def test_weights_identical_for_1_2_3_threads(dtype, config):
     assert np.array_equal(results[0], results[2])
 
 
+def train_params(sizes, fit, n_threads, dtype, n, epochs=2):
+    rng = np.random.default_rng(11)
+    X = rng.random((n, sizes[0]))
+    y = rng.integers(0, sizes[-1], n)
+    net = creg.Network(sizes, hidden="relu", output="softmax",
+                       cost="log_likelihood", dtype=dtype, seed=5,
+                       init="normalized")
+    net.fit(X, y, epochs=epochs, n_threads=n_threads, **fit)
+    return net.params
+
+
+# Output layers too narrow for a panel of neurons a thread: the team splits
+# their columns at the max-norm sums' chunks (update.c, 256 inputs) and
+# their batch rows in groups of four (dense.c).  Max-norm of 0.3-0.5 clamps
+# these rows from the first step, so the chunks' sums decide the bits.
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("sizes, fit", [
+    # C3's output layer: 10 x 1,024 at batch 128, all of C3's rule
+    ([64, 1024, 10], dict(batch_size=128, lr=0.01, momentum=0.9, l2=1e-4,
+                          l1=1e-5, max_norm=0.5, dropout=0.5)),
+    # three chunks, the last of 8 inputs (a part tile); 7 neurons
+    ([40, 520, 7], dict(batch_size=300, lr=0.05, max_norm=0.4, l1=1e-3,
+                        l1_method="prox")),
+    # a batch below the packing threshold: the rows read in place
+    ([20, 4000, 10], dict(batch_size=15, lr=0.05, max_norm=0.3,
+                          momentum=0.5)),
+    # no max-norm: no sums, no barrier
+    ([50, 600, 5], dict(batch_size=300, lr=0.05, l2=1.0)),
+], ids=["c3-output", "part-chunk", "unpacked", "no-max-norm"])
+def test_narrow_layers_give_the_same_bits_split_by_columns(dtype, sizes, fit):
+    n = 3 * fit["batch_size"]
+    one = train_params(sizes, fit, 1, dtype, n)
+    assert np.isfinite(one).all()
+    for n_threads in (2, 3, 4):
+        assert np.array_equal(one, train_params(sizes, fit, n_threads, dtype,
+                                                n)), n_threads
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(inputs=st.integers(200, 1300), outputs=st.integers(1, 24),
+       batch=st.integers(8, 300), max_norm=st.sampled_from([None, 0.3, 2.0]),
+       momentum=st.sampled_from([0.0, 0.9]),
+       l1=st.sampled_from([0.0, 1e-3]),
+       dtype=st.sampled_from(["float32", "float64"]),
+       threads=st.integers(2, 5))
+def test_any_narrow_layer_gives_the_same_bits_on_any_team(
+        inputs, outputs, batch, max_norm, momentum, l1, dtype, threads):
+    sizes = [8, inputs, max(outputs, 2)]
+    fit = dict(batch_size=batch, lr=0.02, momentum=momentum, l1=l1,
+               l1_method="prox", max_norm=max_norm)
+    n = 2 * batch + 3
+    one = train_params(sizes, fit, 1, dtype, n, epochs=1)
+    assert np.array_equal(one, train_params(sizes, fit, threads, dtype, n,
+                                            epochs=1))
+
+
 # Run in a fresh process, so that no earlier test has started an OpenMP team:
 # libgomp starts its worker threads at the first region of more than one
 # thread and keeps them, so the process's thread count after each training
@@ -85,7 +147,8 @@ def train(sizes, batch_size, n):
     return threads()
 
 print(threads(), train([784, 30, 10], 10, 2000), train([784, 100, 10], 1, 500),
-      train([784, 100, 10], 10, 2000), train([784, 1024, 10], 128, 512))
+      train([784, 100, 10], 10, 2000), train([1024, 10], 128, 512),
+      train([784, 1024, 10], 128, 512))
 """
 
 
@@ -95,11 +158,14 @@ def test_teams_are_sized_by_the_work_of_a_step():
     # A job gets at most one thread per CREG_SHARE_MIN (250K) multiply-adds,
     # whatever n_threads asks (4 here): issue 4's C1 (10 x 784 x 30 per
     # step) and C4 (batch 1) run the one-thread code and start no team;
-    # C2's 10 x 784 x 100 step (784K) takes a team of 3, not 4; a wide
-    # layer at batch 128 takes all 4.
+    # C2's 10 x 784 x 100 step (784K) takes a team of 3, not 4; ten
+    # outputs of 1,024 inputs at batch 128 (1.3M) take all 4, splitting
+    # their batch and their columns, where whole 64-row blocks and panels
+    # of six neurons made two pieces; a wide layer at batch 128 takes all 4.
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     env["OPENBLAS_NUM_THREADS"] = "1"
     out = subprocess.run([sys.executable, "-c", TEAM_CHILD], env=env,
                          capture_output=True, text=True, check=True).stdout
-    start, c1, c4, c2, wide = map(int, out.split())
-    assert (c1, c4, c2, wide) == (start, start, start + 2, start + 3), out
+    start, c1, c4, c2, narrow, wide = map(int, out.split())
+    assert (c1, c4, c2, narrow, wide) == (start, start, start + 2, start + 3,
+                                          start + 3), out
