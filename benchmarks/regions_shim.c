@@ -36,8 +36,10 @@ static struct {
 
 /* regions, barriers inside them (counted once, by thread 0), seconds
  * inside regions, summed worker lateness, summed wait of the master for
- * the last thread to finish, summed team size */
-static double totals[6];
+ * the last thread to finish, summed team size, and the seconds the shim
+ * spent on its own records after each region (dladdr takes microseconds:
+ * regions.py counts it neither inside nor outside the regions) */
+static double totals[7];
 
 /* The regions since the last reset, one record each (the first
  * MAX_RECORDS): the outlined function's offset in its object and the
@@ -120,7 +122,9 @@ GOMP_parallel(region_fn fn, void *data, unsigned n, unsigned flags)
         memcpy(records[n_records].values, values, sizeof values);
         ++n_records;
     }
-    last_end = end;
+    /* the next region's serial time starts after this bookkeeping */
+    last_end = now();
+    totals[6] += last_end - end;
 }
 
 void
@@ -136,7 +140,7 @@ GOMP_barrier(void)
     forward();
 }
 
-/* The totals since the last reset (6 doubles, in the order above). */
+/* The totals since the last reset (7 doubles, in the order above). */
 void
 regions_read(double *out)
 {
