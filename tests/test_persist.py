@@ -9,6 +9,7 @@ import os
 import pickle
 import re
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -202,6 +203,50 @@ def test_save_replaces_existing_file(tmp_path):
     save_network(second, path)
     assert_same_network(second, load_network(path))
     assert os.listdir(tmp_path) == ["m.creg"]
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt",
+                    reason="POSIX symlinks")
+def test_save_through_a_symlink_replaces_its_file_and_keeps_the_link(
+        tmp_path):
+    real, link = tmp_path / "real.creg", tmp_path / "link.creg"
+    save_network(make_net(seed=1), real)
+    link.symlink_to(real)
+    second = make_net(CONFIGS[2], "float32", seed=2)
+    assert save_network(second, link) == str(link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert_same_network(second, load_network(real))
+    assert sorted(os.listdir(tmp_path)) == ["link.creg", "real.creg"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_save_keeps_the_replaced_files_permission_bits(tmp_path):
+    path = tmp_path / "m.creg"
+    save_network(make_net(seed=1), path)
+    os.chmod(path, 0o440)
+    save_network(make_net(seed=2), path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o440
+    assert_same_network(make_net(seed=2), load_network(path))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_save_refuses_a_fifo_and_leaves_it_alone(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="is a FIFO, not a regular file"):
+        save_network(make_net(), fifo)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert os.listdir(tmp_path) == ["pipe"]
+
+
+def test_save_refuses_a_device_behind_a_symlink(tmp_path):
+    if not os.path.exists(os.devnull) or os.name == "nt":
+        pytest.skip("no POSIX null device")
+    link = tmp_path / "null.creg"
+    link.symlink_to(os.devnull)
+    with pytest.raises(ValueError, match="character device"):
+        save_network(make_net(), link)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
 
 
 def _fail(*args, **kwargs):

@@ -43,7 +43,12 @@ What this module promises:
 - ``save_network`` writes to a temporary file in the target directory,
   fsyncs it and ``os.replace``-s it over the target, so a failed or
   interrupted save leaves any previous file untouched and no temporary
-  file behind. It refuses (``ValueError``) to write a network whose
+  file behind. A symlink at the path is followed (the link stays, its
+  file is replaced), the replaced file's permission bits are kept, and a
+  path naming anything but a regular file (a FIFO, a device, a socket) is
+  refused with ``ValueError`` before anything is written: replacing
+  ``/dev/null`` with a model file would break every program that uses
+  it. It refuses (``ValueError``) to write a network whose
   parameters contain NaN or infinity, since such a file could not be
   loaded; this check runs before the file system is touched. Only a
   process killed outright (SIGKILL, power loss) can leave a temporary
@@ -63,8 +68,7 @@ data to be trusted as much as its source.
 
 What it deliberately does not do: store optimizer state or training
 history (momentum restarts at zero on every ``fit`` anyway), migrate other
-format versions, or follow symlinks at the target path (``os.replace``
-replaces the link itself).
+format versions, or keep the replaced file's owner (only root could).
 """
 
 import hashlib
@@ -418,7 +422,8 @@ def save_network(net, path):
         The network to save.
     path : str or os.PathLike
         Destination file. An existing file is replaced only once the new one
-        is completely written and flushed to disk.
+        is completely written and flushed to disk, keeping its permission
+        bits; a symlink is followed and stays a link.
 
     Returns
     -------
@@ -428,8 +433,9 @@ def save_network(net, path):
     Raises
     ------
     ValueError
-        If the parameters contain NaN or infinity, or the network's settings
-        could not be loaded back. Nothing on disk is touched.
+        If the parameters contain NaN or infinity, the network's settings
+        could not be loaded back, or ``path`` names a FIFO, a device or a
+        socket. Nothing on disk is touched.
     OSError
         If writing fails; any previous file at ``path`` is left intact and
         the temporary file is removed.
@@ -440,19 +446,47 @@ def save_network(net, path):
     return write_atomically(path, head, payload, digest.digest())
 
 
+_NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _file_to_replace(target):
+    """(the path a save replaces, its permission bits or None): the file a
+    symlink leads to, so that the link stays a link; refused unless it is
+    a regular file, a directory (which the rename refuses with the usual
+    IsADirectoryError) or absent."""
+    real = os.path.realpath(target)
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        return real, None
+    except OSError as exc:
+        raise _naming(exc, target) from None
+    for test, kind in _NOT_REGULAR:
+        if test(mode):
+            raise ValueError(f"path {target!r} is {kind}, not a regular "
+                             "file: a model is saved only to a file")
+    return real, stat.S_IMODE(mode) if stat.S_ISREG(mode) else None
+
+
 def write_atomically(path, *chunks):
     """Write the byte strings to ``path`` through a temporary file in the
     same directory (write, flush, fsync, rename, fsync the directory), so
     the target is either the old file or the complete new one; on failure
-    the temporary file is removed.  Returns the path as str."""
+    the temporary file is removed.  Follows a symlink at ``path`` and keeps
+    the replaced file's permission bits (_file_to_replace).  Returns the
+    path as str."""
     target = os.fsdecode(os.fspath(path))
-    directory, name = os.path.split(os.path.abspath(target))
+    real, mode = _file_to_replace(target)
+    directory, name = os.path.split(real)
     try:
         fd, tmp = _open_temporary(directory, name)
     except OSError as exc:
         raise _naming(exc, target) from None
     try:
         try:
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
             f = os.fdopen(fd, "wb")
         except BaseException:
             os.close(fd)
@@ -462,7 +496,7 @@ def write_atomically(path, *chunks):
                 f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, target)
+        os.replace(tmp, real)
     except BaseException as exc:
         try:
             os.unlink(tmp)
