@@ -590,6 +590,15 @@ fit("D-lr_schedule-returns-nan", ValueError,
     "epoch's lr, a finite number > 0", lr_schedule=lambda e, h: NAN_F)
 fit("D-lr_schedule-returns-zero", ValueError,
     "lr_schedule(0, history) returned 0.0", lr_schedule=lambda e, h: 0.0)
+# 1e-300 is a positive float64 and 0 in float32: nothing would train
+fit("D-lr-zero-in-float32", ValueError,
+    "lr=1e-300 is 0 in float32: the weights would never change",
+    net="soft32", lr=1e-300)
+fit("D-lr_schedule-returns-zero-in-float32", ValueError,
+    "lr_schedule(0, history) returned 1e-300; a schedule must return the "
+    "epoch's lr, a finite number > 0 that the network's dtype can hold "
+    "(lr=1e-300 is 0 in float32", net="soft32",
+    lr_schedule=lambda e, h: 1e-300)
 fit("D-lr_schedule-returns-str", TypeError,
     "lr_schedule(0, history) returned 'fast'", lr_schedule=lambda e, h: "fast")
 fit("D-validation_data-array", TypeError, "validation_data must be a pair",
@@ -1371,15 +1380,48 @@ def test_G1_a_large_call_is_held_against_the_memory_available_now(
     assert net.predict(X).shape == (1000,)
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_outputs_that_overflow_for_finite_inputs_raise(sparse):
+    # RELIABILITY A3: finite float32 inputs whose products overflow inside
+    # the network gave rows of NaN probabilities (and class 0) silently
+    X, y = creg.datasets.load_digits(dtype="float32")
+    net = creg.Network([64, 30, 10], seed=0)
+    net.fit(X[:500], y[:500], epochs=2, n_threads=1)
+    if sparse:  # most weights zero: predict takes the sparse pass
+        for w in net.weights:
+            w[np.abs(w) < np.quantile(np.abs(w), 0.8)] = 0
+    big = X[:64] * 3e38
+    assert np.isfinite(big).all()
+    for call in (net.predict_proba, net.predict):
+        with pytest.raises(ValueError, match=r"^X: the network's outputs "
+                           r"overflow float32 .*too large .*largest \|X\| "
+                           r"3e\+38"):
+            call(big)
+    # cost and accuracy report what they find (their contract,
+    # test_boundary_properties): no error
+    assert not np.isfinite(net.cost(big, y[:64]))
+    assert 0 <= net.accuracy(big, y[:64]) <= 1
+    # and the same network on the same rows at their own scale is fine
+    assert np.isfinite(net.predict_proba(X[:64])).all()
+    # so do weights a user set that large
+    net.weights[0][...] = 1e38
+    with pytest.raises(ValueError, match=r"largest \|weight\| 1e\+38"):
+        net.predict_proba(X[:64])
+
+
 def test_finite_inputs_whose_sum_overflows_are_accepted():
     # _check_finite sums X in one pass; finite values near the dtype's
-    # largest overflow that sum, and must still pass (without a warning).
+    # largest overflow that sum, and must still pass (without a warning):
+    # what stops them is the network's own overflow, named as such.
     net = creg.Network([3, 4, 2], dtype="float32", seed=0)
     X = np.full((5, 3), 3e38, np.float32)
     X[0, 0] = -3e38
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert net.predict_proba(X).shape == (5, 2)
+        with pytest.raises(ValueError, match="outputs overflow float32") \
+                as info:
+            net.predict_proba(X)
+    assert "NaN or infinity" not in str(info.value)
     X[4, 2] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         net.predict(X)

@@ -1,4 +1,6 @@
 """CregSearchCV: GridSearchCV's results, with the fits run as threads."""
+import re
+
 import numpy as np
 import pytest
 
@@ -127,3 +129,17 @@ def test_ctrl_c_stops_the_fits_running_in_threads(monkeypatch, ctrl_c):
     # batch, in a thread already counted)
     assert len(set(stopped)) == 2
     assert search.estimator.n_threads is None  # put back
+
+
+@pytest.mark.parametrize("n_jobs, fragment", [
+    (0, "n_jobs = 0 is invalid: n_jobs must be >= 1"),
+    (-10**6, "n_jobs must be >= 1 or in [-"),
+    ("two", "n_jobs")])
+def test_a_bad_n_jobs_is_named_as_such(n_jobs, fragment):
+    X, y = creg.datasets.load_digits()
+    search = CregSearchCV(CregClassifier((8,), epochs=1), {"l2": [0.0]},
+                          cv=2, n_jobs=n_jobs)
+    with pytest.raises((ValueError, TypeError),
+                       match=re.escape(fragment)) as info:
+        search.fit(X[:100], y[:100])
+    assert "n_threads" not in str(info.value)

@@ -303,6 +303,24 @@ def test_regressor_scales_targets_and_maps_predictions_back():
     assert np.array_equal(raw.predict(X), raw.network_.predict(X)[:, 0])
 
 
+def test_regressor_scales_targets_near_the_float64_limit():
+    # y.std() of targets around 1e160 overflows: the network trained on
+    # zeros and predicted inf; targets of +-1.7e308 met "y contains NaN"
+    X, y = _regression(n=120)
+    small = CregRegressor(epochs=3, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        huge = CregRegressor(epochs=3, random_state=0).fit(X, y * 1e160)
+    np.testing.assert_allclose(huge.y_scale_, small.y_scale_ * 1e160,
+                               rtol=1e-12)
+    np.testing.assert_allclose(huge.predict(X), small.predict(X) * 1e160,
+                               rtol=1e-9)
+    edge = np.where(np.arange(120) % 2, 1.7e308, -1.7e308)
+    top = CregRegressor(epochs=2, random_state=0).fit(X, edge)
+    assert np.isfinite(top.y_scale_).all() and np.isfinite(
+        top.predict(X)).all()
+
+
 def test_float32_estimator_predicts_float32():
     X, y = _regression()
     reg = CregRegressor(dtype="float32", random_state=0).fit(X, y)

@@ -160,25 +160,26 @@ def _usable_cpus():
         return os.cpu_count() or 1
 
 
-def n_threads(value):
+def n_threads(value, name="n_threads"):
     """None (OpenMP's default), an int in [1, MAX_THREADS], or a negative
     int counting back from the usable CPUs (-1 = all of them, -2 = all but
-    one), as in scikit-learn; resolved by the thread policy in _threads."""
+    one), as in scikit-learn; resolved by the thread policy in _threads.
+    `name` is the argument's (CregSearchCV's n_jobs)."""
     if value is not None:
-        value = _integer("n_threads", value)
+        value = _integer(name, value)
         if value == 0:
             raise ValueError(
-                "n_threads = 0 is invalid: n_threads must be >= 1, or "
+                f"{name} = 0 is invalid: {name} must be >= 1, or "
                 "negative to count back from the usable CPUs (-1 = all)")
         if value > MAX_THREADS:
             raise ValueError(
-                f"n_threads must be at most {MAX_THREADS}; got {value} "
+                f"{name} must be at most {MAX_THREADS}; got {value} "
                 f"(this machine has {_usable_cpus()} usable CPUs)")
         if value < 0:
             cpus = _usable_cpus()
             if cpus + 1 + value < 1:
                 raise ValueError(
-                    f"n_threads must be >= 1 or in [-{cpus}, -1] on this "
+                    f"{name} must be >= 1 or in [-{cpus}, -1] on this "
                     f"machine ({cpus} usable CPUs); got {value}")
             value = cpus + 1 + value
     return effective_n_threads(value)
@@ -694,14 +695,26 @@ def lr_schedule(value):
     return value
 
 
-def scheduled_lr(value, epoch):
+def learning_rate(value, dtype):
+    """lr: a number > 0 that is not 0 in the network's dtype (1e-300 is
+    0 in float32, where the weights would never change)."""
+    value = positive("lr", value)
+    if np.dtype(dtype).type(value) == 0:
+        raise ValueError(
+            f"lr={value!r} is 0 in {np.dtype(dtype).name}: the weights "
+            "would never change; use a larger lr or dtype='float64'")
+    return value
+
+
+def scheduled_lr(value, epoch, dtype):
     """The lr a callable lr_schedule returned for 0-based `epoch`."""
     try:
-        return positive("lr", value)
+        return learning_rate(value, dtype)
     except (TypeError, ValueError) as exc:
         raise type(exc)(
             f"lr_schedule({epoch}, history) returned {value!r}; a schedule "
-            "must return the epoch's lr, a finite number > 0") from None
+            "must return the epoch's lr, a finite number > 0 that the "
+            f"network's dtype can hold ({exc})") from None
 
 
 def early_stopping(value):

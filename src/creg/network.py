@@ -533,6 +533,13 @@ class Network:
             targets, ``predict_proba(X) > 0.5`` are the predicted labels.
             A linear output gives the outputs themselves.
 
+        Raises
+        ------
+        ValueError
+            If X holds NaN or infinity, or if finite rows overflow the
+            network's dtype on the way (X or the weights far too large):
+            never rows of NaN.
+
         Notes
         -----
         Layers from the first on whose weights are at least half exact
@@ -563,19 +570,41 @@ class Network:
         except _sparse.NonFiniteInput:
             sparse = None
         if sparse is not None:
+            if not np.isfinite(sparse).all():
+                self._refuse_overflow(Xa)
             return sparse
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
         return self._evaluate_finite(X, Xa, None, ws, nt)[0]
 
-    def _evaluate_finite(self, X, Xa, Y, ws, n_threads, **options):
+    def _evaluate_finite(self, X, Xa, Y, ws, n_threads, *, overflow_ok=False,
+                         **options):
         """_evaluate of Xa, X validated but for NaN and inf
         (_features(X, finite=False)): the pass's first-layer sums tell
         whether X may hold them, and only then is it scanned, raising
-        _features' error."""
+        _features' error.  Outputs (or without them, the cost) that are not
+        finite for finite X raise too (_refuse_overflow), unless
+        overflow_ok: `cost` and `accuracy` report what they find."""
         out, sums, finite = self._evaluate(Xa, Y, ws, n_threads, **options)
         if not finite and not check.all_finite(Xa):
             self._features(X)  # raises
+        if not overflow_ok and not (
+                finite and (np.isfinite(out).all() if out is not None
+                            else Y is None or math.isfinite(sums.cost))):
+            self._refuse_overflow(Xa)
         return out, sums
+
+    def _refuse_overflow(self, Xa):
+        """Raises for outputs that overflowed inside the network although
+        X is finite: weights set to NaN or inf are named, else the scale of
+        X and of the weights (issue RELIABILITY A3: never a silent inf)."""
+        self._check_finite_parameters()
+        largest_x = float(np.abs(Xa).max()) if Xa.size else 0.0
+        largest_w = max(float(np.abs(w).max()) for w in self._weights)
+        raise ValueError(
+            f"X: the network's outputs overflow {self.dtype} for these rows: "
+            f"X or the weights are too large (largest |X| {largest_x:.3g}, "
+            f"largest |weight| {largest_w:.3g}); scale X to unit size (e.g. "
+            "with sklearn's StandardScaler) or use dtype='float64'")
 
     def predict(self, X: ArrayLike, *,
                 n_threads: Optional[int] = None) -> np.ndarray:
@@ -645,7 +674,8 @@ class Network:
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
         per_label = _accuracy.is_multi_label(Ya, self.output, y)
         sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
-                                     outputs=False, per_label=per_label)[1]
+                                     outputs=False, per_label=per_label,
+                                     overflow_ok=True)[1]
         return _accuracy.from_count(sums.correct, Ya, per_label)
 
     def _penalty(self, l2, l1):
@@ -695,7 +725,7 @@ class Network:
         scale = _penalty_scale(penalty_scale, Xa.shape[0])
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
         sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
-                                     outputs=False)[1]
+                                     outputs=False, overflow_ok=True)[1]
         return sums.cost / Xa.shape[0] + self._penalty(l2 * scale, l1 * scale)
 
     def gradient(self, X: ArrayLike,
@@ -867,7 +897,7 @@ class Network:
                 f"epochs={epochs} would take epochs_trained "
                 f"({self.epochs_trained}) to 2**63 or beyond")
         batch_size = check.batch_size(batch_size, Xa.shape[0])
-        lr = check.positive("lr", lr)
+        lr = check.learning_rate(lr, self.dtype)
         scale = _penalty_scale(penalty_scale, Xa.shape[0])
         l2 = check.non_negative("l2", l2)
         l1 = check.non_negative("l1", l1)
@@ -927,7 +957,7 @@ class Network:
                 if not np.isfinite(a).all():
                     raise ValueError(
                         f"net.{kind}[{l}] contains NaN or infinity; set "
-                        "finite values before fit")
+                        "finite values first")
 
     def _watch(self, X, Y, rule):
         """Warn now about inputs on a bad scale; return what watches the
@@ -999,7 +1029,7 @@ class Network:
         order = np.empty(n, np.int64) if plan["shuffle"] else None
         n_batches = -(-n // bs)
         history = History(train_metrics=plan["train_metrics"])
-        tracker = _Tracker(rule["lr"], plan, validation)
+        tracker = _Tracker(rule["lr"], plan, validation, self.dtype)
         # one meaning of accuracy for train and validation alike
         per_label = plan["per_label"]
         table = EpochTable(accuracy=self.output != "linear",
@@ -1147,6 +1177,9 @@ class Network:
         Parameters
         ----------
         path : str or os.PathLike
+            A file: an existing one keeps its permission bits, a symlink
+            is followed, and a FIFO, device or socket is refused
+            (ValueError).
 
         Returns
         -------
@@ -1351,8 +1384,9 @@ class _Tracker:
     """The lr schedule of one fit and its early stopping, both driven by
     the same validation score (creg.early_stopping)."""
 
-    def __init__(self, lr0, plan, validation):
+    def __init__(self, lr0, plan, validation, dtype):
         self.lr0 = self.lr = lr0
+        self.dtype = dtype
         self.schedule = plan["lr_schedule"]
         self.patience = plan["patience"]
         # Without early stopping, validation data still gets a monitor
@@ -1367,7 +1401,7 @@ class _Tracker:
     def lr_for(self, epoch, history):
         if callable(self.schedule):
             self.lr = check.scheduled_lr(self.schedule(epoch, history),
-                                         epoch)
+                                         epoch, self.dtype)
         return self.lr
 
     def should_stop(self, network, history):

@@ -751,9 +751,7 @@ class CregRegressor(RegressorMixin, _CregEstimator):
         if first:
             self.n_outputs_ = Y.shape[1]
             if self.scale_y:
-                self.y_mean_ = Y.mean(axis=0, dtype=np.float64)
-                scale = Y.std(axis=0, dtype=np.float64)
-                self.y_scale_ = np.where(scale > 0, scale, 1.0)
+                self.y_mean_, self.y_scale_ = _standardization(Y)
             else:
                 self.y_mean_ = np.zeros(Y.shape[1])
                 self.y_scale_ = np.ones(Y.shape[1])
@@ -762,7 +760,7 @@ class CregRegressor(RegressorMixin, _CregEstimator):
                 f"y has {Y.shape[1]} output(s), but {type(self).__name__} "
                 f"was fitted with {self.n_outputs_}.")
         if np.any(self.y_mean_ != 0) or np.any(self.y_scale_ != 1):
-            Y = (Y - self.y_mean_) / self.y_scale_
+            Y = _standardized(Y, self.y_mean_, self.y_scale_)
         return Y, Y.shape[1]
 
     def _validation_score(self, net: Network, X_val: NDArray[Any],
@@ -802,6 +800,39 @@ class CregRegressor(RegressorMixin, _CregEstimator):
             out = (out * self.y_scale_.astype(dtype)
                    + self.y_mean_.astype(dtype))
         return out.ravel() if self.n_outputs_ == 1 else out
+
+
+def _standardization(Y: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+    """(mean, standard deviation, 1 where that is 0) of each column of
+    finite Y, in float64.  Targets near float64's limit overflow the
+    squares (a std of inf trained the network on zeros): those columns are
+    measured divided by their largest magnitude instead."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = Y.mean(axis=0, dtype=np.float64)
+        scale = Y.std(axis=0, dtype=np.float64)
+    if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+        top = _largest(Y)
+        mean = (Y / top).mean(axis=0, dtype=np.float64) * top
+        scale = (Y / top).std(axis=0, dtype=np.float64) * top
+    return mean, np.where(scale > 0, scale, 1.0)
+
+
+def _largest(Y: NDArray[Any]) -> NDArray[Any]:
+    """Each column's largest magnitude, 1 for a column of zeros."""
+    top = np.abs(Y).max(axis=0).astype(np.float64)
+    return np.where(top > 0, top, 1.0)
+
+
+def _standardized(Y: NDArray[Any], mean: NDArray[Any],
+                  scale: NDArray[Any]) -> NDArray[Any]:
+    """(Y - mean) / scale, which is at most sqrt(n) in magnitude for the
+    columns' own statistics, also where Y - mean alone would overflow."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (Y - mean) / scale
+    if not np.isfinite(out).all():
+        top = _largest(Y)
+        out = (Y / top - mean / top) / (scale / top)
+    return out
 
 
 def _extend_history(total: History, more: History) -> None:
@@ -897,7 +928,7 @@ return_train_score
 
         own = self.get_params(deep=False)
         one_thread, restore = _fits_on_one_thread(own["estimator"])
-        threads = check.n_threads(own["n_jobs"]) or check._usable_cpus()
+        threads = check.n_threads(own["n_jobs"], "n_jobs") or check._usable_cpus()
         try:
             with parallel_config(backend=_stoppable_threads(),
                                  n_jobs=threads):
