@@ -172,6 +172,17 @@ def test_one_diverging_run_ends_alone():
         "train_cost")
 
 
+def test_no_best_point_when_every_point_diverged():
+    X, y = data()
+    Y = 1e6 * X[:, :3]
+    result = creg.sweep(X, Y, [SIZES[0], 3], {"lr": [300.0, 1000.0]},
+                        output="linear", epochs=2, n_threads=1)
+    assert [r.ended for r in result] == ["diverged", "diverged"]
+    with pytest.raises(ValueError, match="no grid point has a train_cost "
+                       "to rank: every point has a run that diverged"):
+        result.best("train_cost")
+
+
 def test_early_stopping_says_why_it_ended():
     X, y = data()
     X_val, y_val = data(n=25, seed=2)
@@ -291,6 +302,9 @@ def test_x_is_read_in_place_and_folds_one_at_a_time(monkeypatch):
         (p, f) for p in range(3) for f in range(4)]
 
 
+ROWS = np.arange(N)
+
+
 @pytest.mark.parametrize("kwargs, error, words", [
     (dict(grid={"learning_rate": [0.1]}), TypeError, "'lr'"),
     (dict(grid={"lr": [0.1]}, alpha=1.0), TypeError, "alpha"),
@@ -316,6 +330,16 @@ def test_x_is_read_in_place_and_folds_one_at_a_time(monkeypatch):
     (dict(grid={"lr": [0.1]}, cv="3"), TypeError, "cv must be"),
     (dict(grid={"lr": [0.1]}, cv=2, validation_data=(1, 2)), ValueError,
      "cv or validation_data"),
+    # fold indices past X, negative (numpy would count back), not
+    # integers, empty: each named, not numpy's IndexError
+    (dict(grid={"lr": [0.1]}, cv=[(ROWS[:10], [10**6])]), ValueError,
+     "cv's fold 0: its test rows must be indices in [0, "),
+    (dict(grid={"lr": [0.1]}, cv=[(ROWS[:10], ROWS[10:20]), ([-1], [3])]),
+     ValueError, "cv's fold 1: its train rows must be indices"),
+    (dict(grid={"lr": [0.1]}, cv=[(ROWS[:10], [1.5])]), TypeError,
+     "cv's fold 0: its test rows must be a 1-D array of row indices"),
+    (dict(grid={"lr": [0.1]}, cv=[([], ROWS[:10])]), ValueError,
+     "cv's fold 0: its train rows are empty"),
     (dict(grid={"lr": [0.1]}, n_threads=0), ValueError, "n_threads"),
     (dict(grid={"lr": [0.1]}, verbose="yes"), TypeError, "verbose"),
     (dict(grid={"lr": [0.1]}, chunk=3), TypeError, "chunk must be a pair"),

@@ -176,7 +176,29 @@ def splits(cv, X, y):
         except (TypeError, ValueError):
             raise TypeError(f"cv's fold {i} must be a (train, test) pair of "
                             "index arrays") from None
-        splits.append((np.asarray(train), np.asarray(test)))
+        n = X.shape[0] if X.ndim else 0
+        splits.append((_fold_rows(train, "train", i, n),
+                       _fold_rows(test, "test", i, n)))
     if not splits:
         raise ValueError("cv gave no fold")
     return splits
+
+
+def _fold_rows(rows, part, i, n):
+    """One side of cv's fold i as row indices: integers in [0, n) (or a
+    boolean mask of n rows), at least one.  Negative indices are refused,
+    not counted from the end as numpy would."""
+    rows = np.asarray(rows)
+    where = f"cv's fold {i}: its {part} rows"
+    if rows.dtype == bool and rows.shape == (n,):
+        rows = np.flatnonzero(rows)
+    if rows.ndim != 1 or (rows.size and not np.issubdtype(rows.dtype,
+                                                           np.integer)):
+        raise TypeError(f"{where} must be a 1-D array of row indices; got "
+                        f"shape {rows.shape} of {rows.dtype}")
+    if rows.size == 0:
+        raise ValueError(f"{where} are empty")
+    if rows.min() < 0 or rows.max() >= n:
+        raise ValueError(f"{where} must be indices in [0, {n}), the rows of "
+                         f"X; got {rows.min()} to {rows.max()}")
+    return rows

@@ -292,7 +292,8 @@ class SweepResult:
 
         Accuracies are maximized, costs minimized.  A point with a
         diverged run (or no run left after an interruption) is never
-        chosen over one without.
+        chosen over one without, and where every point has one there is
+        no best (ValueError).
 
         Parameters
         ----------
@@ -317,6 +318,11 @@ class SweepResult:
         sign = 1.0 if metric.endswith("accuracy") else -1.0
         ranks = [-math.inf if math.isnan(s) else sign * s
                  for s in self.scores(metric)]
+        if all(math.isinf(r) and r < 0 for r in ranks):
+            raise ValueError(
+                f"no grid point has a {metric} to rank: every point has a "
+                "run that diverged or did not finish (each run's `ended` "
+                "says why it stopped)")
         point = int(np.argmax(ranks))
         return SweepBest(dict(self.points[point]),
                          self.scores(metric)[point],
