@@ -167,7 +167,9 @@ def _import_warnings(**env):
 
 def test_a_level_the_cpu_cannot_run_warns_and_keeps_the_best():
     best = _core.best_kernel_level()
-    for value in ("avx9000", str(best + 1), "-1", "level 2"):
+    # '²' and '٣' are digits to str.isdigit that int() refuses or reads
+    for value in ("avx9000", str(best + 1), "-1", "level 2", "\u00b2",
+                  "\u0663"):
         level, stderr = _import_warnings(CREG_KERNEL_LEVEL=value)
         assert level == best, value
         assert "RuntimeWarning" in stderr and "CREG_KERNEL_LEVEL" in stderr

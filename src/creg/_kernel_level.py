@@ -27,7 +27,8 @@ def _parse(value):
     """The level a CREG_KERNEL_LEVEL value asks for (a number, or the name
     of a level this build has), or None."""
     text = value.strip().lower()
-    if text.isdigit():
+    # isascii: str.isdigit also holds for digits int() refuses, such as '²'
+    if text.isascii() and text.isdigit():
         return int(text)
     level = 0
     while _core.kernel_name(level) != "unknown":
