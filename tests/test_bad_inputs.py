@@ -1409,6 +1409,28 @@ def test_outputs_that_overflow_for_finite_inputs_raise(sparse):
         net.predict_proba(X[:64])
 
 
+@pytest.mark.parametrize("attribute, value, fragment", [
+    ("hidden", "softmax", "hidden must be one of"),
+    ("output", "relu", "output must be one of"),
+    ("cost_name", "hinge", "cost must be one of"),
+    ("seed", -5, "seed must be in [0, 2**63)"),
+])
+def test_settings_assigned_after_construction_are_checked(attribute, value,
+                                                          fragment):
+    # plain attributes: net.hidden = "softmax" trained a softmax hidden
+    # layer, net.seed = -5 met Cython's "can't convert negative value"
+    X, y = creg.datasets.load_digits()
+    net = creg.Network([64, 10, 10], seed=0)
+    before = net.params.copy()
+    setattr(net, attribute, value)
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        net.fit(X[:100], y[:100], epochs=1)
+    assert np.array_equal(net.params, before)
+    if attribute != "seed":  # predict draws nothing
+        with pytest.raises(ValueError, match=re.escape(fragment)):
+            net.predict(X[:5])
+
+
 def test_finite_inputs_whose_sum_overflows_are_accepted():
     # _check_finite sums X in one pass; finite values near the dtype's
     # largest overflow that sum, and must still pass (without a warning):

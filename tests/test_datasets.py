@@ -211,6 +211,31 @@ def test_load_mnist_round_trip(tmp_path, gz, dtype):
     check_round_trip(load_mnist(tmp_path, dtype=dtype), splits, dtype)
 
 
+def _rewrite(directory, prefix, what, magic, array):
+    write(os.path.join(directory, file_name(prefix, what, False)),
+          idx_bytes(magic, array.shape, array), False)
+
+
+def test_load_mnist_refuses_a_label_past_9(tmp_path):
+    splits = write_mnist(tmp_path)
+    labels = splits["t10k"][1].copy()
+    labels[3] = 255
+    _rewrite(tmp_path, "t10k", "labels", LABELS_MAGIC, labels)
+    with pytest.raises(ValueError, match="holds label 255: MNIST's classes "
+                       "are the digits 0 to 9"):
+        load_mnist(tmp_path)
+
+
+def test_load_mnist_refuses_files_of_no_image(tmp_path):
+    write_mnist(tmp_path)
+    _rewrite(tmp_path, "train", "images", IMAGES_MAGIC,
+             np.zeros((0, ROWS, COLS), np.uint8))
+    _rewrite(tmp_path, "train", "labels", LABELS_MAGIC,
+             np.zeros(0, np.uint8))
+    with pytest.raises(ValueError, match="holds no image"):
+        load_mnist(tmp_path)
+
+
 def test_load_mnist_default_dtype_is_float32(tmp_path):
     write_mnist(tmp_path)
     (X_train, _), (X_test, _) = load_mnist(str(tmp_path))

@@ -47,6 +47,14 @@ def _weights_after(epochs):
     return net.params
 
 
+@pytest.mark.parametrize("returned", ["x", None, [1.0, 2.0]])
+def test_a_score_that_is_no_number_is_named(returned):
+    stop = creg.EarlyStopping(2, score=lambda net: returned)
+    with pytest.raises(TypeError, match=r"EarlyStopping's score\(network\) "
+                       "must return a number"):
+        _fit(_net(), stop, validation=False)
+
+
 def test_a_score_of_your_own_needs_no_validation_data():
     X_val, y_val = VAL
     stop = creg.EarlyStopping(4, score=lambda net: -net.cost(X_val, y_val))

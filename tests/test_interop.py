@@ -288,6 +288,14 @@ def test_keras_weights_layout_and_forward(dtype, hidden, output):
     assert (back.cost_name, back.dtype) == (COST_OF[output], net.dtype)
 
 
+@pytest.mark.parametrize("weights", [None, 3, "kernel"])
+def test_from_keras_weights_names_weights_that_are_no_list(weights):
+    with pytest.raises(TypeError, match="weights must be Keras' "
+                       r"get_weights\(\) list"):
+        creg.Network.from_keras_weights(weights, hidden="relu",
+                                        output="linear")
+
+
 @pytest.mark.parametrize("weights, pattern", [
     ([np.zeros((3, 2))], "pairs; got 1 arrays"),
     ([], "pairs; got 0 arrays"),

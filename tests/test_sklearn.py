@@ -321,6 +321,16 @@ def test_regressor_scales_targets_near_the_float64_limit():
         top.predict(X)).all()
 
 
+@pytest.mark.parametrize("y", [["a"] * 40, ["1.5"] * 40],
+                         ids=["letters", "numerals"])
+def test_regressor_names_targets_that_are_no_numbers(y):
+    X, _ = _regression(n=40)
+    with pytest.raises(ValueError, match="y must hold numbers for "
+                       "CregRegressor, which regresses on them; got an array "
+                       "of <U"):
+        CregRegressor(epochs=1).fit(X, np.array(y))
+
+
 def test_float32_estimator_predicts_float32():
     X, y = _regression()
     reg = CregRegressor(dtype="float32", random_state=0).fit(X, y)

@@ -214,6 +214,12 @@ def _load_split(directory, prefix, dtype):
             f"{image_path} holds {images.shape[0]} images but {label_path} "
             f"holds {labels.shape[0]} labels; the two files do not belong "
             "together")
+    if images.shape[0] == 0:
+        raise ValueError(f"{image_path} holds no image")
+    if labels.max() > 9:
+        raise ValueError(
+            f"{label_path} holds label {int(labels.max())}: MNIST's classes "
+            "are the digits 0 to 9")
     X = images.reshape(images.shape[0], -1).astype(dtype)
     X /= 255
     return X, labels.astype(np.int64)

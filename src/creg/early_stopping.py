@@ -101,8 +101,10 @@ class EarlyStopping:
 
     def _after_epoch(self, network: Network, history: History) -> bool:
         """Score the weights the epoch left; True if they are the best."""
-        score = float(_validation_score(history) if self.score is None
-                      else self.score(network))
+        if self.score is None:
+            score = _validation_score(history)
+        else:
+            score = _score_value(self.score(network))
         self.scores.append(score)
         if not score > self.best_score:  # NaN is never better
             self._since_best += 1
@@ -129,6 +131,15 @@ class EarlyStopping:
             return None
         params[...] = self._best_params
         return self.best_epoch
+
+
+def _score_value(value: Any) -> float:
+    """What an EarlyStopping score callable returned, as a float."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"EarlyStopping's score(network) must return a "
+                        f"number; it returned {value!r}") from None
 
 
 def _validation_score(history: History) -> float:

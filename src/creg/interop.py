@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Iterable
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -222,6 +223,10 @@ def from_keras_weights(cls, weights: Sequence[Any], *, hidden: str,
                        seed: int = 0):
     """A Network from Keras Dense weights; see Network.from_keras_weights."""
     output = check.choice("output", output, check.OUTPUT)
+    if isinstance(weights, (str, bytes)) or not isinstance(weights,
+                                                           Iterable):
+        raise TypeError("weights must be Keras' get_weights() list "
+                        f"[kernel_0, bias_0, ...]; got {weights!r}")
     arrays = [np.asarray(w) for w in weights]
     if not arrays or len(arrays) % 2:
         raise ValueError("from_keras_weights needs [kernel_0, bias_0, ...] "

@@ -178,6 +178,13 @@ class Network:
     # ----------------------------------------------------------- buffers
     @property
     def _spec(self):
+        """The settings every pass hands to C, checked again: they are
+        plain attributes, and one set after construction (net.hidden =
+        "softmax") must be refused, not trained."""
+        check.choice("hidden", self.hidden, check.HIDDEN)
+        check.choice("output", self.output, check.OUTPUT)
+        check.choice("cost", self.cost_name, check.COSTS)
+        check.cost_fits_output(self.cost_name, self.output)
         return NetSpec(self.sizes, self.hidden, self.output, self.cost_name)
 
     def _make_views(self):
@@ -927,6 +934,7 @@ class Network:
         train_metrics = check.choice("train_metrics", train_metrics,
                                      _TRAIN_METRICS)
         nt = check.n_threads(n_threads)
+        check.seed(self.seed)  # an attribute: it may have been set since
         self._check_finite_parameters()
         if not self._fit_lock.acquire(blocking=False):
             raise RuntimeError("fit is already running on this network in "

@@ -747,6 +747,10 @@ class CregRegressor(RegressorMixin, _CregEstimator):
 
     def _encode_targets(self, y: NDArray[Any], first: bool, classes: Any
                         ) -> tuple[NDArray[Any], int]:
+        if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+            raise ValueError(
+                f"y must hold numbers for {type(self).__name__}, which "
+                f"regresses on them; got an array of {y.dtype}")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if first:
             self.n_outputs_ = Y.shape[1]
