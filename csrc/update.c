@@ -290,20 +290,37 @@ columns_split_possible(ptrdiff_t O, ptrdiff_t I, const creg_step_rule *rule,
                || O * row_chunks(I) <= CREG_STEP_COLUMN_SUMS_MAX);
 }
 
+/* The most columns a thread of `team` gets when the team splits rows of
+ * I inputs into runs of chunks (creg_my_share's split; the last chunk
+ * may be short). */
+static ptrdiff_t
+busiest_columns(ptrdiff_t I, int team)
+{
+    const ptrdiff_t C = row_chunks(I), chunk = CREG_STEP_NORM_CHUNK;
+    ptrdiff_t most = 0;
+    for (int t = 0; t < team; ++t) {
+        const ptrdiff_t c0 = C * t / team, c1 = C * (t + 1) / team;
+        const ptrdiff_t end = c1 * chunk < I ? c1 * chunk : I;
+        most = c1 > c0 && end - c0 * chunk > most ? end - c0 * chunk : most;
+    }
+    return most;
+}
+
 /* Whether a team of `team` threads splits the columns: only for a layer
  * with fewer than two panels a thread (an output layer of ten neurons has
  * two, so whole panels would leave all but two threads idle), and where
- * that loads the busiest thread no more than whole panels would.  Then
- * each thread packs and reads only its columns of the batch, and none
- * waits for the others' packing. */
+ * that loads the busiest thread no more than whole panels would (its
+ * panels times its columns).  Then each thread packs and reads only its
+ * columns of the batch, and none waits for the others' packing. */
 static int
 splits_columns(ptrdiff_t O, ptrdiff_t I, int team, int possible)
 {
-    const ptrdiff_t P = step_panels(O), C = row_chunks(I);
-    const ptrdiff_t busiest_panels = (P + team - 1) / team * C;
-    const ptrdiff_t busiest_columns = (C + team - 1) / team * P;
-    return possible && team > 1 && P < 2 * (ptrdiff_t)team
-           && busiest_columns <= busiest_panels;
+    if (!possible || team < 2) {
+        return 0;
+    }
+    const ptrdiff_t P = step_panels(O);
+    return P < 2 * (ptrdiff_t)team
+           && P * busiest_columns(I, team) <= (P + team - 1) / team * I;
 }
 
 /* This thread's neurons' biases: their gradient and step. */
