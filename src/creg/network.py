@@ -603,7 +603,7 @@ class Network:
     def _refuse_overflow(self, Xa):
         """Raises for outputs that overflowed inside the network although
         X is finite: weights set to NaN or inf are named, else the scale of
-        X and of the weights (RELIABILITY.md A3: never a silent inf)."""
+        X and of the weights: never a silent inf."""
         self._check_finite_parameters()
         largest_x = float(np.abs(Xa).max()) if Xa.size else 0.0
         largest_w = max(float(np.abs(w).max()) for w in self._weights)
