@@ -277,6 +277,14 @@ row_chunks(ptrdiff_t I)
     return (I + CREG_STEP_NORM_CHUNK - 1) / CREG_STEP_NORM_CHUNK;
 }
 
+/* The neurons of the panel that starts at neuron j (CREG_STEP_MR but at
+ * the layer's end). */
+static int
+panel_neurons(ptrdiff_t O, ptrdiff_t j)
+{
+    return (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
+}
+
 /* Whether a team may split the layer's columns: not for a look-ahead or
  * its packed copy of the batch (its forward and prefetch go panel by
  * panel), not for rows of one chunk, and with max-norm only while the
@@ -350,9 +358,9 @@ step_columns_share(real *W, real *b, real *VW, real *Vb, real *db,
     const double c = rule->max_norm;
     const int packing = B >= CREG_STEP_PACK_BATCH;
     const ptrdiff_t width = kernels->step_tile_width;
-    const ptrdiff_t chunk = CREG_STEP_NORM_CHUNK;
+    const ptrdiff_t chunk = CREG_STEP_NORM_CHUNK, n_chunks = row_chunks(I);
     ptrdiff_t k0, n_mine, j0, n_neurons;
-    creg_my_share(row_chunks(I), &k0, &n_mine);
+    creg_my_share(n_chunks, &k0, &n_mine);
     const ptrdiff_t i0 = k0 * chunk;
     const ptrdiff_t i1 = (k0 + n_mine) * chunk < I ? (k0 + n_mine) * chunk : I;
     if (i1 > i0) {
@@ -364,7 +372,7 @@ step_columns_share(real *W, real *b, real *VW, real *Vb, real *db,
         }
         const real *x = packing ? scratch + t0 * B * width : X + i0;
         for (ptrdiff_t j = 0; j < O; j += CREG_STEP_MR) {
-            const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
+            const int m = panel_neurons(O, j);
             kernels->step_panel(W + j * I + i0,
                                 rule->momentum != 0 ? VW + j * I + i0 : NULL,
                                 I, dZ + j, O, x, I, packing, B,
@@ -379,7 +387,7 @@ step_columns_share(real *W, real *b, real *VW, real *Vb, real *db,
 #pragma omp barrier
         for (ptrdiff_t j = j0; j < j0 + n_neurons; ++j) {
             double sumsq = 0;
-            for (ptrdiff_t k = 0; k < row_chunks(I); ++k) {
+            for (ptrdiff_t k = 0; k < n_chunks; ++k) {
                 sumsq += sums[k * O + j];
             }
             clamp_row(W + j * I, I, sumsq, c);
@@ -429,7 +437,7 @@ step_panels_share(real *W, real *b, real *VW, real *Vb, real *db,
     bias_share(b, Vb, db, dZ, B, O, j0, j1, scale, rule);
     for (p = p0; p < p0 + n_mine; ++p) {
         const ptrdiff_t j = p * CREG_STEP_MR;
-        const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
+        const int m = panel_neurons(O, j);
         double sumsq[CREG_STEP_MR];
         const CREG_FN(look_ahead) mine = panel_look_ahead(
             next, copied, p, p0, n_panels, ahead_in_pass);
@@ -481,8 +489,9 @@ CREG_FN(update_from_batch)(real *W, real *b, real *VW, real *Vb,
     const int columns_possible = columns_split_possible(O, I, rule, next,
                                                         x_packed);
     const ptrdiff_t panels = step_panels(O);
-    const ptrdiff_t parts = columns_possible && row_chunks(I) > panels
-                                ? row_chunks(I) : panels;
+    const ptrdiff_t chunks = row_chunks(I);
+    const ptrdiff_t parts = columns_possible && chunks > panels ? chunks
+                                                                : panels;
     const int nt = creg_threads_for_work(n_threads, (double)O * I * B,
                                          CREG_SHARE_MIN, (double)parts);
     double sums[CREG_STEP_COLUMN_SUMS_MAX]; /* the column split's */
@@ -500,7 +509,7 @@ CREG_FN(apply_held_step)(real *W, real *VW, const real *dz, const real *x,
      * then the single product a pending pass forms, so the same bits */
     const CREG_FN(kernels) *kernels = active_kernels();
     for (ptrdiff_t j = 0; j < O; j += CREG_STEP_MR) {
-        const int m = (int)(O - j < CREG_STEP_MR ? O - j : CREG_STEP_MR);
+        const int m = panel_neurons(O, j);
         double sumsq[CREG_STEP_MR];
         kernels->step_panel(W + j * I, VW != NULL ? VW + j * I : NULL, I,
                             dz + j, O, x, I, 0, 1, I, m, 1, rule, sumsq, 0,
