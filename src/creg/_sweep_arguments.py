@@ -169,14 +169,13 @@ def splits(cv, X, y):
         raise TypeError("cv must be a number of folds, a splitter with "
                         "split(X, y) or a list of (train, test) index "
                         f"pairs; got {cv!r}")
-    splits = []
+    splits, n = [], X.shape[0] if X.ndim else 0
     for i, split in enumerate(pairs):
         try:
             train, test = split
         except (TypeError, ValueError):
             raise TypeError(f"cv's fold {i} must be a (train, test) pair of "
                             "index arrays") from None
-        n = X.shape[0] if X.ndim else 0
         splits.append((_fold_rows(train, "train", i, n),
                        _fold_rows(test, "test", i, n)))
     if not splits:

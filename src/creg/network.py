@@ -577,33 +577,30 @@ class Network:
         except _sparse.NonFiniteInput:
             sparse = None
         if sparse is not None:
-            if not np.isfinite(sparse).all():
-                self._refuse_overflow(Xa)
-            return sparse
+            return self._finite_outputs(sparse, Xa)
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
         return self._evaluate_finite(X, Xa, None, ws, nt)[0]
 
-    def _evaluate_finite(self, X, Xa, Y, ws, n_threads, *, overflow_ok=False,
-                         **options):
+    def _evaluate_finite(self, X, Xa, Y, ws, n_threads, **options):
         """_evaluate of Xa, X validated but for NaN and inf
         (_features(X, finite=False)): the pass's first-layer sums tell
         whether X may hold them, and only then is it scanned, raising
-        _features' error.  Outputs (or without them, the cost) that are not
-        finite for finite X raise too (_refuse_overflow), unless
-        overflow_ok: `cost` and `accuracy` report what they find."""
+        _features' error.  Outputs, where the pass returns them, go
+        through _finite_outputs; `cost` and `accuracy`, which return none,
+        report what they find."""
         out, sums, finite = self._evaluate(Xa, Y, ws, n_threads, **options)
         if not finite and not check.all_finite(Xa):
             self._features(X)  # raises
-        if not overflow_ok and not (
-                finite and (np.isfinite(out).all() if out is not None
-                            else Y is None or math.isfinite(sums.cost))):
-            self._refuse_overflow(Xa)
+        if out is not None:
+            out = self._finite_outputs(out, Xa, finite)
         return out, sums
 
-    def _refuse_overflow(self, Xa):
-        """Raises for outputs that overflowed inside the network although
-        X is finite: weights set to NaN or inf are named, else the scale of
-        X and of the weights: never a silent inf."""
+    def _finite_outputs(self, out, Xa, finite=True):
+        """out, unless it (or the first layer's sums) overflowed although
+        X is finite: then weights set to NaN or inf are named, else the
+        scale of X and of the weights.  Never rows of NaN."""
+        if finite and np.isfinite(out).all():
+            return out
         self._check_finite_parameters()
         largest_x = float(np.abs(Xa).max()) if Xa.size else 0.0
         largest_w = max(float(np.abs(w).max()) for w in self._weights)
@@ -681,8 +678,7 @@ class Network:
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
         per_label = _accuracy.is_multi_label(Ya, self.output, y)
         sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
-                                     outputs=False, per_label=per_label,
-                                     overflow_ok=True)[1]
+                                     outputs=False, per_label=per_label)[1]
         return _accuracy.from_count(sums.correct, Ya, per_label)
 
     def _penalty(self, l2, l1):
@@ -732,7 +728,7 @@ class Network:
         scale = _penalty_scale(penalty_scale, Xa.shape[0])
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
         sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
-                                     outputs=False, overflow_ok=True)[1]
+                                     outputs=False)[1]
         return sums.cost / Xa.shape[0] + self._penalty(l2 * scale, l1 * scale)
 
     def gradient(self, X: ArrayLike,

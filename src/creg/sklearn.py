@@ -816,8 +816,9 @@ def _standardization(Y: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
         scale = Y.std(axis=0, dtype=np.float64)
     if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
         top = _largest(Y)
-        mean = (Y / top).mean(axis=0, dtype=np.float64) * top
-        scale = (Y / top).std(axis=0, dtype=np.float64) * top
+        unit = Y / top
+        mean = unit.mean(axis=0, dtype=np.float64) * top
+        scale = unit.std(axis=0, dtype=np.float64) * top
     return mean, np.where(scale > 0, scale, 1.0)
 
 
