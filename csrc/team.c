@@ -14,7 +14,9 @@
 
 #if defined(__linux__)
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #endif
 
@@ -37,9 +39,7 @@ creg_team_decide(creg_team_policy *p, int most, double now,
                  creg_team_load load)
 {
     if (load.runnable >= 0 && creg_team_look_due(p, now)) {
-        /* the last team's workers run or spin for a while after their
-         * region: they are ours, not another process's */
-        const int ours = p->last_team > 0 ? p->last_team : 1;
+        const int ours = load.ours > 1 ? load.ours : 1;
         const int others = load.runnable > ours ? load.runnable - ours : 0;
         const int free_cores = load.cpus - others;
         if (free_cores < most) {
@@ -62,7 +62,6 @@ creg_team_decide(creg_team_policy *p, int most, double now,
         team = most;
         p->probe_armed = 0;
     }
-    p->last_team = team;
     p->decided += 1;
     p->held += team < most;
     return team;
@@ -87,7 +86,6 @@ creg_team_late(const creg_team_clock *clock, int team)
 void
 creg_team_watch(creg_team_policy *p, int team, int late, double now)
 {
-    p->last_team = team;
     const int holding = now < p->hold_end;
     if (late <= 0) {
         if (holding && team > p->held_team) {
@@ -116,24 +114,71 @@ creg_team_watch(creg_team_policy *p, int team, int late, double now)
     p->probe_armed = 0;
 }
 
+/* The process's policy, and the threads of the last team that ran (for
+ * the look at the load). */
+static creg_team_policy policy;
+static int last_tids[CREG_TEAM_WATCH], last_tid_count;
+
+int
+creg_team_tid(void)
+{
+#if defined(__linux__)
+    static _Thread_local int tid;
+    if (tid == 0) {
+        tid = (int)syscall(SYS_gettid);
+    }
+    return tid;
+#else
+    return 0;
+#endif
+}
+
+#if defined(__linux__)
+/* The text of a small file under /proc (0 when it cannot be read). */
+static int
+read_proc(const char *path, char *text, size_t size)
+{
+    const int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        return 0;
+    }
+    const ssize_t n = read(fd, text, size - 1);
+    close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    text[n] = '\0';
+    return 1;
+}
+
+/* Whether thread `tid` of this process runs or waits to run: the state
+ * after the name in /proc/self/task/<tid>/stat ("123 (name) R ..."). */
+static int
+thread_runs(int tid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    if (!read_proc(path, text, sizeof text)) {
+        return 0;
+    }
+    const char *name_end = strrchr(text, ')');
+    return name_end != NULL && name_end[1] == ' ' && name_end[2] == 'R';
+}
+#endif
+
 /* Tasks running or runnable and CPUs online, from /proc/loadavg's fourth
- * field ("running/total", about 2 us to read); unknown elsewhere. */
+ * field ("running/total", about 2 us to read), and those of them that
+ * are ours; unknown elsewhere.  Called inside the policy's critical
+ * section (it reads last_tids). */
 static creg_team_load
 look_at_load(void)
 {
-    creg_team_load load = {-1, 0};
+    creg_team_load load = {-1, 1, 0};
 #if defined(__linux__)
     char text[128];
-    const int fd = open("/proc/loadavg", O_RDONLY);
-    if (fd < 0) {
+    if (!read_proc("/proc/loadavg", text, sizeof text)) {
         return load;
     }
-    const ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0) {
-        return load;
-    }
-    text[n] = '\0';
     /* "0.52 0.58 0.59 3/481 12345": skip three fields */
     const char *s = text;
     for (int field = 0; field < 3 && s != NULL; ++field) {
@@ -141,15 +186,19 @@ look_at_load(void)
         s = s != NULL ? s + 1 : NULL;
     }
     const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    if (s != NULL && cpus > 0) {
-        load.runnable = (int)strtol(s, NULL, 10);
-        load.cpus = (int)cpus;
+    if (s == NULL || cpus <= 0) {
+        return load;
+    }
+    load.runnable = (int)strtol(s, NULL, 10);
+    load.cpus = (int)cpus;
+    const int me = creg_team_tid();
+    for (int t = 0; t < last_tid_count; ++t) {
+        load.ours += last_tids[t] != me && last_tids[t] > 0
+                     && thread_runs(last_tids[t]);
     }
 #endif
     return load;
 }
-
-static creg_team_policy policy;
 
 int
 creg_team_size(int request)
@@ -163,7 +212,7 @@ creg_team_size(int request)
 #pragma omp critical(creg_team)
 #endif
     {
-        const creg_team_load unknown = {-1, 0};
+        const creg_team_load unknown = {-1, 1, 0};
         team = creg_team_decide(&policy, -request, now,
                                 creg_team_look_due(&policy, now)
                                     ? look_at_load()
@@ -180,7 +229,17 @@ creg_team_ran(const creg_team_clock *clock, int team)
 #ifdef _OPENMP
 #pragma omp critical(creg_team)
 #endif
-    creg_team_watch(&policy, team, late, now);
+    {
+        creg_team_watch(&policy, team, late, now);
+        last_tid_count = team < CREG_TEAM_WATCH ? team : CREG_TEAM_WATCH;
+        memcpy(last_tids, clock->tid, sizeof(int) * (size_t)last_tid_count);
+    }
+}
+
+void
+creg_team_run_empty(int team)
+{
+    CREG_TEAM(team, (void)0);
 }
 
 void

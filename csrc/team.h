@@ -18,9 +18,12 @@
  *   benchmarks/README.md);
  * - the load: when a hold ends, and before the first default team, the
  *   tasks running or waiting to run system-wide (Linux's /proc/loadavg,
- *   about 2 us to read), less the threads of our own last team, are the
- *   cores taken; while they leave fewer cores than the team would use,
- *   the team is held at what they leave, CREG_TEAM_LOOK_SECONDS at a time;
+ *   about 2 us to read), less our own among them (the caller, and the
+ *   last team's workers that still spin: each one's state in
+ *   /proc/self/task, read after the load so that a worker falling asleep
+ *   in between counts as another's), are the cores taken; while they
+ *   leave fewer cores than the team would use, the team is held at what
+ *   they leave, CREG_TEAM_LOOK_SECONDS at a time;
  * - probes: tasks are not cores (one that sleeps often leaves its core to
  *   a thread that wakes), so after the load has held the team for the
  *   last hold's length the whole team runs once; a team larger than the
@@ -54,17 +57,18 @@
 typedef struct {
     double start; /* the master, before the fork */
     double arrive[CREG_TEAM_WATCH], leave[CREG_TEAM_WATCH];
+    int tid[CREG_TEAM_WATCH]; /* each thread's id (creg_team_tid) */
 } creg_team_clock;
 
-/* What the system runs: tasks running or runnable, and CPUs online;
- * runnable < 0 when not looked at or unknown. */
+/* What the system runs: tasks running or runnable, how many of them are
+ * ours (at least 1: the caller), and CPUs online; runnable < 0 when not
+ * looked at or unknown. */
 typedef struct {
-    int runnable, cpus;
+    int runnable, ours, cpus;
 } creg_team_load;
 
 /* The policy's state; all zero is the start (nothing seen yet). */
 typedef struct {
-    int last_team;    /* the last team decided or run (0: none yet) */
     int held_team;    /* the most threads a default team gets until ... */
     double hold_end;  /* ... this time */
     double span;      /* the last hold for lateness; the wait for a probe */
@@ -93,5 +97,10 @@ int creg_team_size(int request);
 void creg_team_ran(const creg_team_clock *clock, int team);
 /* the process's counts of default teams and of those held back */
 void creg_team_counts(long long *decided, long long *held);
+/* the calling thread's id for the OS (0 where there is none) */
+int creg_team_tid(void);
+/* an empty region of exactly `team` threads, timed like any other: for
+ * the tests of the load's look */
+void creg_team_run_empty(int team);
 
 #endif

@@ -39,6 +39,7 @@
             {                                                                 \
                 const int me_ = creg_team_me();                               \
                 creg_team_mark(clock_.arrive, me_);                           \
+                creg_team_sign(clock_.tid, me_);                              \
                 call;                                                         \
                 creg_team_mark(clock_.leave, me_);                            \
             }                                                                 \
@@ -73,6 +74,14 @@ creg_team_mark(double *when, int me)
 {
     if (me < CREG_TEAM_WATCH) {
         when[me] = creg_team_now();
+    }
+}
+
+static inline void
+creg_team_sign(int *tid, int me)
+{
+    if (me < CREG_TEAM_WATCH) {
+        tid[me] = creg_team_tid();
     }
 }
 

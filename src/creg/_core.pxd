@@ -129,6 +129,7 @@ cdef extern from "team.h" nogil:
 
     ctypedef struct creg_team_load:
         int runnable
+        int ours
         int cpus
 
     ctypedef struct creg_team_policy:
@@ -140,6 +141,8 @@ cdef extern from "team.h" nogil:
     void creg_team_watch(creg_team_policy *p, int team, int late,
                          double now) noexcept
     void creg_team_counts(long long *decided, long long *held) noexcept
+    int creg_team_size(int request) noexcept
+    void creg_team_run_empty(int team) noexcept
 
 cdef extern from "sparse.h" nogil:
     int CREG_EINVAL

@@ -381,16 +381,17 @@ TEAM_CONFIRM_RUNS = CREG_TEAM_CONFIRM_RUNS
 
 def team_policy(list events):
     """team.c's default-team policy from its start over made-up events, for
-    the tests: ("decide", most, now, runnable, cpus) appends the team it
-    gives a default request (the load counts when a look is due);
-    ("ran", team, late, now) reports a team with `late` late threads."""
+    the tests: ("decide", most, now, runnable, ours, cpus) appends the team
+    it gives a default request (the load, `ours` of its runnable tasks
+    ours, counts when a look is due); ("ran", team, late, now) reports a
+    team with `late` late threads."""
     cdef creg_team_policy policy
     memset(&policy, 0, sizeof(policy))
     cdef creg_team_load load
     teams = []
     for event in events:
         if event[0] == "decide":
-            _, most, now, load.runnable, load.cpus = event
+            _, most, now, load.runnable, load.ours, load.cpus = event
             _require(most >= 1, "most must be at least 1")
             teams.append(creg_team_decide(&policy, most, now, load))
         elif event[0] == "ran":
@@ -408,6 +409,24 @@ def team_counts():
     cdef long long decided, held
     creg_team_counts(&decided, &held)
     return decided, held
+
+
+def team_size(int request):
+    """The process's team for a request (creg_team_size): k > 0 exactly k,
+    -T a default team of at most T, decided on the machine's real load."""
+    _require(request != 0, "request must not be 0")
+    cdef int team
+    with nogil:
+        team = creg_team_size(request)
+    return team
+
+
+def team_run_empty(int team):
+    """Runs an empty region of exactly `team` threads, which the policy
+    watches like any other (its threads, their lateness)."""
+    _require(team >= 1, "team must be at least 1")
+    with nogil:
+        creg_team_run_empty(team)
 
 
 def team_late(double start, arrive, leave):
