@@ -56,6 +56,7 @@ How it measures:
   they kept more than a quarter of a core busy.
 """
 import argparse
+import importlib.metadata
 import json
 import os
 import statistics
@@ -699,9 +700,17 @@ def fma_line(fma):
 def machine_section(rep):
     compiler, flags = machine.creg_build()
 
-    def absent(contender):  # a peer's versions come from its own workers
-        return ("not installed" if contender in rep.args.contenders
-                else "not among this run's contenders")
+    def absent(contender, distribution):
+        """A peer no worker reported on (its versions come from its own
+        workers): installed or not, read from its package metadata (the
+        sweep section may still run it in this process)."""
+        try:
+            version = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+        return version + (", no epoch worker ran it"
+                          if contender in rep.args.contenders
+                          else ", not among this run's contenders")
 
     creg_info = rep.info.get("creg", {})
     blas = rep.info.get("blas", {})
@@ -721,9 +730,9 @@ def machine_section(rep):
         f"- numpy {blas.get('numpy', '?')}, BLAS: {blas.get('blas', '?')}"
         + (f" (run with {' and '.join(removed)} unset)" if removed else ""),
         (f"- PyTorch {torch['torch']} ({torch.get('torch_blas')})"
-         if "torch" in torch else "- PyTorch: " + absent("torch")),
+         if "torch" in torch else "- PyTorch: " + absent("torch", "torch")),
         (f"- scikit-learn {sk['sklearn']}" if "sklearn" in sk
-         else "- scikit-learn: " + absent("sklearn")),
+         else "- scikit-learn: " + absent("sklearn", "scikit-learn")),
         "- threads: creg `n_threads=T`, PyTorch `torch.set_num_threads(T)`,"
         " numpy/scikit-learn/GEMMs one process per T with "
         "OPENBLAS_NUM_THREADS=T"
