@@ -129,6 +129,18 @@ backward(real *dZ, const real *dA, const real *M, const real *A,
     }
 }
 
+void
+CREG_FN(activation_backward_here)(real *dZ, const real *dA, const real *M,
+                                  const real *A, ptrdiff_t count,
+                                  creg_activation act)
+{
+    if (M != NULL) {
+        backward(dZ, dA, M, A, count, act, 1);
+    } else {
+        backward(dZ, dA, NULL, A, count, act, 0);
+    }
+}
+
 /* This thread's elements of activation_backward. */
 static void
 backward_share(real *dZ, const real *dA, const real *M, const real *A,
@@ -137,11 +149,9 @@ backward_share(real *dZ, const real *dA, const real *M, const real *A,
     const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(real);
     ptrdiff_t first, n;
     creg_my_elements(count, line, &first, &n);
-    if (M != NULL) {
-        backward(dZ + first, dA + first, M + first, A + first, n, act, 1);
-    } else {
-        backward(dZ + first, dA + first, NULL, A + first, n, act, 0);
-    }
+    CREG_FN(activation_backward_here)(dZ + first, dA + first,
+                                      M != NULL ? M + first : NULL,
+                                      A + first, n, act);
 }
 
 /* Backward of A = f(Z) (and of the dropout H = A * M that followed it, if M

@@ -29,15 +29,44 @@ forward_row_blocks(real *Z, const real *X, const real *W, ptrdiff_t I,
     }
 }
 
-/* This thread's rows of forward_row_blocks: an equal share of the batch
- * in whole groups of the kernel's tile rows. */
+void
+CREG_FN(dense_rows_share)(ptrdiff_t B, ptrdiff_t *first, ptrdiff_t *count)
+{
+    creg_my_elements(B, CREG_DOT_TILE_ROWS, first, count);
+}
+
+void
+CREG_FN(dense_product_rows)(real *Z, const real *X, const real *W,
+                            ptrdiff_t I, ptrdiff_t O, ptrdiff_t first,
+                            ptrdiff_t count)
+{
+    forward_row_blocks(Z, X, W, I, O, first, count, active_kernels());
+}
+
+/* This thread's rows of forward_row_blocks. */
 static void
 forward_rows_share(real *Z, const real *X, const real *W, ptrdiff_t B,
-                   ptrdiff_t I, ptrdiff_t O, const CREG_FN(kernels) *kernels)
+                   ptrdiff_t I, ptrdiff_t O)
 {
     ptrdiff_t first, count;
-    creg_my_elements(B, CREG_DOT_TILE_ROWS, &first, &count);
-    forward_row_blocks(Z, X, W, I, O, first, count, kernels);
+    CREG_FN(dense_rows_share)(B, &first, &count);
+    CREG_FN(dense_product_rows)(Z, X, W, I, O, first, count);
+}
+
+int
+CREG_FN(dense_product_by_rows)(ptrdiff_t B, ptrdiff_t I, ptrdiff_t O,
+                               int n_threads)
+{
+    /* forward_rows for small batches, and for narrow layers at any batch
+     * size (blocking.h) */
+    if (active_kernels()->forward_rows == NULL
+        || !(B < CREG_STEP_PACK_BATCH || O <= CREG_FORWARD_ROWS_MAX_O)) {
+        return 0;
+    }
+    const double groups = (double)((B + CREG_DOT_TILE_ROWS - 1)
+                                   / CREG_DOT_TILE_ROWS);
+    return creg_threads_for_work(n_threads, (double)B * I * O,
+                                 CREG_SHARE_MIN, groups);
 }
 
 void
@@ -52,18 +81,11 @@ void
 CREG_FN(dense_product)(real *Z, const real *X, const real *W, ptrdiff_t B,
                        ptrdiff_t I, ptrdiff_t O, int n_threads)
 {
-    const CREG_FN(kernels) *kernels = active_kernels();
-    /* forward_rows for small batches, and for narrow layers at any batch
-     * size (blocking.h) */
-    if (kernels->forward_rows != NULL
-        && (B < CREG_STEP_PACK_BATCH || O <= CREG_FORWARD_ROWS_MAX_O)) {
+    const int nt = CREG_FN(dense_product_by_rows)(B, I, O, n_threads);
+    if (nt != 0) {
         /* the kernel the small-batch step's look-ahead matches bit for
          * bit; rows are summed alike however they are grouped */
-        const double groups = (double)((B + CREG_DOT_TILE_ROWS - 1)
-                                       / CREG_DOT_TILE_ROWS);
-        const int nt = creg_threads_for_work(n_threads, (double)B * I * O,
-                                             CREG_SHARE_MIN, groups);
-        CREG_TEAM(nt, forward_rows_share(Z, X, W, B, I, O, kernels));
+        CREG_TEAM(nt, forward_rows_share(Z, X, W, B, I, O));
     } else {
         /* Z = X . W^T: W^T is W with its strides swapped. */
         CREG_FN(gemm)(Z, O, 1, X, I, 1, W, 1, I, B, O, I, 1, 0, n_threads);

@@ -59,6 +59,16 @@ void KT(bias_gradient_columns)(KREAL *db, const KREAL *dZ, ptrdiff_t B,
 /* dense.c: dense_forward without the bias: Z (B x O) := X . W^T. */
 void KT(dense_product)(KREAL *Z, const KREAL *X, const KREAL *W, ptrdiff_t B,
                        ptrdiff_t I, ptrdiff_t O, int n_threads);
+/* The team request with which dense_product splits B rows by groups at the
+ * active level (then any split gives the same bits), or 0 where it runs
+ * the GEMM instead; this thread's share of the rows on that path; and
+ * rows [first, first + count) of the product alone. */
+int KT(dense_product_by_rows)(ptrdiff_t B, ptrdiff_t I, ptrdiff_t O,
+                              int n_threads);
+void KT(dense_rows_share)(ptrdiff_t B, ptrdiff_t *first, ptrdiff_t *count);
+void KT(dense_product_rows)(KREAL *Z, const KREAL *X, const KREAL *W,
+                            ptrdiff_t I, ptrdiff_t O, ptrdiff_t first,
+                            ptrdiff_t count);
 
 /* layer_output.c: the rest of a layer's forward once Z holds X . W^T,
  * over the team's rows: Z += b; with `check`, whether every entry of Z is
@@ -67,8 +77,27 @@ void KT(dense_product)(KREAL *Z, const KREAL *X, const KREAL *W, ptrdiff_t B,
 int KT(layer_output)(KREAL *A, KREAL *Z, KREAL *H, KREAL *M, const KREAL *b,
                      ptrdiff_t B, ptrdiff_t O, creg_activation act, int check,
                      const KT(dropout_plan) *drop, int n_threads);
+/* activation.c: activation_backward on the calling thread alone, for a
+ * caller that may itself run on a team (its share functions split the
+ * elements among the team they find themselves in). */
+void KT(activation_backward_here)(KREAL *dZ, const KREAL *dA, const KREAL *M,
+                                  const KREAL *A, ptrdiff_t count,
+                                  creg_activation act);
+/* layer_output for rows [first, first + rows) alone, on this thread;
+ * clears *finite if checked and not finite. */
+void KT(layer_output_rows)(KREAL *A, KREAL *Z, KREAL *H, KREAL *M,
+                           const KREAL *b, ptrdiff_t first, ptrdiff_t rows,
+                           ptrdiff_t O, creg_activation act, int check,
+                           const KT(dropout_plan) *drop, int *finite);
 /* Whether all `count` values are finite. */
 int KT(all_finite)(const KREAL *v, ptrdiff_t count);
+
+/* loss.c: whether the cost's sum over rows is the sum of per-row costs
+ * (log-likelihood, quadratic; the cross-entropy sums all outputs in one
+ * run), and one row's cost for those. */
+int KT(cost_by_rows)(const creg_net *net);
+double KT(cost_row)(const KREAL *z, const KREAL *a, const KREAL *y,
+                    ptrdiff_t O, const creg_net *net);
 
 /* update.c: 1 if update_from_batch serves batches of B rows at the active
  * level (0: the caller stores dW and calls update). */

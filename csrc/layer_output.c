@@ -23,12 +23,11 @@ CREG_FN(all_finite)(const real *v, ptrdiff_t count)
     return finite;
 }
 
-/* Rows [first, first + rows) of layer_output; clears *finite if checked
- * and not finite. */
-static void
-output_rows(real *A, real *Z, real *H, real *M, const real *b,
-            ptrdiff_t first, ptrdiff_t rows, ptrdiff_t O, creg_activation act,
-            int check, const CREG_FN(dropout_plan) *drop, int *finite)
+void
+CREG_FN(layer_output_rows)(real *A, real *Z, real *H, real *M, const real *b,
+                           ptrdiff_t first, ptrdiff_t rows, ptrdiff_t O,
+                           creg_activation act, int check,
+                           const CREG_FN(dropout_plan) *drop, int *finite)
 {
     real *z = Z + first * O;
     CREG_FN(add_bias)(z, b, rows, O);
@@ -50,7 +49,8 @@ output_share(real *A, real *Z, real *H, real *M, const real *b, ptrdiff_t B,
 {
     ptrdiff_t first, rows;
     creg_my_share(B, &first, &rows);
-    output_rows(A, Z, H, M, b, first, rows, O, act, check, drop, finite);
+    CREG_FN(layer_output_rows)(A, Z, H, M, b, first, rows, O, act, check,
+                               drop, finite);
 }
 
 int

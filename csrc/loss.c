@@ -89,19 +89,30 @@ quadratic_row(const real *a, const real *y, ptrdiff_t O)
     return 0.5 * sum;
 }
 
+int
+CREG_FN(cost_by_rows)(const creg_net *net)
+{
+    return net->cost != CREG_COST_CROSS_ENTROPY;
+}
+
+double
+CREG_FN(cost_row)(const real *z, const real *a, const real *y, ptrdiff_t O,
+                  const creg_net *net)
+{
+    return net->cost == CREG_COST_LOG_LIKELIHOOD ? log_likelihood_row(z, y, O)
+                                                 : quadratic_row(a, y, O);
+}
+
 double
 CREG_FN(cost_forward)(const real *Z, const real *A, const real *Y,
                       ptrdiff_t B, ptrdiff_t O, const creg_net *net)
 {
-    if (net->cost == CREG_COST_CROSS_ENTROPY) {
+    if (!CREG_FN(cost_by_rows)(net)) {
         return cross_entropy_all(Z, Y, B * O);
     }
     double total = 0;
     for (ptrdiff_t r = 0; r < B; ++r) {
-        const real *z = Z + r * O, *a = A + r * O, *y = Y + r * O;
-        total += net->cost == CREG_COST_LOG_LIKELIHOOD
-                     ? log_likelihood_row(z, y, O)
-                     : quadratic_row(a, y, O);
+        total += CREG_FN(cost_row)(Z + r * O, A + r * O, Y + r * O, O, net);
     }
     return total;
 }
@@ -116,6 +127,8 @@ CREG_FN(cost_backward)(real *dZ, const real *A, const real *Y, ptrdiff_t B,
         dZ[i] = A[i] - Y[i];
     }
     if (net->cost == CREG_COST_QUADRATIC) {
-        CREG_FN(activation_backward)(dZ, dZ, NULL, A, count, net->output, 1);
+        /* on this thread alone: net.c runs this on a team's rows */
+        CREG_FN(activation_backward_here)(dZ, dZ, NULL, A, count,
+                                          net->output);
     }
 }

@@ -99,8 +99,9 @@ first_z(const workspace *w, const creg_net *net)
 }
 
 /* Fills w->A[*] and w->ZL (and, training with dropout, w->H/M[*]) for the
- * B rows of X.  noise is NULL at inference.  With z0_ready, first_z already
- * holds X . W_0^T (the previous step's look-ahead).  Returns
+ * B rows of X, through layer `layers` - 1 (L: the whole network).  noise
+ * is NULL at inference.  With z0_ready, first_z already holds X . W_0^T
+ * (the previous step's look-ahead).  Returns
  * CREG_ENONFINITE if layer 0's pre-activation is not finite: the weights
  * overflowed, or a row of X holds NaN or inf (then its whole row of
  * X . W_0^T is, since NaN and inf times a weight, zero or not, stay
@@ -110,11 +111,11 @@ first_z(const workspace *w, const creg_net *net)
 static int
 forward(workspace *w, const real *params, const real *X, ptrdiff_t B,
         const creg_net *net, const creg_noise *noise, uint64_t step,
-        int z0_ready, int n_threads)
+        int z0_ready, int layers, int n_threads)
 {
     const int L = net->n_layers;
     int status = CREG_OK;
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < layers; ++l) {
         const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
         const real *W = params + layer_offset(net, l);
         real *Z = l == L - 1 ? w->ZL : w->A[l];
@@ -219,6 +220,110 @@ add_pass_sums(creg_pass_sums *sums, const workspace *w, const real *Y,
     return CREG_OK;
 }
 
+/* The output layer's forward and what training takes from it, for the
+ * rows of one thread of a team that splits them as dense_product does
+ * (dense_product_by_rows; the same bits on any team): the product, bias
+ * and activation, whether the logits are finite (`check`), each row's
+ * cost (where the cost sums by rows and row_cost is not NULL), the rows
+ * labelled right (`count`) and the cost's output delta dZ.  On one thread
+ * these took 7 us of a C3 step while the team waited. */
+typedef struct {
+    const real *X, *W, *b, *Y;
+    real *Z, *A, *dZ;
+    double *row_cost;
+    ptrdiff_t B, I, O;
+    const creg_net *net;
+    int check, count, per_label;
+    int finite;      /* cleared by a thread whose logits are not finite */
+    int64_t correct; /* added to by each thread */
+} output_tail;
+
+static void
+output_tail_share(output_tail *t)
+{
+    ptrdiff_t first, rows;
+    CREG_FN(dense_rows_share)(t->B, &first, &rows);
+    if (rows <= 0) {
+        return;
+    }
+    const ptrdiff_t O = t->O, at = first * O;
+    CREG_FN(dense_product_rows)(t->Z, t->X, t->W, t->I, O, first, rows);
+    CREG_FN(layer_output_rows)(t->A, t->Z, NULL, NULL, t->b, first, rows, O,
+                               t->net->output, 0, NULL, NULL);
+    if (t->check && !CREG_FN(all_finite)(t->Z + at, rows * O)) {
+#pragma omp atomic write
+        t->finite = 0;
+    }
+    for (ptrdiff_t r = first; t->row_cost != NULL && r < first + rows; ++r) {
+        t->row_cost[r] = CREG_FN(cost_row)(t->Z + r * O, t->A + r * O,
+                                           t->Y + r * O, O, t->net);
+    }
+    if (t->count) {
+        const int64_t correct = count_correct(t->A + at, t->Y + at, rows, O,
+                                              t->per_label);
+#pragma omp atomic
+        t->correct += correct;
+    }
+    CREG_FN(cost_backward)(t->dZ + at, t->A + at, t->Y + at, rows, O, t->net);
+}
+
+/* The output layer's forward, the batch's cost (added to sums, or only
+ * tested) and its output delta w->D[0], on `team` (dense_product_by_rows),
+ * as forward's last layer, add_pass_sums or cost_finite, and cost_backward
+ * do it on one thread, with the same bits: each row's cost is summed in
+ * row order after the team (in w->D[1], free until the output layer's
+ * input gradient: at least 16 reals a row, room for a double), and the
+ * cross-entropy, which sums every output in one run, by cost_forward. */
+static int
+output_layer_tail(workspace *w, creg_pass_sums *sums, const real *params,
+                  const real *X, const real *Y, ptrdiff_t B,
+                  const creg_net *net, const creg_noise *noise, int query,
+                  int team)
+{
+    const int L = net->n_layers;
+    const ptrdiff_t I = net->sizes[L - 1], O = net->sizes[L];
+    const real *W = params + layer_offset(net, L - 1);
+    const int by_rows = CREG_FN(cost_by_rows)(net);
+    /* the cost itself: for the sums, or as the quadratic's finiteness */
+    const int costed = sums != NULL || net->cost == CREG_COST_QUADRATIC;
+    output_tail t = {layer_input(w, X, L - 1, noise),
+                     W,
+                     W + O * I,
+                     Y,
+                     w->ZL,
+                     w->A[L - 1],
+                     w->D[0],
+                     costed && by_rows ? (double *)(void *)w->D[1] : NULL,
+                     B,
+                     I,
+                     O,
+                     net,
+                     !costed,
+                     sums != NULL && net->output != CREG_ACT_LINEAR,
+                     sums != NULL ? sums->per_label : 0,
+                     1,
+                     0};
+    CREG_TEAM(team, output_tail_share(&t));
+    double cost = 0;
+    if (costed && by_rows) {
+        for (ptrdiff_t r = 0; r < B; ++r) {
+            cost += t.row_cost[r];
+        }
+    } else if (costed) {
+        cost = CREG_FN(cost_forward)(w->ZL, w->A[L - 1], Y, B, O, net);
+    }
+    if (sums == NULL) {
+        return (costed ? isfinite(cost) : t.finite) ? CREG_OK
+                                                    : CREG_ENONFINITE;
+    }
+    if (!isfinite(cost) && !query) {
+        return CREG_ENONFINITE;
+    }
+    sums->cost += cost;
+    sums->correct += t.correct;
+    return CREG_OK;
+}
+
 /* The step of layer l from its batch (dZ and the input it read, packed or
  * not: update_from_batch), and the look-ahead's work (next: NULL for
  * none); db is scratch for the bias gradient. */
@@ -264,20 +369,32 @@ backprop(workspace *w, real *grads, creg_pass_sums *sums, real *params,
          const CREG_FN(look_ahead) *next, int query, int n_threads)
 {
     const int L = net->n_layers;
+    /* the output layer on a team of its own rows where its forward splits
+     * them (not layer 0, which may come from the look-ahead) */
+    const int tail = L > 1 ? CREG_FN(dense_product_by_rows)(
+                                 B, net->sizes[L - 1], net->sizes[L],
+                                 n_threads)
+                           : 0;
     int status = forward(w, params, X, B, net, noise, step, z0_ready,
-                         n_threads);
+                         tail != 0 ? L - 1 : L, n_threads);
     if (query) { /* computed through, as inference does */
         status = CREG_OK;
     }
-    if (status == CREG_OK) {
+    if (status == CREG_OK && tail != 0) {
+        status = output_layer_tail(w, sums, params, X, Y, B, net, noise,
+                                   query, tail);
+    } else if (status == CREG_OK) {
         status = sums != NULL ? add_pass_sums(sums, w, Y, B, net, query)
                  : cost_finite(w, Y, B, net) ? CREG_OK
                                              : CREG_ENONFINITE;
+        if (status == CREG_OK) {
+            CREG_FN(cost_backward)(w->D[0], w->A[L - 1], Y, B,
+                                   net->sizes[L], net);
+        }
     }
     if (status != CREG_OK) {
         return status;
     }
-    CREG_FN(cost_backward)(w->D[0], w->A[L - 1], Y, B, net->sizes[L], net);
     for (int l = L - 1; l >= 0; --l) {
         const ptrdiff_t I = net->sizes[l], O = net->sizes[l + 1];
         const ptrdiff_t off = layer_offset(net, l);
@@ -609,7 +726,7 @@ CREG_FN(evaluate)(real *out, creg_pass_sums *sums, real *ws,
     for (ptrdiff_t first = 0; first < n; first += chunk_rows) {
         const ptrdiff_t B = n - first < chunk_rows ? n - first : chunk_rows;
         /* inference (noise NULL) computes on through a non-finite row */
-        if (forward(&w, params, X + first * D_in, B, net, NULL, 0, 0,
+        if (forward(&w, params, X + first * D_in, B, net, NULL, 0, 0, L,
                     n_threads) != CREG_OK) {
             status = CREG_ENONFINITE;
         }

@@ -169,3 +169,53 @@ def test_teams_are_sized_by_the_work_of_a_step():
     start, c1, c4, c2, narrow, wide = map(int, out.split())
     assert (c1, c4, c2, narrow, wide) == (start, start, start + 2, start + 3,
                                           start + 3), out
+
+
+def _reference_step(net, cost, X, Y, lr):
+    """One plain SGD step of `net` (relu hidden layer, `cost`) on the batch
+    (X, Y), in numpy."""
+    (W0, W1), (b0, b1) = ([np.array(w) for w in net.weights],
+                          [np.array(b) for b in net.biases])
+    z0 = X @ W0.T + b0
+    a0 = np.maximum(z0, 0)
+    z1 = a0 @ W1.T + b1
+    if net.output == "softmax":
+        e = np.exp(z1 - z1.max(axis=1, keepdims=True))
+        a1 = e / e.sum(axis=1, keepdims=True)
+    elif net.output == "sigmoid":
+        a1 = 1 / (1 + np.exp(-z1))
+    else:
+        a1 = z1
+    d1 = a1 - Y
+    if cost == "quadratic" and net.output == "sigmoid":
+        d1 = d1 * a1 * (1 - a1)
+    d0 = (d1 @ W1) * (z0 > 0)
+    B = X.shape[0]
+    return [W0 - lr * d0.T @ X / B, b0 - lr * d0.mean(0),
+            W1 - lr * d1.T @ a0 / B, b1 - lr * d1.mean(0)]
+
+
+# [40, 800, 10] at batch 128: the output layer's forward (a million
+# multiply-adds) runs on up to 4 threads, and with it the activation, the
+# cost and its delta for each thread's rows (net.c, output_layer_tail).
+@pytest.mark.parametrize("output, cost", [
+    ("sigmoid", "quadratic"), ("linear", "quadratic"),
+    ("sigmoid", "cross_entropy"), ("softmax", "log_likelihood")])
+def test_the_output_layers_team_takes_the_reference_step(output, cost):
+    rng = np.random.default_rng(5)
+    X = rng.random((128, 40))
+    Y = (rng.standard_normal((128, 10)) if output == "linear"
+         else np.eye(10)[rng.integers(0, 10, 128)])
+    results = []
+    for n_threads in (1, 2, 3):
+        net = creg.Network([40, 800, 10], hidden="relu", output=output,
+                           cost=cost, dtype="float64", seed=3)
+        expected = _reference_step(net, cost, X, Y, 0.1)
+        net.fit(X, Y, epochs=1, batch_size=128, lr=0.1, n_threads=n_threads,
+                shuffle=False)
+        got = [net.weights[0], net.biases[0], net.weights[1], net.biases[1]]
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e, rtol=0, atol=1e-12)
+        results.append(net.params)
+    assert np.array_equal(results[0], results[1])
+    assert np.array_equal(results[0], results[2])
