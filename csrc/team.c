@@ -247,6 +247,17 @@ creg_team_run_empty(int team)
     CREG_TEAM(team, (void)0);
 }
 
+creg_team_load
+creg_team_look(int most)
+{
+    creg_team_load load;
+#ifdef _OPENMP
+#pragma omp critical(creg_team)
+#endif
+    load = look_at_load(most);
+    return load;
+}
+
 void
 creg_team_counts(long long *decided, long long *held)
 {

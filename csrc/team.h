@@ -99,8 +99,10 @@ void creg_team_ran(const creg_team_clock *clock, int team);
 void creg_team_counts(long long *decided, long long *held);
 /* the calling thread's id for the OS (0 where there is none) */
 int creg_team_tid(void);
-/* an empty region of exactly `team` threads, timed like any other: for
- * the tests of the load's look */
+/* For the tests of the look at the load: an empty region of exactly
+ * `team` threads, timed like any other; and the load a default team of
+ * `most` would be decided on now. */
 void creg_team_run_empty(int team);
+creg_team_load creg_team_look(int most);
 
 #endif

@@ -297,26 +297,18 @@ out["digests"] = digests
 print(json.dumps(out))
 """
 
-# A team of all CPUs runs once, then the process's first default team is
-# decided (on a look at the load): the team's workers sleep (passive) or
-# spin (active) after their region.  Only the first decision is certain:
-# later ones depend on whether the OS let the next team run on time.
+# A team of all CPUs runs once, then the process looks at the load as its
+# first default team would: the team's workers sleep (passive) or spin
+# (active) after their region.  Prints runnable, ours, cpus and the team
+# decided.
 LOOK_AFTER_A_TEAM = r"""
-import glob, sys, time
+import sys, time
 from creg import _core
 cpus = int(sys.argv[1])
-
-def others_running():
-    # numpy's OpenBLAS threads spin for a while after they start
-    states = [open(f).read().rsplit(")", 1)[1].split()[0]
-              for f in glob.glob("/proc/self/task/*/stat")]
-    return states.count("R") > 1
-
-deadline = time.monotonic() + 10
-while others_running() and time.monotonic() < deadline:
-    time.sleep(0.01)
 _core.team_run_empty(cpus)
-print(_core.team_size(-cpus))
+time.sleep(0.05)  # a passive worker is asleep well before this
+runnable, ours, online = _core.team_look(cpus)
+print(runnable, ours, online, _core.team_size(-cpus))
 """
 
 
@@ -377,20 +369,22 @@ def test_beside_busy_cores_the_default_holds_back_and_explicit_teams_run():
 
 @linux_only
 def test_a_sleeping_worker_of_the_last_team_is_not_counted_as_ours():
-    # the spinners are the only other runnable tasks, and our workers
-    # sleep: the spinners take all cores but the caller's
+    # the spinners run, and our workers sleep: only the caller is ours,
+    # so the spinners take every core but the caller's
     cpus = _busy_cpus()
-    out = _run_child(LOOK_AFTER_A_TEAM, [cpus], spinners=cpus - 1,
-                     OMP_WAIT_POLICY="passive")
-    assert int(out) == 1, out
+    runnable, ours, online, team = map(int, _run_child(
+        LOOK_AFTER_A_TEAM, [cpus], spinners=cpus - 1,
+        OMP_WAIT_POLICY="passive").split())
+    assert runnable >= cpus and online == cpus
+    assert (ours, team) == (1, 1)
 
 
 @linux_only
 def test_a_spinning_worker_of_the_last_team_is_counted_as_ours():
-    # an idle machine, and our workers spin after the team: they are not
-    # other processes (a look may see a passing system task: three tries)
+    # our workers spin after the team: each one is ours, whatever else
+    # the machine runs (other tasks can only add to runnable)
     cpus = _busy_cpus()
-    teams = [int(_run_child(LOOK_AFTER_A_TEAM, [cpus],
-                            OMP_WAIT_POLICY="active"))
-             for _ in range(3)]
-    assert cpus in teams, teams
+    runnable, ours, online, team = map(int, _run_child(
+        LOOK_AFTER_A_TEAM, [cpus], OMP_WAIT_POLICY="active").split())
+    assert runnable >= cpus and online == cpus
+    assert ours == cpus

@@ -143,6 +143,7 @@ cdef extern from "team.h" nogil:
     void creg_team_counts(long long *decided, long long *held) noexcept
     int creg_team_size(int request) noexcept
     void creg_team_run_empty(int team) noexcept
+    creg_team_load creg_team_look(int most) noexcept
 
 cdef extern from "sparse.h" nogil:
     int CREG_EINVAL

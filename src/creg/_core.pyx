@@ -429,6 +429,18 @@ def team_run_empty(int team):
         creg_team_run_empty(team)
 
 
+def team_look(int most):
+    """(runnable, ours, cpus): the load a default team of at most `most`
+    would be decided on now (runnable -1 where it cannot be read); `ours`
+    counts this process's running threads of the last team only where
+    they could change the decision, else it is 1."""
+    _require(most >= 1, "most must be at least 1")
+    cdef creg_team_load load
+    with nogil:
+        load = creg_team_look(most)
+    return load.runnable, load.ours, load.cpus
+
+
 def team_late(double start, arrive, leave):
     """creg_team_late for a made-up clock: the team's threads' arrival and
     finish times (the master's first), at most CREG_TEAM_WATCH."""
