@@ -233,7 +233,7 @@ typedef struct {
     double *row_cost;
     ptrdiff_t B, I, O;
     const creg_net *net;
-    int check, count, per_label;
+    int check, count, per_label, delta;
     int finite;      /* cleared by a thread whose logits are not finite */
     int64_t correct; /* added to by each thread */
 } output_tail;
@@ -264,13 +264,16 @@ output_tail_share(output_tail *t)
 #pragma omp atomic
         t->correct += correct;
     }
-    CREG_FN(cost_backward)(t->dZ + at, t->A + at, t->Y + at, rows, O, t->net);
+    if (t->delta) {
+        CREG_FN(cost_backward)(t->dZ + at, t->A + at, t->Y + at, rows, O,
+                               t->net);
+    }
 }
 
 /* The output layer's forward, the batch's cost (added to sums, or only
- * tested) and its output delta w->D[0], on `team` (dense_product_by_rows),
- * as forward's last layer, add_pass_sums or cost_finite, and cost_backward
- * do it on one thread, with the same bits: each row's cost is summed in
+ * tested) and, with `delta`, its output delta w->D[0], on `team`
+ * (dense_product_by_rows), as forward's last layer, add_pass_sums or
+ * cost_finite, and cost_backward do it on one thread, with the same bits: each row's cost is summed in
  * row order after the team (in w->D[1], free until the output layer's
  * input gradient: at least 16 reals a row, room for a double), and the
  * cross-entropy, which sums every output in one run, by cost_forward. */
@@ -278,7 +281,7 @@ static int
 output_layer_tail(workspace *w, creg_pass_sums *sums, const real *params,
                   const real *X, const real *Y, ptrdiff_t B,
                   const creg_net *net, const creg_noise *noise, int query,
-                  int team)
+                  int delta, int team)
 {
     const int L = net->n_layers;
     const ptrdiff_t I = net->sizes[L - 1], O = net->sizes[L];
@@ -301,6 +304,7 @@ output_layer_tail(workspace *w, creg_pass_sums *sums, const real *params,
                      !costed,
                      sums != NULL && net->output != CREG_ACT_LINEAR,
                      sums != NULL ? sums->per_label : 0,
+                     delta,
                      1,
                      0};
     CREG_TEAM(team, output_tail_share(&t));
@@ -382,7 +386,7 @@ backprop(workspace *w, real *grads, creg_pass_sums *sums, real *params,
     }
     if (status == CREG_OK && tail != 0) {
         status = output_layer_tail(w, sums, params, X, Y, B, net, noise,
-                                   query, tail);
+                                   query, 1, tail);
     } else if (status == CREG_OK) {
         status = sums != NULL ? add_pass_sums(sums, w, Y, B, net, query)
                  : cost_finite(w, Y, B, net) ? CREG_OK
@@ -725,16 +729,27 @@ CREG_FN(evaluate)(real *out, creg_pass_sums *sums, real *ws,
     int status = CREG_OK;
     for (ptrdiff_t first = 0; first < n; first += chunk_rows) {
         const ptrdiff_t B = n - first < chunk_rows ? n - first : chunk_rows;
+        const real *Xc = X + first * D_in;
+        /* against targets, the output layer and the cost on the team of
+         * its forward, as in training (a query: what it finds is added) */
+        const int tail = Y != NULL && L > 1
+                             ? CREG_FN(dense_product_by_rows)(
+                                   B, net->sizes[L - 1], D_out, n_threads)
+                             : 0;
         /* inference (noise NULL) computes on through a non-finite row */
-        if (forward(&w, params, X + first * D_in, B, net, NULL, 0, 0, L,
-                    n_threads) != CREG_OK) {
+        if (forward(&w, params, Xc, B, net, NULL, 0, 0,
+                    tail != 0 ? L - 1 : L, n_threads) != CREG_OK) {
             status = CREG_ENONFINITE;
+        }
+        if (tail != 0) {
+            output_layer_tail(&w, sums, params, Xc, Y + first * D_out, B,
+                              net, NULL, 1, 0, tail);
         }
         if (out != NULL) {
             memcpy(out + first * D_out, w.A[L - 1],
                    sizeof(real) * B * D_out);
         }
-        if (Y != NULL) {
+        if (Y != NULL && tail == 0) {
             /* a non-finite cost is added, not refused: evaluation reports
              * what it finds (NaN), it does not stop */
             sums->cost += CREG_FN(cost_forward)(w.ZL, w.A[L - 1],

@@ -172,8 +172,8 @@ def test_teams_are_sized_by_the_work_of_a_step():
 
 
 def _reference_step(net, cost, X, Y, lr):
-    """One plain SGD step of `net` (relu hidden layer, `cost`) on the batch
-    (X, Y), in numpy."""
+    """The mean cost of `net` (relu hidden layer, `cost`) on the batch (X,
+    Y), and the parameters after one plain SGD step on it, in numpy."""
     (W0, W1), (b0, b1) = ([np.array(w) for w in net.weights],
                           [np.array(b) for b in net.biases])
     z0 = X @ W0.T + b0
@@ -187,17 +187,24 @@ def _reference_step(net, cost, X, Y, lr):
     else:
         a1 = z1
     d1 = a1 - Y
+    if cost == "quadratic":
+        total = 0.5 * ((a1 - Y) ** 2).sum()
+    elif cost == "cross_entropy":
+        total = -(Y * np.log(a1) + (1 - Y) * np.log(1 - a1)).sum()
+    else:
+        total = -(Y * np.log(a1)).sum()
     if cost == "quadratic" and net.output == "sigmoid":
         d1 = d1 * a1 * (1 - a1)
     d0 = (d1 @ W1) * (z0 > 0)
     B = X.shape[0]
-    return [W0 - lr * d0.T @ X / B, b0 - lr * d0.mean(0),
-            W1 - lr * d1.T @ a0 / B, b1 - lr * d1.mean(0)]
+    return total / B, [W0 - lr * d0.T @ X / B, b0 - lr * d0.mean(0),
+                       W1 - lr * d1.T @ a0 / B, b1 - lr * d1.mean(0)]
 
 
 # [40, 800, 10] at batch 128: the output layer's forward (a million
 # multiply-adds) runs on up to 4 threads, and with it the activation, the
-# cost and its delta for each thread's rows (net.c, output_layer_tail).
+# cost and its delta for each thread's rows (net.c, output_layer_tail);
+# cost() runs the same team on every core, without the delta.
 @pytest.mark.parametrize("output, cost", [
     ("sigmoid", "quadratic"), ("linear", "quadratic"),
     ("sigmoid", "cross_entropy"), ("softmax", "log_likelihood")])
@@ -210,7 +217,8 @@ def test_the_output_layers_team_takes_the_reference_step(output, cost):
     for n_threads in (1, 2, 3):
         net = creg.Network([40, 800, 10], hidden="relu", output=output,
                            cost=cost, dtype="float64", seed=3)
-        expected = _reference_step(net, cost, X, Y, 0.1)
+        mean_cost, expected = _reference_step(net, cost, X, Y, 0.1)
+        assert net.cost(X, Y) == pytest.approx(mean_cost, rel=1e-13)
         net.fit(X, Y, epochs=1, batch_size=128, lr=0.1, n_threads=n_threads,
                 shuffle=False)
         got = [net.weights[0], net.biases[0], net.weights[1], net.biases[1]]
