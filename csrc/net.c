@@ -272,11 +272,12 @@ output_tail_share(output_tail *t)
 
 /* The output layer's forward, the batch's cost (added to sums, or only
  * tested) and, with `delta`, its output delta w->D[0], on `team`
- * (dense_product_by_rows), as forward's last layer, add_pass_sums or
- * cost_finite, and cost_backward do it on one thread, with the same bits: each row's cost is summed in
- * row order after the team (in w->D[1], free until the output layer's
- * input gradient: at least 16 reals a row, room for a double), and the
- * cross-entropy, which sums every output in one run, by cost_forward. */
+ * (dense_product_by_rows), with the bits of forward's last layer,
+ * add_pass_sums or cost_finite, and cost_backward on one thread: each
+ * row's cost is summed in row order after the team (in w->D[1], free
+ * until the output layer's input gradient: at least 16 reals a row, room
+ * for a double), and the cross-entropy, which sums every output in one
+ * run, by cost_forward. */
 static int
 output_layer_tail(workspace *w, creg_pass_sums *sums, const real *params,
                   const real *X, const real *Y, ptrdiff_t B,
@@ -289,24 +290,15 @@ output_layer_tail(workspace *w, creg_pass_sums *sums, const real *params,
     const int by_rows = CREG_FN(cost_by_rows)(net);
     /* the cost itself: for the sums, or as the quadratic's finiteness */
     const int costed = sums != NULL || net->cost == CREG_COST_QUADRATIC;
-    output_tail t = {layer_input(w, X, L - 1, noise),
-                     W,
-                     W + O * I,
-                     Y,
-                     w->ZL,
-                     w->A[L - 1],
-                     w->D[0],
-                     costed && by_rows ? (double *)(void *)w->D[1] : NULL,
-                     B,
-                     I,
-                     O,
-                     net,
-                     !costed,
-                     sums != NULL && net->output != CREG_ACT_LINEAR,
-                     sums != NULL ? sums->per_label : 0,
-                     delta,
-                     1,
-                     0};
+    output_tail t = {
+        .X = layer_input(w, X, L - 1, noise), .W = W, .b = W + O * I, .Y = Y,
+        .Z = w->ZL, .A = w->A[L - 1], .dZ = w->D[0],
+        .row_cost = costed && by_rows ? (double *)(void *)w->D[1] : NULL,
+        .B = B, .I = I, .O = O, .net = net,
+        .check = !costed,
+        .count = sums != NULL && net->output != CREG_ACT_LINEAR,
+        .per_label = sums != NULL ? sums->per_label : 0,
+        .delta = delta, .finite = 1, .correct = 0};
     CREG_TEAM(team, output_tail_share(&t));
     double cost = 0;
     if (costed && by_rows) {
@@ -326,6 +318,45 @@ output_layer_tail(workspace *w, creg_pass_sums *sums, const real *params,
     sums->cost += cost;
     sums->correct += t.correct;
     return CREG_OK;
+}
+
+/* The team on which the output layer's forward splits B rows, which then
+ * also takes its cost (output_layer_tail), or 0: forward computes that
+ * layer whole (the GEMM's shapes; layer 0, which may come from the
+ * look-ahead or the columns). */
+static int
+output_team(const creg_net *net, ptrdiff_t B, int n_threads)
+{
+    const int L = net->n_layers;
+    return L > 1 ? CREG_FN(dense_product_by_rows)(B, net->sizes[L - 1],
+                                                  net->sizes[L], n_threads)
+                 : 0;
+}
+
+/* After forward through the layers before the output layer (team != 0,
+ * output_team) or through all of them (team 0): the output layer on its
+ * team, or else the cost on one thread; the cost added to sums (as
+ * add_pass_sums) or only tested (cost_finite), and with `delta` the
+ * output delta in w->D[0]. */
+static int
+output_and_cost(workspace *w, creg_pass_sums *sums, const real *params,
+                const real *X, const real *Y, ptrdiff_t B,
+                const creg_net *net, const creg_noise *noise, int query,
+                int delta, int team)
+{
+    if (team != 0) {
+        return output_layer_tail(w, sums, params, X, Y, B, net, noise, query,
+                                 delta, team);
+    }
+    const int L = net->n_layers;
+    const int status = sums != NULL ? add_pass_sums(sums, w, Y, B, net, query)
+                       : cost_finite(w, Y, B, net) ? CREG_OK
+                                                   : CREG_ENONFINITE;
+    if (status == CREG_OK && delta) {
+        CREG_FN(cost_backward)(w->D[0], w->A[L - 1], Y, B, net->sizes[L],
+                               net);
+    }
+    return status;
 }
 
 /* The step of layer l from its batch (dZ and the input it read, packed or
@@ -373,28 +404,15 @@ backprop(workspace *w, real *grads, creg_pass_sums *sums, real *params,
          const CREG_FN(look_ahead) *next, int query, int n_threads)
 {
     const int L = net->n_layers;
-    /* the output layer on a team of its own rows where its forward splits
-     * them (not layer 0, which may come from the look-ahead) */
-    const int tail = L > 1 ? CREG_FN(dense_product_by_rows)(
-                                 B, net->sizes[L - 1], net->sizes[L],
-                                 n_threads)
-                           : 0;
+    const int team = output_team(net, B, n_threads);
     int status = forward(w, params, X, B, net, noise, step, z0_ready,
-                         tail != 0 ? L - 1 : L, n_threads);
+                         team != 0 ? L - 1 : L, n_threads);
     if (query) { /* computed through, as inference does */
         status = CREG_OK;
     }
-    if (status == CREG_OK && tail != 0) {
-        status = output_layer_tail(w, sums, params, X, Y, B, net, noise,
-                                   query, 1, tail);
-    } else if (status == CREG_OK) {
-        status = sums != NULL ? add_pass_sums(sums, w, Y, B, net, query)
-                 : cost_finite(w, Y, B, net) ? CREG_OK
-                                             : CREG_ENONFINITE;
-        if (status == CREG_OK) {
-            CREG_FN(cost_backward)(w->D[0], w->A[L - 1], Y, B,
-                                   net->sizes[L], net);
-        }
+    if (status == CREG_OK) {
+        status = output_and_cost(w, sums, params, X, Y, B, net, noise, query,
+                                 1, team);
     }
     if (status != CREG_OK) {
         return status;
@@ -730,35 +748,22 @@ CREG_FN(evaluate)(real *out, creg_pass_sums *sums, real *ws,
     for (ptrdiff_t first = 0; first < n; first += chunk_rows) {
         const ptrdiff_t B = n - first < chunk_rows ? n - first : chunk_rows;
         const real *Xc = X + first * D_in;
-        /* against targets, the output layer and the cost on the team of
-         * its forward, as in training (a query: what it finds is added) */
-        const int tail = Y != NULL && L > 1
-                             ? CREG_FN(dense_product_by_rows)(
-                                   B, net->sizes[L - 1], D_out, n_threads)
-                             : 0;
+        /* against targets, the output layer on its team with the cost */
+        const int team = Y != NULL ? output_team(net, B, n_threads) : 0;
         /* inference (noise NULL) computes on through a non-finite row */
         if (forward(&w, params, Xc, B, net, NULL, 0, 0,
-                    tail != 0 ? L - 1 : L, n_threads) != CREG_OK) {
+                    team != 0 ? L - 1 : L, n_threads) != CREG_OK) {
             status = CREG_ENONFINITE;
         }
-        if (tail != 0) {
-            output_layer_tail(&w, sums, params, Xc, Y + first * D_out, B,
-                              net, NULL, 1, 0, tail);
+        if (Y != NULL) {
+            /* a query: a non-finite cost is added, not refused (evaluation
+             * reports what it finds, NaN; it does not stop) */
+            output_and_cost(&w, sums, params, Xc, Y + first * D_out, B, net,
+                            NULL, 1, 0, team);
         }
         if (out != NULL) {
             memcpy(out + first * D_out, w.A[L - 1],
                    sizeof(real) * B * D_out);
-        }
-        if (Y != NULL && tail == 0) {
-            /* a non-finite cost is added, not refused: evaluation reports
-             * what it finds (NaN), it does not stop */
-            sums->cost += CREG_FN(cost_forward)(w.ZL, w.A[L - 1],
-                                                Y + first * D_out, B, D_out,
-                                                net);
-            if (net->output != CREG_ACT_LINEAR) {
-                sums->correct += count_correct(w.A[L - 1], Y + first * D_out,
-                                               B, D_out, sums->per_label);
-            }
         }
     }
     return status;

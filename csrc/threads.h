@@ -28,7 +28,10 @@
  * syscall, several per step of a small network.  `call` may run orphaned
  * worksharing loops (omp for), which a lone thread runs whole.  Each thread
  * clocks its share, so that the policy sees workers that another process
- * kept from their core. */
+ * kept from their core.  `call`'s share functions split their work among
+ * the team they find themselves in, so a function that may itself run on
+ * a team's thread calls the loops of a single thread, never CREG_TEAM
+ * with a request of 1. */
 #define CREG_TEAM(request, call)                                              \
     do {                                                                      \
         const int team_ = (request) != 1 ? creg_team_size(request) : 1;       \
