@@ -76,11 +76,24 @@ creg_team_late(const creg_team_clock *clock, int team)
                              ? CREG_TEAM_LATE_SHARE * own
                              : CREG_TEAM_LATE_FLOOR;
     int late = 0;
+    double share = own, end = clock->leave[0];
     for (int t = 1; t < watched; ++t) {
         late += clock->arrive[t] - clock->start > limit
                 || clock->leave[t] - clock->leave[0] > limit;
+        const double busy = clock->leave[t] - clock->arrive[t];
+        share = busy < share ? busy : share;
+        end = clock->leave[t] > end ? clock->leave[t] : end;
     }
-    return late;
+    if (late == 0) {
+        return 0;
+    }
+    /* Late threads count only if the others, each taking its part of
+     * their work, would have ended the region a floor sooner: a worker
+     * that runs at half speed (a VM whose host shares its core) still
+     * does as much as holding it back would save. */
+    const double on_time_only = share * team / (team - late);
+    return end - clock->start - on_time_only > CREG_TEAM_LATE_FLOOR ? late
+                                                                     : 0;
 }
 
 void

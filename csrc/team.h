@@ -8,7 +8,8 @@
  *
  * - lateness: a team in which threads arrived or finished late (later
  *   than CREG_TEAM_LATE_FLOOR and than CREG_TEAM_LATE_SHARE of the
- *   master's own share) holds default teams at the threads that were on
+ *   master's own share), and would have ended a floor sooner without
+ *   them, holds default teams at the threads that were on
  *   time, for CREG_TEAM_HOLD_MIN seconds, doubling up to CREG_TEAM_HOLD_MAX
  *   while it recurs; once it is confirmed: by another late team among the
  *   last CREG_TEAM_CONFIRM_RUNS, or by a hold in force or just ended (on
@@ -86,7 +87,8 @@ int creg_team_look_due(const creg_team_policy *p, double now);
  * only when a look is due */
 int creg_team_decide(creg_team_policy *p, int most, double now,
                      creg_team_load load);
-/* the threads of a team that arrived or finished late */
+/* the threads of a team that arrived or finished late, 0 when the team
+ * was still faster than the threads on time alone would have been */
 int creg_team_late(const creg_team_clock *clock, int team);
 /* a team of `team` threads, `late` of them late, ran until `now` */
 void creg_team_watch(creg_team_policy *p, int team, int late, double now);

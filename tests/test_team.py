@@ -237,31 +237,60 @@ def test_hook_refuses_impossible_events():
 # ------------------------------------------------- who counts as late
 
 
+def one_late_worker(team, own, arrive_after, finish_after):
+    """team_late of a team whose threads each work `own` seconds from
+    their arrival, worker 1 arriving `arrive_after` late and finishing
+    `finish_after` after the others."""
+    arrive = [0.0] * team
+    leave = [own] * team
+    arrive[1] = arrive_after
+    leave[1] = own + finish_after
+    return _core.team_late(0.0, arrive, leave)
+
+
 def test_a_worker_is_late_beyond_half_the_masters_share():
-    own = 0.004  # the master's share: limit = max(FLOOR, SHARE * own)
+    # four threads: the three on time would have saved a third of a share
+    own = 0.004
     limit = max(FLOOR, SHARE * own)
-
-    def late(arrive_after, finish_after):
-        return _core.team_late(
-            0.0, [0.0, arrive_after], [own, own + finish_after])
-
-    assert late(limit - 1e-5, 0.0) == 0
-    assert late(limit + 1e-5, 0.0) == 1
-    assert late(0.0, limit - 1e-5) == 0
-    assert late(0.0, limit + 1e-5) == 1
+    assert one_late_worker(4, own, 0.0, limit - 1e-5) == 0
+    assert one_late_worker(4, own, 0.0, limit + 1e-5) == 1
+    # a worker that arrives late (a barrier inside the region has the
+    # master wait for it) and finishes with it
+    arrive, leave = [0.0, 0.0, 0.0, limit + 1e-5], [own] * 4
+    assert _core.team_late(0.0, arrive, leave) == 1
+    arrive[3] = limit - 1e-5
+    assert _core.team_late(0.0, arrive, leave) == 0
 
 
 def test_short_shares_are_judged_against_the_floor():
     own = FLOOR / 4 / SHARE  # half the share is a quarter of the floor
-    on_time = _core.team_late(0.0, [0.0, FLOOR * 0.9], [own, own])
-    late = _core.team_late(0.0, [0.0, FLOOR * 1.1], [own, own])
-    assert (on_time, late) == (0, 1)
+    assert one_late_worker(16, own, FLOOR * 0.9, FLOOR * 0.9) == 0
+    assert one_late_worker(16, own, FLOOR * 1.2, FLOOR * 1.2) == 1
+
+
+def test_a_team_faster_than_its_threads_on_time_has_none_late():
+    """A worker whose core the host shares runs at half speed and ends a
+    whole share after the master: two threads took as long as the master
+    alone would have, so holding it back saves nothing.  It counts as
+    late once the team ended a floor later than that."""
+    own = 0.0015
+    assert SHARE * own < own - FLOOR  # late by the share, not by the cost
+    assert one_late_worker(2, own, 0.0, own) == 0
+    assert one_late_worker(2, own, 0.0, own + FLOOR - 1e-5) == 0
+    assert one_late_worker(2, own, 0.0, own + FLOOR + 1e-5) == 1
+    # arriving late, it did its whole share after the master's
+    assert one_late_worker(2, own, own + FLOOR - 1e-5, own + FLOOR - 1e-5) == 0
+    assert one_late_worker(2, own, own + FLOOR + 1e-5, own + FLOOR + 1e-5) == 1
+    # a time slice of another process: late by far
+    assert one_late_worker(2, own, 0.004, 0.004) == 1
+    # among more threads, the same lag costs the team more than it saves
+    assert one_late_worker(4, own, 0.0, own) == 1
 
 
 def test_late_threads_are_counted_and_unwatched_ones_ignored():
     own = 0.01
     arrive = [0.0, 0.0, 0.02, 0.0, 0.02]
-    leave = [own, own, own, own + 0.02, own]
+    leave = [own, own, 0.03, own + 0.02, 0.03]
     assert _core.team_late(0.0, arrive, leave) == 3
     with pytest.raises(ValueError, match="at most"):
         _core.team_late(0.0, [0.0] * 65, [0.0] * 65)
