@@ -61,6 +61,7 @@ creg_team_decide(creg_team_policy *p, int most, double now,
         /* the load counts tasks, not what they leave of the cores: try */
         team = most;
         p->probe_armed = 0;
+        p->probing = 1;
     }
     p->decided += 1;
     p->held += team < most;
@@ -100,6 +101,8 @@ void
 creg_team_watch(creg_team_policy *p, int team, int late, double now)
 {
     const int holding = now < p->hold_end;
+    const int probe = p->probing;
+    p->probing = 0;
     if (late <= 0) {
         if (holding && team > p->held_team) {
             /* more threads than held were on time: the cores are free */
@@ -110,13 +113,20 @@ creg_team_watch(creg_team_policy *p, int team, int late, double now)
         p->late_recent -= p->late_recent > 0;
         return;
     }
-    /* late again during a hold or soon after it: hold longer */
-    const int recurs = now < p->hold_end + p->span;
-    const int confirmed = holding || recurs || p->late_recent > 0;
-    p->late_recent = CREG_TEAM_CONFIRM_RUNS;
+    /* Late during a hold, or after another late team: hold.  The first
+     * team after a hold counts as lone: its workers slept through the
+     * hold, and waking them is late on a VM (0.4-4 ms). */
+    const int confirmed = holding || p->late_recent > 0;
     if (!confirmed) {
+        p->late_recent = CREG_TEAM_CONFIRM_RUNS;
         return; /* a lone late team: wait for another */
     }
+    p->late_recent = 0; /* the hold answers the late teams so far */
+    /* late again soon after a hold ended, or a late probe: hold longer.
+     * Other teams late during a hold (explicit ones) extend it by the
+     * same span: a burst of them while another library's threads spin is
+     * one episode, where doubling per team reached HOLD_MAX within one. */
+    const int recurs = (probe || !holding) && now < p->hold_end + p->span;
     const double span = recurs ? 2 * p->span : 0;
     p->span = span < CREG_TEAM_HOLD_MIN   ? CREG_TEAM_HOLD_MIN
               : span < CREG_TEAM_HOLD_MAX ? span

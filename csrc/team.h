@@ -11,12 +11,14 @@
  *   master's own share), and would have ended a floor sooner without
  *   them, holds default teams at the threads that were on
  *   time, for CREG_TEAM_HOLD_MIN seconds, doubling up to CREG_TEAM_HOLD_MAX
- *   while it recurs; once it is confirmed: by another late team among the
- *   last CREG_TEAM_CONFIRM_RUNS, or by a hold in force or just ended (on
- *   an idle VM a worker is now and then a millisecond late when the
- *   hypervisor or an interrupt takes its core, and holding for each of
- *   those made the default slower than the whole team;
- *   benchmarks/README.md);
+ *   while it recurs soon after a hold ends (teams late during a hold
+ *   extend it by the same span); once it is confirmed: by another late team among the
+ *   last CREG_TEAM_CONFIRM_RUNS, or by a hold in force (on an idle VM a
+ *   worker is now and then a millisecond late when the hypervisor or an
+ *   interrupt takes its core, and holding for each of those made the
+ *   default slower than the whole team; the first team after a hold is
+ *   late alone too, since its workers slept through the hold and wake
+ *   late on a VM; benchmarks/README.md);
  * - the load: when a hold ends, and before the first default team, the
  *   tasks running or waiting to run system-wide (Linux's /proc/loadavg,
  *   about 2 us to read), less our own among them (the caller, and the
@@ -76,6 +78,7 @@ typedef struct {
     double next_look; /* when to look at the load (a hold's end, or never) */
     int probe_armed;  /* the load holds the team: try it whole at ... */
     double probe_at;  /* ... this time */
+    int probing;      /* the last team decided was such a probe */
     int late_recent;  /* teams to go while a late one can confirm it */
     long long decided, held; /* default teams, and those held back */
 } creg_team_policy;
