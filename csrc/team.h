@@ -43,7 +43,8 @@
 
 #define CREG_TEAM_LOOK_SECONDS 0.02
 /* Above a worker's wake-up from sleep (60-130 us on a KVM guest, less on
- * bare metal) and below a scheduler's time slice (ms). */
+ * bare metal) and below a scheduler's time slice (ms).  A vCPU that idled
+ * can take 4 ms to wake (a Zen 3 VM): that lone late team holds nothing. */
 #define CREG_TEAM_LATE_FLOOR 200e-6
 #define CREG_TEAM_LATE_SHARE 0.5
 #define CREG_TEAM_HOLD_MIN 0.05
