@@ -9,10 +9,10 @@
  * - lateness: a team in which threads arrived or finished late (later
  *   than CREG_TEAM_LATE_FLOOR and than CREG_TEAM_LATE_SHARE of the
  *   master's own share), and would have ended a floor sooner without
- *   them, holds default teams at the threads that were on
- *   time, for CREG_TEAM_HOLD_MIN seconds, doubling up to CREG_TEAM_HOLD_MAX
- *   while it recurs soon after a hold ends (teams late during a hold
- *   extend it by the same span); once it is confirmed: by another late team among the
+ *   them, holds default teams at the threads that were on time, for
+ *   CREG_TEAM_HOLD_MIN seconds, doubling up to CREG_TEAM_HOLD_MAX while
+ *   it recurs soon after a hold ends (teams late during a hold extend it
+ *   by the same span); once it is confirmed: by another late team among the
  *   last CREG_TEAM_CONFIRM_RUNS, or by a hold in force (on an idle VM a
  *   worker is now and then a millisecond late when the hypervisor or an
  *   interrupt takes its core, and holding for each of those made the
