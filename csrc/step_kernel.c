@@ -24,7 +24,10 @@
  * its result does not depend on the panel or thread it falls in.  Batches
  * of CREG_STEP_PACK_BATCH rows or more are first packed (pack_batch), so a
  * tile's rows are one contiguous stream; smaller ones arrive in that layout
- * when the previous step's look-ahead copied them (forward_rows).
+ * when the previous step's look-ahead copied them (forward_rows).  Those
+ * long batches also skip the rows whose deltas are zero for every neuron
+ * of the panel (ReLU's and dropout's zeros; sum_tile says what that
+ * keeps).
  * Look-ahead (batch 1, net.c): while a new weight vector is in registers
  * it is also multiplied into the next sample's first-layer pre-activation,
  * so online SGD reads and writes W_0 once per step instead of reading it
@@ -125,7 +128,12 @@ typedef struct {
     real *W, *V;
     ptrdiff_t ldw;
     const real *pack; /* B x MR: dZ(b, panel row r) at [b MR + r], times
-                       * -lr scale under the plain rule */
+                       * -lr scale under the plain rule; from
+                       * CREG_STEP_PACK_BATCH rows only the `kept` rows
+                       * with a nonzero value, batch row rows[t] at
+                       * [t MR + r] */
+    const int *rows;  /* NULL: every batch row, in order */
+    ptrdiff_t kept;
     const real *pack_held; /* MR: the same for the pending step's delta */
     const real *X;    /* rows ldx apart, or packed (pack_batch) */
     ptrdiff_t ldx, B, I;
@@ -203,18 +211,30 @@ tile_rows(const panel *p, ptrdiff_t j, ptrdiff_t *stride)
 }
 
 /* acc := the sums of pack(b) x_b over the batch, in order, for one tile
- * (all MR rows, columns j .. j + n - 1). */
+ * (all MR rows, columns j .. j + n - 1); with `listed`, over the kept rows
+ * only (a row whose MR values are all zero adds zeros: skipping it gives
+ * the same sums, but for the sign of a zero sum and the NaN of 0 x inf). */
 ALWAYS_INLINE void
-sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full)
+sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full,
+         const int listed)
 {
     ptrdiff_t stride;
     const real *X = tile_rows(p, j, &stride);
+    const ptrdiff_t count = listed ? p->kept : p->B;
+    if (count == 0) { /* every row skipped: a zero gradient */
+        for (int r = 0; r < MR; ++r) {
+            for (int u = 0; u < NV; ++u) {
+                out[r][u] = (vec){0};
+            }
+        }
+        return;
+    }
     /* summed in a local tile (the output may alias the operands as far as
      * the compiler knows, which would store it every step) */
     vec acc[MR][NV], x[NV];
     /* started from the first row, not from zeros: a memset of the tile
      * per call costs more than the whole B = 1 step */
-    vload_cols(x, X, NV, n, full);
+    vload_cols(x, X + (listed ? p->rows[0] * stride : 0), NV, n, full);
     for (int r = 0; r < MR; ++r) {
         for (int u = 0; u < NV; ++u) {
             acc[r][u] = p->pack[r] * x[u];
@@ -223,8 +243,8 @@ sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full)
     /* three rows a trip (a batch of 10 is three whole trips after the
      * first row): 1% of a Nielsen step, from the loop's overhead */
 #pragma GCC unroll 3
-    for (ptrdiff_t b = 1; b < p->B; ++b) {
-        vload_cols(x, X + b * stride, NV, n, full);
+    for (ptrdiff_t b = 1; b < count; ++b) {
+        vload_cols(x, X + (listed ? p->rows[b] : b) * stride, NV, n, full);
         for (int r = 0; r < MR; ++r) {
             const vec s = splat(p->pack[b * MR + r]);
             for (int u = 0; u < NV; ++u) {
@@ -235,14 +255,20 @@ sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full)
     memcpy(out, acc, sizeof acc);
 }
 
-/* The same, out of line: inlined into a variant, the step's constants
- * stay live across the batch loop and push accumulators out of the 16
- * registers; on its own the loop keeps all twelve in registers.  Worth a
- * call only for long batches. */
+/* The same over the kept rows, out of line: inlined into a variant, the
+ * step's constants stay live across the batch loop and push accumulators
+ * out of the 16 registers; on its own the loop keeps all twelve in
+ * registers.  Worth a call only for long batches, which list their rows. */
 static __attribute__((noinline)) void
 sum_full_tile(vec acc[MR][NV], const panel *p, ptrdiff_t j)
 {
-    sum_tile(acc, p, j, NV * VL, 1);
+    sum_tile(acc, p, j, NV * VL, 1, 1);
+}
+
+static __attribute__((noinline)) void
+sum_edge_tile(vec acc[MR][NV], const panel *p, ptrdiff_t j, int n)
+{
+    sum_tile(acc, p, j, n, 0, 1);
 }
 
 /* One tile: the panel's rows, columns j .. j + n - 1 (n < the tile width
@@ -263,13 +289,17 @@ step_tile(const panel *p, ptrdiff_t j, int n, dvec *norm, vec *ahead,
     }
     /* separate tiles: the one whose address the call takes lives in
      * memory, the other can stay in registers */
-    if (full && p->B >= CREG_STEP_PACK_BATCH) {
+    if (p->rows != NULL) {
         vec acc[MR][NV];
-        sum_full_tile(acc, p, j);
+        if (full) {
+            sum_full_tile(acc, p, j);
+        } else {
+            sum_edge_tile(acc, p, j, n);
+        }
         step_rows(p, j, n, acc, NULL, NULL, norm, ahead, full, flags);
     } else {
         vec acc[MR][NV];
-        sum_tile(acc, p, j, n, full);
+        sum_tile(acc, p, j, n, full, 0);
         step_rows(p, j, n, acc, NULL, NULL, norm, ahead, full, flags);
     }
 }
@@ -385,19 +415,30 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
                       | (ahead && next->pending_dz != NULL ? PENDING : 0);
     /* dZ(b, j .. j+m-1) packed per b, zeros past m (never stored) */
     const real factor = PLAIN(flags) ? -(real)rule->lr * scale : 1;
+    /* Long batches keep only the rows with a nonzero value: ReLU and
+     * dropout zero whole rows of a panel's deltas (a third to a half of
+     * C3's), and a skipped row saves its MR x I multiply-adds. */
+    const int listing = !ahead && B >= CREG_STEP_PACK_BATCH;
     real pack[CREG_STEP_MAX_BATCH * MR];
+    int rows[CREG_STEP_MAX_BATCH];
+    ptrdiff_t kept = 0;
     for (ptrdiff_t b = 0; b < B; ++b) {
         const real *dz = dZ + b * ldz;
-        real *row = pack + b * MR;
+        real *row = pack + (listing ? kept : b) * MR;
+        int nonzero = 0;
         if (m == MR) { /* the usual case, without a test per element */
             for (int r = 0; r < MR; ++r) {
                 row[r] = factor * dz[r];
+                nonzero |= row[r] != 0;
             }
         } else {
             for (int r = 0; r < MR; ++r) {
                 row[r] = r < m ? factor * dz[r] : 0;
+                nonzero |= row[r] != 0;
             }
         }
+        rows[kept] = (int)b;
+        kept += nonzero;
     }
     real pack_held[MR];
     for (int r = 0; r < MR; ++r) {
@@ -405,8 +446,8 @@ KFN(step_panel)(real *W, real *V, ptrdiff_t ldw, const real *dZ,
                            ? factor * next->pending_dz[r] : 0;
     }
     const panel p = {
-        W, V, ldw, pack, pack_held, X, ldx, B, I, packed, m, scale,
-        rule_coefficients(rule), *next};
+        W, V, ldw, pack, listing ? rows : NULL, kept, pack_held, X, ldx, B,
+        I, packed, m, scale, rule_coefficients(rule), *next};
     switch (flags) {
         EACH_VARIANT(CASE)
     default: /* look-ahead with max-norm: left to the caller (which holds
