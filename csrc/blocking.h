@@ -58,6 +58,10 @@
 #define CREG_PACKED_KC_BYTES 16384
 #endif
 #define CREG_PACKED_A_BYTES (1024 * 1024 + 64 * 1024)
+/* A packed A buffer's bytes for `bytes` of values: each micro-panel of
+ * MR x KC values also lists its nonzero k (KC + 1 ints, gemm_packed.c),
+ * rounded up to a cache line: under a sixth more at MR >= 6. */
+#define CREG_PACKED_A_ROOM(bytes) ((bytes) / 6 * 7 + 64 * 1024)
 #define CREG_PACKED_B_BYTES (1024 * 1024)
 #define CREG_PACKED_B_L2_PARTS 4
 #define CREG_PACKED_B_MIN_BYTES (128 * 1024)

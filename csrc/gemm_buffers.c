@@ -1,10 +1,11 @@
 /* gemm_buffers.c -- the per-thread packing buffers of gemm_packed.c.
  *
  * One set per thread, shared by every precision and instruction set, so a
- * thread holds CREG_PACKED_A_BYTES + CREG_PACKED_B_BYTES (blocking.h), the
- * A block (MC x KC) and the B block (KC x NC, of which it uses
- * creg_gemm_b_bytes()), whatever the kernels it ran, and
- * CREG_SHARED_A_BYTES for the whole A that a team it leads packs once.
+ * thread holds the A block (MC x KC, CREG_PACKED_A_BYTES of values and
+ * their lists, CREG_PACKED_A_ROOM, blocking.h) and the B block (KC x NC,
+ * CREG_PACKED_B_BYTES, of which it uses creg_gemm_b_bytes()), whatever the
+ * kernels it ran, and the room for CREG_SHARED_A_BYTES of values for the
+ * whole A that a team it leads packs once.
  * Thread-local statics: allocated with the thread, freed when it exits,
  * never inside the training loop.  Returned 64-byte aligned (the cache
  * line), which a TLS block of a dlopen'ed library does not promise.
@@ -22,9 +23,12 @@
 
 #define ALIGN 64
 
-static __thread unsigned char pack_a[CREG_PACKED_A_BYTES + ALIGN];
+/* the A buffers with room for each micro-panel's list of nonzero k */
+static __thread unsigned char
+    pack_a[CREG_PACKED_A_ROOM(CREG_PACKED_A_BYTES) + ALIGN];
 static __thread unsigned char pack_b[CREG_PACKED_B_BYTES + ALIGN];
-static __thread unsigned char shared_a[CREG_SHARED_A_BYTES + ALIGN];
+static __thread unsigned char
+    shared_a[CREG_PACKED_A_ROOM(CREG_SHARED_A_BYTES) + ALIGN];
 
 static void *
 aligned(unsigned char *p)

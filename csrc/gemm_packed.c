@@ -16,14 +16,18 @@
  * per slice and B once per slice and row block.  Packing makes every
  * layout (transposed views included) one unit-stride stream and
  * zero-pads the edges, so one MR x NR micro-kernel with no tail logic
- * does all the arithmetic.
+ * does all the arithmetic.  Each A micro-panel lists the k where its MR
+ * values are not all zero, and the micro-kernel runs only those
+ * (list_nonzero): ReLU and dropout leave whole columns of a batch's
+ * activations and deltas zero.
  *
  * Every C element gets the same operations whatever the blocking and the
  * thread split: K is cut into slices fixed by K alone (k_slice), each
  * slice is summed in ascending k by fused multiply-adds into one
  * accumulator lane, and slices are added to C in order (the first applies
  * beta, later ones add).  Zero padding only feeds lanes that are not
- * stored.  So threads may split the rows or the columns freely.
+ * stored, and a skipped k would only have added zeros.  So threads may
+ * split the rows or the columns freely.
  * Outputs: C is written; read only when beta != 0 or after the first slice.
  */
 #include <string.h>
@@ -45,6 +49,71 @@
 /* For the loops over a tile's registers: indexing the accumulators with
  * constants keeps them in registers. */
 #define UNROLLED _Pragma("GCC unroll 32")
+
+/* An A micro-panel of depth kc: its MR x kc values, k-major, then its list
+ * (list_nonzero): how many k are kept, then which, as ints; to a whole
+ * cache line. */
+static inline __attribute__((always_inline)) ptrdiff_t
+panel_reals(ptrdiff_t kc)
+{
+    const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(real);
+    const ptrdiff_t ints = kc + 1;
+    const ptrdiff_t reals = MR * kc + (ints * (ptrdiff_t)sizeof(int)
+                                       + (ptrdiff_t)sizeof(real) - 1)
+                                          / (ptrdiff_t)sizeof(real);
+    return (reals + line - 1) / line * line;
+}
+
+static inline __attribute__((always_inline)) int *
+panel_list(real *panel, ptrdiff_t kc)
+{
+    return (int *)(void *)(panel + MR * kc);
+}
+
+/* Moves the k whose MR values are not all zero to the front of a packed
+ * micro-panel, in order, and lists them.  ReLU and dropout zero whole
+ * columns of a batch's activations and deltas (half of C3's at MR = 6:
+ * units dead for every row of a tile), and a skipped k saves MR x NR
+ * multiply-adds against every B micro-panel.  From zero accumulators, an
+ * all-zero k adds only zeros, so the sums keep their bits but for the NaN
+ * of 0 x inf in B (benchmarks/README.md, "Zeros skipped"). */
+static void
+list_nonzero(real *panel, ptrdiff_t kc)
+{
+    int *list = panel_list(panel, kc);
+    int zeros = 0; /* dense operands (the data, most deltas) stop here */
+    for (ptrdiff_t i = 0; i < MR * kc; ++i) {
+        zeros |= panel[i] == 0;
+    }
+    if (!zeros) {
+        list[0] = (int)kc;
+        return;
+    }
+    int kept = 0;
+    for (ptrdiff_t k = 0; k < kc; ++k) { /* without a branch to mispredict */
+        const real *v = panel + k * MR;
+        real *to = panel + kept * MR; /* at or before v, never across it */
+        int nonzero = 0;
+        UNROLLED
+        for (int r = 0; r < MR; ++r) {
+            nonzero |= v[r] != 0;
+            to[r] = v[r];
+        }
+        list[1 + kept] = (int)k;
+        kept += nonzero;
+    }
+    list[0] = kept;
+}
+
+/* Where the shared A micro-panel of rows i .. i + MR - 1 in the slice from
+ * k = pc starts: slice after slice, each `tiles` micro-panels of its
+ * depth (only the last slice may be shallower than `slice`). */
+static inline __attribute__((always_inline)) ptrdiff_t
+shared_offset(ptrdiff_t tiles, ptrdiff_t slice, ptrdiff_t pc, ptrdiff_t i,
+              ptrdiff_t kc)
+{
+    return pc / slice * tiles * panel_reals(slice) + i / MR * panel_reals(kc);
+}
 
 /* The depth of K's slices: as even as possible, at most KC_MAX.  Depends
  * on K only, so every caller cuts the sums the same way. */
@@ -102,39 +171,37 @@ pack_a_rows(real *restrict dst, const real *a, ptrdiff_t rs_a, ptrdiff_t kc)
     }
 }
 
-/* Rows 0 .. mc-1, k 0 .. kc-1 of A into MR-row micro-panels:
- * dst[p * MR * kc + k * MR + r] = A(p * MR + r, k), zero past mc. */
+/* Rows 0 .. mc-1, k 0 .. kc-1 of A into MR-row micro-panels, each
+ * panel_reals(kc) long: dst[p * panel_reals(kc) + k * MR + r] = A(p * MR
+ * + r, k), zero past mc; then each is listed (list_nonzero). */
 static void
 pack_a(real *restrict dst, const real *A, ptrdiff_t rs_a, ptrdiff_t cs_a,
        ptrdiff_t mc, ptrdiff_t kc)
 {
-    for (ptrdiff_t i = 0; i < mc; i += MR, dst += MR * kc) {
+    for (ptrdiff_t i = 0; i < mc; i += MR, dst += panel_reals(kc)) {
         const ptrdiff_t m = mc - i < MR ? mc - i : MR;
         const real *a = A + i * rs_a;
         if (m == MR && rs_a == 1) { /* a transposed view: MR-runs */
             for (ptrdiff_t k = 0; k < kc; ++k) {
                 memcpy(dst + k * MR, a + k * cs_a, MR * sizeof(real));
             }
-            continue;
-        }
-        if (m == MR && cs_a == 1) { /* rows along K (X, dZ) */
+        } else if (m == MR && cs_a == 1) { /* rows along K (X, dZ) */
             pack_a_rows(dst, a, rs_a, kc);
-            continue;
-        }
-        if (m == MR) { /* rows along K, strided: MR streams */
+        } else if (m == MR) { /* rows along K, strided: MR streams */
             for (ptrdiff_t k = 0; k < kc; ++k) {
                 UNROLLED
                 for (ptrdiff_t r = 0; r < MR; ++r) {
                     dst[k * MR + r] = a[r * rs_a + k * cs_a];
                 }
             }
-            continue;
-        }
-        for (ptrdiff_t k = 0; k < kc; ++k) {
-            for (ptrdiff_t r = 0; r < MR; ++r) {
-                dst[k * MR + r] = r < m ? a[r * rs_a + k * cs_a] : 0;
+        } else {
+            for (ptrdiff_t k = 0; k < kc; ++k) {
+                for (ptrdiff_t r = 0; r < MR; ++r) {
+                    dst[k * MR + r] = r < m ? a[r * rs_a + k * cs_a] : 0;
+                }
             }
         }
+        list_nonzero(dst, kc);
     }
 }
 
@@ -228,13 +295,32 @@ store_partial(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
     }
 }
 
+/* acc += the outer product of one k's MR values of A and NR of B. */
+static inline __attribute__((always_inline)) void
+multiply_add(vec acc[MR][NV], const real *restrict a, const real *restrict b)
+{
+    vec bv[NV];
+    for (int v = 0; v < NV; ++v) {
+        bv[v] = vload(b + v * VL);
+    }
+    UNROLLED
+    for (int i = 0; i < MR; ++i) {
+        const real s = a[i];
+        for (int v = 0; v < NV; ++v) {
+            acc[i][v] += s * bv[v];
+        }
+    }
+}
+
 /* One MR x NR tile: C := alpha * a . b (+ beta * C) over kc, from packed
- * micro-panels; m x n of it is stored. */
+ * micro-panels, a listed (list_nonzero); m x n of it is stored. */
 static void
 micro_kernel(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
              const real *restrict a, const real *restrict b, ptrdiff_t kc,
              ptrdiff_t m, ptrdiff_t n, real alpha, real beta)
 {
+    const int *list = (const int *)(const void *)(a + MR * kc);
+    const ptrdiff_t kept = list[0];
     /* C's rows are far apart (often 4 KiB), out of the prefetchers' view;
      * fetching them now hides the miss behind the k loop. */
     UNROLLED
@@ -249,17 +335,13 @@ micro_kernel(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c,
             acc[i][v] = (vec){0};
         }
     }
-    for (ptrdiff_t k = 0; k < kc; ++k, a += MR, b += NR) {
-        vec bv[NV];
-        for (int v = 0; v < NV; ++v) {
-            bv[v] = vload(b + v * VL);
+    if (kept == kc) { /* dense: B's k in a row */
+        for (ptrdiff_t k = 0; k < kc; ++k) {
+            multiply_add(acc, a + k * MR, b + k * NR);
         }
-        UNROLLED
-    for (int i = 0; i < MR; ++i) {
-            const real s = a[i];
-            for (int v = 0; v < NV; ++v) {
-                acc[i][v] += s * bv[v];
-            }
+    } else {
+        for (ptrdiff_t t = 0; t < kept; ++t) {
+            multiply_add(acc, a + t * MR, b + (ptrdiff_t)list[1 + t] * NR);
         }
     }
     if (m == MR && n == NR && cs_c == 1) {
@@ -298,8 +380,9 @@ macro_kernel(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *pa,
         const ptrdiff_t m = mc - i < MR ? mc - i : MR;
         for (ptrdiff_t j = 0; j < nc; j += NR) {
             const ptrdiff_t n = nc - j < NR ? nc - j : NR;
-            micro_kernel(C + i * rs_c + j * cs_c, rs_c, cs_c, pa + i * kc,
-                         pb + j * kc, kc, m, n, alpha, beta);
+            micro_kernel(C + i * rs_c + j * cs_c, rs_c, cs_c,
+                         pa + i / MR * panel_reals(kc), pb + j * kc, kc, m,
+                         n, alpha, beta);
         }
     }
 }
@@ -336,8 +419,7 @@ padded_rows(ptrdiff_t M)
 
 /* The whole product for rows 0 .. M-1 and columns 0 .. N-1; with
  * shared_a, A as gemm_pack_shared_a packed it for all a_rows (padded) rows
- * of which these are the rows from a_row0 on (slice pc's micro-panels
- * from shared_a + pc * a_rows, in row order). */
+ * of which these are the rows from a_row0 on (at shared_offset). */
 static void
 packed_gemm(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
             ptrdiff_t rs_a, ptrdiff_t cs_a, const real *B, ptrdiff_t rs_b,
@@ -354,7 +436,8 @@ packed_gemm(real *C, ptrdiff_t rs_c, ptrdiff_t cs_c, const real *A,
             const ptrdiff_t mc = M - ic < MC_MAX ? M - ic : MC_MAX;
             const real *pa = own_a;
             if (shared_a != NULL) {
-                pa = shared_a + pc * a_rows + (a_row0 + ic) * kc;
+                pa = shared_a + shared_offset(a_rows / MR, slice, pc,
+                                              a_row0 + ic, kc);
             } else {
                 pack_a(own_a, A + ic * rs_a + pc * cs_a, rs_a, cs_a, mc, kc);
             }
@@ -382,8 +465,9 @@ KFN(gemm_shared_a)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t *units)
 {
     const ptrdiff_t slice = k_slice(K);
     *units = row_tiles(M) * ((K + slice - 1) / slice);
-    const int fits = (double)padded_rows(M) * K * sizeof(real)
-                     <= CREG_SHARED_A_BYTES;
+    const int fits = (double)row_tiles(M) * ((K + slice - 1) / slice)
+                         * panel_reals(slice) * sizeof(real)
+                     <= CREG_PACKED_A_ROOM(CREG_SHARED_A_BYTES);
     return splits_rows(M, N) || !fits ? NULL : creg_gemm_shared_a();
 }
 
@@ -399,8 +483,9 @@ KFN(gemm_pack_shared_a)(real *dst, const real *A, ptrdiff_t rs_a,
     for (ptrdiff_t u = first; u < first + count; ++u) {
         const ptrdiff_t pc = u / tiles * slice, i = u % tiles * MR;
         const ptrdiff_t kc = K - pc < slice ? K - pc : slice;
-        pack_a(dst + pc * padded_rows(M) + i * kc, A + i * rs_a + pc * cs_a,
-               rs_a, cs_a, M - i < MR ? M - i : MR, kc);
+        pack_a(dst + shared_offset(tiles, slice, pc, i, kc),
+               A + i * rs_a + pc * cs_a, rs_a, cs_a, M - i < MR ? M - i : MR,
+               kc);
     }
 }
 

@@ -24,15 +24,16 @@ typedef void creg_hash_kernel(uint32_t *out, uint64_t key, uint64_t first,
 creg_hash_kernel creg_dropout_hashes_base, creg_dropout_hashes_avx2;
 
 /* gemm_buffers.c: the calling thread's packing buffers for the packed
- * GEMM (CREG_PACKED_A_BYTES, CREG_PACKED_B_BYTES), 64-byte aligned, valid
- * while it lives. */
+ * GEMM (CREG_PACKED_A_ROOM(CREG_PACKED_A_BYTES), CREG_PACKED_B_BYTES),
+ * 64-byte aligned, valid while it lives. */
 void *creg_gemm_pack_a(void);
 void *creg_gemm_pack_b(void);
 /* The bytes of B that a block packs: a share of the core's L2
  * (blocking.h), at most CREG_PACKED_B_BYTES. */
 size_t creg_gemm_b_bytes(void);
 /* The calling thread's buffer for an A its team packs once
- * (CREG_SHARED_A_BYTES), which the team's threads read. */
+ * (CREG_PACKED_A_ROOM(CREG_SHARED_A_BYTES)), which the team's threads
+ * read. */
 void *creg_gemm_shared_a(void);
 
 #define KREAL float

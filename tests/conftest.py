@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import reference  # noqa: E402
 from creg import _core  # noqa: E402
+from creg._descriptors import Noise  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
 
@@ -143,3 +144,44 @@ def ctrl_c():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
+
+
+# ---- creg's random draws, for the oracle (reference.train_running)
+
+
+def dropout_masks(net, rate):
+    """masks(epoch, step, shapes) -> creg's dropout masks of that batch,
+    for reference.train_running."""
+    def source(epoch, step, shapes):
+        masks = []
+        for layer, shape in enumerate(shapes):
+            ones = np.ones(shape[0] * shape[1])
+            H, M = np.empty_like(ones), np.empty_like(ones)
+            _core.dropout_forward(H, M, ones, Noise(dropout=rate,
+                                                    seed=net.seed,
+                                                    epoch=epoch),
+                                  step, layer)
+            masks.append(M.reshape(shape))
+        return masks
+    return source
+
+
+def input_noise_draws(net, sigma):
+    """noise(epoch, step, shape) -> creg's input noise of that batch."""
+    def source(epoch, step, shape):
+        zeros = np.zeros(shape[0] * shape[1])
+        out = np.empty_like(zeros)
+        _core.input_noise(out, zeros, Noise(input_noise=sigma,
+                                            seed=net.seed, epoch=epoch),
+                          step)
+        return out.reshape(shape)
+    return source
+
+
+def shuffle_order(net, n):
+    """order(epoch) -> creg's shuffled row order of that epoch."""
+    def source(epoch):
+        order = np.empty(n, np.int64)
+        _core.shuffle(order, net.seed, epoch)
+        return order
+    return source

@@ -102,7 +102,7 @@ def test_gemm_exact_on_small_integers(level, n_threads, layout):
 # back to each thread packing all of A; 784 columns (25 panels of 32) on
 # 16 threads give most threads a part of a panel at each end.
 @pytest.mark.parametrize("shape", [(301, 157, 203), (790, 1040, 300),
-                                   (70, 1029, 515), (140, 1100, 1000),
+                                   (70, 1029, 515), (140, 1100, 1200),
                                    (128, 784, 1024)],
                          ids=["split-rows", "split-rows-blocks",
                               "split-columns", "split-columns-wide-A",

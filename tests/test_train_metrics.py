@@ -11,47 +11,12 @@ from hypothesis import given, settings, strategies as st
 
 import creg
 import reference
-from conftest import COST_OUTPUT, make_problem, params64, tol_for
+from conftest import (COST_OUTPUT, dropout_masks, input_noise_draws,
+                      make_problem, params64, shuffle_order, tol_for)
 from creg import _core
 from creg._descriptors import Noise, StepRule
 
 SIZES = [6, 5, 4, 3]
-
-
-def _masks(net, rate):
-    """masks(epoch, step, shapes) -> creg's dropout masks of that batch."""
-    def source(epoch, step, shapes):
-        masks = []
-        for layer, shape in enumerate(shapes):
-            ones = np.ones(shape[0] * shape[1])
-            H, M = np.empty_like(ones), np.empty_like(ones)
-            _core.dropout_forward(H, M, ones, Noise(dropout=rate,
-                                                    seed=net.seed,
-                                                    epoch=epoch),
-                                  step, layer)
-            masks.append(M.reshape(shape))
-        return masks
-    return source
-
-
-def _noise(net, sigma):
-    """noise(epoch, step, shape) -> creg's input noise of that batch."""
-    def source(epoch, step, shape):
-        zeros = np.zeros(shape[0] * shape[1])
-        out = np.empty_like(zeros)
-        _core.input_noise(out, zeros, Noise(input_noise=sigma,
-                                            seed=net.seed, epoch=epoch),
-                          step)
-        return out.reshape(shape)
-    return source
-
-
-def _order(net, n):
-    def source(epoch):
-        order = np.empty(n, np.int64)
-        _core.shuffle(order, net.seed, epoch)
-        return order
-    return source
 
 
 @pytest.mark.parametrize("cost, output", COST_OUTPUT)
@@ -71,9 +36,9 @@ def test_running_metrics_equal_the_reference_running_mean(dtype, cost,
                    input_noise=input_noise, **rule)
     Ws, bs, costs, accuracies = reference.train_running(
         Ws, bs, X, Y, hidden="tanh", output=output, cost=cost, epochs=3,
-        batch_size=8, order=_order(net, len(X)),
-        masks=_masks(net, dropout) if dropout else None,
-        noise=_noise(net, input_noise) if input_noise else None, **rule)
+        batch_size=8, order=shuffle_order(net, len(X)),
+        masks=dropout_masks(net, dropout) if dropout else None,
+        noise=input_noise_draws(net, input_noise) if input_noise else None, **rule)
     assert hist.train_metrics == "running"
     tol = tol_for(dtype)
     np.testing.assert_allclose(hist.train_cost, costs, rtol=tol)
@@ -194,7 +159,7 @@ def test_running_metrics_at_every_kernel_level_match(level):
     _, _, costs, accuracies = reference.train_running(
         Ws, bs, X, Y, hidden="sigmoid", output="softmax",
         cost="log_likelihood", epochs=2, batch_size=5, lr=0.3, l2=0.5,
-        order=_order(net, len(X)))
+        order=shuffle_order(net, len(X)))
     np.testing.assert_allclose(hist.train_cost, costs, rtol=1e-4)
     assert hist.train_accuracy == accuracies
 
