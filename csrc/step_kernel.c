@@ -258,17 +258,16 @@ sum_tile(vec out[MR][NV], const panel *p, ptrdiff_t j, int n, const int full,
 /* The same over the kept rows, out of line: inlined into a variant, the
  * step's constants stay live across the batch loop and push accumulators
  * out of the 16 registers; on its own the loop keeps all twelve in
- * registers.  Worth a call only for long batches, which list their rows. */
-static __attribute__((noinline)) void
-sum_full_tile(vec acc[MR][NV], const panel *p, ptrdiff_t j)
+ * registers.  Worth a call only for long batches, which list their rows.
+ * (Not cloned for the full tile's constant width: one function a level.) */
+static __attribute__((noinline, noclone)) void
+sum_listed_tile(vec acc[MR][NV], const panel *p, ptrdiff_t j, int n)
 {
-    sum_tile(acc, p, j, NV * VL, 1, 1);
-}
-
-static __attribute__((noinline)) void
-sum_edge_tile(vec acc[MR][NV], const panel *p, ptrdiff_t j, int n)
-{
-    sum_tile(acc, p, j, n, 0, 1);
+    if (n == NV * VL) {
+        sum_tile(acc, p, j, NV * VL, 1, 1);
+    } else {
+        sum_tile(acc, p, j, n, 0, 1);
+    }
 }
 
 /* One tile: the panel's rows, columns j .. j + n - 1 (n < the tile width
@@ -291,11 +290,7 @@ step_tile(const panel *p, ptrdiff_t j, int n, dvec *norm, vec *ahead,
      * memory, the other can stay in registers */
     if (p->rows != NULL) {
         vec acc[MR][NV];
-        if (full) {
-            sum_full_tile(acc, p, j);
-        } else {
-            sum_edge_tile(acc, p, j, n);
-        }
+        sum_listed_tile(acc, p, j, n);
         step_rows(p, j, n, acc, NULL, NULL, norm, ahead, full, flags);
     } else {
         vec acc[MR][NV];
