@@ -2,7 +2,7 @@
 """How much of a ReLU network's GEMM work creg skips as exact zeros.
 
     python benchmarks/zeros.py                   # C3 on its synthetic data
-    python benchmarks/zeros.py --mnist           # C3 on the bundled MNIST images
+    python benchmarks/zeros.py --mnist           # C3 on the MNIST sample
 
 Trains a configuration's network with its rule for a few epochs, then
 measures, over batches of the training data, the share of the products
