@@ -42,3 +42,26 @@ def test_zeros_script_on_c3(capsys):
     assert (0, "input gradient, MR 6") not in rows
     assert all(0 <= share <= 100 for share in rows.values())
     assert len(rows) == 8
+
+
+def test_all_zero_in_groups_cuts_the_batch_into_equal_groups():
+    M = np.ones((10, 4))
+    M[0:5, 0] = 0   # the first group of 5: counted at groups of 6
+    M[0:4, 1] = 0   # one row short of it: never counted
+    M[:, 2] = 0     # every row: counted in every group
+    assert zeros.all_zero_in_groups(M, 6) == pytest.approx((1 + 2) / 8)
+    assert zeros.all_zero_in_groups(M, 10) == pytest.approx(1 / 4)
+
+
+def test_zeros_script_on_c1_mnist(capsys):
+    # C1's batches of 10 run the first layer in columns: MNIST's blank
+    # pixels are skipped, more of them in the forward's smaller groups
+    zeros.main(["--config", "C1", "--mnist", "--rows", "400"])
+    rows = {}
+    for line in capsys.readouterr().out.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[0].isdigit():
+            rows[cells[1]] = float(cells[2].rstrip("%"))
+    assert 30 <= rows["step inputs"] <= 70
+    assert rows["forward inputs, groups of 6"] > rows["step inputs"]
+    assert rows["forward inputs, groups of 10"] == rows["step inputs"]

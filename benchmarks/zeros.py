@@ -1,8 +1,9 @@
 #!/usr/bin/env python
-"""How much of a ReLU network's GEMM work creg skips as exact zeros.
+"""How much of a network's work creg skips as exact zeros.
 
     python benchmarks/zeros.py                   # C3 on its synthetic data
     python benchmarks/zeros.py --mnist           # C3 on the MNIST sample
+    python benchmarks/zeros.py --config C1 --mnist
 
 Trains a configuration's network with its rule for a few epochs, then
 measures, over batches of the training data, the share of the products
@@ -12,7 +13,11 @@ that creg's kernels skip (benchmarks/README.md, "Zeros skipped"):
   as A, whose micro-panels of MR rows skip each k (an input of the
   forward, a neuron of the input gradient) that is zero in all MR rows;
 - a layer's fused step skips each batch row whose deltas are zero for all
-  six neurons of a panel.
+  six neurons of a panel;
+- at batches of 2-15 rows the first layer runs in columns: its step skips
+  each input that is zero in every row of the batch, its forward each
+  input zero in every row of a group (up to 6 rows at AVX2, 10 at
+  AVX-512, the batch cut into equal groups).
 
 A hidden layer's delta is zero exactly where its output is (ReLU's
 derivative or the dropout mask is zero), so the deltas' zeros are read
@@ -31,6 +36,8 @@ from configs import CONFIGS, make_data  # noqa: E402
 
 STEP_PANEL = 6  # CREG_STEP_MR
 MR = (6, 12)  # CREG_PACKED_MR at levels 2-3 and at level 4
+GROUPS = (6, 10)  # CREG_COLUMNS_GROUP at levels 2-3 and at level 4
+COLUMN_BATCHES = range(2, 16)  # batches whose first layer runs in columns
 
 
 def all_zero_columns(M, rows):
@@ -47,6 +54,32 @@ def all_zero_panel_rows(M):
     whole = M.shape[1] // STEP_PANEL * STEP_PANEL
     panels = M[:, :whole].reshape(M.shape[0], -1, STEP_PANEL)
     return float((panels == 0).all(axis=2).mean())
+
+
+def all_zero_in_groups(M, most):
+    """The share of the (group, column) pairs of M that are zero in every
+    row of the group, M cut into the fewest equal groups of at most `most`
+    rows (10 rows as 5 + 5), as the columns forward cuts a batch."""
+    groups = -(-M.shape[0] // most)
+    bounds = [M.shape[0] * i // groups for i in range(groups + 1)]
+    return float(np.mean([(M[a:b] == 0).all(axis=0).mean()
+                          for a, b in zip(bounds, bounds[1:])]))
+
+
+def first_layer_shares(X, batch_size, batches=10):
+    """{(0, what): share skipped} of the first layer in columns, averaged
+    over the first `batches` whole batches of X."""
+    batches = min(batches, len(X) // batch_size)
+    sums = {}
+    for start in range(0, batches * batch_size, batch_size):
+        Xb = X[start:start + batch_size]
+        shares = {"step inputs": all_zero_in_groups(Xb, batch_size)}
+        for most in GROUPS:
+            shares[f"forward inputs, groups of {most}"] = \
+                all_zero_in_groups(Xb, most)
+        for what, share in shares.items():
+            sums[0, what] = sums.get((0, what), 0.0) + share
+    return {key: total / batches for key, total in sums.items()}
 
 
 def hidden_outputs(weights, biases, X, dropout, rng):
@@ -99,8 +132,11 @@ def main(argv=None):
 
     import creg
     config = CONFIGS[args.config]
-    if config.net.get("hidden") != "relu":
-        sys.exit(f"{args.config} has no ReLU layers: nothing is zero")
+    relu = config.net.get("hidden") == "relu"
+    columns = config.batch_size in COLUMN_BATCHES
+    if not relu and not columns:
+        sys.exit(f"{args.config} has no ReLU layers and batches of "
+                 f"{config.batch_size}: creg skips nothing there")
     if args.mnist:
         from creg.datasets import load_mnist_sample
         X, y = load_mnist_sample()
@@ -110,8 +146,12 @@ def main(argv=None):
     net = creg.Network(list(config.sizes), dtype="float32", seed=0,
                        **config.net)
     net.fit(X, y, epochs=args.epochs, **config.rule)
-    shares = skipped_shares(net, X, config.batch_size,
-                            config.rule.get("dropout", 0.0))
+    shares = {}
+    if relu:
+        shares.update(skipped_shares(net, X, config.batch_size,
+                                     config.rule.get("dropout", 0.0)))
+    if columns:
+        shares.update(first_layer_shares(X, config.batch_size))
     data = "MNIST" if args.mnist else "synthetic"
     print(f"{args.config}, {data} data, {len(X)} rows, after "
           f"{args.epochs} epoch(s): shares of the work skipped\n")
@@ -119,22 +159,25 @@ def main(argv=None):
     print("|---|---|---|")
     for (layer, what), share in shares.items():
         print(f"| {layer} | {what} | {share:.0%} |")
-    for mr in MR:
-        print(f"\nAt MR {mr}, of all the epoch's multiply-adds: "
-              f"{epoch_share(shares, config.sizes, mr):.0%} skipped")
+    for mr, most in zip(MR, GROUPS):
+        print(f"\nAt MR {mr} (groups of {most}), of all the epoch's "
+              f"multiply-adds: "
+              f"{epoch_share(shares, config.sizes, mr, most):.0%} skipped")
 
 
-def epoch_share(shares, sizes, mr):
+def epoch_share(shares, sizes, mr, most=GROUPS[0]):
     """The share of a training step's multiply-adds (forward, input
     gradient but the first layer's, weight gradient: I x O each a row)
-    skipped at micro-panels of `mr` rows; the output layer's skip nothing
-    (its deltas are dense, its forward is not the packed GEMM's)."""
+    skipped at micro-panels of `mr` rows (the first layer in columns: at
+    groups of at most `most` rows); the output layer's skip nothing (its
+    deltas are dense, its forward is not the packed GEMM's)."""
     total = skipped = 0.0
     for layer, (inputs, outputs) in enumerate(zip(sizes[:-1], sizes[1:])):
         work = inputs * outputs
         total += work * (3 if layer > 0 else 2)
         skipped += work * sum(shares.get((layer, what), 0.0) for what in (
-            f"forward, MR {mr}", f"input gradient, MR {mr}", "step rows"))
+            f"forward, MR {mr}", f"input gradient, MR {mr}", "step rows",
+            f"forward inputs, groups of {most}", "step inputs"))
     return skipped / total
 
 if __name__ == "__main__":

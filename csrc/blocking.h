@@ -110,20 +110,35 @@
 #define CREG_STEP_TILE_WIDTH(vbytes, type)                                    \
     ((ptrdiff_t)(CREG_STEP_NV * (vbytes) / sizeof(type)))
 
-/* ---- The first layer in columns (columns.c, step_columns.c, AVX-512).
- * A block is CREG_COLUMNS_CB 64-byte vectors of W0^T's row: the kernels'
- * register block and a team's unit.  The step sums CREG_COLUMNS_INPUTS
- * inputs a trip (CB x 4 = 8 independent chains, the FMA latency times two
- * units), with the batch's dZ vectors in registers up to
- * CREG_COLUMNS_CONSTANT_BATCH rows (11 x 2 + 8 sums of 32 registers); the
- * forward sums groups of up to CREG_COLUMNS_GROUP rows (10 x 2 sums);
+/* ---- The first layer in columns (columns.c, step_columns.c; the vector
+ * levels from AVX2 up).  A block is CREG_COLUMNS_CB vectors of W0^T's row:
+ * the kernels' register block, the width of a panel (CREG_COLUMNS_WIDTH:
+ * 128 bytes at 64-byte vectors, 64 at 32-byte ones) and a team's unit.
+ * The step sums CREG_COLUMNS_INPUTS inputs a trip (CB x 4 = 8 independent
+ * chains, the FMA latency times two units), with the batch's dZ vectors in
+ * registers up to CREG_COLUMNS_CONSTANT_BATCH rows (AVX-512: 11 x 2 + 8
+ * sums of 32 registers; none in AVX2's 16); the forward sums groups of up
+ * to CREG_COLUMNS_GROUP rows (10 x 2 sums of 32 registers, 6 x 2 of 16);
  * both run CREG_COLUMNS_CHUNK inputs at a time, so the step's chunk of
- * W0^T (8 KiB in float32) is in L1 when the forward reads it. */
+ * W0^T (at most 8 KiB) is in L1 when the forward reads it. */
 #define CREG_COLUMNS_CB 2
-#define CREG_COLUMNS_BLOCK_BYTES (CREG_COLUMNS_CB * 64)
 #define CREG_COLUMNS_INPUTS 4
+/* Rows up to this long have their inputs that are zero in every row of a
+ * batch left out of the sums (a chunk's inputs are the bits of a uint64_t,
+ * each call's on the stack: 512 bytes a batch or group of rows). */
+#define CREG_COLUMNS_LISTED_INPUTS 4096
+#if defined(CREG_ISA_AVX512)
 #define CREG_COLUMNS_CONSTANT_BATCH 11
 #define CREG_COLUMNS_GROUP 10
+#else
+#define CREG_COLUMNS_CONSTANT_BATCH 0
+#define CREG_COLUMNS_GROUP 6
+#endif
+/* The panel width of a level whose vectors are vbytes wide, and the widest
+ * (the train scratch's room for W0^T). */
+#define CREG_COLUMNS_WIDTH(vbytes, type)                                      \
+    ((ptrdiff_t)(CREG_COLUMNS_CB * (vbytes) / sizeof(type)))
+#define CREG_COLUMNS_WIDTH_MAX(type) CREG_COLUMNS_WIDTH(64, type)
 #define CREG_COLUMNS_CHUNK 64
 
 /* ---- Forward (dense.c).  Layers at most CREG_FORWARD_ROWS_MAX_O neurons

@@ -1,9 +1,10 @@
 /* columns.c -- the first layer in columns for small batches.
  *
  * At batch sizes from 2 to CREG_STEP_PACK_BATCH - 1, on a level with the
- * columns kernels (step_columns.c: AVX-512), train_batches keeps W0
- * transposed while it runs: W0^T in panels of BLOCK neurons, each I rows
- * of BLOCK contiguous weights (step_columns.c; zeros past O), in the train
+ * columns kernels (step_columns.c: AVX2 and AVX-512), train_batches keeps
+ * W0 transposed while it runs: W0^T in panels of BLOCK neurons (two
+ * vectors: 16 float32 at AVX2, 32 at AVX-512), each I rows of BLOCK
+ * contiguous weights (step_columns.c; zeros past O), in the train
  * scratch after the gradient's place (creg_train_scratch), and V0^T after
  * it under momentum.  Both kernels of the step are then outer
  * products (benchmarks/README.md).  The copy is made at the start of each
@@ -29,9 +30,9 @@ CREG_FN(columns_use)(ptrdiff_t batch_size, const creg_step_rule *rule)
            && creg_columns_batch(batch_size) && !(rule->max_norm > 0);
 }
 
-/* Blocks of CREG_COLUMNS_BLOCK_BYTES of W0^T's row: the columns kernels'
- * register block, and a team's unit. */
-#define BLOCK ((ptrdiff_t)(CREG_COLUMNS_BLOCK_BYTES / sizeof(real)))
+/* Blocks of CREG_COLUMNS_WIDTH of W0^T's row at the active level: the
+ * columns kernels' register block, and a team's unit. */
+#define BLOCK (active_kernels()->columns_width)
 
 /* A panel at a time: the panel's rows of W0 are read together, so each
  * of their lines serves BLOCK weights of the panel before it leaves L1. */

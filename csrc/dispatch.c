@@ -54,7 +54,8 @@ has_avx512vl(void)
     .pack_batch = creg_pack_batch_##step##_##t,                               \
     .forward_rows = creg_forward_rows_##step##_##t,                           \
     .sparse_rows = creg_sparse_rows_##gemm##_##t,                             \
-    .step_tile_width = CREG_STEP_TILE_WIDTH(vbytes, T)
+    .step_tile_width = CREG_STEP_TILE_WIDTH(vbytes, T),                      \
+    .columns_width = CREG_COLUMNS_WIDTH(vbytes, T)
 
 /* An x86-64 level from 2 up: the GEMM kernels (packed too) and the maps of
  * the build `gemm`, the step kernels of the build `step`, with
@@ -75,12 +76,14 @@ has_avx512vl(void)
       .gemm_pack_shared_a = creg_gemm_pack_shared_a_##gemm##_f64,             \
       .dropout_hashes = creg_dropout_hashes_avx2}}
 
-/* What only the 64-byte level has: layer 0 in columns for small batches
- * (step_columns.c), where 32 vector registers hold its 64-byte tiles; and
- * online SGD's held stores (net.c), which pay where the pass over W0 is
- * bound by its writes, not by the arithmetic that a held step repeats
- * (benchmarks/README.md). */
-#define NOT_WIDE(t)
+/* Layer 0 in columns for small batches (step_columns.c): levels 2 and 3
+ * take AVX2's build (the same bits; 16 registers hold its 32-byte tiles),
+ * level 4 its own.  Only the 64-byte level holds online SGD's stores
+ * (net.c), which pay where the pass over W0 is bound by its writes, not by
+ * the arithmetic that a held step repeats (benchmarks/README.md). */
+#define COLUMNS_AVX2(t)                                                       \
+    .step_columns = creg_step_columns_avx2_##t,                               \
+    .forward_columns = creg_forward_columns_avx2_##t,
 #define WIDE_AVX512(t)                                                        \
     .step_columns = creg_step_columns_avx512_##t,                             \
     .forward_columns = creg_forward_columns_avx512_##t,                       \
@@ -104,9 +107,9 @@ static const level levels[] = {
      {VECTOR_ENTRIES(f64, double, base, base, 16),
       .dropout_hashes = creg_dropout_hashes_base}},
 #if defined(CREG_HAVE_AVX2_KERNELS)
-    X86_LEVEL("avx2+fma", has_avx2_fma, avx2, avx2, 32, NOT_WIDE),
+    X86_LEVEL("avx2+fma", has_avx2_fma, avx2, avx2, 32, COLUMNS_AVX2),
     /* level 2 with the step kernels built for AVX-512VL */
-    X86_LEVEL("avx512vl", has_avx512vl, avx2, avx512vl, 32, NOT_WIDE),
+    X86_LEVEL("avx512vl", has_avx512vl, avx2, avx512vl, 32, COLUMNS_AVX2),
     X86_LEVEL("avx512", has_avx512vl, avx512, avx512, 64, WIDE_AVX512),
 #endif
 #endif

@@ -129,7 +129,7 @@ void KT(bias_step)(KREAL *b, KREAL *Vb, const KREAL *db, ptrdiff_t O,
                    const creg_step_rule *rule);
 
 /* columns.c: the first layer in columns for small batches (W0^T in panels
- * of CREG_COLUMNS_BLOCK_BYTES of neurons, each I rows, in the train
+ * of the level's columns_width neurons, each I rows, in the train
  * scratch past the parameters; V0^T after it).  columns_use: whether
  * train_batches takes this path, a function of the level, the batch size
  * and the rule alone, so every call of a fit agrees.  columns_in /
@@ -210,7 +210,7 @@ typedef void KT(forward_rows_kernel)(KREAL *Z, ptrdiff_t ldz,
                                      const KREAL *W, ptrdiff_t ldw,
                                      ptrdiff_t O, ptrdiff_t I, KREAL *copy,
                                      int first_part, int part, int parts);
-/* step_columns.c (AVX-512 only): the first layer with its weights in
+/* step_columns.c (AVX2 and AVX-512): the first layer with its weights in
  * columns (W0^T in panels; columns.c), for its columns j0 .. j1 - 1
  * (j0 a multiple of the vector width): the fused step of the batch's rows
  * with next's look-ahead forward (next->z, next->B x O), and the forward
@@ -248,6 +248,7 @@ typedef struct {
     KT(step_columns_kernel) *step_columns; /* small batches' layer 0 */
     KT(forward_columns_kernel) *forward_columns;
     ptrdiff_t step_tile_width; /* CREG_STEP_TILE_WIDTH of the step kernels */
+    ptrdiff_t columns_width;   /* CREG_COLUMNS_WIDTH of step_columns's */
     /* step_panel applies look_ahead's pending_dz (its _p variants) */
     int holds_online_steps;
     KT(map_kernel) *sigmoid;           /* float32 only */
@@ -280,3 +281,5 @@ CREG_DECLARE_KERNELS(avx512)
 #undef CREG_DECLARE_KERNELS
 KT(step_columns_kernel) KT(step_columns_avx512);
 KT(forward_columns_kernel) KT(forward_columns_avx512);
+KT(step_columns_kernel) KT(step_columns_avx2);
+KT(forward_columns_kernel) KT(forward_columns_avx2);

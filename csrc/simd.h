@@ -31,6 +31,8 @@
 
 #define VL ((int)(VBYTES / sizeof(real)))
 typedef real vec __attribute__((vector_size(VBYTES)));
+/* a vec's lanes as integers: a comparison's result, or a vec's bits */
+typedef __typeof__((vec){0} > (vec){0}) mask;
 
 static inline vec
 vload(const real *p)
@@ -192,6 +194,27 @@ vstore_cols(real *p, const vec *v, int nv, int n, const int full)
             vstore_part(p + u * VL, v[u], cols);
         }
     }
+}
+
+/* Bit i set for each lane i of m that is not zero. */
+static inline unsigned
+nonzero_bits(mask m)
+{
+#if defined(CREG_ISA_AVX512) && defined(CREG_F32)
+    return _mm512_test_epi32_mask((__m512i)m, (__m512i)m);
+#elif defined(CREG_ISA_AVX512)
+    return _mm512_test_epi64_mask((__m512i)m, (__m512i)m);
+#elif defined(CREG_ISA_AVX2) && defined(CREG_F32)
+    return (unsigned)_mm256_movemask_ps((__m256)(m != 0));
+#elif defined(CREG_ISA_AVX2)
+    return (unsigned)_mm256_movemask_pd((__m256d)(m != 0));
+#else
+    unsigned bits = 0;
+    for (int i = 0; i < VL; ++i) {
+        bits |= (unsigned)(m[i] != 0) << i;
+    }
+    return bits;
+#endif
 }
 
 /* The sum of the lanes, in a fixed pairwise order. */

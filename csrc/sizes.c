@@ -76,8 +76,8 @@ void
 creg_train_scratch_plan(creg_train_scratch_layout *plan, const creg_net *net,
                         ptrdiff_t batch_size)
 {
-    /* whole panels of CREG_COLUMNS_BLOCK_BYTES in float32 (two in float64) */
-    const ptrdiff_t block = CREG_COLUMNS_BLOCK_BYTES / 4;
+    /* whole panels of the widest level's float32 width (two in float64) */
+    const ptrdiff_t block = CREG_COLUMNS_WIDTH_MAX(float);
     const ptrdiff_t columns =
         net->sizes[0] * ((net->sizes[1] + block - 1) / block * block);
     /* on a cache line, like the buffer (Python allocates it so): W0^T's

@@ -8,8 +8,6 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-typedef __typeof__((vec){0} > (vec){0}) mask;
-
 /* a b + c, always as one fused operation where the ISA has one: the plain
  * rule's sums must round the same way on every path (contraction alone
  * could fuse either product of d w + s x). */

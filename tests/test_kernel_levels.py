@@ -21,9 +21,10 @@ SIZES = [37, 21, 3]
 N = 40
 EPOCHS = 2
 MAX_NORM = 0.3
-# batch size -> learning rate; 600 > CREG_STEP_MAX_BATCH (512); at level 4
-# batches of 2-11 rows take the first layer in columns with the batch a
-# constant (step_columns.c), 13 with it read from memory, 1 the row kernels
+# batch size -> learning rate; 600 > CREG_STEP_MAX_BATCH (512); from level 2
+# batches of 2-15 rows take the first layer in columns (step_columns.c:
+# at level 4 7 has the batch a constant, 13 read from memory), 1 the row
+# kernels
 RATES = {1: 0.02, 7: 0.1, 13: 0.2, N: 0.5, 600: 0.5}
 
 RULES = {

@@ -1,12 +1,14 @@
-"""The zeros ReLU and dropout leave in a batch are skipped, keeping the sums.
+"""The zeros of a batch are skipped, keeping the sums.
 
 The packed GEMM lists, for each micro-panel of A (MR rows, one slice of
 K), the k whose values are not all zero and multiplies only those; from
 CREG_STEP_PACK_BATCH rows the fused step skips the batch rows whose deltas
-are zero for every neuron of a panel.  Both must give what the whole
-product gives: against the float64 oracle, bit for bit against the same
-kernels on the operands with the zero columns taken out, and the same for
-any thread count.
+are zero for every neuron of a panel (the zeros of ReLU and dropout); at
+smaller batches the first layer in columns skips the inputs that are zero
+in every row of the batch (its step) or of a group of rows (its forward):
+MNIST's blank pixels.  All must give what the whole product gives: against
+the float64 oracle, bit for bit against the same kernels on the operands
+with the zero columns taken out, and the same for any thread count.
 """
 import numpy as np
 import pytest
@@ -14,8 +16,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import creg
 import reference
-from conftest import (assert_params_close, dropout_masks, make_problem,
-                      params64, shuffle_order, tol_for)
+from conftest import (KERNEL_LEVELS, assert_params_close, dropout_masks,
+                      make_problem, params64, shuffle_order, tol_for)
 from creg import _core
 from test_gemm import check_against_numpy
 
@@ -142,3 +144,99 @@ def test_relu_dropout_training_with_dead_units_equals_the_oracle(
         **rule)
     assert_params_close(net, Ws, bs, tol_for(dtype))
     assert np.all(net.biases[0][:40] == -50)  # dead: no gradient reached
+
+
+# the levels whose first layer runs in columns at batches of 2-15 rows
+COLUMN_LEVELS = [v for v in KERNEL_LEVELS
+                 if _core.kernel_name(v) in ("avx2+fma", "avx512vl", "avx512")]
+SPARSE_RULES = {
+    "l2": dict(l2=0.3),
+    "momentum_prox": dict(momentum=0.9, l2=0.1, l1=0.02, l1_method="prox"),
+    "subgradient": dict(l1=0.02, l1_method="subgradient"),
+}
+
+
+def sparse_inputs(rng, n, inputs, dtype):
+    """MNIST-like rows: dead columns (the first two, the last, and a
+    random fifth of the rest), most of each sparse row's values zero (some
+    of them -0.0), and dense rows among them, so that some batches' first
+    row has no zero."""
+    X = rng.random((n, inputs)).astype(dtype) + dtype.type(0.1)
+    sparse = rng.random(n) < 0.7
+    X[sparse[:, None] & (rng.random((n, inputs)) < 0.8)] = 0
+    X[(X == 0) & (rng.random((n, inputs)) < 0.3)] = -0.0
+    dead = rng.random(inputs) < 0.2
+    dead[[0, 1, inputs - 1]] = True
+    X[:, dead] = 0
+    return X, dead
+
+
+@pytest.fixture(params=COLUMN_LEVELS,
+                ids=[_core.kernel_name(v) for v in COLUMN_LEVELS])
+def column_level(request):
+    before = _core.kernel_level()
+    _core.set_kernel_level(request.param)
+    yield request.param
+    _core.set_kernel_level(before)
+
+
+@pytest.mark.filterwarnings("ignore::creg.TrainingWarning")  # random labels
+@pytest.mark.parametrize("rule", sorted(SPARSE_RULES))
+@pytest.mark.parametrize("batch_size", [2, 7, 10, 13])
+@pytest.mark.parametrize("inputs", [37, 150, 4100])
+def test_zero_inputs_keep_the_bits_of_the_network_without_them(
+        column_level, dtype, rule, batch_size, inputs):
+    # the first layer sums along the inputs in order and each weight's
+    # gradient along the batch, so leaving out the inputs that are zero in
+    # a batch (or group) must give the network trained on the live columns
+    # alone, bit for bit: 37 and 150 inputs end in a short chunk of 64,
+    # 4,100 exceed CREG_COLUMNS_LISTED_INPUTS (no input left out there,
+    # the same bits again); batch 13 makes three groups at AVX2's 6 rows
+    rng = np.random.default_rng(inputs + batch_size)
+    n = 60 if inputs < 1000 else 24
+    X, dead = sparse_inputs(rng, n, inputs, dtype)
+    y = rng.integers(0, 3, n)
+    kw = dict(hidden="sigmoid", output="sigmoid", dtype=dtype.name, seed=7)
+    fit = dict(epochs=2, batch_size=batch_size, lr=0.3,
+               penalty_scale="none", **SPARSE_RULES[rule])
+    runs = []
+    for n_threads in (1, 2, 3):
+        whole = creg.Network([inputs, 21, 3], **kw)
+        live = creg.Network([int((~dead).sum()), 21, 3], **kw)
+        live.weights[0][...] = whole.weights[0][:, ~dead]
+        live.biases[0][...] = whole.biases[0]
+        live.weights[1][...] = whole.weights[1]
+        live.biases[1][...] = whole.biases[1]
+        start = whole.weights[0].copy()
+        whole.fit(X, y, n_threads=n_threads, **fit)
+        live.fit(np.ascontiguousarray(X[:, ~dead]), y, n_threads=n_threads,
+                 **fit)
+        assert np.array_equal(whole.weights[0][:, ~dead], live.weights[0])
+        for a, b in [(whole.biases[0], live.biases[0]),
+                     (whole.weights[1], live.weights[1]),
+                     (whole.biases[1], live.biases[1])]:
+            assert np.array_equal(a, b)
+        # the dead inputs' weights took the rule (decay, penalty) alone
+        assert not np.array_equal(whole.weights[0][:, dead], start[:, dead])
+        runs.append(whole.params.copy())
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+
+
+@pytest.mark.parametrize("rule", sorted(SPARSE_RULES))
+def test_zero_inputs_train_as_the_oracle(column_level, dtype, rule):
+    # what the dead inputs' weights take without a gradient (momentum,
+    # decay, the prox's shrinking to exact zero, the subgradient's sign)
+    rng = np.random.default_rng(3)
+    X, dead = sparse_inputs(rng, 50, 150, dtype)
+    y = rng.integers(0, 3, 50)
+    net = creg.Network([150, 21, 3], hidden="sigmoid", output="sigmoid",
+                       dtype=dtype.name, seed=2)
+    Ws, bs = params64(net)
+    fit = dict(epochs=2, batch_size=10, lr=0.3, penalty_scale="none",
+               **SPARSE_RULES[rule])
+    net.fit(X, y, **fit)
+    Ws, bs, _, _ = reference.train_running(
+        Ws, bs, np.asarray(X, np.float64), reference.one_hot(y, 3),
+        hidden="sigmoid", output="sigmoid", cost="cross_entropy",
+        order=shuffle_order(net, 50), **fit)
+    assert_params_close(net, Ws, bs, tol_for(dtype))
