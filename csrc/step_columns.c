@@ -89,20 +89,16 @@ bits_at(const real *x, ptrdiff_t k, ptrdiff_t k1)
                                : vload_part(x + k, (int)(k1 - k)));
 }
 
-/* Whether row x (I inputs) has a zero (NaN is not zero). */
+/* Whether row x (I inputs) has a zero (NaN is not zero): one vectorized
+ * pass, as gemm_packed.c's list_nonzero scans a micro-panel. */
 static int
 has_zero(const real *x, ptrdiff_t I)
 {
-    mask zero = (mask)(vec){0};
-    ptrdiff_t k = 0;
-    for (; k + VL <= I; k += VL) {
-        zero |= vload(x + k) == 0;
+    int zeros = 0;
+    for (ptrdiff_t k = 0; k < I; ++k) {
+        zeros |= x[k] == 0;
     }
-    int found = nonzero_bits(zero) != 0;
-    for (; k < I; ++k) {
-        found |= x[k] == 0;
-    }
-    return found;
+    return zeros;
 }
 
 /* The inputs k0 .. k1 - 1 (at most 64) that some row x[0 .. rows - 1]
@@ -449,7 +445,7 @@ step_chunk(const block *p, ptrdiff_t k0, ptrdiff_t k1, const fetch_plan *f,
         }
     } else {
         uint64_t left = used;
-        for (; __builtin_popcountll(left) >= U;) {
+        while (__builtin_popcountll(left) >= U) {
             fetch_lines(f, &q, per_trip);
             for (int u = 0; u < U; ++u, left &= left - 1) {
                 ks[u] = k0 + lowest_bit(left);

@@ -171,21 +171,19 @@ def sparse_inputs(rng, n, inputs, dtype):
     return X, dead
 
 
-@pytest.fixture(params=COLUMN_LEVELS,
-                ids=[_core.kernel_name(v) for v in COLUMN_LEVELS])
-def column_level(request):
-    before = _core.kernel_level()
-    _core.set_kernel_level(request.param)
-    yield request.param
-    _core.set_kernel_level(before)
+# conftest's `level` fixture, at these levels only
+at_column_levels = pytest.mark.parametrize(
+    "level", COLUMN_LEVELS, indirect=True,
+    ids=[_core.kernel_name(v) for v in COLUMN_LEVELS])
 
 
 @pytest.mark.filterwarnings("ignore::creg.TrainingWarning")  # random labels
+@at_column_levels
 @pytest.mark.parametrize("rule", sorted(SPARSE_RULES))
 @pytest.mark.parametrize("batch_size", [2, 7, 10, 13])
 @pytest.mark.parametrize("inputs", [37, 150, 4100])
 def test_zero_inputs_keep_the_bits_of_the_network_without_them(
-        column_level, dtype, rule, batch_size, inputs):
+        level, dtype, rule, batch_size, inputs):
     # the first layer sums along the inputs in order and each weight's
     # gradient along the batch, so leaving out the inputs that are zero in
     # a batch (or group) must give the network trained on the live columns
@@ -222,8 +220,9 @@ def test_zero_inputs_keep_the_bits_of_the_network_without_them(
     assert all(np.array_equal(runs[0], r) for r in runs[1:])
 
 
+@at_column_levels
 @pytest.mark.parametrize("rule", sorted(SPARSE_RULES))
-def test_zero_inputs_train_as_the_oracle(column_level, dtype, rule):
+def test_zero_inputs_train_as_the_oracle(level, dtype, rule):
     # what the dead inputs' weights take without a gradient (momentum,
     # decay, the prox's shrinking to exact zero, the subgradient's sign)
     rng = np.random.default_rng(3)
