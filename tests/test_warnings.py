@@ -10,6 +10,7 @@ import pytest
 import creg
 from creg import History
 from creg._warnings import TrainingWatch
+from conftest import outcome_only
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.datasets import load_digits as sklearn_digits  # noqa: E402
@@ -62,6 +63,7 @@ def test_scaled_digits_train_without_a_warning(digits, settings):
     assert hist.eval_accuracy[-1] > 0.9
 
 
+@outcome_only
 def test_scaled_digits_cross_validate_without_a_warning(digits):
     X, y = digits
     with warnings.catch_warnings():
@@ -97,6 +99,7 @@ def test_inputs_far_from_unit_scale_warn_with_the_fix(digits, hidden, top):
     assert scale[0].filename == __file__  # points at the user's call
 
 
+@outcome_only
 def test_unscaled_sklearn_digits_warn_or_score_like_mlp():
     """On scikit-learn's own digits (pixels 0-16), cross_val_score either
     warns with the fix or scores within 2 points of MLPClassifier."""
