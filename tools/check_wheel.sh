@@ -29,12 +29,13 @@
 #      from the venv, picks the AVX2+FMA (AVX-512) kernels where the CPU
 #      has them,
 #      and runs the whole test suite copied outside the source tree.
-# Prints the time of each step; exits non-zero on any failure.  About 2
-# minutes on an idle 2-core VM (the test suite is half of it), 3-4 busy.
+# Prints the time of each step; exits non-zero on any failure.  About 5
+# minutes on an idle 2-core VM (the build and the test suite 2-3 each).
 #
 #   tools/check_wheel.sh            # PYTHON=python3.12 to pick the Python
 #   KEEP=1 tools/check_wheel.sh     # keep the work directory
 #   PYTEST_ARGS="-x -q" tools/check_wheel.sh
+#   SUITE_PYTHON_FLAGS=-O tools/check_wheel.sh   # the suite without asserts
 set -euo pipefail
 
 src="$(cd "$(dirname "$0")/.." && pwd)"
@@ -296,8 +297,9 @@ EOF
 
 step "test suite against the installed wheel"
 # shellcheck disable=SC2086
-(cd "$work/run" && "${run_env[@]}" "$vpy" -m pytest -p no:cacheprovider -ra \
-    ${PYTEST_ARGS:-} tests) || fail "the test suite failed against the wheel"
+(cd "$work/run" && "${run_env[@]}" "$vpy" ${SUITE_PYTHON_FLAGS:-} -m pytest \
+    -p no:cacheprovider -ra ${PYTEST_ARGS:-} tests) \
+    || fail "the test suite failed against the wheel"
 
 step ""
 echo
