@@ -30,7 +30,7 @@
 #      has them,
 #      and runs the whole test suite copied outside the source tree.
 # Prints the time of each step; exits non-zero on any failure.  About 5
-# minutes on an idle 2-core VM (the build and the test suite 2-3 each).
+# minutes on an idle 2-core VM (the build about 2, the test suite 3).
 #
 #   tools/check_wheel.sh            # PYTHON=python3.12 to pick the Python
 #   KEEP=1 tools/check_wheel.sh     # keep the work directory
