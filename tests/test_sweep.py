@@ -193,6 +193,7 @@ def test_early_stopping_says_why_it_ended():
     assert result[1].history.epochs < 40
 
 
+@pytest.mark.filterwarnings("ignore::creg.EarlyStoppingWarning")
 def test_ctrl_c_returns_the_runs_that_ended(monkeypatch, ctrl_c):
     X, y = data()
     train = _sweep_runs.Plan.train
@@ -205,17 +206,21 @@ def test_ctrl_c_returns_the_runs_that_ended(monkeypatch, ctrl_c):
         return train(plan, n_threads, stop)
 
     monkeypatch.setattr(_sweep_runs.Plan, "train", train_interrupted)
-    epochs = 10**6  # a run that only a stop request can end
-    result = creg.sweep(X, y, SIZES, [{"epochs": 1}, {"epochs": epochs},
-                                      {"epochs": epochs}], n_threads=1)
+    # runs that only a stop request can end, but the first, which early
+    # stopping ends (runs of as many epochs start in grid order)
+    validation = data(n=25, seed=2)
+    result = creg.sweep(X, y, SIZES, [{"early_stopping": True}, {}, {}],
+                        epochs=10**6, patience=1, validation_data=validation,
+                        n_threads=1)
     assert result.interrupted
     assert result.planned == 3
     assert [r.point for r in result] == [0]
-    net, _ = alone(X, y, result[0])
+    assert result[0].ended == "early_stopping"
+    net, _ = alone(X, y, result[0], validation)
     assert np.array_equal(net.params, result[0].network.params)
     # the second run stopped inside its fit; the third never started
     assert len(started) == 2
-    assert started[1].network.epochs_trained < epochs
+    assert started[1].network.epochs_trained < 10**6
 
 
 def test_a_fit_started_after_the_stop_request_trains_nothing():
@@ -300,6 +305,27 @@ def test_x_is_read_in_place_and_folds_one_at_a_time(monkeypatch):
     assert len({id(X_run) for X_run in seen}) == 4
     assert [(r.point, r.fold) for r in result] == [
         (p, f) for p in range(3) for f in range(4)]
+
+
+def test_runs_of_most_epochs_start_first_in_each_fold(monkeypatch):
+    # two workers and runs of 1, 1 and 4 epochs in grid order would train
+    # 1 + 4 epochs on one thread; longest first, 4 and 1 + 1
+    X, y = data()
+    started = []
+    train = _sweep_runs.Plan.train
+
+    def spy_train(plan, n_threads, stop):
+        started.append((plan.fold, plan.params["epochs"], plan.index))
+        return train(plan, n_threads, stop)
+
+    monkeypatch.setattr(_sweep_runs.Plan, "train", spy_train)
+    result = creg.sweep(X, y, SIZES, {"l2": [0.0, 0.1], "epochs": [1, 4]},
+                        cv=2, lr=0.1, n_threads=1)
+    runs = [(run.fold, run.params["epochs"], run.index) for run in result]
+    assert started == sorted(runs, key=lambda r: (r[0], -r[1], r[2]))
+    assert started[:2] == [(0, 4, 2), (0, 4, 6)]
+    # the result keeps the grid's order
+    assert [run.index for run in result] == list(range(8))
 
 
 ROWS = np.arange(N)

@@ -15,8 +15,8 @@ import numpy as np
 from creg import _interrupt, _validation as check, _warnings
 from creg._errors import DivergenceError
 from creg._progress import RunsProgress
-from creg._sweep_arguments import (FIT_SETTINGS, NETWORK_SETTINGS, shown,
-                                   splits)
+from creg._sweep_arguments import (DEFAULTS, FIT_SETTINGS, NETWORK_SETTINGS,
+                                   shown, splits)
 from creg.early_stopping import EarlyStopping
 from creg.network import Network
 
@@ -119,6 +119,12 @@ class Plan:
             index, point, params, seed, fold
         self.network = None
 
+    @property
+    def epochs(self):
+        """The most epochs the run trains (early stopping may end it
+        sooner)."""
+        return self.params.get("epochs", DEFAULTS["epochs"])
+
     def build(self, sizes, data, templates):
         """Finds or builds the network's template (templates: {key: the
         template}) and registers the run as a reader of its fold's data
@@ -187,8 +193,11 @@ def run_all(plans, workers, threads_per_run, verbose):
     interrupted = False
     try:
         # fold by fold: a fold's rows are copied for its first run and
-        # freed after its last (Data)
-        order = sorted(plans, key=lambda p: (p.fold or 0, p.index))
+        # freed after its last (Data); in a fold, the runs of most epochs
+        # first, so that short runs fill the last gaps instead of a long
+        # one running alone at the end
+        order = sorted(plans, key=lambda p: (p.fold or 0, -p.epochs,
+                                             p.index))
         # an error in a run ends the sweep
         _interrupt.wait_all(
             [pool.submit(train, plan) for plan in order],

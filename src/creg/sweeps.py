@@ -357,10 +357,11 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     threads, each fit on one thread; the data are converted once and
     read in place by every run (class labels are checked once and each
     fit one-hot encodes its own; with cv, the folds are trained one after
-    another, each fold's rows copied only while its runs train).  A run
-    that diverges ends alone and says so (``ended="diverged"``); Ctrl-C
-    stops the sweep within about 50 ms and returns the runs that had
-    ended.
+    another, each fold's rows copied only while its runs train).  In a
+    fold, the runs of most epochs start first, so that the last to end
+    are short ones, not a long run alone on one core.  A run that
+    diverges ends alone and says so (``ended="diverged"``); Ctrl-C stops
+    the sweep within about 50 ms and returns the runs that had ended.
 
     Parameters
     ----------
