@@ -4,12 +4,18 @@ The tolerance is relative over a whole array: max|a - b| <= tol * max|b|,
 with b the float64 reference. No "tol + |ref|" forms.
 """
 
+import contextlib
 import os
 import signal
 import sys
 
 import numpy as np
 import pytest
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; tests run as without xdist
+    fcntl = None
 
 # Make `import reference` work whatever pytest's import mode is.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,6 +35,40 @@ UNDER_ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
 outcome_only = pytest.mark.skipif(
     UNDER_ASAN, reason="checks an outcome (a statistic of long training "
     "or a CPU-time ratio), not memory: left to the runs without sanitizers")
+
+# For a test that measures the machine (the cores other processes hold,
+# CPU time against wall time, processes spinning on every core but one):
+# under pytest-xdist (-n N) no other worker's test runs beside it, since it
+# would be part of what the test measures, or be slowed by its spinners.
+alone = pytest.mark.alone
+
+
+@pytest.fixture(autouse=True)
+def _alone_when_marked(request, tmp_path_factory):
+    if fcntl is None or "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    # the workers' base directories share their parent: the run's
+    shared = tmp_path_factory.getbasetemp().parent
+    with _room(shared, request.node.get_closest_marker("alone") is not None):
+        yield
+
+
+@contextlib.contextmanager
+def _room(directory, alone):
+    """A readers-writer lock between processes from two flocks: every
+    test holds the room shared, an `alone` test exclusively; the door,
+    held by a test waiting to be alone, keeps new tests from entering
+    meanwhile (else a steady stream of shared holders could keep it
+    waiting for ever).  Closing the files releases what is held."""
+    with open(directory / "creg-door.lock", "a") as door, \
+            open(directory / "creg-room.lock", "a") as room:
+        fcntl.flock(door, fcntl.LOCK_EX)
+        fcntl.flock(room, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        if not alone:
+            fcntl.flock(door, fcntl.LOCK_UN)
+        yield
+
 
 # Relative tolerance per dtype, for comparisons against the float64 oracle.
 TOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-10}

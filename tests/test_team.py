@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import alone
 from creg import _core
 
 LOOK = _core.TEAM_LOOK_SECONDS
@@ -417,6 +418,7 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
 
 
 @linux_only
+@alone
 def test_beside_busy_cores_the_default_holds_back_and_explicit_teams_run():
     cpus = _busy_cpus()
     result = json.loads(_run_child(CHILD, spinners=cpus - 1))
@@ -431,6 +433,7 @@ def test_beside_busy_cores_the_default_holds_back_and_explicit_teams_run():
 
 
 @linux_only
+@alone
 def test_a_sleeping_worker_of_the_last_team_is_not_counted_as_ours():
     # the spinners run, and our workers sleep: only the caller is ours,
     # so the spinners take every core but the caller's
@@ -443,6 +446,7 @@ def test_a_sleeping_worker_of_the_last_team_is_not_counted_as_ours():
 
 
 @linux_only
+@alone
 def test_a_spinning_worker_of_the_last_team_is_counted_as_ours():
     # our workers spin after the team: each one is ours, whatever else
     # the machine runs (other tasks can only add to runnable)

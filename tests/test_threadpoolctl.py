@@ -33,7 +33,7 @@ import pytest
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
 import creg  # noqa: E402
-from conftest import outcome_only  # noqa: E402
+from conftest import alone, outcome_only  # noqa: E402
 from creg import _core  # noqa: E402
 
 SIZES = [784, 1024, 10]
@@ -196,6 +196,7 @@ def test_show_config_reports_threadpoolctls_runtime():
 
 
 @outcome_only
+@alone
 def test_threadpool_limits_one_thread_really_limits_creg():
     net, X, y = _problem()
     net.fit(X[:512], y[:512], epochs=1, batch_size=BATCH, lr=0.01)  # warm
