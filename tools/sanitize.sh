@@ -173,10 +173,13 @@ sys.exit(m.__file__ != sys.argv[1])' "$CORE") || die "import creg._core under th
 # ---------------------------------------------------------------- tests
 # One pytest process per core (pytest-xdist, of the "test" extra): under
 # the sanitizers the suite is mostly Python on one core, not creg's
-# threads (2 cores: 593 s in one process, 382 s in two).  Tests marked
-# `alone` still run with nothing beside them (tests/conftest.py); a
-# report stops its worker, which fails the test it ran.  -n 0 in the
-# arguments runs the suite in one process.
+# threads (2 cores: 593 s in one process, 421 s in two).  Tests marked
+# `alone` still run with nothing beside them (tests/conftest.py).  A
+# report stops its worker, which fails the test it ran; ASan's go to LOGS
+# as before, and UBSan's to the stderr the workers share with pytest
+# (checked: numpy's CI drops xdist for fear of captured reports, which
+# -s rules out here).  -n 0 in the arguments runs the suite in one
+# process.
 step "python -m pytest $REPO/tests under ASan+UBSan"
 set +e
 (cd "$RUN" && san "$VPY" -m pytest "$REPO/tests" --rootdir="$REPO" -s \
