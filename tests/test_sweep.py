@@ -308,8 +308,8 @@ def test_x_is_read_in_place_and_folds_one_at_a_time(monkeypatch):
 
 
 def test_runs_of_most_epochs_start_first_in_each_fold(monkeypatch):
-    # two workers and runs of 1, 1 and 4 epochs in grid order would train
-    # 1 + 4 epochs on one thread; longest first, 4 and 1 + 1
+    # grid order would start a fold with its 1-epoch runs and leave a
+    # 4-epoch run to end alone; one worker shows the order runs start in
     X, y = data()
     started = []
     train = _sweep_runs.Plan.train
