@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference  # noqa: E402
 from creg import _core  # noqa: E402
 from creg._descriptors import Noise  # noqa: E402
+from creg._validation import _usable_cpus  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
 
@@ -41,6 +42,14 @@ outcome_only = pytest.mark.skipif(
 # under pytest-xdist (-n N) no other worker's test runs beside it, since it
 # would be part of what the test measures, or be slowed by its spinners.
 alone = pytest.mark.alone
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: a worker per CPU this process may use, the count creg's
+    own default team takes.  xdist's default asks psutil for physical
+    cores, which counts a core's two hardware threads once and ignores
+    the affinity mask (`taskset -c 0` still gave two workers here)."""
+    return _usable_cpus()
 
 
 @pytest.fixture(autouse=True)

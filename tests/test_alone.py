@@ -1,7 +1,10 @@
 """conftest's `alone` lock for pytest-xdist: an `alone` test runs with no
 other test beside it, and a test waiting to be alone is not kept waiting
 by tests that start after it.  flock locks of separate opens exclude each
-other within one process too, so threads stand in for the workers."""
+other within one process too, so threads stand in for the workers.  And
+its count of workers for -n auto."""
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -73,3 +76,19 @@ def test_a_waiting_alone_test_goes_before_later_ones(tmp_path):
     leave[2].set()
     for thread in threads:
         thread.join()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"),
+                    reason="no CPU affinity to restrict")
+def test_auto_starts_a_worker_per_usable_cpu():
+    """Confined to one CPU, `-n auto` starts one worker, whatever the
+    machine's cores (xdist's own count, psutil's, gave two here)."""
+    cpu = min(os.sched_getaffinity(0))
+    here = os.path.dirname(os.path.abspath(__file__))
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "auto", "-p", "no:cacheprovider",
+         "-k", "side_by_side", os.path.join(here, "test_alone.py")],
+        capture_output=True, text=True, timeout=300,
+        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "created: 1/1 worker" in run.stdout, run.stdout

@@ -171,7 +171,8 @@ rm -f "$LOGS"/*
 sys.exit(m.__file__ != sys.argv[1])' "$CORE") || die "import creg._core under the sanitizers"
 
 # ---------------------------------------------------------------- tests
-# One pytest process per core (pytest-xdist, of the "test" extra): under
+# One pytest process per usable CPU (pytest-xdist, of the "test" extra;
+# tests/conftest.py counts them for -n auto): under
 # the sanitizers the suite is mostly Python on one core, not creg's
 # threads (2 cores: 593 s in one process, 421 s in two).  Tests marked
 # `alone` still run with nothing beside them (tests/conftest.py).  A
