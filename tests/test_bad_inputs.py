@@ -594,6 +594,15 @@ fit("D-lr_schedule-returns-zero", ValueError,
 fit("D-lr-zero-in-float32", ValueError,
     "lr=1e-300 is 0 in float32: the weights would never change",
     net="soft32", lr=1e-300)
+# and 1e39 inf: the first step would make every weight inf or NaN
+fit("D-lr-inf-in-float32", ValueError,
+    "lr=1e+39 is inf in float32: beyond the dtype's range; use a smaller "
+    "lr or dtype='float64'", net="soft32", lr=1e39)
+fit("D-lr_schedule-returns-inf-in-float32", ValueError,
+    "lr_schedule(0, history) returned 1e+39; a schedule must return the "
+    "epoch's lr, a finite number > 0 that the network's dtype can hold "
+    "(lr=1e+39 is inf in float32", net="soft32",
+    lr_schedule=lambda e, h: 1e39)
 fit("D-lr_schedule-returns-zero-in-float32", ValueError,
     "lr_schedule(0, history) returned 1e-300; a schedule must return the "
     "epoch's lr, a finite number > 0 that the network's dtype can hold "

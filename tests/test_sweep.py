@@ -268,6 +268,29 @@ def test_table_and_best():
         r.metric("eval_accuracy") for r in result)
 
 
+def test_held_out_rows_choose_even_when_the_first_run_diverged():
+    # the first run ends in epoch 1 with no metric at all: the sweep's
+    # validation data still make eval_accuracy the default
+    X, y = data()
+    X_val, y_val = data(n=25, seed=2)
+    result = creg.sweep(X, y, SIZES, [{"lr": 1e30}, {"lr": 0.5}],
+                        validation_data=(X_val, y_val), epochs=3)
+    assert result[0].ended == "diverged" and result[0].history.epochs == 0
+    assert result.evaluated
+    assert result.scores() == result.scores("eval_accuracy")
+    assert result.scores()[1] == result[1].history.eval_accuracy[-1]
+
+
+def test_table_of_no_runs_has_the_columns():
+    pandas = pytest.importorskip("pandas")
+    X, y = data()
+    empty = creg.sweep(X, y, SIZES, {"lr": [0.1]}, epochs=1, chunk=(1, 2))
+    full = creg.sweep(X, y, SIZES, {"lr": [0.1]}, epochs=1)
+    assert isinstance(empty.table(), pandas.DataFrame)
+    assert list(empty.table().columns) == list(full.table().columns)
+    assert len(empty.table()) == 0
+
+
 def test_table_without_pandas(monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
     X, y = data()
@@ -340,12 +363,21 @@ ROWS = np.arange(N)
     (dict(grid={"lr": [0.1]}, verbose_=1), TypeError, "verbose_"),
     (dict(grid=[{"n_threads": 2}]), TypeError, "n_threads="),
     (dict(grid={"lr": 0.1}), TypeError, "grid['lr'] must be a list"),
+    (dict(grid={"lr": np.array(0.1)}), TypeError,
+     "grid['lr'] must be a list"),
     (dict(grid={"lr": []}), ValueError, "grid['lr'] is empty"),
     (dict(grid=[]), ValueError, "empty list"),
     (dict(grid=[{"lr": 0.1}, 3]), TypeError, "grid[1]"),
     (dict(grid="lr"), TypeError, "dict of lists"),
     (dict(grid={"lr": [0.1, -1.0]}), ValueError, "grid point 1"),
     (dict(grid={"dropout": [1.5]}), ValueError, "dropout must be in"),
+    # an lr the run's dtype holds as 0 or inf, before any run starts
+    (dict(grid={"lr": [0.1, 1e-50]}, dtype="float32"), ValueError,
+     "grid point 1 (dtype='float32', lr=1e-50): lr=1e-50 is 0 in float32"),
+    (dict(grid={"lr": [0.1, 1e39]}), ValueError,
+     "grid point 1 (lr=1e+39): lr=1e+39 is inf in float32"),
+    (dict(grid={"lr": [1e39], "dtype": ["float64", "f4"]}), ValueError,
+     "grid point 1 (lr=1e+39, dtype='f4'): lr=1e+39 is inf in float32"),
     (dict(grid={"hidden": ["swish"]}), ValueError, "hidden must be one of"),
     (dict(grid={"lr": [0.1]}, lr=0.2), ValueError, "both in grid"),
     (dict(grid={"early_stopping": [True]}), ValueError, "validation_data"),
@@ -402,6 +434,12 @@ def test_best_of_an_empty_result_says_why():
                                 interrupted=True)
     with pytest.raises(ValueError, match="no finished run"):
         result.best()
+    X, y = data()
+    result = creg.sweep(X, y, SIZES, {"lr": [0.1]}, epochs=1)
+    for ask in (result.best, result.scores):
+        with pytest.raises(ValueError, match="needs held-out rows: this "
+                           "sweep had neither validation_data nor cv"):
+            ask("eval_accuracy")
     with pytest.raises(ValueError, match="metric must be one of"):
         creg.sweep(*data(), SIZES, {"lr": [0.1]}, epochs=1).best("f1")
 

@@ -70,6 +70,14 @@ def test_merge_refuses_what_does_not_belong_together():
         creg.SweepResult.merge([a, b])
     with pytest.raises(ValueError, match="same run"):
         creg.SweepResult.merge([a, a])
+    # the same grid, but other seeds, data or held-out rows
+    for other in (dict(seeds=[6]), dict(X=X[:-1], y=y[:-1]),
+                  dict(cv=2)):
+        kwargs = {"X": X, "y": y, **other}
+        c = creg.sweep(kwargs.pop("X"), kwargs.pop("y"), SIZES,
+                       {"lr": [0.1, 0.2]}, epochs=1, chunk=(1, 2), **kwargs)
+        with pytest.raises(ValueError, match="from different sweeps"):
+            creg.SweepResult.merge([a, c])
     with pytest.raises(TypeError, match="non-empty list"):
         creg.SweepResult.merge([])
     assert isinstance(sweeps.SweepResult.merge([a]), creg.SweepResult)

@@ -41,9 +41,17 @@ def test_sweep_command_table_is_the_results_mean():
 @pytest.mark.parametrize("options, says", [
     (["--cv", "1"], "--cv must be >= 2"),
     (["--epochs", "0"], "--epochs must be >= 1"),
-    (["--l2", "-1"], "--l2 takes strengths >= 0"),
+    (["--cv", "1798"], "--cv must be >= 2 and <= 1797"),
+    (["--l2", "-1"], "--l2 takes finite strengths >= 0"),
+    (["--l2", "nan"], "--l2 takes finite strengths >= 0"),
+    (["--l2", "inf"], "--l2 takes finite strengths >= 0"),
     (["--dropout", "1"], "rates in [0, 1)"),
+    (["--dropout", "nan"], "rates in [0, 1)"),
     (["--lr", "0"], "--lr must be > 0"),
+    (["--lr", "inf"], "--lr must be finite"),
+    (["--lr", "1e-50"], "--lr=1e-50 is 0 in float32"),
+    (["--threads", "0"], "--threads = 0 is invalid"),
+    (["--threads", "5000"], "--threads must be at most"),
     (["--l2", "a"], "argument --l2"),
     (["--data", "mnist"], "invalid choice: 'mnist'"),
 ])
@@ -52,3 +60,18 @@ def test_bad_sweep_options_are_usage_errors(options, says, capsys):
         cli.main(["sweep", *options])
     assert info.value.code == 2
     assert says in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::creg.CregWarning")
+def test_a_sweep_where_every_pair_diverged_prints_its_table():
+    args = cli.build_parser().parse_args(
+        ["sweep", "--lr", "1e30", "--epochs", "1", "--l2", "0,1",
+         "--dropout", "0", "--cv", "2", "--hidden", "8"])
+    out = io.StringIO()
+    result = args.run(args, out)
+    assert {r.point for r in result.runs if r.ended == "diverged"} == {0, 1}
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 + 2 + 1
+    for row in lines[2:4]:
+        assert row.split()[2] == "nan" and "diverged" in row.split()[-1]
+    assert lines[-1].startswith("best: none")

@@ -75,8 +75,8 @@ def grid_points(grid, fixed):
     if isinstance(grid, Mapping):
         for name, values in grid.items():
             _check_name(name, "grid")
-            if isinstance(values, (str, bytes)) or \
-                    not isinstance(values, Iterable):
+            if isinstance(values, (str, bytes)) or np.ndim(values) == 0 \
+                    or not isinstance(values, Iterable):
                 raise TypeError(
                     f"grid[{name!r}] must be a list of values; got "
                     f"{values!r} (a single value goes in as {name}=...)")
@@ -113,6 +113,13 @@ def check_point(index, params, has_validation):
         for name, value in params.items():
             if name in _CHECKS:
                 _CHECKS[name](name, value)
+        if "lr" in params:  # and not 0 or inf in the run's dtype
+            try:
+                dtype = np.dtype(params.get("dtype", DEFAULTS["dtype"]))
+            except TypeError:
+                dtype = None  # building the network refuses it
+            if dtype in (np.float32, np.float64):
+                check.learning_rate(params["lr"], dtype)
         stopper = params.get("early_stopping", False)
         if not has_validation:
             check.needs_validation_data(

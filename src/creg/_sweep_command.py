@@ -5,7 +5,9 @@ creg.sweep, all runs at once on every core, then prints one row per pair
 (mean validation accuracy over the folds, why the runs ended) and the best
 pair.
 """
-from creg import datasets
+import math
+
+from creg import _validation as check, datasets
 from creg.sweeps import sweep
 
 _DATA = {"digits": lambda: datasets.load_digits(dtype="float32"),
@@ -40,14 +42,22 @@ def add_arguments(parser):
 
 def check_arguments(parser, args):
     """Usage errors, before any work."""
-    for name, least in (("cv", 2), ("epochs", 1), ("hidden", 1)):
-        if getattr(args, name) < least:
-            parser.error(f"--{name} must be >= {least}")
-    if min(args.l2) < 0 or not all(0 <= r < 1 for r in args.dropout):
-        parser.error("--l2 takes strengths >= 0 and --dropout rates in "
-                     "[0, 1)")
-    if not args.lr > 0:
-        parser.error("--lr must be > 0")
+    rows = len(_DATA[args.data]()[1])
+    for name, least, most in (("cv", 2, rows), ("epochs", 1, None),
+                              ("hidden", 1, None)):
+        value = getattr(args, name)
+        if value < least or most is not None and value > most:
+            parser.error(f"--{name} must be >= {least}"
+                         + (f" and <= {most}" if most is not None else ""))
+    if not all(0 <= v < math.inf for v in args.l2) or \
+            not all(0 <= r < 1 for r in args.dropout):
+        parser.error("--l2 takes finite strengths >= 0 and --dropout rates "
+                     "in [0, 1)")
+    try:
+        check.learning_rate(args.lr, "float32")  # the command's dtype
+        check.n_threads(args.threads, "threads")
+    except ValueError as exc:
+        parser.error(f"--{exc}")
 
 
 def run(args, out=None):
@@ -72,10 +82,13 @@ def run(args, out=None):
         ended = ",".join(sorted({r.ended for r in runs}))
         lines.append(f"{params['l2']:8g} {params['dropout']:8g} "
                      f"{accuracy:9.4f} {cost:8.4f}  {ended}")
-    if result.runs:
+    if any(not math.isnan(a) for a in accuracies):
         best = result.best("eval_accuracy")
         lines.append(f"best: l2={best.params['l2']:g}, "
                      f"dropout={best.params['dropout']:g} (mean validation "
                      f"accuracy {best.score:.4f})")
+    elif result.runs:
+        lines.append("best: none (every pair has a run that diverged; "
+                     "try a smaller --lr)")
     print("\n".join(lines), file=out)
     return result

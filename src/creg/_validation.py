@@ -699,10 +699,15 @@ def learning_rate(value, dtype):
     """lr: a number > 0 that is not 0 in the network's dtype (1e-300 is
     0 in float32, where the weights would never change)."""
     value = positive("lr", value)
-    if np.dtype(dtype).type(value) == 0:
+    with np.errstate(over="ignore"):
+        held = np.dtype(dtype).type(value)
+    if held == 0 or np.isinf(held):
         raise ValueError(
-            f"lr={value!r} is 0 in {np.dtype(dtype).name}: the weights "
-            "would never change; use a larger lr or dtype='float64'")
+            f"lr={value!r} is {'0' if held == 0 else 'inf'} in "
+            f"{np.dtype(dtype).name}: "
+            + ("the weights would never change; use a larger lr"
+               if held == 0 else "beyond the dtype's range; use a smaller lr")
+            + " or dtype='float64'")
     return value
 
 

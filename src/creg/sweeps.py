@@ -146,6 +146,9 @@ class SweepResult:
     interrupted : bool
         Whether Ctrl-C stopped the sweep; ``runs`` then holds the runs
         that had ended.
+    evaluated : bool
+        Whether the runs were evaluated on held-out rows (validation_data
+        or cv), so that they have ``eval_*`` metrics.
 
     Examples
     --------
@@ -161,7 +164,10 @@ class SweepResult:
     points: list
     planned: int
     interrupted: bool = False
+    evaluated: bool = False
     _varying: list = field(default_factory=list, repr=False)
+    # what chunks of one sweep share: seeds, folds, k, the data's shapes
+    _origin: tuple = field(default=(), repr=False)
 
     def __len__(self):
         return len(self.runs)
@@ -174,7 +180,9 @@ class SweepResult:
         ----------
         parts : sequence of SweepResult
             The results of the same sweep called with ``chunk=(i, k)``,
-            any subset of i in 0..k-1, in any order.
+            any subset of i in 0..k-1, in any order.  Chunks of sweeps
+            with other grids, seeds, folds, k or data shapes are refused
+            (ValueError); the data's values are not compared.
 
         Returns
         -------
@@ -199,6 +207,12 @@ class SweepResult:
             if part.points != first.points:
                 raise ValueError("these results come from sweeps over "
                                  "different grids")
+            if (part.evaluated, part._origin) != (first.evaluated,
+                                                  first._origin):
+                raise ValueError(
+                    "these results come from different sweeps: their "
+                    "seeds, folds, chunk counts, data shapes or "
+                    "validation differ")
         runs = sorted((r for p in parts for r in p.runs),
                       key=lambda r: r.index)
         if len({r.index for r in runs}) < len(runs):
@@ -207,7 +221,8 @@ class SweepResult:
         return cls(runs=runs, points=first.points,
                    planned=sum(p.planned for p in parts),
                    interrupted=any(p.interrupted for p in parts),
-                   _varying=first._varying)
+                   evaluated=first.evaluated, _varying=first._varying,
+                   _origin=first._origin)
 
     def __iter__(self):
         return iter(self.runs)
@@ -234,6 +249,8 @@ class SweepResult:
         >>> list(rows["lr"])
         [0.1, 0.2]
         """
+        columns = ["point", "seed", "fold", *self._varying, "ended",
+                   "epochs", *METRICS, "seconds"]
         rows = []
         for run in self.runs:
             row = {"point": run.point, "seed": run.seed, "fold": run.fold}
@@ -247,8 +264,8 @@ class SweepResult:
             import pandas
         except ImportError:
             return rows
-        return pandas.DataFrame(rows, columns=list(rows[0]) if rows
-                                else None)
+        # the columns even without a row (a chunk or Ctrl-C left none)
+        return pandas.DataFrame(rows, columns=columns)
 
     def scores(self, metric: Optional[str] = None) -> list:
         """Each grid point's mean `metric` over its runs (seeds x folds).
@@ -331,15 +348,17 @@ class SweepResult:
     def _metric(self, metric):
         if not self.runs:
             raise ValueError("the sweep has no finished run to choose from")
-        if metric is not None:
-            return check.choice("metric", metric, METRICS)
-        return self._default_metric()
-
-    def _default_metric(self):
-        run = self.runs[0]
-        prefix = "eval" if run.history.eval_cost else "train"
-        linear = run.network.output == "linear"
-        return f"{prefix}_{'cost' if linear else 'accuracy'}"
+        if metric is None:
+            # the sweep's, not a run's: a run that diverged in its first
+            # epoch has no metric at all
+            prefix = "eval" if self.evaluated else "train"
+            linear = any(r.network.output == "linear" for r in self.runs)
+            return f"{prefix}_{'cost' if linear else 'accuracy'}"
+        metric = check.choice("metric", metric, METRICS)
+        if metric.startswith("eval") and not self.evaluated:
+            raise ValueError(f"metric={metric!r} needs held-out rows: this "
+                             "sweep had neither validation_data nor cv")
+        return metric
 
 
 def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
@@ -371,7 +390,9 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
         The architecture, as for `Network`.
     grid : dict of lists, or list of dicts
         A dict ``{name: [values...]}`` runs every combination of the
-        values; a list of dicts runs each dict as one point.  Names are
+        values (an empty dict is one point, the fixed settings alone, as
+        in scikit-learn's ParameterGrid); a list of dicts runs each dict
+        as one point.  Names are
         `Network.fit`'s settings (lr, l2, l1, l1_method, max_norm,
         momentum, dropout, input_noise, penalty_scale, epochs, batch_size,
         early_stopping, patience, lr_schedule, shuffle, train_metrics) or
@@ -417,8 +438,9 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
         For a name that neither Network nor fit takes (naming creg's
         name for it, as fit does) or a setting the sweep owns.
     ValueError
-        For an empty grid or a bad value, naming the setting and its
-        grid point, before any run starts.
+        For an empty list (of points, or of a setting's values) or a bad
+        value, naming the setting and its grid point, before any run
+        starts.
 
     Examples
     --------
@@ -447,8 +469,10 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     plans = [Plan(r, point, params, seed, fold)
              for r, ((point, params), seed, fold) in enumerate(every)
              if r % count == index]
+    origin = (tuple(seeds), len(data.folds), count, _shape(X), _shape(y))
     result = SweepResult(runs=[], points=[dict(p) for p in points],
-                         planned=len(plans), _varying=varying)
+                         planned=len(plans), evaluated=data.has_validation,
+                         _varying=varying, _origin=origin)
     if not plans:
         return result
     templates: dict = {}
@@ -465,3 +489,13 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
                    for plan in plans if plan.index in outcomes
                    for history, ended, message in [outcomes[plan.index]]]
     return result
+
+
+def _shape(values):
+    shape = getattr(values, "shape", None)
+    if shape is not None:
+        return tuple(shape)
+    try:
+        return np.shape(values)
+    except ValueError:  # ragged: refused by the chunks that train
+        return None
