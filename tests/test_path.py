@@ -58,6 +58,36 @@ def test_path_refuses_both_or_neither_strength_lists(digits):
         regularization_path(X, y, [64, 10])
     with pytest.raises(ValueError, match="l1"):
         regularization_path(X, y, [64, 10], l1=[1.0, -2.0])
+    with pytest.raises(ValueError, match="exactly one"):
+        regularization_path(X, y, [64, 10], l1=1.0, l2=0.5)
+    with pytest.raises(ValueError, match="l2 must be >= 0"):
+        regularization_path(X, y, [64, 10], l1=[1.0], l2=-0.5, epochs=1)
+
+
+@pytest.mark.parametrize("name, other", [("l1", "l2"), ("l2", "l1")])
+def test_elastic_net_path_takes_the_other_penalty_fixed(digits, name,
+                                                        other):
+    (X, y), _ = digits
+    kwargs = dict(epochs=1, lr=0.3, dtype="float64", seed=2)
+    path = regularization_path(X, y, [64, 10, 10], **{name: [2.0, 0.5]},
+                               **{other: 1.5}, **kwargs)
+    net = creg.Network([64, 10, 10], dtype="float64", seed=2)
+    for point in path:
+        net.fit(X, y, epochs=1, lr=0.3, train_metrics="exact",
+                **{name: point.strength, other: 1.5})
+        assert np.array_equal(net.params, point.params)
+
+
+def test_cv_path_names_x_for_bad_rows(digits):
+    sparse = pytest.importorskip("scipy.sparse")
+    (X, y), _ = digits
+    with pytest.raises(TypeError, match="Sparse data was passed for X"):
+        regularization_path(sparse.csr_matrix(X), y, [64, 10], l1=[1.0],
+                            cv=2)
+    X = X.copy()
+    X[-1, 3] = np.nan  # in the last fold's test rows
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        regularization_path(X, y, [64, 10], l1=[1.0], cv=3, epochs=1)
 
 
 def test_history_layer_norms_sparsity_and_clamping(digits):

@@ -67,6 +67,39 @@ def test_pipeline_and_list_of_grids():
     assert ours.best_estimator_[-1].n_threads == 2
 
 
+@pytest.mark.parametrize("best", ["other", "creg"])
+def test_a_grid_over_a_pipelines_step(best):
+    # the grid puts estimators of its own in the step: the best one stays
+    # as the grid gave it (a scikit-learn one, or a creg one with its own
+    # n_threads), not given the pipeline's creg step's n_threads
+    from sklearn.dummy import DummyClassifier
+    from sklearn.linear_model import LogisticRegression
+    X, y = creg.datasets.load_digits()
+    pipe = make_pipeline(StandardScaler(), CregClassifier(
+        (8,), epochs=1, random_state=0, n_threads=2))
+    grid = {"cregclassifier": (
+        [CregClassifier((8,), lr=1e-9, random_state=0), LogisticRegression()]
+        if best == "other" else
+        [DummyClassifier(), CregClassifier((8,), random_state=0,
+                                           n_threads=3)])}
+    ours = CregSearchCV(pipe, grid, cv=2).fit(X, y)
+    theirs = GridSearchCV(pipe, grid, cv=2).fit(X, y)
+    same_results(ours.cv_results_, theirs.cv_results_)
+    assert ours.best_index_ == theirs.best_index_ == 1
+    step = ours.best_estimator_[-1]
+    assert type(step) is type(grid["cregclassifier"][1])
+    assert getattr(step, "n_threads", None) == (None if best == "other"
+                                                else 3)
+
+
+def test_an_estimator_that_is_not_one_is_named():
+    X, y = creg.datasets.load_digits()
+    for estimator in ("abc", None, CregClassifier):
+        with pytest.raises(TypeError, match="estimator must be a "
+                           "scikit-learn estimator instance"):
+            CregSearchCV(estimator, {"l2": [0.0]}, cv=2).fit(X, y)
+
+
 def test_regressor_with_kfold_and_refit_off():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 4))

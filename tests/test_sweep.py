@@ -429,6 +429,14 @@ def test_bad_data_is_refused(where, cv):
                    validation_data=validation)
 
 
+@pytest.mark.parametrize("cv", [None, 2])
+def test_sparse_x_is_named_with_or_without_cv(cv):
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y = data()
+    with pytest.raises(TypeError, match="Sparse data was passed for X"):
+        creg.sweep(sparse.csr_matrix(X), y, SIZES, {"lr": [0.1]}, cv=cv)
+
+
 def test_best_of_an_empty_result_says_why():
     result = sweeps.SweepResult(runs=[], points=[{}], planned=1,
                                 interrupted=True)

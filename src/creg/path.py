@@ -259,10 +259,10 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
     sizes : sequence of int
         The architecture, as for Network.
     l1, l2 : sequence of float
-        Exactly one of them: the strengths to visit.  They are visited from
-        the largest to the smallest, each fit warm-started from the previous
-        one's weights.  The other penalty may be given as a fixed number
-        in kwargs (e.g. l1=[...], l2=1.0: an elastic-net path).
+        One of them: the strengths to visit.  They are visited from the
+        largest to the smallest, each fit warm-started from the previous
+        one's weights.  The other penalty may be a fixed number (e.g.
+        l1=[...], l2=1.0: an elastic-net path).
     cv : int, splitter or list of (train, test), optional
         Cross-validate the path, like glmnet's cv.glmnet: besides the path
         on all of X (the points returned, the same bits as without cv),
@@ -302,9 +302,16 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
     >>> 0 < path[0].cv_accuracy < 1
     True
     """
-    if (l1 is None) == (l2 is None):
-        raise ValueError("give exactly one of l1=[...] or l2=[...]")
-    name, values = ("l1", l1) if l1 is not None else ("l2", l2)
+    listed = [n for n, v in (("l1", l1), ("l2", l2))
+              if v is not None and np.ndim(v) != 0]
+    if len(listed) != 1:
+        raise ValueError("give exactly one of l1=[...] or l2=[...] (the "
+                         "other may be a fixed number: an elastic-net path)")
+    name = listed[0]
+    values, other, fixed = ((l1, "l2", l2) if name == "l1"
+                            else (l2, "l1", l1))
+    if fixed is not None:  # every fit checks it
+        kwargs[other] = fixed
     if np.ndim(values) != 1 or len(values) == 0:
         raise ValueError(f"{name} must be a non-empty sequence of strengths")
     strengths = sorted((check.non_negative(f"{name}[{i}]", v)
@@ -326,7 +333,10 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
     if cv is None:
         points = walk(X, y, validation_data, n_threads, net)
     else:
-        folds = splits(cv, np.asarray(X), np.asarray(y))
+        X = check._as_numeric_array("X", X)
+        # the folds' test rows are X's, which their fits would call X_val
+        check._check_finite("X", X)
+        folds = splits(cv, X, np.asarray(y))
         points, *fold_points = walk_all(walk, X, y, validation_data, folds,
                                         n_threads)
         for i, point in enumerate(points):

@@ -932,6 +932,11 @@ return_train_score
         from joblib import parallel_config
 
         own = self.get_params(deep=False)
+        if isinstance(own["estimator"], type) or not all(
+                hasattr(own["estimator"], m) for m in ("fit", "get_params")):
+            raise TypeError(
+                "estimator must be a scikit-learn estimator instance (with "
+                f"fit and get_params); got {own['estimator']!r}")
         one_thread, restore = _fits_on_one_thread(own["estimator"])
         threads = check.n_threads(own["n_jobs"], "n_jobs") or check._usable_cpus()
         try:
@@ -943,7 +948,13 @@ return_train_score
         finally:
             self.set_params(estimator=own["estimator"], n_jobs=own["n_jobs"])
         if hasattr(self, "best_estimator_"):
-            self.best_estimator_.set_params(**restore)
+            # not where the best parameters put an estimator of their own
+            # (a grid over a Pipeline's steps)
+            grid = getattr(self, "best_params_", {})
+            self.best_estimator_.set_params(**{
+                key: value for key, value in restore.items()
+                if not any("__".join(key.split("__")[:i]) in grid
+                           for i in range(1, key.count("__") + 1))})
         return self
 
 
