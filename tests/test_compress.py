@@ -2,6 +2,7 @@
 and an equivalent smaller network without it."""
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -106,6 +107,50 @@ def test_all_dead_layer_keeps_one_unit():
     assert small.sizes == (1, 1, 2)
     X = np.random.default_rng(1).normal(size=(5, 3))
     _check_equivalent(net, small, X)
+
+
+@pytest.mark.parametrize("attr, value", [
+    ("hidden", "bogus"), ("hidden", "softmax"), ("output", "tanh")])
+def test_compress_refuses_settings_changed_after_construction(attr, value):
+    # the ValueError predict gives, not a KeyError or a different network
+    net = creg.Network([3, 4, 2], output="sigmoid", seed=0)
+    setattr(net, attr, value)
+    with pytest.raises(ValueError, match=f"{attr} must be one of.*{value}"):
+        net.compress()
+
+
+def test_compress_refuses_non_finite_parameters():
+    net = creg.Network([3, 4, 2], seed=0)
+    net.biases[1][0] = np.nan
+    with pytest.raises(ValueError, match=r"net.biases\[1\] contains NaN"):
+        net.compress()
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_folded_biases_beyond_the_dtype_are_refused(hidden):
+    # a dead neuron's constant output times 3e38 overflows float32 (sigmoid
+    # and tanh give 1, relu gives b = 1); no overflow warning may leak
+    net = creg.Network([1, 2, 1], hidden=hidden, output="linear", seed=0)
+    net.weights[0][:] = [[0.0], [1.0]]   # hidden neuron 0 dead
+    net.biases[0][:] = [1e30, 0.0]
+    net.weights[1][:] = [[3e38, -1.0]]
+    net.biases[1][:] = [3e38]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"net.biases\[1\] gives values "
+                           "beyond the range of float32"):
+            net.compress()
+
+
+def test_dead_sigmoid_far_below_zero_folds_without_a_warning():
+    # exp(1000) overflows to inf and sigmoid(-1000) is still exactly 0
+    net = creg.Network([2, 2, 2], hidden="sigmoid", dtype="float64", seed=0)
+    net.weights[0][0] = 0
+    net.biases[0][0] = -1000.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        small = net.compress()
+    assert np.array_equal(small.biases[1], net.biases[1])
 
 
 def test_wrong_width_names_the_width_and_select():

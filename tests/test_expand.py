@@ -240,8 +240,11 @@ def test_float32_rotation_is_close_to_float64():
     (dict(angles=10), TypeError, "angles"),
     (dict(angles=(10, "x")), TypeError, r"angles\[1\]"),
     (dict(angles=(float("nan"),)), ValueError, r"angles\[0\]"),
+    (dict(angles=(10**400,)), ValueError, r"angles\[0\] must be finite"),
     (dict(y=np.arange(3)), ValueError, "y"),
     (dict(y=5), ValueError, "y"),
+    (dict(y=[[0], [1, 2], [3], [4]]), ValueError,
+     "y could not be converted"),
 ])
 def test_bad_arguments_name_themselves(kwargs, error, match):
     args = dict(X=random_images(4, 4, 4), image_shape=(4, 4))

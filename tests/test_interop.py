@@ -6,6 +6,7 @@ net.weights; tests needing onnx, onnxruntime or torch skip without them.
 Layers are not square, so a transposed weight breaks a shape, and the
 square hidden layers of the deeper nets break the values.
 """
+import os
 import subprocess
 import sys
 
@@ -120,6 +121,49 @@ def test_missing_package_says_what_to_install(monkeypatch, tmp_path,
     with pytest.raises(ImportError, match=extra.replace("[", r"\[")):
         call(make_net("float32"), tmp_path)
     assert not (tmp_path / "x.onnx").exists()
+
+
+@pytest.mark.parametrize("attr, value", [
+    ("hidden", "bogus"), ("hidden", "softmax"), ("output", "tanh")])
+@pytest.mark.parametrize("export", [
+    lambda net, tmp: net.to_onnx(tmp / "x.onnx"),
+    lambda net, tmp: net.to_torch(),
+], ids=["to_onnx", "to_torch"])
+def test_exporters_refuse_settings_changed_after_construction(
+        tmp_path, export, attr, value):
+    # the ValueError predict gives, not a KeyError or a different network;
+    # checked before the optional package is imported
+    net = make_net("float32", output="sigmoid")
+    setattr(net, attr, value)
+    with pytest.raises(ValueError, match=f"{attr} must be one of.*{value}"):
+        net.predict_proba(inputs(net, 1))
+    with pytest.raises(ValueError, match=f"{attr} must be one of.*{value}"):
+        export(net, tmp_path)
+    assert not (tmp_path / "x.onnx").exists()
+
+
+@pytest.mark.parametrize("value", ["False", "no", None, 0.5, 1])
+def test_onnx_output_activation_must_be_a_bool(tmp_path, value):
+    net = make_net("float32")
+    with pytest.raises(TypeError, match="output_activation must be True "
+                       "or False"):
+        net.to_onnx(tmp_path / "x.onnx", output_activation=value)
+    assert not (tmp_path / "x.onnx").exists()
+
+
+@pytest.mark.parametrize("name", ["x.onnx" + os.sep,
+                                  "m" * 250 + ".onnx"])
+def test_onnx_path_names_are_those_open_takes(ort, tmp_path, name):
+    # a trailing separator names a directory; a 255-byte name is legal
+    net = make_net("float32")
+    path = os.path.join(tmp_path, name)  # a Path would drop the separator
+    if name.endswith(os.sep):
+        with pytest.raises(IsADirectoryError, match="x.onnx"):
+            net.to_onnx(path)
+        assert os.listdir(tmp_path) == []
+    else:
+        assert net.to_onnx(path) == path
+        assert os.listdir(tmp_path) == [name]
 
 
 def test_import_creg_imports_no_peer():
@@ -308,3 +352,29 @@ def test_from_keras_weights_refuses_broken_lists(weights, pattern):
     with pytest.raises(ValueError, match=pattern):
         creg.Network.from_keras_weights(weights, hidden="relu",
                                         output="linear")
+
+
+def test_from_keras_weights_names_a_ragged_entry():
+    with pytest.raises(ValueError, match=r"weights\[0\] could not be "
+                       "converted"):
+        creg.Network.from_keras_weights([[[1.0, 2.0], [3.0]], [0.0, 0.0]],
+                                        hidden="relu", output="linear")
+
+
+@pytest.mark.parametrize("kernel", [np.ones((3, 2), int),
+                                    np.ones((3, 2), np.float16),
+                                    np.ones((3, 2), complex)])
+def test_from_keras_weights_names_a_kernel_of_the_wrong_dtype(kernel):
+    # the user passed no dtype=: the message names the kernel
+    with pytest.raises(TypeError, match=r"weights\[0\] \(kernel_0\) must "
+                       "be float32 or float64"):
+        creg.Network.from_keras_weights([kernel, np.zeros(2)],
+                                        hidden="relu", output="linear")
+
+
+def test_from_keras_weights_takes_big_endian_kernels():
+    kernel = np.arange(6.0).reshape(3, 2).astype(">f4")
+    net = creg.Network.from_keras_weights([kernel, np.zeros(2, ">f4")],
+                                          hidden="relu", output="linear")
+    assert net.dtype == np.float32
+    assert np.array_equal(net.weights[0], kernel.T)

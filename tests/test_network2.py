@@ -198,6 +198,21 @@ def test_save_refuses_what_network2_cannot_represent(tmp_path, kwargs, match):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("suffix", [os.sep, os.sep + os.curdir])
+def test_save_refuses_a_path_naming_a_directory(tmp_path, suffix):
+    path = str(tmp_path / "net.json") + suffix
+    net = creg.Network([3, 2], dtype="float64", **creg.NIELSEN)
+    with pytest.raises(IsADirectoryError, match="net.json"):
+        save_network2(net, path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_max_bytes_is_checked(tmp_path):
+    path = write_text(tmp_path / "net.json", json.dumps(network2_dict()))
+    with pytest.raises(TypeError, match="max_bytes"):
+        load_network2(path, max_bytes="1000")
+
+
 def test_save_refuses_non_finite_weights(tmp_path):
     net = creg.Network([3, 2], dtype="float64", **creg.NIELSEN)
     net.weights[0][1, 2] = np.nan

@@ -94,6 +94,10 @@ def test_keras_is_the_only_l1_difference():
     (dict(frm="creg_n", n=0), ValueError, "n must be >= 1"),
     (dict(frm="creg_n", n=2.5), TypeError, "n must be an int"),
     (dict(to="sklearn", batch_size=True), TypeError, "batch_size"),
+    # beyond the float range: not an OverflowError from the arithmetic
+    (dict(frm="creg_n", n=10**400), ValueError, "n must fit in a float"),
+    (dict(to="sklearn", batch_size=10**400), ValueError,
+     "batch_size must fit in a float"),
     (dict(value=-1.0), ValueError, "value"),
     (dict(value=float("nan")), ValueError, "value"),
     (dict(value="5"), TypeError, "value"),

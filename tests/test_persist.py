@@ -334,6 +334,27 @@ def test_save_into_missing_directory(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("suffix", [os.sep, os.sep + os.curdir])
+def test_save_refuses_a_path_naming_a_directory(tmp_path, suffix):
+    # realpath drops the separator: "m.creg/" must not write "m.creg"
+    path = str(tmp_path / "m.creg") + suffix
+    with pytest.raises(IsADirectoryError, match=re.escape(repr(path))):
+        save_network(make_net(), path)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("length", [237, 238, 255])
+def test_save_takes_every_name_length_open_takes(tmp_path, length):
+    # the temporary name is 18 bytes longer than the target's; "é" is
+    # two bytes, so the cut falls inside a character too
+    name = "é" * (length // 2) + "m" * (length % 2)
+    assert len(os.fsencode(name)) == length
+    net = make_net()
+    path = save_network(net, tmp_path / name)
+    assert_same_network(net, load_network(path))
+    assert os.listdir(tmp_path) == [name]
+
+
 _SAVER = textwrap.dedent("""
     import sys
     import numpy as np
@@ -634,6 +655,23 @@ def test_oversized_file_is_refused_before_reading(tmp_path, saved, monkeypatch):
         load_network(path, max_bytes=len(data) - 1)
     monkeypatch.undo()
     load_network(path, max_bytes=len(data))
+
+
+def test_the_limit_the_message_names_is_creg_loads_max_bytes(saved):
+    net, path, data = saved
+    with pytest.raises(ModelFileError, match=f"over the max_bytes="
+                       f"{len(data) - 1} limit"):
+        creg.load(path, max_bytes=len(data) - 1)
+    assert np.array_equal(creg.load(path, max_bytes=len(data)).params,
+                          net.params)
+
+
+@pytest.mark.parametrize("bad, error", [("1000", TypeError),
+                                        (1e9, TypeError), (True, TypeError),
+                                        (0, ValueError), (-1, ValueError)])
+def test_max_bytes_is_checked(saved, bad, error):
+    with pytest.raises(error, match="max_bytes"):
+        creg.load(saved[1], max_bytes=bad)
 
 
 def test_bad_file_never_builds_a_network(tmp_path, saved, monkeypatch):

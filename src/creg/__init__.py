@@ -4,6 +4,7 @@ input noise, data expansion)."""
 from creg import _core, _kernel_level, datasets
 from creg._config import show_config
 from creg._errors import DivergenceError, ModelFileError
+from creg._persist import DEFAULT_MAX_FILE_BYTES as _MAX_FILE_BYTES
 from creg._warnings import (CregWarning, EarlyStoppingWarning,
                             InputScaleWarning, TrainingWarning)
 from creg.early_stopping import EarlyStopping
@@ -22,13 +23,15 @@ __version__ = "0.1.0"
 _kernel_level_source = _kernel_level.choose()
 
 
-def load(path):
+def load(path, *, max_bytes=_MAX_FILE_BYTES):
     """Read a network written by Network.save; checks everything it reads.
 
     Parameters
     ----------
     path : str or os.PathLike
         A file written by ``Network.save``.
+    max_bytes : int >= 1, default 16 GiB
+        Files larger than this are refused before being read.
 
     Returns
     -------
@@ -52,7 +55,7 @@ def load(path):
     True
     """
     from creg._persist import load_network
-    return load_network(path)
+    return load_network(path, max_bytes=max_bytes)
 
 
 __all__ = ["Network", "NIELSEN", "History", "EarlyStopping", "load",

@@ -52,8 +52,11 @@ What this module promises:
   parameters contain NaN or infinity, since such a file could not be
   loaded; this check runs before the file system is touched. Only a
   process killed outright (SIGKILL, power loss) can leave a temporary
-  behind; it is named ``.<target name>.<12 hex digits>.tmp`` and the
-  target itself is always the old or the new complete file.
+  behind; it is named ``.<target name>.<12 hex digits>.tmp`` (the
+  target name cut short where the whole would pass 255 bytes) and the
+  target itself is always the old or the new complete file. A path that
+  ends in a separator, ``.`` or ``..`` names a directory and is refused
+  with ``IsADirectoryError``, as ``open(path, "wb")`` refuses it.
 
 format_version 1 (creg 0.1.0 development builds, never released) put the
 SHA-256 of the payload alone in the header, so an edited header (a
@@ -71,6 +74,7 @@ history (momentum restarts at zero on every ``fit`` anyway), migrate other
 format versions, or keep the replaced file's owner (only root could).
 """
 
+import errno
 import hashlib
 import json
 import os
@@ -83,7 +87,8 @@ import numpy as np
 
 from creg._core import MAX_LAYERS as _MAX_LAYERS
 from creg._errors import ModelFileError
-from creg._validation import COST_OUTPUTS, COSTS, HIDDEN, INITS, OUTPUT
+from creg._validation import (COST_OUTPUTS, COSTS, HIDDEN, INITS, OUTPUT,
+                              positive_int)
 
 __all__ = ["save_network", "load_network", "FORMAT_VERSION", "MAGIC"]
 
@@ -98,6 +103,10 @@ DEFAULT_MAX_FILE_BYTES = 1 << 34  # 16 GiB
 MAX_EPOCHS_TRAINED = 2**63 - 1
 # Payload bytes read (and hashed) per step.
 _CHUNK = 1 << 20
+# The longest file name common file systems take, in bytes, and what a
+# temporary file's name adds to the target's: "." + "." + 12 hex + ".tmp".
+_NAME_MAX = 255
+_TMP_EXTRA_BYTES = 18
 
 _PREFIX = struct.Struct("<8sI")  # magic, header length
 _DIGEST_BYTES = hashlib.sha256().digest_size
@@ -403,6 +412,10 @@ def _open_temporary(directory, name):
     """Create and open a new file next to the target; return (fd, path)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     flags |= getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    # Why cut the name: the 18 bytes added around it would push a legal
+    # name of 238 to 255 bytes over the file systems' 255-byte limit.
+    while len(os.fsencode(name)) > _NAME_MAX - _TMP_EXTRA_BYTES:
+        name = name[:-1]
     for _ in range(100):
         tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
         try:
@@ -477,6 +490,11 @@ def write_atomically(path, *chunks):
     the replaced file's permission bits (_file_to_replace).  Returns the
     path as str."""
     target = os.fsdecode(os.fspath(path))
+    # Why: realpath drops a trailing separator, so "model.creg/" would
+    # write a file "model.creg" under a path that then fails to open.
+    if os.path.basename(target) in ("", os.curdir, os.pardir):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR),
+                                target)
     real, mode = _file_to_replace(target)
     directory, name = os.path.split(real)
     try:
@@ -523,8 +541,8 @@ def _naming(exc, target):
 def _check_size(path, size, max_bytes):
     if size > max_bytes:
         raise ModelFileError(
-            f"{path!r} is {size} bytes, over the {max_bytes}-byte limit "
-            f"for model files (pass max_bytes= to raise it)"
+            f"{path!r} is {size} bytes, over the max_bytes={max_bytes} "
+            f"limit for model files"
         )
 
 
@@ -532,6 +550,7 @@ def _open_checked(path, max_bytes):
     """Open a regular file of at most ``max_bytes`` bytes for reading;
     return (binary file, its size). An oversized file is refused before it
     is opened."""
+    max_bytes = positive_int("max_bytes", max_bytes)
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
         raise ModelFileError(f"{path!r} is not a regular file")
@@ -654,7 +673,7 @@ def load_network(path, *, max_bytes=DEFAULT_MAX_FILE_BYTES):
     ----------
     path : str or os.PathLike
         The model file.
-    max_bytes : int, default 16 GiB
+    max_bytes : int >= 1, default 16 GiB
         Files larger than this are refused before being read.
 
     Returns
@@ -669,6 +688,8 @@ def load_network(path, *, max_bytes=DEFAULT_MAX_FILE_BYTES):
         If the file is not a creg model, is truncated, altered, corrupted,
         from an unsupported format version, or holds non-finite parameters.
         The message names the file and the problem.
+    TypeError, ValueError
+        If max_bytes is not an int >= 1.
     FileNotFoundError, PermissionError, IsADirectoryError
         If the file cannot be opened.
     """

@@ -124,10 +124,14 @@ def compress(net):
     """The network of ``Network.compress()`` (see the module's notes)."""
     from creg.network import Network
 
+    # what predict refuses is refused here too: settings changed to
+    # unknown names after construction, non-finite parameters
+    spec = net._spec
+    net._check_finite_parameters()
     # float64 for the folded biases, then back to the network's dtype
     Ws = [np.array(W, np.float64) for W in net.weights]
     bs = [np.array(b, np.float64) for b in net.biases]
-    _fold_dead(Ws, bs, _HIDDEN_CONSTANT[net.hidden])
+    _fold_dead(Ws, bs, _HIDDEN_CONSTANT[spec.hidden], net.dtype)
     _drop_unread(Ws, bs)
     used = (Ws[0] != 0).any(axis=0)
     if not used.any():
@@ -138,7 +142,7 @@ def compress(net):
         columns = net.input_columns[columns]
     sizes = [Ws[0].shape[1]] + [W.shape[0] for W in Ws]
     small = Network._for_given_weights(
-        sizes, hidden=net.hidden, output=net.output, cost=net.cost_name,
+        sizes, hidden=spec.hidden, output=spec.output, cost=spec.cost,
         dtype=net.dtype, init=net.init, seed=net.seed)
     for l, (W, b) in enumerate(zip(Ws, bs)):
         small.weights[l][...] = W
@@ -148,16 +152,25 @@ def compress(net):
     return small
 
 
-def _fold_dead(Ws, bs, constant):
+def _fold_dead(Ws, bs, constant, dtype):
     """Step 1: hidden neurons with all-zero incoming weights go, their
-    constant output folded into the next layer's biases."""
+    constant output folded into the next layer's biases, which must stay
+    finite in `dtype`."""
     for l in range(len(Ws) - 1):
         dead = ~(Ws[l] != 0).any(axis=1)
         if dead.all():
             dead[0] = False
         if not dead.any():
             continue
-        bs[l + 1] = bs[l + 1] + Ws[l + 1][:, dead] @ constant(bs[l][dead])
+        # an overflow (sigmoid's exp included) is checked just below
+        with np.errstate(over="ignore", invalid="ignore"):
+            bs[l + 1] = bs[l + 1] + Ws[l + 1][:, dead] @ constant(bs[l][dead])
+            folded = bs[l + 1].astype(dtype)
+        if not np.isfinite(folded).all():
+            raise ValueError(
+                f"cannot compress: folding the constant outputs of layer "
+                f"{l}'s dead neurons into net.biases[{l + 1}] gives values "
+                f"beyond the range of {dtype}")
         Ws[l], bs[l] = Ws[l][~dead], bs[l][~dead]
         Ws[l + 1] = Ws[l + 1][:, ~dead]
 

@@ -239,13 +239,22 @@ def _angles(angles):
         if isinstance(a, bool) or not isinstance(a, numbers.Real):
             raise TypeError(f"angles[{i}] must be a real number of degrees; "
                             f"got {a!r}")
+        try:
+            a = float(a)
+        except OverflowError:  # an int beyond the float range, e.g. 10**400
+            raise ValueError(f"angles[{i}] must be finite; got {a!r}") \
+                from None
         if not math.isfinite(a):
             raise ValueError(f"angles[{i}] must be finite; got {a!r}")
     return tuple(float(a) for a in values)
 
 
 def _labels(y, n):
-    array = np.asarray(y)
+    try:
+        array = np.asarray(y)
+    except (ValueError, TypeError) as exc:  # ragged nested lists, ...
+        raise type(exc)(f"y could not be converted to an array: {exc}") \
+            from None
     if array.ndim == 0:
         raise ValueError(f"y must have one entry per row of X; got a scalar "
                          f"{y!r}")

@@ -53,6 +53,9 @@ def _require(module, extra, what):
 def to_onnx(net, path: Union[str, os.PathLike[str]], *,
             output_activation: bool = True) -> str:
     """Write `net` as an ONNX model; see Network.to_onnx."""
+    # _spec refuses settings changed to unknown names after construction
+    spec = net._spec
+    output_activation = check.boolean("output_activation", output_activation)
     onnx = _require("onnx", 'onnx (the "creg[onnx]" extra)',
                     "Network.to_onnx")
     from onnx import helper, numpy_helper
@@ -62,7 +65,7 @@ def to_onnx(net, path: Union[str, os.PathLike[str]], *,
     nodes, inits, x = [], [], "input"
     for l, (W, b) in enumerate(zip(net.weights, net.biases)):
         last = l == n_layers - 1
-        act = net.output if last else net.hidden
+        act = spec.output if last else spec.hidden
         if last and not output_activation:
             act = "linear"
         inits += [numpy_helper.from_array(W, f"W{l}"),
@@ -96,6 +99,8 @@ def to_onnx(net, path: Union[str, os.PathLike[str]], *,
 # ------------------------------------------------------------------ PyTorch
 def to_torch(net):
     """An nn.Sequential equal to `net`; see Network.to_torch."""
+    # _spec refuses settings changed to unknown names after construction
+    spec = net._spec
     torch = _require("torch", "torch", "Network.to_torch")
     nn = torch.nn
     acts = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
@@ -112,10 +117,10 @@ def to_torch(net):
             linear.bias.copy_(torch.from_numpy(b))
         modules.append(linear)
         if l < len(net.weights) - 1:
-            modules.append(acts[net.hidden]())
-        elif net.output == "sigmoid":
+            modules.append(acts[spec.hidden]())
+        elif spec.output == "sigmoid":
             modules.append(nn.Sigmoid())
-        elif net.output == "softmax":
+        elif spec.output == "softmax":
             modules.append(nn.Softmax(dim=-1))
     return nn.Sequential(*modules)
 
@@ -227,7 +232,13 @@ def from_keras_weights(cls, weights: Sequence[Any], *, hidden: str,
                                                            Iterable):
         raise TypeError("weights must be Keras' get_weights() list "
                         f"[kernel_0, bias_0, ...]; got {weights!r}")
-    arrays = [np.asarray(w) for w in weights]
+    arrays = []
+    for i, w in enumerate(weights):
+        try:
+            arrays.append(np.asarray(w))
+        except (ValueError, TypeError) as exc:  # ragged nested lists, ...
+            raise type(exc)(f"weights[{i}] could not be converted to an "
+                            f"array: {exc}") from None
     if not arrays or len(arrays) % 2:
         raise ValueError("from_keras_weights needs [kernel_0, bias_0, ...] "
                          f"pairs; got {len(arrays)} arrays")
@@ -236,10 +247,15 @@ def from_keras_weights(cls, weights: Sequence[Any], *, hidden: str,
         raise ValueError("from_keras_weights: every kernel must be 2-D "
                          "(n_in, n_out); got shapes "
                          f"{[k.shape for k in kernels]}")
+    # the network takes the first kernel's dtype, in any byte order
+    dtype = kernels[0].dtype
+    if dtype.kind != "f" or dtype.name not in check.DTYPES:
+        raise TypeError("from_keras_weights: weights[0] (kernel_0) must be "
+                        f"float32 or float64, as Keras stores it; got {dtype}")
     sizes = [kernels[0].shape[0]] + [k.shape[1] for k in kernels]
     net = cls._for_given_weights(
         sizes, hidden=hidden, output=output,
-        cost=cost, dtype=kernels[0].dtype,
+        cost=cost, dtype=dtype.name,
         seed=seed)
     # the list assignment checks each shape, so a broken chain is refused
     net.weights[:] = [k.T for k in kernels]

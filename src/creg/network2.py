@@ -78,7 +78,7 @@ def load_network2(path, *, dtype="float64", max_bytes=DEFAULT_MAX_FILE_BYTES):
     dtype : {"float64", "float32"}, default="float64"
         dtype of the returned network.  float64 keeps network2's weights
         exactly.
-    max_bytes : int, default 1 GiB
+    max_bytes : int >= 1, default 1 GiB
         Files larger than this are refused before being read.
 
     Returns
@@ -97,6 +97,8 @@ def load_network2(path, *, dtype="float64", max_bytes=DEFAULT_MAX_FILE_BYTES):
         too large for float32.
     ValueError
         If dtype is not "float32" or "float64".
+    TypeError, ValueError
+        If max_bytes is not an int >= 1.
     FileNotFoundError, PermissionError, IsADirectoryError
         If the file cannot be opened.
 

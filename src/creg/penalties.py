@@ -163,4 +163,9 @@ def _count(arg, value, convention):
         raise TypeError(f"{arg} must be an int; got {value!r}")
     if value < 1:
         raise ValueError(f"{arg} must be >= 1; got {value!r}")
+    try:
+        float(value)  # the conversions divide and multiply by it
+    except OverflowError:
+        raise ValueError(f"{arg} must fit in a float (at most ~1.8e308); got "
+                         f"{value!r}") from None
     return int(value)
