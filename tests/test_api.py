@@ -1,6 +1,7 @@
 """The public Python API: validation messages, dtypes, seeding, history,
 state after refused calls, divergence, pickling."""
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -327,3 +328,18 @@ def test_parameters_start_on_a_cache_line_however_the_network_was_made(
         assert made._workspace(7).ctypes.data % 64 == 0
     again = pickle.loads(pickle.dumps(net))
     assert np.array_equal(again.params, net.params)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cost_penalty_of_large_float32_weights_is_finite(dtype):
+    # 2e19 is finite in float32; its square is not: the penalty sums in
+    # float64 for either dtype, so both give the same finite cost
+    net = creg.Network([3, 2], output="linear", dtype=dtype, seed=0)
+    net.weights[0][...] = 2e19
+    net.biases[0][...] = 0
+    X, Y = np.zeros((2, 3), dtype), np.zeros((2, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cost = net.cost(X, Y, l2=1.0, l1=1.0, penalty_scale="none")
+    w = float(np.dtype(dtype).type(2e19))
+    assert cost == pytest.approx(0.5 * 6 * w * w + 6 * w, rel=1e-12)

@@ -1,7 +1,10 @@
 """Regressions for the Python -> C boundary (issue 15): every pass sizes its
 buffers, the checks in _core.pyx are real (they hold under python -O), and
 the counters and thread counts a user passes are bounded."""
+import copy
 import os
+import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -227,6 +230,40 @@ def test_non_finite_parameters_are_refused_before_fit(where, bad):
 
 
 # ------------------------------------------------------ the layer lists
+
+def test_assigning_params_copies_into_the_one_buffer():
+    # the layer views stay views of what predict, save and the exporters
+    # read; a replacement of another dtype or layout is converted, a bad
+    # one named
+    net = creg.Network([4, 3, 2], seed=0)
+    other = creg.Network([4, 3, 2], seed=1, dtype="float64")
+    buffer = net.params
+    net.params = other.params[::-1][::-1]  # float64, a view
+    assert net.params is buffer and net.params.dtype == np.float32
+    assert np.array_equal(net.weights[0], other.weights[0].astype(np.float32))
+    X = np.random.default_rng(0).random((5, 4))
+    assert np.array_equal(net.predict_proba(X), creg.Network(
+        [4, 3, 2], seed=1).predict_proba(X))
+    for bad, error, words in ((np.zeros(3), ValueError, "params must have "
+                               "shape (23,)"),
+                              (np.full(23, np.nan), ValueError, "NaN"),
+                              (np.full(23, 1e39), ValueError, "params"),
+                              ("abc", TypeError, "params")):
+        with pytest.raises(error, match=re.escape(words)):
+            net.params = bad
+    assert np.array_equal(net.weights[0], other.weights[0].astype(np.float32))
+
+
+def test_copies_and_pickles_of_the_layer_lists_are_plain_lists():
+    net = creg.Network([4, 3, 2], seed=0)
+    shallow = copy.copy(net.biases)
+    deep = copy.deepcopy(net.weights)
+    pickled = pickle.loads(pickle.dumps(net.weights))
+    assert [type(x) for x in (shallow, deep, pickled)] == [list] * 3
+    assert all(np.shares_memory(b, net.params) for b in shallow)
+    for copies in (deep, pickled):
+        assert not any(np.shares_memory(w, net.params) for w in copies)
+        assert all(np.array_equal(a, b) for a, b in zip(copies, net.weights))
 
 def test_slices_of_the_layer_lists_assign_into_the_network():
     net = creg.Network([4, 3, 2], dtype="float64", **creg.NIELSEN)

@@ -144,3 +144,71 @@ def test_second_concurrent_fit_on_one_network_is_refused():
     finally:
         worker.join()
     assert net.epochs_trained == 3
+
+
+def test_save_waits_for_no_fit_but_its_own_callbacks(tmp_path):
+    # while another thread trains, a file would hold weights no epoch had
+    # under a stale epochs_trained: refused; fit's own callbacks, between
+    # its epochs, save what the epoch ended with
+    net = creg.Network([50, 40, 5], **creg.NIELSEN)
+    X, y = _problem(0, n=20000)
+    worker = threading.Thread(target=lambda: net.fit(X, y, epochs=3, lr=0.5))
+    worker.start()
+    try:
+        deadline = time.time() + 10
+        while not net._fit_lock.locked() and time.time() < deadline:
+            time.sleep(0.001)
+        for save in (net.save, net.save_network2):
+            with pytest.raises(RuntimeError, match="cannot run while fit "
+                               "trains this network in another thread"):
+                save(tmp_path / "during.creg")
+    finally:
+        worker.join()
+    assert not list(tmp_path.iterdir())
+
+    def schedule(epoch, history):
+        if epoch:
+            saved.append((creg.load(net.save(tmp_path / f"{epoch}.creg")),
+                          net.params.copy()))
+        return 0.5
+    saved = []
+    net.fit(X[:2000], y[:2000], epochs=3, lr_schedule=schedule)
+    assert [s.epochs_trained for s, _ in saved] == [4, 5]
+    for copy, params in saved:
+        assert np.array_equal(copy.params, params)
+
+
+def test_a_fit_started_during_a_save_waits_for_it(tmp_path, monkeypatch):
+    from creg import _persist
+    net = creg.Network([50, 40, 5], **creg.NIELSEN)
+    X, y = _problem(0, n=2000)
+    writing, release = threading.Event(), threading.Event()
+    save_network = _persist.save_network
+
+    def slow_save(network, path):
+        writing.set()
+        release.wait(10)
+        return save_network(network, path)
+    monkeypatch.setattr(_persist, "save_network", slow_save)
+    saver = threading.Thread(target=net.save, args=(tmp_path / "a.creg",))
+    saver.start()
+    assert writing.wait(10)
+    errors = []
+    trainer = threading.Thread(target=lambda: errors.extend(
+        _raised(net.fit, X, y, epochs=1, lr=0.5)))
+    trainer.start()
+    time.sleep(0.2)
+    assert trainer.is_alive() and net.epochs_trained == 0  # it waits
+    release.set()
+    saver.join()
+    trainer.join()
+    assert not errors and net.epochs_trained == 1
+    assert creg.load(tmp_path / "a.creg").epochs_trained == 0
+
+
+def _raised(call, *args, **kwargs):
+    try:
+        call(*args, **kwargs)
+    except Exception as exc:  # handed to the test's thread
+        return [exc]
+    return []

@@ -122,6 +122,20 @@ def test_predict_picks_sparse_layers_by_density(monkeypatch):
     assert _sparse.sparse_prefix(dense_enough, len(X)) == 0
 
 
+@pytest.mark.parametrize("when", ["built", "set"])
+def test_settings_given_as_numpy_strings(when):
+    # np.str_ is a str to Python, not to Cython's typed arguments
+    hidden, output = np.array(["tanh", "sigmoid"])
+    net = _sparse_net([50, 20, 3], 0.05, "float64", output="sigmoid",
+                      hidden=hidden if when == "built" else "relu")
+    if when == "set":
+        net.hidden, net.output = hidden, output
+    X = np.random.default_rng(4).random((2 * _sparse.MIN_ROWS, 50))
+    assert _sparse.sparse_prefix(net, len(X)) >= 1
+    assert net.hidden == "tanh"
+    assert rel_err(net.predict_proba(X), _reference(net, X)) <= 1e-12
+
+
 def test_changed_weights_are_seen(monkeypatch):
     monkeypatch.setattr(_sparse, "MIN_ROWS", 1)
     net = _sparse_net([50, 20, 3], 0.05, "float64", hidden="tanh",

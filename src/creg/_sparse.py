@@ -138,6 +138,7 @@ def forward(net, X, n_threads, layers=None):
     if layers == 0:
         return None
     L = len(net.sizes) - 1
+    spec = net._spec  # the settings checked, as plain str
     patterns = [pattern(net, l) for l in range(layers)]
     chunk = min(X.shape[0], CHUNK_ROWS)
     tail = None if layers == L else _DenseTail(net, layers, chunk)
@@ -153,7 +154,7 @@ def forward(net, X, n_threads, layers=None):
         rows = out[start:start + CHUNK_ROWS]
         for l, p in enumerate(patterns):
             A = p.forward(A, net.biases[l],
-                          net.output if l == L - 1 else net.hidden,
+                          spec.output if l == L - 1 else spec.hidden,
                           n_threads, check_x=l == 0,
                           out=rows if buffers[l] is None
                           else buffers[l][:len(rows)],
@@ -168,8 +169,9 @@ class _DenseTail:
     most `chunk` rows."""
 
     def __init__(self, net, first, chunk):
-        self.spec = NetSpec(net.sizes[first:], net.hidden, net.output,
-                            net.cost_name)
+        spec = net._spec
+        self.spec = NetSpec(net.sizes[first:], spec.hidden, spec.output,
+                            spec.cost)
         offset = sum(o * (i + 1) for i, o in zip(net.sizes[:first],
                                                 net.sizes[1:first + 1]))
         self.params = net.params[offset:]

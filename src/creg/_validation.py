@@ -64,7 +64,7 @@ def choice(name, value, allowed):
         raise error(
             f"{name} must be one of {', '.join(map(repr, allowed))}; "
             f"got {value!r}")
-    return value
+    return str(value)  # a subclass (numpy's str_) is not str to Cython
 
 
 def _real(name, value):

@@ -6,6 +6,7 @@ Ctrl-C is honoured between chunks), and keeps the history.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -76,6 +77,11 @@ class _ParameterList(list):
 
     def _fixed_length(self, *args, **kwargs):
         raise TypeError("a network's list of layers cannot change length")
+
+    def __reduce__(self):
+        # copy, deepcopy and pickle give a plain list: of the same views
+        # (copy.copy), or of arrays of their own
+        return list, (list(self),)
 
     __delitem__ = append = extend = insert = pop = remove = clear = \
         __iadd__ = __imul__ = sort = reverse = _fixed_length
@@ -169,7 +175,7 @@ class Network:
         check.output_width(self.output, self.sizes[-1])
         self.epochs_trained = 0
         self._fit_lock = threading.Lock()
-        self.params = check.empty(
+        self._params = check.empty(
             f"the parameters of a network with sizes {list(self.sizes)}",
             _core.param_count(self._spec), self.dtype,
             extra=INIT_SCRATCH_BYTES)
@@ -181,11 +187,11 @@ class Network:
         """The settings every pass hands to C, checked again: they are
         plain attributes, and one set after construction (net.hidden =
         "softmax") must be refused, not trained."""
-        check.choice("hidden", self.hidden, check.HIDDEN)
-        check.choice("output", self.output, check.OUTPUT)
-        check.choice("cost", self.cost_name, check.COSTS)
-        check.cost_fits_output(self.cost_name, self.output)
-        return NetSpec(self.sizes, self.hidden, self.output, self.cost_name)
+        hidden = check.choice("hidden", self.hidden, check.HIDDEN)
+        output = check.choice("output", self.output, check.OUTPUT)
+        cost = check.choice("cost", self.cost_name, check.COSTS)
+        check.cost_fits_output(cost, output)
+        return NetSpec(self.sizes, hidden, output, cost)
 
     def _make_views(self):
         weights, biases, offset = [], [], 0
@@ -197,6 +203,35 @@ class Network:
             offset += n_out
         self._weights = _ParameterList(weights)
         self._biases = _ParameterList(biases)
+
+    @property
+    def params(self) -> np.ndarray:
+        """Every weight and bias in one flat buffer; writable.
+
+        Returns
+        -------
+        ndarray
+            1-D, of the network's dtype: layer by layer, the weights (row
+            by row) and then the biases; ``weights`` and ``biases`` are
+            views into it.  Assigning ``net.params = values`` copies the
+            values in (same size, finite in the dtype), so the views and
+            the network keep one buffer.
+
+        Examples
+        --------
+        >>> import creg
+        >>> net, other = creg.Network([4, 3, 2]), creg.Network([4, 3, 2],
+        ...                                                     seed=1)
+        >>> net.params = other.params
+        >>> bool((net.weights[0] == other.weights[0]).all())
+        True
+        """
+        return self._params
+
+    @params.setter
+    def params(self, values) -> None:
+        self._params[...] = check.parameter_values(
+            "params", values, self._params.shape, self._params.dtype)
 
     @property
     def weights(self) -> list[np.ndarray]:
@@ -431,6 +466,9 @@ class Network:
         state = self.__dict__.copy()
         for key in ("_fit_lock", "_weights", "_biases"):
             del state[key]
+        state.pop("_fit_thread", None)
+        state.pop("_saving", None)
+        state["params"] = state.pop("_params")  # the key of older pickles
         return state
 
     def __setstate__(self, state):
@@ -440,8 +478,9 @@ class Network:
         params = state.pop("params")
         self.__dict__.update(state)
         # an unpickled array starts anywhere: back into an aligned buffer
-        self.params = check.empty("the parameters", params.size, params.dtype)
-        self.params[...] = params
+        self._params = check.empty("the parameters", params.size,
+                                   params.dtype)
+        self._params[...] = params
         self._fit_lock = threading.Lock()
         self._make_views()
         if self._input_columns is not None:  # checked and read-only again
@@ -685,10 +724,14 @@ class Network:
         """l2/2 sum w^2 + l1 sum |w| over weights (never biases)."""
         total = 0.0
         for w in self._weights:
+            if not (l2 or l1):
+                break
+            # in float64: float32 weights near 2e19 square beyond its range
+            r = w.ravel().astype(np.float64, copy=False)
             if l2:
-                total += 0.5 * l2 * float(np.dot(w.ravel(), w.ravel()))
+                total += 0.5 * l2 * float(np.dot(r, r))
             if l1:
-                total += l1 * float(np.abs(w).sum())
+                total += l1 * float(np.abs(r).sum())
         return total
 
     @check.keywords("cost")
@@ -768,7 +811,7 @@ class Network:
         _core.gradient(grads, self._workspace(Xa.shape[0]), self.params, Xa,
                        Ya, self._spec, check.n_threads(None))
         view = Network.__new__(Network)
-        view.sizes, view.params = self.sizes, grads
+        view.sizes, view._params = self.sizes, grads
         view._make_views()
         return list(view._weights), list(view._biases)
 
@@ -932,9 +975,14 @@ class Network:
         nt = check.n_threads(n_threads)
         check.seed(self.seed)  # an attribute: it may have been set since
         self._check_finite_parameters()
-        if not self._fit_lock.acquire(blocking=False):
+        # a save holds the lock for as long as it writes: fit waits for
+        # that, not for another fit
+        if not self._fit_lock.acquire(blocking=False) and not (
+                getattr(self, "_saving", False)
+                and self._fit_lock.acquire(timeout=600)):
             raise RuntimeError("fit is already running on this network in "
                                "another thread")
+        self._fit_thread = threading.get_ident()
         try:
             rule = dict(lr=lr, momentum=momentum, l2=l2 * scale,
                         l1=l1 * scale, prox=l1_method == "prox",
@@ -948,6 +996,26 @@ class Network:
                         watch=self._watch(Xa, Ya, rule))
             return self._train(Xa, Ya, validation, rule, plan)
         finally:
+            self._fit_thread = None
+            self._fit_lock.release()
+
+    @contextlib.contextmanager
+    def _between_fits(self, what):
+        """Holds off fit in other threads while `what` reads the weights
+        (a file of weights no epoch had, and a stale epochs_trained, would
+        be saved otherwise); fit's own callbacks, in fit's thread, may."""
+        if getattr(self, "_fit_thread", None) == threading.get_ident():
+            yield
+            return
+        if not self._fit_lock.acquire(blocking=False):
+            raise RuntimeError(f"{what} cannot run while fit trains this "
+                               "network in another thread; call it after "
+                               "fit returns")
+        self._saving = True
+        try:
+            yield
+        finally:
+            self._saving = False
             self._fit_lock.release()
 
     def _check_finite_parameters(self):
@@ -1199,7 +1267,8 @@ class Network:
         True
         """
         from creg._persist import save_network
-        return save_network(self, path)
+        with self._between_fits("save"):
+            return save_network(self, path)
 
     def save_network2(self, path: Union[str, os.PathLike[str]]) -> str:
         """Write the network in Nielsen's network2.py JSON format.
@@ -1226,7 +1295,8 @@ class Network:
         (4, 3, 2)
         """
         from creg.network2 import save_network2
-        return save_network2(self, path)
+        with self._between_fits("save_network2"):
+            return save_network2(self, path)
 
     # ------------------------------------------------------------ interop
     def to_onnx(self, path: Union[str, os.PathLike[str]], *,
@@ -1281,9 +1351,9 @@ class Network:
         >>> creg.Network([4, 3, 2]).to_torch()  # doctest: +SKIP
         Sequential(
           (0): Linear(in_features=4, out_features=3, bias=True)
-          (1): Sigmoid()
+          (1): ReLU()
           (2): Linear(in_features=3, out_features=2, bias=True)
-          (3): Sigmoid()
+          (3): Softmax(dim=-1)
         )
         """
         from creg.interop import to_torch
