@@ -1,4 +1,5 @@
 """Faults creg must survive: Ctrl-C, fork, threads (RELIABILITY.md)."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -130,19 +131,27 @@ def test_predict_from_many_threads_on_one_network():
     assert all(np.array_equal(r, expected) for r in results)
 
 
-def test_second_concurrent_fit_on_one_network_is_refused():
-    net = creg.Network([50, 40, 5], **creg.NIELSEN)
-    X, y = _problem(0, n=20000)
+@contextlib.contextmanager
+def _training_in_another_thread(net, X, y):
+    """While a thread fits net for 3 epochs (entered once it holds fit's
+    lock; left when it has ended)."""
     worker = threading.Thread(target=lambda: net.fit(X, y, epochs=3, lr=0.5))
     worker.start()
     try:
         deadline = time.time() + 10
         while not net._fit_lock.locked() and time.time() < deadline:
             time.sleep(0.001)
-        with pytest.raises(RuntimeError, match="already running"):
-            net.fit(X[:10], y[:10], epochs=1, lr=0.5)
+        yield
     finally:
         worker.join()
+
+
+def test_second_concurrent_fit_on_one_network_is_refused():
+    net = creg.Network([50, 40, 5], **creg.NIELSEN)
+    X, y = _problem(0, n=20000)
+    with _training_in_another_thread(net, X, y):
+        with pytest.raises(RuntimeError, match="already running"):
+            net.fit(X[:10], y[:10], epochs=1, lr=0.5)
     assert net.epochs_trained == 3
 
 
@@ -152,18 +161,11 @@ def test_save_waits_for_no_fit_but_its_own_callbacks(tmp_path):
     # its epochs, save what the epoch ended with
     net = creg.Network([50, 40, 5], **creg.NIELSEN)
     X, y = _problem(0, n=20000)
-    worker = threading.Thread(target=lambda: net.fit(X, y, epochs=3, lr=0.5))
-    worker.start()
-    try:
-        deadline = time.time() + 10
-        while not net._fit_lock.locked() and time.time() < deadline:
-            time.sleep(0.001)
+    with _training_in_another_thread(net, X, y):
         for save in (net.save, net.save_network2):
             with pytest.raises(RuntimeError, match="cannot run while fit "
                                "trains this network in another thread"):
                 save(tmp_path / "during.creg")
-    finally:
-        worker.join()
     assert not list(tmp_path.iterdir())
 
     def schedule(epoch, history):
