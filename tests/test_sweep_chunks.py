@@ -62,6 +62,19 @@ def test_chunks_on_a_dask_cluster():
     same_results(creg.SweepResult.merge(parts), chunk(0, 1))
 
 
+def test_points_missing_runs_are_not_ranked():
+    # each point has 2 seeds x 2 folds of consecutive runs: chunk 0 of 2
+    # holds half of every point's runs, a mean not comparable with a
+    # whole point's
+    whole, (half, other) = chunk(0, 1), (chunk(0, 2), chunk(1, 2))
+    assert all(np.isfinite(whole.scores()))
+    assert all(np.isnan(half.scores()))
+    with pytest.raises(ValueError, match="did not finish"):
+        half.best()
+    merged = creg.SweepResult.merge([half, other])
+    assert merged.scores() == whole.scores()
+
+
 def test_merge_refuses_what_does_not_belong_together():
     X, y = data()
     a = creg.sweep(X, y, SIZES, {"lr": [0.1, 0.2]}, epochs=1, chunk=(0, 2))

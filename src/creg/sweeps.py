@@ -270,8 +270,9 @@ class SweepResult:
     def scores(self, metric: Optional[str] = None) -> list:
         """Each grid point's mean `metric` over its runs (seeds x folds).
 
-        NaN for a point with a diverged run, or no run left after an
-        interruption.
+        NaN for a point with a diverged run, or whose runs did not all
+        end (Ctrl-C, or a merge of some of the chunks): a mean over some
+        of its folds or seeds does not compare with the others'.
 
         Parameters
         ----------
@@ -295,22 +296,25 @@ class SweepResult:
         2
         """
         metric = self._metric(metric)
+        # seeds x folds (a result built by hand has no origin: its runs)
+        each = (len(self._origin[0]) * self._origin[1] if self._origin
+                else 1)
         means = []
         for point in range(len(self.points)):
             runs = [r for r in self.runs if r.point == point]
             values = [r.metric(metric) for r in runs]
             diverged = any(r.ended == "diverged" for r in runs)
-            means.append(math.nan if not runs or diverged
-                         else float(np.mean(values)))
+            means.append(math.nan if len(runs) < each or not runs
+                         or diverged else float(np.mean(values)))
         return means
 
     def best(self, metric: Optional[str] = None) -> SweepBest:
         """The grid point with the best mean `metric` over its runs.
 
         Accuracies are maximized, costs minimized.  A point with a
-        diverged run (or no run left after an interruption) is never
-        chosen over one without, and where every point has one there is
-        no best (ValueError).
+        diverged run, or runs that did not all end, is never chosen over
+        one without, and where every point has one there is no best
+        (ValueError).
 
         Parameters
         ----------
