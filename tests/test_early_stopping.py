@@ -1,5 +1,8 @@
 """creg.EarlyStopping: the one early-stopping mechanism of Network.fit and
 the estimators (whose own tests are in test_sklearn.py)."""
+import copy
+import threading
+
 import numpy as np
 import pytest
 
@@ -47,7 +50,9 @@ def _weights_after(epochs):
     return net.params
 
 
-@pytest.mark.parametrize("returned", ["x", None, [1.0, 2.0]])
+@pytest.mark.parametrize("returned", ["x", "0.5", None, [1.0, 2.0],
+                                      10**400],
+                         ids=["x", "str", "None", "list", "10**400"])
 def test_a_score_that_is_no_number_is_named(returned):
     stop = creg.EarlyStopping(2, score=lambda net: returned)
     with pytest.raises(TypeError, match=r"EarlyStopping's score\(network\) "
@@ -121,3 +126,54 @@ def test_the_default_score_needs_validation_data():
 def test_repr_shows_the_settings():
     assert repr(creg.EarlyStopping(3, restore="always")) == \
         "EarlyStopping(patience=3, restore='always')"
+
+
+def test_one_object_serves_one_fit_at_a_time():
+    # its scores and best weights are one fit's: a second fit at the same
+    # time is refused before it trains; copies are free to use
+    entered, release = threading.Event(), threading.Event()
+
+    def score(net):
+        entered.set()
+        release.wait(10)
+        return 0.0
+    stop = creg.EarlyStopping(2, score=score)
+    first = threading.Thread(target=_fit, args=(_net(), stop, 3))
+    first.start()
+    try:
+        assert entered.wait(10)
+        second = _net()
+        before = second.params.copy()
+        with pytest.raises(RuntimeError, match="in use by a fit in "
+                           "another thread"):
+            _fit(second, stop, epochs=3)
+        assert np.array_equal(second.params, before)
+        assert second.epochs_trained == 0
+        _fit(_net(), copy.deepcopy(stop)._copy(), epochs=1)
+    finally:
+        release.set()
+        first.join()
+    assert len(stop.scores) == 3  # the first fit's own
+    _fit(_net(), stop, epochs=1)   # free again
+
+
+class _CountingScore:
+    """A score object with state, and a lock, which cannot be copied."""
+
+    def __init__(self):
+        self.lock, self.networks = threading.Lock(), []
+
+    def __call__(self, net):
+        with self.lock:
+            self.networks.append(net)
+        return 0.0
+
+
+def test_a_sweep_shares_the_score_callable_not_a_copy_of_it():
+    score = _CountingScore()
+    stop = creg.EarlyStopping(5, score=score)
+    result = creg.sweep(*TRAIN, [5, 4, 3], {"lr": [0.5, 1.0]}, epochs=2,
+                        early_stopping=stop, n_threads=2)
+    assert len(score.networks) == 4
+    assert {id(r.network) for r in result} == {id(n) for n in score.networks}
+    assert stop.scores == []  # the user's object kept no run's scores

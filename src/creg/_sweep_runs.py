@@ -145,11 +145,12 @@ class Plan:
         data.register(self.template, self.fold)
         self.fit_settings = {k: v for k, v in self.params.items()
                              if k in FIT_SETTINGS}
-        # an EarlyStopping keeps its fit's scores: one per run
+        # an EarlyStopping keeps its fit's scores: one per run, sharing
+        # the user's score callable
         if isinstance(self.fit_settings.get("early_stopping"),
                       EarlyStopping):
-            self.fit_settings["early_stopping"] = copy.deepcopy(
-                self.fit_settings["early_stopping"])
+            self.fit_settings["early_stopping"] = \
+                self.fit_settings["early_stopping"]._copy()
 
     def train(self, n_threads, stop):
         """(History, why it ended, the divergence message or None), or

@@ -9,7 +9,10 @@ training stops early (Network's rule) or always (scikit-learn's).
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import reprlib
+import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
@@ -21,6 +24,8 @@ if TYPE_CHECKING:
     from creg.network import Network
 
 RESTORE = ("on_stop", "always")
+# makes taking an EarlyStopping for a fit one step (see _claimed)
+_CLAIMS = threading.Lock()
 
 
 class EarlyStopping:
@@ -86,6 +91,33 @@ class EarlyStopping:
         return (f"EarlyStopping(patience={self.patience}{score}, "
                 f"restore={self.restore!r})")
 
+    def _copy(self) -> EarlyStopping:
+        """A new one with these settings and the same score callable,
+        which is the user's and is not copied."""
+        return EarlyStopping(self.patience, score=self.score,
+                             restore=self.restore)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_busy", None)  # a copy is free, whatever its original
+        return state
+
+    @contextlib.contextmanager
+    def _claimed(self) -> Any:
+        """Held by the fit that uses it: its scores and best weights are
+        that fit's, so a second fit at the same time is refused."""
+        with _CLAIMS:
+            if getattr(self, "_busy", False):
+                raise RuntimeError(
+                    "this EarlyStopping is in use by a fit in another "
+                    "thread: give each fit running at once its own (it "
+                    "holds its fit's scores and best weights)")
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._busy = False
+
     def _start(self) -> None:
         """Forget the last fit: called by Network.fit before its first
         epoch."""
@@ -136,10 +168,13 @@ class EarlyStopping:
 def _score_value(value: Any) -> float:
     """What an EarlyStopping score callable returned, as a float."""
     try:
+        if isinstance(value, (str, bytes)):  # float() would parse them
+            raise TypeError
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise TypeError(f"EarlyStopping's score(network) must return a "
-                        f"number; it returned {value!r}") from None
+                        f"number a float holds; it returned "
+                        f"{reprlib.repr(value)}") from None
 
 
 def _validation_score(history: History) -> float:

@@ -994,7 +994,9 @@ class Network:
                         lr_schedule=lr_schedule, patience=patience,
                         train_metrics=train_metrics, per_label=per_label,
                         watch=self._watch(Xa, Ya, rule))
-            return self._train(Xa, Ya, validation, rule, plan)
+            with (stopper._claimed() if stopper is not None
+                  else contextlib.nullcontext()):
+                return self._train(Xa, Ya, validation, rule, plan)
         finally:
             self._fit_thread = None
             self._fit_lock.release()

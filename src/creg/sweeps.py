@@ -422,7 +422,10 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
         `SweepResult.merge` joins the chunks' results into what one call
         returns.
     **fixed
-        Settings shared by every run, with the names grid takes.
+        Settings shared by every run, with the names grid takes.  An
+        EarlyStopping (here or in the grid) gives each run one of its
+        own with the same settings, whose score callable is yours,
+        called from the runs' threads; yours keeps no run's scores.
 
     Returns
     -------
