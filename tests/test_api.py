@@ -343,3 +343,15 @@ def test_cost_penalty_of_large_float32_weights_is_finite(dtype):
         cost = net.cost(X, Y, l2=1.0, l1=1.0, penalty_scale="none")
     w = float(np.dtype(dtype).type(2e19))
     assert cost == pytest.approx(0.5 * 6 * w * w + 6 * w, rel=1e-12)
+
+
+@pytest.mark.parametrize("history, says", [
+    (creg.History(eval_cost=[0.3], seconds=[0.1], best_epoch=0),
+     "1 epoch, last eval_cost=0.3, best_epoch=0 (eval_cost=0.3)"),
+    (creg.History(train_cost=[0.9, 0.5]), "2 epochs, last train_cost=0.5"),
+    (creg.History(eval_accuracy=[0.5], best_epoch=0.0), "1 epoch"),
+    (creg.History(eval_cost=[None], best_epoch=None), "1 epoch"),
+    (creg.History(train_cost=["x"], best_epoch=7), "1 epoch"),
+])
+def test_repr_of_any_history_built_by_hand(history, says):
+    assert repr(history).startswith(f"<History: {says}")

@@ -1,6 +1,7 @@
 """The per-epoch record that fit returns."""
 import math
-from dataclasses import asdict, dataclass, field
+import numbers
+from dataclasses import asdict, dataclass, field, fields
 
 # The last value of each of these goes into the summary repr, in this order.
 _SUMMARY_LISTS = ("train_cost", "train_accuracy", "eval_cost",
@@ -63,7 +64,7 @@ class History:
 
     @property
     def epochs(self):
-        """Number of epochs recorded.
+        """Number of epochs recorded: the longest per-epoch list.
 
         Examples
         --------
@@ -71,21 +72,25 @@ class History:
         >>> History(seconds=[0.1, 0.1]).epochs
         2
         """
-        return len(self.seconds)
+        return max(len(value) for value in (getattr(self, f.name)
+                                            for f in fields(self))
+                   if isinstance(value, list))
 
     def __repr__(self):
-        last = ", ".join(f"{name}={getattr(self, name)[-1]:.4g}"
+        # never raises, whatever a History built by hand holds
+        last = ", ".join(f"{name}={_number(getattr(self, name), -1):.4g}"
                          for name in _SUMMARY_LISTS
-                         if getattr(self, name)
-                         and not math.isnan(getattr(self, name)[-1]))
+                         if not math.isnan(_number(getattr(self, name), -1)))
         parts = [f"{self.epochs} epoch{'' if self.epochs == 1 else 's'}"]
         if last:
             parts.append(f"last {last}")
-        if 0 <= self.best_epoch < len(self.eval_cost):
-            name = ("eval_cost" if math.isnan(self.eval_accuracy[
-                self.best_epoch]) else "eval_accuracy")
-            parts.append(f"best_epoch={self.best_epoch} ({name}="
-                         f"{getattr(self, name)[self.best_epoch]:.4g})")
+        best = self.best_epoch
+        if isinstance(best, int) and best >= 0:
+            for name in ("eval_accuracy", "eval_cost"):
+                value = _number(getattr(self, name), best)
+                if not math.isnan(value):
+                    parts.append(f"best_epoch={best} ({name}={value:.4g})")
+                    break
         if self.stopped_early:
             parts.append("stopped early")
         kind = getattr(self, "train_metrics", None)
@@ -128,3 +133,14 @@ class History:
         [0.5]
         """
         return asdict(self)
+
+
+def _number(values, index):
+    """values[index] as a float; NaN where there is no such number."""
+    try:
+        value = values[index]
+    except (IndexError, TypeError):
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return math.nan
+    return float(value)
