@@ -118,7 +118,8 @@ def test_load_digits_dtype_string_names():
     assert load_digits(np.dtype("float64"))[0].dtype == np.float64
 
 
-@pytest.mark.parametrize("bad", ["int64", "float16", np.int32, "banana"])
+@pytest.mark.parametrize("bad", ["int64", "float16", np.int32, "banana",
+                                 None, ">f4", "f4,("])
 def test_load_digits_rejects_other_dtypes(bad):
     with pytest.raises(ValueError, match="dtype must be one of"):
         load_digits(dtype=bad)
@@ -234,6 +235,32 @@ def test_load_mnist_refuses_files_of_no_image(tmp_path):
              np.zeros(0, np.uint8))
     with pytest.raises(ValueError, match="holds no image"):
         load_mnist(tmp_path)
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (0, COLS), (ROWS, 0)])
+def test_load_mnist_refuses_images_of_no_pixel(tmp_path, shape):
+    splits = write_mnist(tmp_path)
+    n = len(splits["t10k"][1])
+    _rewrite(tmp_path, "t10k", "images", IMAGES_MAGIC,
+             np.zeros((n, *shape), np.uint8))
+    with pytest.raises(ValueError, match=f"holds images of {shape[0]} x "
+                       f"{shape[1]} pixels: none"):
+        load_mnist(tmp_path)
+
+
+def test_load_mnist_refuses_splits_of_other_image_sizes(tmp_path):
+    splits = write_mnist(tmp_path)
+    n = len(splits["t10k"][1])
+    _rewrite(tmp_path, "t10k", "images", IMAGES_MAGIC,
+             np.zeros((n, 5, 5), np.uint8))
+    with pytest.raises(ValueError, match=f"have {ROWS * COLS} pixels and "
+                       "the test images 25"):
+        load_mnist(tmp_path)
+
+
+def test_load_mnist_takes_a_bytes_path(tmp_path):
+    splits = write_mnist(tmp_path)
+    check_round_trip(load_mnist(os.fsencode(tmp_path)), splits, np.float32)
 
 
 def test_load_mnist_default_dtype_is_float32(tmp_path):

@@ -199,3 +199,9 @@ def test_the_packed_gemm_block_is_a_quarter_of_the_l2_the_os_reports():
         l2 = 0
     if l2 > 0:
         assert block == min(max(l2 // 4, 128 * 1024), 1024 * 1024)
+
+
+@pytest.mark.parametrize("file", ["out.txt", 3])
+def test_a_file_without_write_is_named(file):
+    with pytest.raises(TypeError, match="file must be a text stream"):
+        creg.show_config(file=file)

@@ -323,10 +323,13 @@ def show_config(*, as_dict: bool = False,
     >>> creg.show_config(as_dict=True)["simd"]["kernel"]  # doctest: +SKIP
     'avx2+fma'
     """
+    out = sys.stdout if file is None else file
+    if not callable(getattr(out, "write", None)):
+        raise TypeError("file must be a text stream with write() (as "
+                        f"print's); got {file!r}")
     info = config()
     if as_dict:
         return info
-    out = sys.stdout if file is None else file
     for section, values in info.items():
         print(f"{section}:", file=out)
         width = max(len(key) for key in values)

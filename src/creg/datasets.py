@@ -170,8 +170,9 @@ def load_mnist(directory, dtype="float32"):
         If ``directory`` or one of the four files does not exist.
     ValueError
         If a file is not the IDX file it should be (wrong magic number),
-        is truncated or has trailing bytes, or the image and label files of
-        a split hold different numbers of samples.
+        is truncated or has trailing bytes, holds no image or images of no
+        pixel, or the image and label files of a split hold different
+        numbers of samples, or the splits' images different sizes.
 
     Examples
     --------
@@ -181,22 +182,28 @@ def load_mnist(directory, dtype="float32"):
     ((60000, 784), (10000, 784))
     """
     dtype = _float_dtype(dtype)
-    directory = os.fspath(directory)
+    directory = os.fsdecode(os.fspath(directory))  # bytes paths too
     if not os.path.isdir(directory):
         raise FileNotFoundError(
             f"MNIST directory {directory!r} does not exist or is not a "
             "directory")
     train = _load_split(directory, "train", dtype)
     test = _load_split(directory, "t10k", dtype)
+    if train[0].shape[1] != test[0].shape[1]:
+        raise ValueError(
+            f"the training images in {directory!r} have "
+            f"{train[0].shape[1]} pixels and the test images "
+            f"{test[0].shape[1]}: the splits do not belong together")
     return train, test
 
 
 def _float_dtype(dtype):
     try:
-        resolved = np.dtype(dtype)
-    except TypeError:
+        resolved = None if dtype is None else np.dtype(dtype)
+    except (TypeError, SyntaxError):  # numpy parses "f4,(" as a struct
         resolved = None
-    if resolved is None or resolved.name not in _DTYPES:
+    if resolved is None or resolved.name not in _DTYPES \
+            or not resolved.isnative:
         raise ValueError(
             f"dtype must be one of {', '.join(map(repr, _DTYPES))}; "
             f"got {dtype!r}")
@@ -216,6 +223,10 @@ def _load_split(directory, prefix, dtype):
             "together")
     if images.shape[0] == 0:
         raise ValueError(f"{image_path} holds no image")
+    if images.shape[1] * images.shape[2] == 0:
+        raise ValueError(f"{image_path} holds images of "
+                         f"{images.shape[1]} x {images.shape[2]} pixels: "
+                         "none")
     if labels.max() > 9:
         raise ValueError(
             f"{label_path} holds label {int(labels.max())}: MNIST's classes "
