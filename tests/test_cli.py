@@ -46,6 +46,13 @@ def test_each_command_has_help(command):
     (("demo", "--learning-rate", "0.1"), "unrecognized arguments"),
     (("demo", "--plot", "/no/such/folder/a.png"),
      "--plot: the folder '/no/such/folder' does not exist"),
+    # matplotlib would write curves.png, or refuse the format, after the
+    # whole training
+    (("demo", "--plot", "curves"), "--plot: name a file ending in one of "),
+    (("demo", "--plot", "a.xyz"), "--plot: name a file ending in one of "),
+    (("demo", "--plot", ""), "--plot: name a file ending in one of "),
+    (("demo", "--seed", str(2**63 - 1), "--seeds", "2"),
+     "the last seed, S+K-1, must be below 2**63"),
     (("config", "--json"), "unrecognized arguments"),
 ])
 def test_bad_options_are_usage_errors(args, says):
@@ -76,3 +83,14 @@ def test_ctrl_c_stops_the_demo_with_status_130(ctrl_c):
     assert child.returncode == 130, err
     assert err.strip() == "interrupted"
     assert "runs in" not in out
+
+
+def test_plot_into_a_directory_or_a_folder_that_takes_no_file(tmp_path):
+    folder = tmp_path / "curves.png"
+    folder.mkdir()
+    done = creg_cli("demo", "--plot", str(folder))
+    assert done.returncode == 2 and "is a directory" in done.stderr
+    if sys.platform.startswith("linux"):  # even root makes no file there
+        done = creg_cli("demo", "--plot", "/proc/curves.png")
+        assert done.returncode == 2
+        assert "--plot: cannot write in '/proc'" in done.stderr

@@ -15,6 +15,7 @@ curves (needs matplotlib).
 import argparse
 import importlib.util
 import os
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -299,14 +300,31 @@ def add_arguments(parser):
 def check_arguments(parser, args):
     """What argparse cannot check alone: refused with a usage error before
     any training, not with a traceback after it."""
-    if not args.plot:
+    if args.seed + args.seeds - 1 >= 2**63:
+        parser.error(f"--seed {args.seed} and --seeds {args.seeds}: the "
+                     "last seed, S+K-1, must be below 2**63")
+    if args.plot is None:
         return
     if importlib.util.find_spec("matplotlib") is None:
         parser.error("--plot needs matplotlib: pip install 'creg[plot]' "
                      "(or pip install matplotlib)")
+    from matplotlib.figure import Figure
+    formats = Figure().canvas.get_supported_filetypes()
+    extension = os.path.splitext(args.plot)[1].lower().lstrip(".")
+    if extension not in formats:
+        parser.error(f"--plot: name a file ending in one of "
+                     f"{', '.join('.' + f for f in sorted(formats))}; got "
+                     f"{args.plot!r}")
+    if os.path.isdir(args.plot):
+        parser.error(f"--plot: {args.plot!r} is a directory")
     folder = os.path.dirname(os.path.abspath(args.plot))
     if not os.path.isdir(folder):
         parser.error(f"--plot: the folder {folder!r} does not exist")
+    try:  # a file can be made there (not /proc, not read-only)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        parser.error(f"--plot: cannot write in {folder!r}: {exc.strerror}")
 
 
 def main(argv=None, out=None):
