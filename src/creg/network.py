@@ -982,7 +982,7 @@ class Network:
                 and self._fit_lock.acquire(timeout=600)):
             raise RuntimeError("fit is already running on this network in "
                                "another thread")
-        self._fit_thread = threading.get_ident()
+        self._fit_thread: Optional[int] = threading.get_ident()
         try:
             rule = dict(lr=lr, momentum=momentum, l2=l2 * scale,
                         l1=l1 * scale, prox=l1_method == "prox",
