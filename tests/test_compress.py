@@ -168,6 +168,9 @@ def test_wrong_width_names_the_width_and_select():
     assert np.array_equal(small.select(X), X[:, 2:])
     assert small.select(X).flags.c_contiguous
     assert net.input_columns is None and net.select(X) is not None
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="Sparse data was passed for X"):
+        small.select(sparse.csr_matrix(X))
 
 
 def test_compressing_twice_keeps_the_original_columns():

@@ -369,7 +369,7 @@ class Network:
         array([[0., 2., 3.],
                [4., 6., 7.]])
         """
-        array = np.asarray(X)
+        array = check._as_numeric_array("X", X)  # sparse X named
         if array.ndim != 2 or array.shape[1] != self.input_width:
             raise ValueError(
                 f"X has shape {array.shape}; select takes the original "
