@@ -109,6 +109,14 @@ def test_a_reused_object_forgets_the_last_fit():
 def test_bad_arguments_are_refused_by_name(kwargs, error, match):
     with pytest.raises(error, match=match):
         creg.EarlyStopping(**kwargs)
+    # set on the object since: refused by the fit, before it trains
+    stop = creg.EarlyStopping(score=lambda net: 0.0)
+    for name, value in kwargs.items():
+        setattr(stop, name, value)
+    net = _net()
+    with pytest.raises(error, match=match):
+        _fit(net, stop, epochs=2)
+    assert net.epochs_trained == 0
 
 
 def test_an_int_says_how_to_ask_for_that_patience():

@@ -77,14 +77,19 @@ class EarlyStopping:
     def __init__(self, patience: Optional[int] = 10, *,
                  score: Optional[Callable[[Network], float]] = None,
                  restore: str = "on_stop") -> None:
-        self.patience = (None if patience is None
-                         else check.positive_int("patience", patience))
-        if score is not None and not callable(score):
-            raise TypeError("score must be None or a callable(network) -> "
-                            f"float; got {score!r}")
-        self.score = score
-        self.restore = check.choice("restore", restore, RESTORE)
+        self.patience, self.score, self.restore = patience, score, restore
+        self._check()
         self._start()
+
+    def _check(self) -> None:
+        """The settings, checked: by the constructor, and by each fit,
+        since they are plain attributes a user may set in between."""
+        if self.patience is not None:
+            self.patience = check.positive_int("patience", self.patience)
+        if self.score is not None and not callable(self.score):
+            raise TypeError("score must be None or a callable(network) -> "
+                            f"float; got {self.score!r}")
+        self.restore = check.choice("restore", self.restore, RESTORE)
 
     def __repr__(self) -> str:
         score = "" if self.score is None else f", score={self.score!r}"

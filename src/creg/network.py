@@ -957,6 +957,8 @@ class Network:
         stopper = (early_stopping if isinstance(early_stopping, EarlyStopping)
                    else EarlyStopping(patience)
                    if check.early_stopping(early_stopping) else None)
+        if stopper is not None:
+            stopper._check()  # set since it was made, say stop.score = 3
         lr_schedule = check.lr_schedule(lr_schedule)
         validation = None
         per_label = _accuracy.is_multi_label(Ya, self.output, y)
