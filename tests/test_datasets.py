@@ -258,6 +258,17 @@ def test_load_mnist_refuses_splits_of_other_image_sizes(tmp_path):
         load_mnist(tmp_path)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_load_mnist_names_a_file_that_is_not_regular(tmp_path):
+    write_mnist(tmp_path)
+    labels = tmp_path / "t10k-labels-idx1-ubyte"
+    labels.unlink()
+    os.mkfifo(labels)  # reading it would wait for ever
+    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte is not "
+                       "a regular file"):
+        load_mnist(tmp_path)
+
+
 def test_load_mnist_takes_a_bytes_path(tmp_path):
     splits = write_mnist(tmp_path)
     check_round_trip(load_mnist(os.fsencode(tmp_path)), splits, np.float32)

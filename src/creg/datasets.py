@@ -169,7 +169,8 @@ def load_mnist(directory, dtype="float32"):
     FileNotFoundError
         If ``directory`` or one of the four files does not exist.
     ValueError
-        If a file is not the IDX file it should be (wrong magic number),
+        If a file is not a regular file or not the IDX file it should be
+        (wrong magic number),
         is truncated or has trailing bytes, holds no image or images of no
         pixel, or the image and label files of a split hold different
         numbers of samples, or the splits' images different sizes.
@@ -244,6 +245,9 @@ def _find(directory, prefix, what, suffix):
     for path in candidates:
         if os.path.isfile(path):
             return path
+    for path in candidates:
+        if os.path.exists(path):  # a FIFO, a device, a directory
+            raise ValueError(f"{path} is not a regular file")
     raise FileNotFoundError(
         f"MNIST file {names[0]} not found in {directory!r}; looked for "
         f"{', '.join(os.path.basename(p) for p in candidates)}")
