@@ -170,10 +170,10 @@ def load_mnist(directory, dtype="float32"):
         If ``directory`` or one of the four files does not exist.
     ValueError
         If a file is not a regular file or not the IDX file it should be
-        (wrong magic number),
-        is truncated or has trailing bytes, holds no image or images of no
-        pixel, or the image and label files of a split hold different
-        numbers of samples, or the splits' images different sizes.
+        (wrong magic number), is truncated or has trailing bytes, holds no
+        image or images of no pixel, or the image and label files of a
+        split hold different numbers of samples, or the splits' images
+        different sizes.
 
     Examples
     --------
