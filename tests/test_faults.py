@@ -180,7 +180,8 @@ def test_save_waits_for_no_fit_but_its_own_callbacks(tmp_path):
         assert np.array_equal(copy.params, params)
 
 
-def test_a_fit_started_during_a_save_waits_for_it(tmp_path, monkeypatch):
+def test_a_fit_or_save_started_during_a_save_waits_for_it(tmp_path,
+                                                          monkeypatch):
     from creg import _persist
     net = creg.Network([50, 40, 5], **creg.NIELSEN)
     X, y = _problem(0, n=2000)
@@ -199,13 +200,18 @@ def test_a_fit_started_during_a_save_waits_for_it(tmp_path, monkeypatch):
     trainer = threading.Thread(target=lambda: errors.extend(
         _raised(net.fit, X, y, epochs=1, lr=0.5)))
     trainer.start()
+    second = threading.Thread(target=lambda: errors.extend(
+        _raised(net.save, tmp_path / "b.creg")))
+    second.start()  # a second save waits too
     time.sleep(0.2)
     assert trainer.is_alive() and net.epochs_trained == 0  # it waits
+    assert second.is_alive()
     release.set()
-    saver.join()
-    trainer.join()
+    for thread in (saver, trainer, second):
+        thread.join()
     assert not errors and net.epochs_trained == 1
     assert creg.load(tmp_path / "a.creg").epochs_trained == 0
+    assert creg.load(tmp_path / "b.creg").epochs_trained in (0, 1)
 
 
 def _raised(call, *args, **kwargs):

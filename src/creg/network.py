@@ -467,7 +467,6 @@ class Network:
         for key in ("_fit_lock", "_weights", "_biases"):
             del state[key]
         state.pop("_fit_thread", None)
-        state.pop("_saving", None)
         state["params"] = state.pop("_params")  # the key of older pickles
         return state
 
@@ -977,11 +976,7 @@ class Network:
         nt = check.n_threads(n_threads)
         check.seed(self.seed)  # an attribute: it may have been set since
         self._check_finite_parameters()
-        # a save holds the lock for as long as it writes: fit waits for
-        # that, not for another fit
-        if not self._fit_lock.acquire(blocking=False) and not (
-                getattr(self, "_saving", False)
-                and self._fit_lock.acquire(timeout=600)):
+        if not self._wait_for_saves():
             raise RuntimeError("fit is already running on this network in "
                                "another thread")
         self._fit_thread: Optional[int] = threading.get_ident()
@@ -1011,16 +1006,23 @@ class Network:
         if getattr(self, "_fit_thread", None) == threading.get_ident():
             yield
             return
-        if not self._fit_lock.acquire(blocking=False):
+        if not self._wait_for_saves():
             raise RuntimeError(f"{what} cannot run while fit trains this "
                                "network in another thread; call it after "
                                "fit returns")
-        self._saving = True
         try:
             yield
         finally:
-            self._saving = False
             self._fit_lock.release()
+
+    def _wait_for_saves(self):
+        """Takes fit's lock, waiting while a save holds it (it writes for
+        a moment), not while a fit does (False)."""
+        if self._fit_lock.acquire(blocking=False):
+            return True
+        if getattr(self, "_fit_thread", None) is not None:
+            return False
+        return self._fit_lock.acquire(timeout=600)
 
     def _check_finite_parameters(self):
         """Weights a user set to NaN/inf are refused before training, not
