@@ -175,6 +175,7 @@ class Network:
         check.output_width(self.output, self.sizes[-1])
         self.epochs_trained = 0
         self._fit_lock = threading.Lock()
+        self._fit_thread: Optional[int] = None  # the thread fit runs in
         self._params = check.empty(
             f"the parameters of a network with sizes {list(self.sizes)}",
             _core.param_count(self._spec), self.dtype,
@@ -464,9 +465,8 @@ class Network:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        for key in ("_fit_lock", "_weights", "_biases"):
+        for key in ("_fit_lock", "_fit_thread", "_weights", "_biases"):
             del state[key]
-        state.pop("_fit_thread", None)
         state["params"] = state.pop("_params")  # the key of older pickles
         return state
 
@@ -481,6 +481,7 @@ class Network:
                                    params.dtype)
         self._params[...] = params
         self._fit_lock = threading.Lock()
+        self._fit_thread = None
         self._make_views()
         if self._input_columns is not None:  # checked and read-only again
             self._set_input_columns(self._input_columns, self._input_width)
@@ -722,9 +723,9 @@ class Network:
     def _penalty(self, l2, l1):
         """l2/2 sum w^2 + l1 sum |w| over weights (never biases)."""
         total = 0.0
+        if not (l2 or l1):
+            return total
         for w in self._weights:
-            if not (l2 or l1):
-                break
             # in float64: float32 weights near 2e19 square beyond its range
             r = w.ravel().astype(np.float64, copy=False)
             if l2:
@@ -979,7 +980,7 @@ class Network:
         if not self._wait_for_saves():
             raise RuntimeError("fit is already running on this network in "
                                "another thread")
-        self._fit_thread: Optional[int] = threading.get_ident()
+        self._fit_thread = threading.get_ident()
         try:
             rule = dict(lr=lr, momentum=momentum, l2=l2 * scale,
                         l1=l1 * scale, prox=l1_method == "prox",
@@ -1003,7 +1004,7 @@ class Network:
         """Holds off fit in other threads while `what` reads the weights
         (a file of weights no epoch had, and a stale epochs_trained, would
         be saved otherwise); fit's own callbacks, in fit's thread, may."""
-        if getattr(self, "_fit_thread", None) == threading.get_ident():
+        if self._fit_thread == threading.get_ident():
             yield
             return
         if not self._wait_for_saves():
@@ -1020,7 +1021,7 @@ class Network:
         a moment), not while a fit does (False)."""
         if self._fit_lock.acquire(blocking=False):
             return True
-        if getattr(self, "_fit_thread", None) is not None:
+        if self._fit_thread is not None:
             return False
         return self._fit_lock.acquire(timeout=600)
 
