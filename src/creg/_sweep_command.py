@@ -5,6 +5,7 @@ creg.sweep, all runs at once on every core, then prints one row per pair
 (mean validation accuracy over the folds, why the runs ended) and the best
 pair.
 """
+import functools
 import math
 
 from creg import _validation as check, datasets
@@ -12,6 +13,13 @@ from creg.sweeps import sweep
 
 _DATA = {"digits": lambda: datasets.load_digits(dtype="float32"),
          "mnist-sample": lambda: datasets.load_mnist_sample()}
+
+
+@functools.lru_cache(maxsize=None)
+def _load(name):
+    """The data set, read once for the checks and the run (the sweep
+    only reads it)."""
+    return _DATA[name]()
 
 
 def _floats(text):
@@ -42,7 +50,7 @@ def add_arguments(parser):
 
 def check_arguments(parser, args):
     """Usage errors, before any work."""
-    rows = len(_DATA[args.data]()[1])
+    rows = len(_load(args.data)[1])
     for name, least, most in (("cv", 2, rows), ("epochs", 1, None),
                               ("hidden", 1, None)):
         value = getattr(args, name)
@@ -62,7 +70,7 @@ def check_arguments(parser, args):
 
 def run(args, out=None):
     """Run the sweep and print its table and the best pair."""
-    X, y = _DATA[args.data]()
+    X, y = _load(args.data)
     sizes = [X.shape[1], args.hidden, int(y.max()) + 1]
     result = sweep(X, y, sizes, {"l2": args.l2, "dropout": args.dropout},
                    cv=args.cv, epochs=args.epochs, lr=args.lr,
