@@ -1,13 +1,16 @@
 """python -m creg sweep: the table of a cross-validated (l2, dropout) grid
 and its best pair; bad options are usage errors."""
+import _thread
 import io
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 
 from creg import __main__ as cli
+from creg import _sweep_runs
 
 
 def test_sweep_command_prints_each_pair_and_the_best():
@@ -75,3 +78,27 @@ def test_a_sweep_where_every_pair_diverged_prints_its_table():
     for row in lines[2:4]:
         assert row.split()[2] == "nan" and "diverged" in row.split()[-1]
     assert lines[-1].startswith("best: none")
+
+
+def test_a_sweep_cut_short_by_ctrl_c_does_not_blame_divergence(
+        monkeypatch, ctrl_c):
+    train = _sweep_runs.Plan.train
+
+    def second_fold_waits_for_ctrl_c(plan, n_threads, stop):
+        if plan.fold == 1:  # trains until Ctrl-C comes
+            plan.fit_settings = dict(plan.fit_settings, epochs=10**6)
+            threading.Timer(0.2, _thread.interrupt_main).start()
+        return train(plan, n_threads, stop)
+
+    monkeypatch.setattr(_sweep_runs.Plan, "train",
+                        second_fold_waits_for_ctrl_c)
+    args = cli.build_parser().parse_args(
+        ["sweep", "--epochs", "1", "--l2", "0", "--dropout", "0",
+         "--cv", "2", "--hidden", "8", "--threads", "1"])
+    out = io.StringIO()
+    result = args.run(args, out)
+    assert result.interrupted and [r.ended for r in result.runs] == ["epochs"]
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("1 of 2 runs (interrupted)")
+    assert lines[-1] == ("best: none (no pair finished all its folds "
+                         "before Ctrl-C)")

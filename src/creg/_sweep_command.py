@@ -96,7 +96,18 @@ def run(args, out=None):
                      f"dropout={best.params['dropout']:g} (mean validation "
                      f"accuracy {best.score:.4f})")
     elif result.runs:
-        lines.append("best: none (every pair has a run that diverged; "
-                     "try a smaller --lr)")
+        lines.append(_no_best(result))
     print("\n".join(lines), file=out)
     return result
+
+
+def _no_best(result):
+    """Why no pair has a score: a run diverged, or Ctrl-C came first."""
+    diverged = any(r.ended == "diverged" for r in result.runs)
+    if diverged and result.interrupted:
+        return ("best: none (every pair has a run that diverged or did not "
+                "finish; try a smaller --lr)")
+    if diverged:
+        return "best: none (every pair has a run that diverged; try a " \
+               "smaller --lr)"
+    return "best: none (no pair finished all its folds before Ctrl-C)"
