@@ -412,6 +412,22 @@ def test_bad_arguments_name_the_argument(kwargs, error, words):
     assert words in str(info.value)
 
 
+def test_targets_one_output_of_the_grid_cannot_fit_name_its_point():
+    # a linear output takes any targets, a softmax output only [0, 1]:
+    # the grid point is named where the check depends on it, and only there
+    X, _ = data()
+    Y = np.random.default_rng(0).random((N, SIZES[-1])) * 5
+    with pytest.raises(ValueError) as info:
+        creg.sweep(X, Y, SIZES, {"output": ["linear", "softmax"]}, epochs=1)
+    assert str(info.value).startswith(
+        "grid point 1 (epochs=1, output='softmax'): targets in y must lie "
+        "in [0, 1] for a softmax output")
+    with pytest.raises(ValueError) as info:
+        creg.sweep(X, Y, SIZES, {"lr": [0.1, 0.2]}, output="softmax",
+                   epochs=1)
+    assert str(info.value).startswith("targets in y must lie in [0, 1]")
+
+
 @pytest.mark.parametrize("where, cv", [("X", None), ("X_val", None),
                                        ("X", 2), ("X", 3)])
 def test_bad_data_is_refused(where, cv):

@@ -126,10 +126,11 @@ class Plan:
         sooner)."""
         return self.params.get("epochs", DEFAULTS["epochs"])
 
-    def build(self, sizes, data, templates):
+    def build(self, sizes, data, templates, varying):
         """Finds or builds the network's template (templates: {key: the
         template}) and registers the run as a reader of its fold's data
-        (which checks the data)."""
+        (which checks the data: an error names the grid point where the
+        grid varies a network setting, on which the check may depend)."""
         net_settings = {k: v for k, v in self.params.items()
                         if k in NETWORK_SETTINGS}
         key = repr((self.seed, sorted(net_settings.items())))
@@ -138,11 +139,15 @@ class Plan:
                 templates[key] = Network(sizes, seed=self.seed,
                                          **net_settings)
             except (TypeError, ValueError) as exc:
-                raise type(exc)(f"grid point {self.point} "
-                                f"({shown(self.params)}): {exc}") from None
+                raise self._named(exc) from None
         self.template = templates[key]
         self.data = data
-        data.register(self.template, self.fold)
+        try:
+            data.register(self.template, self.fold)
+        except (TypeError, ValueError) as exc:
+            if not set(NETWORK_SETTINGS) & set(varying):
+                raise
+            raise self._named(exc) from None
         self.fit_settings = {k: v for k, v in self.params.items()
                              if k in FIT_SETTINGS}
         # an EarlyStopping keeps its fit's scores: one per run, sharing
@@ -151,6 +156,11 @@ class Plan:
                       EarlyStopping):
             self.fit_settings["early_stopping"] = \
                 self.fit_settings["early_stopping"]._copy()
+
+    def _named(self, exc):
+        """exc, its message prefixed with the grid point."""
+        return type(exc)(f"grid point {self.point} ({shown(self.params)}): "
+                         f"{exc}")
 
     def train(self, n_threads, stop):
         """(History, why it ended, the divergence message or None), or

@@ -484,7 +484,7 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
         return result
     templates: dict = {}
     for plan in plans:
-        plan.build(sizes, data, templates)
+        plan.build(sizes, data, templates, varying)
     outcomes, result.interrupted = run_all(
         plans, min(threads, len(plans)), max(1, threads // len(plans)),
         verbose)
