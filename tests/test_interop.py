@@ -286,6 +286,8 @@ def _refused(nn):
         (nn.Sequential(L(4, 2, dtype=nn.Linear(1, 1).weight.dtype).half()),
          TypeError, "float32 or all float64.*float16"),
         (nn.Sequential(), ValueError, "no Linear layer"),
+        (nn.Sequential(L(4, 3), nn.Sigmoid(), L(3, 2, device="meta")),
+         ValueError, "Linear layer 1's parameters are on the meta device"),
     ]
 
 

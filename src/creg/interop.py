@@ -196,6 +196,11 @@ def from_torch(cls, module, *, cost: Optional[str] = None, seed: int = 0):
                         f"{sorted(map(str, dtypes))}")
     sizes = [layers[0][0].in_features]
     for i, (lin, _) in enumerate(layers):
+        if any(p.is_meta for p in lin.parameters()):
+            raise ValueError(f"from_torch: Linear layer {i}'s parameters "
+                             "are on the meta device and hold no values; "
+                             "load them first (to_empty, then "
+                             "load_state_dict)")
         if lin.in_features != sizes[-1]:
             raise ValueError(f"from_torch: Linear layer {i} takes "
                              f"{lin.in_features} inputs but the layer "
