@@ -53,6 +53,14 @@ def test_other_known_values():
 # ------------------------------------------------------------ round trips
 
 
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_a_convention_into_itself_is_the_value(convention):
+    for value in (0.1, 3.3, 1e-8, 123.0):
+        for n in (3, 7, 60_000):
+            assert convert_penalty(value, convention, convention, n=n,
+                                   batch_size=7) == value
+
+
 @pytest.mark.parametrize("value", [0.0, 1e-8, 0.37, 5.0, 123.0])
 @pytest.mark.parametrize("frm, to", PAIRS)
 def test_round_trip_l2(frm, to, value):

@@ -101,6 +101,8 @@ def convert_penalty(value, frm, to, *, n=None, batch_size=None, kind="l2"):
         n = _count("n", n, "creg_n")
     if "sklearn" in (frm, to):
         batch_size = _count("batch_size", batch_size, "sklearn")
+    if frm == to:
+        return float(value)
     result = _from_per_step(_per_step(value, frm, kind, n, batch_size), to,
                             kind, n, batch_size)
     if not math.isfinite(result):
@@ -126,7 +128,9 @@ def _per_step(value, name, kind, n, batch_size):
 def _from_per_step(lam, name, kind, n, batch_size):
     """The strength in convention `name` whose lambda' is `lam`."""
     if name == "creg_n":
-        return lam * n
+        # undoes _per_step's * (1.0 / n) exactly more often than * n (90%
+        # of random values and n against 75%)
+        return lam / (1.0 / n)
     if name == "keras" and kind == "l2":
         return lam / 2.0
     if name == "sklearn":
