@@ -145,6 +145,28 @@ def test_partial_fit_classes_rules(digits):
     assert np.array_equal(clf.network_.params, before)
     clf.partial_fit(X[:40], y[:40])
     assert clf.n_iter_ == 2
+    # numbers are not the classes '0'..'9', nor strings the classes 0..9
+    # (LabelEncoder alone matches 0 to '0')
+    for classes, labels in [(np.arange(10).astype(str), y[:40]),
+                            (np.arange(10), y[:40].astype(str))]:
+        with pytest.raises(ValueError, match="y's labels are not of the "
+                           "classes' type"):
+            CregClassifier(epochs=1).partial_fit(X[:40], labels,
+                                                 classes=classes)
+    with pytest.raises(ValueError, match="y's labels are not of the "):
+        clf.partial_fit(X[:40], y[:40].astype(str))
+    assert clf.n_iter_ == 2
+
+
+@pytest.mark.parametrize("Estimator", [CregClassifier, CregRegressor])
+def test_partial_fit_sets_the_validation_attributes_as_fit_does(
+        Estimator, digits):
+    X, y = digits
+    est = Estimator(epochs=1)
+    est.partial_fit(X[:40], y[:40], **(
+        {"classes": np.arange(10)} if Estimator is CregClassifier else {}))
+    assert est.validation_scores_ is None
+    assert est.best_validation_score_ is None
 
 
 # -------------------------------------------------------------- invariants
@@ -187,6 +209,8 @@ def test_a_refused_fit_leaves_the_fitted_estimator_as_it_was(digits):
     (dict(dtype="float16"), "'dtype' parameter"),
     (dict(penalty_scale="batch"), "'penalty_scale' parameter"),
     (dict(batch_size=True), "'batch_size' parameter"),
+    (dict(hidden_layer_sizes={4: "a"}), "'hidden_layer_sizes' parameter"),
+    (dict(hidden_layer_sizes={3, 7}), "'hidden_layer_sizes' parameter"),
 ])
 def test_bad_parameters_are_refused_at_fit_naming_them(params, match,
                                                         digits):
@@ -329,6 +353,31 @@ def test_regressor_names_targets_that_are_no_numbers(y):
                        "CregRegressor, which regresses on them; got an array "
                        "of <U"):
         CregRegressor(epochs=1).fit(X, np.array(y))
+
+
+def test_a_zero_d_array_of_hidden_layer_sizes_is_one_width(digits):
+    X, y = digits
+    clf = CregClassifier(hidden_layer_sizes=np.array(5), epochs=1)
+    assert tuple(clf.fit(X[:100], y[:100]).network_.sizes) == (64, 5, 10)
+
+
+def test_regressor_refuses_timedeltas_as_targets():
+    X, _ = _regression(n=40)
+    with pytest.raises(ValueError, match="y must hold numbers for "
+                       "CregRegressor.*timedelta64"):
+        CregRegressor(epochs=1).fit(X, np.arange(40).astype("m8[s]"))
+
+
+def test_float32_regressor_refuses_targets_beyond_float32():
+    # scaled, they trained, and predict returned inf and NaN
+    X, y = _regression(n=40)
+    for scale_y in (True, False):
+        reg = CregRegressor(dtype="float32", scale_y=scale_y, epochs=1)
+        with pytest.raises(ValueError, match="too large for "
+                           r"dtype\('float32'\)"):
+            reg.fit(X, y * 1e39)
+    assert np.isfinite(CregRegressor(epochs=1).fit(X, y * 1e39).predict(X)
+                       ).all()
 
 
 def test_float32_estimator_predicts_float32():

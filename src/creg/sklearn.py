@@ -37,7 +37,8 @@ Decisions worth knowing (each also in the class docstrings):
   creg fit call, ``penalty_scale="n"`` then means n = the rows of *that
   call* (a chunk of c rows decays like a fit on c samples), and momentum
   starts from zero in each call.  With ``penalty_scale="none"``,
-  ``momentum=0``, ``shuffle=False`` and chunks that end on batch
+  ``momentum=0``, ``shuffle=False``, no dropout or input noise (their
+  draws are keyed by the call's steps) and chunks that end on batch
   boundaries, partial_fit over the chunks equals ``fit`` for one epoch
   bitwise.  Early stopping is not used by partial_fit.
 - ``coefs_`` / ``intercepts_`` follow ``MLPClassifier``: lists with one
@@ -54,6 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from collections.abc import Mapping, Set as AbstractSet
 from typing import Any, Optional, Sequence, TypeVar, Union
 
 import numpy as np
@@ -69,7 +71,8 @@ try:
     from sklearn.utils._param_validation import (
         Interval, InvalidParameterError, StrOptions,
         validate_parameter_constraints)
-    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.multiclass import (check_classification_targets,
+                                          unique_labels)
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
@@ -273,8 +276,11 @@ class _CregEstimator(BaseEstimator):
                     f"The {key!r} parameter of {name} must be a number, not "
                     f"a bool. Got {params[key]!r} instead.")
         sizes: Any = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, numbers.Integral) else \
-            list(sizes)
+        if isinstance(sizes, np.ndarray) and sizes.ndim == 0:
+            sizes = sizes.item()
+        unordered = isinstance(sizes, (Mapping, AbstractSet))
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) or \
+            unordered else list(sizes)
         for width in sizes:
             if isinstance(width, (bool, np.bool_)) or \
                     not isinstance(width, numbers.Integral) or width < 1:
@@ -416,7 +422,7 @@ class _CregEstimator(BaseEstimator):
         else:
             _extend_history(self.history_, history)
         self.n_iter_ = self.history_.epochs
-        if not incremental:
+        if first or not incremental:
             self.validation_scores_ = monitor.scores if monitor else None
             self.best_validation_score_ = (monitor.best_score if monitor
                                            else None)
@@ -558,6 +564,13 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
             raise ValueError(
                 f"`classes={classes!r}` is not the same as on the first call "
                 f"to partial_fit, which was {self.classes_!r}.")
+        try:  # LabelEncoder would match the label 0 to the class '0'
+            unique_labels(y, self.classes_)
+        except ValueError:
+            raise ValueError(
+                f"y's labels are not of the classes' type: y holds "
+                f"{y.dtype} labels, the classes are {self.classes_!r}"
+            ) from None
         encoder = LabelEncoder()
         encoder.classes_ = self.classes_
         return encoder.transform(y), len(self.classes_)
@@ -747,11 +760,17 @@ class CregRegressor(RegressorMixin, _CregEstimator):
 
     def _encode_targets(self, y: NDArray[Any], first: bool, classes: Any
                         ) -> tuple[NDArray[Any], int]:
-        if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        if y.dtype.kind not in "biuf":  # timedelta64 is a number to numpy
             raise ValueError(
                 f"y must hold numbers for {type(self).__name__}, which "
                 f"regresses on them; got an array of {y.dtype}")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        # scaled, such targets would train; their predictions would be inf
+        dtype = np.dtype(self.dtype) if first else self.network_.dtype
+        if Y.size and np.max(np.abs(Y.astype(np.float64))) > \
+                np.finfo(dtype).max:
+            raise ValueError(f"Input y contains a value too large for "
+                             f"dtype('{dtype}').")
         if first:
             self.n_outputs_ = Y.shape[1]
             if self.scale_y:
