@@ -289,6 +289,19 @@ def test_slices_of_the_layer_lists_assign_into_the_network():
     assert len(net.weights) == len(net.biases) == 2
 
 
+def test_layers_assigned_from_each_other_swap_as_numpy_would():
+    net = creg.Network([3, 3, 3], seed=0)
+    net.biases[:] = [np.arange(3.0), np.arange(3.0, 6.0)]
+    W0, W1 = net.weights[0].copy(), net.weights[1].copy()
+    b0, b1 = net.biases[0].copy(), net.biases[1].copy()
+    net.weights[:] = [net.weights[1], net.weights[0]]
+    net.biases[::-1] = net.biases
+    assert np.array_equal(net.weights[0], W1)
+    assert np.array_equal(net.weights[1], W0)
+    assert np.array_equal(net.biases[0], b1)
+    assert np.array_equal(net.biases[1], b0)
+
+
 # ------------------------------------------------------ penalty conversion
 
 @pytest.mark.parametrize("value, frm, to", [(1e308, "keras", "creg_none"),

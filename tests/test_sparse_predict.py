@@ -262,6 +262,20 @@ def test_sparse_predict_finds_nan_in_unread_inputs(level, monkeypatch,
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_sparse_predict_refuses_bad_weights_on_zero_inputs(monkeypatch,
+                                                           dtype, bad):
+    """A weight set to NaN or inf whose input is 0: the dense pass's
+    bad * 0 is NaN, the sparse pass skips the zero."""
+    net = _sparse_net([64, 9, 2], 0.3, dtype, seed=5)
+    net.weights[0][0, 2] = bad
+    X = np.random.default_rng(6).random((70, 64)).astype(dtype)
+    X[:, 2] = 0
+    assert _same_error(net, X, monkeypatch) == (
+        "net.weights[0] contains NaN or infinity; set finite values first")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_sparse_predict_takes_huge_finite_values(dtype):
     """The check sees x * 0, never a sum of X: values near the largest
     float are finite input, as for the dense predict."""

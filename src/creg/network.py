@@ -72,6 +72,10 @@ class _ParameterList(list):
         checked = [check.parameter_values(
             f"layer {l}'s new values", v, list.__getitem__(self, l).shape,
             list.__getitem__(self, l).dtype) for l, v in zip(layers, values)]
+        if len(checked) > 1:  # weights[:2] = weights[1], weights[0]
+            checked = [v.copy() if any(np.may_share_memory(v, view)
+                                       for view in self) else v
+                       for v in checked]
         for l, v in zip(layers, checked):
             list.__getitem__(self, l)[...] = v
 
@@ -616,6 +620,9 @@ class Network:
         except _sparse.NonFiniteInput:
             sparse = None
         if sparse is not None:
+            # it skips zero inputs, so NaN weights need not reach outputs
+            # (the dense pass's NaN * 0 refuses them)
+            self._check_finite_parameters()
             return self._finite_outputs(sparse, Xa)
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
         return self._evaluate_finite(X, Xa, None, ws, nt)[0]
