@@ -137,6 +137,23 @@ def test_dtype_is_kept_everywhere(dtype):
     assert net.predict(X).dtype == np.int64
 
 
+@pytest.mark.parametrize("spelling, dtype", [
+    ("f8", np.float64), ("double", np.float64), (np.dtype("=f8"), np.float64),
+    (float, np.float64), ("f4", np.float32), ("single", np.float32),
+    (np.float32, np.float32)])
+def test_numpy_spellings_of_the_dtype_are_taken(spelling, dtype):
+    net = creg.Network([3, 2, 2], dtype=spelling)
+    assert net.dtype == dtype and net.params.dtype == dtype
+    assert isinstance(net.dtype, np.dtype)
+
+
+@pytest.mark.parametrize("spelling", [">f8", np.dtype(">f4"), "f2", None])
+def test_other_dtypes_are_refused_by_name(spelling):
+    with pytest.raises(ValueError, match="dtype must be one of 'float32', "
+                       "'float64'; got "):
+        creg.Network([3, 2, 2], dtype=spelling)
+
+
 def test_integer_and_fortran_inputs_give_the_same_result():
     X, y = problem()
     Xi = (X * 10).astype(np.int32)

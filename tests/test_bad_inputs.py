@@ -348,7 +348,7 @@ for entry in ("accuracy", "cost", "gradient"):
     add(f"B2-short-y-{entry}", entry, ValueError, SAMPLES,
         (X_, y_with(lambda y: y[:-1])))
 fit("B2-short-y_val", ValueError,
-    "inconsistent numbers of samples: [6, 5]",
+    ("inconsistent numbers of samples: [6, 5]", "the rows of X_val and y_val"),
     validation_data=L(lambda d, n: (d.Xv, d.yv[:-1])))
 fit("B4-y-none", ValueError,
     "requires y to be passed, but the target y is None",
@@ -569,6 +569,9 @@ HYPER = [
      "lr_schedule must be None, 'halve_on_plateau' or a callable "
      "lr_schedule(epoch, history) that returns the epoch's lr; got 'cosine'"),
     ("lr_schedule", 3, TypeError, "or a callable lr_schedule(epoch, history)"),
+    # a Keras user's per-epoch rates (numpy compared them elementwise)
+    ("lr_schedule", np.array([0.1, 0.05]), TypeError,
+     "or a callable lr_schedule(epoch, history)"),
     ("lr_schedule", lambda epoch: 0.1, TypeError,
      "is called as lr_schedule(epoch, history)"),
 ]

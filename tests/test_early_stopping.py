@@ -119,6 +119,19 @@ def test_bad_arguments_are_refused_by_name(kwargs, error, match):
     assert net.epochs_trained == 0
 
 
+def test_fit_s_patience_beside_an_early_stopping_is_refused():
+    # it was ignored: the object's own patience (10) ran
+    net = _net()
+    with pytest.raises(ValueError, match=r"patience=2 is not used with an "
+                       r"EarlyStopping.*creg.EarlyStopping\(2\)"):
+        _fit(net, creg.EarlyStopping(), epochs=20, patience=2)
+    assert net.epochs_trained == 0
+    # "halve_on_plateau" waits fit's patience
+    history = _fit(_net(), creg.EarlyStopping(), epochs=2, patience=2,
+                   lr_schedule="halve_on_plateau")
+    assert history.epochs == 2
+
+
 def test_an_int_says_how_to_ask_for_that_patience():
     with pytest.raises(TypeError, match=r"early_stopping=True, patience=3\)"
                        r", or creg.EarlyStopping\(3\)"):

@@ -67,6 +67,23 @@ def choice(name, value, allowed):
     return str(value)  # a subclass (numpy's str_) is not str to Cython
 
 
+def float_dtype(value):
+    """np.dtype float32 or float64 from any spelling numpy reads as one
+    (np.float64, "f8", "double", "single"); byte-swapped ones are not."""
+    try:
+        resolved = None if value is None else np.dtype(value)
+    except (TypeError, ValueError, SyntaxError):  # "f4,(" is a struct
+        resolved = None
+    if resolved is not None and resolved.name in DTYPES and \
+            resolved.isnative:
+        return resolved
+    # a type is named by its dtype: np.float16 as 'float16'
+    shown = value if resolved is None or isinstance(value, str) \
+        else str(resolved)
+    raise ValueError(f"dtype must be one of {', '.join(map(repr, DTYPES))}"
+                     f"; got {shown!r}")
+
+
 def _real(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {value!r}")
@@ -592,7 +609,7 @@ def _check_target_range(name, Y, output):
 
 
 def targets(y, n_samples, n_outputs, output, dtype, name="y", *,
-            avoid=None):
+            rows_of="X", avoid=None):
     """The target matrix (n_samples, n_outputs) of `dtype`.
 
     Integer class labels of shape (n,) are one-hot encoded (a single sigmoid
@@ -612,7 +629,8 @@ def targets(y, n_samples, n_outputs, output, dtype, name="y", *,
     if array.shape[0] != n_samples:
         raise ValueError(
             f"Found input variables with inconsistent numbers of samples: "
-            f"[{n_samples}, {array.shape[0]}] (the rows of X and {name})")
+            f"[{n_samples}, {array.shape[0]}] (the rows of {rows_of} and "
+            f"{name})")
     _check_finite(name, array)
     if array.ndim == 2:
         if array.shape[1] != n_outputs:
@@ -674,7 +692,8 @@ def class_labels(y, n_classes, name="y"):
 
 def lr_schedule(value):
     """None, "halve_on_plateau", or a callable taking (epoch, history)."""
-    if value is None or value == "halve_on_plateau":
+    if value is None or (isinstance(value, str)
+                         and value == "halve_on_plateau"):
         return value
     if not callable(value):
         error = ValueError if isinstance(value, str) else TypeError
@@ -742,7 +761,8 @@ def needs_validation_data(early_stopping, schedule):
     validation accuracy, so they cannot run without validation data."""
     watching = [f for f, on in (("early_stopping=True", early_stopping),
                                 ("lr_schedule='halve_on_plateau'",
-                                 schedule == "halve_on_plateau")) if on]
+                                 isinstance(schedule, str)
+                                 and schedule == "halve_on_plateau")) if on]
     if watching:
         verb = "watches" if len(watching) == 1 else "watch"
         raise ValueError(

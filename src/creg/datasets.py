@@ -17,7 +17,8 @@ from importlib import resources
 
 import numpy as np
 
-_DTYPES = ("float32", "float64")
+from creg import _validation as check
+
 
 # IDX magic numbers: two zero bytes, a type byte (0x08 = unsigned byte), and
 # the number of dimensions (3 for images, 1 for labels).
@@ -70,7 +71,7 @@ def load_digits(dtype="float64"):
     Digits. UCI Machine Learning Repository.
     https://archive.ics.uci.edu/ml/datasets/optical+recognition+of+handwritten+digits
     """
-    dtype = _float_dtype(dtype)
+    dtype = check.float_dtype(dtype)
     table = _read_bundled_csv("digits.csv.gz", (1797, 65))
     X = table[:, :64].astype(dtype)
     X /= 16
@@ -114,7 +115,7 @@ def load_mnist_sample(dtype="float32"):
     ``mnist_5k.csv.gz``. MNIST is redistributed under CC BY-SA 3.0; the
     attribution travels with the file in the package's data folder.
     """
-    dtype = _float_dtype(dtype)
+    dtype = check.float_dtype(dtype)
     table = _read_bundled_csv("mnist_5k.csv.gz", (5000, 785))
     # File order is sorted by class, 500 rows each; row j of the result is
     # the (j // 10)-th image of class j % 10.
@@ -182,7 +183,7 @@ def load_mnist(directory, dtype="float32"):
     >>> train[0].shape, test[0].shape       # doctest: +SKIP
     ((60000, 784), (10000, 784))
     """
-    dtype = _float_dtype(dtype)
+    dtype = check.float_dtype(dtype)
     directory = os.fsdecode(os.fspath(directory))  # bytes paths too
     if not os.path.isdir(directory):
         raise FileNotFoundError(
@@ -196,19 +197,6 @@ def load_mnist(directory, dtype="float32"):
             f"{train[0].shape[1]} pixels and the test images "
             f"{test[0].shape[1]}: the splits do not belong together")
     return train, test
-
-
-def _float_dtype(dtype):
-    try:
-        resolved = None if dtype is None else np.dtype(dtype)
-    except (TypeError, SyntaxError):  # numpy parses "f4,(" as a struct
-        resolved = None
-    if resolved is None or resolved.name not in _DTYPES \
-            or not resolved.isnative:
-        raise ValueError(
-            f"dtype must be one of {', '.join(map(repr, _DTYPES))}; "
-            f"got {dtype!r}")
-    return resolved
 
 
 def _load_split(directory, prefix, dtype):

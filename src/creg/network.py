@@ -170,9 +170,7 @@ class Network:
             check.COSTS)
         check.cost_fits_output(self.cost_name, self.output)
         self.init = check.choice("init", init, check.INITS)
-        self.dtype = np.dtype(check.choice("dtype", str(np.dtype(dtype))
-                                           if _is_dtype(dtype) else dtype,
-                                           check.DTYPES))
+        self.dtype = check.float_dtype(dtype)
         self.seed = check.seed(seed)
         # after dtype: the byte count uses the real item size
         self.sizes = check.sizes(sizes, _core.MAX_LAYERS, dtype=self.dtype)
@@ -832,7 +830,7 @@ class Network:
             momentum: float = 0.0,
             validation_data: Optional[tuple[ArrayLike, ArrayLike]] = None,
             early_stopping: Union[bool, EarlyStopping] = False,
-            lr_schedule: LrSchedule = None, patience: int = 10,
+            lr_schedule: LrSchedule = None, patience: Optional[int] = None,
             shuffle: bool = True, n_threads: Optional[int] = None,
             verbose: bool = False,
             train_metrics: str = "running") -> History:
@@ -883,9 +881,10 @@ class Network:
             better validation accuracy and stops once lr < lr0/128.  A
             callable, called as ``lr_schedule(epoch, history)`` with the
             0-based epoch of this fit, returns that epoch's lr.
-        patience : int, default=10
-            Epochs without a better validation accuracy that early
-            stopping and "halve_on_plateau" wait.
+        patience : int, optional
+            Epochs without a better validation accuracy that
+            ``early_stopping=True`` and "halve_on_plateau" wait; 10 by
+            default.  A `creg.EarlyStopping` has its own.
         shuffle : bool
             Draw each epoch's order from (seed, epoch); False keeps the
             given order.
@@ -960,13 +959,21 @@ class Network:
         momentum = check.rate("momentum", momentum)
         dropout = check.rate("dropout", dropout)
         input_noise = check.non_negative("input_noise", input_noise)
+        lr_schedule = check.lr_schedule(lr_schedule)
+        if patience is None:
+            patience = 10
+        elif isinstance(early_stopping, EarlyStopping) and \
+                lr_schedule != "halve_on_plateau":
+            raise ValueError(
+                f"patience={patience!r} is not used with an EarlyStopping, "
+                "which has its own: early_stopping=creg.EarlyStopping("
+                f"{patience!r})")
         patience = check.positive_int("patience", patience)
         stopper = (early_stopping if isinstance(early_stopping, EarlyStopping)
                    else EarlyStopping(patience)
                    if check.early_stopping(early_stopping) else None)
         if stopper is not None:
             stopper._check()  # set since it was made, say stop.score = 3
-        lr_schedule = check.lr_schedule(lr_schedule)
         validation = None
         per_label = _accuracy.is_multi_label(Ya, self.output, y)
         if validation_data is not None:
@@ -1074,7 +1081,7 @@ class Network:
         X_val = self._features(X_val, "X_val", avoid=self.params)
         Y_val = check.targets(y_val, X_val.shape[0], self.sizes[-1],
                               self.output, self.dtype, "y_val",
-                              avoid=self.params)
+                              rows_of="X_val", avoid=self.params)
         return X_val, Y_val, _accuracy.is_multi_label(Y_val, self.output,
                                                       y_val)
 
@@ -1526,10 +1533,6 @@ def _best_score(monitor, history):
     if math.isnan(accuracy):
         return f"validation cost {history.eval_cost[monitor.best_epoch]:.4g}"
     return f"validation accuracy {accuracy:.4f}"
-
-
-def _is_dtype(value):
-    return isinstance(value, (np.dtype, type))
 
 
 def _penalty_scale(penalty_scale, n):
