@@ -150,9 +150,23 @@ def test_second_concurrent_fit_on_one_network_is_refused():
     net = creg.Network([50, 40, 5], **creg.NIELSEN)
     X, y = _problem(0, n=20000)
     with _training_in_another_thread(net, X, y):
-        with pytest.raises(RuntimeError, match="already running"):
+        with pytest.raises(RuntimeError, match="already running on this "
+                           "network in another thread"):
             net.fit(X[:10], y[:10], epochs=1, lr=0.5)
     assert net.epochs_trained == 3
+
+
+def test_a_fit_from_fit_s_own_callback_is_refused_as_such():
+    net = creg.Network([50, 4, 5], **creg.NIELSEN)
+    X, y = _problem(0, n=40)
+
+    def schedule(epoch, history):
+        net.fit(X, y, epochs=1)
+        return 0.5
+
+    with pytest.raises(RuntimeError, match="already running on this network "
+                       r"from its own callback \(lr_schedule or a score\)"):
+        net.fit(X, y, epochs=2, lr_schedule=schedule)
 
 
 def test_save_waits_for_no_fit_but_its_own_callbacks(tmp_path):

@@ -992,8 +992,11 @@ class Network:
         check.seed(self.seed)  # an attribute: it may have been set since
         self._check_finite_parameters()
         if not self._wait_for_saves():
-            raise RuntimeError("fit is already running on this network in "
-                               "another thread")
+            where = ("from its own callback (lr_schedule or a score)"
+                     if self._fit_thread == threading.get_ident()
+                     else "in another thread")
+            raise RuntimeError(f"fit is already running on this network "
+                               f"{where}")
         self._fit_thread = threading.get_ident()
         try:
             rule = dict(lr=lr, momentum=momentum, l2=l2 * scale,
