@@ -302,6 +302,19 @@ def test_layers_assigned_from_each_other_swap_as_numpy_would():
     assert np.array_equal(net.biases[1], b0)
 
 
+def test_an_in_place_operator_s_bad_values_are_said_to_be_written():
+    # the operator writes before the list's assignment can check
+    net = creg.Network([3, 3, 3], seed=0)
+    with pytest.raises(ValueError, match="contains NaN. An in-place "
+                       "operator wrote them into the network already"):
+        net.weights[0] += np.nan
+    assert np.isnan(net.weights[0]).all()
+    with pytest.raises(ValueError) as info:
+        net.weights[1] = net.weights[1] + np.nan
+    assert "in-place" not in str(info.value)
+    assert np.isfinite(net.weights[1]).all()
+
+
 # ------------------------------------------------------ penalty conversion
 
 @pytest.mark.parametrize("value, frm, to", [(1e308, "keras", "creg_none"),

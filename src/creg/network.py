@@ -69,15 +69,27 @@ class _ParameterList(list):
 
     def _assign(self, layers, values):
         # every value is checked before any layer changes
-        checked = [check.parameter_values(
-            f"layer {l}'s new values", v, list.__getitem__(self, l).shape,
-            list.__getitem__(self, l).dtype) for l, v in zip(layers, values)]
+        checked = [self._checked(l, v) for l, v in zip(layers, values)]
         if len(checked) > 1:  # weights[:2] = weights[1], weights[0]
             checked = [v.copy() if any(np.may_share_memory(v, view)
                                        for view in self) else v
                        for v in checked]
         for l, v in zip(layers, checked):
             list.__getitem__(self, l)[...] = v
+
+    def _checked(self, layer, value):
+        view = list.__getitem__(self, layer)
+        try:
+            return check.parameter_values(f"layer {layer}'s new values",
+                                          value, view.shape, view.dtype)
+        except ValueError as exc:
+            if value is not view:
+                raise
+            # weights[0] += x: the operator wrote into the layer before
+            # this assignment of the layer to itself
+            raise ValueError(
+                f"{exc} An in-place operator wrote them into the network "
+                "already: set finite values.") from None
 
     def _fixed_length(self, *args, **kwargs):
         raise TypeError("a network's list of layers cannot change length")
