@@ -923,7 +923,9 @@ class Network:
             whole training set evaluated after the epoch (network2's
             ``monitor_training_cost``), a second forward pass over X;
             it equals ``net.cost(X, y, l2=l2, l1=l1)`` and
-            ``net.accuracy(X, y)`` at that point.
+            ``net.accuracy(X, y)`` at that point (but where y_val alone
+            is multi-label: train and validation accuracy then both
+            count labels, where accuracy(X, y) counts rows).
 
         Returns
         -------
