@@ -126,6 +126,31 @@ def test_simd_disabled_by_environment():
     assert config["simd"]["chosen_by"] == "CREG_DISABLE_SIMD=1"
 
 
+@pytest.mark.parametrize("value, disables", [
+    ("0", False), ("false", False), ("No", False), (" off ", False),
+    ("", False), ("1", True), ("TRUE", True), ("yes", True), ("on", True)])
+def test_disable_simd_reads_yes_and_no_words(value, disables):
+    from creg import _kernel_level
+    try:
+        chosen = _kernel_level.choose({"CREG_DISABLE_SIMD": value})
+        level = _core.kernel_level()
+    finally:
+        _kernel_level.choose(os.environ)
+    assert (level == 0) == (disables or _core.best_kernel_level() == 0)
+    assert chosen.startswith("CREG_DISABLE_SIMD=") == disables
+
+
+def test_disable_simd_warns_of_another_value_and_takes_it_as_set():
+    from creg import _kernel_level
+    try:
+        with pytest.warns(RuntimeWarning, match="CREG_DISABLE_SIMD='maybe' "
+                          "is neither 1/true/yes/on nor 0/false/no/off"):
+            _kernel_level.choose({"CREG_DISABLE_SIMD": "maybe"})
+        assert _core.kernel_level() == 0
+    finally:
+        _kernel_level.choose(os.environ)
+
+
 def _levels_of_this_cpu():
     return [(level, _core.kernel_name(level))
             for level in range(_core.best_kernel_level() + 1)]

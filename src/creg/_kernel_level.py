@@ -38,9 +38,24 @@ def _parse(value):
     return None
 
 
+def _disables(value):
+    """Whether a CREG_DISABLE_SIMD value turns the SIMD kernels off: 1,
+    true, yes or on; 0, false, no, off or nothing leave them on.  Another
+    value warns and turns them off, as setting the variable means to."""
+    text = value.strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text not in ("1", "true", "yes", "on"):
+        warnings.warn(
+            f"{DISABLE_VARIABLE}={value!r} is neither 1/true/yes/on nor "
+            "0/false/no/off; creg takes it as set and runs the reference "
+            "kernels.", RuntimeWarning, stacklevel=4)
+    return True
+
+
 def choose(environ=os.environ):
     """Sets the level the environment asks for; returns what chose it."""
-    if environ.get(DISABLE_VARIABLE, "0") not in ("", "0"):
+    if _disables(environ.get(DISABLE_VARIABLE, "")):
         _core.set_kernel_level(0)
         return f"{DISABLE_VARIABLE}={environ[DISABLE_VARIABLE]}"
     value = environ.get(LEVEL_VARIABLE, "")
