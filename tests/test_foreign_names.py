@@ -94,6 +94,10 @@ TABLE = [
     ("estimator", "loss", ("CregClassifier has a softmax output",
                            "creg.Network takes others")),
     ("estimator", "output", ("CregRegressor a linear one",)),
+    ("estimator", "warm_start", ("partial_fit trains on from its weights",
+                                 "fit starts over")),
+    ("fit", "classes", ("for an estimator's first partial_fit",
+                        "labels 0 .. sizes[-1]-1")),
     ("estimator", "lr_schedule", ("the estimators have no learning-rate "
                                   "schedule; creg.Network's fit takes "
                                   "lr_schedule=",)),

@@ -949,6 +949,11 @@ _FOREIGN = {
                             "weight them"),
     "class_weight": (None, "creg does not weight classes; repeat the rows "
                            "of rare classes to weight them"),
+    "warm_start": (None, "an estimator's partial_fit trains on from its "
+                         "weights (fit starts over); a Network's fit "
+                         "always trains on"),
+    "classes": (None, "classes= is for an estimator's first partial_fit; "
+                      "a Network takes the labels 0 .. sizes[-1]-1"),
 }
 
 # What a concept's creg argument holds, where that is not what the same
