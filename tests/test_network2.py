@@ -213,6 +213,21 @@ def test_max_bytes_is_checked(tmp_path):
         load_network2(path, max_bytes="1000")
 
 
+def test_a_compressed_network_is_written_for_the_whole_x(tmp_path):
+    # network2 has no field for input_columns: the file reads the X the
+    # network was compressed from, with zero weights for unread columns
+    net = creg.Network([6, 4, 2], dtype="float64", seed=1, **creg.NIELSEN)
+    net.weights[0][:, [1, 4]] = 0
+    small = net.compress()
+    X = np.random.default_rng(2).random((50, 6))
+    back = load_network2(save_network2(small, tmp_path / "net.json"))
+    assert back.sizes == (6, 4, 2) and back.input_columns is None
+    assert np.array_equal(back.weights[0], net.weights[0])
+    np.testing.assert_allclose(back.predict_proba(X),
+                               small.predict_proba(small.select(X)),
+                               rtol=1e-14, atol=0)
+
+
 def test_save_refuses_non_finite_weights(tmp_path):
     net = creg.Network([3, 2], dtype="float64", **creg.NIELSEN)
     net.weights[0][1, 2] = np.nan

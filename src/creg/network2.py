@@ -35,6 +35,9 @@ What this module promises:
 
 What it does not do: keep creg's settings that network2 has no field for
 (init, seed, dtype, epochs_trained); a loaded network gets the defaults.
+A compressed network (``input_columns``) is written at the width of the
+X it was compressed from, with zero weights for the columns it does not
+read: the file takes the whole X, as network2 does.
 """
 import json
 import os
@@ -308,9 +311,16 @@ def _encode(net):
         raise ValueError("refusing to save: the network's parameters contain "
                          "NaN or infinity, which network2's JSON cannot hold")
     cost = {v: k for k, v in COST_NAMES.items()}[net.cost_name]
-    data = {"sizes": [int(s) for s in net.sizes],
-            "weights": [np.asarray(w, np.float64).tolist()
-                        for w in net.weights],
+    weights = [np.asarray(w, np.float64) for w in net.weights]
+    sizes = [int(s) for s in net.sizes]
+    if net.input_columns is not None:
+        # network2 has no field for the columns a compressed network
+        # reads: its file reads the whole X, with zero weights for the rest
+        whole = np.zeros((sizes[1], net.input_width))
+        whole[:, net.input_columns] = weights[0]
+        weights[0], sizes[0] = whole, net.input_width
+    data = {"sizes": sizes,
+            "weights": [w.tolist() for w in weights],
             "biases": [np.asarray(b, np.float64).reshape(-1, 1).tolist()
                        for b in net.biases],
             "cost": cost}
