@@ -98,7 +98,8 @@ int creg_team_late(const creg_team_clock *clock, int team);
 void creg_team_watch(creg_team_policy *p, int team, int late, double now);
 
 /* The process's policy (thread-safe): the team for a request (k > 0:
- * exactly k; -T: a default team of at most T), and a team that ran. */
+ * exactly k; -T: a default team of at most T and of at most the CPUs the
+ * process may run on), and a team that ran. */
 int creg_team_size(int request);
 void creg_team_ran(const creg_team_clock *clock, int team);
 /* the process's counts of default teams and of those held back */

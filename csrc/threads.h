@@ -3,8 +3,9 @@
  *
  * A request k > 0 is a team of exactly k threads.  The default (n_threads
  * <= 0) is the request -T, T = OpenMP's default team (OMP_NUM_THREADS,
- * threadpoolctl, else the cores): at most T threads, as many as team.c's
- * policy finds cores for when other processes hold some.  Without OpenMP
+ * threadpoolctl, else the cores): at most T threads and the CPUs the
+ * process may run on, as many as team.c's policy finds cores for when
+ * other processes hold some.  Without OpenMP
  * every request is 1. */
 #ifndef CREG_THREADS_H
 #define CREG_THREADS_H

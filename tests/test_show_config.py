@@ -91,10 +91,17 @@ def test_printed_report_has_every_section_and_the_kernel():
 
 
 def test_default_threads_follow_omp_num_threads():
+    usable = len(os.sched_getaffinity(0)) if hasattr(
+        os, "sched_getaffinity") else os.cpu_count()
     config = _config_in_subprocess(OMP_NUM_THREADS="3")
-    assert config["threads"]["default"] == 3
+    assert config["threads"]["default"] == min(3, usable)
     config = _config_in_subprocess(OMP_NUM_THREADS="1")
     assert config["threads"]["default"] == 1
+    # never more than the CPUs, as the default team (csrc/team.c)
+    config = _config_in_subprocess(OMP_NUM_THREADS=str(usable + 5))
+    assert config["threads"]["default"] == usable
+    assert config["threads"]["source"].endswith(
+        f", at most the {usable} usable CPUs")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"),

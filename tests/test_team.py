@@ -417,6 +417,27 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the load comes from /proc/loadavg")
 
 
+DEFAULT_TEAMS_OVER_TIME = """
+import sys, time
+from creg import _core
+teams = []
+for _ in range(40):  # past a hold and its probe of the whole team
+    teams.append(_core.team_size(-int(sys.argv[1])))
+    time.sleep(0.01)
+print(max(teams))
+"""
+
+
+@linux_only
+def test_a_default_team_never_has_more_threads_than_usable_cpus():
+    # a default request of more threads than CPUs (OMP_NUM_THREADS=1000
+    # on 2 CPUs: 1,001 threads, 3.4x one thread's time) was run whole by
+    # the policy's probes
+    usable = len(os.sched_getaffinity(0))
+    largest = int(_run_child(DEFAULT_TEAMS_OVER_TIME, [usable + 7]))
+    assert 1 <= largest <= usable
+
+
 @linux_only
 @alone
 def test_beside_busy_cores_the_default_holds_back_and_explicit_teams_run():

@@ -136,6 +136,7 @@ def _threadpoolctl_entry(path: Optional[str]) -> Optional[dict[str, Any]]:
 def _openmp_and_threads(
         build: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
     from creg import _threads
+    from creg._validation import _usable_cpus
 
     found = _omp_library_of_extension()
     path: Optional[str] = found[0] if found else None
@@ -174,6 +175,10 @@ def _openmp_and_threads(
             source = "usable CPUs"
         except (AttributeError, OSError):
             default, source = os.cpu_count() or 1, "os.cpu_count()"
+    usable = _usable_cpus()
+    if default > usable:  # a default team never has more (csrc/team.c)
+        default = usable
+        source += f", at most the {usable} usable CPUs"
     # bound teams help a machine of one's own and hurt a shared one
     # (docs/reliability.rst)
     binding = found[2] if found else _UNKNOWN

@@ -902,8 +902,9 @@ class Network:
             given order.
         n_threads : int, optional
             OpenMP threads, at most 1024; default from OMP_NUM_THREADS or
-            the core count, fewer while other processes hold cores; one
-            in a forked child process.  Results are bitwise identical for
+            the core count, at most the CPUs the process may run on,
+            fewer while other processes hold cores; one in a forked child
+            process.  Results are bitwise identical for
             any value.
         verbose : bool
             Print a table with one row per epoch: train (and validation)
