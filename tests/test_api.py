@@ -287,6 +287,38 @@ def test_divergence_raises_and_keeps_last_finite_weights():
     assert np.isfinite(net.params).all()
 
 
+@pytest.mark.parametrize("train_metrics", ["running", "exact"])
+def test_a_last_step_that_overflows_the_outputs_is_divergence(
+        train_metrics):
+    # the weights stay finite and only the pass after the epoch sees
+    # the outputs overflow: fit returned a history holding inf, and
+    # predict refused the network afterwards
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 200)).astype(np.float32)
+    Y = rng.normal(size=(20, 2)).astype(np.float32)
+    net = creg.Network([200, 2], output="linear", cost="quadratic",
+                       dtype="float32", seed=0)
+    start = net.params.copy()
+    with pytest.raises(creg.DivergenceError, match="epoch 1 of this fit "
+                       r"\(a non-finite (training|validation) cost after "
+                       r"the epoch\)") as info:
+        net.fit(X, Y, epochs=1, batch_size=20, lr=1e37,
+                train_metrics=train_metrics, validation_data=(X, Y))
+    assert np.array_equal(net.params, start) and net.epochs_trained == 0
+    assert info.value.history.epochs == 0
+
+
+def test_divergence_names_the_epoch_of_the_fit_and_of_the_network():
+    X, y = problem()
+    net = creg.Network([5, 8, 3], dtype="float64", seed=0)
+    net.fit(X, y, epochs=2)
+    rates = [0.1, 1e300]
+    with pytest.raises(creg.DivergenceError, match="diverged in epoch 2 of "
+                       "this fit, the network's epoch 4 ") as info:
+        net.fit(X, y, epochs=2, lr_schedule=lambda epoch, _: rates[epoch])
+    assert info.value.history.epochs == 1 and net.epochs_trained == 3
+
+
 def test_saturated_units_give_finite_costs():
     X, y = problem()
     for output in ("sigmoid", "softmax"):

@@ -99,6 +99,32 @@ def test_inputs_far_from_unit_scale_warn_with_the_fix(digits, hidden, top):
     assert scale[0].filename == __file__  # points at the user's call
 
 
+def test_the_scale_warning_quotes_the_column_it_names():
+    rng = np.random.default_rng(0)
+    X = rng.random((400, 3))
+    X[:, 0] += 50      # root-mean-square 50, values up to 51
+    X[7, 2] = 900.0    # another column's outlier
+    _, got = caught(lambda: creg.Network([3, 4, 2], seed=0).fit(
+        X, (X[:, 1] > 0.5).astype(int), epochs=1))
+    [scale] = [w for w in got if w.category is creg.InputScaleWarning]
+    message = str(scale.message)
+    assert message.startswith("column 0 of X has a root-mean-square of ")
+    assert "(values up to 51)" in message
+    assert "X / 51 for values in [0, 1]" in message
+
+
+def test_the_watch_reads_rows_from_all_of_x():
+    # 1,000 rows: the sample was the first 512, before column 3 grew
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 8))
+    X[600:, 3] *= 100
+    y = np.repeat([0, 1], 500)
+    _, got = caught(lambda: creg.Network([8, 10, 2], seed=0).fit(
+        X, y, epochs=1, lr=1e-4))
+    [scale] = [w for w in got if w.category is creg.InputScaleWarning]
+    assert str(scale.message).startswith("column 3 of X")
+
+
 @outcome_only
 def test_unscaled_sklearn_digits_warn_or_score_like_mlp():
     """On scikit-learn's own digits (pixels 0-16), cross_val_score either
@@ -207,6 +233,33 @@ def watched(watch, costs, accuracies):
 def test_training_watch_rules(costs, accuracies, chance, warned):
     watch = TrainingWatch(initial_cost=2.3, chance=chance, scale=0.5)
     assert watched(watch, costs, accuracies) == warned
+
+
+@pytest.mark.parametrize("constant_cost, warned", [(2.3, []), (0.0, [1])])
+def test_a_fit_that_goes_on_from_a_tiny_cost_is_not_diverging(
+        constant_cost, warned):
+    # a network trained to 0.0006 goes on with dropout: 0.4 is far above
+    # its start, but below what predicting the class shares costs (ln 10)
+    watch = TrainingWatch(initial_cost=0.0006, chance=0.1, scale=0.5,
+                          constant_cost=constant_cost)
+    costs = [0.4067, 0.0963, 0.0993, 0.0712, 0.1535]
+    assert watched(watch, costs, [0.9] * 5) == warned
+    # nor is a rise by less than a tenth of that cost a climb
+    watch = TrainingWatch(initial_cost=0.0006, chance=0.1, scale=0.5,
+                          constant_cost=constant_cost)
+    costs = [0.031, 0.0187, 0.0122, 0.0253, 0.0437]
+    assert watched(watch, costs, [0.99] * 5) == ([] if warned == [] else [1])
+
+
+def test_a_validation_cost_that_explodes_warns():
+    watch = TrainingWatch(initial_cost=2.3, chance=0.1, scale=0.5,
+                          constant_cost=2.3)
+    history = history_of([2.0], [0.5])
+    history.eval_cost.append(5.6e62)
+    with pytest.warns(creg.TrainingWarning, match="the validation cost "
+                      "reached 5.6e[+]62 in epoch 1, over 10 times the "
+                      "training cost's 2.3 before training"):
+        watch.epoch_ended(history)
 
 
 # ---------------------------------------------------------- early stopping

@@ -791,8 +791,9 @@ def input_scale(sample):
     # NaN or inf in X: the first epoch refuses it, with the error predict
     # would give; a warning before that error would only add noise
     if scale > INPUT_SCALE_LIMIT and np.isfinite(sample).all():
-        largest = float(max(sample.max(), -sample.min()))
-        interval = "[0, 1]" if sample.min() >= 0 else "[-1, 1]"
+        values = sample[:, column]
+        largest = float(max(values.max(), -values.min()))
+        interval = "[0, 1]" if values.min() >= 0 else "[-1, 1]"
         _warnings.warn(
             f"column {column} of X has a root-mean-square of "
             f"{_warnings.rounded(scale)} (values up to {largest:.3g}): on "
@@ -817,6 +818,22 @@ def chance_accuracy(Y, output):
         return None
     counts = np.bincount(Y.argmax(axis=1), minlength=Y.shape[1])
     return float(counts.max() / Y.shape[0])
+
+
+def constant_cost(Y, cost):
+    """The cost (per row, without penalties) of the best constant
+    prediction of the target matrix Y: its mean row.  For a softmax, the
+    entropy of the class shares; for sigmoid units, their binary
+    entropies; for the quadratic cost, half the columns' variances."""
+    mean = Y.mean(axis=0, dtype=np.float64)
+    if cost == "quadratic":
+        return float(0.5 * Y.var(axis=0, dtype=np.float64).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        def entropy(p):
+            return np.where(p > 0, -p * np.log(p), 0.0)
+        if cost == "log_likelihood":
+            return float(entropy(mean).sum())
+        return float((entropy(mean) + entropy(1 - mean)).sum())
 
 
 # ---------------------------------------------------- other libraries' names

@@ -58,7 +58,8 @@ class InputScaleWarning(CregWarning):
 
 class TrainingWarning(CregWarning):
     """The training cost exploded, or an epoch ended at chance level while
-    the cost did not fall: usually a learning rate that is too large.
+    the cost did not fall: usually a learning rate that is too large (too
+    small where the cost creeps down every epoch).
 
     Examples
     --------
@@ -148,11 +149,17 @@ class TrainingWatch:
         targets).
     scale : float
         The largest root-mean-square of a column of X, for the message.
+    constant_cost : float, default 0
+        The cost of the best constant prediction of the targets (their
+        mean): a cost below it has not exploded, nor has a rise by less
+        than a tenth of it climbed, however far below it the training
+        started (a fit that goes on from a cost near 0).
     """
 
-    def __init__(self, initial_cost, chance, scale):
+    def __init__(self, initial_cost, chance, scale, constant_cost=0.0):
         self.initial_cost, self.chance, self.scale = \
             initial_cost, chance, scale
+        self.constant_cost = constant_cost
         self.warned = False
 
     def epoch_ended(self, history):
@@ -168,6 +175,9 @@ class TrainingWatch:
                     f"root-mean-square of {rounded(self.scale)}; scale it "
                     "with StandardScaler)" if self.scale > 1 else None)
         exploded = self._exploded(cost, before, epoch)
+        if exploded is None and history.eval_cost:
+            exploded = self._exploded(history.eval_cost[-1], [], epoch,
+                                      "validation")
         if exploded is not None:
             message = f"{exploded}. Lower lr (e.g. {smaller})" + (
                 f", and mind the {unscaled}" if unscaled else "")
@@ -187,16 +197,17 @@ class TrainingWatch:
         self.warned = True
         warn(message, TrainingWarning)
 
-    def _exploded(self, cost, before, epoch):
+    def _exploded(self, cost, before, epoch, which="training"):
         start = self.initial_cost
         if not start > 0 or not math.isfinite(start):
             return None
-        if cost > _EXPLODED * start:
-            return (f"the training cost reached {cost:.4g} in epoch {epoch},"
-                    f" over {_EXPLODED:g} times its {start:.4g} before "
-                    "training: training is diverging")
+        if cost > _EXPLODED * start and cost > self.constant_cost:
+            return (f"the {which} cost reached {cost:.4g} in epoch {epoch},"
+                    f" over {_EXPLODED:g} times the training cost's "
+                    f"{start:.4g} before training: training is diverging")
         best = min(before, default=math.inf)
-        if cost > _CLIMBED * best and cost - best > _CLIMB_FLOOR * start:
+        if cost > _CLIMBED * best and \
+                cost - best > _CLIMB_FLOOR * max(start, self.constant_cost):
             return (f"the training cost climbed to {cost:.4g} in epoch "
                     f"{epoch}, from {best:.4g} in epoch "
                     f"{before.index(best) + 1}: training is diverging")

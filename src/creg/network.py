@@ -1073,20 +1073,22 @@ class Network:
     def _watch(self, X, Y, rule):
         """Warn now about inputs on a bad scale; return what watches the
         epochs for a cost that explodes or stays at chance level.  All
-        from 512 rows spread through the data (about a millisecond for
-        MNIST's size): the scale of X's columns, the cost before training
-        and the most frequent class's share, rough but only ever read
-        together with a cost that did not fall."""
-        step = max(1, X.shape[0] // _WATCH_ROWS)
-        Xs = np.ascontiguousarray(X[::step][:_WATCH_ROWS])
-        Ys = np.ascontiguousarray(Y[::step][:_WATCH_ROWS])
+        from 512 rows spread evenly through the data (about a millisecond
+        for MNIST's size): the scale of X's columns and the cost before
+        training, rough but only ever read together with a cost that did
+        not fall; the class shares and the constant prediction's cost
+        from all of Y (a pass over the targets alone)."""
+        rows = np.linspace(0, X.shape[0] - 1,
+                           min(X.shape[0], _WATCH_ROWS)).astype(np.intp)
+        Xs, Ys = X[rows], Y[rows]
         scale = check.input_scale(Xs)
         # one thread: a team's start-up would cost more than these rows
         sums = self._evaluate(Xs, Ys, self._workspace(Xs.shape[0]), 1,
                               outputs=False)[1]
         cost = sums.cost / Xs.shape[0] + self._penalty(rule["l2"], rule["l1"])
         return _warnings.TrainingWatch(
-            cost, check.chance_accuracy(Ys, self.output), scale)
+            cost, check.chance_accuracy(Y, self.output), scale,
+            check.constant_cost(Y, self.cost_name))
 
     def _validation_set(self, validation_data):
         """(X_val, Y_val, whether a row of Y_val holds several labels),
@@ -1175,10 +1177,13 @@ class Network:
                     progress.close()
             if diverged is not None:
                 self._undo_epoch(snapshot, X, diverged, history)
-            self.epochs_trained += 1
             seconds = time.perf_counter() - start
-            self._record(history, X, Y, validation, ws, rule, lr, seconds, nt,
-                         sums, per_label)
+            # the epoch's last steps are costed only here
+            diverged = self._record(history, X, Y, validation, ws, rule, lr,
+                                    seconds, nt, sums, per_label)
+            if diverged is not None:
+                self._undo_epoch(snapshot, X, diverged, history)
+            self.epochs_trained += 1
             if plan["verbose"]:
                 table.print_epoch(self.epochs_trained, history)
             plan["watch"].epoch_ended(history)
@@ -1222,10 +1227,13 @@ class Network:
         DivergenceError carrying the history of the finite epochs."""
         self.params[...] = snapshot
         self._features(X)
+        epoch = history.epochs + 1
+        overall = ("" if self.epochs_trained + 1 == epoch else
+                   f", the network's epoch {self.epochs_trained + 1}")
         error = DivergenceError(
-            f"training diverged in epoch {self.epochs_trained + 1} ({why}); "
-            "the network keeps the weights of the last finite epoch. Lower "
-            "lr or scale the inputs.")
+            f"training diverged in epoch {epoch} of this fit{overall} "
+            f"({why}); the network keeps the weights of the last finite "
+            "epoch. Lower lr or scale the inputs.")
         error.history = history
         raise error
 
@@ -1242,7 +1250,9 @@ class Network:
                 sums, per_label):
         """Appends the epoch to history; sums holds the running metrics of
         the training rows, or is None for the exact pass over X; per_label:
-        accuracy counts (row, unit) entries (multi-label targets)."""
+        accuracy counts (row, unit) entries (multi-label targets).  A
+        non-finite cost (the epoch's last steps overflowed the outputs)
+        appends nothing: returns why the epoch diverged, else None."""
         penalty = self._penalty(rule["l2"], rule["l1"])
         linear = self.output == "linear"
         if sums is None:
@@ -1256,8 +1266,13 @@ class Network:
                                           outputs=False,
                                           per_label=per_label)[1],
                            history.eval_cost, history.eval_accuracy))
-        for targets, pass_sums, costs, accs in passes:
-            costs.append(pass_sums.cost / targets.shape[0] + penalty)
+        ends = [pass_sums.cost / targets.shape[0] + penalty
+                for targets, pass_sums, _, _ in passes]
+        for name, cost in zip(("training", "validation"), ends):
+            if not math.isfinite(cost):
+                return f"a non-finite {name} cost after the epoch"
+        for (targets, pass_sums, costs, accs), cost in zip(passes, ends):
+            costs.append(cost)
             accs.append(math.nan if linear else _accuracy.from_count(
                 pass_sums.correct, targets, per_label))
         history.lr.append(lr)
@@ -1275,6 +1290,7 @@ class Network:
         history.clamped_fraction.append(
             sum(int(np.count_nonzero(r >= c * (1 - 1e-5))) for r in row_norms)
             / sum(r.size for r in row_norms) if c else 0.0)
+        return None
 
     # ------------------------------------------------------- persistence
     def save(self, path: Union[str, os.PathLike[str]]) -> str:
