@@ -150,7 +150,7 @@ def test_disable_simd_reads_yes_and_no_words(value, disables):
 def test_disable_simd_warns_of_another_value_and_takes_it_as_set():
     from creg import _kernel_level
     try:
-        with pytest.warns(RuntimeWarning, match="CREG_DISABLE_SIMD='maybe' "
+        with pytest.warns(creg.CregWarning, match="CREG_DISABLE_SIMD='maybe' "
                           "is neither 1/true/yes/on nor 0/false/no/off"):
             _kernel_level.choose({"CREG_DISABLE_SIMD": "maybe"})
         assert _core.kernel_level() == 0
@@ -204,7 +204,7 @@ def test_a_level_the_cpu_cannot_run_warns_and_keeps_the_best():
                   "\u0663"):
         level, stderr = _import_warnings(CREG_KERNEL_LEVEL=value)
         assert level == best, value
-        assert "RuntimeWarning" in stderr and "CREG_KERNEL_LEVEL" in stderr
+        assert "CregWarning" in stderr and "CREG_KERNEL_LEVEL" in stderr
         assert _core.kernel_name(best) in stderr
 
 

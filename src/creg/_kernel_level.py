@@ -12,6 +12,7 @@ import os
 import warnings
 
 from creg import _core
+from creg._warnings import CregWarning
 
 LEVEL_VARIABLE = "CREG_KERNEL_LEVEL"
 DISABLE_VARIABLE = "CREG_DISABLE_SIMD"
@@ -49,7 +50,7 @@ def _disables(value):
         warnings.warn(
             f"{DISABLE_VARIABLE}={value!r} is neither 1/true/yes/on nor "
             "0/false/no/off; creg takes it as set and runs the reference "
-            "kernels.", RuntimeWarning, stacklevel=4)
+            "kernels.", CregWarning, stacklevel=4)
     return True
 
 
@@ -69,6 +70,6 @@ def choose(environ=os.environ):
         warnings.warn(
             f"{LEVEL_VARIABLE}={value!r} is not a kernel level this CPU "
             f"supports ({choices}); creg runs the best one, "
-            f"{names[-1]}.", RuntimeWarning, stacklevel=3)
+            f"{names[-1]}.", CregWarning, stacklevel=3)
     _core.set_kernel_level(-1)
     return "the best level this CPU supports"

@@ -39,8 +39,10 @@ def add_arguments(parser):
                         help="dropout rates to try (default: 0,0.2)")
     parser.add_argument("--cv", type=int, default=3,
                         help="folds (default: 3)")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--epochs", type=int, default=10,
+                        help="epochs of each run (default: 10)")
+    parser.add_argument("--lr", type=float, default=0.1,
+                        help="learning rate (default: 0.1)")
     parser.add_argument("--hidden", type=int, default=30,
                         help="units of the hidden layer (default: 30)")
     parser.add_argument("--threads", type=int, default=None,

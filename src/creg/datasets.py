@@ -7,7 +7,7 @@
 - ``load_mnist`` reads the four standard MNIST IDX files from a directory the
   user already has; creg never downloads anything.
 
-Both return pixels scaled to [0, 1] in a float dtype and labels as int64.
+Each returns pixels scaled to [0, 1] in a float dtype and labels as int64.
 """
 import gzip
 import math

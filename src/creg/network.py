@@ -128,6 +128,20 @@ class Network:
     seed : int, default=0
         Seeds the initial weights and every epoch's shuffle.
 
+    Attributes
+    ----------
+    sizes : tuple of int
+        The layer widths.
+    hidden, output, init : str
+        The settings given (checked again by each fit and predict, so one
+        set since is used or refused there).
+    cost_name : str
+        The cost's name (``net.cost`` is the method that computes it).
+    dtype : numpy.dtype
+        float32 or float64, of the parameters and of every result.
+    seed : int
+        The seed the weights were drawn from and each epoch's draws use.
+
     Notes
     -----
     The defaults are those of ``creg.sklearn.CregClassifier``.  Nielsen's
@@ -901,7 +915,9 @@ class Network:
             Draw each epoch's order from (seed, epoch); False keeps the
             given order.
         n_threads : int, optional
-            OpenMP threads, at most 1024; default from OMP_NUM_THREADS or
+            OpenMP threads, at most 1024, or negative to count back from
+            the usable CPUs (-1 all, -2 all but one); default from
+            OMP_NUM_THREADS or
             the core count, at most the CPUs the process may run on,
             fewer while other processes hold cores; one in a forked child
             process.  Results are bitwise identical for
@@ -1305,8 +1321,8 @@ class Network:
         ----------
         path : str or os.PathLike
             A file: an existing one keeps its permission bits, a symlink
-            is followed, and a FIFO, device or socket is refused
-            (ValueError).
+            is followed, a FIFO, device or socket is refused
+            (ValueError) and a directory too (IsADirectoryError).
 
         Returns
         -------
