@@ -565,7 +565,8 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
                 f"`classes={classes!r}` is not the same as on the first call "
                 f"to partial_fit, which was {self.classes_!r}.")
         try:  # LabelEncoder would match the label 0 to the class '0'
-            unique_labels(y, self.classes_)
+            if not first or classes is not None:
+                unique_labels(y, self.classes_)
         except ValueError:
             raise ValueError(
                 f"y's labels are not of the classes' type: y holds "
