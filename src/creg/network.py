@@ -917,11 +917,10 @@ class Network:
         n_threads : int, optional
             OpenMP threads, at most 1024, or negative to count back from
             the usable CPUs (-1 all, -2 all but one); default from
-            OMP_NUM_THREADS or
-            the core count, at most the CPUs the process may run on,
-            fewer while other processes hold cores; one in a forked child
-            process.  Results are bitwise identical for
-            any value.
+            OMP_NUM_THREADS or the core count, at most the CPUs the
+            process may run on, fewer while other processes hold cores;
+            one in a forked child process.  Results are bitwise identical
+            for any value.
         verbose : bool
             Print a table with one row per epoch: train (and validation)
             cost and accuracy, lr, the share of zero weights (with l1) and
