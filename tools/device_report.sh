@@ -52,4 +52,9 @@ tail -n 5 "$out/report.err"
 timeout 120 python3 benchmarks/regions.py --configs C3 --threads "$threads" \
     --rows 6016 --repeat 3 --by-region > "$out/regions.md" 2>&1
 echo "regions: exit $?, $(( $(date +%s) - start )) s in all"
+
+# what subnormal floats cost this CPU (benchmarks/README.md, "Subnormal
+# floats"; about 20 s)
+timeout 120 python3 benchmarks/subnormals.py > "$out/subnormals.md" 2>&1
+echo "subnormals: exit $?, $(( $(date +%s) - start )) s in all"
 exit $status
