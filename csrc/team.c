@@ -142,10 +142,12 @@ creg_team_watch(creg_team_policy *p, int team, int late, double now)
 static creg_team_policy policy;
 static int last_tids[CREG_TEAM_WATCH], last_tid_count;
 /* The CPUs the process may run on (its affinity mask, as OpenMP counts
- * them), read at the first default team: more threads than that only
- * wait for each other (OMP_NUM_THREADS=1000 on 2 CPUs: 3.4x the time of
- * one thread), so a default team never has more. */
+ * them), read again at a default team once CREG_TEAM_CPUS_SECONDS have
+ * passed (taskset -p may change it): more threads than that only wait for
+ * each other (OMP_NUM_THREADS=1000 on 2 CPUs: 3.4x the time of one
+ * thread), so a default team never has more. */
 static int usable_cpus;
+static double cpus_read_at = -HUGE_VAL;
 
 int
 creg_team_tid(void)
@@ -245,11 +247,12 @@ creg_team_size(int request)
 #pragma omp critical(creg_team)
 #endif
     {
-        if (usable_cpus == 0) {
+        if (now >= cpus_read_at + CREG_TEAM_CPUS_SECONDS) {
 #ifdef _OPENMP
             usable_cpus = omp_get_num_procs();
 #endif
             usable_cpus = usable_cpus > 1 ? usable_cpus : 1;
+            cpus_read_at = now;
         }
         const int most = -request < usable_cpus ? -request : usable_cpus;
         const creg_team_load unknown = {-1, 1, 0};

@@ -51,6 +51,9 @@
 #define CREG_TEAM_HOLD_MAX 1.6
 /* A late team confirms one seen at most this many teams before it. */
 #define CREG_TEAM_CONFIRM_RUNS 8
+/* How long the affinity mask's CPU count, which caps a default team, is
+ * kept before it is read again (a syscall of about a microsecond). */
+#define CREG_TEAM_CPUS_SECONDS 1.0
 
 /* Threads of a team whose arrival and finish are timed (the rest run
  * untimed). */

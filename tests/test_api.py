@@ -308,6 +308,20 @@ def test_a_last_step_that_overflows_the_outputs_is_divergence(
     assert info.value.history.epochs == 0
 
 
+def test_validation_rows_that_overflow_untrained_are_named_not_divergence():
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 200)
+    X_val = X[:50].copy()
+    X_val[0] = 3e38  # finite, but no float32 output holds its sums
+    net = creg.Network([4, 8, 3], dtype="float32")
+    with pytest.raises(ValueError, match="X_val: the network's outputs "
+                       "overflow float32 for these rows with the weights "
+                       "that began epoch 1 of this fit"):
+        net.fit(X, y, epochs=2, validation_data=(X_val, y[:50]))
+    assert net.epochs_trained == 0
+
+
 def test_divergence_names_the_epoch_of_the_fit_and_of_the_network():
     X, y = problem()
     net = creg.Network([5, 8, 3], dtype="float64", seed=0)

@@ -273,6 +273,11 @@ def test_sparse_predict_refuses_bad_weights_on_zero_inputs(monkeypatch,
     X[:, 2] = 0
     assert _same_error(net, X, monkeypatch) == (
         "net.weights[0] contains NaN or infinity; set finite values first")
+    y = np.zeros(len(X), np.int64)
+    for call in (net.accuracy, net.cost):  # the dense pass skips zeros too
+        with pytest.raises(ValueError, match=r"net.weights\[0\] contains "
+                           "NaN or infinity"):
+            call(X, y)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -379,6 +379,13 @@ ROWS = np.arange(N)
     (dict(grid={"lr": [1e39], "dtype": ["float64", "f4"]}), ValueError,
      "grid point 1 (lr=1e+39, dtype='f4'): lr=1e+39 is inf in float32"),
     (dict(grid={"hidden": ["swish"]}), ValueError, "hidden must be one of"),
+    (dict(grid={"dtype": ["f4,("]}, lr=0.1), ValueError,
+     "grid point 0 (lr=0.1, dtype='f4,('): dtype must be one of"),
+    # fit's patience is not the EarlyStopping's: refused before any run
+    (dict(grid=[{}, {"early_stopping": creg.EarlyStopping(3)}], patience=5),
+     ValueError, "grid point 1 (patience=5, early_stopping=EarlyStopping("
+     "patience=3, restore='on_stop')): patience=5 is not used with an "
+     "EarlyStopping"),
     (dict(grid={"lr": [0.1]}, lr=0.2), ValueError, "both in grid"),
     (dict(grid={"early_stopping": [True]}), ValueError, "validation_data"),
     (dict(grid={"lr": [0.1]}, seeds=[]), ValueError, "seeds is empty"),
@@ -410,6 +417,12 @@ def test_bad_arguments_name_the_argument(kwargs, error, words):
     with pytest.raises(error) as info:
         creg.sweep(X, y, SIZES, grid, **kwargs)
     assert words in str(info.value)
+
+
+def test_patience_none_is_fit_s_default():
+    X, y = data()
+    result = creg.sweep(X, y, SIZES, {"patience": [None, 3]}, epochs=1)
+    assert [r.ended for r in result] == ["epochs", "epochs"]
 
 
 def test_targets_one_output_of_the_grid_cannot_fit_name_its_point():

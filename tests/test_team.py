@@ -428,6 +428,23 @@ print(max(teams))
 """
 
 
+CPUS_READ_AGAIN = """
+import os, time
+from creg import _core
+before = _core.team_size(-64)
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+time.sleep(1.1)  # CREG_TEAM_CPUS_SECONDS
+print(before, _core.team_size(-64))
+"""
+
+
+@linux_only
+def test_the_cap_follows_an_affinity_mask_changed_since():
+    before, after = map(int, _run_child(CPUS_READ_AGAIN).split())
+    assert 1 <= before <= len(os.sched_getaffinity(0))
+    assert after == 1
+
+
 @linux_only
 def test_a_default_team_never_has_more_threads_than_usable_cpus():
     # a default request of more threads than CPUs (OMP_NUM_THREADS=1000

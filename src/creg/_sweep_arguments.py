@@ -44,7 +44,8 @@ _CHECKS = {
     "lr": check.positive, "l2": check.non_negative,
     "l1": check.non_negative, "input_noise": check.non_negative,
     "momentum": check.rate, "dropout": check.rate,
-    "max_norm": _optional_positive, "patience": check.positive_int,
+    "max_norm": _optional_positive,
+    "patience": lambda name, value: check.patience(value, False, None),
     "penalty_scale": _one_of(check.PENALTY_SCALES),
     "l1_method": _one_of(check.L1_METHODS),
     "train_metrics": _one_of(TRAIN_METRICS),
@@ -114,13 +115,12 @@ def check_point(index, params, has_validation):
             if name in _CHECKS:
                 _CHECKS[name](name, value)
         if "lr" in params:  # and not 0 or inf in the run's dtype
-            try:
-                dtype = np.dtype(params.get("dtype", DEFAULTS["dtype"]))
-            except TypeError:
-                dtype = None  # building the network refuses it
-            if dtype in (np.float32, np.float64):
-                check.learning_rate(params["lr"], dtype)
+            check.learning_rate(params["lr"], check.float_dtype(
+                params.get("dtype", DEFAULTS["dtype"])))
         stopper = params.get("early_stopping", False)
+        check.patience(params.get("patience"),
+                       isinstance(stopper, EarlyStopping),
+                       params.get("lr_schedule"))
         if not has_validation:
             check.needs_validation_data(
                 stopper is True or isinstance(stopper, EarlyStopping)

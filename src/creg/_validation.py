@@ -756,6 +756,21 @@ def early_stopping(value):
     return bool(value)
 
 
+def patience(value, own_patience, schedule):
+    """fit's patience, 10 for None; refused where nothing reads it: beside
+    an EarlyStopping (own_patience), which has its own, unless the
+    "halve_on_plateau" schedule waits it."""
+    if value is None:
+        return 10
+    value = positive_int("patience", value)
+    if own_patience and not (isinstance(schedule, str)
+                             and schedule == "halve_on_plateau"):
+        raise ValueError(
+            f"patience={value} is not used with an EarlyStopping, which has "
+            f"its own: early_stopping=creg.EarlyStopping({value})")
+    return value
+
+
 def needs_validation_data(early_stopping, schedule):
     """early_stopping and lr_schedule="halve_on_plateau" watch the
     validation accuracy, so they cannot run without validation data."""

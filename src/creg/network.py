@@ -745,6 +745,7 @@ class Network:
         Xa = self._features(X, finite=False)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
+        self._check_finite_parameters()  # as predict: kernels skip zeros
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
         per_label = _accuracy.is_multi_label(Ya, self.output, y)
         sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
@@ -800,6 +801,7 @@ class Network:
         l2 = check.non_negative("l2", l2)
         l1 = check.non_negative("l1", l1)
         scale = _penalty_scale(penalty_scale, Xa.shape[0])
+        self._check_finite_parameters()  # as predict: kernels skip zeros
         ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
         sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
                                      outputs=False)[1]
@@ -990,15 +992,8 @@ class Network:
         dropout = check.rate("dropout", dropout)
         input_noise = check.non_negative("input_noise", input_noise)
         lr_schedule = check.lr_schedule(lr_schedule)
-        if patience is None:
-            patience = 10
-        elif isinstance(early_stopping, EarlyStopping) and \
-                lr_schedule != "halve_on_plateau":
-            raise ValueError(
-                f"patience={patience!r} is not used with an EarlyStopping, "
-                "which has its own: early_stopping=creg.EarlyStopping("
-                f"{patience!r})")
-        patience = check.positive_int("patience", patience)
+        patience = check.patience(
+            patience, isinstance(early_stopping, EarlyStopping), lr_schedule)
         stopper = (early_stopping if isinstance(early_stopping, EarlyStopping)
                    else EarlyStopping(patience)
                    if check.early_stopping(early_stopping) else None)
@@ -1197,7 +1192,8 @@ class Network:
             diverged = self._record(history, X, Y, validation, ws, rule, lr,
                                     seconds, nt, sums, per_label)
             if diverged is not None:
-                self._undo_epoch(snapshot, X, diverged, history)
+                self._undo_epoch(snapshot, X, diverged, history,
+                                 (validation, ws, nt))
             self.epochs_trained += 1
             if plan["verbose"]:
                 table.print_epoch(self.epochs_trained, history)
@@ -1235,13 +1231,26 @@ class Network:
             return chunk, FloatingPointError("non-finite weights")
         return chunk, None
 
-    def _undo_epoch(self, snapshot, X, why, history):
+    def _undo_epoch(self, snapshot, X, why, history, after=None):
         """Puts back the weights that began a diverged epoch and raises:
         ValueError if X holds NaN or inf (the first epoch finds them, and
-        this is the error predict or cost would raise), else
-        DivergenceError carrying the history of the finite epochs."""
+        this is the error predict or cost would raise), or if the
+        validation rows overflowed already with those weights (`after`:
+        (validation, ws, n_threads) where the costs after the epoch were
+        not finite), else DivergenceError carrying the history of the
+        finite epochs."""
         self.params[...] = snapshot
         self._features(X)
+        if after is not None and after[0] is not None:
+            (X_val, Y_val), ws, nt = after
+            sums = self._evaluate(X_val, Y_val, ws, nt, outputs=False)[1]
+            if not math.isfinite(sums.cost):
+                raise ValueError(
+                    f"X_val: the network's outputs overflow {self.dtype} for "
+                    "these rows with the weights that began epoch "
+                    f"{history.epochs + 1} of this fit (kept): X_val or the "
+                    "weights are too large; scale X_val as X is scaled, or "
+                    "use dtype='float64'")
         epoch = history.epochs + 1
         overall = ("" if self.epochs_trained + 1 == epoch else
                    f", the network's epoch {self.epochs_trained + 1}")
