@@ -690,10 +690,15 @@ def class_labels(y, n_classes, name="y"):
 # ---------------------------------------------------------------- training
 
 
+def halves_on_plateau(schedule):
+    """Whether an lr_schedule is "halve_on_plateau" (not == on any value:
+    numpy compares an array elementwise)."""
+    return isinstance(schedule, str) and schedule == "halve_on_plateau"
+
+
 def lr_schedule(value):
     """None, "halve_on_plateau", or a callable taking (epoch, history)."""
-    if value is None or (isinstance(value, str)
-                         and value == "halve_on_plateau"):
+    if value is None or halves_on_plateau(value):
         return value
     if not callable(value):
         error = ValueError if isinstance(value, str) else TypeError
@@ -763,8 +768,7 @@ def patience(value, own_patience, schedule):
     if value is None:
         return 10
     value = positive_int("patience", value)
-    if own_patience and not (isinstance(schedule, str)
-                             and schedule == "halve_on_plateau"):
+    if own_patience and not halves_on_plateau(schedule):
         raise ValueError(
             f"patience={value} is not used with an EarlyStopping, which has "
             f"its own: early_stopping=creg.EarlyStopping({value})")
@@ -776,8 +780,7 @@ def needs_validation_data(early_stopping, schedule):
     validation accuracy, so they cannot run without validation data."""
     watching = [f for f, on in (("early_stopping=True", early_stopping),
                                 ("lr_schedule='halve_on_plateau'",
-                                 isinstance(schedule, str)
-                                 and schedule == "halve_on_plateau")) if on]
+                                 halves_on_plateau(schedule))) if on]
     if watching:
         verb = "watches" if len(watching) == 1 else "watch"
         raise ValueError(
@@ -840,15 +843,14 @@ def constant_cost(Y, cost):
     prediction of the target matrix Y: its mean row.  For a softmax, the
     entropy of the class shares; for sigmoid units, their binary
     entropies; for the quadratic cost, half the columns' variances."""
-    mean = Y.mean(axis=0, dtype=np.float64)
     if cost == "quadratic":
         return float(0.5 * Y.var(axis=0, dtype=np.float64).sum())
+    shares = Y.mean(axis=0, dtype=np.float64)
+    if cost == "cross_entropy":  # each unit's share of 0s too
+        shares = np.concatenate([shares, 1 - shares])
     with np.errstate(divide="ignore", invalid="ignore"):
-        def entropy(p):
-            return np.where(p > 0, -p * np.log(p), 0.0)
-        if cost == "log_likelihood":
-            return float(entropy(mean).sum())
-        return float((entropy(mean) + entropy(1 - mean)).sum())
+        return float(np.where(shares > 0, -shares * np.log(shares),
+                              0.0).sum())
 
 
 # ---------------------------------------------------- other libraries' names
