@@ -564,14 +564,14 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
             raise ValueError(
                 f"`classes={classes!r}` is not the same as on the first call "
                 f"to partial_fit, which was {self.classes_!r}.")
-        try:  # LabelEncoder would match the label 0 to the class '0'
-            if not first or classes is not None:
+        if not first or classes is not None:  # y did not make the classes
+            try:  # LabelEncoder would match the label 0 to the class '0'
                 unique_labels(y, self.classes_)
-        except ValueError:
-            raise ValueError(
-                f"y's labels are not of the classes' type: y holds "
-                f"{y.dtype} labels, the classes are {self.classes_!r}"
-            ) from None
+            except ValueError:
+                raise ValueError(
+                    f"y's labels are not of the classes' type: y holds "
+                    f"{y.dtype} labels, the classes are {self.classes_!r}"
+                ) from None
         encoder = LabelEncoder()
         encoder.classes_ = self.classes_
         return encoder.transform(y), len(self.classes_)
@@ -767,9 +767,10 @@ class CregRegressor(RegressorMixin, _CregEstimator):
                 f"regresses on them; got an array of {y.dtype}")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         # scaled, such targets would train; their predictions would be inf
+        # (finite y always fits float64)
         dtype = np.dtype(self.dtype) if first else self.network_.dtype
-        if Y.size and np.max(np.abs(Y.astype(np.float64))) > \
-                np.finfo(dtype).max:
+        if dtype != np.float64 and Y.size and \
+                np.max(np.abs(Y.astype(np.float64))) > np.finfo(dtype).max:
             raise ValueError(f"Input y contains a value too large for "
                              f"dtype('{dtype}').")
         if first:
