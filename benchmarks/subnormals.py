@@ -14,38 +14,26 @@ matters here:
 
     python benchmarks/subnormals.py       # a markdown table, ~20 s
 """
-import time
-
 import numpy as np
 
 import creg
-from creg import _core
-
-ROUNDS = 5
+from peers import gemm_call, time_gemm
 
 
-def best(call):
-    times = []
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def gemm_seconds(scale, use_creg):
+def gemm_seconds(scale, contender):
+    """Seconds of a 512-cube float32 GEMM on one thread whose A holds
+    values up to `scale`."""
     rng = np.random.default_rng(0)
     A = (rng.random((512, 512)) * scale).astype(np.float32)
     B = rng.random((512, 512)).astype(np.float32)
     C = np.empty((512, 512), np.float32)
-    if use_creg:
-        return best(lambda: _core.gemm(C, A, B, 1.0, 0.0, 1))
+    call = gemm_call(contender, C, A, B, 1)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # numpy's BLAS on its own thread count
-        return best(lambda: np.matmul(A, B, out=C))
+        return time_gemm(call)
     with threadpool_limits(1):
-        return best(lambda: np.matmul(A, B, out=C))
+        return time_gemm(call)
 
 
 def saturated(bias):
@@ -66,21 +54,21 @@ def epoch(bias, rows=5000):
 
 
 def epoch_seconds(bias):
-    return best(epoch(bias))
+    return time_gemm(epoch(bias), min_seconds=0)  # the best of 3 epochs
 
 
 def main():
     rows = []
     for what, normal, subnormal in [
-            ("creg GEMM 512³", gemm_seconds(1.0, True),
-             gemm_seconds(1e-39, True)),
-            ("numpy matmul 512³", gemm_seconds(1.0, False),
-             gemm_seconds(1e-39, False)),
+            ("creg GEMM 512³", gemm_seconds(1.0, "creg"),
+             gemm_seconds(1e-39, "creg")),
+            ("numpy matmul 512³", gemm_seconds(1.0, "numpy"),
+             gemm_seconds(1e-39, "numpy")),
             ("creg epoch [784,100,10], 5,000 rows", epoch_seconds(-5.0),
              epoch_seconds(-90.0))]:
         rows.append(f"| {what} | {normal * 1e3:.1f} | {subnormal * 1e3:.1f} "
                     f"| {subnormal / normal:.2f} |")
-    print("| float32, 1 thread, best of 5 | normal ms | subnormal ms | "
+    print("| float32, 1 thread, best of 3 | normal ms | subnormal ms | "
           "subnormal ÷ normal |")
     print("|---|---|---|---|")
     print("\n".join(rows))
