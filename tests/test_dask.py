@@ -27,6 +27,11 @@ CV = 3
 
 @pytest.fixture(scope="module")
 def client():
+    # LocalCluster sets OMP_NUM_THREADS=1 (and the BLAS variables) in this
+    # process's environment for its workers and leaves them there: PyTorch,
+    # which shares creg's libgomp, then set OpenMP's default to 1 thread for
+    # every later test in this pytest worker.
+    environ = dict(os.environ)
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
         dashboard_address=None, silence_logs=logging.ERROR)
@@ -36,6 +41,8 @@ def client():
             yield client
     finally:
         cluster.close()
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,9 @@
    2-core VM.
 """
 import ctypes
+import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -59,10 +61,11 @@ class _DlInfo(ctypes.Structure):
                 ("dli_saddr", ctypes.c_void_p)]
 
 
-def _extension_openmp_library():
-    """realpath of the library creg._core gets omp_get_max_threads from."""
-    core = ctypes.CDLL(_core.__file__)
-    address = ctypes.cast(core.omp_get_max_threads, ctypes.c_void_p).value
+def _openmp_library_of(path=_core.__file__):
+    """realpath of the library that the shared object at path (creg's
+    extension by default) gets omp_get_max_threads from."""
+    library = ctypes.CDLL(path)
+    address = ctypes.cast(library.omp_get_max_threads, ctypes.c_void_p).value
     dladdr = ctypes.CDLL(None).dladdr
     dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
     dladdr.restype = ctypes.c_int
@@ -83,7 +86,7 @@ def _creg_openmp_entry():
             e["filepath"]).lower().startswith(("vcomp", "libomp", "libgomp"))]
         assert len(ours) >= 1, openmp
         return ours[0]
-    path = _extension_openmp_library()
+    path = _openmp_library_of()
     ours = [e for e in openmp if os.path.realpath(e["filepath"]) == path]
     assert ours, (f"creg's extension uses {path}, but threadpoolctl's OpenMP "
                   f"runtimes are {[e['filepath'] for e in openmp]}")
@@ -193,6 +196,34 @@ def test_show_config_reports_threadpoolctls_runtime():
     assert config["threads"]["default"] == entry["num_threads"]
     with threadpoolctl.threadpool_limits(1, user_api="openmp"):
         assert creg.show_config(as_dict=True)["threads"]["default"] == 1
+
+
+_TORCH_THEN_CREG_DEFAULT = """
+import glob, json, os, sys
+sys.path.insert(0, sys.argv[1])
+import creg, torch
+from test_threadpoolctl import _openmp_library_of
+before = creg.show_config(as_dict=True)["threads"]["default"]
+torch.set_num_threads(1)
+torch_lib = glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib",
+                                   "libtorch_cpu.*"))[0]
+print(json.dumps({"before": before,
+                  "after": creg.show_config(as_dict=True)["threads"]["default"],
+                  "shared": _openmp_library_of() == _openmp_library_of(torch_lib)}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="finds the runtimes with dladdr on Linux")
+def test_torch_set_num_threads_moves_creg_default_only_on_a_shared_runtime():
+    """docs/reliability.rst: one libgomp in a process is one default."""
+    pytest.importorskip("torch")
+    out = subprocess.run(
+        [sys.executable, "-c", _TORCH_THEN_CREG_DEFAULT,
+         os.path.dirname(__file__)],
+        capture_output=True, text=True, timeout=300, check=True).stdout
+    seen = json.loads(out.strip().splitlines()[-1])
+    assert seen["after"] == (1 if seen["shared"] else seen["before"]), seen
 
 
 @outcome_only
