@@ -48,14 +48,17 @@ def test_sweep_command_table_is_the_results_mean():
     (["--l2", "-1"], "--l2 takes finite strengths >= 0"),
     (["--l2", "nan"], "--l2 takes finite strengths >= 0"),
     (["--l2", "inf"], "--l2 takes finite strengths >= 0"),
-    (["--dropout", "1"], "rates in [0, 1)"),
-    (["--dropout", "nan"], "rates in [0, 1)"),
+    (["--dropout", "1"], "--dropout takes rates in [0, 1); got [1.0]"),
+    (["--dropout", "0,nan"], "--dropout takes rates in [0, 1); got [0.0, nan]"),
     (["--lr", "0"], "--lr must be > 0"),
     (["--lr", "inf"], "--lr must be finite"),
     (["--lr", "1e-50"], "--lr=1e-50 is 0 in float32"),
     (["--threads", "0"], "--threads = 0 is invalid"),
     (["--threads", "5000"], "--threads must be at most"),
-    (["--l2", "a"], "argument --l2"),
+    (["--l2", "a"], "argument --l2: expected numbers separated by commas, "
+                    "got 'a'"),
+    (["--dropout", ""], "argument --dropout: expected numbers separated by "
+                        "commas, got ''"),
     (["--data", "mnist"], "invalid choice: 'mnist'"),
 ])
 def test_bad_sweep_options_are_usage_errors(options, says, capsys):

@@ -5,6 +5,7 @@ creg.sweep, all runs at once on every core, then prints one row per pair
 (mean validation accuracy over the folds, why the runs ended) and the best
 pair.
 """
+import argparse
 import functools
 import math
 
@@ -23,8 +24,12 @@ def _load(name):
 
 
 def _floats(text):
-    """"0,1,5" -> [0.0, 1.0, 5.0] (argparse reports a ValueError)."""
-    return [float(v) for v in text.split(",")]
+    """"0,1,5" -> [0.0, 1.0, 5.0]."""
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, got {text!r}") from None
 
 
 def add_arguments(parser):
@@ -59,10 +64,10 @@ def check_arguments(parser, args):
         if value < least or most is not None and value > most:
             parser.error(f"--{name} must be >= {least}"
                          + (f" and <= {most}" if most is not None else ""))
-    if not all(0 <= v < math.inf for v in args.l2) or \
-            not all(0 <= r < 1 for r in args.dropout):
-        parser.error("--l2 takes finite strengths >= 0 and --dropout rates "
-                     "in [0, 1)")
+    if not all(0 <= v < math.inf for v in args.l2):
+        parser.error(f"--l2 takes finite strengths >= 0; got {args.l2}")
+    if not all(0 <= r < 1 for r in args.dropout):
+        parser.error(f"--dropout takes rates in [0, 1); got {args.dropout}")
     try:
         check.learning_rate(args.lr, "float32")  # the command's dtype
         check.n_threads(args.threads, "threads")
