@@ -260,7 +260,32 @@ def _refused(nn):
     class Custom(nn.Module):
         def forward(self, x):
             return x
+
+    class Scaled(nn.Linear):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    class Residual(nn.Sequential):
+        def forward(self, x):
+            return x[:, :2] + super().forward(x)
+
+    hooked = L(5, 2)
+    hooked.register_forward_hook(lambda module, inputs, out: out * 2)
+    pre_hooked = nn.Tanh()
+    pre_hooked.register_forward_pre_hook(lambda module, inputs: inputs)
     return [
+        (nn.Sequential(Scaled(4, 5), nn.ReLU(), L(5, 2)), TypeError,
+         r"module 0 \(Scaled.*has its own forward \(it subclasses Linear"),
+        (Residual(L(4, 5), nn.Tanh(), L(5, 2)), TypeError,
+         "model's forward.*Residual has its own forward"),
+        (nn.Sequential(L(4, 5), nn.ReLU(), hooked), TypeError,
+         r"module 2 \(Linear.*forward hooks"),
+        (nn.Sequential(L(4, 5), pre_hooked, L(5, 2)), TypeError,
+         r"module 1 \(Tanh.*forward hooks"),
+        (nn.Sequential(nn.LazyLinear(5), nn.ReLU(), L(5, 2)), ValueError,
+         r"module 0 \(LazyLinear.*not initialized yet"),
+        (nn.Sequential(L(4, 5), nn.ReLU(), L(5, 0)), ValueError,
+         r"module 2 \(Linear.*no inputs or no outputs"),
         (nn.Sequential(L(4, 5), nn.Conv1d(1, 1, 3)), TypeError,
          r"module 1 \(Conv1d"),
         (nn.Sequential(L(4, 5), nn.LayerNorm(5), nn.ReLU(), L(5, 2)),
@@ -291,10 +316,42 @@ def _refused(nn):
     ]
 
 
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")
+@pytest.mark.filterwarnings("ignore:Lazy modules are a new feature")
 def test_from_torch_refuses_what_creg_cannot_represent(torch):
     for model, error, pattern in _refused(torch.nn):
         with pytest.raises(error, match=pattern):
             creg.Network.from_torch(model)
+
+
+def test_from_torch_refuses_while_a_global_forward_hook_is_set(torch):
+    model = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    handle = torch.nn.modules.module.register_module_forward_hook(
+        lambda module, inputs, out: out)
+    try:
+        with pytest.raises(TypeError, match="global forward hooks"):
+            creg.Network.from_torch(model)
+    finally:
+        handle.remove()
+    assert creg.Network.from_torch(model).sizes == (4, 2)
+
+
+def test_from_torch_takes_a_parametrized_linear(torch):
+    """A parametrization changes the weight, not forward: creg reads the
+    weight forward uses."""
+    from torch.nn.utils import parametrize
+
+    class Doubled(torch.nn.Module):
+        def forward(self, W):
+            return 2 * W
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(),
+                                torch.nn.Linear(3, 2))
+    parametrize.register_parametrization(model[2], "weight", Doubled())
+    net = creg.Network.from_torch(model)
+    X = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(X)).numpy()
+    assert_close(net.predict_proba(X), expected, 1e-6, "outputs")
 
 
 # -------------------------------------------------------------------- Keras

@@ -125,18 +125,49 @@ def to_torch(net):
     return nn.Sequential(*modules)
 
 
+def _forward_changed(m: Any, base: Any) -> Optional[str]:
+    """Why m's output may not be base's forward of its parameters (a
+    subclass's own forward, a forward hook), or None."""
+    if type(m).forward is not base.forward:
+        return (f"{type(m).__name__} has its own forward (it subclasses "
+                f"{base.__name__})")
+    if m._forward_hooks or m._forward_pre_hooks:
+        return "it has forward hooks"
+    return None
+
+
 def _torch_layers(module: Any, nn: Any) -> list[list[Any]]:
     """[(Linear, activation name or None)] of an nn.Sequential, or a
     TypeError/ValueError naming the first module creg cannot represent."""
     if not isinstance(module, nn.Sequential):
         raise TypeError("from_torch needs an nn.Sequential of Linear layers "
                         f"and activations; got {type(module).__name__}")
+    hooks = nn.modules.module
+    if hooks._global_forward_hooks or hooks._global_forward_pre_hooks:
+        raise TypeError("from_torch: global forward hooks are registered "
+                        "(nn.modules.module.register_module_forward_hook): "
+                        "creg cannot tell what they change")
+    why = _forward_changed(module, nn.Sequential)
+    if why:
+        raise TypeError(f"from_torch: the model's forward may not be its "
+                        f"modules in order: {why}")
     names = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU: "relu",
              nn.Softmax: "softmax"}
     layers: list[list[Any]] = []
     for i, m in enumerate(module):
         where = f"module {i} ({m!r})"
+        if isinstance(m, nn.modules.lazy.LazyModuleMixin):
+            raise ValueError(f"from_torch: {where} is not initialized yet: "
+                             "run one forward pass first")
+        why = _forward_changed(m, nn.Linear if isinstance(m, nn.Linear)
+                               else type(m))
+        if why:
+            raise TypeError(f"from_torch: {where} may compute something "
+                            f"other than its parameters say: {why}")
         if isinstance(m, nn.Linear):
+            if min(m.in_features, m.out_features) < 1:
+                raise ValueError(f"from_torch: {where} has no inputs or no "
+                                 "outputs")
             layers.append([m, None])
             continue
         if type(m) not in names:

@@ -1449,8 +1449,9 @@ class Network:
         hidden="sigmoid", never applied).  ``Linear(bias=False)`` gets
         zero biases.
         Anything else (``Dropout`` included: pass ``dropout=`` to ``fit``
-        instead) is refused with a TypeError or ValueError naming the
-        module and its position.  cost defaults to the output's own:
+        instead; a subclass with its own ``forward``, a forward hook, an
+        uninitialized ``LazyLinear``) is refused with a TypeError or
+        ValueError naming the module and its position.  cost defaults to the output's own:
         log_likelihood for softmax, cross_entropy for sigmoid, quadratic
         for linear.  seed keys later fits' shuffles and noise.
 
