@@ -156,6 +156,18 @@ def test_round_trip_is_bitwise(tmp_path, sizes, cost, dtype):
     assert np.array_equal(back.params, net.params)
 
 
+def test_an_l1_sparse_network_round_trips(tmp_path):
+    """network2 writes each zero as "0.0, ": 5 bytes of text for up to 45
+    of parsed objects.  A network of zero weights 1.6 MB long loads."""
+    net = creg.Network([784, 400, 10], dtype="float64", seed=0,
+                       **creg.NIELSEN)
+    for W in net.weights:
+        W[...] = 0.0
+    path = save_network2(net, tmp_path / "sparse.json")
+    assert os.path.getsize(path) > 1_500_000
+    assert np.array_equal(load_network2(path).params, net.params)
+
+
 def test_saved_text_is_what_network2_save_writes(tmp_path):
     net = creg.Network([5, 4, 3], cost="quadratic", dtype="float64", seed=1,
                        hidden="sigmoid", output="sigmoid", init="normalized")

@@ -61,10 +61,12 @@ _KEYS = ("sizes", "weights", "biases", "cost")  # network2's order
 DEFAULT_MAX_FILE_BYTES = 1 << 30
 # Why: json.loads builds an object for every list and number, so 3 bytes
 # of "[]," become a 64-byte list (8 MiB of them, 200 MiB).  network2's
-# lists of 17-digit floats take about 2 bytes per byte of text; a file
-# whose bound (_parse_cost) is above this many per byte, plus the slack
-# small files need, is refused before parsing.
-_PARSE_BYTES_PER_BYTE = 8
+# lists of 17-digit floats take about 2 bytes per byte of text, and its
+# shortest entry, "0.0, " (an L1-trained network is mostly these), is
+# bounded by 45 bytes for 5; a file whose bound (_parse_cost) is above
+# this many per byte, plus the slack small files need, is refused before
+# parsing.
+_PARSE_BYTES_PER_BYTE = 10
 _PARSE_SLACK_BYTES = 1 << 20
 
 
