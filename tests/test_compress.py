@@ -202,6 +202,41 @@ def test_input_columns_survive_save_load_and_pickle(tmp_path):
     assert plain.input_columns is None
 
 
+def test_a_network_compressed_from_a_wide_x_saves(tmp_path):
+    """300,000 columns: a 75,000-byte mask, past the 64 KiB of JSON any
+    other header field may take."""
+    net = creg.Network([300_000, 2, 2], seed=0)
+    net.weights[0][:, ::2] = 0
+    small = net.compress()
+    back = creg.load(small.save(tmp_path / "wide.creg"))
+    assert back.input_width == 300_000
+    assert np.array_equal(back.input_columns, np.arange(1, 300_000, 2))
+    assert np.array_equal(back.params, small.params)
+
+
+def test_a_long_header_must_be_mostly_the_mask(tmp_path):
+    """Past 64 KiB, a header of JSON punctuation (a parse-memory bomb) is
+    refused before it is parsed."""
+    text = b"[" + b"[]," * 30_000 + b"[]]"
+    data = (_persist.MAGIC + len(text).to_bytes(4, "little") + text
+            + bytes(32))
+    path = tmp_path / "bomb.creg"
+    path.write_bytes(data)
+    with pytest.raises(creg.ModelFileError,
+                       match="must be mostly a compressed network's input "
+                             "mask, but it holds 90004 brackets"):
+        creg.load(path)
+
+
+def test_save_names_an_x_too_wide_for_a_model_file(monkeypatch):
+    net = creg.Network([20, 4, 3], seed=0)
+    net.weights[0][:, [0, 7]] = 0
+    monkeypatch.setattr(_persist, "MAX_MASK_COLUMNS", 16)
+    with pytest.raises(ValueError, match="compressed from an X of 20 "
+                       "columns, and a model file takes at most 16"):
+        _persist._encode(net.compress())
+
+
 @pytest.mark.parametrize("edit, message", [
     ({"input_width": 30}, "'input_mask' must be ceil"),
     ({"input_mask": "7eff7f"}, "must set sizes"),

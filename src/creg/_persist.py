@@ -35,7 +35,8 @@ What this module promises:
   The digest covers the header too, so a file with any byte changed,
   added or removed is refused, never loaded as a different network.
 - Nothing unbounded is read before it is checked: the magic first, then
-  the header (at most ``MAX_HEADER_BYTES``), then the sizes it declares
+  the header (at most ``MAX_HEADER_BYTES`` of JSON, plus a compressed
+  network's input mask), then the sizes it declares
   against the file's real size, and only then the payload, in chunks of
   ``_CHUNK`` bytes hashed as they arrive. Memory is the payload plus a
   chunk, whatever the file holds. Errors opening the file (missing,
@@ -97,6 +98,12 @@ FORMAT_VERSION = 2
 # Why: a real header is under 2 KiB (65 sizes and a dozen short fields);
 # the cap bounds what a hostile length field makes us read and parse.
 MAX_HEADER_BYTES = 1 << 16
+# A compressed network's input mask adds 2 hex digits per 8 columns of
+# the X it came from (a 2**24-column hashed bag of words: 4 MiB).  Past
+# MAX_HEADER_BYTES a header may hold no more JSON punctuation than one
+# that size: the rest must be the mask's text, which parses to one string.
+MAX_MASK_COLUMNS = 1 << 28
+_MAX_HEADER_WITH_MASK = MAX_HEADER_BYTES + MAX_MASK_COLUMNS // 4
 # Why: refuse absurd files from their size alone, before reading them.
 DEFAULT_MAX_FILE_BYTES = 1 << 34  # 16 GiB
 # The library counts epochs in a signed 64-bit integer.
@@ -328,6 +335,22 @@ def _check_input_mask(header):
     return None
 
 
+def _header_size_problem(text):
+    """Why the header bytes text are too long to parse, or None."""
+    if len(text) > _MAX_HEADER_WITH_MASK:
+        return (f"header of {len(text)} bytes, over the "
+                f"{_MAX_HEADER_WITH_MASK} allowed")
+    if len(text) <= MAX_HEADER_BYTES:
+        return None
+    # Each JSON value or container needs one of these bytes.
+    punctuation = sum(text.count(c) for c in b'[]{},:"')
+    if punctuation > MAX_HEADER_BYTES:
+        return (f"a header of {len(text)} bytes must be mostly a compressed "
+                f"network's input mask, but it holds {punctuation} "
+                "brackets, braces, commas, colons and quotes")
+    return None
+
+
 def input_mask(columns, width):
     """The hex bit set of the header's 'input_mask'."""
     bits = np.zeros(width, np.uint8)
@@ -380,6 +403,11 @@ def _encode(net):
         "payload_bytes": len(payload),
     }
     if net.input_columns is not None:
+        if net.input_width > MAX_MASK_COLUMNS:
+            raise ValueError(
+                f"cannot save this network: it was compressed from an X of "
+                f"{net.input_width} columns, and a model file takes at most "
+                f"{MAX_MASK_COLUMNS}; save it before compressing")
         header["input_width"] = int(net.input_width)
         header["input_mask"] = input_mask(net.input_columns, net.input_width)
     problem = _check_header(header)
@@ -388,8 +416,9 @@ def _encode(net):
     text = json.dumps(header, sort_keys=True, allow_nan=False).encode("ascii")
     # Why pad: an 8-byte-aligned payload can be memory-mapped as float64.
     text += b" " * (-(_PREFIX.size + len(text)) % 8)
-    if len(text) > MAX_HEADER_BYTES:
-        raise ValueError(f"cannot save this network: header of {len(text)} bytes")
+    problem = _header_size_problem(text)
+    if problem is not None:
+        raise ValueError(f"cannot save this network: {problem}")
     return _PREFIX.pack(MAGIC, len(text)) + text, payload
 
 
@@ -602,8 +631,9 @@ def _read_model(f, size, where):
     if len(prefix) < _PREFIX.size:
         fail(f"truncated inside the header length ({size} bytes)")
     _, header_len = _PREFIX.unpack(prefix)
-    if header_len == 0 or header_len > MAX_HEADER_BYTES:
-        fail(f"header length {header_len} is outside 1..{MAX_HEADER_BYTES} bytes")
+    if header_len == 0 or header_len > _MAX_HEADER_WITH_MASK:
+        fail(f"header length {header_len} is outside "
+             f"1..{_MAX_HEADER_WITH_MASK} bytes")
     header_end = _PREFIX.size + header_len
     if header_end > size:
         fail(
@@ -611,6 +641,9 @@ def _read_model(f, size, where):
             f"only {size - _PREFIX.size} follow"
         )
     text = read(header_len)
+    problem = _header_size_problem(text)
+    if problem is not None:
+        fail(problem)
     try:
         header = json.loads(
             text.decode("utf-8"),
