@@ -355,6 +355,28 @@ def test_pickle_round_trip():
     assert again.params[0] == 9.0 and net.params[0] != 9.0
 
 
+def test_dtype_is_the_parameters_and_cannot_be_set():
+    net = softmax_net(dtype="float32")
+    with pytest.raises(AttributeError, match="dtype is its parameters' and "
+                       "cannot be set"):
+        net.dtype = np.dtype("float64")
+    assert net.dtype == net.params.dtype == np.float32
+    X, _ = problem()
+    assert net.predict_proba(X).dtype == np.float32
+
+
+def test_a_pickled_state_that_holds_dtype_loads():
+    """Pickles from before dtype was a property hold it in the state."""
+    net = softmax_net(dtype="float64")
+    state = net.__getstate__()
+    assert "dtype" not in state
+    state["dtype"] = np.dtype("float32")
+    again = creg.Network.__new__(creg.Network)
+    again.__setstate__(state)
+    assert again.dtype == np.float64
+    assert np.array_equal(again.params, net.params)
+
+
 def test_early_stopping_restores_the_best_weights():
     X, y = problem(n=60)
     Xv, yv = problem(n=30, seed=3)

@@ -328,6 +328,18 @@ def test_save_refuses_settings_load_would_reject(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("seed, error", [(1.5, TypeError), (True, TypeError),
+                                         ("3", TypeError), (-1, ValueError)])
+def test_save_refuses_a_seed_fit_would_refuse(tmp_path, seed, error):
+    """The seed is an attribute: one set since is refused, not rounded."""
+    net = make_net()
+    net.seed = seed
+    with pytest.raises(error, match=r"seed must be .*got " + re.escape(
+            repr(seed))):
+        save_network(net, tmp_path / "m.creg")
+    assert os.listdir(tmp_path) == []
+
+
 def test_save_into_missing_directory(tmp_path):
     with pytest.raises(FileNotFoundError):
         save_network(make_net(), tmp_path / "nope" / "m.creg")

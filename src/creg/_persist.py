@@ -89,7 +89,7 @@ import numpy as np
 from creg._core import MAX_LAYERS as _MAX_LAYERS
 from creg._errors import ModelFileError
 from creg._validation import (COST_OUTPUTS, COSTS, HIDDEN, INITS, OUTPUT,
-                              positive_int)
+                              positive_int, seed as checked_seed)
 
 __all__ = ["save_network", "load_network", "FORMAT_VERSION", "MAGIC"]
 
@@ -397,7 +397,7 @@ def _encode(net):
         "init": net.init,
         "dtype": dtype.name,
         "byte_order": "little",
-        "seed": int(net.seed),
+        "seed": checked_seed(net.seed),  # an attribute, as fit checks it
         "epochs_trained": int(net.epochs_trained),
         "n_params": int(values.size),
         "payload_bytes": len(payload),

@@ -138,7 +138,8 @@ class Network:
     cost_name : str
         The cost's name (``net.cost`` is the method that computes it).
     dtype : numpy.dtype
-        float32 or float64, of the parameters and of every result.
+        float32 or float64, of the parameters and of every result
+        (read-only).
     seed : int
         The seed the weights were drawn from and each epoch's draws use.
 
@@ -196,19 +197,30 @@ class Network:
             check.COSTS)
         check.cost_fits_output(self.cost_name, self.output)
         self.init = check.choice("init", init, check.INITS)
-        self.dtype = check.float_dtype(dtype)
+        dtype = check.float_dtype(dtype)
         self.seed = check.seed(seed)
         # after dtype: the byte count uses the real item size
-        self.sizes = check.sizes(sizes, _core.MAX_LAYERS, dtype=self.dtype)
+        self.sizes = check.sizes(sizes, _core.MAX_LAYERS, dtype=dtype)
         check.output_width(self.output, self.sizes[-1])
         self.epochs_trained = 0
         self._fit_lock = threading.Lock()
         self._fit_thread: Optional[int] = None  # the thread fit runs in
         self._params = check.empty(
             f"the parameters of a network with sizes {list(self.sizes)}",
-            _core.param_count(self._spec), self.dtype,
+            _core.param_count(self._spec), dtype,
             extra=INIT_SCRATCH_BYTES)
         self._make_views()
+
+    @property
+    def dtype(self) -> np.dtype:
+        """float32 or float64: the parameters' dtype, and every result's."""
+        return self._params.dtype
+
+    @dtype.setter
+    def dtype(self, value) -> None:
+        raise AttributeError(
+            "a network's dtype is its parameters' and cannot be set; build "
+            "Network(sizes, ..., dtype=...) and assign net.params to it")
 
     # ----------------------------------------------------------- buffers
     @property
@@ -503,6 +515,7 @@ class Network:
         if "epochs_trained" in state:  # pickled before it was a property
             state["_epochs_trained"] = state.pop("epochs_trained")
         params = state.pop("params")
+        state.pop("dtype", None)  # an attribute before it was a property
         self.__dict__.update(state)
         # an unpickled array starts anywhere: back into an aligned buffer
         self._params = check.empty("the parameters", params.size,
