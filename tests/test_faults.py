@@ -1,6 +1,8 @@
 """Faults creg must survive: Ctrl-C, fork, threads (RELIABILITY.md)."""
 import contextlib
+import copy
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -175,11 +177,20 @@ def test_save_waits_for_no_fit_but_its_own_callbacks(tmp_path):
     # its epochs, save what the epoch ended with
     net = creg.Network([50, 40, 5], **creg.NIELSEN)
     X, y = _problem(0, n=20000)
+    copies = {"save": lambda: net.save(tmp_path / "during.creg"),
+              "save_network2": lambda: net.save_network2(tmp_path / "n2"),
+              "to_onnx": lambda: net.to_onnx(tmp_path / "during.onnx"),
+              "to_torch": net.to_torch,
+              "to_keras_weights": net.to_keras_weights,
+              "compress": net.compress,
+              r"pickling \(or copy.deepcopy\)": lambda: pickle.dumps(net),
+              "copy.deepcopy": lambda: copy.deepcopy(net)}
     with _training_in_another_thread(net, X, y):
-        for save in (net.save, net.save_network2):
-            with pytest.raises(RuntimeError, match="cannot run while fit "
-                               "trains this network in another thread"):
-                save(tmp_path / "during.creg")
+        for name, make in copies.items():
+            with pytest.raises(RuntimeError, match=f"{name.split()[0]}.* "
+                               "cannot run while fit trains this network "
+                               "in another thread"):
+                make()
     assert not list(tmp_path.iterdir())
 
     def schedule(epoch, history):
@@ -190,8 +201,8 @@ def test_save_waits_for_no_fit_but_its_own_callbacks(tmp_path):
     saved = []
     net.fit(X[:2000], y[:2000], epochs=3, lr_schedule=schedule)
     assert [s.epochs_trained for s, _ in saved] == [4, 5]
-    for copy, params in saved:
-        assert np.array_equal(copy.params, params)
+    for loaded, params in saved:
+        assert np.array_equal(loaded.params, params)
 
 
 def test_a_fit_or_save_started_during_a_save_waits_for_it(tmp_path,

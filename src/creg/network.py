@@ -474,7 +474,8 @@ class Network:
         True
         """
         from creg.compress import compress
-        return compress(self)
+        with self._between_fits("compress"):
+            return compress(self)
 
     @property
     def epochs_trained(self) -> int:
@@ -504,7 +505,8 @@ class Network:
             "epochs_trained", value, below=check.EPOCH_LIMIT)
 
     def __getstate__(self):
-        state = self.__dict__.copy()
+        with self._between_fits("pickling (or copy.deepcopy)"):
+            state = self.__dict__.copy()
         for key in ("_fit_lock", "_fit_thread", "_weights", "_biases"):
             del state[key]
         state["params"] = state.pop("_params")  # the key of older pickles
@@ -1423,7 +1425,8 @@ class Network:
         'net.onnx'
         """
         from creg.interop import to_onnx
-        return to_onnx(self, path, output_activation=output_activation)
+        with self._between_fits("to_onnx"):
+            return to_onnx(self, path, output_activation=output_activation)
 
     def to_torch(self) -> Any:
         """A ``torch.nn.Sequential`` computing ``predict_proba``:
@@ -1449,7 +1452,8 @@ class Network:
         )
         """
         from creg.interop import to_torch
-        return to_torch(self)
+        with self._between_fits("to_torch"):
+            return to_torch(self)
 
     @classmethod
     def from_torch(cls, module: Any, *, cost: Optional[str] = None,
@@ -1508,7 +1512,8 @@ class Network:
         [(4, 3), (3,), (3, 2), (2,)]
         """
         from creg.interop import to_keras_weights
-        return to_keras_weights(self)
+        with self._between_fits("to_keras_weights"):
+            return to_keras_weights(self)
 
     @classmethod
     def from_keras_weights(cls, weights: Sequence[Any], *, hidden: str,
