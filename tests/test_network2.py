@@ -210,6 +210,15 @@ def test_save_refuses_what_network2_cannot_represent(tmp_path, kwargs, match):
     assert os.listdir(tmp_path) == []
 
 
+def test_one_layer_saves_whatever_its_unused_hidden_setting(tmp_path):
+    net = creg.Network([3, 2], hidden="relu", output="sigmoid",
+                       dtype="float64", seed=1)
+    back = load_network2(save_network2(net, tmp_path / "net.json"))
+    assert np.array_equal(back.params, net.params)
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    assert np.array_equal(back.predict_proba(X), net.predict_proba(X))
+
+
 @pytest.mark.parametrize("suffix", [os.sep, os.sep + os.curdir])
 def test_save_refuses_a_path_naming_a_directory(tmp_path, suffix):
     path = str(tmp_path / "net.json") + suffix

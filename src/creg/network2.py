@@ -297,7 +297,7 @@ def save_network2(net, path):
 def _encode(net):
     """network2's JSON text for ``net``; refuses what network2 cannot hold."""
     why = []
-    if net.hidden != "sigmoid":
+    if net.hidden != "sigmoid" and len(net.sizes) > 2:  # else never applied
         why.append(f"hidden={net.hidden!r}")
     if net.output != "sigmoid":
         why.append(f"output={net.output!r}")
