@@ -431,6 +431,18 @@ def test_from_keras_weights_names_a_kernel_of_the_wrong_dtype(kernel):
                                         hidden="relu", output="linear")
 
 
+def test_from_keras_weights_refuses_to_round_a_wider_array():
+    kernel = np.ones((3, 2), np.float32)
+    with pytest.raises(TypeError, match=r"weights\[1\] is float64 and "
+                       "would be rounded to kernel_0's float32"):
+        creg.Network.from_keras_weights([kernel, np.full(2, 0.1)],
+                                        hidden="relu", output="linear")
+    # float64 values that float32 holds exactly are taken
+    net = creg.Network.from_keras_weights([kernel, np.full(2, 0.5)],
+                                          hidden="relu", output="linear")
+    assert net.dtype == np.float32 and (net.biases[0] == 0.5).all()
+
+
 def test_from_keras_weights_takes_big_endian_kernels():
     kernel = np.arange(6.0).reshape(3, 2).astype(">f4")
     net = creg.Network.from_keras_weights([kernel, np.zeros(2, ">f4")],

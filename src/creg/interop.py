@@ -288,6 +288,12 @@ def from_keras_weights(cls, weights: Sequence[Any], *, hidden: str,
     if dtype.kind != "f" or dtype.name not in check.DTYPES:
         raise TypeError("from_keras_weights: weights[0] (kernel_0) must be "
                         f"float32 or float64, as Keras stores it; got {dtype}")
+    for i, a in enumerate(arrays):
+        if a.dtype != dtype and a.dtype.kind == "f" and not np.array_equal(
+                a.astype(dtype), a, equal_nan=True):
+            raise TypeError(f"from_keras_weights: weights[{i}] is {a.dtype} "
+                            f"and would be rounded to kernel_0's {dtype}; "
+                            "pass every array in one dtype")
     sizes = [kernels[0].shape[0]] + [k.shape[1] for k in kernels]
     net = cls._for_given_weights(
         sizes, hidden=hidden, output=output,
