@@ -723,8 +723,9 @@ def load_network(path, *, max_bytes=DEFAULT_MAX_FILE_BYTES):
         The message names the file and the problem.
     TypeError, ValueError
         If max_bytes is not an int >= 1.
-    FileNotFoundError, PermissionError, IsADirectoryError
-        If the file cannot be opened.
+    FileNotFoundError, PermissionError
+        If the file cannot be opened.  A path that names a directory or
+        anything but a regular file is a ModelFileError.
     """
     from creg.network import Network
 

@@ -104,8 +104,9 @@ def load_network2(path, *, dtype="float64", max_bytes=DEFAULT_MAX_FILE_BYTES):
         If dtype is not "float32" or "float64".
     TypeError, ValueError
         If max_bytes is not an int >= 1.
-    FileNotFoundError, PermissionError, IsADirectoryError
-        If the file cannot be opened.
+    FileNotFoundError, PermissionError
+        If the file cannot be opened.  A path that names a directory or
+        anything but a regular file is a ModelFileError.
 
     Examples
     --------
