@@ -366,6 +366,9 @@ ROWS = np.arange(N)
     (dict(grid={"lr": np.array(0.1)}), TypeError,
      "grid['lr'] must be a list"),
     (dict(grid={"lr": []}), ValueError, "grid['lr'] is empty"),
+    # a list numpy cannot make an array of is still a list of values
+    (dict(grid={"lr_schedule": [None, np.array([0.2, 0.1])]}), TypeError,
+     "grid point 1 (lr_schedule=array([0.2, 0.1])): lr_schedule must be"),
     (dict(grid=[]), ValueError, "empty list"),
     (dict(grid=[{"lr": 0.1}, 3]), TypeError, "grid[1]"),
     (dict(grid="lr"), TypeError, "dict of lists"),

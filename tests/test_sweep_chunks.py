@@ -1,6 +1,7 @@
 """A sweep cut into chunks (one per process or Dask worker) and merged
 gives what one call gives, bitwise."""
 import logging
+import pickle
 
 import numpy as np
 import pytest
@@ -20,7 +21,8 @@ def data():
 
 
 def same_results(a, b):
-    assert a.points == b.points and a.planned == b.planned
+    assert sweeps._same_points(a.points, b.points)
+    assert a.planned == b.planned
     assert [r.index for r in a] == [r.index for r in b] == list(
         range(a.planned))
     for x, y in zip(a, b):
@@ -60,6 +62,25 @@ def test_chunks_on_a_dask_cluster():
             distributed.Client(cluster) as client:
         parts = client.gather(client.map(chunk, range(3), [3] * 3))
     same_results(creg.SweepResult.merge(parts), chunk(0, 1))
+
+
+def test_pickled_chunks_with_early_stopping_merge():
+    """What Dask sends back are unpickled copies: an EarlyStopping (no
+    __eq__) must still match its twin."""
+    X, y = data()
+    grid = {"lr": [0.1, 0.3],
+            "early_stopping": [creg.EarlyStopping(2),
+                               creg.EarlyStopping(3, restore="always")]}
+    parts = [creg.sweep(X, y, SIZES, grid, cv=2, epochs=3, n_threads=1,
+                        chunk=(i, 2)) for i in range(2)]
+    shipped = [pickle.loads(pickle.dumps(part)) for part in parts]
+    same_results(creg.SweepResult.merge(shipped),
+                 creg.SweepResult.merge(parts))
+    other = dict(grid, early_stopping=[creg.EarlyStopping(2),
+                                       creg.EarlyStopping(4)])
+    with pytest.raises(ValueError, match="different grids"):
+        creg.SweepResult.merge([parts[0], creg.sweep(
+            X, y, SIZES, other, cv=2, epochs=3, n_threads=1, chunk=(1, 2))])
 
 
 def test_points_missing_runs_are_not_ranked():

@@ -76,8 +76,9 @@ def grid_points(grid, fixed):
     if isinstance(grid, Mapping):
         for name, values in grid.items():
             _check_name(name, "grid")
-            if isinstance(values, (str, bytes)) or np.ndim(values) == 0 \
-                    or not isinstance(values, Iterable):
+            # np.ndim would fail on a list of a None and an array
+            if isinstance(values, (str, bytes)) or not isinstance(
+                    values, Iterable) or getattr(values, "ndim", 1) == 0:
                 raise TypeError(
                     f"grid[{name!r}] must be a list of values; got "
                     f"{values!r} (a single value goes in as {name}=...)")

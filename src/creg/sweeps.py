@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike
 
 from creg import _sweep_arguments as arguments, _validation as check
 from creg._sweep_runs import Data, Plan, run_all, show_warnings
+from creg.early_stopping import EarlyStopping
 from creg.history import History
 from creg.network import Network
 
@@ -204,7 +205,7 @@ class SweepResult:
             raise TypeError("merge takes a non-empty list of SweepResults")
         first = parts[0]
         for part in parts[1:]:
-            if part.points != first.points:
+            if not _same_points(part.points, first.points):
                 raise ValueError("these results come from sweeps over "
                                  "different grids")
             if (part.evaluated, part._origin) != (first.evaluated,
@@ -506,3 +507,17 @@ def _shape(values):
         return np.shape(values)
     except ValueError:  # ragged: refused by the chunks that train
         return None
+
+
+def _same_points(a: Sequence[dict], b: Sequence[dict]) -> bool:
+    """Whether two chunks' grid points hold the same settings: chunks
+    come back from Dask workers as unpickled copies, and an EarlyStopping
+    has no __eq__."""
+    def same(x: Any, y: Any) -> bool:
+        if isinstance(x, EarlyStopping) and isinstance(y, EarlyStopping):
+            return (x.patience, x.score, x.restore) == (y.patience, y.score,
+                                                        y.restore)
+        return bool(type(x) is type(y) and x == y)
+    return len(a) == len(b) and all(
+        p.keys() == q.keys() and all(same(p[k], q[k]) for k in p)
+        for p, q in zip(a, b))
