@@ -365,6 +365,15 @@ def test_dtype_is_the_parameters_and_cannot_be_set():
     assert net.predict_proba(X).dtype == np.float32
 
 
+def test_a_pickled_state_holds_a_copy_of_the_parameters():
+    """pickle writes the state after __getstate__ returns, when a fit in
+    another thread may be stepping the weights."""
+    net = softmax_net()
+    state = net.__getstate__()
+    assert np.array_equal(state["params"], net.params)
+    assert not np.shares_memory(state["params"], net.params)
+
+
 def test_a_pickled_state_that_holds_dtype_loads():
     """Pickles from before dtype was a property hold it in the state."""
     net = softmax_net(dtype="float64")

@@ -141,7 +141,7 @@ def _training_in_another_thread(net, X, y):
     worker.start()
     try:
         deadline = time.time() + 10
-        while not net._fit_lock.locked() and time.time() < deadline:
+        while net._fit_thread is None and time.time() < deadline:
             time.sleep(0.001)
         yield
     finally:
@@ -237,6 +237,55 @@ def test_a_fit_or_save_started_during_a_save_waits_for_it(tmp_path,
     assert not errors and net.epochs_trained == 1
     assert creg.load(tmp_path / "a.creg").epochs_trained == 0
     assert creg.load(tmp_path / "b.creg").epochs_trained in (0, 1)
+
+
+def _interrupt_on_return_of(method_name, owner):
+    """A KeyboardInterrupt where CPython runs a pending SIGINT handler: as
+    the C method owner.method_name returns (a profile hook, once)."""
+    def hook(frame, event, arg):
+        if event == "c_return" and getattr(arg, "__self__", None) is owner \
+                and arg.__name__ == method_name:
+            sys.setprofile(None)
+            raise KeyboardInterrupt
+    sys.setprofile(hook)
+
+
+def _in_another_thread(call):
+    """call's exceptions, or 'blocked' when it had not ended in 20 s."""
+    errors = []
+    worker = threading.Thread(target=lambda: errors.extend(_raised(call)),
+                              daemon=True)
+    worker.start()
+    worker.join(20)
+    return ["blocked"] if worker.is_alive() else errors
+
+
+@pytest.mark.parametrize("interrupted", ["fit", "save", "early_stopping"])
+def test_ctrl_c_just_after_a_lock_is_taken_leaves_it_free(interrupted,
+                                                           tmp_path):
+    """A Ctrl-C just after fit or save took the network's lock, or fit its
+    EarlyStopping, left them taken: every later fit and save waited 600 s
+    and then said a fit was running in another thread."""
+    from creg import early_stopping
+    net = creg.Network([50, 4, 5], **creg.NIELSEN)
+    X, y = _problem(0, n=40)
+    stop = creg.EarlyStopping(3)
+    calls = {"fit": lambda: net.fit(X, y, epochs=1, lr=0.5),
+             "save": lambda: net.save(tmp_path / "a.creg"),
+             "early_stopping": lambda: net.fit(
+                 X, y, epochs=1, lr=0.5, early_stopping=stop,
+                 validation_data=(X, y))}
+    if interrupted == "early_stopping":
+        _interrupt_on_return_of("__exit__", early_stopping._CLAIMS)
+    else:
+        _interrupt_on_return_of("acquire", net._fit_lock)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            calls[interrupted]()
+    finally:
+        sys.setprofile(None)
+    for name, call in calls.items():
+        assert _in_another_thread(call) == [], name
 
 
 def _raised(call, *args, **kwargs):

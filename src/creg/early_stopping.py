@@ -111,17 +111,20 @@ class EarlyStopping:
     def _claimed(self) -> Any:
         """Held by the fit that uses it: its scores and best weights are
         that fit's, so a second fit at the same time is refused."""
-        with _CLAIMS:
-            if getattr(self, "_busy", False):
-                raise RuntimeError(
-                    "this EarlyStopping is in use by a fit in another "
-                    "thread: give each fit running at once its own (it "
-                    "holds its fit's scores and best weights)")
-            self._busy = True
+        claimed = False  # set before _busy: a Ctrl-C between them is safe
         try:
+            with _CLAIMS:
+                if getattr(self, "_busy", False):
+                    raise RuntimeError(
+                        "this EarlyStopping is in use by a fit in another "
+                        "thread: give each fit running at once its own (it "
+                        "holds its fit's scores and best weights)")
+                claimed = True
+                self._busy = True
             yield
         finally:
-            self._busy = False
+            if claimed:
+                self._busy = False
 
     def _start(self) -> None:
         """Forget the last fit: called by Network.fit before its first

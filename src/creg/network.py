@@ -203,7 +203,9 @@ class Network:
         self.sizes = check.sizes(sizes, _core.MAX_LAYERS, dtype=dtype)
         check.output_width(self.output, self.sizes[-1])
         self.epochs_trained = 0
-        self._fit_lock = threading.Lock()
+        # An RLock for its owner (see _holding_fit_lock), never re-entered:
+        # fit's own thread is told apart by _fit_thread first.
+        self._fit_lock = threading.RLock()
         self._fit_thread: Optional[int] = None  # the thread fit runs in
         self._params = check.empty(
             f"the parameters of a network with sizes {list(self.sizes)}",
@@ -507,6 +509,8 @@ class Network:
     def __getstate__(self):
         with self._between_fits("pickling (or copy.deepcopy)"):
             state = self.__dict__.copy()
+            # pickle reads the buffer after this returns, when a fit may run
+            state["_params"] = self._params.copy()
         for key in ("_fit_lock", "_fit_thread", "_weights", "_biases"):
             del state[key]
         state["params"] = state.pop("_params")  # the key of older pickles
@@ -523,7 +527,7 @@ class Network:
         self._params = check.empty("the parameters", params.size,
                                    params.dtype)
         self._params[...] = params
-        self._fit_lock = threading.Lock()
+        self._fit_lock = threading.RLock()
         self._fit_thread = None
         self._make_views()
         if self._input_columns is not None:  # checked and read-only again
@@ -1030,30 +1034,28 @@ class Network:
         nt = check.n_threads(n_threads)
         check.seed(self.seed)  # an attribute: it may have been set since
         self._check_finite_parameters()
-        if not self._wait_for_saves():
-            where = ("from its own callback (lr_schedule or a score)"
-                     if self._fit_thread == threading.get_ident()
-                     else "in another thread")
-            raise RuntimeError(f"fit is already running on this network "
-                               f"{where}")
-        self._fit_thread = threading.get_ident()
-        try:
-            rule = dict(lr=lr, momentum=momentum, l2=l2 * scale,
-                        l1=l1 * scale, prox=l1_method == "prox",
-                        max_norm=max_norm, dropout=dropout,
-                        input_noise=input_noise)
-            plan = dict(epochs=epochs, batch_size=batch_size,
-                        shuffle=bool(shuffle), n_threads=nt,
-                        verbose=bool(verbose), early_stopping=stopper,
-                        lr_schedule=lr_schedule, patience=patience,
-                        train_metrics=train_metrics, per_label=per_label,
-                        watch=self._watch(Xa, Ya, rule))
-            with (stopper._claimed() if stopper is not None
-                  else contextlib.nullcontext()):
-                return self._train(Xa, Ya, validation, rule, plan)
-        finally:
-            self._fit_thread = None
-            self._fit_lock.release()
+        if self._fit_thread == threading.get_ident():
+            raise RuntimeError("fit is already running on this network from "
+                               "its own callback (lr_schedule or a score)")
+        with self._holding_fit_lock("fit is already running on this network "
+                                    "in another thread"):
+            try:
+                self._fit_thread = threading.get_ident()
+                rule = dict(lr=lr, momentum=momentum, l2=l2 * scale,
+                            l1=l1 * scale, prox=l1_method == "prox",
+                            max_norm=max_norm, dropout=dropout,
+                            input_noise=input_noise)
+                plan = dict(epochs=epochs, batch_size=batch_size,
+                            shuffle=bool(shuffle), n_threads=nt,
+                            verbose=bool(verbose), early_stopping=stopper,
+                            lr_schedule=lr_schedule, patience=patience,
+                            train_metrics=train_metrics, per_label=per_label,
+                            watch=self._watch(Xa, Ya, rule))
+                with (stopper._claimed() if stopper is not None
+                      else contextlib.nullcontext()):
+                    return self._train(Xa, Ya, validation, rule, plan)
+            finally:
+                self._fit_thread = None
 
     @contextlib.contextmanager
     def _between_fits(self, what):
@@ -1063,23 +1065,26 @@ class Network:
         if self._fit_thread == threading.get_ident():
             yield
             return
-        if not self._wait_for_saves():
-            raise RuntimeError(f"{what} cannot run while fit trains this "
-                               "network in another thread; call it after "
-                               "fit returns")
+        with self._holding_fit_lock(f"{what} cannot run while fit trains "
+                                    "this network in another thread; call "
+                                    "it after fit returns"):
+            yield
+
+    @contextlib.contextmanager
+    def _holding_fit_lock(self, refusal):
+        """Holds fit's lock for the block, waiting while a save holds it
+        (it writes for a moment); RuntimeError(refusal) while a fit does.
+        A Ctrl-C at any point, even just after the lock is taken, leaves
+        it released: the lock is an RLock, which knows its owner."""
         try:
+            if not self._fit_lock.acquire(blocking=False) and (
+                    self._fit_thread is not None
+                    or not self._fit_lock.acquire(timeout=600)):
+                raise RuntimeError(refusal)
             yield
         finally:
-            self._fit_lock.release()
-
-    def _wait_for_saves(self):
-        """Takes fit's lock, waiting while a save holds it (it writes for
-        a moment), not while a fit does (False)."""
-        if self._fit_lock.acquire(blocking=False):
-            return True
-        if self._fit_thread is not None:
-            return False
-        return self._fit_lock.acquire(timeout=600)
+            if self._fit_lock._is_owned():
+                self._fit_lock.release()
 
     def _check_finite_parameters(self):
         """Weights a user set to NaN/inf are refused before training, not
