@@ -8,8 +8,8 @@ import sys
 import pytest
 
 
-def creg_cli(*args):
-    return subprocess.run([sys.executable, "-m", "creg", *args],
+def creg_cli(*args, python=()):
+    return subprocess.run([sys.executable, *python, "-m", "creg", *args],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -21,11 +21,14 @@ def test_help_lists_every_command_and_option():
         assert word in done.stdout, word
 
 
-@pytest.mark.parametrize("command", ["demo", "config"])
-def test_each_command_has_help(command):
-    done = creg_cli(command, "--help")
+@pytest.mark.parametrize("python", [(), ("-OO",)])
+@pytest.mark.parametrize("command", ["demo", "config", "sweep"])
+def test_each_command_has_help(command, python):
+    """-OO strips docstrings: the help must not come from them."""
+    done = creg_cli(command, "--help", python=python)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"usage: python -m creg {command}")
+    assert "python -m creg: " not in done.stdout  # no sentence lost
 
 
 @pytest.mark.parametrize("args, says", [

@@ -24,8 +24,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND",
                                      required=True)
     run_demo = commands.add_parser(
-        "demo", help=demo.__doc__.splitlines()[0].split(": ", 1)[1],
-        description=demo.__doc__.split("\n\n")[1])
+        "demo", help=demo.HELP, description=demo.DESCRIPTION)
     demo.add_arguments(run_demo)
     run_demo.set_defaults(run=demo.run, check=demo.check_arguments,
                           parser=run_demo)
@@ -33,10 +32,9 @@ def build_parser():
                                  description=_CONFIG_HELP)
     config.set_defaults(run=_config, check=lambda parser, args: None,
                         parser=config)
-    doc = _sweep_command.__doc__
     run_sweep = commands.add_parser(
-        "sweep", help=doc.splitlines()[0].split(": ", 1)[1],
-        description=doc.split("\n\n")[1])
+        "sweep", help=_sweep_command.HELP,
+        description=_sweep_command.DESCRIPTION)
     _sweep_command.add_arguments(run_sweep)
     run_sweep.set_defaults(run=_sweep_command.run,
                            check=_sweep_command.check_arguments,

@@ -1,10 +1,12 @@
-"""python -m creg sweep: choose l2 and the dropout rate by cross-validation.
-
+# The command's help is text, not the docstring: python -OO strips those.
+HELP = "choose l2 and the dropout rate by cross-validation."
+DESCRIPTION = """\
 Trains one network per (l2, dropout) pair and fold on the bundled data with
 creg.sweep, all runs at once on every core, then prints one row per pair
 (mean validation accuracy over the folds, why the runs ended) and the best
-pair.
-"""
+pair."""
+__doc__ = f"python -m creg sweep: {HELP}\n\n{DESCRIPTION}\n"
+
 import argparse
 import functools
 import math

@@ -1,5 +1,6 @@
-"""`python -m creg demo`: Nielsen's chapter 3 on real MNIST images.
-
+# The command's help is text, not the docstring: python -OO strips those.
+HELP = "Nielsen's chapter 3 on real MNIST images."
+DESCRIPTION = """\
 Nielsen's overfitting experiment on the 5,000 MNIST images that ship with
 creg: a [784, 30, 10] sigmoid network (cross-entropy, "large" N(0, 1)
 initial weights, batch 10, lr 0.5) trained for 400 epochs on 1,000 images
@@ -10,8 +11,9 @@ and its last value (mean +- sd over the seeds), the gap, % weights
 exactly zero, seconds per run, beside the numbers Nielsen's book gives.
 `--costs` instead trains the same network with three output/cost pairs
 (Karpathy's tip: softmax over L2 regression).  `--plot out.png` draws the
-curves (needs matplotlib).
-"""
+curves (needs matplotlib)."""
+__doc__ = f"`python -m creg demo`: {HELP}\n\n{DESCRIPTION}\n"
+
 import argparse
 import importlib.util
 import os
@@ -330,7 +332,7 @@ def check_arguments(parser, args):
 def main(argv=None, out=None):
     """Parse `argv` (sys.argv[1:] by default) and run the demo."""
     parser = argparse.ArgumentParser(prog="python -m creg demo",
-                                     description=__doc__.splitlines()[0])
+                                     description=HELP)
     add_arguments(parser)
     args = parser.parse_args(argv)
     check_arguments(parser, args)
