@@ -62,8 +62,10 @@ CREG_FN(activation_forward)(real *A, const real *Z, ptrdiff_t B, ptrdiff_t O,
         }
         break;
     case CREG_ACT_RELU:
+        /* NaN stays NaN (an overflow inside the network, inf - inf, must
+         * reach the outputs' finiteness checks); +0 for every other z <= 0 */
         for (ptrdiff_t i = 0; i < count; ++i) {
-            A[i] = Z[i] > 0 ? Z[i] : 0;
+            A[i] = Z[i] > 0 || Z[i] != Z[i] ? Z[i] : 0;
         }
         break;
     case CREG_ACT_SOFTMAX:

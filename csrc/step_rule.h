@@ -115,10 +115,10 @@ step(vec w, vec *v, vec acc, real scale, const coefficients *k,
         }
     }
     if (prox) {
+        /* w - w: +0, or NaN for a NaN weight (update.c's step_row) */
         const vec hi = w - k->threshold, lo = w + k->threshold;
-        const vec zero = {0};
         w = select_where(w > k->threshold, hi,
-                         select_where(w < -k->threshold, lo, zero));
+                         select_where(w < -k->threshold, lo, w - w));
     }
     return w;
 }

@@ -59,7 +59,9 @@ step_row(real *restrict w, real *restrict v, const real *restrict g,
         real wi = w[i] + step;
         if (prox) {
             const real shrunk = R_FABS(wi) - threshold;
-            wi = shrunk > 0 ? sign_of(wi) * shrunk : 0;
+            /* wi - wi: +0, or NaN for a NaN weight, which must reach
+             * the epoch's finiteness check, not become a zero */
+            wi = shrunk > 0 ? sign_of(wi) * shrunk : wi - wi;
         }
         w[i] = wi;
     }

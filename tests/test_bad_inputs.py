@@ -1443,6 +1443,34 @@ def test_settings_assigned_after_construction_are_checked(attribute, value,
             net.predict(X[:5])
 
 
+def _overflowing_relu_net():
+    """Layer 2 overflows float32 to inf, layer 3 meets inf - inf = NaN;
+    relu(NaN) was 0, so every row came out a finite softmax(0, 0, 0)."""
+    net = creg.Network([2, 2, 2, 2, 3], hidden="relu", output="softmax",
+                       dtype="float32", seed=0)
+    for W, values in zip(net.weights, ([[1e20, 1e20], [1e20, 1e20]],
+                                       [[1e20, 0], [1e20, 0]],
+                                       [[1, -0.5], [-0.5, 1]],
+                                       [[1e-40, 0], [0, 1e-40], [0, 0]])):
+        W[...] = values
+    for b in net.biases:
+        b[...] = 0
+    return net
+
+
+def test_a_hidden_relu_overflow_is_refused_not_hidden():
+    X, y = np.ones((40, 2), np.float32), np.zeros(40, int)
+    with pytest.raises(ValueError, match="outputs overflow float32"):
+        _overflowing_relu_net().predict_proba(X)
+    assert np.isnan(_overflowing_relu_net().cost(X, y))  # what it finds
+    # at every batch size (the step kernels skip rows of zero deltas
+    # from 16 rows up, where 0 * inf would have made the weights NaN)
+    for batch_size in (1, 16, 32):
+        with pytest.raises(creg.DivergenceError):
+            _overflowing_relu_net().fit(X, y, epochs=1, lr=0.1,
+                                        batch_size=batch_size)
+
+
 def test_finite_inputs_whose_sum_overflows_are_accepted():
     # _check_finite sums X in one pass; finite values near the dtype's
     # largest overflow that sum, and must still pass (without a warning):

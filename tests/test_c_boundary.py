@@ -64,6 +64,31 @@ def test_validation_set_larger_than_training_set_under_python_O():
 
 # ----------------------------------------------- _core checks are real
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows", [4, 32])  # scalar and vector step paths
+def test_the_prox_step_keeps_a_nan_weight_nan(dtype, rows):
+    """The soft-threshold's comparisons are false for NaN: it made a NaN
+    weight an exact zero the epoch's finiteness check never saw.  A NaN
+    velocity is a way in that no forward pass refuses first."""
+    spec = NetSpec((30, 20, 2), "relu", "sigmoid", "cross_entropy")
+    rng = np.random.default_rng(0)
+    params = rng.normal(0, 0.1, _core.param_count(spec)).astype(dtype)
+    velocity = np.zeros_like(params)
+    velocity[5] = np.nan
+    X = rng.random((rows, 30)).astype(dtype)
+    Y = np.zeros((rows, 2), dtype)
+    _core.train_batches(
+        params, velocity, np.zeros(_core.train_scratch_size(spec, rows),
+                                   dtype),
+        np.zeros(_core.workspace_size(spec, rows), dtype), X, Y, None,
+        batch_size=rows, first_batch=0, n_batches=1, net=spec,
+        rule=StepRule(lr=0.1, momentum=0.9, l1=1.0, l1_prox=True),
+        noise=Noise(), n_threads=1)
+    assert np.isnan(params[5])
+    zeros = params[np.flatnonzero(params == 0)]
+    assert zeros.size > 100 and not np.signbit(zeros).any()  # +0 as before
+
+
 def _core_calls(dtype):
     """(name, call) pairs that each hand _core a buffer too small or a shape
     that does not match; each must raise ValueError."""
