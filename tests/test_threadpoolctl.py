@@ -198,6 +198,20 @@ def test_show_config_reports_threadpoolctls_runtime():
         assert creg.show_config(as_dict=True)["threads"]["default"] == 1
 
 
+def test_the_penalty_in_a_cost_does_not_depend_on_blas_threads():
+    """The L2 penalty was summed by BLAS's ddot, in an order that varies
+    with OpenBLAS's threads (7e-15 apart on 2 of them)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 784)).astype(np.float32)
+    y = rng.integers(0, 10, 300)
+    net = creg.Network([784, 257, 10], seed=0)
+    costs = set()
+    for threads in (1, 2, 3):
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            costs.add(net.cost(X, y, l2=1.0))
+    assert len(costs) == 1, costs
+
+
 _TORCH_THEN_CREG_DEFAULT = """
 import glob, json, os, sys
 sys.path.insert(0, sys.argv[1])

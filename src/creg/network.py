@@ -780,7 +780,9 @@ class Network:
             # in float64: float32 weights near 2e19 square beyond its range
             r = w.ravel().astype(np.float64, copy=False)
             if l2:
-                total += 0.5 * l2 * float(np.dot(r, r))
+                # not np.dot: BLAS sums in an order that varies with its
+                # thread count, and costs are reduced in a fixed order
+                total += 0.5 * l2 * float(np.square(r).sum())
             if l1:
                 total += l1 * float(np.abs(r).sum())
         return total
