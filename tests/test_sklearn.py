@@ -460,3 +460,36 @@ def test_missing_scikit_learn_gives_an_install_hint():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, timeout=60).stdout
     assert "pip install scikit-learn" in out
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_second_fit_at_once_is_refused_and_the_first_kept(method):
+    """Two threads fitting one estimator left n_features_in_ and classes_
+    of one fit beside network_ of the other, with no error."""
+    import threading
+    import time
+
+    from creg import sklearn as creg_sklearn
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20000, 5)), rng.integers(0, 3, 20000)
+    estimator = CregClassifier(hidden_layer_sizes=(8,), epochs=3,
+                               random_state=0)
+    worker = threading.Thread(target=estimator.fit, args=(X, y))
+    worker.start()
+    deadline = time.time() + 30
+    while id(estimator) not in creg_sklearn._FITTING and \
+            time.time() < deadline:
+        time.sleep(0.001)
+    with pytest.raises(RuntimeError, match="CregClassifier is already "
+                       "fitting in another thread"):
+        if method == "fit":
+            estimator.fit(X[:50, :3], np.array(["a", "b"] * 25))
+        else:
+            estimator.partial_fit(X[:50], y[:50], classes=[0, 1, 2])
+    worker.join()
+    assert estimator.n_features_in_ == 5
+    assert estimator.network_.sizes == (5, 8, 3)
+    assert list(estimator.classes_) == [0, 1, 2]
+    assert id(estimator) not in creg_sklearn._FITTING
+    estimator.fit(X[:50, :3], np.array(["a", "b"] * 25))  # free again
+    assert estimator.network_.sizes == (3, 8, 2)

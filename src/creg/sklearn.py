@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import threading
 from collections.abc import Mapping, Set as AbstractSet
 from typing import Any, Optional, Sequence, TypeVar, Union
 
@@ -91,6 +92,11 @@ _RandomState = Union[int, np.random.RandomState, None]
 
 # Numbers that scikit-learn's Interval would also take as bools (True is
 # an Integral) but never mean one.
+# The estimators a fit or partial_fit is running on (by id), so that a
+# second one at once is refused: it would mix two fits' attributes.
+_FITTING: set[int] = set()
+_FITTING_LOCK = threading.Lock()
+
 _NUMBERS = ("l2", "l1", "max_norm", "dropout", "input_noise", "lr",
             "momentum", "batch_size", "epochs", "validation_fraction",
             "n_iter_no_change", "n_threads", "hidden_layer_sizes")
@@ -366,13 +372,27 @@ class _CregEstimator(BaseEstimator):
         # Nothing lost: a refused or failed call leaves every attribute as
         # it was (a fresh fit trains a new network and installs it only at
         # the end; creg itself rolls back the weights of a diverged epoch).
-        saved = dict(self.__dict__)
+        claimed = False  # set before the entry: a Ctrl-C between is safe
         try:
-            return self._fit_unsafe(X, y, incremental, classes)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
+            with _FITTING_LOCK:
+                if id(self) in _FITTING:
+                    raise RuntimeError(
+                        f"{type(self).__name__} is already fitting in "
+                        "another thread; fit each estimator in one thread "
+                        "at a time (sklearn.base.clone makes another)")
+                claimed = True
+                _FITTING.add(id(self))
+            saved = dict(self.__dict__)
+            try:
+                return self._fit_unsafe(X, y, incremental, classes)
+            except BaseException:
+                self.__dict__.clear()
+                self.__dict__.update(saved)
+                raise
+        finally:
+            if claimed:
+                with _FITTING_LOCK:
+                    _FITTING.discard(id(self))
 
     def _fit_unsafe(self: _Estimator, X: Any, y: Any, incremental: bool,
                     classes: Any) -> _Estimator:
