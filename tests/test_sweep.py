@@ -257,8 +257,19 @@ def test_table_and_best():
     assert [(r["lr"], r["l2"]) for r in rows] == [
         (1e-6, 0.0), (1e-6, 1.0), (0.5, 0.0), (0.5, 1.0)]
     for row, run in zip(rows, result):
-        assert row["ended"] == "epochs" and row["epochs"] == 5
+        assert row["ended"] == "epochs" and row["epochs_run"] == 5
         assert row["eval_accuracy"] == run.history.eval_accuracy[-1]
+    # a grid that varies epochs keeps the setting beside what each ran
+    stopped = creg.sweep(X, y, SIZES, {"epochs": [2, 60]}, lr=0.5,
+                         validation_data=(X_val, y_val),
+                         early_stopping=True, patience=1)
+    table = stopped.table()
+    rows = (table.to_dict("records") if hasattr(table, "to_dict")
+            else table)
+    assert [r["epochs"] for r in rows] == [2, 60]
+    assert [r["epochs_run"] for r in rows] == [
+        run.history.epochs for run in stopped]
+    assert rows[1]["epochs_run"] < 60
     best = result.best("eval_cost")
     costs = [r.metric("eval_cost") for r in result]
     assert result.scores("eval_cost") == costs

@@ -233,8 +233,9 @@ class SweepResult:
 
     def table(self) -> Any:
         """One row per run: point, seed, fold, the settings the grid
-        varies, why it ended, its epochs, the last epoch's metrics and
-        its seconds of training.
+        varies, why it ended, the epochs it ran (``epochs_run``: the
+        grid may vary ``epochs``, the setting), the last epoch's metrics
+        and its seconds of training.
 
         Returns
         -------
@@ -251,13 +252,13 @@ class SweepResult:
         [0.1, 0.2]
         """
         columns = ["point", "seed", "fold", *self._varying, "ended",
-                   "epochs", *METRICS, "seconds"]
+                   "epochs_run", *METRICS, "seconds"]
         rows = []
         for run in self.runs:
             row = {"point": run.point, "seed": run.seed, "fold": run.fold}
             row.update({name: run.params.get(
                 name, arguments.DEFAULTS.get(name)) for name in self._varying})
-            row.update(ended=run.ended, epochs=run.history.epochs)
+            row.update(ended=run.ended, epochs_run=run.history.epochs)
             row.update({name: run.metric(name) for name in METRICS})
             row["seconds"] = float(sum(run.history.seconds))
             rows.append(row)
