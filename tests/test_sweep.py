@@ -402,6 +402,10 @@ ROWS = np.arange(N)
      "EarlyStopping"),
     (dict(grid={"lr": [0.1]}, lr=0.2), ValueError, "both in grid"),
     (dict(grid={"early_stopping": [True]}), ValueError, "validation_data"),
+    # before any run, naming the point, for numpy's True as well
+    (dict(grid={"early_stopping": np.array([False, True])}), ValueError,
+     f"grid point 1 (early_stopping={np.True_!r}): early_stopping=True "
+     "watches"),
     (dict(grid={"lr": [0.1]}, seeds=[]), ValueError, "seeds is empty"),
     (dict(grid={"lr": [0.1]}, seeds=3), TypeError, "seeds must be a list"),
     (dict(grid={"lr": [0.1]}, seeds=[-1]), ValueError, "seed must be in"),

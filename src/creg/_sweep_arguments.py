@@ -124,8 +124,9 @@ def check_point(index, params, has_validation):
                        params.get("lr_schedule"))
         if not has_validation:
             check.needs_validation_data(
-                stopper is True or isinstance(stopper, EarlyStopping)
-                and stopper.score is None, params.get("lr_schedule"))
+                stopper.score is None if isinstance(stopper, EarlyStopping)
+                else check.early_stopping(stopper),  # np.True_ too
+                params.get("lr_schedule"))
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"grid point {index} ({shown(params)}): {exc}"
                         ) from None
