@@ -124,6 +124,23 @@ def test_user_estimator_is_left_alone():
     assert search.best_estimator_.n_threads is None
 
 
+def test_best_estimator_keeps_an_n_threads_the_grid_chose():
+    """The search runs each fit on one thread and puts the user's
+    n_threads back on best_estimator_, but not over best_params_'s."""
+    from sklearn.pipeline import make_pipeline
+    X, y = creg.datasets.load_digits()
+    X, y = X[:200], y[:200]
+    estimator = CregClassifier((8,), epochs=1, random_state=0)
+    search = CregSearchCV(estimator, {"n_threads": [2]}, cv=2).fit(X, y)
+    assert search.best_estimator_.n_threads == 2
+    pipe = make_pipeline(estimator)
+    search = CregSearchCV(pipe, {"cregclassifier__n_threads": [2]},
+                          cv=2).fit(X, y)
+    assert search.best_estimator_[-1].n_threads == 2
+    assert GridSearchCV(pipe, {"cregclassifier__n_threads": [2]}, cv=2
+                        ).fit(X, y).best_estimator_[-1].n_threads == 2
+
+
 @parametrize_with_checks([
     CregSearchCV(CregClassifier(random_state=0), {"l2": [0.0, 1.0]}, cv=2),
     CregSearchCV(CregRegressor(random_state=0), {"l2": [0.0, 1.0]}, cv=2)])

@@ -989,13 +989,13 @@ return_train_score
         finally:
             self.set_params(estimator=own["estimator"], n_jobs=own["n_jobs"])
         if hasattr(self, "best_estimator_"):
-            # not where the best parameters put an estimator of their own
-            # (a grid over a Pipeline's steps)
+            # not where the best parameters set it, or put an estimator
+            # of their own (a grid over a Pipeline's steps)
             grid = getattr(self, "best_params_", {})
             self.best_estimator_.set_params(**{
                 key: value for key, value in restore.items()
                 if not any("__".join(key.split("__")[:i]) in grid
-                           for i in range(1, key.count("__") + 1))})
+                           for i in range(1, key.count("__") + 2))})
         return self
 
 
