@@ -226,6 +226,20 @@ def test_cv_path_is_the_plain_path_scored_by_its_folds(digits, n_threads):
     assert [p.cv_cost_sd for p in path] == list(np.std(cost, axis=0))
 
 
+def test_cv_path_gives_each_chain_its_own_early_stopping(digits):
+    """The chains run at once: one shared EarlyStopping was 'in use by a
+    fit in another thread' whenever n_threads was over 1."""
+    (X, y), (X_val, y_val) = digits
+    args = dict(sizes=[64, 12, 10], l1=[8.0, 1.0], epochs=6, lr=0.5,
+                dtype="float64", validation_data=(X_val, y_val))
+    paths = [regularization_path(X, y, cv=3, n_threads=n_threads,
+                                 early_stopping=creg.EarlyStopping(2),
+                                 **args) for n_threads in (1, 2)]
+    for p, q in zip(*paths):
+        assert np.array_equal(p.params, q.params)
+        assert p.cv_accuracy == q.cv_accuracy
+
+
 def test_cv_by_a_number_of_folds_or_a_splitter(digits):
     (X, y), _ = digits
     args = dict(sizes=[64, 10], l2=[1.0, 0.1], epochs=1, lr=0.5)

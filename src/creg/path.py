@@ -18,6 +18,7 @@ import numpy as np
 from creg import _validation as check
 from creg._path_folds import walk_all
 from creg._sweep_arguments import splits
+from creg.early_stopping import EarlyStopping
 from creg.network import Network
 
 _NETWORK_ARGS = ("hidden", "output", "cost", "init", "dtype", "seed")
@@ -324,10 +325,15 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
 
     def walk(X, y, validation_data, n_threads, net=None):
         """The points of one warm-started walk down the strengths."""
+        settings = kwargs
+        stopper = kwargs.get("early_stopping")
+        if net is None and isinstance(stopper, EarlyStopping):
+            # cv's chains run at once: each its own, as a sweep's runs
+            settings = {**kwargs, "early_stopping": stopper._copy()}
         net = net or Network(sizes, **network_args)
         return [_point(net, strength, net.fit(
             X, y, validation_data=validation_data, n_threads=n_threads,
-            **{name: strength}, **kwargs)) for strength in strengths]
+            **{name: strength}, **settings)) for strength in strengths]
 
     n_threads = kwargs.pop("n_threads", None)
     if cv is None:
