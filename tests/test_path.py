@@ -88,6 +88,14 @@ def test_cv_path_names_x_for_bad_rows(digits):
     X[-1, 3] = np.nan  # in the last fold's test rows
     with pytest.raises(ValueError, match="Input X contains NaN"):
         regularization_path(X, y, [64, 10], l1=[1.0], cv=3, epochs=1)
+    X[-1, 3] = 1e39  # inf in float32, in whichever fold: X, never X_val
+    for _ in range(3):
+        with pytest.raises(ValueError, match=r"Input X contains infinity "
+                           r".*dtype\('float32'\)"):
+            regularization_path(X, y, [64, 10], l1=[1.0], cv=3, epochs=1,
+                                dtype="float32")
+    with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\)"):
+        regularization_path(X[:0], y[:0], [64, 10], l1=[1.0], cv=2)
 
 
 def test_history_layer_norms_sparsity_and_clamping(digits):

@@ -437,6 +437,14 @@ def test_bad_arguments_name_the_argument(kwargs, error, words):
     assert words in str(info.value)
 
 
+@pytest.mark.parametrize("cv", [None, 2])
+def test_x_without_rows_is_named_as_without_cv(cv):
+    X, y = data()
+    with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\) "
+                       r"\(shape=\(0, 12\)\) while a minimum of 1"):
+        creg.sweep(X[:0], y[:0], SIZES, {"lr": [0.1]}, cv=cv)
+
+
 def test_patience_none_is_fit_s_default():
     X, y = data()
     result = creg.sweep(X, y, SIZES, {"patience": [None, 3]}, epochs=1)

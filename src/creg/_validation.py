@@ -558,6 +558,19 @@ def matrix(X, name="X", *, dtype=None):
     return converted
 
 
+def matrix(name, X):
+    """X as a numeric array of at least one row and one column, as it is
+    (no copy, no cast)."""
+    array = _as_numeric_array(name, X)
+    _two_d(name, array)
+    for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
+        if array.shape[axis] == 0:
+            raise ValueError(
+                f"Found array with 0 {what} (shape={array.shape}) while a "
+                f"minimum of 1 is required ({name}).")
+    return array
+
+
 def features(X, dtype, n_features, name="X", *, avoid=None, finite=True,
              hint=""):
     """X as a C-contiguous, aligned (n, n_features) array of `dtype`;
@@ -566,13 +579,7 @@ def features(X, dtype, n_features, name="X", *, avoid=None, finite=True,
     the NaN/inf check to the caller (fit: its first epoch finds them, and
     then calls this again on the result to raise the same error).  hint
     ends the message of a wrong width."""
-    array = _as_numeric_array(name, X)
-    _two_d(name, array)
-    for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
-        if array.shape[axis] == 0:
-            raise ValueError(
-                f"Found array with 0 {what} (shape={array.shape}) while a "
-                f"minimum of 1 is required ({name}).")
+    array = matrix(name, X)
     if array.shape[1] != n_features:
         raise ValueError(
             f"{name} has {array.shape[1]} features, but the network is "

@@ -339,9 +339,9 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
     if cv is None:
         points = walk(X, y, validation_data, n_threads, net)
     else:
-        X = check._as_numeric_array("X", X)
-        # the folds' test rows are X's, which their fits would call X_val
-        check._check_finite("X", X)
+        # the folds' test rows are X's, which their fits would call X_val;
+        # finite in the network's dtype (1e39 is inf in float32)
+        X = check.features(X, net.dtype, net.sizes[0])
         folds = splits(cv, X, np.asarray(y))
         points, *fold_points = walk_all(walk, X, y, validation_data, folds,
                                         n_threads)
