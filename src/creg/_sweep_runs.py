@@ -34,7 +34,7 @@ class Data:
         self.X, self.y, self.validation_data = X, y, validation_data
         self.splits = None
         if cv is not None:
-            self.splits = splits(cv, check.matrix("X", X), np.asarray(y))
+            self.splits = splits(cv, check.nonempty_2d("X", X), np.asarray(y))
         self.folds = (list(range(len(self.splits))) if self.splits
                       else [None])
         self.has_validation = (cv is not None

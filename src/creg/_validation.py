@@ -558,7 +558,7 @@ def matrix(X, name="X", *, dtype=None):
     return converted
 
 
-def matrix(name, X):
+def nonempty_2d(name, X):
     """X as a numeric array of at least one row and one column, as it is
     (no copy, no cast)."""
     array = _as_numeric_array(name, X)
@@ -579,7 +579,7 @@ def features(X, dtype, n_features, name="X", *, avoid=None, finite=True,
     the NaN/inf check to the caller (fit: its first epoch finds them, and
     then calls this again on the result to raise the same error).  hint
     ends the message of a wrong width."""
-    array = matrix(name, X)
+    array = nonempty_2d(name, X)
     if array.shape[1] != n_features:
         raise ValueError(
             f"{name} has {array.shape[1]} features, but the network is "
