@@ -492,6 +492,18 @@ def test_sparse_x_is_named_with_or_without_cv(cv):
         creg.sweep(sparse.csr_matrix(X), y, SIZES, {"lr": [0.1]}, cv=cv)
 
 
+def test_best_accuracy_of_a_regression_says_why_there_is_none():
+    X, _ = data()
+    Y = np.random.default_rng(0).normal(size=(N, SIZES[-1]))
+    result = creg.sweep(X, Y, SIZES, {"lr": [0.01, 0.02]}, output="linear",
+                        cv=2, epochs=1)
+    assert result.best().params == result.best("eval_cost").params
+    with pytest.raises(ValueError, match="eval_accuracy is not defined for "
+                       r"a linear output \(a regression\): rank by "
+                       "eval_cost"):
+        result.best("eval_accuracy")
+
+
 def test_best_of_an_empty_result_says_why():
     result = sweeps.SweepResult(runs=[], points=[{}], planned=1,
                                 interrupted=True)

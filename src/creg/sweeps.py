@@ -338,6 +338,11 @@ class SweepResult:
         0.1
         """
         metric = self._metric(metric)
+        if metric.endswith("accuracy") and all(
+                run.network.output == "linear" for run in self.runs):
+            raise ValueError(
+                f"{metric} is not defined for a linear output (a "
+                f"regression): rank by {metric[:-len('accuracy')]}cost")
         sign = 1.0 if metric.endswith("accuracy") else -1.0
         ranks = [-math.inf if math.isnan(s) else sign * s
                  for s in self.scores(metric)]
