@@ -369,6 +369,16 @@ ROWS = np.arange(N)
     (dict(grid={"learning_rate": [0.1]}), TypeError, "'lr'"),
     (dict(grid={"lr": [0.1]}, alpha=1.0), TypeError, "alpha"),
     (dict(grid={"seed": [1, 2]}), TypeError, "seeds="),
+    # other libraries' names: what the sweep itself calls them
+    (dict(grid={"lr": [0.1]}, random_state=1), TypeError,
+     "'random_state': the seeds are seeds=[...]"),
+    (dict(grid={"activation": ["tanh"]}), TypeError,
+     "creg calls the hidden layers' activation 'hidden', a setting of the "
+     "sweep or of its grid"),
+    (dict(grid={"learning_rate": [0.1]}), TypeError,
+     "creg calls the learning rate 'lr'"),
+    (dict(grid={"sizes": [[12, 3]]}), TypeError,
+     "the layer sizes are sweep's argument sizes"),
     (dict(grid={"lr": [0.1]}, n_threads_=1), TypeError, "n_threads_"),
     (dict(grid={"X": [1]}), TypeError, "X cannot be set in grid"),
     (dict(grid={"lr": [0.1]}, verbose_=1), TypeError, "verbose_"),

@@ -65,6 +65,19 @@ def _check_name(name, where):
         hint = (f": it is the sweep's own argument, {SWEEP_OWNED[name]}"
                 if SWEEP_OWNED[name] else "")
         raise TypeError(f"{name} cannot be set in {where}{hint}")
+    concept, _ = check._concept(name)  # another library's name for it
+    head = f"creg.sweep() got an unexpected keyword argument {name!r}"
+    if concept == "the seed":
+        raise TypeError(f"{head}: the seeds are seeds=[...]")
+    if concept == "the layer sizes":
+        raise TypeError(f"{head}: the layer sizes are sweep's argument "
+                        "sizes, the same for every run")
+    if concept is not None:
+        names = check._CONCEPTS[concept]
+        ours = names.get("fit", names.get("Network"))
+        if ours in NETWORK_SETTINGS or ours in FIT_SETTINGS:
+            raise TypeError(f"{head}: creg calls {concept} {ours!r}, a "
+                            f"setting of the sweep or of its grid")
     raise TypeError(check.unexpected_keyword(name, "fit", "creg.sweep"))
 
 
