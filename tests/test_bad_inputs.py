@@ -1471,6 +1471,28 @@ def test_a_hidden_relu_overflow_is_refused_not_hidden():
                                         batch_size=batch_size)
 
 
+@pytest.mark.parametrize("change, fragment", [
+    (lambda net: setattr(net, "seed", -1), "seed must be in [0, 2**63)"),
+    (lambda net: setattr(net, "seed", 2**64), "seed must be in [0, 2**63)"),
+    (lambda net: net.weights[0].__setitem__((0, 0), np.nan),
+     "net.weights[0] contains NaN or infinity"),
+])
+def test_settings_a_callback_changes_are_checked_as_before_fit(change,
+                                                               fragment):
+    """A seed set by an lr_schedule met Cython's OverflowError; a NaN
+    weight was blamed on training ('diverged') and kept."""
+    X, y = creg.datasets.load_digits(dtype="float32")
+    net = creg.Network([64, 10, 10], seed=0)
+
+    def schedule(epoch, history):
+        if epoch == 1:
+            change(net)
+        return 0.1
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        net.fit(X[:100], y[:100], epochs=3, lr_schedule=schedule)
+    assert net.epochs_trained == 1
+
+
 def test_finite_inputs_whose_sum_overflows_are_accepted():
     # _check_finite sums X in one pass; finite values near the dtype's
     # largest overflow that sum, and must still pass (without a warning):

@@ -1182,6 +1182,9 @@ class Network:
         spec, chunk = self._spec, 1
         for epoch in range(plan["epochs"]):
             lr = tracker.lr_for(epoch, history)
+            if epoch:  # what fit checked first, a callback may have set
+                check.seed(self.seed)
+                self._check_finite_parameters()
             step = StepRule(lr=lr, momentum=rule["momentum"], l2=rule["l2"],
                             l1=rule["l1"], l1_prox=rule["prox"],
                             max_norm=rule["max_norm"])
