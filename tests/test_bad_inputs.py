@@ -1493,6 +1493,21 @@ def test_settings_a_callback_changes_are_checked_as_before_fit(change,
     assert net.epochs_trained == 1
 
 
+def test_pandas_missing_value_in_x_is_a_nan():
+    """pd.NA in a nullable-dtype frame was a TypeError about 'NAType';
+    np.nan in the same frame is 'Input X contains NaN.'"""
+    pd = pytest.importorskip("pandas")
+    X, y = creg.datasets.load_digits()
+    frame = pd.DataFrame(X[:50]).astype("Float64")
+    frame.iloc[2, 3] = pd.NA
+    net = creg.Network([64, 8, 10], seed=0)
+    for call in (lambda: net.fit(frame, y[:50], epochs=1),
+                 lambda: net.predict(frame),
+                 lambda: creg.expand(frame, (8, 8))):
+        with pytest.raises(ValueError, match=r"^Input X contains NaN\.$"):
+            call()
+
+
 def test_finite_inputs_whose_sum_overflows_are_accepted():
     # _check_finite sums X in one pass; finite values near the dtype's
     # largest overflow that sum, and must still pass (without a warning):

@@ -474,6 +474,9 @@ def _as_numeric_array(name, value, labels=False):
             f"Input {name} contains infinity or a value too large for "
             "dtype('float64').") from None
     except (TypeError, ValueError) as exc:
+        # pandas' missing value (nullable dtypes) is a NaN to the user
+        if any(type(item).__name__ == "NAType" for item in array.flat):
+            raise ValueError(f"Input {name} contains NaN.") from None
         # numpy's own words, e.g. "float() argument must be a string or a
         # real number, not 'dict'", which sklearn's checks match.
         raise TypeError(f"{name} must be numeric: {exc}{unknown}") from None
