@@ -455,6 +455,20 @@ def test_x_without_rows_is_named_as_without_cv(cv):
         creg.sweep(X[:0], y[:0], SIZES, {"lr": [0.1]}, cv=cv)
 
 
+def _nan_after_one_epoch(epoch, history):
+    return 0.1 if epoch < 1 else float("nan")
+
+
+def test_an_error_inside_a_run_names_the_run():
+    X, y = data()
+    with pytest.raises(ValueError, match=r"^run 1 \(grid point 1: epochs=3, "
+                       r"lr_schedule=<function _nan_after_one_epoch .*>; "
+                       r"seed 0\): lr_schedule\(1, history\) returned nan"):
+        creg.sweep(X, y, SIZES, [{"lr": 0.1},
+                                 {"lr_schedule": _nan_after_one_epoch}],
+                   epochs=3, n_threads=1)
+
+
 def test_patience_none_is_fit_s_default():
     X, y = data()
     result = creg.sweep(X, y, SIZES, {"patience": [None, 3]}, epochs=1)

@@ -161,6 +161,12 @@ class Plan:
         return type(exc)(f"grid point {self.point} ({shown(self.params)}): "
                          f"{exc}")
 
+    def who(self):
+        """'run i (grid point p: its settings; seed s, fold f)'."""
+        fold = "" if self.fold is None else f", fold {self.fold}"
+        return (f"run {self.index} (grid point {self.point}: "
+                f"{shown(self.params)}; seed {self.seed}{fold})")
+
     def train(self, n_threads, stop):
         """(History, why it ended, the divergence message or None), or
         KeyboardInterrupt once stop is set."""
@@ -175,6 +181,12 @@ class Plan:
                     **self.fit_settings)
         except DivergenceError as exc:
             return exc.history, "diverged", str(exc)
+        except (TypeError, ValueError) as exc:
+            # creg's own checks (of what a callback returned, say), named
+            # as the run's warnings are; a subclass is raised as it is
+            if type(exc) in (TypeError, ValueError):
+                raise type(exc)(f"{self.who()}: {exc}") from None
+            raise
         finally:
             self.data.release(self.template, self.fold)
         ended = "early_stopping" if history.stopped_early else "epochs"
@@ -233,10 +245,7 @@ def show_warnings(plans):
             runs_of.setdefault((message, category), []).append(plan)
     for (message, category), runs in runs_of.items():
         if len(runs) == 1:
-            plan = runs[0]
-            fold = "" if plan.fold is None else f", fold {plan.fold}"
-            who = (f"run {plan.index} (grid point {plan.point}: "
-                   f"{shown(plan.params)}; seed {plan.seed}{fold})")
+            who = runs[0].who()
         else:
             first = ", ".join(str(plan.index) for plan in runs[:8])
             who = f"{len(runs)} runs ({first}{', ...' if runs[8:] else ''})"
