@@ -82,6 +82,8 @@ def test_restore_decides_the_weights_of_a_fit_that_was_not_stopped(restore):
     assert stop.best_epoch < 39  # the last epoch was not the best one
     kept = stop.best_epoch + 1 if restore == "always" else 40
     assert np.array_equal(net.params, _weights_after(kept))
+    assert hist.restored_epoch == (stop.best_epoch if restore == "always"
+                                   else -1)
 
 
 def test_patience_none_never_stops_but_finds_the_best_epoch():

@@ -469,6 +469,27 @@ def test_an_error_inside_a_run_names_the_run():
                    epochs=3, n_threads=1)
 
 
+def test_an_early_stopped_run_is_scored_on_the_weights_it_kept():
+    """best() ranked early-stopped runs by their last epoch, whose weights
+    early stopping had thrown away."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 12))
+    y = (X[:, 0] + 0.8 * rng.normal(size=200) > 0).astype(int)
+    X_val = rng.normal(size=(100, 12))
+    y_val = (X_val[:, 0] > 0).astype(int)
+    result = creg.sweep(X, y, [12, 16, 2], {"lr": [0.5, 2.0]}, epochs=40,
+                        early_stopping=True, patience=3,
+                        validation_data=(X_val, y_val), dtype="float64")
+    assert [run.ended for run in result] == ["early_stopping"] * 2
+    for run in result:
+        kept = run.history.restored_epoch
+        assert kept == run.history.best_epoch < run.history.epochs - 1
+        assert run.metric("eval_accuracy") == \
+            run.history.eval_accuracy[kept] == \
+            run.network.accuracy(X_val, y_val)
+        assert run.metric("eval_accuracy") == max(run.history.eval_accuracy)
+
+
 def test_patience_none_is_fit_s_default():
     X, y = data()
     result = creg.sweep(X, y, SIZES, {"patience": [None, 3]}, epochs=1)

@@ -34,7 +34,9 @@ class History:
     ``stopped_early`` says whether early stopping or a schedule ended the
     fit and ``best_epoch`` (0-based; -1 without validation data or early
     stopping) the epoch of the best validation score, whose weights early
-    stopping keeps.  ``repr`` gives a one-line summary, `plot` the curves.
+    stopping keeps; ``restored_epoch`` is that epoch where it put them back
+    at the end of the fit, else -1 (the network holds the last epoch's).
+    ``repr`` gives a one-line summary, `plot` the curves.
 
     Examples
     --------
@@ -60,6 +62,7 @@ class History:
     layer_zero_fraction: list = field(default_factory=list)
     stopped_early: bool = False
     best_epoch: int = -1
+    restored_epoch: int = -1
     train_metrics: str = "running"
 
     @property

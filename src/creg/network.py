@@ -1226,6 +1226,7 @@ class Network:
                 break
         restored = tracker.restore_best(history, self.params)
         if restored is not None:
+            history.restored_epoch = restored
             _warnings.warn_restored(restored, history.epochs,
                                     _best_score(tracker.monitor, history))
         return history

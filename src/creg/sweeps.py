@@ -80,8 +80,9 @@ class SweepRun:
     message: Optional[str] = None
 
     def metric(self, name: str) -> float:
-        """The last recorded epoch's value of `name` (one of METRICS), NaN
-        when there is none.
+        """The value of `name` (one of METRICS) at the epoch whose weights
+        the run's network holds: the last, or the one early stopping put
+        back (``history.restored_epoch``); NaN when there is none.
 
         Parameters
         ----------
@@ -100,7 +101,10 @@ class SweepRun:
         True
         """
         values = getattr(self.history, check.choice("metric", name, METRICS))
-        return float(values[-1]) if values else math.nan
+        kept = self.history.restored_epoch
+        if not values:
+            return math.nan
+        return float(values[kept] if 0 <= kept < len(values) else values[-1])
 
 
 @dataclass
@@ -234,8 +238,8 @@ class SweepResult:
     def table(self) -> Any:
         """One row per run: point, seed, fold, the settings the grid
         varies, why it ended, the epochs it ran (``epochs_run``: the
-        grid may vary ``epochs``, the setting), the last epoch's metrics
-        and its seconds of training.
+        grid may vary ``epochs``, the setting), its metrics (`metric`: of
+        the weights its network holds) and its seconds of training.
 
         Returns
         -------
