@@ -24,12 +24,12 @@ def walk_all(walk, X, y, validation_data, folds, n_threads):
 
     folds : list of (train, test) index arrays
     n_threads : int or None
-        Threads for all the chains (None: the usable CPUs).
+        Threads for all the chains (None: check.pool_threads' default).
     """
     X, y = np.asarray(X), np.asarray(y)
     chains = [(None, (X, y, validation_data))]
     chains += [(i, (train, test)) for i, (train, test) in enumerate(folds)]
-    threads = check.n_threads(n_threads) or check._usable_cpus()
+    threads = check.pool_threads(n_threads)
     workers = max(1, min(len(chains), threads))
     per_chain = max(1, threads // workers)
     stop = threading.Event()

@@ -177,6 +177,19 @@ def _usable_cpus():
         return os.cpu_count() or 1
 
 
+def pool_threads(value, name="n_threads"):
+    """The threads of one of creg's own pools (a sweep's runs, a cv
+    path's chains) for n_threads=value: as given, else OMP_NUM_THREADS
+    where set (a Dask worker sets 1), as a fit's team takes it, else the
+    usable CPUs; never more than those by default."""
+    value = n_threads(value, name)
+    if value:
+        return value
+    env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    cpus = _usable_cpus()
+    return min(int(env), cpus) if env.isdigit() and int(env) > 0 else cpus
+
+
 def n_threads(value, name="n_threads"):
     """None (OpenMP's default), an int in [1, MAX_THREADS], or a negative
     int counting back from the usable CPUs (-1 = all of them, -2 = all but

@@ -273,7 +273,8 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
         chooses.  A number k splits the rows into k contiguous folds;
         otherwise as scikit-learn's ``cv`` (an object with ``split(X, y)``,
         or the index pairs).  The paths run side by side on
-        ``n_threads`` threads (default: the usable CPUs), one fit per
+        ``n_threads`` threads (default: ``OMP_NUM_THREADS`` where set,
+        else the usable CPUs), one fit per
         thread; the results do not depend on the thread count.
     **kwargs
         hidden, output, cost, init, dtype, seed go to Network; everything

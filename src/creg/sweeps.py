@@ -423,8 +423,9 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     validation_data : (X_val, y_val), optional
         As for `Network.fit`; not together with cv.
     n_threads : int, optional
-        Threads for the whole sweep (None: the usable CPUs; -1 also);
-        the runs' results do not depend on it.
+        Threads for the whole sweep (None: OMP_NUM_THREADS where set,
+        else the usable CPUs; -1: all of those); the runs' results do not
+        depend on it.
     verbose : bool, default=False
         Show the runs done out of the total while the sweep runs.
     chunk : (i, k), optional
@@ -475,7 +476,7 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     points, varying = arguments.grid_points(grid, fixed)
     seeds = arguments.seeds_of(seeds)
     verbose = check.boolean("verbose", verbose)
-    threads = check.n_threads(n_threads) or check._usable_cpus()
+    threads = check.pool_threads(n_threads)
     if cv is not None and validation_data is not None:
         raise ValueError("give cv or validation_data, not both: each fold's "
                          "test rows are its validation data")
