@@ -449,3 +449,46 @@ def test_cost_penalty_of_large_float32_weights_is_finite(dtype):
 ])
 def test_repr_of_any_history_built_by_hand(history, says):
     assert repr(history).startswith(f"<History: {says}")
+
+
+def _evaluation_results(net, X, y):
+    return (net.predict_proba(X).tobytes(), net.cost(X, y),
+            net.accuracy(X, y))
+
+
+def test_evaluation_in_calls_of_any_size_gives_the_same_bits(monkeypatch):
+    """Evaluation runs in calls of about 50 ms (so Ctrl-C is seen between
+    them); however many chunks each call takes, the bits are the same."""
+    from creg import network as network_module
+    rng = np.random.default_rng(0)
+    X, y = rng.random((5000, 20)), rng.integers(0, 3, 5000)
+    net = creg.Network([20, 16, 3], output="softmax", dtype="float64",
+                       seed=0)
+    results = set()
+    for chunks in (1, 2, 3, 100):
+        monkeypatch.setattr(network_module, "_next_chunk",
+                            lambda count, seconds, k=chunks: k)
+        results.add(_evaluation_results(net, X, y))
+    assert len(results) == 1
+
+
+def test_a_stop_request_ends_a_long_evaluation_between_calls(monkeypatch):
+    import threading
+
+    from creg import _core, _interrupt
+    from creg import network as network_module
+    rng = np.random.default_rng(0)
+    X = rng.random((5000, 20))
+    net = creg.Network([20, 16, 3], seed=0)
+    stop, calls = threading.Event(), []
+    evaluate = _core.evaluate
+
+    def evaluate_then_stop(*args, **kwargs):
+        calls.append(1)
+        stop.set()  # as a sweep's Ctrl-C sets it
+        return evaluate(*args, **kwargs)
+    monkeypatch.setattr(network_module._core, "evaluate", evaluate_then_stop)
+    monkeypatch.setattr(network_module, "_next_chunk", lambda c, s: 1)
+    with _interrupt.stop_when(stop), pytest.raises(KeyboardInterrupt):
+        net.predict_proba(X)
+    assert len(calls) == 1

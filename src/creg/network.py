@@ -602,9 +602,20 @@ class Network:
         rows_in_ws = ws.shape[0] // _core.workspace_size(spec, 1)
         chunk = min(X.shape[0], _EVAL_CHUNK_ROWS, rows_in_ws)
         sums = _core.PassSums(per_label)
-        finite = _core.evaluate(ws, self.params, X, Y, out=out,
-                                chunk_rows=chunk, net=spec,
-                                n_threads=n_threads, sums=sums)
+        # calls of about _CHUNK_SECONDS, so Ctrl-C is seen between them;
+        # whole chunks each, so the sums add up in the same order
+        finite, first, chunks = True, 0, 1
+        while first < X.shape[0]:
+            if _interrupt.requested():  # a sweep's Ctrl-C (_interrupt)
+                raise KeyboardInterrupt
+            rows = slice(first, first + chunks * chunk)
+            t0 = time.perf_counter()
+            finite &= _core.evaluate(
+                ws, self.params, X[rows], None if Y is None else Y[rows],
+                out=None if out is None else out[rows], chunk_rows=chunk,
+                net=spec, n_threads=n_threads, sums=sums)
+            first += chunks * chunk
+            chunks = _next_chunk(chunks, time.perf_counter() - t0)
         return out, sums, finite
 
     def predict_proba(self, X: ArrayLike, *,
