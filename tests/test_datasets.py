@@ -248,14 +248,28 @@ def test_load_mnist_refuses_images_of_no_pixel(tmp_path, shape):
         load_mnist(tmp_path)
 
 
-def test_load_mnist_refuses_splits_of_other_image_sizes(tmp_path):
+@pytest.mark.parametrize("shape", [(5, 5), (COLS, ROWS)])
+def test_load_mnist_refuses_splits_of_other_image_sizes(tmp_path, shape):
+    """As many pixels in another shape (transposed) is another data set."""
     splits = write_mnist(tmp_path)
     n = len(splits["t10k"][1])
     _rewrite(tmp_path, "t10k", "images", IMAGES_MAGIC,
-             np.zeros((n, 5, 5), np.uint8))
-    with pytest.raises(ValueError, match=f"have {ROWS * COLS} pixels and "
-                       "the test images 25"):
+             np.zeros((n, *shape), np.uint8))
+    with pytest.raises(ValueError, match=f"are {ROWS} x {COLS} pixels and "
+                       f"the test images {shape[0]} x {shape[1]}"):
         load_mnist(tmp_path)
+
+
+def test_load_mnist_refuses_data_memory_cannot_hold(tmp_path, monkeypatch):
+    """Before reading: a gzipped file of 130 kB can declare 128 MiB of
+    pixels, which float64 makes 1 GiB."""
+    from creg import _validation
+    write_mnist(tmp_path, gz=True)
+    monkeypatch.setattr(_validation, "_memory_limit",
+                        lambda nbytes: (8, "a test's limit"))
+    with pytest.raises(MemoryError, match="train-images-idx3-ubyte.gz's "
+                       r"\d+ bytes of data and the array made of them"):
+        load_mnist(tmp_path, dtype="float64")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")

@@ -174,7 +174,10 @@ def load_mnist(directory, dtype="float32"):
         (wrong magic number), is truncated or has trailing bytes, holds no
         image or images of no pixel, or the image and label files of a
         split hold different numbers of samples, or the splits' images
-        different sizes.
+        different sizes (rows x columns).
+    MemoryError
+        Before a file's data are read, where they and the array made of
+        them cannot fit in the memory available.
 
     Examples
     --------
@@ -189,22 +192,26 @@ def load_mnist(directory, dtype="float32"):
         raise FileNotFoundError(
             f"MNIST directory {directory!r} does not exist or is not a "
             "directory")
-    train = _load_split(directory, "train", dtype)
-    test = _load_split(directory, "t10k", dtype)
-    if train[0].shape[1] != test[0].shape[1]:
+    train, train_shape = _load_split(directory, "train", dtype)
+    test, test_shape = _load_split(directory, "t10k", dtype)
+    if train_shape != test_shape:
         raise ValueError(
-            f"the training images in {directory!r} have "
-            f"{train[0].shape[1]} pixels and the test images "
-            f"{test[0].shape[1]}: the splits do not belong together")
+            f"the training images in {directory!r} are "
+            f"{train_shape[0]} x {train_shape[1]} pixels and the test "
+            f"images {test_shape[0]} x {test_shape[1]}: the splits do not "
+            "belong together")
     return train, test
 
 
 def _load_split(directory, prefix, dtype):
-    """Read one split ("train" or "t10k"); returns (X, y)."""
+    """Read one split ("train" or "t10k"); returns ((X, y), the images'
+    (rows, cols))."""
     image_path = _find(directory, prefix, "images", "idx3-ubyte")
     label_path = _find(directory, prefix, "labels", "idx1-ubyte")
-    images = _read_idx(image_path, _IDX_IMAGES)  # (n, rows, cols) uint8
-    labels = _read_idx(label_path, _IDX_LABELS)  # (n,) uint8
+    # (n, rows, cols) and (n,) uint8, each read once its bytes and what
+    # they become (dtype pixels, int64 labels) are known to fit in memory
+    images = _read_idx(image_path, _IDX_IMAGES, dtype.itemsize)
+    labels = _read_idx(label_path, _IDX_LABELS, 8)
     if images.shape[0] != labels.shape[0]:
         raise ValueError(
             f"{image_path} holds {images.shape[0]} images but {label_path} "
@@ -222,7 +229,7 @@ def _load_split(directory, prefix, dtype):
             "are the digits 0 to 9")
     X = images.reshape(images.shape[0], -1).astype(dtype)
     X /= 255
-    return X, labels.astype(np.int64)
+    return (X, labels.astype(np.int64)), images.shape[1:]
 
 
 def _find(directory, prefix, what, suffix):
@@ -241,7 +248,7 @@ def _find(directory, prefix, what, suffix):
         f"{', '.join(os.path.basename(p) for p in candidates)}")
 
 
-def _read_idx(path, magic):
+def _read_idx(path, magic, widen):
     """Parse an unsigned-byte IDX file into an array of its declared shape.
 
     The header is a big-endian int32 magic number whose low byte is the
@@ -255,7 +262,7 @@ def _read_idx(path, magic):
         gzipped = raw.read(2) == _GZIP_MAGIC  # by content, so a misnamed
         raw.seek(0)                            # file still works
         if not gzipped:
-            return _read_idx_stream(raw.read, path, magic,
+            return _read_idx_stream(raw.read, path, magic, widen,
                                     os.fstat(raw.fileno()).st_size)
         with gzip.GzipFile(fileobj=raw) as stream:
             def read(n):
@@ -265,13 +272,15 @@ def _read_idx(path, magic):
                     raise ValueError(
                         f"{path} is not a valid gzip file ({exc}); it may be "
                         "truncated, try downloading it again") from None
-            return _read_idx_stream(read, path, magic, None)
+            return _read_idx_stream(read, path, magic, widen, None)
 
 
-def _read_idx_stream(read, path, magic, size):
+def _read_idx_stream(read, path, magic, widen, size):
     """_read_idx on an open file's ``read(n)``; ``size`` is the file's
     length in bytes, or None for a decompressed stream whose length is
-    unknown until it is read."""
+    unknown until it is read; ``widen`` the bytes per element of the
+    array the caller makes of the data (a MemoryError before reading
+    where both cannot fit)."""
     head = read(4)
     if len(head) < 4:
         raise ValueError(
@@ -310,6 +319,8 @@ def _read_idx_stream(read, path, magic, size):
             f"{path}: {declared} once decompressed, over the "
             f"{_MAX_GZIP_DATA_BYTES} bytes creg decompresses from a gzipped "
             "IDX file; decompress it yourself to load it")
+    check.check_budget(f"{path}'s {expected} bytes of data and the array "
+                       "made of them", expected * (1 + widen))
     # Grown as the data arrive, so memory follows what the file holds,
     # never only what its header claims.
     data = bytearray()
