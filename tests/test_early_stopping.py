@@ -200,3 +200,15 @@ def test_a_sweep_shares_the_score_callable_not_a_copy_of_it():
     assert len(score.networks) == 4
     assert {id(r.network) for r in result} == {id(n) for n in score.networks}
     assert stop.scores == []  # the user's object kept no run's scores
+
+
+def test_halve_on_plateau_follows_a_score_callable_without_validation():
+    """The schedule reads the same score as the EarlyStopping: with a score
+    callable it needs no validation data (it was refused)."""
+    X, y = creg.datasets.load_digits(dtype="float32")
+    scores = iter([1.0, 0.5, 0.4, 0.3, 0.2, 0.1])  # never better again
+    stop = creg.EarlyStopping(None, score=lambda net: next(scores))
+    hist = creg.Network([64, 8, 10], seed=0).fit(
+        X[:200], y[:200], epochs=6, lr=0.4, patience=2,
+        lr_schedule="halve_on_plateau", early_stopping=stop)
+    assert hist.lr == [0.4, 0.4, 0.4, 0.2, 0.2, 0.1]

@@ -135,10 +135,12 @@ def check_point(index, params, has_validation):
         check.patience(params.get("patience"),
                        isinstance(stopper, EarlyStopping),
                        params.get("lr_schedule"))
-        if not has_validation:
+        scored = isinstance(stopper, EarlyStopping) and \
+            stopper.score is not None  # it drives the plateaus too
+        if not (has_validation or scored):
             check.needs_validation_data(
-                stopper.score is None if isinstance(stopper, EarlyStopping)
-                else check.early_stopping(stopper),  # np.True_ too
+                isinstance(stopper, EarlyStopping)
+                or check.early_stopping(stopper),  # np.True_ too
                 params.get("lr_schedule"))
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"grid point {index} ({shown(params)}): {exc}"

@@ -937,7 +937,8 @@ class Network:
             score and when the best weights come back.
         lr_schedule : None, "halve_on_plateau" or callable(epoch, history)
             "halve_on_plateau" halves lr after `patience` epochs without a
-            better validation accuracy and stops once lr < lr0/128.  A
+            better validation accuracy (or score of an EarlyStopping that
+            has one) and stops once lr < lr0/128.  A
             callable, called as ``lr_schedule(epoch, history)`` with the
             0-based epoch of this fit, returns that epoch's lr.
         patience : int, optional
@@ -1037,9 +1038,9 @@ class Network:
                 validation_data)
             validation = (X_val, Y_val)
             per_label = per_label or multi_label
-        else:
-            check.needs_validation_data(
-                stopper is not None and stopper.score is None, lr_schedule)
+        elif stopper is None or stopper.score is None:
+            # a score callable drives early stopping and the plateaus
+            check.needs_validation_data(stopper is not None, lr_schedule)
         shuffle = check.boolean("shuffle", shuffle)
         verbose = check.boolean("verbose", verbose)
         train_metrics = check.choice("train_metrics", train_metrics,
