@@ -7,6 +7,8 @@ scipy is installed.
 """
 import math
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -263,3 +265,15 @@ def test_bad_arguments_name_themselves(kwargs, error, match):
 def test_bad_X(X, error):
     with pytest.raises(error, match="X"):
         expand(X, (4, 4))
+
+
+@pytest.mark.parametrize("dtype, angle", [(np.float64, 33), (np.float32, 45)])
+def test_rotating_the_largest_pixels_stays_finite(dtype, angle):
+    """Bilinear weights sum to 1, but the rounded sum of four products at
+    the top of the range made inf (and numpy's overflow warning)."""
+    X = np.full((1, 16), np.finfo(dtype).max, dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = creg.expand(X, (4, 4), angles=[angle])
+    assert np.isfinite(out).all()
+    assert out.max() == np.finfo(dtype).max

@@ -177,10 +177,14 @@ def _rotate(out, X, h, w, angle):
         # mode="clip": indices are in range; "raise" would buffer `out`.
         np.take(x, index[0], axis=1, out=t, mode="clip")
         np.multiply(t, weight[0], out=o)
-        for k in range(1, 4):
-            np.take(x, index[k], axis=1, out=t, mode="clip")
-            t *= weight[k]
-            o += t
+        # a mean of finite pixels is finite; its rounded sum at the top of
+        # the dtype's range need not be, and is clipped back to it
+        with np.errstate(over="ignore"):
+            for k in range(1, 4):
+                np.take(x, index[k], axis=1, out=t, mode="clip")
+                t *= weight[k]
+                o += t
+        np.clip(o, -np.finfo(o.dtype).max, np.finfo(o.dtype).max, out=o)
 
 
 # ----------------------------------------------------------- validation
