@@ -446,6 +446,10 @@ def test_cost_penalty_of_large_float32_weights_is_finite(dtype):
     (creg.History(eval_accuracy=[0.5], best_epoch=0.0), "1 epoch"),
     (creg.History(eval_cost=[None], best_epoch=None), "1 epoch"),
     (creg.History(train_cost=["x"], best_epoch=7), "1 epoch"),
+    (creg.History(train_cost={}), "0 epochs, train_metrics"),
+    (creg.History(train_cost=[10**400]), "1 epoch, train_metrics"),
+    (creg.History(train_cost=[1], stopped_early=np.array([True, False])),
+     "1 epoch, last train_cost=1, train_metrics"),
 ])
 def test_repr_of_any_history_built_by_hand(history, says):
     assert repr(history).startswith(f"<History: {says}")

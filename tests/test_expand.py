@@ -6,7 +6,6 @@ a per-pixel bilinear loop written here, and scipy.ndimage.rotate when
 scipy is installed.
 """
 import math
-
 import warnings
 
 import numpy as np

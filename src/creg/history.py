@@ -94,7 +94,11 @@ class History:
                 if not math.isnan(value):
                     parts.append(f"best_epoch={best} ({name}={value:.4g})")
                     break
-        if self.stopped_early:
+        try:
+            stopped = bool(self.stopped_early)
+        except (TypeError, ValueError):  # an array of flags, say
+            stopped = False
+        if stopped:
             parts.append("stopped early")
         kind = getattr(self, "train_metrics", None)
         if kind:
@@ -142,8 +146,11 @@ def _number(values, index):
     """values[index] as a float; NaN where there is no such number."""
     try:
         value = values[index]
-    except (IndexError, TypeError):
+    except (IndexError, KeyError, TypeError):
         return math.nan
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return math.nan
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int of 400 digits
+        return math.nan
