@@ -7,6 +7,7 @@ it by central differences, and takes one plain gradient step in numpy; a
 creg step with the converted strength must land on the same weights.
 """
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -110,6 +111,12 @@ def test_keras_is_the_only_l1_difference():
     (dict(value=float("nan")), ValueError, "value"),
     (dict(value="5"), TypeError, "value"),
     (dict(kind="l3"), ValueError, "kind"),
+    # the wrong kind of argument is a TypeError, as elsewhere in creg
+    (dict(kind=2), TypeError, "kind must be a str"),
+    (dict(frm=3), TypeError, "frm must be a str, one of"),
+    # given but not needed (keras to pytorch): still checked
+    (dict(n=-3), ValueError, "n must be >= 1"),
+    (dict(batch_size="ten"), TypeError, "batch_size must be an int"),
     (dict(to="sklearn", kind="l1"), ValueError, "no L1"),
 ])
 def test_bad_arguments(kwargs, error, match):
@@ -125,6 +132,11 @@ def test_bad_arguments(kwargs, error, match):
 
 def test_n_and_batch_size_are_needed_only_when_used():
     assert convert_penalty(2.0, "keras", "cs231n") == 4.0
+
+
+def test_minus_zero_is_zero():
+    value = convert_penalty(-0.0, "pytorch", "keras")
+    assert value == 0.0 and not math.copysign(1.0, value) < 0
 
 
 # ------------------------------------------------------------ behaviour

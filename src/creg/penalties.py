@@ -91,15 +91,19 @@ def convert_penalty(value, frm, to, *, n=None, batch_size=None, kind="l2"):
     value = _strength(value)
     frm = _convention("frm", frm)
     to = _convention("to", to)
-    if not isinstance(kind, str) or kind not in _KINDS:
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be a str, one of "
+                        f"{', '.join(map(repr, _KINDS))}; got {kind!r}")
+    if kind not in _KINDS:
         raise ValueError(f"kind must be one of {', '.join(map(repr, _KINDS))}"
                          f"; got {kind!r}")
     if kind == "l1" and "sklearn" in (frm, to):
         raise ValueError("scikit-learn's MLP has no L1 penalty (alpha is an "
                          "L2 strength); kind='l1' cannot use 'sklearn'")
-    if "creg_n" in (frm, to):
+    # checked where given too, if not needed: a bad value is a mistake
+    if "creg_n" in (frm, to) or n is not None:
         n = _count("n", n, "creg_n")
-    if "sklearn" in (frm, to):
+    if "sklearn" in (frm, to) or batch_size is not None:
         batch_size = _count("batch_size", batch_size, "sklearn")
     if frm == to:
         return float(value)
@@ -147,11 +151,14 @@ def _strength(value):
         value = math.inf
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"value must be a finite number >= 0; got {value!r}")
-    return value
+    return value + 0.0  # -0.0 is 0.0
 
 
 def _convention(arg, name):
-    if not isinstance(name, str) or name not in CONVENTIONS:
+    if not isinstance(name, str):
+        raise TypeError(f"{arg} must be a str, one of "
+                        f"{', '.join(map(repr, CONVENTIONS))}; got {name!r}")
+    if name not in CONVENTIONS:
         raise ValueError(f"{arg} must be one of "
                          f"{', '.join(map(repr, CONVENTIONS))}; got {name!r}")
     return name
