@@ -283,6 +283,11 @@ def test_load_mnist_names_a_file_that_is_not_regular(tmp_path):
         load_mnist(tmp_path)
 
 
+def test_load_mnist_names_a_directory_that_is_no_path():
+    with pytest.raises(TypeError, match="directory must be a path .*got 3"):
+        load_mnist(3)
+
+
 def test_load_mnist_takes_a_bytes_path(tmp_path):
     splits = write_mnist(tmp_path)
     check_round_trip(load_mnist(os.fsencode(tmp_path)), splits, np.float32)

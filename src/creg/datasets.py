@@ -187,7 +187,11 @@ def load_mnist(directory, dtype="float32"):
     ((60000, 784), (10000, 784))
     """
     dtype = check.float_dtype(dtype)
-    directory = os.fsdecode(os.fspath(directory))  # bytes paths too
+    try:
+        directory = os.fsdecode(os.fspath(directory))  # bytes paths too
+    except TypeError:
+        raise TypeError(f"directory must be a path (str, bytes or "
+                        f"os.PathLike); got {directory!r}") from None
     if not os.path.isdir(directory):
         raise FileNotFoundError(
             f"MNIST directory {directory!r} does not exist or is not a "
