@@ -11,6 +11,7 @@ step rule and the noise come by name, as creg._descriptors' dataclasses.
 from cython cimport floating
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.string cimport memset
+from openmp cimport omp_get_max_threads, omp_get_num_procs
 
 from creg._core cimport *
 from creg._descriptors import ACTIVATION_CODES, COST_CODES
@@ -409,6 +410,14 @@ def team_counts():
     cdef long long decided, held
     creg_team_counts(&decided, &held)
     return decided, held
+
+
+def default_team():
+    """OpenMP's default thread count (OMP_NUM_THREADS, threadpoolctl's
+    limit, a torch.set_num_threads on a shared runtime), at most the
+    usable CPUs: the team n_threads=None asks for, before the contention
+    policy (csrc/team.h) holds it back."""
+    return max(1, min(omp_get_max_threads(), omp_get_num_procs()))
 
 
 def team_size(int request):

@@ -179,15 +179,12 @@ def _usable_cpus():
 
 def pool_threads(value, name="n_threads"):
     """The threads of one of creg's own pools (a sweep's runs, a cv
-    path's chains) for n_threads=value: as given, else OMP_NUM_THREADS
-    where set (a Dask worker sets 1), as a fit's team takes it, else the
-    usable CPUs; never more than those by default."""
-    value = n_threads(value, name)
-    if value:
-        return value
-    env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
-    cpus = _usable_cpus()
-    return min(int(env), cpus) if env.isdigit() and int(env) > 0 else cpus
+    path's chains, CregSearchCV's fits) for n_threads=value: as given,
+    else the team a fit's n_threads=None asks for (OMP_NUM_THREADS, which
+    a Dask worker sets to 1, or a threadpoolctl limit; at most the
+    usable CPUs)."""
+    from creg import _core
+    return n_threads(value, name) or _core.default_team()
 
 
 def n_threads(value, name="n_threads"):

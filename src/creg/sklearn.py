@@ -917,8 +917,9 @@ class CregSearchCV(GridSearchCV):
 return_train_score
         As for GridSearchCV.
     n_jobs : int or None, default=None
-        Threads running the candidate fits: None or -1 for all usable
-        CPUs (unlike GridSearchCV, whose None is one job).
+        Threads running the candidate fits: None for creg's default
+        thread count (``OMP_NUM_THREADS`` or the usable CPUs; unlike
+        GridSearchCV, whose None is one job), -1 for all usable CPUs.
 
     Examples
     --------
@@ -979,7 +980,7 @@ return_train_score
                 "estimator must be a scikit-learn estimator instance (with "
                 f"fit and get_params); got {own['estimator']!r}")
         one_thread, restore = _fits_on_one_thread(own["estimator"])
-        threads = check.n_threads(own["n_jobs"], "n_jobs") or check._usable_cpus()
+        threads = check.pool_threads(own["n_jobs"], "n_jobs")
         try:
             with parallel_config(backend=_stoppable_threads(),
                                  n_jobs=threads):

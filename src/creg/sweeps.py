@@ -423,9 +423,9 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     validation_data : (X_val, y_val), optional
         As for `Network.fit`; not together with cv.
     n_threads : int, optional
-        Threads for the whole sweep (None: OMP_NUM_THREADS where set,
-        else the usable CPUs; -1: all of those); the runs' results do not
-        depend on it.
+        Threads for the whole sweep (None: creg's default thread count,
+        ``OMP_NUM_THREADS`` or the usable CPUs, as for a fit; -1: all
+        usable CPUs); the runs' results do not depend on it.
     verbose : bool, default=False
         Show the runs done out of the total while the sweep runs.
     chunk : (i, k), optional
