@@ -248,6 +248,24 @@ def test_cv_path_gives_each_chain_its_own_early_stopping(digits):
         assert p.cv_accuracy == q.cv_accuracy
 
 
+def test_a_point_reports_the_weights_early_stopping_kept():
+    """A point's metrics were its last epoch's, though its weights were
+    those early stopping put back."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 12))
+    y = (X[:, 0] + 0.8 * rng.normal(size=200) > 0).astype(int)
+    X_val = rng.normal(size=(100, 12))
+    y_val = (X_val[:, 0] > 0).astype(int)
+    path = regularization_path(X, y, [12, 16, 2], l2=[0.0], epochs=40,
+                               lr=2.0, dtype="float64", early_stopping=True,
+                               patience=3, validation_data=(X_val, y_val))
+    point = path[0]
+    net = path.network(point)
+    assert point.eval_accuracy == net.accuracy(X_val, y_val)
+    assert point.eval_cost == pytest.approx(net.cost(X_val, y_val),
+                                            rel=1e-12)
+
+
 def test_cv_by_a_number_of_folds_or_a_splitter(digits):
     (X, y), _ = digits
     args = dict(sizes=[64, 10], l2=[1.0, 0.1], epochs=1, lr=0.5)

@@ -79,6 +79,15 @@ class History:
                                             for f in fields(self))
                    if isinstance(value, list))
 
+    def _kept(self, name):
+        """The list `name`'s value at the epoch whose weights the network
+        holds: restored_epoch's, else the last; NaN where there is none."""
+        values = getattr(self, name)
+        if not values:
+            return math.nan
+        kept = self.restored_epoch
+        return float(values[kept] if 0 <= kept < len(values) else values[-1])
+
     def __repr__(self):
         # never raises, whatever a History built by hand holds
         last = ", ".join(f"{name}={_number(getattr(self, name), -1):.4g}"

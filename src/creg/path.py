@@ -362,15 +362,15 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
 
 
 def _point(net, strength, hist):
-    """The PathPoint of a fit at `strength` that ended at net's weights."""
+    """The PathPoint of a fit at `strength` that ended at net's weights
+    (those of the epoch early stopping put back, if it did)."""
     return PathPoint(
         strength=strength,
-        train_cost=hist.train_cost[-1],
-        train_accuracy=hist.train_accuracy[-1],
-        eval_cost=hist.eval_cost[-1] if hist.eval_cost else np.nan,
-        eval_accuracy=(hist.eval_accuracy[-1] if hist.eval_accuracy
-                       else np.nan),
-        zero_fraction=hist.zero_fraction[-1],
+        train_cost=hist._kept("train_cost"),
+        train_accuracy=hist._kept("train_accuracy"),
+        eval_cost=hist._kept("eval_cost"),
+        eval_accuracy=hist._kept("eval_accuracy"),
+        zero_fraction=hist._kept("zero_fraction"),
         inputs_used=int((net.weights[0] != 0).any(axis=0).sum()),
         params=net.params.copy(),
         weights=[w.copy() for w in net.weights],

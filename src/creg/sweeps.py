@@ -100,11 +100,7 @@ class SweepRun:
         >>> 0 <= run.metric("train_accuracy") <= 1
         True
         """
-        values = getattr(self.history, check.choice("metric", name, METRICS))
-        kept = self.history.restored_epoch
-        if not values:
-            return math.nan
-        return float(values[kept] if 0 <= kept < len(values) else values[-1])
+        return self.history._kept(check.choice("metric", name, METRICS))
 
 
 @dataclass
