@@ -83,6 +83,35 @@ def test_pickled_chunks_with_early_stopping_merge():
             X, y, SIZES, other, cv=2, epochs=3, n_threads=1, chunk=(1, 2))])
 
 
+def test_chunks_holding_functions_sent_by_value_merge():
+    """Dask's cloudpickle sends a function defined in __main__ by value:
+    each chunk comes back with its own copy of an lr_schedule or score."""
+    cloudpickle = pytest.importorskip("cloudpickle")
+    namespace = {"__name__": "__main__"}
+    exec("def halve(epoch, history):\n    return 0.5 / (1 + epoch)\n"
+         "def other(epoch, history):\n    return 0.1\n"
+         "def score(net):\n    return float(net.params[0])\n", namespace)
+    X, y = data()
+
+    def parts(grid):
+        return [cloudpickle.loads(cloudpickle.dumps(creg.sweep(
+            X, y, SIZES, grid, epochs=2, n_threads=1, chunk=(i, 2))))
+            for i in range(2)]
+    for grid in ({"lr_schedule": [None, namespace["halve"]]},
+                 {"early_stopping": [
+                     creg.EarlyStopping(2, score=namespace["score"]),
+                     creg.EarlyStopping(3, score=namespace["score"])]}):
+        shipped = parts(grid)
+        if "lr_schedule" in grid:  # a copy, not the same function
+            assert shipped[0].points[1]["lr_schedule"] is not \
+                namespace["halve"]
+        assert len(creg.SweepResult.merge(shipped)) == 2
+    a = parts({"lr_schedule": [None, namespace["halve"]]})[0]
+    b = parts({"lr_schedule": [None, namespace["other"]]})[1]
+    with pytest.raises(ValueError, match="different grids"):
+        creg.SweepResult.merge([a, b])
+
+
 def test_points_missing_runs_are_not_ranked():
     # each point has 2 seeds x 2 folds of consecutive runs: chunk 0 of 2
     # holds half of every point's runs, a mean not comparable with a

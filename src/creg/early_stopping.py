@@ -96,11 +96,15 @@ class EarlyStopping:
         return (f"EarlyStopping(patience={self.patience}{score}, "
                 f"restore={self.restore!r})")
 
+    def _settings(self) -> tuple[Optional[int], Any, str]:
+        """(patience, score, restore): what a copy keeps."""
+        return self.patience, self.score, self.restore
+
     def _copy(self) -> EarlyStopping:
         """A new one with these settings and the same score callable,
         which is the user's and is not copied."""
-        return EarlyStopping(self.patience, score=self.score,
-                             restore=self.restore)
+        patience, score, restore = self._settings()
+        return EarlyStopping(patience, score=score, restore=restore)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
