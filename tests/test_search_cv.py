@@ -193,3 +193,26 @@ def test_a_bad_n_jobs_is_named_as_such(n_jobs, fragment):
                        match=re.escape(fragment)) as info:
         search.fit(X[:100], y[:100])
     assert "n_threads" not in str(info.value)
+
+
+def test_a_second_search_fit_at_once_is_refused():
+    """fit swaps the search's own estimator for a one-thread clone: a
+    second fit meanwhile took the clone for the user's and kept it."""
+    import threading
+    import time
+
+    from creg import sklearn as creg_sklearn
+    X, y = creg.datasets.load_digits()
+    estimator = CregClassifier((16,), epochs=20, random_state=0)
+    search = CregSearchCV(estimator, {"l2": [0.0, 1.0]}, cv=2)
+    worker = threading.Thread(target=search.fit, args=(X, y))
+    worker.start()
+    deadline = time.time() + 30
+    while id(search) not in creg_sklearn._FITTING and time.time() < deadline:
+        time.sleep(0.001)
+    with pytest.raises(RuntimeError, match="CregSearchCV is already "
+                       "fitting in another thread"):
+        search.fit(X, y)
+    worker.join()
+    assert search.estimator is estimator and estimator.n_threads is None
+    assert hasattr(search, "best_estimator_")

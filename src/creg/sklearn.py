@@ -53,6 +53,7 @@ Decisions worth knowing (each also in the class docstrings):
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import numbers
 import threading
@@ -90,13 +91,34 @@ __all__ = ["CregClassifier", "CregRegressor", "CregSearchCV"]
 _Estimator = TypeVar("_Estimator", bound="_CregEstimator")
 _RandomState = Union[int, np.random.RandomState, None]
 
-# Numbers that scikit-learn's Interval would also take as bools (True is
-# an Integral) but never mean one.
 # The estimators a fit or partial_fit is running on (by id), so that a
 # second one at once is refused: it would mix two fits' attributes.
 _FITTING: set[int] = set()
 _FITTING_LOCK = threading.Lock()
 
+
+@contextlib.contextmanager
+def _one_fit_at_a_time(estimator: Any) -> Any:
+    """Holds `estimator` for one fit; RuntimeError while another holds it."""
+    claimed = False  # set before the entry: a Ctrl-C between is safe
+    try:
+        with _FITTING_LOCK:
+            if id(estimator) in _FITTING:
+                raise RuntimeError(
+                    f"{type(estimator).__name__} is already fitting in "
+                    "another thread; fit each estimator in one thread at a "
+                    "time (sklearn.base.clone makes another)")
+            claimed = True
+            _FITTING.add(id(estimator))
+        yield
+    finally:
+        if claimed:
+            with _FITTING_LOCK:
+                _FITTING.discard(id(estimator))
+
+
+# Numbers that scikit-learn's Interval would also take as bools (True is
+# an Integral) but never mean one.
 _NUMBERS = ("l2", "l1", "max_norm", "dropout", "input_noise", "lr",
             "momentum", "batch_size", "epochs", "validation_fraction",
             "n_iter_no_change", "n_threads", "hidden_layer_sizes")
@@ -372,16 +394,7 @@ class _CregEstimator(BaseEstimator):
         # Nothing lost: a refused or failed call leaves every attribute as
         # it was (a fresh fit trains a new network and installs it only at
         # the end; creg itself rolls back the weights of a diverged epoch).
-        claimed = False  # set before the entry: a Ctrl-C between is safe
-        try:
-            with _FITTING_LOCK:
-                if id(self) in _FITTING:
-                    raise RuntimeError(
-                        f"{type(self).__name__} is already fitting in "
-                        "another thread; fit each estimator in one thread "
-                        "at a time (sklearn.base.clone makes another)")
-                claimed = True
-                _FITTING.add(id(self))
+        with _one_fit_at_a_time(self):
             saved = dict(self.__dict__)
             try:
                 return self._fit_unsafe(X, y, incremental, classes)
@@ -389,10 +402,6 @@ class _CregEstimator(BaseEstimator):
                 self.__dict__.clear()
                 self.__dict__.update(saved)
                 raise
-        finally:
-            if claimed:
-                with _FITTING_LOCK:
-                    _FITTING.discard(id(self))
 
     def _fit_unsafe(self: _Estimator, X: Any, y: Any, incremental: bool,
                     classes: Any) -> _Estimator:
@@ -981,14 +990,16 @@ return_train_score
                 f"fit and get_params); got {own['estimator']!r}")
         one_thread, restore = _fits_on_one_thread(own["estimator"])
         threads = check.pool_threads(own["n_jobs"], "n_jobs")
-        try:
-            with parallel_config(backend=_stoppable_threads(),
-                                 n_jobs=threads):
-                # n_jobs=None lets the context's thread count decide
-                self.set_params(estimator=one_thread, n_jobs=None)
-                super().fit(X, y, **params)
-        finally:
-            self.set_params(estimator=own["estimator"], n_jobs=own["n_jobs"])
+        with _one_fit_at_a_time(self):  # it swaps its own parameters
+            try:
+                with parallel_config(backend=_stoppable_threads(),
+                                     n_jobs=threads):
+                    # n_jobs=None lets the context's thread count decide
+                    self.set_params(estimator=one_thread, n_jobs=None)
+                    super().fit(X, y, **params)
+            finally:
+                self.set_params(estimator=own["estimator"],
+                                n_jobs=own["n_jobs"])
         if hasattr(self, "best_estimator_"):
             # not where the best parameters set it, or put an estimator
             # of their own (a grid over a Pipeline's steps)
