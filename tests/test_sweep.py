@@ -463,10 +463,13 @@ def test_an_error_inside_a_run_names_the_run():
     X, y = data()
     with pytest.raises(ValueError, match=r"^run 1 \(grid point 1: epochs=3, "
                        r"lr_schedule=<function _nan_after_one_epoch .*>; "
-                       r"seed 0\): lr_schedule\(1, history\) returned nan"):
+                       r"seed 0\): lr_schedule\(1, history\) returned nan"
+                       ) as info:
         creg.sweep(X, y, SIZES, [{"lr": 0.1},
                                  {"lr_schedule": _nan_after_one_epoch}],
                    epochs=3, n_threads=1)
+    # fit's own error stays attached, with its traceback
+    assert isinstance(info.value.__cause__, ValueError)
 
 
 def test_an_early_stopped_run_is_scored_on_the_weights_it_kept():

@@ -185,7 +185,8 @@ class Plan:
             # creg's own checks (of what a callback returned, say), named
             # as the run's warnings are; a subclass is raised as it is
             if type(exc) in (TypeError, ValueError):
-                raise type(exc)(f"{self.who()}: {exc}") from None
+                # from exc: the traceback keeps the user's callback's frame
+                raise type(exc)(f"{self.who()}: {exc}") from exc
             raise
         finally:
             self.data.release(self.template, self.fold)
