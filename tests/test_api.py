@@ -447,6 +447,10 @@ def test_cost_penalty_of_large_float32_weights_is_finite(dtype):
     (creg.History(eval_cost=[None], best_epoch=None), "1 epoch"),
     (creg.History(train_cost=["x"], best_epoch=7), "1 epoch"),
     (creg.History(train_cost={}), "0 epochs, train_metrics"),
+    (creg.History(**{name: None for name in (
+        "train_cost", "train_accuracy", "eval_cost", "eval_accuracy", "lr",
+        "seconds", "zero_fraction", "clamped_fraction", "layer_norms",
+        "layer_zero_fraction")}), "0 epochs, train_metrics"),
     (creg.History(train_cost=[10**400]), "1 epoch, train_metrics"),
     (creg.History(train_cost=[1], stopped_early=np.array([True, False])),
      "1 epoch, last train_cost=1, train_metrics"),

@@ -110,6 +110,16 @@ def test_chunks_holding_functions_sent_by_value_merge():
     b = parts({"lr_schedule": [None, namespace["other"]]})[1]
     with pytest.raises(ValueError, match="different grids"):
         creg.SweepResult.merge([a, b])
+    # closures of one factory share name and code, not what they hold
+    exec("def make(lr):\n    return lambda epoch, history: lr\n",
+         namespace)
+    make = namespace["make"]
+    a = parts({"lr_schedule": [make(0.1), make(0.2)]})[0]
+    b = parts({"lr_schedule": [make(0.5), make(0.9)]})[1]
+    with pytest.raises(ValueError, match="different grids"):
+        creg.SweepResult.merge([a, b])
+    grid = {"lr_schedule": [make(0.1), make(0.2)]}
+    assert len(creg.SweepResult.merge(parts(grid))) == 2
 
 
 def test_points_missing_runs_are_not_ranked():

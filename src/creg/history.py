@@ -75,9 +75,9 @@ class History:
         >>> History(seconds=[0.1, 0.1]).epochs
         2
         """
-        return max(len(value) for value in (getattr(self, f.name)
-                                            for f in fields(self))
-                   if isinstance(value, list))
+        return max((len(value) for value in (getattr(self, f.name)
+                                             for f in fields(self))
+                    if isinstance(value, list)), default=0)
 
     def _kept(self, name):
         """The list `name`'s value at the epoch whose weights the network

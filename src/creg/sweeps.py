@@ -14,6 +14,7 @@ and freed after its last, the folds trained one after another.
 from __future__ import annotations
 
 import itertools
+import types
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
@@ -524,12 +525,24 @@ def _same_points(a: Sequence[dict], b: Sequence[dict]) -> bool:
     def same(x: Any, y: Any) -> bool:
         if isinstance(x, EarlyStopping) and isinstance(y, EarlyStopping):
             return all(map(same, x._settings(), y._settings()))
-        if callable(x) and callable(y) and x is not y:
-            # the same name and code (two lambdas share a name)
-            return getattr(x, "__code__", None) is not None and all(
-                getattr(x, a, None) == getattr(y, a, None)
-                for a in ("__module__", "__qualname__", "__code__"))
-        return bool(type(x) is type(y) and x == y)
+        if isinstance(x, types.FunctionType) and \
+                isinstance(y, types.FunctionType):
+            # name, code, defaults and the values it closes over: two
+            # closures of one factory share the rest
+            def parts(f: Any) -> tuple:
+                return (f.__module__, f.__qualname__, f.__code__,
+                        f.__defaults__, f.__kwdefaults__,
+                        [c.cell_contents for c in f.__closure__ or ()])
+            return x is y or _equal(parts(x), parts(y))
+        return type(x) is type(y) and _equal(x, y)
     return len(a) == len(b) and all(
         p.keys() == q.keys() and all(same(p[k], q[k]) for k in p)
         for p, q in zip(a, b))
+
+
+def _equal(x: Any, y: Any) -> bool:
+    """x == y as a bool; False where == gives no single truth value."""
+    try:
+        return bool(x == y)
+    except (TypeError, ValueError):
+        return False
