@@ -413,10 +413,11 @@ def team_counts():
 
 
 def default_team():
-    """OpenMP's default thread count (OMP_NUM_THREADS, threadpoolctl's
-    limit, a torch.set_num_threads on a shared runtime), at most the
-    usable CPUs: the team n_threads=None asks for, before the contention
-    policy (csrc/team.h) holds it back."""
+    """OpenMP's default thread count for the calling thread
+    (OMP_NUM_THREADS, a threadpoolctl limit set in this thread, a
+    torch.set_num_threads on a shared runtime), at most the usable CPUs:
+    the team n_threads=None asks for, before the contention policy holds
+    it back (creg_team_size)."""
     return max(1, min(omp_get_max_threads(), omp_get_num_procs()))
 
 

@@ -53,8 +53,8 @@ def add_arguments(parser):
     parser.add_argument("--hidden", type=int, default=30,
                         help="units of the hidden layer (default: 30)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="threads for the whole sweep (default: all "
-                             "usable cores)")
+                        help="threads for the whole sweep (default: "
+                             "OMP_NUM_THREADS, else all usable cores)")
 
 
 def check_arguments(parser, args):

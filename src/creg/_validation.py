@@ -807,8 +807,9 @@ def needs_validation_data(early_stopping, schedule):
             f"{' and '.join(watching)} {verb} the validation accuracy and "
             "cannot run without validation_data=(X_val, y_val): hold out "
             "some training rows (e.g. with sklearn.model_selection."
-            "train_test_split), or let CregClassifier(early_stopping=True) "
-            "hold them out")
+            "train_test_split), let CregClassifier(early_stopping=True) "
+            "hold them out, or give early_stopping=creg.EarlyStopping("
+            "score=...) a score of your own")
 
 
 # Why 4: creg's initial weights give a unit an input z about as spread as

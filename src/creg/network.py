@@ -942,9 +942,10 @@ class Network:
             callable, called as ``lr_schedule(epoch, history)`` with the
             0-based epoch of this fit, returns that epoch's lr.
         patience : int, optional
-            Epochs without a better validation accuracy that
-            ``early_stopping=True`` and "halve_on_plateau" wait; 10 by
-            default.  A `creg.EarlyStopping` has its own.
+            Epochs without a better validation accuracy (or score of an
+            EarlyStopping that has one) that ``early_stopping=True`` and
+            "halve_on_plateau" wait; 10 by default.  A
+            `creg.EarlyStopping` has its own.
         shuffle : bool
             Draw each epoch's order from (seed, epoch); False keeps the
             given order.

@@ -33,7 +33,9 @@ class PathPoint:
     strength : float
         The l1 (or l2) strength of this point.
     train_cost, train_accuracy : float
-        The last epoch's training cost and accuracy; unless kwargs say
+        The training cost and accuracy of the epoch whose weights the
+        point holds (the last, or the one early stopping put back); unless
+        kwargs say
         otherwise, with ``train_metrics="exact"``: the whole training set
         at the weights the fit reached, as ``eval_*`` are.
     eval_cost, eval_accuracy : float
@@ -273,8 +275,8 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
         chooses.  A number k splits the rows into k contiguous folds;
         otherwise as scikit-learn's ``cv`` (an object with ``split(X, y)``,
         or the index pairs).  The paths run side by side on
-        ``n_threads`` threads (default: ``OMP_NUM_THREADS`` where set,
-        else the usable CPUs), one fit per
+        ``n_threads`` threads (default: creg's default thread count, as
+        for a fit: ``OMP_NUM_THREADS`` or the usable CPUs), one fit per
         thread; the results do not depend on the thread count.
     **kwargs
         hidden, output, cost, init, dtype, seed go to Network; everything

@@ -68,9 +68,11 @@ def convert_penalty(value, frm, to, *, n=None, batch_size=None, kind="l2"):
     frm, to : {"creg_n", "creg_none", "pytorch", "cs231n", "keras", "sklearn"}
         The conventions (see the module docstring for what each means).
     n : int, optional
-        Number of training samples; required when "creg_n" is involved.
+        Number of training samples; required when "creg_n" is involved,
+        and checked (an int >= 1) wherever given.
     batch_size : int, optional
-        Mini-batch size; required when "sklearn" is involved.
+        Mini-batch size; required when "sklearn" is involved, and checked
+        wherever given.
     kind : {"l2", "l1"}, default="l2"
         Which penalty the value is the strength of.
 
