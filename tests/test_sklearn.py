@@ -493,3 +493,25 @@ def test_a_second_fit_at_once_is_refused_and_the_first_kept(method):
     assert id(estimator) not in creg_sklearn._FITTING
     estimator.fit(X[:50, :3], np.array(["a", "b"] * 25))  # free again
     assert estimator.network_.sizes == (3, 8, 2)
+
+
+@pytest.mark.parametrize("classes, error, says", [
+    ({0, 1}, TypeError, "classes must be a 1-D array-like"),
+    (2, TypeError, "classes must be a 1-D array-like"),
+    ([0, 1.5], ValueError, "classes: Unknown label type"),
+    ([0.5, np.nan], ValueError, "classes: .*NaN"),
+])
+def test_partial_fit_names_bad_classes(classes, error, says):
+    """They were blamed on y ('y should be a 1d array', 'y's labels are
+    not of the classes' type')."""
+    X, y = np.random.default_rng(0).random((20, 3)), np.arange(20) % 2
+    with pytest.raises(error, match=says):
+        CregClassifier().partial_fit(X, y, classes=classes)
+
+
+@pytest.mark.parametrize("fraction", [np.float32(0.2), np.float64(0.2)])
+def test_a_numpy_validation_fraction_is_taken(fraction):
+    X, y = creg.datasets.load_digits()
+    estimator = CregClassifier((8,), epochs=2, early_stopping=True,
+                               validation_fraction=fraction, random_state=0)
+    assert len(estimator.fit(X[:200], y[:200]).validation_scores_) == 2

@@ -465,7 +465,8 @@ class _CregEstimator(BaseEstimator):
         stratify = y if self._output == "softmax" else None
         try:
             X_train, X_val, y_train, y_val = train_test_split(
-                X, y, test_size=self.validation_fraction,
+                # float(): its check refuses numpy's float32 and such
+                X, y, test_size=float(self.validation_fraction),
                 random_state=split_seed, stratify=stratify)
         except ValueError as exc:  # its words are test_size's, not ours
             per_class = (" (stratified by class)" if stratify is not None
@@ -581,6 +582,15 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
     def _encode_targets(self, y: NDArray[Any], first: bool, classes: Any
                         ) -> tuple[NDArray[Any], int]:
         check_classification_targets(y)
+        if classes is not None:  # named as classes, not taken for y
+            if isinstance(classes, (str, bytes, AbstractSet, Mapping)) or \
+                    np.ndim(classes) != 1:
+                raise TypeError(f"classes must be a 1-D array-like of the "
+                                f"class labels; got {classes!r}")
+            try:
+                check_classification_targets(np.asarray(classes))
+            except ValueError as exc:
+                raise ValueError(f"classes: {exc}") from None
         if first:
             encoder = LabelEncoder().fit(y if classes is None else classes)
             if len(encoder.classes_) < 2:
