@@ -92,6 +92,17 @@ COST_OUTPUT = [
 HIDDEN = ["sigmoid", "tanh", "relu"]
 
 
+def noisy_problem():
+    """(X, y, X_val, y_val) of 12 columns whose labels are column 0's sign,
+    the training ones with noise: a network on it overfits within a few
+    epochs at a large lr, so early stopping restores an earlier epoch."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 12))
+    y = (X[:, 0] + 0.8 * rng.normal(size=200) > 0).astype(int)
+    X_val = rng.normal(size=(100, 12))
+    return X, y, X_val, (X_val[:, 0] > 0).astype(int)
+
+
 def tol_for(dtype):
     return TOL[np.dtype(dtype)]
 

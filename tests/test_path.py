@@ -4,6 +4,8 @@ import time
 import numpy as np
 import pytest
 
+from conftest import noisy_problem
+
 import creg
 from creg.path import regularization_path
 
@@ -251,11 +253,7 @@ def test_cv_path_gives_each_chain_its_own_early_stopping(digits):
 def test_a_point_reports_the_weights_early_stopping_kept():
     """A point's metrics were its last epoch's, though its weights were
     those early stopping put back."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(200, 12))
-    y = (X[:, 0] + 0.8 * rng.normal(size=200) > 0).astype(int)
-    X_val = rng.normal(size=(100, 12))
-    y_val = (X_val[:, 0] > 0).astype(int)
+    X, y, X_val, y_val = noisy_problem()
     path = regularization_path(X, y, [12, 16, 2], l2=[0.0], epochs=40,
                                lr=2.0, dtype="float64", early_stopping=True,
                                patience=3, validation_data=(X_val, y_val))

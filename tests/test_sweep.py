@@ -11,6 +11,8 @@ import warnings
 import numpy as np
 import pytest
 
+from conftest import noisy_problem
+
 import creg
 from creg import _sweep_arguments as arguments, _sweep_runs, sweeps
 
@@ -475,11 +477,7 @@ def test_an_error_inside_a_run_names_the_run():
 def test_an_early_stopped_run_is_scored_on_the_weights_it_kept():
     """best() ranked early-stopped runs by their last epoch, whose weights
     early stopping had thrown away."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(200, 12))
-    y = (X[:, 0] + 0.8 * rng.normal(size=200) > 0).astype(int)
-    X_val = rng.normal(size=(100, 12))
-    y_val = (X_val[:, 0] > 0).astype(int)
+    X, y, X_val, y_val = noisy_problem()
     result = creg.sweep(X, y, [12, 16, 2], {"lr": [0.5, 2.0]}, epochs=40,
                         early_stopping=True, patience=3,
                         validation_data=(X_val, y_val), dtype="float64")
