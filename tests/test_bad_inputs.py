@@ -1508,6 +1508,18 @@ def test_pandas_missing_value_in_x_is_a_nan():
             call()
 
 
+def test_a_seed_an_early_stopping_score_sets_is_checked():
+    X, y = creg.datasets.load_digits(dtype="float32")
+    net = creg.Network([64, 10, 10], seed=0)
+
+    def score(network):
+        network.seed = -1
+        return 0.5
+    with pytest.raises(ValueError, match=re.escape("seed must be in")):
+        net.fit(X[:100], y[:100], epochs=3,
+                early_stopping=creg.EarlyStopping(None, score=score))
+
+
 def test_finite_inputs_whose_sum_overflows_are_accepted():
     # _check_finite sums X in one pass; finite values near the dtype's
     # largest overflow that sum, and must still pass (without a warning):

@@ -602,21 +602,16 @@ class Network:
         rows_in_ws = ws.shape[0] // _core.workspace_size(spec, 1)
         chunk = min(X.shape[0], _EVAL_CHUNK_ROWS, rows_in_ws)
         sums = _core.PassSums(per_label)
-        # calls of about _CHUNK_SECONDS, so Ctrl-C is seen between them;
-        # whole chunks each, so the sums add up in the same order
-        finite, first, chunks = True, 0, 1
-        while first < X.shape[0]:
-            if _interrupt.requested():  # a sweep's Ctrl-C (_interrupt)
-                raise KeyboardInterrupt
-            rows = slice(first, first + chunks * chunk)
-            t0 = time.perf_counter()
-            finite &= _core.evaluate(
+        finite = []
+
+        def evaluate(first, count):  # whole chunks: the sums add in order
+            rows = slice(first * chunk, (first + count) * chunk)
+            finite.append(_core.evaluate(
                 ws, self.params, X[rows], None if Y is None else Y[rows],
                 out=None if out is None else out[rows], chunk_rows=chunk,
-                net=spec, n_threads=n_threads, sums=sums)
-            first += chunks * chunk
-            chunks = _next_chunk(chunks, time.perf_counter() - t0)
-        return out, sums, finite
+                net=spec, n_threads=n_threads, sums=sums))
+        _in_timed_calls(evaluate, -(-X.shape[0] // chunk), 1)
+        return out, sums, all(finite)
 
     def predict_proba(self, X: ArrayLike, *,
                       n_threads: Optional[int] = None) -> np.ndarray:
@@ -1193,9 +1188,13 @@ class Network:
                            validation=validation is not None,
                            zero=rule["l1"] > 0, clamped=rule["max_norm"] > 0)
         spec, chunk = self._spec, 1
+        stopper = plan["early_stopping"]
+        # the user's code between epochs, which may set what fit checked
+        callbacks = callable(plan["lr_schedule"]) or (
+            stopper is not None and stopper.score is not None)
         for epoch in range(plan["epochs"]):
             lr = tracker.lr_for(epoch, history)
-            if epoch:  # what fit checked first, a callback may have set
+            if epoch and callbacks:
                 check.seed(self.seed)
                 self._check_finite_parameters()
             step = StepRule(lr=lr, momentum=rule["momentum"], l2=rule["l2"],
@@ -1251,18 +1250,13 @@ class Network:
         them; any cut gives the same bits.  running_cost(done) is the
         progress line's cost.  Returns the next call's batches, and the
         FloatingPointError if training diverged (else None)."""
-        first = 0
         try:
-            while first < n_batches:
-                if _interrupt.requested():  # a sweep's Ctrl-C (_interrupt)
-                    raise KeyboardInterrupt
-                count = min(chunk, n_batches - first)
-                t0 = time.perf_counter()
-                batches(first_batch=first, n_batches=count)
-                chunk = _next_chunk(count, time.perf_counter() - t0)
-                first += count
-                if progress is not None:
-                    progress.update(first, running_cost)
+            chunk = _in_timed_calls(
+                lambda first, count: batches(first_batch=first,
+                                             n_batches=count),
+                n_batches, chunk,
+                None if progress is None
+                else lambda done: progress.update(done, running_cost))
         except FloatingPointError as exc:
             return chunk, exc
         if not np.isfinite(self.params).all():
@@ -1639,6 +1633,25 @@ def _best_score(monitor, history):
 def _penalty_scale(penalty_scale, n):
     check.choice("penalty_scale", penalty_scale, check.PENALTY_SCALES)
     return 1.0 / n if penalty_scale == "n" else 1.0
+
+
+def _in_timed_calls(call, total, chunk, after=None):
+    """call(first, count) over [0, total) in calls of about _CHUNK_SECONDS
+    (the first of `chunk` units), so that Ctrl-C, and a sweep's stop
+    request, are seen between them; after(done) follows each call.
+    Returns the next call's units."""
+    first = 0
+    while first < total:
+        if _interrupt.requested():  # a sweep's Ctrl-C (_interrupt)
+            raise KeyboardInterrupt
+        count = min(chunk, total - first)
+        t0 = time.perf_counter()
+        call(first, count)
+        chunk = _next_chunk(count, time.perf_counter() - t0)
+        first += count
+        if after is not None:
+            after(first)
+    return chunk
 
 
 def _next_chunk(count, seconds):
