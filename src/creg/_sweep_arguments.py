@@ -143,8 +143,17 @@ def check_point(index, params, has_validation):
                 or check.early_stopping(stopper),  # np.True_ too
                 params.get("lr_schedule"))
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f"grid point {index} ({shown(params)}): {exc}"
-                        ) from None
+        raise named(exc, point_name(index, params)) from None
+
+
+def named(exc, who):
+    """exc's kind, its message prefixed with `who` (a grid point, a run)."""
+    return type(exc)(f"{who}: {exc}")
+
+
+def point_name(index, params):
+    """'grid point i (its settings)'."""
+    return f"grid point {index} ({shown(params)})"
 
 
 def shown(params):

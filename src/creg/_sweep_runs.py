@@ -16,7 +16,7 @@ from creg import _interrupt, _validation as check, _warnings
 from creg._errors import DivergenceError
 from creg._progress import RunsProgress
 from creg._sweep_arguments import (DEFAULTS, FIT_SETTINGS, NETWORK_SETTINGS,
-                                   shown, splits)
+                                   named, point_name, shown, splits)
 from creg.early_stopping import EarlyStopping
 from creg.network import Network
 
@@ -158,8 +158,7 @@ class Plan:
 
     def _named(self, exc):
         """exc, its message prefixed with the grid point."""
-        return type(exc)(f"grid point {self.point} ({shown(self.params)}): "
-                         f"{exc}")
+        return named(exc, point_name(self.point, self.params))
 
     def who(self):
         """'run i (grid point p: its settings; seed s, fold f)'."""
@@ -186,7 +185,7 @@ class Plan:
             # as the run's warnings are; a subclass is raised as it is
             if type(exc) in (TypeError, ValueError):
                 # from exc: the traceback keeps the user's callback's frame
-                raise type(exc)(f"{self.who()}: {exc}") from exc
+                raise named(exc, self.who()) from exc
             raise
         finally:
             self.data.release(self.template, self.fold)
