@@ -52,6 +52,31 @@ def pytest_xdist_auto_num_workers(config):
     return _usable_cpus()
 
 
+# The variables that set creg's kernels and the thread counts of creg and
+# its peers' runtimes (libgomp, OpenBLAS, MKL).
+_RUNTIME_VARIABLES = ("CREG_", "OMP_", "GOMP_", "KMP_", "OPENBLAS_", "MKL_")
+
+
+@pytest.fixture(autouse=True)
+def _runtime_environment_kept():
+    """A test that leaves such a variable changed changes every later test
+    in its pytest worker (OMP_NUM_THREADS=1 left by Dask made a threading
+    test skip now and then, depending on which tests shared its worker)."""
+    def runtime():
+        return {k: v for k, v in os.environ.items()
+                if k.startswith(_RUNTIME_VARIABLES)}
+    before = runtime()
+    yield
+    after = runtime()
+    if after != before:
+        for name in after.keys() - before.keys():
+            del os.environ[name]
+        os.environ.update(before)
+        changed = sorted(k for k in before.keys() | after.keys()
+                         if before.get(k) != after.get(k))
+        pytest.fail(f"the test left these variables changed: {changed}")
+
+
 @pytest.fixture(autouse=True)
 def _alone_when_marked(request, tmp_path_factory):
     if fcntl is None or "PYTEST_XDIST_WORKER" not in os.environ:
@@ -90,6 +115,30 @@ COST_OUTPUT = [
     ("quadratic", "linear"),
 ]
 HIDDEN = ["sigmoid", "tanh", "relu"]
+
+
+@contextlib.contextmanager
+def local_cluster(n_workers):
+    """A dask.distributed LocalCluster of one-thread worker processes on
+    loopback, and its Client.  LocalCluster sets OMP_NUM_THREADS=1 (and the
+    BLAS variables) in this process's environment for its workers and
+    leaves them there: PyTorch, which shares a source build's libgomp, then
+    sets OpenMP's default to 1 thread for every later test in this pytest
+    worker.  The environment is put back."""
+    import logging
+    distributed = pytest.importorskip("dask.distributed")
+    environ = dict(os.environ)
+    try:
+        with distributed.LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=None,
+                silence_logs=logging.ERROR) as cluster, \
+                distributed.Client(cluster) as client:
+            client.wait_for_workers(n_workers, timeout=60)
+            yield client
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 def noisy_problem():

@@ -6,7 +6,6 @@ worker runs creg on one thread unless told otherwise.
 The cluster is two worker processes on loopback; skipped only when dask's
 distributed scheduler (or scikit-learn) is not installed.
 """
-import logging
 import os
 
 import numpy as np
@@ -19,6 +18,7 @@ import joblib  # noqa: E402  (a scikit-learn dependency)
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 import creg  # noqa: E402
+from conftest import local_cluster  # noqa: E402
 from creg.sklearn import CregClassifier  # noqa: E402
 
 GRID = {"l2": [0.0, 5.0], "max_norm": [None, 2.0]}
@@ -27,22 +27,8 @@ CV = 3
 
 @pytest.fixture(scope="module")
 def client():
-    # LocalCluster sets OMP_NUM_THREADS=1 (and the BLAS variables) in this
-    # process's environment for its workers and leaves them there: PyTorch,
-    # which shares creg's libgomp, then set OpenMP's default to 1 thread for
-    # every later test in this pytest worker.
-    environ = dict(os.environ)
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, silence_logs=logging.ERROR)
-    try:
-        with distributed.Client(cluster) as client:
-            client.wait_for_workers(2, timeout=60)
-            yield client
-    finally:
-        cluster.close()
-        os.environ.clear()
-        os.environ.update(environ)
+    with local_cluster(2) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

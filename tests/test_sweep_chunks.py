@@ -1,12 +1,12 @@
 """A sweep cut into chunks (one per process or Dask worker) and merged
 gives what one call gives, bitwise."""
-import logging
 import pickle
 
 import numpy as np
 import pytest
 
 import creg
+from conftest import local_cluster
 from creg import sweeps
 
 SIZES = [10, 6, 3]
@@ -54,12 +54,7 @@ def test_chunks_in_worker_processes():
 
 
 def test_chunks_on_a_dask_cluster():
-    distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True,
-            host="127.0.0.1", dashboard_address=None,
-            silence_logs=logging.ERROR) as cluster, \
-            distributed.Client(cluster) as client:
+    with local_cluster(2) as client:
         parts = client.gather(client.map(chunk, range(3), [3] * 3))
     same_results(creg.SweepResult.merge(parts), chunk(0, 1))
 
