@@ -169,6 +169,24 @@ def test_partial_fit_sets_the_validation_attributes_as_fit_does(
     assert est.best_validation_score_ is None
 
 
+def test_partial_fit_after_early_stopping_holds_the_last_epoch(digits):
+    """history_ said the weights were an earlier epoch's after partial_fit
+    had trained on from them."""
+    X, y = digits
+    clf = CregClassifier(hidden_layer_sizes=(20,), epochs=40, lr=0.5,
+                         early_stopping=True, n_iter_no_change=3,
+                         random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", creg.EarlyStoppingWarning)
+        clf.fit(X[:600], y[:600])
+    fitted = clf.history_.epochs
+    assert 0 <= clf.history_.restored_epoch < fitted - 1
+    clf.partial_fit(X[:600], y[:600])
+    assert clf.history_.epochs == fitted + 1
+    assert clf.history_.restored_epoch == clf.history_.best_epoch == -1
+    assert clf.history_._kept("train_cost") == clf.history_.train_cost[-1]
+
+
 # -------------------------------------------------------------- invariants
 def test_a_refused_fit_leaves_the_fitted_estimator_as_it_was(digits):
     X, y = digits

@@ -204,7 +204,8 @@ _ATTRIBUTES_DOC = """
     intercepts_ : list of ndarray
         Per layer, the biases, shape (n_out,), copies.
     validation_scores_ : list of float or None
-        With early stopping, the held-out score after each epoch.
+        With early stopping, the held-out score after each epoch of the
+        last fit (partial_fit keeps them and adds none).
     best_validation_score_ : float or None
         With early stopping, the best of them (its weights are kept).
     n_features_in_ : int
@@ -901,12 +902,17 @@ def _standardized(Y: NDArray[Any], mean: NDArray[Any],
 
 
 def _extend_history(total: History, more: History) -> None:
-    """Append the epochs of History `more` to History `total`."""
+    """Append the epochs of History `more` to History `total`; its epoch
+    numbers (best, restored) then count from `total`'s first epoch."""
+    before = total.epochs
     for f in dataclasses.fields(History):
         value = getattr(total, f.name)
         if isinstance(value, list):
             value.extend(getattr(more, f.name))
     total.stopped_early = more.stopped_early
+    total.best_epoch = more.best_epoch + before if more.best_epoch >= 0 else -1
+    total.restored_epoch = (more.restored_epoch + before
+                            if more.restored_epoch >= 0 else -1)
 
 
 class CregSearchCV(GridSearchCV):
