@@ -392,6 +392,50 @@ def test_initializing_needs_little_more_than_the_parameters(init):
     assert done.stdout == "built\nrefused\n"
 
 
+NAN_UNDER_LIMIT = """
+    import resource
+    import numpy as np
+    import creg
+    from creg import _validation
+    net = creg.Network([1000, 2], dtype="float32", seed=0)
+    X = np.zeros((200_000, 1000), np.float32)  # 800 MB, pages untouched
+    X[-1, -1] = np.nan
+    used = _validation._read_kib("/proc/self/status", "VmSize")
+    limit = used + 64 * 2**20  # no room for a 200 MB mask of X
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        net.predict(X)
+    except ValueError as e:
+        print(e)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="RLIMIT_AS and /proc")
+def test_a_nan_in_an_x_near_the_memory_s_size_is_named():
+    """Telling NaN from inf took a boolean mask of the whole X."""
+    done = _run_python(NAN_UNDER_LIMIT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Input X contains NaN.\n"
+
+
+def test_many_classes_are_one_hot_without_an_identity_matrix():
+    """Labels were one-hot encoded as rows of np.eye(classes): 40 GB for
+    the 100,000 classes of a 1.6 MB network."""
+    rng = np.random.default_rng(0)
+    X = rng.random((20, 4), dtype=np.float32)
+    y = rng.integers(0, 100_000, 20)
+    Y = np.zeros((20, 100_000), np.float32)
+    Y[np.arange(20), y] = 1
+    nets = [creg.Network([4, 100_000], output="softmax",
+                         cost="log_likelihood", dtype="float32", seed=0)
+            for _ in range(2)]
+    assert nets[0].cost(X, y) == nets[0].cost(X, Y)
+    for net, targets in zip(nets, (y, Y)):
+        net.fit(X, targets, epochs=1, batch_size=10, lr=0.1, n_threads=1)
+    assert np.array_equal(nets[0].params, nets[1].params)
+
+
 def test_initial_weights_are_those_of_drawing_whole_layers():
     # the block-wise fill draws the same numbers as one draw per array
     from creg import _initializers

@@ -343,6 +343,11 @@ def check_budget(what, nbytes):
 _ALIGN = 64
 
 
+# One-hot targets are rows of an identity up to this many classes (8 MiB
+# in float64); past it the identity grows as classes squared.
+_IDENTITY_MAX_OUTPUTS = 1024
+
+
 def empty(what, count, dtype, extra=0):
     """np.empty(count, dtype) starting on a 64-byte boundary, or MemoryError
     naming the bytes: refused up front when it cannot fit (with `extra`
@@ -505,9 +510,23 @@ def all_finite(array):
                 or (np.isfinite(array.min()) and np.isfinite(array.max())))
 
 
+_NAN_SCAN_ELEMENTS = 1 << 20
+
+
+def _has_nan(array):
+    """Whether the array holds a NaN, found a block of rows at a time: a
+    mask the size of an X near the memory's size would turn the NaN's
+    ValueError into a MemoryError."""
+    if array.ndim == 0:
+        return bool(np.isnan(array))
+    rows = max(1, _NAN_SCAN_ELEMENTS // max(1, array[:1].size))
+    return any(np.isnan(array[start:start + rows]).any()
+               for start in range(0, len(array), rows))
+
+
 def _check_finite(name, array):
     if not all_finite(array):
-        if np.isnan(array).any():
+        if _has_nan(array):
             raise ValueError(f"Input {name} contains NaN.")
         raise ValueError(
             f"Input {name} contains infinity or a value too large for "
@@ -670,9 +689,15 @@ def targets(y, n_samples, n_outputs, output, dtype, name="y", *,
         Y = features(array.reshape(-1, 1), dtype, 1, name, avoid=avoid)
         _check_target_range(name, Y, output)
         return Y
-    # rows of the identity: half the time of zeros and a scatter
-    return np.eye(n_outputs, dtype=dtype).take(
-        class_labels(array, n_outputs, name), axis=0)
+    labels = class_labels(array, n_outputs, name)
+    if n_outputs <= _IDENTITY_MAX_OUTPUTS:
+        # rows of the identity: half the time of zeros and a scatter
+        return np.eye(n_outputs, dtype=dtype).take(labels, axis=0)
+    Y = empty(f"the one-hot targets of {name}", labels.size * n_outputs,
+              dtype).reshape(labels.size, n_outputs)
+    Y.fill(0)
+    Y[np.arange(labels.size), labels] = 1
+    return Y
 
 
 def class_labels(y, n_classes, name="y"):
