@@ -419,6 +419,39 @@ def test_a_nan_in_an_x_near_the_memory_s_size_is_named():
     assert done.stdout == "Input X contains NaN.\n"
 
 
+WIDE_UNDER_LIMIT = """
+    import resource
+    import numpy as np
+    import creg
+    from creg import _validation
+    net = creg.Network([16, 1 << 16, 2], output="softmax",
+                       cost="log_likelihood", dtype="float32", seed=0)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1500, 16)).astype(np.float32)
+    y = rng.integers(0, 2, 1500)
+    used = _validation._read_kib("/proc/self/status", "VmSize")
+    # room for the network's fit, not for a 1.5 GB workspace of 1,024 rows
+    limit = used + 400 * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    first = net.predict_proba(X[:8])
+    assert np.allclose(net.predict_proba(X)[:8], first, rtol=1e-5)
+    assert net.accuracy(X, y) == np.mean(net.predict(X) == y)
+    net.fit(X[:600], y[:600], epochs=1, batch_size=10, lr=0.01,
+            validation_data=(X, y))
+    print("ok")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="RLIMIT_AS and /proc")
+def test_passes_over_a_wide_layer_take_the_rows_memory_holds():
+    """predict, accuracy and fit's watch and validation passes asked for
+    a workspace of 1,024 (or 512) rows whatever a row took."""
+    done = _run_python(WIDE_UNDER_LIMIT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "ok\n"
+
+
 def test_many_classes_are_one_hot_without_an_identity_matrix():
     """Labels were one-hot encoded as rows of np.eye(classes): 40 GB for
     the 100,000 classes of a 1.6 MB network."""

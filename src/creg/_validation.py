@@ -337,6 +337,17 @@ def check_budget(what, nbytes):
         raise _too_big(what, nbytes, limit, why)
 
 
+def rows_that_fit(rows, row_bytes, extra=0):
+    """`rows`, or fewer (at least one) where they would take more than
+    half the memory a call may still allocate beside `extra` bytes (the
+    rest for what the call and its threads' stacks need besides)."""
+    nbytes = rows * row_bytes + extra
+    if nbytes < _AVAILABLE_CHECK_MIN:
+        return rows
+    limit, _ = _memory_limit(nbytes)
+    return max(1, min(rows, (limit - extra) // 2 // max(1, row_bytes)))
+
+
 # Byte alignment of creg's own buffers: a cache line, so that the kernels'
 # vector loads of rows whose length is a multiple of 16 floats (MNIST's 784)
 # never straddle two lines (that costs the small-batch kernels 20%).

@@ -576,6 +576,14 @@ class Network:
         return check.empty(f"the workspace for {rows} rows", rows * per_row,
                            self.dtype)
 
+    def _eval_rows(self, rows, extra=0):
+        """Rows for a workspace of passes over `rows` rows: at most
+        _EVAL_CHUNK_ROWS, fewer where memory holds fewer beside `extra`
+        bytes (a pass takes as many rows as its workspace holds)."""
+        row_bytes = _core.workspace_size(self._spec, 1) * self.dtype.itemsize
+        return check.rows_that_fit(min(rows, _EVAL_CHUNK_ROWS), row_bytes,
+                                   extra)
+
     def _train_scratch(self, batch_size):
         """train_batches' grads: the gradient's place and, at small batch
         sizes, room for the first layer's weights kept transposed while the
@@ -671,7 +679,7 @@ class Network:
         if sparse is not None:
             self._check_finite_parameters()
             return self._finite_outputs(sparse, Xa)
-        ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
+        ws = self._workspace(self._eval_rows(Xa.shape[0]))
         return self._evaluate_finite(X, Xa, None, ws, nt)[0]
 
     def _evaluate_finite(self, X, Xa, Y, ws, n_threads, **options):
@@ -771,7 +779,7 @@ class Network:
         Xa = self._features(X, finite=False)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
-        ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
+        ws = self._workspace(self._eval_rows(Xa.shape[0]))
         per_label = _accuracy.is_multi_label(Ya, self.output, y)
         sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
                                      outputs=False, per_label=per_label)[1]
@@ -828,7 +836,7 @@ class Network:
         l2 = check.non_negative("l2", l2)
         l1 = check.non_negative("l1", l1)
         scale = _penalty_scale(penalty_scale, Xa.shape[0])
-        ws = self._workspace(min(Xa.shape[0], _EVAL_CHUNK_ROWS))
+        ws = self._workspace(self._eval_rows(Xa.shape[0]))
         sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
                                      outputs=False)[1]
         return sums.cost / Xa.shape[0] + self._penalty(l2 * scale, l1 * scale)
@@ -1122,8 +1130,9 @@ class Network:
         Xs, Ys = X[rows], Y[rows]
         scale = check.input_scale(Xs)
         # one thread: a team's start-up would cost more than these rows
-        sums = self._evaluate(Xs, Ys, self._workspace(Xs.shape[0]), 1,
-                              outputs=False)[1]
+        sums = self._evaluate(Xs, Ys,
+                              self._workspace(self._eval_rows(Xs.shape[0])),
+                              1, outputs=False)[1]
         cost = sums.cost / Xs.shape[0] + self._penalty(rule["l2"], rule["l1"])
         return _warnings.TrainingWatch(
             cost, check.chance_accuracy(Ys, self.output), scale,
@@ -1166,7 +1175,8 @@ class Network:
         # (and over X for exact metrics) in the chunks of predict and cost
         monitored = max(0 if running else n,
                         0 if validation is None else validation[0].shape[0])
-        ws_rows = max(bs, min(monitored, _EVAL_CHUNK_ROWS))
+        ws_rows = max(bs, self._eval_rows(
+            monitored, extra=self._fit_bytes(n, bs, 0, rule, plan)))
         check.check_budget(
             f"fitting a network with sizes {list(self.sizes)} on {n} rows",
             self._fit_bytes(n, bs, ws_rows, rule, plan))
