@@ -1,5 +1,9 @@
 """Sparse predict (csrc/sparse.c, creg._sparse): layers with few nonzero
 weights computed through those only, against numpy and the dense pass."""
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 import reference
@@ -289,3 +293,39 @@ def test_sparse_predict_takes_huge_finite_values(dtype):
     assert _sparse.sparse_prefix(net, len(X)) >= 1
     with np.errstate(all="ignore"):
         net.predict_proba(X)  # does not raise
+
+
+SPARSE_UNDER_LIMIT = """
+    import resource
+    import numpy as np
+    import creg
+    from creg import _validation
+    rng = np.random.default_rng(0)
+    net = creg.Network([2048, 12800, 10], output="softmax",
+                       cost="log_likelihood", dtype="float32", seed=0)
+    W = net.weights[0]
+    W[rng.random(W.shape, dtype=np.float32) < 0.6] = 0  # as L1 leaves it
+    X = rng.standard_normal((64, 2048)).astype(np.float32)
+    used = _validation._read_kib("/proc/self/status", "VmSize")
+    # room for the dense pass, not for building the 100 MB layer's pattern
+    limit = used + 256 * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    dense = net.predict_proba(X[:31], n_threads=1)
+    assert np.allclose(net.predict_proba(X, n_threads=1)[:31], dense,
+                       rtol=1e-4, atol=1e-6)
+    print("ok")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="RLIMIT_AS and /proc")
+def test_without_memory_for_the_sparse_pass_predict_goes_dense():
+    """The sparse pass's pattern, scratch and buffers were never checked
+    against the memory left: 64 rows met numpy's MemoryError (or, without
+    a limit, the OOM killer) where 31 rows predicted."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SPARSE_UNDER_LIMIT)],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "ok\n"
+

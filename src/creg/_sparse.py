@@ -16,6 +16,7 @@ import weakref
 import numpy as np
 
 from creg import _core
+from creg import _validation as check
 from creg._descriptors import NetSpec
 
 # At or below this density a layer predicts faster through its nonzeros,
@@ -139,8 +140,13 @@ def forward(net, X, n_threads, layers=None):
         return None
     L = len(net.sizes) - 1
     spec = net._spec  # the settings checked, as plain str
-    patterns = [pattern(net, l) for l in range(layers)]
     chunk = min(X.shape[0], CHUNK_ROWS)
+    try:
+        check.check_budget("the sparse predict pass", _bytes_needed(
+            net, spec, layers, X.shape[0], chunk, n_threads))
+    except MemoryError:
+        return None  # the dense pass, which needs less
+    patterns = [pattern(net, l) for l in range(layers)]
     tail = None if layers == L else _DenseTail(net, layers, chunk)
     out = np.empty((X.shape[0], net.sizes[-1]), X.dtype)
     # made once for all chunks: each layer's scratch, and its output but
@@ -162,6 +168,29 @@ def forward(net, X, n_threads, layers=None):
         if tail is not None:
             tail(A, rows, n_threads)
     return out
+
+
+def _bytes_needed(net, spec, layers, rows, chunk, n_threads):
+    """About what `forward` allocates for `rows` rows: each layer's
+    pattern as if built anew (the copy of W, its mask, np.nonzero's two
+    index arrays and the compressed rows and blocks, for at most
+    MAX_DENSITY nonzeros), scratch and output buffer, the dense tail's
+    workspace and the outputs."""
+    item = net.dtype.itemsize
+    nbytes = rows * net.sizes[-1] * item
+    for I, O in zip(net.sizes[:layers], net.sizes[1:layers + 1]):
+        nonzero = int(MAX_DENSITY[net.dtype] * O * I) + 1
+        blocks = -(-I // _core.SPARSE_BLOCK_INPUTS) + 1
+        nbytes += (O * I * (item + 1) + nonzero * (8 + 8 + item + 4 + 8)
+                   + O * blocks * 16
+                   + _core.sparse_slots(n_threads)
+                   * _core.sparse_slot_size(I, O) * item
+                   + chunk * O * item)
+    if layers < len(net.sizes) - 1:
+        tail = NetSpec(net.sizes[layers:], spec.hidden, spec.output,
+                       spec.cost)
+        nbytes += chunk * _core.workspace_size(tail, 1) * item
+    return nbytes
 
 
 class _DenseTail:
