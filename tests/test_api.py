@@ -386,6 +386,24 @@ def test_a_pickled_state_that_holds_dtype_loads():
     assert np.array_equal(again.params, net.params)
 
 
+def test_sizes_are_the_parameters_and_cannot_be_set():
+    """A plain attribute before: sizes of the same parameter count were
+    taken by compress with the weights' old shapes."""
+    net = softmax_net()
+    sizes = net.sizes
+    with pytest.raises(AttributeError, match="sizes are its parameters' "
+                       "shapes and cannot be set"):
+        net.sizes = tuple(reversed(sizes))
+    assert net.sizes == sizes
+    state = net.__getstate__()  # as pickled before it was a property
+    state["sizes"] = state.pop("_sizes")
+    again = creg.Network.__new__(creg.Network)
+    again.__setstate__(state)
+    assert again.sizes == sizes
+    X, _ = problem()
+    assert np.array_equal(again.predict_proba(X), net.predict_proba(X))
+
+
 def test_early_stopping_restores_the_best_weights():
     X, y = problem(n=60)
     Xv, yv = problem(n=30, seed=3)

@@ -1443,6 +1443,20 @@ def test_settings_assigned_after_construction_are_checked(attribute, value,
             net.predict(X[:5])
 
 
+def test_a_softmax_of_one_unit_assigned_after_construction_is_refused():
+    """Network([3, 4, 1], output="softmax") is refused; the same settings
+    assigned since gave outputs of 1.0 and a cost of 0."""
+    net = creg.Network([3, 4, 1], output="sigmoid", seed=0)
+    net.output, net.cost_name = "softmax", "log_likelihood"
+    before = net.params.copy()
+    for call in (lambda: net.predict_proba(np.ones((2, 3))),
+                 lambda: net.fit(np.ones((5, 3)), np.ones((5, 1)), epochs=1)):
+        with pytest.raises(ValueError, match="softmax output needs at "
+                           "least 2 units"):
+            call()
+    assert np.array_equal(net.params, before)
+
+
 def _overflowing_relu_net():
     """Layer 2 overflows float32 to inf, layer 3 meets inf - inf = NaN;
     relu(NaN) was 0, so every row came out a finite softmax(0, 0, 0)."""

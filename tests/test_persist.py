@@ -328,6 +328,18 @@ def test_save_refuses_settings_load_would_reject(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_save_refuses_a_softmax_of_one_unit_set_since(tmp_path):
+    """save wrote it over a good file, and load refused what it wrote."""
+    net = creg.Network([3, 4, 1], output="sigmoid", seed=0)
+    path = tmp_path / "m.creg"
+    save_network(net, path)
+    before = path.read_bytes()
+    net.output, net.cost_name = "softmax", "log_likelihood"
+    with pytest.raises(ValueError, match="softmax output needs at least 2"):
+        save_network(net, path)
+    assert path.read_bytes() == before
+
+
 @pytest.mark.parametrize("seed, error", [(1.5, TypeError), (True, TypeError),
                                          ("3", TypeError), (-1, ValueError)])
 def test_save_refuses_a_seed_fit_would_refuse(tmp_path, seed, error):

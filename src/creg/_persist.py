@@ -89,7 +89,8 @@ import numpy as np
 from creg._core import MAX_LAYERS as _MAX_LAYERS
 from creg._errors import ModelFileError
 from creg._validation import (COST_OUTPUTS, COSTS, HIDDEN, INITS, OUTPUT,
-                              positive_int, seed as checked_seed)
+                              output_width, positive_int,
+                              seed as checked_seed)
 
 __all__ = ["save_network", "load_network", "FORMAT_VERSION", "MAGIC"]
 
@@ -280,6 +281,10 @@ def _check_header(header):
                 f"header field 'sizes'[{i}] must be a positive int below "
                 f"2**63, got {_quote(n)}"
             )
+    try:  # one unit of softmax: fit and predict refuse it too
+        output_width(header["output"], sizes[-1])
+    except ValueError as exc:
+        return str(exc)
     for key in ("seed", "epochs_trained", "n_params", "payload_bytes"):
         if not _is_int(header[key]):
             return f"header field {key!r} must be an int, got {_quote(header[key])}"

@@ -131,7 +131,7 @@ class Network:
     Attributes
     ----------
     sizes : tuple of int
-        The layer widths.
+        The layer widths (read-only: the parameters' shapes).
     hidden, output, init : str
         The settings given (checked again by each fit and predict, so one
         set since is used or refused there).
@@ -200,7 +200,7 @@ class Network:
         dtype = check.float_dtype(dtype)
         self.seed = check.seed(seed)
         # after dtype: the byte count uses the real item size
-        self.sizes = check.sizes(sizes, _core.MAX_LAYERS, dtype=dtype)
+        self._sizes = check.sizes(sizes, _core.MAX_LAYERS, dtype=dtype)
         check.output_width(self.output, self.sizes[-1])
         self.epochs_trained = 0
         # An RLock for its owner (see _holding_fit_lock), never re-entered:
@@ -224,6 +224,17 @@ class Network:
             "a network's dtype is its parameters' and cannot be set; build "
             "Network(sizes, ..., dtype=...) and assign net.params to it")
 
+    @property
+    def sizes(self) -> tuple:
+        """The layer widths: the shapes of the parameters."""
+        return self._sizes
+
+    @sizes.setter
+    def sizes(self, value) -> None:
+        raise AttributeError(
+            "a network's sizes are its parameters' shapes and cannot be "
+            "set; build Network(sizes, ...) for other widths")
+
     # ----------------------------------------------------------- buffers
     @property
     def _spec(self):
@@ -234,6 +245,7 @@ class Network:
         output = check.choice("output", self.output, check.OUTPUT)
         cost = check.choice("cost", self.cost_name, check.COSTS)
         check.cost_fits_output(cost, output)
+        check.output_width(output, self.sizes[-1])
         return NetSpec(self.sizes, hidden, output, cost)
 
     def _make_views(self):
@@ -522,6 +534,8 @@ class Network:
             state["_epochs_trained"] = state.pop("epochs_trained")
         params = state.pop("params")
         state.pop("dtype", None)  # an attribute before it was a property
+        if "sizes" in state:  # likewise
+            state["_sizes"] = state.pop("sizes")
         self.__dict__.update(state)
         # an unpickled array starts anywhere: back into an aligned buffer
         self._params = check.empty("the parameters", params.size,
@@ -878,7 +892,7 @@ class Network:
         _core.gradient(grads, self._workspace(Xa.shape[0]), self.params, Xa,
                        Ya, self._spec, check.n_threads(None))
         view = Network.__new__(Network)
-        view.sizes, view._params = self.sizes, grads
+        view._sizes, view._params = self.sizes, grads
         view._make_views()
         return list(view._weights), list(view._biases)
 
