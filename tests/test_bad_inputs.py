@@ -601,6 +601,10 @@ fit("D-lr-zero-in-float32", ValueError,
 fit("D-lr-inf-in-float32", ValueError,
     "lr=1e+39 is inf in float32: beyond the dtype's range; use a smaller "
     "lr or dtype='float64'", net="soft32", lr=1e39)
+# an input_noise of 1e39 made every noisy input inf: "diverging"
+fit("D-input_noise-inf-in-float32", ValueError,
+    "input_noise=1e+39 is inf in float32: beyond the dtype's range; use a "
+    "smaller input_noise or dtype='float64'", net="soft32", input_noise=1e39)
 fit("D-lr_schedule-returns-inf-in-float32", ValueError,
     "lr_schedule(0, history) returned 1e+39; a schedule must return the "
     "epoch's lr, a finite number > 0 that the network's dtype can hold "

@@ -404,6 +404,9 @@ ROWS = np.arange(N)
      "grid point 1 (lr=1e+39): lr=1e+39 is inf in float32"),
     (dict(grid={"lr": [1e39], "dtype": ["float64", "f4"]}), ValueError,
      "grid point 1 (lr=1e+39, dtype='f4'): lr=1e+39 is inf in float32"),
+    (dict(grid={"input_noise": [0.1, 1e39]}), ValueError,
+     "grid point 1 (input_noise=1e+39): input_noise=1e+39 is inf in "
+     "float32"),
     (dict(grid={"hidden": ["swish"]}), ValueError, "hidden must be one of"),
     (dict(grid={"dtype": ["f4,("]}, lr=0.1), ValueError,
      "grid point 0 (lr=0.1, dtype='f4,('): dtype must be one of"),

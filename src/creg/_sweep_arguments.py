@@ -128,9 +128,11 @@ def check_point(index, params, has_validation):
         for name, value in params.items():
             if name in _CHECKS:
                 _CHECKS[name](name, value)
+        dtype = check.float_dtype(params.get("dtype", DEFAULTS["dtype"]))
         if "lr" in params:  # and not 0 or inf in the run's dtype
-            check.learning_rate(params["lr"], check.float_dtype(
-                params.get("dtype", DEFAULTS["dtype"])))
+            check.learning_rate(params["lr"], dtype)
+        if "input_noise" in params:  # and not inf in it
+            check.input_noise(params["input_noise"], dtype)
         stopper = params.get("early_stopping", False)
         check.patience(params.get("patience"),
                        isinstance(stopper, EarlyStopping),

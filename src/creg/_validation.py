@@ -776,18 +776,31 @@ def lr_schedule(value):
 
 
 def learning_rate(value, dtype):
-    """lr: a number > 0 that is not 0 in the network's dtype (1e-300 is
-    0 in float32, where the weights would never change)."""
-    value = positive("lr", value)
+    """lr: a number > 0 that is neither inf nor 0 in the network's dtype
+    (1e-300 is 0 in float32, where the weights would never change)."""
+    value = _held_in(dtype, "lr", positive("lr", value))
+    if np.dtype(dtype).type(value) == 0:
+        raise ValueError(
+            f"lr={value!r} is 0 in {np.dtype(dtype).name}: the weights would "
+            "never change; use a larger lr or dtype='float64'")
+    return value
+
+
+def input_noise(value, dtype):
+    """input_noise: a number >= 0 that the network's dtype holds (1e39 is
+    inf in float32, and every noisy input with it)."""
+    return _held_in(dtype, "input_noise",
+                    non_negative("input_noise", value))
+
+
+def _held_in(dtype, name, value):
+    """value, refused where it is inf in `dtype`."""
     with np.errstate(over="ignore"):
         held = np.dtype(dtype).type(value)
-    if held == 0 or np.isinf(held):
+    if np.isinf(held):
         raise ValueError(
-            f"lr={value!r} is {'0' if held == 0 else 'inf'} in "
-            f"{np.dtype(dtype).name}: "
-            + ("the weights would never change; use a larger lr"
-               if held == 0 else "beyond the dtype's range; use a smaller lr")
-            + " or dtype='float64'")
+            f"{name}={value!r} is inf in {np.dtype(dtype).name}: beyond the "
+            f"dtype's range; use a smaller {name} or dtype='float64'")
     return value
 
 

@@ -1040,7 +1040,7 @@ class Network:
                     else check.positive("max_norm", max_norm))
         momentum = check.rate("momentum", momentum)
         dropout = check.rate("dropout", dropout)
-        input_noise = check.non_negative("input_noise", input_noise)
+        input_noise = check.input_noise(input_noise, self.dtype)
         lr_schedule = check.lr_schedule(lr_schedule)
         patience = check.patience(
             patience, isinstance(early_stopping, EarlyStopping), lr_schedule)
