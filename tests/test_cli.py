@@ -1,6 +1,7 @@
 """The command line, run as users run it: ``python -m creg`` in a child
 process.  --help exits 0 and lists every command and option; bad options
 are usage errors (exit 2), never tracebacks."""
+import os
 import signal
 import subprocess
 import sys
@@ -97,3 +98,66 @@ def test_plot_into_a_directory_or_a_folder_that_takes_no_file(tmp_path):
         done = creg_cli("demo", "--plot", "/proc/curves.png")
         assert done.returncode == 2
         assert "--plot: cannot write in '/proc'" in done.stderr
+
+
+def test_plot_name_too_long_for_the_folder_is_a_usage_error(tmp_path):
+    done = creg_cli("demo", "--plot", str(tmp_path / ("c" * 300 + ".png")))
+    assert done.returncode == 2, done.stderr
+    assert "--plot: the file name is longer than the" in done.stderr
+
+
+def test_a_plot_that_fails_leaves_the_earlier_figure(tmp_path):
+    """savefig wrote straight onto the target: a full disk or Ctrl-C left
+    a truncated figure in place of a good one."""
+    from matplotlib.figure import Figure
+
+    from creg import _demo_plot
+    target = tmp_path / "curves.png"
+    target.write_bytes(b"an earlier figure")
+    fig = Figure()
+
+    def half_written(f, **options):
+        f.write(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+    fig.savefig = half_written
+    with pytest.raises(OSError, match="No space left"):
+        _demo_plot.save(fig, target)
+    assert target.read_bytes() == b"an earlier figure"
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
+    _demo_plot.save(Figure(), target)
+    assert target.read_bytes()[:4] == b"\x89PNG"
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
+
+
+def test_errors_met_while_running_are_one_line_and_status_1():
+    done = creg_cli("sweep", "--hidden", str(10**12), "--epochs", "1")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("python -m creg sweep: error: Unable to "
+                                  "allocate"), done.stderr
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    child = subprocess.Popen([sys.executable, "-m", "creg", "config"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # before creg is imported, let alone prints
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 1, err
+    assert err == ""
+
+
+def test_an_ascii_stdout_gets_plus_minus_in_the_demo():
+    done = subprocess.run(
+        [sys.executable, "-m", "creg", "demo", "--epochs", "1", "--seeds",
+         "2"], capture_output=True, timeout=120,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"(mean+-sd over the seeds)" in done.stdout
+
+
+def test_the_demo_module_runs_as_the_demo_command():
+    done = subprocess.run([sys.executable, "-m", "creg.demo", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: python -m creg demo")
+

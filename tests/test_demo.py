@@ -106,11 +106,17 @@ def test_costs_prints_each_output_and_cost_beside_the_others():
 
 @pytest.mark.parametrize("costs", [[], ["--costs"]])
 def test_demo_plot_writes_a_png(tmp_path, costs):
-    pytest.importorskip("matplotlib")
+    matplotlib = pytest.importorskip("matplotlib")
+    backend = matplotlib.get_backend()
+    matplotlib.use("svg")  # the caller's, which the demo switched to Agg
     target = tmp_path / "curves.png"
     out = io.StringIO()
-    demo.main([*costs, "--epochs", "2", "--seeds", "2", "--plot",
-               str(target)], out=out)
+    try:
+        demo.main([*costs, "--epochs", "2", "--seeds", "2", "--plot",
+                   str(target)], out=out)
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(backend)
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"wrote {target}" in out.getvalue()
 

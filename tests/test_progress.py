@@ -82,3 +82,40 @@ def test_long_epoch_shows_its_progress_and_erases_it(monkeypatch, capsys):
     assert "5/10" not in err and "~90s left" in err
     progress.close()
     assert capsys.readouterr().err == "\r" + " " * (len(err) - 1) + "\r"
+
+
+class _WriteOnly:
+    """A stream with write() and nothing else (no flush, no encoding)."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, text):
+        self.text += text
+
+
+@pytest.mark.parametrize("tqdm", ["installed", "missing"])
+@pytest.mark.parametrize("stderr", [None, _WriteOnly])
+def test_verbose_fits_and_sweeps_run_without_a_usable_stderr(
+        always_shown, monkeypatch, tqdm, stderr):
+    """pythonw and 2>&- leave sys.stderr None: the display raised
+    AttributeError mid-epoch, losing the fit (and its history)."""
+    if tqdm == "missing":
+        monkeypatch.setitem(sys.modules, "tqdm", None)
+    else:
+        pytest.importorskip("tqdm")
+    monkeypatch.setattr(sys, "stderr", stderr and stderr())
+    monkeypatch.setattr(sys, "stdout", _WriteOnly())  # the epoch table's
+    net, hist = _fit(verbose=True)
+    assert hist.epochs == 2 and "epoch" in sys.stdout.text
+    X, y, _ = make_problem(SIZES, 50, "softmax", seed=1)
+    result = creg.sweep(X, y, SIZES, {"l2": [0.0, 1.0]}, epochs=1,
+                        verbose=True)
+    assert [r.ended for r in result] == ["epochs", "epochs"]
+
+
+def test_show_config_as_a_dict_needs_no_stdout(monkeypatch):
+    monkeypatch.setattr(sys, "stdout", None)
+    assert "threads" in creg.show_config(as_dict=True)
+    assert creg.show_config() is None  # prints nowhere, as print does
+

@@ -404,6 +404,8 @@ ROWS = np.arange(N)
      "grid point 1 (lr=1e+39): lr=1e+39 is inf in float32"),
     (dict(grid={"lr": [1e39], "dtype": ["float64", "f4"]}), ValueError,
      "grid point 1 (lr=1e+39, dtype='f4'): lr=1e+39 is inf in float32"),
+    (dict(grid={"epochs": [1, 2**63]}), ValueError,
+     f"grid point 1 (epochs={2**63}): epochs must be < {2**63}"),
     (dict(grid={"input_noise": [0.1, 1e39]}), ValueError,
      "grid point 1 (input_noise=1e+39): input_noise=1e+39 is inf in "
      "float32"),

@@ -44,6 +44,8 @@ def test_sweep_command_table_is_the_results_mean():
 @pytest.mark.parametrize("options, says", [
     (["--cv", "1"], "--cv must be >= 2"),
     (["--epochs", "0"], "--epochs must be >= 1"),
+    (["--epochs", str(2**63)], "--epochs must be >= 1 and <= " + str(
+        2**63 - 1)),
     (["--cv", "1798"], "--cv must be >= 2 and <= 1797"),
     (["--l2", "-1"], "--l2 takes finite strengths >= 0"),
     (["--l2", "nan"], "--l2 takes finite strengths >= 0"),
@@ -105,3 +107,34 @@ def test_a_sweep_cut_short_by_ctrl_c_does_not_blame_divergence(
     assert lines[0].endswith("1 of 2 runs (interrupted)")
     assert lines[-1] == ("best: none (no pair finished all its folds "
                          "before Ctrl-C)")
+
+
+def test_a_sweep_cut_short_by_ctrl_c_exits_130(monkeypatch, ctrl_c, capsys):
+    """It printed its table and exited 0: `sweep && next` went on."""
+    train = _sweep_runs.Plan.train
+
+    def waits_for_ctrl_c(plan, n_threads, stop):
+        plan.fit_settings = dict(plan.fit_settings, epochs=10**6)
+        threading.Timer(0.2, _thread.interrupt_main).start()
+        return train(plan, n_threads, stop)
+
+    monkeypatch.setattr(_sweep_runs.Plan, "train", waits_for_ctrl_c)
+    status = cli.main(["sweep", "--l2", "0", "--dropout", "0", "--cv", "2",
+                       "--hidden", "8", "--threads", "1"])
+    out, err = capsys.readouterr()
+    assert status == 130
+    assert "(interrupted)" in out and err.splitlines()[-1] == "interrupted"
+
+
+def test_ctrl_c_during_the_checks_is_status_130(monkeypatch, capsys):
+    def interrupted(parser, args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli._sweep_command, "check_arguments", interrupted)
+    assert cli.main(["sweep"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_minus_zero_is_zero_in_the_options():
+    assert [str(v) for v in cli._sweep_command._floats("-0,0.5")] == \
+        ["0.0", "0.5"]
+

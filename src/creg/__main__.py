@@ -1,6 +1,7 @@
 """Command line: ``python -m creg COMMAND [options]``; ``--help`` lists
 the commands and their options."""
 import argparse
+import os
 import sys
 
 from creg import _sweep_command, demo
@@ -47,17 +48,45 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run one command; returns the exit status (2 for a usage error,
-    from argparse, and 130 for Ctrl-C)."""
+    """Run one command; returns the exit status: 2 for a usage error (from
+    argparse), 1 for an error met while running (the message on stderr,
+    no traceback), 130 for Ctrl-C, also where a sweep printed the runs it
+    finished before it."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.check(args.parser, args)  # usage errors before any work
     try:
-        args.run(args)
+        args.check(args.parser, args)  # usage errors before any work
+        outcome = args.run(args)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _say("interrupted")
+        return 130
+    except BrokenPipeError:  # the reader left (| head): nothing to say
+        _discard_stdout()
+        return 1
+    except (OSError, MemoryError, ValueError, ArithmeticError,
+            RuntimeError) as exc:
+        _say(f"{args.parser.prog}: error: {exc}")
+        return 1
+    if getattr(outcome, "interrupted", False):
+        _say("interrupted")
         return 130
     return 0
+
+
+def _say(line):
+    """A line on stderr, unless there is none (pythonw, 2>&-)."""
+    if sys.stderr is not None:
+        print(line, file=sys.stderr)
+
+
+def _discard_stdout():
+    """Points stdout at the null device, so that the flush at exit does not
+    meet the broken pipe again (Python's advice for SIGPIPE)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -328,16 +328,15 @@ def show_config(*, as_dict: bool = False,
     >>> creg.show_config(as_dict=True)["simd"]["kernel"]  # doctest: +SKIP
     'avx2+fma'
     """
-    out = sys.stdout if file is None else file
-    if not callable(getattr(out, "write", None)):
+    if file is not None and not callable(getattr(file, "write", None)):
         raise TypeError("file must be a text stream with write() (as "
                         f"print's); got {file!r}")
     info = config()
     if as_dict:
         return info
-    for section, values in info.items():
-        print(f"{section}:", file=out)
+    for section, values in info.items():  # file=None: print's sys.stdout
+        print(f"{section}:", file=file)
         width = max(len(key) for key in values)
         for key, value in values.items():
-            print(f"  {key:<{width}}  {value}", file=out)
+            print(f"  {key:<{width}}  {value}", file=file)
     return None

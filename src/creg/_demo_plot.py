@@ -3,6 +3,8 @@ curves, train and test accuracy per epoch with one panel per regularizer,
 and the output/cost comparison of ``--costs``.  The demo checks that
 matplotlib is installed before it trains; it is imported only here."""
 import math
+import os
+import tempfile
 
 import numpy as np
 
@@ -12,11 +14,29 @@ _NIELSEN = dict(color="grey", linestyle="--", linewidth=1,
                 label="Nielsen's test peak")
 
 
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")  # files only: no display needed
-    import matplotlib.pyplot as plt
-    return plt
+def _figure(**options):
+    """A figure of its own, not pyplot's: no backend chosen or changed for
+    the caller (the demo may run inside a notebook)."""
+    from matplotlib.figure import Figure
+    return Figure(**options)
+
+
+def save(fig, path):
+    """Writes the figure to `path` whole or not at all: through a file
+    beside it, renamed over it once complete, so a failure (a full disk,
+    a format that needs LaTeX, Ctrl-C) leaves an earlier figure there as
+    it was."""
+    folder, name = os.path.split(os.path.abspath(path))
+    handle, scratch = tempfile.mkstemp(dir=folder, prefix=".creg-",
+                                       suffix=os.path.splitext(name)[1])
+    try:
+        with os.fdopen(handle, "wb") as f:
+            fig.savefig(f, dpi=100,
+                        format=os.path.splitext(name)[1][1:].lower())
+        os.replace(scratch, path)
+    except BaseException:
+        os.unlink(scratch)
+        raise
 
 
 def _mean_curve(runs, attribute):
@@ -29,11 +49,11 @@ def _mean_curve(runs, attribute):
 def regularizers(path, results):
     """One panel per regularizer: mean train and test accuracy (%) per
     epoch, the test peak in the title, Nielsen's where he gives one."""
-    plt = _pyplot()
     columns = 3
     rows = math.ceil(len(results) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(12, 3 * rows + 0.6),
-                             sharex=True, sharey=True, squeeze=False)
+    fig = _figure(figsize=(12, 3 * rows + 0.6))
+    axes = fig.subplots(rows, columns, sharex=True, sharey=True,
+                        squeeze=False)
     for ax, (row, runs) in zip(axes.flat, results.items()):
         epochs, train = _mean_curve(runs, "train_curve")
         _, test = _mean_curve(runs, "test_curve")
@@ -59,20 +79,19 @@ def regularizers(path, results):
                bbox_to_anchor=(0.5, 1 - 0.35 / height), ncol=3, frameon=False)
     fig.subplots_adjust(left=0.06, right=0.99, bottom=0.5 / height,
                         top=1 - 0.95 / height, hspace=0.3, wspace=0.06)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def costs(path, results):
     """Test accuracy (%) of every output/cost pair in one panel, then one
     panel of training cost per cost function (their units differ)."""
-    plt = _pyplot()
+    from matplotlib import rcParams
     by_cost = {}
     for row in results:
         by_cost.setdefault(row.cost, []).append(row)
-    fig, axes = plt.subplots(1, 1 + len(by_cost),
-                             figsize=(4 * (1 + len(by_cost)), 4))
-    colors = dict(zip(results, plt.rcParams["axes.prop_cycle"].by_key()[
+    fig = _figure(figsize=(4 * (1 + len(by_cost)), 4))
+    axes = fig.subplots(1, 1 + len(by_cost))
+    colors = dict(zip(results, rcParams["axes.prop_cycle"].by_key()[
         "color"]))
     for row, runs in results.items():
         label = f"{row.name}, lr {row.lr:g}"
@@ -95,5 +114,4 @@ def costs(path, results):
     fig.legend(handles, [h.get_label() for h in handles],
                loc="lower center", ncol=2, frameon=False)
     fig.tight_layout(rect=(0, 0.14, 1, 1))
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)

@@ -142,4 +142,7 @@ class EpochTable:
         if not self._header_printed:
             print(self.header(), file=out)
             self._header_printed = True
-        print(self.row_of(epoch, history), file=out, flush=True)
+        print(self.row_of(epoch, history), file=out)
+        flush = getattr(out, "flush", None)  # a stream may lack it
+        if callable(flush):
+            flush()

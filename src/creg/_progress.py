@@ -15,16 +15,25 @@ SHOW_AFTER = 1.0    # seconds into an epoch before its progress appears
 REDRAW_EVERY = 0.5  # seconds between two computations of the cost shown
 
 
+def _stderr():
+    """sys.stderr where a display can draw, else None: pythonw and a
+    closed descriptor 2 (``2>&-``) leave it None, and training must not
+    fail for want of a display."""
+    stream = sys.stderr
+    return stream if callable(getattr(stream, "write", None)) else None
+
+
 def _tqdm_bar(epoch, n_batches, done, postfix):
     """A tqdm bar for the epoch's batches, drawn with `postfix`, or None
-    without tqdm."""
+    without tqdm or stderr."""
     try:
         from tqdm import tqdm
     except ImportError:
         return None
-    return tqdm(total=n_batches, initial=done, desc=f"epoch {epoch}",
-                unit="batch", leave=False, dynamic_ncols=True,
-                postfix=postfix)
+    stream = _stderr()
+    return None if stream is None else tqdm(
+        total=n_batches, initial=done, desc=f"epoch {epoch}", unit="batch",
+        leave=False, dynamic_ncols=True, postfix=postfix, file=stream)
 
 
 class _Drawing:
@@ -35,18 +44,32 @@ class _Drawing:
     width = 0
 
     def _write_line(self, line):
-        sys.stderr.write("\r" + line.ljust(self.width))
-        sys.stderr.flush()
-        self.width = len(line)
+        if _write("\r" + line.ljust(self.width)):
+            self.width = len(line)
 
     def close(self):
         """Removes what was drawn (before the epoch's own line)."""
         if self.bar is not None:
             self.bar.close()
         elif self.width:
-            sys.stderr.write("\r" + " " * self.width + "\r")
-            sys.stderr.flush()
+            _write("\r" + " " * self.width + "\r")
         self.bar, self.width = None, 0
+
+
+def _write(text):
+    """Writes `text` to stderr, flushed where it can be; whether it was
+    written (not without stderr, nor to a closed or broken one)."""
+    stream = _stderr()
+    if stream is None:
+        return False
+    try:
+        stream.write(text)
+        flush = getattr(stream, "flush", None)
+        if callable(flush):
+            flush()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 class EpochProgress(_Drawing):
@@ -107,8 +130,10 @@ class RunsProgress(_Drawing):
         except ImportError:
             self._draw_line()
         else:
-            self.bar = tqdm(total=total, desc="sweep", unit="run",
-                            leave=False, dynamic_ncols=True)
+            stream = _stderr()
+            if stream is not None:
+                self.bar = tqdm(total=total, desc="sweep", unit="run",
+                                leave=False, dynamic_ncols=True, file=stream)
 
     def update(self, done):
         """`done` runs have ended."""

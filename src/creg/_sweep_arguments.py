@@ -40,7 +40,9 @@ def _one_of(allowed):
 # Every setting a run may take, checked before any run starts (fit checks
 # them again, as it always does).  The network's are checked by building it.
 _CHECKS = {
-    "epochs": check.positive_int, "batch_size": check.positive_int,
+    "epochs": lambda name, value: check.positive_int(
+        name, value, below=check.EPOCH_LIMIT),  # a fresh network's bound
+    "batch_size": check.positive_int,
     "lr": check.positive, "l2": check.non_negative,
     "l1": check.non_negative, "input_noise": check.non_negative,
     "momentum": check.rate, "dropout": check.rate,

@@ -28,7 +28,7 @@ def _load(name):
 def _floats(text):
     """"0,1,5" -> [0.0, 1.0, 5.0]."""
     try:
-        return [float(v) for v in text.split(",")]
+        return [float(v) + 0.0 for v in text.split(",")]  # -0 is 0
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected numbers separated by commas, got {text!r}") from None
@@ -60,7 +60,8 @@ def add_arguments(parser):
 def check_arguments(parser, args):
     """Usage errors, before any work."""
     rows = len(_load(args.data)[1])
-    for name, least, most in (("cv", 2, rows), ("epochs", 1, None),
+    for name, least, most in (("cv", 2, rows),
+                              ("epochs", 1, check.EPOCH_LIMIT - 1),
                               ("hidden", 1, None)):
         value = getattr(args, name)
         if value < least or most is not None and value > most:

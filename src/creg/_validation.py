@@ -125,10 +125,13 @@ def _integer(name, value):
     return int(value)
 
 
-def positive_int(name, value):
+def positive_int(name, value, below=None):
+    """An int >= 1, and < `below` when given."""
     value = _integer(name, value)
     if value < 1:
         raise ValueError(f"{name} must be >= 1; got {value!r}")
+    if below is not None and value >= below:
+        raise ValueError(f"{name} must be < {below}; got {value!r}")
     return value
 
 

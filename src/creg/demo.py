@@ -16,7 +16,9 @@ __doc__ = f"`python -m creg demo`: {HELP}\n\n{DESCRIPTION}\n"
 
 import argparse
 import importlib.util
+import io
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -327,6 +329,21 @@ def check_arguments(parser, args):
             pass
     except OSError as exc:
         parser.error(f"--plot: cannot write in {folder!r}: {exc.strerror}")
+    name = os.fsencode(os.path.basename(args.plot))
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        longest = len(name)
+    if len(name) > longest:
+        parser.error(f"--plot: the file name is longer than the {longest} "
+                     "bytes this folder takes")
+    try:  # a format may need more than matplotlib (.pgf: LaTeX for text)
+        trial = Figure()
+        trial.text(0.5, 0.5, "creg")
+        trial.savefig(io.BytesIO(), format=extension)
+    except Exception as exc:  # whatever the backend raises
+        parser.error(f"--plot: matplotlib cannot write .{extension} files "
+                     f"here: {exc}")
 
 
 def main(argv=None, out=None):
@@ -339,10 +356,35 @@ def main(argv=None, out=None):
     return run(args, out)
 
 
+def _plus_minus_written(out):
+    """`out`, or for a stream whose encoding has no "±" (an ASCII locale)
+    one that writes it as "+-"."""
+    stream = sys.stdout if out is None else out
+    try:
+        "±".encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return _PlusMinusAsText(stream)
+    return out
+
+
+class _PlusMinusAsText:
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        return self.stream.write(text.replace("±", "+-"))
+
+    def flush(self):
+        flush = getattr(self.stream, "flush", None)
+        if callable(flush):
+            flush()
+
+
 def run(args, out=None):
     """Train and print, for parsed and checked `args`; returns
     {row: [Run per seed]} (rows from REGULARIZERS, or OUTPUT_COSTS with
     --costs)."""
+    out = _plus_minus_written(out)
     train, test = split_mnist()
     seeds = range(args.seed, args.seed + args.seeds)
     rows, train_one = REGULARIZERS, train_regularized
@@ -366,9 +408,16 @@ def run(args, out=None):
           f"time (one thread each)", file=out)
     if args.plot:
         from creg import _demo_plot
-        if args.costs:
-            _demo_plot.costs(args.plot, results)
-        else:
-            _demo_plot.regularizers(args.plot, results)
+        draw = _demo_plot.costs if args.costs else _demo_plot.regularizers
+        try:
+            draw(args.plot, results)
+        except OSError as exc:  # a full disk: name the file
+            raise OSError(exc.errno, exc.strerror, args.plot) from exc
         print(f"wrote {args.plot}", file=out)
     return results
+
+
+if __name__ == "__main__":  # python -m creg.demo: python -m creg demo
+    from creg.__main__ import main as _command_line
+    sys.exit(_command_line(["demo", *sys.argv[1:]]))
+
