@@ -357,11 +357,6 @@ def rows_that_fit(rows, row_bytes, extra=0):
 _ALIGN = 64
 
 
-# One-hot targets are rows of an identity up to this many classes (8 MiB
-# in float64); past it the identity grows as classes squared.
-_IDENTITY_MAX_OUTPUTS = 1024
-
-
 def empty(what, count, dtype, extra=0):
     """np.empty(count, dtype) starting on a 64-byte boundary, or MemoryError
     naming the bytes: refused up front when it cannot fit (with `extra`
@@ -524,6 +519,7 @@ def all_finite(array):
                 or (np.isfinite(array.min()) and np.isfinite(array.max())))
 
 
+# Elements per block of the NaN scan: a 1 MB mask at a time.
 _NAN_SCAN_ELEMENTS = 1 << 20
 
 
@@ -659,6 +655,11 @@ def _check_target_range(name, Y, output):
                 f"each row of {name} must sum to 1 for a softmax output "
                 f"(a one-hot row or class probabilities); row {row} sums to "
                 f"{sums[row]}")
+
+
+# One-hot targets are rows of an identity up to this many classes (8 MiB
+# in float64); past it the identity grows as classes squared.
+_IDENTITY_MAX_OUTPUTS = 1024
 
 
 def targets(y, n_samples, n_outputs, output, dtype, name="y", *,

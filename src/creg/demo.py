@@ -368,6 +368,8 @@ def _plus_minus_written(out):
 
 
 class _PlusMinusAsText:
+    """A text stream's write() and flush(), with "±" written as "+-"."""
+
     def __init__(self, stream):
         self.stream = stream
 
@@ -420,4 +422,3 @@ def run(args, out=None):
 if __name__ == "__main__":  # python -m creg.demo: python -m creg demo
     from creg.__main__ import main as _command_line
     sys.exit(_command_line(["demo", *sys.argv[1:]]))
-
