@@ -329,3 +329,13 @@ def test_without_memory_for_the_sparse_pass_predict_goes_dense():
     assert done.returncode == 0, done.stderr
     assert done.stdout == "ok\n"
 
+
+def test_a_layer_of_more_inputs_than_int32_numbers_goes_dense():
+    """Pattern numbers a layer's inputs in int32: past 2**31 - 1 of them
+    the C pass refused its own pattern ("an index of the pattern is out
+    of range") where the dense pass predicts."""
+    from types import SimpleNamespace
+    zeros = np.broadcast_to(np.zeros(1, np.float32), (1, 2**31))
+    net = SimpleNamespace(weights=[zeros], dtype=np.dtype(np.float32))
+    assert _sparse.sparse_prefix(net, 64) == 0  # the width, not a count
+

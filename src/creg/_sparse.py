@@ -36,6 +36,8 @@ CHUNK_ROWS = 1024
 # Fewer rows than this go dense: the sparse pass's fixed costs (comparing
 # or building the pattern) outweigh what it saves.
 MIN_ROWS = 32
+# Inputs a sparse layer may have: Pattern numbers them in int32.
+_MAX_INPUTS = 2**31 - 1
 
 class NonFiniteInput(ValueError):
     """X held NaN or inf (found by the sparse pass, which checks X on the
@@ -124,7 +126,8 @@ def sparse_prefix(net, rows):
     limit = MAX_DENSITY[net.dtype]
     count = 0
     for W in net.weights:
-        if np.count_nonzero(W) > limit * W.size:
+        # the pattern numbers a layer's inputs in int32
+        if W.shape[1] > _MAX_INPUTS or np.count_nonzero(W) > limit * W.size:
             break
         count += 1
     return count
