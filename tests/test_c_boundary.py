@@ -24,6 +24,15 @@ def _run_python(code, *args, flags=(), timeout=60, env=None):
         capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def _without_asan_quarantine():
+    """The environment, where ASan runs with freed blocks reused at once:
+    its quarantine (256 MB) would fill a memory limit's margin."""
+    env = dict(os.environ)
+    if "ASAN_OPTIONS" in env:
+        env["ASAN_OPTIONS"] += ":quarantine_size_mb=0"
+    return env
+
+
 # ------------------------------------ a validation set larger than training
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -384,10 +393,8 @@ INIT_UNDER_LIMIT = """
                     reason="RLIMIT_AS and /proc")
 @pytest.mark.parametrize("init", ["normalized", "glorot"])
 def test_initializing_needs_little_more_than_the_parameters(init):
-    env = dict(os.environ)
-    if "ASAN_OPTIONS" in env:  # freed blocks must not wait in quarantine
-        env["ASAN_OPTIONS"] += ":quarantine_size_mb=0"
-    done = _run_python(INIT_UNDER_LIMIT, init, timeout=120, env=env)
+    done = _run_python(INIT_UNDER_LIMIT, init, timeout=120,
+                       env=_without_asan_quarantine())
     assert done.returncode == 0, done.stderr
     assert done.stdout == "built\nrefused\n"
 
@@ -398,10 +405,11 @@ NAN_UNDER_LIMIT = """
     import creg
     from creg import _validation
     net = creg.Network([1000, 2], dtype="float32", seed=0)
-    X = np.zeros((200_000, 1000), np.float32)  # 800 MB, pages untouched
+    X = np.zeros((500_000, 1000), np.float32)  # 2 GB, pages untouched
     X[-1, -1] = np.nan
     used = _validation._read_kib("/proc/self/status", "VmSize")
-    limit = used + 64 * 2**20  # no room for a 200 MB mask of X
+    # no room for a 500 MB mask of X; some for ASan's allocator
+    limit = used + 160 * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
         net.predict(X)
@@ -414,7 +422,8 @@ NAN_UNDER_LIMIT = """
                     reason="RLIMIT_AS and /proc")
 def test_a_nan_in_an_x_near_the_memory_s_size_is_named():
     """Telling NaN from inf took a boolean mask of the whole X."""
-    done = _run_python(NAN_UNDER_LIMIT, timeout=120)
+    done = _run_python(NAN_UNDER_LIMIT, timeout=120,
+                       env=_without_asan_quarantine())
     assert done.returncode == 0, done.stderr
     assert done.stdout == "Input X contains NaN.\n"
 
