@@ -10,6 +10,8 @@ import math
 import sys
 from dataclasses import dataclass, replace
 
+from creg._progress import flush
+
 _GAP = "  "
 
 
@@ -143,6 +145,4 @@ class EpochTable:
             print(self.header(), file=out)
             self._header_printed = True
         print(self.row_of(epoch, history), file=out)
-        flush = getattr(out, "flush", None)  # a stream may lack it
-        if callable(flush):
-            flush()
+        flush(out)

@@ -64,12 +64,17 @@ def _write(text):
         return False
     try:
         stream.write(text)
-        flush = getattr(stream, "flush", None)
-        if callable(flush):
-            flush()
+        flush(stream)
     except (OSError, ValueError):
         return False
     return True
+
+
+def flush(stream):
+    """stream.flush() where it has one: print's file needs only write()."""
+    method = getattr(stream, "flush", None)
+    if callable(method):
+        method()
 
 
 class EpochProgress(_Drawing):

@@ -150,7 +150,7 @@ def forward(net, X, n_threads, layers=None):
     except MemoryError:
         return None  # the dense pass, which needs less
     patterns = [pattern(net, l) for l in range(layers)]
-    tail = None if layers == L else _DenseTail(net, layers, chunk)
+    tail = None if layers == L else _DenseTail(net, spec, layers, chunk)
     out = np.empty((X.shape[0], net.sizes[-1]), X.dtype)
     # made once for all chunks: each layer's scratch, and its output but
     # for a last layer's, which goes straight into `out`
@@ -190,20 +190,22 @@ def _bytes_needed(net, spec, layers, rows, chunk, n_threads):
                    * _core.sparse_slot_size(I, O) * item
                    + chunk * O * item)
     if layers < len(net.sizes) - 1:
-        tail = NetSpec(net.sizes[layers:], spec.hidden, spec.output,
-                       spec.cost)
-        nbytes += chunk * _core.workspace_size(tail, 1) * item
+        nbytes += chunk * _core.workspace_size(
+            _tail_spec(net, spec, layers), 1) * item
     return nbytes
+
+
+def _tail_spec(net, spec, first):
+    """The settings of net's layers from `first` on, as a network."""
+    return NetSpec(net.sizes[first:], spec.hidden, spec.output, spec.cost)
 
 
 class _DenseTail:
     """The layers from `first` on, as one dense pass over chunks of at
     most `chunk` rows."""
 
-    def __init__(self, net, first, chunk):
-        spec = net._spec
-        self.spec = NetSpec(net.sizes[first:], spec.hidden, spec.output,
-                            spec.cost)
+    def __init__(self, net, spec, first, chunk):
+        self.spec = _tail_spec(net, spec, first)
         offset = sum(o * (i + 1) for i, o in zip(net.sizes[:first],
                                                 net.sizes[1:first + 1]))
         self.params = net.params[offset:]

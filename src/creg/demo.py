@@ -28,7 +28,7 @@ from typing import Optional
 
 import numpy as np
 
-from creg import _validation as check
+from creg import _progress, _validation as check
 from creg.datasets import load_mnist_sample
 from creg.expand import expand
 from creg.network import NIELSEN, Network
@@ -377,9 +377,7 @@ class _PlusMinusAsText:
         return self.stream.write(text.replace("±", "+-"))
 
     def flush(self):
-        flush = getattr(self.stream, "flush", None)
-        if callable(flush):
-            flush()
+        _progress.flush(self.stream)
 
 
 def run(args, out=None):

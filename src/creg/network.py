@@ -594,9 +594,15 @@ class Network:
         """Rows for a workspace of passes over `rows` rows: at most
         _EVAL_CHUNK_ROWS, fewer where memory holds fewer beside `extra`
         bytes (a pass takes as many rows as its workspace holds)."""
-        row_bytes = _core.workspace_size(self._spec, 1) * self.dtype.itemsize
-        return check.rows_that_fit(min(rows, _EVAL_CHUNK_ROWS), row_bytes,
-                                   extra)
+        return check.rows_that_fit(min(rows, _EVAL_CHUNK_ROWS),
+                                   self._workspace_row_bytes(), extra)
+
+    def _eval_workspace(self, rows):
+        """The workspace of passes over `rows` rows (_eval_rows)."""
+        return self._workspace(self._eval_rows(rows))
+
+    def _workspace_row_bytes(self):
+        return _core.workspace_size(self._spec, 1) * self.dtype.itemsize
 
     def _train_scratch(self, batch_size):
         """train_batches' grads: the gradient's place and, at small batch
@@ -693,7 +699,7 @@ class Network:
         if sparse is not None:
             self._check_finite_parameters()
             return self._finite_outputs(sparse, Xa)
-        ws = self._workspace(self._eval_rows(Xa.shape[0]))
+        ws = self._eval_workspace(Xa.shape[0])
         return self._evaluate_finite(X, Xa, None, ws, nt)[0]
 
     def _evaluate_finite(self, X, Xa, Y, ws, n_threads, **options):
@@ -793,7 +799,7 @@ class Network:
         Xa = self._features(X, finite=False)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
-        ws = self._workspace(self._eval_rows(Xa.shape[0]))
+        ws = self._eval_workspace(Xa.shape[0])
         per_label = _accuracy.is_multi_label(Ya, self.output, y)
         sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
                                      outputs=False, per_label=per_label)[1]
@@ -850,7 +856,7 @@ class Network:
         l2 = check.non_negative("l2", l2)
         l1 = check.non_negative("l1", l1)
         scale = _penalty_scale(penalty_scale, Xa.shape[0])
-        ws = self._workspace(self._eval_rows(Xa.shape[0]))
+        ws = self._eval_workspace(Xa.shape[0])
         sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
                                      outputs=False)[1]
         return sums.cost / Xa.shape[0] + self._penalty(l2 * scale, l1 * scale)
@@ -1144,9 +1150,8 @@ class Network:
         Xs, Ys = X[rows], Y[rows]
         scale = check.input_scale(Xs)
         # one thread: a team's start-up would cost more than these rows
-        sums = self._evaluate(Xs, Ys,
-                              self._workspace(self._eval_rows(Xs.shape[0])),
-                              1, outputs=False)[1]
+        sums = self._evaluate(Xs, Ys, self._eval_workspace(Xs.shape[0]), 1,
+                              outputs=False)[1]
         cost = sums.cost / Xs.shape[0] + self._penalty(rule["l2"], rule["l1"])
         return _warnings.TrainingWatch(
             cost, check.chance_accuracy(Ys, self.output), scale,
@@ -1167,9 +1172,10 @@ class Network:
         return X_val, Y_val, _accuracy.is_multi_label(Y_val, self.output,
                                                       y_val)
 
-    def _fit_bytes(self, n, bs, ws_rows, rule, plan):
-        """Every byte a fit allocates beyond its converted data: checked in
-        one sum before any of it is allocated."""
+    def _fit_bytes(self, n, bs, rule, plan):
+        """Every byte a fit allocates beyond its converted data and its
+        workspace: checked, with the workspace, in one sum before any of
+        it is allocated."""
         item, P = self.dtype.itemsize, self.params.size
         copies = 2 + (rule["momentum"] > 0) + (plan["early_stopping"]
                                                  is not None)
@@ -1177,7 +1183,6 @@ class Network:
         return (copies * P * item  # gradient, snapshot, velocity, best
                 # the gradient's room for the first layer in columns
                 + (_core.train_scratch_size(self._spec, bs) - P) * item
-                + ws_rows * _core.workspace_size(self._spec, 1) * item
                 + 8 * n  # the shuffled order
                 + widest * (2 * item + 9))  # one layer's penalty and norms
 
@@ -1189,11 +1194,11 @@ class Network:
         # (and over X for exact metrics) in the chunks of predict and cost
         monitored = max(0 if running else n,
                         0 if validation is None else validation[0].shape[0])
-        ws_rows = max(bs, self._eval_rows(
-            monitored, extra=self._fit_bytes(n, bs, 0, rule, plan)))
+        others = self._fit_bytes(n, bs, rule, plan)
+        ws_rows = max(bs, self._eval_rows(monitored, extra=others))
         check.check_budget(
             f"fitting a network with sizes {list(self.sizes)} on {n} rows",
-            self._fit_bytes(n, bs, ws_rows, rule, plan))
+            others + ws_rows * self._workspace_row_bytes())
         ws = self._workspace(ws_rows)
         grads = self._train_scratch(bs)
         snapshot = check.empty("the weights' snapshot", self.params.size,
@@ -1510,9 +1515,10 @@ class Network:
         Anything else (``Dropout`` included: pass ``dropout=`` to ``fit``
         instead; a subclass with its own ``forward``, a forward hook, an
         uninitialized ``LazyLinear``) is refused with a TypeError or
-        ValueError naming the module and its position.  cost defaults to the output's own:
-        log_likelihood for softmax, cross_entropy for sigmoid, quadratic
-        for linear.  seed keys later fits' shuffles and noise.
+        ValueError naming the module and its position.  cost defaults to
+        the output's own: log_likelihood for softmax, cross_entropy for
+        sigmoid, quadratic for linear.  seed keys later fits' shuffles and
+        noise.
 
         Parameters
         ----------

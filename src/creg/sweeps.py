@@ -14,8 +14,8 @@ and freed after its last, the folds trained one after another.
 from __future__ import annotations
 
 import itertools
-import types
 import math
+import types
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
