@@ -134,11 +134,9 @@
 #define CREG_COLUMNS_CONSTANT_BATCH 0
 #define CREG_COLUMNS_GROUP 6
 #endif
-/* The panel width of a level whose vectors are vbytes wide, and the widest
- * (the train scratch's room for W0^T). */
+/* The panel width of a level whose vectors are vbytes wide. */
 #define CREG_COLUMNS_WIDTH(vbytes, type)                                      \
     ((ptrdiff_t)(CREG_COLUMNS_CB * (vbytes) / sizeof(type)))
-#define CREG_COLUMNS_WIDTH_MAX(type) CREG_COLUMNS_WIDTH(64, type)
 #define CREG_COLUMNS_CHUNK 64
 
 /* ---- Forward (dense.c).  Layers at most CREG_FORWARD_ROWS_MAX_O neurons

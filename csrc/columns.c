@@ -5,7 +5,7 @@
  * W0 transposed while it runs: W0^T in panels of BLOCK neurons (two
  * vectors: 16 float32 at AVX2, 32 at AVX-512), each I rows of BLOCK
  * contiguous weights (step_columns.c; zeros past O), in the train
- * scratch after the gradient's place (creg_train_scratch), and V0^T after
+ * scratch after the gradient's place (train_scratch), and V0^T after
  * it under momentum.  Both kernels of the step are then outer
  * products (benchmarks/README.md).  The copy is made at the start of each
  * call and copied back at its end, so outside a call W0 is row-major as
@@ -23,16 +23,42 @@
 #include "kernels.h"
 #include "workspace.h"
 
-int
-CREG_FN(columns_use)(ptrdiff_t batch_size, const creg_step_rule *rule)
-{
-    return active_kernels()->step_columns != NULL
-           && creg_columns_batch(batch_size) && !(rule->max_norm > 0);
-}
-
 /* Blocks of CREG_COLUMNS_WIDTH of W0^T's row at the active level: the
  * columns kernels' register block, and a team's unit. */
 #define BLOCK (active_kernels()->columns_width)
+
+/* A first layer of half a panel or less keeps the row kernels: most of
+ * its panel would be zeros, multiplied all the same ([784, 1] at batch
+ * 10 trained 1.7x slower in columns, [784, 8] 1.1x; benchmarks/README.md,
+ * "Narrow first layers"). */
+int
+CREG_FN(columns_use)(const creg_net *net, ptrdiff_t batch_size,
+                     const creg_step_rule *rule)
+{
+    return active_kernels()->step_columns != NULL && batch_size > 1
+           && batch_size < CREG_STEP_PACK_BATCH
+           && 2 * net->sizes[1] > BLOCK && !(rule->max_norm > 0);
+}
+
+void
+CREG_FN(train_scratch_plan)(creg_train_scratch_layout *plan,
+                            const creg_net *net, ptrdiff_t batch_size,
+                            const creg_step_rule *rule)
+{
+    creg_train_scratch_plan(
+        plan, net, batch_size,
+        CREG_FN(columns_use)(net, batch_size, rule) ? BLOCK : 0,
+        rule->momentum != 0);
+}
+
+ptrdiff_t
+CREG_FN(train_scratch)(const creg_net *net, ptrdiff_t batch_size,
+                       const creg_step_rule *rule)
+{
+    creg_train_scratch_layout plan;
+    CREG_FN(train_scratch_plan)(&plan, net, batch_size, rule);
+    return plan.size;
+}
 
 /* A panel at a time: the panel's rows of W0 are read together, so each
  * of their lines serves BLOCK weights of the panel before it leaves L1. */

@@ -92,11 +92,6 @@ const char *creg_strerror(int status);
 /* Number of parameters (weights and biases) of the network. */
 ptrdiff_t creg_param_count(const creg_net *net);
 
-/* Number of `real` elements of train_batches' grads: the parameters', and
- * for batches of 2 to CREG_STEP_PACK_BATCH - 1 rows room for the first
- * layer in columns (columns.c). */
-ptrdiff_t creg_train_scratch(const creg_net *net, ptrdiff_t batch_size);
-
 /* Number of `real` elements of workspace needed for batches of up to
  * max_rows rows: max_rows times the size for one row. */
 ptrdiff_t creg_workspace_size(const creg_net *net, ptrdiff_t max_rows);

@@ -114,7 +114,12 @@ int CREG_TFN(gradient)(CREG_TREAL *grads, double *cost_sum,
  * cost and correct rows of its own forward pass (with the batch's dropout
  * and noise, before its update): the epoch's running metrics; NULL only
  * checks that the cost is finite.  grads is scratch of
- * creg_train_scratch(net, batch_size) elements. */
+ * train_scratch(net, batch_size, rule) elements. */
+/* The elements of train_batches' grads at this batch size and rule (any
+ * lr): the parameters', and room for the first layer where it trains in
+ * columns (columns.c). */
+ptrdiff_t CREG_TFN(train_scratch)(const creg_net *net, ptrdiff_t batch_size,
+                                  const creg_step_rule *rule);
 int CREG_TFN(train_batches)(CREG_TREAL *params, CREG_TREAL *velocity,
                             CREG_TREAL *grads, CREG_TREAL *ws,
                             const CREG_TREAL *X,

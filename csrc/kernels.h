@@ -15,6 +15,7 @@
 
 #include "creg.h"
 #include "blocking.h"
+#include "workspace.h" /* creg_train_scratch_layout, for columns.c */
 #include "sparse.h" /* creg_sparse_pattern, for the sparse rows kernel */
 
 /* out[i] := the dropout hash of unit first + i (dropout_hash.h). */

@@ -131,13 +131,19 @@ void KT(bias_step)(KREAL *b, KREAL *Vb, const KREAL *db, ptrdiff_t O,
 /* columns.c: the first layer in columns for small batches (W0^T in panels
  * of the level's columns_width neurons, each I rows, in the train
  * scratch past the parameters; V0^T after it).  columns_use: whether
- * train_batches takes this path, a function of the level, the batch size
- * and the rule alone, so every call of a fit agrees.  columns_in /
+ * train_batches takes this path, a function of the level, the first
+ * layer's width, the batch size and the rule alone, so every call of a
+ * fit agrees; train_scratch_plan: the train scratch's layout for it
+ * (workspace.h).  columns_in /
  * columns_out: W0 to W0^T and back.
  * columns_forward: Z (B x O) := rows . W0^T, summed as the look-ahead sums
  * (the first step of a call).  update_columns: update_from_batch on W0^T,
  * from the batch's rows. */
-int KT(columns_use)(ptrdiff_t batch_size, const creg_step_rule *rule);
+int KT(columns_use)(const creg_net *net, ptrdiff_t batch_size,
+                    const creg_step_rule *rule);
+void KT(train_scratch_plan)(creg_train_scratch_layout *plan,
+                            const creg_net *net, ptrdiff_t batch_size,
+                            const creg_step_rule *rule);
 void KT(columns_in)(KREAL *WT, const KREAL *W, ptrdiff_t O, ptrdiff_t I);
 void KT(columns_out)(KREAL *W, const KREAL *WT, ptrdiff_t O, ptrdiff_t I);
 void KT(columns_forward)(KREAL *Z, const KREAL *const *rows, ptrdiff_t B,

@@ -615,11 +615,11 @@ CREG_FN(train_batches)(real *params, real *velocity, real *grads, real *ws,
     int z0_ready = 0, x_packed = 0;
     /* the first layer in columns: W0^T (and V0^T) in grads past the
      * parameters' place for the call, the batch read row by row */
-    const int columns = CREG_FN(columns_use)(batch_size, rule);
+    const int columns = CREG_FN(columns_use)(net, batch_size, rule);
     const ptrdiff_t O0 = net->sizes[1];
     const real *rows[CREG_STEP_PACK_BATCH];
     creg_train_scratch_layout plan;
-    creg_train_scratch_plan(&plan, net, batch_size);
+    CREG_FN(train_scratch_plan)(&plan, net, batch_size, rule);
     /* online SGD at a level that holds steps (dispatch.c): every other
      * step's pass over W0 holds its stores, and the next step's pass
      * applies both steps and stores (kernels_typed.h), so W0 is written

@@ -74,10 +74,10 @@ creg_workspace_plan(creg_workspace_layout *plan, const creg_net *net,
 
 void
 creg_train_scratch_plan(creg_train_scratch_layout *plan, const creg_net *net,
-                        ptrdiff_t batch_size)
+                        ptrdiff_t batch_size, ptrdiff_t columns_width,
+                        int momentum)
 {
-    /* whole panels of the widest level's float32 width (two in float64) */
-    const ptrdiff_t block = CREG_COLUMNS_WIDTH_MAX(float);
+    const ptrdiff_t block = columns_width > 0 ? columns_width : 1;
     const ptrdiff_t columns =
         net->sizes[0] * ((net->sizes[1] + block - 1) / block * block);
     /* on a cache line, like the buffer (Python allocates it so): W0^T's
@@ -86,18 +86,10 @@ creg_train_scratch_plan(creg_train_scratch_layout *plan, const creg_net *net,
     plan->VT = plan->WT + columns;
     plan->held_x = plan->WT;
     plan->held_dz = plan->held_x + creg_padded(net->sizes[0]);
-    plan->size = creg_columns_batch(batch_size) ? plan->VT + columns
+    plan->size = columns_width > 0 ? plan->VT + (momentum ? columns : 0)
                  : batch_size == 1 ? plan->held_dz
                                          + creg_padded(net->sizes[1])
                                    : plan->WT;
-}
-
-ptrdiff_t
-creg_train_scratch(const creg_net *net, ptrdiff_t batch_size)
-{
-    creg_train_scratch_layout plan;
-    creg_train_scratch_plan(&plan, net, batch_size);
-    return plan.size;
 }
 
 ptrdiff_t

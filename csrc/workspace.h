@@ -23,10 +23,10 @@ typedef struct {
 void creg_workspace_plan(creg_workspace_layout *plan, const creg_net *net,
                          ptrdiff_t R);
 
-/* train_batches' grads (creg_train_scratch): the gradient's place (the
- * parameters' layout, at 0), then, for batches of 2 to
- * CREG_STEP_PACK_BATCH - 1 rows, W0^T and V0^T for the first layer in
- * columns (columns.c), each sizes[0] x sizes[1] rounded up to whole
+/* train_batches' grads (train_scratch): the gradient's place (the
+ * parameters' layout, at 0), then, where the first layer trains in
+ * columns of `columns_width` neurons (columns.c; 0: it does not), W0^T
+ * and under momentum V0^T, each sizes[0] x sizes[1] rounded up to whole
  * panels and starting on a cache line when the buffer does; for batches
  * of 1 in their place, the held step's input row and layer-0 delta
  * (held_x, sizes[0] wide, and held_dz, sizes[1]; kernels_typed.h);
@@ -36,16 +36,8 @@ typedef struct {
 } creg_train_scratch_layout;
 
 void creg_train_scratch_plan(creg_train_scratch_layout *plan,
-                             const creg_net *net, ptrdiff_t batch_size);
-
-/* The batch sizes whose training keeps the first layer in columns (where
- * the level has the kernels and max-norm is off: columns_use); the
- * scratch has room for it at every level. */
-static inline int
-creg_columns_batch(ptrdiff_t batch_size)
-{
-    return batch_size > 1 && batch_size < CREG_STEP_PACK_BATCH;
-}
+                             const creg_net *net, ptrdiff_t batch_size,
+                             ptrdiff_t columns_width, int momentum);
 
 /* Elements per row that a region reserves for a width n: n rounded up to
  * CREG_WS_ROW_ALIGN, so every region starts on a cache line. */

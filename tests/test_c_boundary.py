@@ -86,12 +86,13 @@ def test_the_prox_step_keeps_a_nan_weight_nan(dtype, rows):
     velocity[5] = np.nan
     X = rng.random((rows, 30)).astype(dtype)
     Y = np.zeros((rows, 2), dtype)
+    rule = StepRule(lr=0.1, momentum=0.9, l1=1.0, l1_prox=True)
     _core.train_batches(
-        params, velocity, np.zeros(_core.train_scratch_size(spec, rows),
-                                   dtype),
+        params, velocity,
+        np.zeros(_core.train_scratch_size(spec, rows, rule, params.dtype),
+                 dtype),
         np.zeros(_core.workspace_size(spec, rows), dtype), X, Y, None,
-        batch_size=rows, first_batch=0, n_batches=1, net=spec,
-        rule=StepRule(lr=0.1, momentum=0.9, l1=1.0, l1_prox=True),
+        batch_size=rows, first_batch=0, n_batches=1, net=spec, rule=rule,
         noise=Noise(), n_threads=1)
     assert np.isnan(params[5])
     zeros = params[np.flatnonzero(params == 0)]
@@ -111,7 +112,8 @@ def _core_calls(dtype):
     ws = np.zeros(per_row * 8, dtype)
     rule, noise, sums = StepRule(lr=0.1), Noise(), _core.PassSums()
     order = np.arange(8, dtype=np.int64)
-    scratch = np.zeros(_core.train_scratch_size(spec, 4), dtype)
+    scratch = np.zeros(
+        _core.train_scratch_size(spec, 4, rule, np.dtype(dtype)), dtype)
     return [
         ("evaluate: chunk larger than the workspace", lambda: _core.evaluate(
             ws_small, params, X, None, out=out, chunk_rows=4, net=spec,
@@ -145,8 +147,9 @@ def _core_calls(dtype):
             params, grads[:1], scratch, ws, X, Y, order, batch_size=4,
             first_batch=1, n_batches=2, net=spec, rule=rule, noise=noise,
             n_threads=1)),
-        ("train: scratch of the parameters' size", lambda:
-            _core.train_batches(params, grads[:1], grads, ws, X, Y, order,
+        ("train: short scratch", lambda:
+            _core.train_batches(params, grads[:1], scratch[:-1], ws, X, Y,
+                                order,
                                 batch_size=4, first_batch=0, n_batches=2,
                                 net=spec, rule=rule, noise=noise,
                                 n_threads=1)),

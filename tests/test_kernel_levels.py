@@ -72,6 +72,39 @@ def test_every_level_matches_reference(level, rule, momentum, batch_size,
         assert np.abs(Ws_free[0] - Ws[0]).max() > 1e-3
 
 
+@pytest.mark.parametrize("width", [1, 4, 5, 8, 9, 17])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_small_batches_match_reference_at_any_first_layer_width(
+        level, width, momentum, dtype, tol):
+    # a first layer of half a panel or less keeps the row kernels at
+    # batches of 2-15 (columns.c), one of more trains in columns
+    sizes = [37, width, 3]
+    net = creg.Network(sizes, hidden="tanh", dtype=dtype.name, seed=4,
+                       output="sigmoid", init="normalized")
+    W0, b0 = params64(net)
+    X, y, Y = make_problem(sizes, N, "sigmoid", seed=5, dtype=dtype)
+    common = dict(epochs=EPOCHS, batch_size=7, lr=0.1, momentum=momentum)
+    net.fit(X, y, shuffle=False, **common, **RULES["l2"])
+    Ws, bs = run_reference(W0, b0, X, Y, RULES["l2"], common)
+    assert_params_close(net, Ws, bs, tol)
+
+
+def test_train_scratch_holds_only_what_the_first_layer_uses(level, dtype):
+    """The scratch past the parameters: none for a first layer too narrow
+    for columns, and room for V0^T only under momentum."""
+    def extra(sizes, momentum):
+        spec = creg.Network(sizes, dtype=dtype.name, output="sigmoid")._spec
+        rule = StepRule(lr=0.1, momentum=momentum)
+        return (_core.train_scratch_size(spec, 10, rule, dtype)
+                - _core.param_count(spec))
+    align = 16  # the parameters' place is rounded up to 16 elements
+    assert extra([784, 1], 0.9) < align
+    assert extra([784, 4, 2], 0.9) < align
+    with_velocity, without = extra(SIZES, 0.9), extra(SIZES, 0.0)
+    assert without <= with_velocity / 2 + align
+    assert (with_velocity > without) == (level >= 2)
+
+
 def test_batch_above_the_fused_kernels_matches_reference(level, dtype, tol):
     net, Ws, bs, _ = train_both("elastic_max_norm", 0.9, 600, dtype, n=600)
     assert_params_close(net, Ws, bs, tol)
@@ -176,7 +209,8 @@ def run_chunks(level, chunk_sizes, rule, batch_size, input_noise, shuffled,
         order = np.empty(len(X), np.int64)
         _core.shuffle(order, 1, 0)
     ws = net._workspace(batch_size)
-    grads = net._train_scratch(batch_size)
+    grads = np.zeros(_core.train_scratch_size(net._spec, batch_size, rule,
+                                              net.dtype), net.dtype)
     velocity = np.zeros_like(net.params)
     noise = Noise(input_noise=input_noise, seed=5, epoch=0)
     first = 0

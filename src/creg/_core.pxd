@@ -46,7 +46,6 @@ cdef extern from "creg.h" nogil:
     size_t creg_packed_b_bytes() noexcept
     Py_ssize_t creg_param_count(const creg_net *net) noexcept
     Py_ssize_t creg_workspace_size(const creg_net *net, Py_ssize_t max_rows) noexcept
-    Py_ssize_t creg_train_scratch(const creg_net *net, Py_ssize_t batch_size) noexcept
     void creg_shuffle(int64_t *order, Py_ssize_t n, uint64_t seed, uint64_t epoch) noexcept
 
     void creg_gemm_f32(float *C, Py_ssize_t rs_c, Py_ssize_t cs_c,
@@ -66,6 +65,11 @@ cdef extern from "creg.h" nogil:
     int creg_gradient_f64(double *grads, double *cost_sum, double *ws,
                           const double *params, const double *X, const double *Y,
                           Py_ssize_t B, const creg_net *net, int n_threads) noexcept
+
+    Py_ssize_t creg_train_scratch_f32(const creg_net *net, Py_ssize_t batch_size,
+                                      const creg_step_rule *rule) noexcept
+    Py_ssize_t creg_train_scratch_f64(const creg_net *net, Py_ssize_t batch_size,
+                                      const creg_step_rule *rule) noexcept
 
     int creg_train_batches_f32(float *params, float *velocity, float *grads,
                                float *ws, const float *X,

@@ -144,10 +144,14 @@ def workspace_size(spec, Py_ssize_t rows):
     return creg_workspace_size(&net, rows)
 
 
-def train_scratch_size(spec, Py_ssize_t batch_size):
-    """Elements of train_batches' grads at this batch size."""
+def train_scratch_size(spec, Py_ssize_t batch_size, rule, dtype):
+    """Elements of train_batches' grads at this batch size, under this
+    StepRule (whatever its lr), in this numpy dtype."""
     cdef creg_net net = _net(spec)
-    return creg_train_scratch(&net, batch_size)
+    cdef creg_step_rule r = _rule(rule)
+    if dtype == "float32":
+        return creg_train_scratch_f32(&net, batch_size, &r)
+    return creg_train_scratch_f64(&net, batch_size, &r)
 
 
 def shuffle(int64_t[::1] order, uint64_t seed, uint64_t epoch):
@@ -254,10 +258,15 @@ def train_batches(floating[::1] params, floating[::1] velocity,
     cdef int status
     cdef Py_ssize_t n = X.shape[0]
     cdef const int64_t *order_ptr = NULL
+    cdef Py_ssize_t scratch
     _check_net_buffers(&c_net, params.shape[0], ws.shape[0], batch_size,
                        X.shape[1], Y.shape[1], n_threads)
-    _require(grads.shape[0] == creg_train_scratch(&c_net, batch_size),
-             "grads must have train_scratch_size(net, batch_size) elements")
+    if floating is float:
+        scratch = creg_train_scratch_f32(&c_net, batch_size, &r)
+    else:
+        scratch = creg_train_scratch_f64(&c_net, batch_size, &r)
+    _require(grads.shape[0] == scratch, "grads must have "
+             "train_scratch_size(net, batch_size, rule, dtype) elements")
     _require(Y.shape[0] == n, "X and Y must have the same number of rows")
     _require(r.momentum == 0 or velocity.shape[0] == params.shape[0],
              "momentum needs a velocity buffer as long as params")

@@ -604,13 +604,13 @@ class Network:
     def _workspace_row_bytes(self):
         return _core.workspace_size(self._spec, 1) * self.dtype.itemsize
 
-    def _train_scratch(self, batch_size):
-        """train_batches' grads: the gradient's place and, at small batch
-        sizes, room for the first layer's weights kept transposed while the
-        C core trains."""
-        return check.empty(
-            "the gradient", _core.train_scratch_size(self._spec, batch_size),
-            self.dtype)
+    def _train_scratch_size(self, batch_size, rule):
+        """train_batches' grads: the gradient's place and, where the first
+        layer trains in columns (small batches), room for its weights kept
+        transposed while the C core trains."""
+        return _core.train_scratch_size(self._spec, batch_size,
+                                        _step_rule(rule, rule["lr"]),
+                                        self.dtype)
 
     def _evaluate(self, X, Y, ws, n_threads, *, outputs=True,
                   per_label=False):
@@ -1182,7 +1182,7 @@ class Network:
         widest = max(w.size for w in self._weights)
         return (copies * P * item  # gradient, snapshot, velocity, best
                 # the gradient's room for the first layer in columns
-                + (_core.train_scratch_size(self._spec, bs) - P) * item
+                + (self._train_scratch_size(bs, rule) - P) * item
                 + 8 * n  # the shuffled order
                 + widest * (2 * item + 9))  # one layer's penalty and norms
 
@@ -1200,7 +1200,8 @@ class Network:
             f"fitting a network with sizes {list(self.sizes)} on {n} rows",
             others + ws_rows * self._workspace_row_bytes())
         ws = self._workspace(ws_rows)
-        grads = self._train_scratch(bs)
+        grads = check.empty("the gradient",
+                            self._train_scratch_size(bs, rule), self.dtype)
         snapshot = check.empty("the weights' snapshot", self.params.size,
                                self.dtype)
         velocity = check.empty("the momentum buffer",
@@ -1226,9 +1227,7 @@ class Network:
             if epoch and callbacks:
                 check.seed(self.seed)
                 self._check_finite_parameters()
-            step = StepRule(lr=lr, momentum=rule["momentum"], l2=rule["l2"],
-                            l1=rule["l1"], l1_prox=rule["prox"],
-                            max_norm=rule["max_norm"])
+            step = _step_rule(rule, lr)
             noise = Noise(dropout=rule["dropout"],
                           input_noise=rule["input_noise"], seed=self.seed,
                           epoch=self.epochs_trained)
@@ -1648,6 +1647,13 @@ class _Tracker:
         if self.monitor is None:
             return None
         return self.monitor._restore_best(params, history.stopped_early)
+
+
+def _step_rule(rule, lr):
+    """The C core's StepRule of fit's checked rule at learning rate lr."""
+    return StepRule(lr=lr, momentum=rule["momentum"], l2=rule["l2"],
+                    l1=rule["l1"], l1_prox=rule["prox"],
+                    max_norm=rule["max_norm"])
 
 
 def _best_score(monitor, history):
