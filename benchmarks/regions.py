@@ -67,9 +67,8 @@ def train_epoch(config, X, Y, n_threads):
     _core.shuffle(order, 0, 0)
     velocity = np.zeros_like(net.params)
     start = time.perf_counter()
-    scratch = np.zeros(_core.train_scratch_size(net._spec, bs, step,
-                                                net.dtype), net.dtype)
-    _core.train_batches(net.params, velocity, scratch, net._workspace(bs), X, Y, order, batch_size=bs,
+    _core.train_batches(net.params, velocity, net._train_scratch(bs, step),
+                        net._workspace(bs), X, Y, order, batch_size=bs,
                         first_batch=0, n_batches=-(-n // bs), net=net._spec,
                         rule=step, noise=noise, n_threads=n_threads)
     return time.perf_counter() - start

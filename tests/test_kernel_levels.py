@@ -209,8 +209,7 @@ def run_chunks(level, chunk_sizes, rule, batch_size, input_noise, shuffled,
         order = np.empty(len(X), np.int64)
         _core.shuffle(order, 1, 0)
     ws = net._workspace(batch_size)
-    grads = np.zeros(_core.train_scratch_size(net._spec, batch_size, rule,
-                                              net.dtype), net.dtype)
+    grads = net._train_scratch(batch_size, rule)
     velocity = np.zeros_like(net.params)
     noise = Noise(input_noise=input_noise, seed=5, epoch=0)
     first = 0

@@ -137,13 +137,13 @@ def train(sizes, batch_size, n):
     Y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], n)]
     order = np.empty(n, np.int64)
     _core.shuffle(order, 0, 0)
+    rule = StepRule(lr=0.5, l2=5.0 / n)
     _core.train_batches(net.params, np.zeros_like(net.params),
-                        net._train_scratch(batch_size),
+                        net._train_scratch(batch_size, rule),
                         net._workspace(batch_size),
                         X, Y, order, batch_size=batch_size, first_batch=0,
-                        n_batches=n // batch_size, net=net._spec,
-                        rule=StepRule(lr=0.5, l2=5.0 / n), noise=Noise(),
-                        n_threads=4)
+                        n_batches=n // batch_size, net=net._spec, rule=rule,
+                        noise=Noise(), n_threads=4)
     return threads()
 
 print(threads(), train([784, 30, 10], 10, 2000), train([784, 100, 10], 1, 500),

@@ -102,14 +102,14 @@ def test_running_metrics_do_not_depend_on_threads(dtype_name):
 def _sums_of_cut(level_net, X, Y, order, cuts, batch_size, noise):
     net = level_net()
     ws = net._workspace(batch_size)
-    grads, velocity = net._train_scratch(batch_size), \
+    rule = StepRule(lr=0.2, momentum=0.9, l2=1e-3)
+    grads, velocity = net._train_scratch(batch_size, rule), \
         np.zeros_like(net.params)
     sums, first = _core.PassSums(), 0
     for count in cuts:
         _core.train_batches(net.params, velocity, grads, ws, X, Y, order,
                             batch_size=batch_size, first_batch=first,
-                            n_batches=count, net=net._spec,
-                            rule=StepRule(lr=0.2, momentum=0.9, l2=1e-3),
+                            n_batches=count, net=net._spec, rule=rule,
                             noise=noise, n_threads=1, sums=sums)
         first += count
     return sums.cost, sums.correct, net.params

@@ -604,13 +604,19 @@ class Network:
     def _workspace_row_bytes(self):
         return _core.workspace_size(self._spec, 1) * self.dtype.itemsize
 
-    def _train_scratch_size(self, batch_size, rule):
-        """train_batches' grads: the gradient's place and, where the first
-        layer trains in columns (small batches), room for its weights kept
-        transposed while the C core trains."""
-        return _core.train_scratch_size(self._spec, batch_size,
-                                        _step_rule(rule, rule["lr"]),
+    def _train_scratch_size(self, batch_size, step):
+        """The elements of train_batches' grads under the StepRule `step`:
+        the gradient's place and, where the first layer trains in columns
+        (small batches), room for its weights kept transposed while the C
+        core trains."""
+        return _core.train_scratch_size(self._spec, batch_size, step,
                                         self.dtype)
+
+    def _train_scratch(self, batch_size, step):
+        """train_batches' grads (_train_scratch_size)."""
+        return check.empty("the gradient",
+                           self._train_scratch_size(batch_size, step),
+                           self.dtype)
 
     def _evaluate(self, X, Y, ws, n_threads, *, outputs=True,
                   per_label=False):
@@ -1182,7 +1188,8 @@ class Network:
         widest = max(w.size for w in self._weights)
         return (copies * P * item  # gradient, snapshot, velocity, best
                 # the gradient's room for the first layer in columns
-                + (self._train_scratch_size(bs, rule) - P) * item
+                + (self._train_scratch_size(bs, _step_rule(rule, rule["lr"]))
+                   - P) * item
                 + 8 * n  # the shuffled order
                 + widest * (2 * item + 9))  # one layer's penalty and norms
 
@@ -1200,8 +1207,7 @@ class Network:
             f"fitting a network with sizes {list(self.sizes)} on {n} rows",
             others + ws_rows * self._workspace_row_bytes())
         ws = self._workspace(ws_rows)
-        grads = check.empty("the gradient",
-                            self._train_scratch_size(bs, rule), self.dtype)
+        grads = self._train_scratch(bs, _step_rule(rule, rule["lr"]))
         snapshot = check.empty("the weights' snapshot", self.params.size,
                                self.dtype)
         velocity = check.empty("the momentum buffer",
