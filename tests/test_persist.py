@@ -281,28 +281,56 @@ def test_failed_write_keeps_old_file(tmp_path, monkeypatch):
     path = tmp_path / "m.creg"
     save_network(make_net(seed=1), path)
     before = path.read_bytes()
-    real_fdopen = os.fdopen
+    real_write = os.write
 
-    class FullDisk:
-        def __init__(self, f):
-            self.f = f
+    def full_disk(fd, data):
+        real_write(fd, memoryview(data)[: len(data) // 2])
+        raise OSError(28, "No space left on device (simulated)")
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.f.close()
-
-        def write(self, data):
-            self.f.write(data[: len(data) // 2])
-            raise OSError(28, "No space left on device (simulated)")
-
-    monkeypatch.setattr(os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    monkeypatch.setattr(os, "write", full_disk)
     with pytest.raises(OSError, match="simulated"):
         save_network(make_net(seed=2), path)
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.creg"]
+
+
+@pytest.mark.parametrize("call", ["open", "fchmod", "write", "fsync",
+                                  "close", "replace"])
+def test_ctrl_c_as_any_step_of_save_returns_leaves_nothing(
+        tmp_path, monkeypatch, call):
+    """Ctrl-C lands as one of the save's calls returns, its work done: the
+    save raises KeyboardInterrupt, the old file stays whole (or the new
+    one, once replaced), no temporary is left and no descriptor is closed
+    twice."""
+    path = tmp_path / "m.creg"
+    old, new = make_net(seed=1), make_net(CONFIGS[3], seed=2)
+    save_network(old, path)
+    real, real_close = getattr(os, call), os.close
+    closed, opened = [], []
+
+    def late(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if call == "open" and str(args[0]).startswith(str(tmp_path)):
+            opened.append(result)  # the descriptor Ctrl-C made it drop
+        elif call == "open":
+            return result  # not the save's file
+        raise KeyboardInterrupt
+
+    def counted_close(fd):
+        closed.append(fd)
+        (late if call == "close" else real_close)(fd)
+
+    monkeypatch.setattr(os, call, late)
+    monkeypatch.setattr(os, "close", counted_close)
+    with pytest.raises(KeyboardInterrupt):
+        save_network(new, path)
+    monkeypatch.undo()
+    for fd in opened:
+        os.close(fd)
+    assert len(closed) == len(set(closed))
+    assert os.listdir(tmp_path) == ["m.creg"]
+    assert_same_network(new if call == "replace" else old, load_network(path))
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

@@ -442,22 +442,20 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
-def _open_temporary(directory, name):
-    """Create and open a new file next to the target; return (fd, path)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-    flags |= getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+def _temporary_name(directory, name):
+    """A new random name for a temporary file next to the target."""
     # Why cut the name: the 18 bytes added around it would push a legal
     # name of 238 to 255 bytes over the file systems' 255-byte limit.
     while len(os.fsencode(name)) > _NAME_MAX - _TMP_EXTRA_BYTES:
         name = name[:-1]
-    for _ in range(100):
-        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
-        try:
-            # Mode 0o666 lets the umask decide, as for any new file.
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file in {directory!r}")
+    return os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+
+
+def _write_all(fd, data):
+    """os.write until every byte of `data` is written."""
+    view = memoryview(data).cast("B")
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def save_network(net, path):
@@ -531,29 +529,44 @@ def write_atomically(path, *chunks):
                                 target)
     real, mode = _file_to_replace(target)
     directory, name = os.path.split(real)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    flags |= getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    # Why a bare descriptor, named before it is opened and forgotten before
+    # it is closed: Ctrl-C can strike between any two steps, and the
+    # handler below must then remove the file it names (even one whose
+    # open returned too late to be stored) and never close a descriptor
+    # twice (a file object that took it over could have closed it, and
+    # another thread could have the number by then).
+    fd = tmp = None
     try:
-        fd, tmp = _open_temporary(directory, name)
-    except OSError as exc:
-        raise _naming(exc, target) from None
-    try:
-        try:
-            if mode is not None and hasattr(os, "fchmod"):
-                os.fchmod(fd, mode)
-            f = os.fdopen(fd, "wb")
-        except BaseException:
-            os.close(fd)
-            raise
-        with f:  # f now owns fd and closes it on every path
-            for chunk in chunks:
-                f.write(chunk)
-            f.flush()
-            os.fsync(f.fileno())
+        for _ in range(100):
+            tmp = _temporary_name(directory, name)
+            try:
+                # Mode 0o666 lets the umask decide, as for any new file.
+                fd = os.open(tmp, flags, 0o666)
+                break
+            except FileExistsError:
+                tmp = None  # another's file
+        else:
+            raise FileExistsError(
+                f"could not create a temporary file in {directory!r}")
+        if mode is not None and hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
+        for chunk in chunks:
+            _write_all(fd, chunk)
+        os.fsync(fd)
+        opened, fd = fd, None
+        os.close(opened)
         os.replace(tmp, real)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if fd is not None:
+            opened, fd = fd, None
+            os.close(opened)
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         if isinstance(exc, OSError):
             raise _naming(exc, target) from None
         raise
