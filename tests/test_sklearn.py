@@ -345,22 +345,43 @@ def test_regressor_scales_targets_and_maps_predictions_back():
     assert np.array_equal(raw.predict(X), raw.network_.predict(X)[:, 0])
 
 
-def test_regressor_scales_targets_near_the_float64_limit():
+@pytest.mark.parametrize("factor", [1e160, 1e-170, 1e-300])
+def test_regressor_scales_targets_near_the_float64_limits(factor):
     # y.std() of targets around 1e160 overflows: the network trained on
-    # zeros and predicted inf; targets of +-1.7e308 met "y contains NaN"
+    # zeros and predicted inf; targets of +-1.7e308 met "y contains NaN".
+    # Around 1e-170 it underflowed to 0: the targets went unscaled and
+    # the network predicted about 0.1.
     X, y = _regression(n=120)
     small = CregRegressor(epochs=3, random_state=0).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        huge = CregRegressor(epochs=3, random_state=0).fit(X, y * 1e160)
-    np.testing.assert_allclose(huge.y_scale_, small.y_scale_ * 1e160,
+        far = CregRegressor(epochs=3, random_state=0).fit(X, y * factor)
+    np.testing.assert_allclose(far.y_scale_, small.y_scale_ * factor,
                                rtol=1e-12)
-    np.testing.assert_allclose(huge.predict(X), small.predict(X) * 1e160,
+    np.testing.assert_allclose(far.predict(X), small.predict(X) * factor,
                                rtol=1e-9)
     edge = np.where(np.arange(120) % 2, 1.7e308, -1.7e308)
     top = CregRegressor(epochs=2, random_state=0).fit(X, edge)
     assert np.isfinite(top.y_scale_).all() and np.isfinite(
         top.predict(X)).all()
+
+
+@pytest.mark.parametrize("form", ["csr", "coo"])
+@pytest.mark.parametrize("scale_y", [True, False])
+def test_regressor_refuses_sparse_targets_on_every_call(form, scale_y):
+    # scale_y met AttributeError ('csr_matrix' has no 'std'), and a fitted
+    # regressor's partial_fit trained on the densified np.matrix
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y = _regression(n=40, n_outputs=2)
+    Y = sparse.csr_matrix(y[:, :2]) if form == "csr" else sparse.coo_array(
+        y[:, 0])
+    est = CregRegressor(epochs=1, scale_y=scale_y, random_state=0)
+    message = "Sparse data was passed for y, but dense data is required"
+    with pytest.raises(TypeError, match=message):
+        est.fit(X, Y)
+    est.partial_fit(X, y[:, :2] if form == "csr" else y[:, 0])
+    with pytest.raises(TypeError, match=message):
+        est.partial_fit(X, Y)
 
 
 @pytest.mark.parametrize("y", [["a"] * 40, ["1.5"] * 40],

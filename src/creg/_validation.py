@@ -451,8 +451,13 @@ def parameter_values(name, value, shape, dtype):
 # -------------------------------------------------------------------- data
 
 
-def _is_sparse(value):
-    return hasattr(value, "tocsr") or hasattr(value, "todense")
+def dense(name, value):
+    """Refuses a scipy.sparse matrix or array for `name` (TypeError)."""
+    if hasattr(value, "tocsr") or hasattr(value, "todense"):
+        raise TypeError(
+            f"Sparse data was passed for {name}, but dense data is required "
+            "(creg does not support sparse input). Use '.toarray()' to "
+            "convert to a dense numpy array.")
 
 
 def _as_numeric_array(name, value, labels=False):
@@ -465,11 +470,7 @@ def _as_numeric_array(name, value, labels=False):
                "type, strings included" if labels else "")
     if value is None:
         raise TypeError(f"{name} must be an array-like of numbers; got None")
-    if _is_sparse(value):
-        raise TypeError(
-            f"Sparse data was passed for {name}, but dense data is required "
-            "(creg does not support sparse input). Use '.toarray()' to "
-            "convert to a dense numpy array.")
+    dense(name, value)
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists, ...

@@ -801,6 +801,7 @@ class CregRegressor(RegressorMixin, _CregEstimator):
 
     def _encode_targets(self, y: NDArray[Any], first: bool, classes: Any
                         ) -> tuple[NDArray[Any], int]:
+        check.dense("y", y)  # validate_data lets it through for 2-D y
         if y.dtype.kind not in "biuf":  # timedelta64 is a number to numpy
             raise ValueError(
                 f"y must hold numbers for {type(self).__name__}, which "
@@ -869,17 +870,21 @@ class CregRegressor(RegressorMixin, _CregEstimator):
 
 def _standardization(Y: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     """(mean, standard deviation, 1 where that is 0) of each column of
-    finite Y, in float64.  Targets near float64's limit overflow the
-    squares (a std of inf trained the network on zeros): those columns are
-    measured divided by their largest magnitude instead."""
-    with np.errstate(over="ignore", invalid="ignore"):
+    finite Y, in float64.  The squares of targets far from 1 overflow (a
+    std of inf trained the network on zeros) or underflow (a std of 0 for
+    targets of 1e-170 left them unscaled, and the network predicted 0.1):
+    columns whose largest magnitude lies outside 1e-100 to 1e100 are
+    measured divided by it instead."""
+    top = _largest(Y)
+    plain = (top >= 1e-100) & (top <= 1e100)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         mean = Y.mean(axis=0, dtype=np.float64)
         scale = Y.std(axis=0, dtype=np.float64)
-    if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
-        top = _largest(Y)
+    if not plain.all():
         unit = Y / top
-        mean = unit.mean(axis=0, dtype=np.float64) * top
-        scale = unit.std(axis=0, dtype=np.float64) * top
+        mean = np.where(plain, mean, unit.mean(axis=0, dtype=np.float64) * top)
+        scale = np.where(plain, scale,
+                         unit.std(axis=0, dtype=np.float64) * top)
     return mean, np.where(scale > 0, scale, 1.0)
 
 
