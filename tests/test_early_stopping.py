@@ -180,6 +180,21 @@ def test_one_object_serves_one_fit_at_a_time():
     _fit(_net(), stop, epochs=1)   # free again
 
 
+def test_a_fit_in_its_own_callback_is_told_the_object_is_its_own():
+    refused = []
+
+    def score(net):
+        try:
+            _fit(_net(), stop, epochs=1)
+        except RuntimeError as exc:
+            refused.append(str(exc))
+        return 0.0
+    stop = creg.EarlyStopping(2, score=score)
+    _fit(_net(), stop, epochs=2)
+    assert len(refused) == 2
+    assert "in use by the fit whose callback this is" in refused[0]
+
+
 class _CountingScore:
     """A score object with state, and a lock, which cannot be copied."""
 

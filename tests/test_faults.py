@@ -96,6 +96,72 @@ def test_forked_child_fits_after_a_threaded_parent(tmp_path, child_threads):
     assert done.stdout.startswith("[")
 
 
+FORK_WHILE_HELD = textwrap.dedent("""
+    import os, sys, threading, warnings
+    import numpy as np
+    import creg
+    try:
+        from creg import sklearn as creg_sklearn
+    except ImportError:  # no scikit-learn: the rest still runs
+        creg_sklearn = None
+
+    warnings.simplefilter("ignore", DeprecationWarning)  # fork, threads
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 6)), rng.integers(0, 3, 60)
+    net = creg.Network([6, 5, 3], seed=0)
+    stopper = creg.EarlyStopping(patience=3)
+    est = creg_sklearn and creg_sklearn.CregClassifier(epochs=1)
+    inside, forked = threading.Event(), threading.Event()
+
+    def schedule(epoch, history):
+        inside.set()
+        forked.wait(60)
+        return 0.1
+
+    def hold_all():
+        with (creg_sklearn._one_fit_at_a_time(est) if est
+              else open(os.devnull)):
+            net.fit(X, y, epochs=1, lr_schedule=schedule,
+                    early_stopping=stopper, validation_data=(X, y))
+
+    worker = threading.Thread(target=hold_all)
+    worker.start()
+    inside.wait(60)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            net.fit(X, y, epochs=1)
+            net.save(sys.argv[1])
+            creg.Network([6, 5, 3]).fit(X, y, epochs=2, early_stopping=stopper,
+                                        validation_data=(X, y))
+            if est:
+                est.fit(X, y)
+            code = 0
+        except BaseException as exc:
+            print(type(exc).__name__, exc, flush=True)
+        os._exit(code)
+    forked.set()
+    worker.join()
+    print("child", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_uses_what_another_thread_held(tmp_path):
+    """A child forked while another thread fitted a network (holding it, its
+    EarlyStopping and its estimator) could never fit or save them: the
+    holder does not exist in the child."""
+    script = tmp_path / "fork_while_held.py"
+    script.write_text(FORK_WHILE_HELD)
+    done = subprocess.run([sys.executable, str(script),
+                           str(tmp_path / "m.creg")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "child 0", done.stdout
+    assert creg.load(tmp_path / "m.creg").epochs_trained == 1
+
+
 def _problem(seed, n=400):
     rng = np.random.default_rng(seed)
     return rng.random((n, 50)), rng.integers(0, 5, n)
@@ -276,7 +342,7 @@ def test_ctrl_c_just_after_a_lock_is_taken_leaves_it_free(interrupted,
                  X, y, epochs=1, lr=0.5, early_stopping=stop,
                  validation_data=(X, y))}
     if interrupted == "early_stopping":
-        _interrupt_on_return_of("__exit__", early_stopping._CLAIMS)
+        _interrupt_on_return_of("__exit__", early_stopping._IN_USE._lock)
     else:
         _interrupt_on_return_of("acquire", net._fit_lock)
     try:

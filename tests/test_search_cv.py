@@ -208,7 +208,7 @@ def test_a_second_search_fit_at_once_is_refused():
     worker = threading.Thread(target=search.fit, args=(X, y))
     worker.start()
     deadline = time.time() + 30
-    while id(search) not in creg_sklearn._FITTING and time.time() < deadline:
+    while search not in creg_sklearn._FITTING and time.time() < deadline:
         time.sleep(0.001)
     with pytest.raises(RuntimeError, match="CregSearchCV is already "
                        "fitting in another thread"):

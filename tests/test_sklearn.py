@@ -516,7 +516,7 @@ def test_a_second_fit_at_once_is_refused_and_the_first_kept(method):
     worker = threading.Thread(target=estimator.fit, args=(X, y))
     worker.start()
     deadline = time.time() + 30
-    while id(estimator) not in creg_sklearn._FITTING and \
+    while estimator not in creg_sklearn._FITTING and \
             time.time() < deadline:
         time.sleep(0.001)
     with pytest.raises(RuntimeError, match="CregClassifier is already "
@@ -529,7 +529,7 @@ def test_a_second_fit_at_once_is_refused_and_the_first_kept(method):
     assert estimator.n_features_in_ == 5
     assert estimator.network_.sizes == (5, 8, 3)
     assert list(estimator.classes_) == [0, 1, 2]
-    assert id(estimator) not in creg_sklearn._FITTING
+    assert estimator not in creg_sklearn._FITTING
     estimator.fit(X[:50, :3], np.array(["a", "b"] * 25))  # free again
     assert estimator.network_.sizes == (3, 8, 2)
 

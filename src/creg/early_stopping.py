@@ -9,23 +9,21 @@ training stops early (Network's rule) or always (scikit-learn's).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import reprlib
-import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 
 from creg import _validation as check
+from creg._claims import Claims
 
 if TYPE_CHECKING:
     from creg.history import History
     from creg.network import Network
 
 RESTORE = ("on_stop", "always")
-# makes taking an EarlyStopping for a fit one step (see _claimed)
-_CLAIMS = threading.Lock()
+_IN_USE = Claims()
 
 
 class EarlyStopping:
@@ -106,29 +104,15 @@ class EarlyStopping:
         patience, score, restore = self._settings()
         return EarlyStopping(patience, score=score, restore=restore)
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("_busy", None)  # a copy is free, whatever its original
-        return state
-
-    @contextlib.contextmanager
     def _claimed(self) -> Any:
         """Held by the fit that uses it: its scores and best weights are
         that fit's, so a second fit at the same time is refused."""
-        claimed = False  # set before _busy: a Ctrl-C between them is safe
-        try:
-            with _CLAIMS:
-                if getattr(self, "_busy", False):
-                    raise RuntimeError(
-                        "this EarlyStopping is in use by a fit in another "
-                        "thread: give each fit running at once its own (it "
-                        "holds its fit's scores and best weights)")
-                claimed = True
-                self._busy = True
-            yield
-        finally:
-            if claimed:
-                self._busy = False
+        return _IN_USE.holding(self, lambda same_thread: (
+            "this EarlyStopping is in use by "
+            + ("the fit whose callback this is" if same_thread
+               else "a fit in another thread")
+            + ": give each fit running at once its own (it holds its fit's "
+            "scores and best weights)"))
 
     def _start(self) -> None:
         """Forget the last fit: called by Network.fit before its first

@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from types import MappingProxyType
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -165,6 +166,7 @@ class Network:
     # uncompressed.
     _input_columns: Optional[np.ndarray] = None
     _input_width: Optional[int] = None
+    _fit_thread: Optional[int]  # the thread fit runs in (_new_fit_lock)
 
     @check.keywords("Network")
     def __init__(self, sizes: Sequence[int], *, hidden: str = "relu",
@@ -203,10 +205,7 @@ class Network:
         self._sizes = check.sizes(sizes, _core.MAX_LAYERS, dtype=dtype)
         check.output_width(self.output, self.sizes[-1])
         self.epochs_trained = 0
-        # An RLock for its owner (see _holding_fit_lock), never re-entered:
-        # fit's own thread is told apart by _fit_thread first.
-        self._fit_lock = threading.RLock()
-        self._fit_thread: Optional[int] = None  # the thread fit runs in
+        self._new_fit_lock()
         self._params = check.empty(
             f"the parameters of a network with sizes {list(self.sizes)}",
             _core.param_count(self._spec), dtype,
@@ -541,8 +540,7 @@ class Network:
         self._params = check.empty("the parameters", params.size,
                                    params.dtype)
         self._params[...] = params
-        self._fit_lock = threading.RLock()
-        self._fit_thread = None
+        self._new_fit_lock()
         self._make_views()
         if self._input_columns is not None:  # checked and read-only again
             self._set_input_columns(self._input_columns, self._input_width)
@@ -1114,6 +1112,14 @@ class Network:
                                     "it after fit returns"):
             yield
 
+    def _new_fit_lock(self):
+        """A free fit lock: an RLock for its owner (see _holding_fit_lock),
+        never re-entered: fit's own thread is told apart by _fit_thread
+        first.  A forked child gets new ones (_NETWORKS)."""
+        self._fit_lock = threading.RLock()
+        self._fit_thread = None
+        _NETWORKS.add(self)
+
     @contextlib.contextmanager
     def _holding_fit_lock(self, refusal):
         """Holds fit's lock for the block, waiting while a save holds it
@@ -1653,6 +1659,22 @@ class _Tracker:
         if self.monitor is None:
             return None
         return self.monitor._restore_best(params, history.stopped_early)
+
+
+# Every network, so that a forked child frees those whose fit or save ran
+# in another thread of the parent: that thread does not exist in the
+# child, and its hold would refuse fit and save there for good.
+_NETWORKS: weakref.WeakSet[Network] = weakref.WeakSet()
+
+
+def _free_other_threads_networks():
+    for net in list(_NETWORKS):
+        if not net._fit_lock._is_owned():
+            net._new_fit_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_free_other_threads_networks)
 
 
 def _step_rule(rule, lr):

@@ -53,7 +53,6 @@ Decisions worth knowing (each also in the class docstrings):
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import numbers
 import threading
@@ -82,6 +81,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "dependency of creg: pip install scikit-learn") from exc
 
 from creg import _validation as check, _warnings
+from creg._claims import Claims
 from creg.early_stopping import EarlyStopping
 from creg.history import History
 from creg.network import Network
@@ -91,30 +91,19 @@ __all__ = ["CregClassifier", "CregRegressor", "CregSearchCV"]
 _Estimator = TypeVar("_Estimator", bound="_CregEstimator")
 _RandomState = Union[int, np.random.RandomState, None]
 
-# The estimators a fit or partial_fit is running on (by id), so that a
-# second one at once is refused: it would mix two fits' attributes.
-_FITTING: set[int] = set()
-_FITTING_LOCK = threading.Lock()
+# The estimators a fit or partial_fit is running on, so that a second one
+# at once is refused: it would mix two fits' attributes.
+_FITTING = Claims()
 
 
-@contextlib.contextmanager
 def _one_fit_at_a_time(estimator: Any) -> Any:
     """Holds `estimator` for one fit; RuntimeError while another holds it."""
-    claimed = False  # set before the entry: a Ctrl-C between is safe
-    try:
-        with _FITTING_LOCK:
-            if id(estimator) in _FITTING:
-                raise RuntimeError(
-                    f"{type(estimator).__name__} is already fitting in "
-                    "another thread; fit each estimator in one thread at a "
-                    "time (sklearn.base.clone makes another)")
-            claimed = True
-            _FITTING.add(id(estimator))
-        yield
-    finally:
-        if claimed:
-            with _FITTING_LOCK:
-                _FITTING.discard(id(estimator))
+    return _FITTING.holding(estimator, lambda same_thread: (
+        f"{type(estimator).__name__} is already fitting in "
+        + ("this thread (a callback of that fit)" if same_thread
+           else "another thread")
+        + "; fit each estimator in one thread at a time "
+        "(sklearn.base.clone makes another)"))
 
 
 # Numbers that scikit-learn's Interval would also take as bools (True is
@@ -1038,7 +1027,6 @@ def _stoppable_threads() -> Any:
     fit): without it, Ctrl-C would leave them training in the background,
     as Python cannot stop a thread.  Plain "threading" where joblib's
     backend class cannot be reached."""
-    import threading
     from multiprocessing.pool import ThreadPool
 
     from creg import _interrupt
