@@ -237,6 +237,25 @@ def test_a_fit_from_fit_s_own_callback_is_refused_as_such():
         net.fit(X, y, epochs=2, lr_schedule=schedule)
 
 
+@pytest.mark.parametrize("setting, value", [
+    ("hidden", "tanh"), ("hidden", "softmax"), ("output", "linear"),
+    ("output", "softmax"), ("cost_name", "quadratic")])
+def test_settings_changed_by_fit_s_own_callback_are_refused(setting, value):
+    """Changed between epochs, the metrics read the new setting while the
+    training went on with the old one (or with one the network refuses)."""
+    net = creg.Network([50, 4, 5], **creg.NIELSEN)
+    X, y = _problem(0, n=40)
+
+    def schedule(epoch, history):
+        if epoch == 1:
+            setattr(net, setting, value)
+        return 0.5
+
+    with pytest.raises(ValueError, match="changed during fit"):
+        net.fit(X, y, epochs=3, lr_schedule=schedule)
+    assert net.epochs_trained == 1
+
+
 def test_save_waits_for_no_fit_but_its_own_callbacks(tmp_path):
     # while another thread trains, a file would hold weights no epoch had
     # under a stale epochs_trained: refused; fit's own callbacks, between

@@ -1239,6 +1239,13 @@ class Network:
             if epoch and callbacks:
                 check.seed(self.seed)
                 self._check_finite_parameters()
+                if (self.hidden, self.output, self.cost_name) != (
+                        spec.hidden, spec.output, spec.cost):
+                    raise ValueError(
+                        "the network's hidden, output or cost changed during "
+                        "fit (in its lr_schedule or score callback); fit "
+                        "trains the network it started with: change them "
+                        "between fits")
             step = _step_rule(rule, lr)
             noise = Noise(dropout=rule["dropout"],
                           input_noise=rule["input_noise"], seed=self.seed,
