@@ -142,6 +142,30 @@ def test_exporters_refuse_settings_changed_after_construction(
     assert not (tmp_path / "x.onnx").exists()
 
 
+@pytest.mark.parametrize("export", [
+    lambda net, tmp: net.to_onnx(tmp / "x.onnx"),
+    lambda net, tmp: net.to_torch(),
+    lambda net, tmp: net.to_keras_weights(),
+], ids=["to_onnx", "to_torch", "to_keras_weights"])
+def test_exporters_refuse_weights_that_are_not_finite(tmp_path, export):
+    # as predict and save do: the model would output NaN, and the round
+    # trip back into creg would fail
+    net = make_net("float32", output="sigmoid")
+    net.weights[-1][0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"weights\[1\] contains NaN"):
+        export(net, tmp_path)
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_from_torch_names_a_parameter_that_is_not_finite(torch):
+    module = make_net("float64", output="sigmoid").to_torch()
+    with torch.no_grad():
+        module[2].bias[1] = float("inf")
+    with pytest.raises(ValueError, match="from_torch: Linear layer 1's bias "
+                       "contains NaN or infinity"):
+        creg.Network.from_torch(module)
+
+
 @pytest.mark.parametrize("value", ["False", "no", None, 0.5, 1])
 def test_onnx_output_activation_must_be_a_bool(tmp_path, value):
     net = make_net("float32")
@@ -403,9 +427,16 @@ def test_from_keras_weights_names_weights_that_are_no_list(weights):
     ([np.zeros((3, 2))], "pairs; got 1 arrays"),
     ([], "pairs; got 0 arrays"),
     ([np.zeros(3), np.zeros(3)], "must be 2-D"),
+    # named by the list's index, in Keras' (n_in, n_out) layout
     ([np.zeros((3, 2)), np.zeros(2), np.zeros((3, 4)), np.zeros(4)],
-     "layer 1's new values"),
-    ([np.zeros((3, 2)), np.zeros(3)], "layer 0's new values"),
+     r"weights\[2\] \(kernel_1\) must take kernel_0's 2 outputs, shape "
+     r"\(2, n_out\); got \(3, 4\)"),
+    ([np.zeros((3, 2)), np.zeros(3)],
+     r"weights\[1\] \(bias_0\) must have shape \(2,\); got \(3,\)"),
+    ([np.zeros((3, 2)), np.array([0.0, np.inf])],
+     r"weights\[1\] contains NaN or infinity"),
+    ([np.full((3, 2), np.nan), np.zeros(2)],
+     r"weights\[0\] contains NaN or infinity"),
 ])
 def test_from_keras_weights_refuses_broken_lists(weights, pattern):
     with pytest.raises(ValueError, match=pattern):
@@ -437,10 +468,17 @@ def test_from_keras_weights_refuses_to_round_a_wider_array():
                        "would be rounded to kernel_0's float32"):
         creg.Network.from_keras_weights([kernel, np.full(2, 0.1)],
                                         hidden="relu", output="linear")
-    # float64 values that float32 holds exactly are taken
-    net = creg.Network.from_keras_weights([kernel, np.full(2, 0.5)],
-                                          hidden="relu", output="linear")
-    assert net.dtype == np.float32 and (net.biases[0] == 0.5).all()
+    # so is an integer array float32 would round
+    with pytest.raises(TypeError, match=r"weights\[1\] is int64 and "
+                       "would be rounded to kernel_0's float32"):
+        creg.Network.from_keras_weights(
+            [kernel, np.array([2**24 + 1, 0], np.int64)], hidden="relu",
+            output="linear")
+    # values that float32 holds exactly are taken
+    for exact in (np.full(2, 0.5), np.array([2**24, -3], np.int64)):
+        net = creg.Network.from_keras_weights([kernel, exact],
+                                              hidden="relu", output="linear")
+        assert net.dtype == np.float32 and (net.biases[0] == exact).all()
 
 
 def test_from_keras_weights_takes_big_endian_kernels():

@@ -172,6 +172,12 @@ def test_best_returns_the_best_validated_point(digits):
     with pytest.raises(ValueError, match="validation_data"):
         regularization_path(X, y, [64, 10], l1=[1.0], epochs=1,
                             lr=0.5).best()
+    # settings for a refit that is not asked for, or a refit that is no bool
+    with pytest.raises(TypeError, match=r"fit settings \(epochs, l3\) apply "
+                       "only to a refit: pass refit=True"):
+        path.best(epochs=50, l3=1)
+    with pytest.raises(TypeError, match="refit"):
+        path.best(refit="no")
 
 
 def test_best_refits_on_the_chosen_inputs(digits):

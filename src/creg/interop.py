@@ -55,6 +55,7 @@ def to_onnx(net, path: Union[str, os.PathLike[str]], *,
     """Write `net` as an ONNX model; see Network.to_onnx."""
     # _spec refuses settings changed to unknown names after construction
     spec = net._spec
+    net._check_finite_parameters()  # as save and predict do
     output_activation = check.boolean("output_activation", output_activation)
     onnx = _require("onnx", 'onnx (the "creg[onnx]" extra)',
                     "Network.to_onnx")
@@ -101,6 +102,7 @@ def to_torch(net):
     """An nn.Sequential equal to `net`; see Network.to_torch."""
     # _spec refuses settings changed to unknown names after construction
     spec = net._spec
+    net._check_finite_parameters()
     torch = _require("torch", "torch", "Network.to_torch")
     nn = torch.nn
     acts = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
@@ -236,6 +238,10 @@ def from_torch(cls, module, *, cost: Optional[str] = None, seed: int = 0):
             raise ValueError(f"from_torch: Linear layer {i} takes "
                              f"{lin.in_features} inputs but the layer "
                              f"before it gives {sizes[-1]}")
+        for name, p in lin.named_parameters():
+            if not torch.isfinite(p).all():
+                raise ValueError(f"from_torch: Linear layer {i}'s {name} "
+                                 "contains NaN or infinity")
         sizes.append(lin.out_features)
     net = cls._for_given_weights(
         sizes, hidden=hidden, output=output,
@@ -253,10 +259,26 @@ def from_torch(cls, module, *, cost: Optional[str] = None, seed: int = 0):
 def to_keras_weights(net) -> list[np.ndarray]:
     """[kernel_0, bias_0, ...] for Keras Dense layers; see
     Network.to_keras_weights."""
+    net._check_finite_parameters()
     out: list[np.ndarray] = []
     for W, b in zip(net.weights, net.biases):
         out += [np.ascontiguousarray(W.T), b.copy()]
     return out
+
+
+def _check_keras_array(i: int, a: np.ndarray, dtype: np.dtype) -> None:
+    """Refuses weights[i] of from_keras_weights where the network's dtype
+    would change its values (TypeError) or where it is not finite."""
+    kind = a.dtype.kind
+    if a.dtype != dtype and (kind == "f" and not np.array_equal(
+            a.astype(dtype), a, equal_nan=True) or kind in "iu" and not
+            np.array_equal(a.astype(dtype).astype(a.dtype), a)):
+        raise TypeError(f"from_keras_weights: weights[{i}] is {a.dtype} "
+                        f"and would be rounded to kernel_0's {dtype}; "
+                        "pass every array in one dtype")
+    if kind == "f" and not np.isfinite(a).all():
+        raise ValueError(f"from_keras_weights: weights[{i}] contains NaN "
+                         "or infinity")
 
 
 def from_keras_weights(cls, weights: Sequence[Any], *, hidden: str,
@@ -289,17 +311,25 @@ def from_keras_weights(cls, weights: Sequence[Any], *, hidden: str,
         raise TypeError("from_keras_weights: weights[0] (kernel_0) must be "
                         f"float32 or float64, as Keras stores it; got {dtype}")
     for i, a in enumerate(arrays):
-        if a.dtype != dtype and a.dtype.kind == "f" and not np.array_equal(
-                a.astype(dtype), a, equal_nan=True):
-            raise TypeError(f"from_keras_weights: weights[{i}] is {a.dtype} "
-                            f"and would be rounded to kernel_0's {dtype}; "
-                            "pass every array in one dtype")
+        _check_keras_array(i, a, dtype)
+    for j in range(len(kernels)):
+        # in Keras' layout: a kernel is (n_in, n_out), a bias (n_out,)
+        kernel, bias = kernels[j], arrays[2 * j + 1]
+        if j and kernel.shape[0] != kernels[j - 1].shape[1]:
+            raise ValueError(
+                f"from_keras_weights: weights[{2 * j}] (kernel_{j}) must "
+                f"take kernel_{j - 1}'s {kernels[j - 1].shape[1]} outputs, "
+                f"shape ({kernels[j - 1].shape[1]}, n_out); got "
+                f"{kernel.shape}")
+        if bias.shape != (kernel.shape[1],):
+            raise ValueError(
+                f"from_keras_weights: weights[{2 * j + 1}] (bias_{j}) must "
+                f"have shape ({kernel.shape[1]},); got {bias.shape}")
     sizes = [kernels[0].shape[0]] + [k.shape[1] for k in kernels]
     net = cls._for_given_weights(
         sizes, hidden=hidden, output=output,
         cost=cost, dtype=dtype.name,
         seed=seed)
-    # the list assignment checks each shape, so a broken chain is refused
     net.weights[:] = [k.T for k in kernels]
     net.biases[:] = arrays[1::2]
     return net

@@ -192,6 +192,10 @@ class RegularizationPath(list):
         >>> net.accuracy(net.select(X[1000:]), y[1000:]) > 0.5
         True
         """
+        refit = check.boolean("refit", refit)
+        if fit_args and not refit:
+            raise TypeError(f"best(): fit settings ({', '.join(fit_args)}) "
+                            "apply only to a refit: pass refit=True")
         _, kwargs = self._network_args
         linear = kwargs["output"] == "linear"
         if self.cv:
