@@ -168,6 +168,18 @@ def test_an_l1_sparse_network_round_trips(tmp_path):
     assert np.array_equal(load_network2(path).params, net.params)
 
 
+def test_the_densest_text_save_writes_loads(tmp_path):
+    """Each zero in a list of its own, "[0.0], ": a one-input first layer's
+    rows and every bias.  Its parse bound is 22 bytes a byte, and 1.7 MB of
+    it were refused as a parse bomb (the limit was 10)."""
+    net = creg.Network([1, 50000, 1], dtype="float64", **creg.NIELSEN)
+    for W in net.weights:
+        W[...] = 0.0
+    path = save_network2(net, tmp_path / "zeros.json")
+    assert os.path.getsize(path) > 1_700_000
+    assert np.array_equal(load_network2(path).params, net.params)
+
+
 def test_saved_text_is_what_network2_save_writes(tmp_path):
     net = creg.Network([5, 4, 3], cost="quadratic", dtype="float64", seed=1,
                        hidden="sigmoid", output="sigmoid", init="normalized")

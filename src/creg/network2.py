@@ -61,12 +61,13 @@ _KEYS = ("sizes", "weights", "biases", "cost")  # network2's order
 DEFAULT_MAX_FILE_BYTES = 1 << 30
 # Why: json.loads builds an object for every list and number, so 3 bytes
 # of "[]," become a 64-byte list (8 MiB of them, 200 MiB).  network2's
-# lists of 17-digit floats take about 2 bytes per byte of text, and its
-# shortest entry, "0.0, " (an L1-trained network is mostly these), is
-# bounded by 45 bytes for 5; a file whose bound (_parse_cost) is above
-# this many per byte, plus the slack small files need, is refused before
-# parsing.
-_PARSE_BYTES_PER_BYTE = 10
+# lists of 17-digit floats take about 2 bytes per byte of text; its
+# densest text is a zero in a list of its own, "[0.0], " (every bias, and
+# every row of a one-input layer), bounded by 152 bytes for 7 (17 taken
+# in fact).  A file whose bound (_parse_cost) is above this many per
+# byte, plus the slack small files need, is refused before parsing: none
+# that save_network2 writes.
+_PARSE_BYTES_PER_BYTE = 24
 _PARSE_SLACK_BYTES = 1 << 20
 
 
@@ -181,15 +182,16 @@ def _parse_cost(data):
 
     Every value follows a "[", "," or ":" (or is the whole text); a list
     costs at most 72 bytes, an object 200, a key-value pair 120, a value's
-    slot and number 40, a string 64 (two quotes), and long numbers and
-    strings at most one byte per byte of text on top.  Bytes inside
-    strings are counted too, which only overestimates.
+    slot and number 40, a string 128 (two quotes: twice its real cost, as
+    network2's files hold a few and lists of strings are no model), and
+    long numbers and strings at most one byte per byte of text on top.
+    Bytes inside strings are counted too, which only overestimates.
     """
     lists, objects, pairs, quotes = (data.count(c)
                                      for c in (b"[", b"{", b":", b'"'))
     values = lists + data.count(b",") + pairs + 1
     return (72 * lists + 200 * objects + 120 * pairs + 40 * values
-            + 32 * quotes + len(data))
+            + 64 * quotes + len(data))
 
 
 def _dtype_name(dtype):
