@@ -183,7 +183,7 @@ def test_ctrl_c_stops_the_fits_running_in_threads(monkeypatch, ctrl_c):
 
 @pytest.mark.parametrize("n_jobs, fragment", [
     (0, "n_jobs = 0 is invalid: n_jobs must be >= 1"),
-    (-10**6, "n_jobs must be >= 1 or in [-"),
+    (1.5, "n_jobs must be an integer; got 1.5"),
     ("two", "n_jobs")])
 def test_a_bad_n_jobs_is_named_as_such(n_jobs, fragment):
     X, y = creg.datasets.load_digits()
@@ -193,6 +193,28 @@ def test_a_bad_n_jobs_is_named_as_such(n_jobs, fragment):
                        match=re.escape(fragment)) as info:
         search.fit(X[:100], y[:100])
     assert "n_threads" not in str(info.value)
+
+
+@pytest.mark.parametrize("n_threads, error", [
+    (0, ValueError), (1.5, TypeError), (True, TypeError), (10**9, ValueError)])
+@pytest.mark.parametrize("nested", [False, True])
+def test_a_bad_n_threads_of_the_estimator_is_refused_before_fitting(
+        n_threads, error, nested):
+    # the fits run on one thread whatever it is, so it went unchecked
+    # until the refitted best estimator's predict refused it
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    X, y = creg.datasets.load_digits()
+    estimator = CregClassifier((8,), epochs=1, n_threads=n_threads)
+    name = "n_threads"
+    if nested:
+        estimator = make_pipeline(StandardScaler(), estimator)
+        name = "cregclassifier__n_threads"
+    search = CregSearchCV(estimator, {name.replace("n_threads", "l2"):
+                                      [0.0]}, cv=2)
+    with pytest.raises(error, match=name):
+        search.fit(X[:100], y[:100])
+    assert not hasattr(search, "cv_results_")
 
 
 def test_a_second_search_fit_at_once_is_refused():

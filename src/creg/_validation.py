@@ -193,8 +193,9 @@ def pool_threads(value, name="n_threads"):
 def n_threads(value, name="n_threads"):
     """None (OpenMP's default), an int in [1, MAX_THREADS], or a negative
     int counting back from the usable CPUs (-1 = all of them, -2 = all but
-    one), as in scikit-learn; resolved by the thread policy in _threads.
-    `name` is the argument's (CregSearchCV's n_jobs)."""
+    one; at least one, as scikit-learn and joblib count, so that -4 from a
+    16-core machine's code runs on 2 cores); resolved by the thread policy
+    in _threads.  `name` is the argument's (CregSearchCV's n_jobs)."""
     if value is not None:
         value = _integer(name, value)
         if value == 0:
@@ -206,12 +207,7 @@ def n_threads(value, name="n_threads"):
                 f"{name} must be at most {MAX_THREADS}; got {value} "
                 f"(this machine has {_usable_cpus()} usable CPUs)")
         if value < 0:
-            cpus = _usable_cpus()
-            if cpus + 1 + value < 1:
-                raise ValueError(
-                    f"{name} must be >= 1 or in [-{cpus}, -1] on this "
-                    f"machine ({cpus} usable CPUs); got {value}")
-            value = cpus + 1 + value
+            value = max(_usable_cpus() + 1 + value, 1)
     return effective_n_threads(value)
 
 

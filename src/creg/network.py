@@ -978,8 +978,8 @@ class Network:
             given order.
         n_threads : int, optional
             OpenMP threads, at most 1024, or negative to count back from
-            the usable CPUs (-1 all, -2 all but one); default from
-            OMP_NUM_THREADS or the core count, at most the CPUs the
+            the usable CPUs (-1 all, -2 all but one, at least one); default
+            from OMP_NUM_THREADS or the core count, at most the CPUs the
             process may run on, fewer while other processes hold cores;
             one in a forked child process.  Results are bitwise identical
             for any value.

@@ -1057,7 +1057,8 @@ def _stoppable_threads() -> Any:
 def _fits_on_one_thread(estimator: Any) -> tuple[Any, dict[str, Any]]:
     """A clone of `estimator` whose creg estimators (itself or nested,
     e.g. a Pipeline's steps) fit on one thread, and the set_params that
-    gives the fitted one back their own n_threads."""
+    gives the fitted one back their own n_threads, checked first: the
+    fits do not see them."""
     from sklearn.base import clone
 
     own: dict[str, Any] = {}
@@ -1066,4 +1067,6 @@ def _fits_on_one_thread(estimator: Any) -> tuple[Any, dict[str, Any]]:
     for key, value in estimator.get_params(deep=True).items():
         if isinstance(value, _CregEstimator):
             own[f"{key}__n_threads"] = value.n_threads
+    for key, value in own.items():
+        check.n_threads(value, key)
     return clone(estimator).set_params(**{k: 1 for k in own}), own
