@@ -428,6 +428,20 @@ def test_lr_schedules():
     assert all(b in (a, a / 2) for a, b in zip(hist.lr, hist.lr[1:]))
 
 
+def test_early_stopping_beside_halving_restores_when_the_schedule_ends():
+    # both wait the same patience: early stopping ended the fit at the
+    # first plateau, and the lr was never halved
+    X, y = problem(n=60)
+    Xv, yv = problem(n=30, seed=3)
+    net = softmax_net(dtype="float64")
+    with pytest.warns(creg.EarlyStoppingWarning, match="restored the weights"):
+        hist = net.fit(X, y, epochs=500, lr=1.0, patience=2,
+                       early_stopping=True, lr_schedule="halve_on_plateau",
+                       validation_data=(Xv, yv))
+    assert hist.stopped_early and min(hist.lr) == 1.0 / 128
+    assert net.accuracy(Xv, yv) == max(hist.eval_accuracy)
+
+
 def test_parameters_start_on_a_cache_line_however_the_network_was_made(
         tmp_path):
     # The kernels' vector loads of 784-float rows straddle cache lines

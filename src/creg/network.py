@@ -960,12 +960,16 @@ class Network:
             True: stop after `patience` epochs without a better validation
             accuracy (for a linear output, validation cost) and restore
             the best weights; an EarlyStoppingWarning names their epoch.
-            Needs validation_data.  A `creg.EarlyStopping` chooses the
-            score and when the best weights come back.
+            Beside "halve_on_plateau", which ends the fit itself, True
+            restores the best weights when it ends (it would otherwise
+            stop at the first plateau, before any halving).  Needs
+            validation_data.  A `creg.EarlyStopping` chooses the score
+            and when the best weights come back; its patience counts from
+            the best epoch, halvings or not.
         lr_schedule : None, "halve_on_plateau" or callable(epoch, history)
             "halve_on_plateau" halves lr after `patience` epochs without a
             better validation accuracy (or score of an EarlyStopping that
-            has one) and stops once lr < lr0/128.  A
+            has one) and stops once lr < lr0/128 (Nielsen's schedule).  A
             callable, called as ``lr_schedule(epoch, history)`` with the
             0-based epoch of this fit, returns that epoch's lr.
         patience : int, optional
@@ -1055,7 +1059,7 @@ class Network:
         patience = check.patience(
             patience, isinstance(early_stopping, EarlyStopping), lr_schedule)
         stopper = (early_stopping if isinstance(early_stopping, EarlyStopping)
-                   else EarlyStopping(patience)
+                   else _stopper(patience, lr_schedule)
                    if check.early_stopping(early_stopping) else None)
         if stopper is not None:
             stopper._check()  # set since it was made, say stop.score = 3
@@ -1682,6 +1686,15 @@ def _free_other_threads_networks():
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_free_other_threads_networks)
+
+
+def _stopper(patience, lr_schedule):
+    """early_stopping=True's EarlyStopping: beside "halve_on_plateau",
+    which waits the same patience and then halves, one that leaves the
+    stop to the schedule and puts the best weights back when it ends."""
+    if check.halves_on_plateau(lr_schedule):
+        return EarlyStopping(None, restore="always")
+    return EarlyStopping(patience)
 
 
 def _step_rule(rule, lr):
