@@ -21,6 +21,7 @@ misaligned buffers, ...): each gives bitwise the same parameters after a
 as ``np.ascontiguousarray(X, dtype=net.dtype)``.
 """
 import copy
+import datetime
 import gzip
 import hashlib
 import json
@@ -308,6 +309,15 @@ on_X("A13-str-array", ("predict",),
 on_X("A13-datetime", ("predict",),
      X_with(lambda X: np.zeros((2, D), "datetime64[D]")), TypeError,
      "X must be numeric")
+# in an object array, float() took numpy's times as tick counts (NaT as
+# -9.2e18, a date as its day number)
+for _rid, _time in (("nat", np.datetime64("NaT")),
+                    ("timedelta", np.timedelta64(3, "s")),
+                    ("date", datetime.date(2020, 1, 1))):
+    on_X(f"A13-object-{_rid}", ("fit", "predict"),
+         X_with(lambda X, t=_time: np.array([[t] + [0] * (D - 1)] * 2,
+                                            dtype=object)),
+         TypeError, "X must be numeric; it holds the time")
 on_X("A13-structured", ("predict",),
      X_with(lambda X: np.zeros((2, D), [("a", "f8")])), TypeError,
      "X must be numeric")
@@ -1238,6 +1248,20 @@ def test_one_class_predicts_that_class(tmp_path):
     assert (net.predict(d.X) == 2).all()
 
 
+def test_advice_fits_the_network_it_is_given_for():
+    # a column y of a linear network was told to be class labels of shape
+    # (n,), which it then refused; a float64 network to use float64
+    X = np.zeros((8, 4))
+    with pytest.raises(ValueError, match="1 columns, but the network has "
+                       "3 outputs$"):
+        creg.Network([4, 5, 3], output="linear").fit(X, np.zeros((8, 1)),
+                                                     epochs=1)
+    net = creg.Network([4, 3, 2], dtype="float64", seed=0)
+    net.weights[0][...] = 1e300
+    with pytest.raises(ValueError, match=r"StandardScaler\)$"):
+        net.predict_proba(np.full((2, 4), 1e10))
+
+
 def test_n_threads_negative_counts_back_from_the_cpus(tmp_path):
     cpus = check._usable_cpus()
     assert check.n_threads(-1) == cpus
@@ -1414,9 +1438,11 @@ def test_outputs_that_overflow_for_finite_inputs_raise(sparse):
                            r"3e\+38"):
             call(big)
     # cost and accuracy report what they find (their contract,
-    # test_boundary_properties): no error
+    # test_boundary_properties): no error; NaN, not the class 0 that NaN
+    # outputs were counted as (an accuracy of 0.1 here, 1.0 for y of 0s)
     assert not np.isfinite(net.cost(big, y[:64]))
-    assert 0 <= net.accuracy(big, y[:64]) <= 1
+    assert np.isnan(net.accuracy(big, y[:64]))
+    assert np.isnan(net.accuracy(big, np.zeros(64, int)))
     # and the same network on the same rows at their own scale is fine
     assert np.isfinite(net.predict_proba(X[:64])).all()
     # so do weights a user set that large

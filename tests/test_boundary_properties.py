@@ -221,7 +221,8 @@ QUERY_NETS = [creg.Network([6, 5, 3], output=output, cost=cost, dtype=dtype,
        labels=st.lists(st.integers(0, 2), min_size=5, max_size=5))
 def test_queries_on_any_finite_rows_answer_or_refuse_cleanly(X, labels):
     """cost, gradient and accuracy of finite rows, however large: an
-    answer (inf or NaN where the sums overflow), or ValueError for a value
+    answer (inf or NaN where the sums overflow: accuracy NaN exactly where
+    predict_proba finds the outputs overflow), or ValueError for a value
     the network's dtype cannot hold; never training's FloatingPointError,
     and never a change to the network."""
     y = np.array(labels[:X.shape[0]])
@@ -229,11 +230,17 @@ def test_queries_on_any_finite_rows_answer_or_refuse_cleanly(X, labels):
         before = net.params.copy()
         Y = np.eye(3)[y] if net.output == "linear" else y
         try:
-            net.cost(X, Y)
+            cost = net.cost(X, Y)
             dW, db = net.gradient(X, Y)
             assert [g.shape for g in dW] == [w.shape for w in net.weights]
             if net.output != "linear":
-                assert 0 <= net.accuracy(X, y) <= 1
+                accuracy = net.accuracy(X, y)
+                try:
+                    net.predict_proba(X)
+                    assert 0 <= accuracy <= 1
+                except ValueError as exc:
+                    assert "outputs overflow" in str(exc)
+                    assert np.isnan(accuracy) and not np.isfinite(cost)
         except ValueError as exc:  # float32 cannot hold some float64 rows
             assert "too large" in str(exc)
         assert np.array_equal(net.params, before)

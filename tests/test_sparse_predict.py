@@ -168,6 +168,24 @@ def _pattern_args(dtype=np.float64):
                 n_threads=1)
 
 
+def test_rows_whose_first_sums_overflow_into_a_saturated_unit():
+    """tanh of a first-layer sum past float32's range is 1: both passes
+    answer (the dense one refused 31 such rows where the sparse one, from
+    32 rows, answered)."""
+    net = creg.Network([4, 3, 2], hidden="tanh", dtype="float32", seed=0)
+    net.weights[0][...] = [[1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+    X = np.full((32, 4), 3e38, np.float32)
+    assert _sparse.sparse_prefix(net, 32) > 0 == _sparse.sparse_prefix(net, 31)
+    both = net.predict_proba(X)
+    np.testing.assert_allclose(net.predict_proba(X[:31]), both[:31],
+                               rtol=1e-6)
+    # outputs that overflow still raise, whichever pass
+    net.weights[1][...] = [[3e38, 3e38, 0], [-3e38, -3e38, 0]]
+    for rows in (31, 32):
+        with pytest.raises(ValueError, match="outputs overflow"):
+            net.predict_proba(X[:rows])
+
+
 def test_all_zero_layer_runs_sparse(monkeypatch):
     """No used input: act(b) for every row, without a scratch slot."""
     monkeypatch.setattr(_sparse, "MIN_ROWS", 1)

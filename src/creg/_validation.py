@@ -12,6 +12,7 @@ Exception kinds follow scikit-learn: TypeError for a wrong kind of value
 for a value of the right kind that is out of range or inconsistent,
 MemoryError (naming the bytes) for an allocation that cannot succeed.
 """
+import datetime
 import difflib
 import functools
 import inspect
@@ -456,6 +457,10 @@ def dense(name, value):
             "convert to a dense numpy array.")
 
 
+_TIMES = (np.datetime64, np.timedelta64, datetime.date, datetime.time,
+          datetime.timedelta)
+
+
 def _as_numeric_array(name, value, labels=False):
     """`value` as a real numeric ndarray (bool/int/uint/float kept, object
     arrays of numbers converted to float64); nothing is copied unless it
@@ -484,6 +489,10 @@ def _as_numeric_array(name, value, labels=False):
     for item in array.flat:
         if isinstance(item, (str, bytes)):
             raise TypeError(f"{name} must be numeric; it holds the string "
+                            f"{item!r}{unknown}")
+        # float() takes numpy's as their tick counts (NaT: -9.2e18)
+        if isinstance(item, _TIMES):
+            raise TypeError(f"{name} must be numeric; it holds the time "
                             f"{item!r}{unknown}")
         if isinstance(item, numbers.Complex) and \
                 not isinstance(item, numbers.Real):
@@ -686,7 +695,8 @@ def targets(y, n_samples, n_outputs, output, dtype, name="y", *,
     if array.ndim == 2:
         if array.shape[1] != n_outputs:
             hint = (f"; pass class labels as a 1-D array of shape "
-                    f"({n_samples},)" if array.shape[1] == 1 else "")
+                    f"({n_samples},)" if array.shape[1] == 1
+                    and output != "linear" else "")
             raise ValueError(
                 f"{name} has {array.shape[1]} columns, but the network has "
                 f"{n_outputs} outputs{hint}")

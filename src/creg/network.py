@@ -720,15 +720,16 @@ class Network:
         if not finite and not check.all_finite(Xa):
             self._features(X)  # raises
         if out is not None:
-            out = self._finite_outputs(out, Xa, finite)
+            out = self._finite_outputs(out, Xa)
         return out, sums
 
-    def _finite_outputs(self, out, Xa, finite=True):
-        """out, unless it (or the first layer's sums) overflowed although
-        X and the weights are finite (checked before the pass): then the
-        error names the scale of X and of the weights.  Never rows of
-        NaN."""
-        if finite and np.isfinite(out).all():
+    def _finite_outputs(self, out, Xa):
+        """out, unless it overflowed although X and the weights are finite
+        (checked before the pass): then the error names the scale of X and
+        of the weights.  Never rows of NaN.  A first-layer sum that alone
+        overflowed into a saturating activation gives that activation's
+        limit, as the sparse pass does (whose rows' sums are not seen)."""
+        if np.isfinite(out).all():
             return out
         largest_x = float(np.abs(Xa).max()) if Xa.size else 0.0
         largest_w = max(float(np.abs(w).max()) for w in self._weights)
@@ -736,7 +737,8 @@ class Network:
             f"X: the network's outputs overflow {self.dtype} for these rows: "
             f"X or the weights are too large (largest |X| {largest_x:.3g}, "
             f"largest |weight| {largest_w:.3g}); scale X to unit size (e.g. "
-            "with sklearn's StandardScaler) or use dtype='float64'")
+            "with sklearn's StandardScaler)"
+            + ("" if self.dtype == np.float64 else " or use dtype='float64'"))
 
     def predict(self, X: ArrayLike, *,
                 n_threads: Optional[int] = None) -> np.ndarray:
@@ -786,7 +788,8 @@ class Network:
         Returns
         -------
         float
-            In [0, 1].
+            In [0, 1]; NaN, as `cost`, where the outputs overflow (X or
+            the weights far too large): they name no class.
 
         Examples
         --------
@@ -805,8 +808,14 @@ class Network:
                           self.dtype)
         ws = self._eval_workspace(Xa.shape[0])
         per_label = _accuracy.is_multi_label(Ya, self.output, y)
-        sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
-                                     outputs=False, per_label=per_label)[1]
+        nt = check.n_threads(None)
+        sums = self._evaluate_finite(X, Xa, Ya, ws, nt, outputs=False,
+                                     per_label=per_label)[1]
+        # the C pass counts NaN outputs as class 0; a cost that overflowed
+        # (logits near the dtype's limit) may still have finite outputs
+        if not math.isfinite(sums.cost) and not np.isfinite(
+                self._evaluate(Xa, None, ws, nt)[0]).all():
+            return math.nan
         return _accuracy.from_count(sums.correct, Ya, per_label)
 
     def _penalty(self, l2, l1):
@@ -1333,8 +1342,9 @@ class Network:
                     f"X_val: the network's outputs overflow {self.dtype} for "
                     "these rows with the weights that began epoch "
                     f"{history.epochs + 1} of this fit (kept): X_val or the "
-                    "weights are too large; scale X_val as X is scaled, or "
-                    "use dtype='float64'")
+                    "weights are too large; scale X_val as X is scaled"
+                    + ("" if self.dtype == np.float64
+                       else ", or use dtype='float64'"))
         epoch = history.epochs + 1
         overall = ("" if self.epochs_trained + 1 == epoch else
                    f", the network's epoch {self.epochs_trained + 1}")
