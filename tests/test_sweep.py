@@ -367,6 +367,12 @@ def test_runs_of_most_epochs_start_first_in_each_fold(monkeypatch):
 ROWS = np.arange(N)
 
 
+def _stopper_changed_to(**settings):
+    stopper = creg.EarlyStopping(2)
+    vars(stopper).update(settings)
+    return stopper
+
+
 @pytest.mark.parametrize("kwargs, error, words", [
     (dict(grid={"learning_rate": [0.1]}), TypeError, "'lr'"),
     (dict(grid={"lr": [0.1]}, alpha=1.0), TypeError, "alpha"),
@@ -425,7 +431,20 @@ ROWS = np.arange(N)
      "watches"),
     (dict(grid={"lr": [0.1]}, seeds=[]), ValueError, "seeds is empty"),
     (dict(grid={"lr": [0.1]}, seeds=3), TypeError, "seeds must be a list"),
-    (dict(grid={"lr": [0.1]}, seeds=[-1]), ValueError, "seed must be in"),
+    (dict(grid={"lr": [0.1]}, seeds=[3, -1]), ValueError,
+     "seeds[1] must be in [0, 2**63); got -1"),
+    (dict(grid={"lr": [0.1]}, seeds=[2.0]), TypeError,
+     "seeds[0] must be an integer"),
+    # a name that is no str met difflib's TypeError, naming nothing
+    (dict(grid={1: [0.1]}), TypeError,
+     "the names in grid must be setting names (str); got 1"),
+    (dict(grid=[{None: 1}]), TypeError,
+     "the names in grid[0] must be setting names (str); got None"),
+    # an EarlyStopping changed since it was made, named with its point
+    (dict(grid={"early_stopping": [creg.EarlyStopping(3),
+                                   _stopper_changed_to(patience=0)]},
+          validation_data=(np.zeros((4, SIZES[0])), np.zeros(4, int))),
+     ValueError, "grid point 1 (early_stopping=EarlyStopping(patience=0"),
     (dict(grid={"lr": [0.1]}, cv=1), ValueError, "cv must be a number"),
     (dict(grid={"lr": [0.1]}, cv="3"), TypeError, "cv must be"),
     (dict(grid={"lr": [0.1]}, cv=2, validation_data=(1, 2)), ValueError,

@@ -1,5 +1,6 @@
 """A sweep cut into chunks (one per process or Dask worker) and merged
 gives what one call gives, bitwise."""
+import functools
 import pickle
 
 import numpy as np
@@ -117,6 +118,36 @@ def test_chunks_holding_functions_sent_by_value_merge():
     assert len(creg.SweepResult.merge(parts(grid))) == 2
 
 
+class Schedule:
+    """A callable object with no __eq__ of its own."""
+
+    def __init__(self, rates):
+        self.rates = rates
+
+    def __call__(self, epoch, history):
+        return float(self.rates[epoch])
+
+
+def rate_of(epoch, history, rates):
+    return float(rates[epoch])
+
+
+def test_pickled_chunks_holding_partials_objects_and_methods_merge():
+    # each came back from pickle as another object that == told apart
+    X, y = data()
+    for make in (lambda r: functools.partial(rate_of, rates=r), Schedule,
+                 lambda r: Schedule(r).__call__,
+                 lambda r: Schedule(np.array(r))):
+        def shipped(rates):
+            return [pickle.loads(pickle.dumps(creg.sweep(
+                X, y, SIZES, {"lr_schedule": [make(rates)], "l2": [0, 1]},
+                epochs=2, n_threads=1, chunk=(i, 2)))) for i in range(2)]
+        assert len(creg.SweepResult.merge(shipped((0.1, 0.2)))) == 2
+        with pytest.raises(ValueError, match="different grids"):
+            creg.SweepResult.merge([shipped((0.1, 0.2))[0],
+                                    shipped((0.1, 0.3))[1]])
+
+
 def test_points_missing_runs_are_not_ranked():
     # each point has 2 seeds x 2 folds of consecutive runs: chunk 0 of 2
     # holds half of every point's runs, a mean not comparable with a
@@ -138,14 +169,24 @@ def test_merge_refuses_what_does_not_belong_together():
         creg.SweepResult.merge([a, b])
     with pytest.raises(ValueError, match="same run"):
         creg.SweepResult.merge([a, a])
-    # the same grid, but other seeds, data or held-out rows
+    # the same grid, but other seeds, data, held-out rows or sizes
     for other in (dict(seeds=[6]), dict(X=X[:-1], y=y[:-1]),
-                  dict(cv=2)):
-        kwargs = {"X": X, "y": y, **other}
-        c = creg.sweep(kwargs.pop("X"), kwargs.pop("y"), SIZES,
+                  dict(cv=2), dict(sizes=[10, 7, 3])):
+        kwargs = {"X": X, "y": y, "sizes": SIZES, **other}
+        c = creg.sweep(kwargs.pop("X"), kwargs.pop("y"), kwargs.pop("sizes"),
                        {"lr": [0.1, 0.2]}, epochs=1, chunk=(1, 2), **kwargs)
         with pytest.raises(ValueError, match="from different sweeps"):
             creg.SweepResult.merge([a, c])
+    # folds of the same count but other rows: a splitter shuffling with no
+    # seed gives each worker's chunk its own
+    folds = [creg.sweep(X, y, SIZES, {"lr": [0.1, 0.2]}, epochs=1,
+                        chunk=(i, 2), cv=splitter)
+             for i, splitter in enumerate((2, [(np.arange(10, 20),
+                                                 np.arange(10)),
+                                                (np.arange(10),
+                                                 np.arange(10, 20))]))]
+    with pytest.raises(ValueError, match="from different sweeps"):
+        creg.SweepResult.merge(folds)
     with pytest.raises(TypeError, match="non-empty list"):
         creg.SweepResult.merge([])
     assert isinstance(sweeps.SweepResult.merge([a]), creg.SweepResult)

@@ -29,6 +29,7 @@ def _optional_positive(name, value):
 
 def _stopping(name, value):
     if isinstance(value, EarlyStopping):
+        value._check()  # set since it was made, say stop.patience = 0
         return value
     return check.early_stopping(value)
 
@@ -58,6 +59,9 @@ assert set(_CHECKS) == set(FIT_SETTINGS), "a fit setting lacks a check"
 
 
 def _check_name(name, where):
+    if not isinstance(name, str):
+        raise TypeError(f"the names in {where} must be setting names "
+                        f"(str); got {name!r}")
     if name in NETWORK_SETTINGS or name in FIT_SETTINGS:
         return
     if name == "seed":
@@ -181,7 +185,7 @@ def chunk_of(chunk):
 def seeds_of(seeds):
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
         raise TypeError(f"seeds must be a list of ints; got {seeds!r}")
-    values = [check.seed(s) for s in seeds]
+    values = [check.seed(s, f"seeds[{i}]") for i, s in enumerate(seeds)]
     if not values:
         raise ValueError("seeds is empty: give at least one seed")
     return list(dict.fromkeys(values))

@@ -8,6 +8,7 @@ collected per run and shown from the caller's thread (creg._warnings).
 """
 import concurrent.futures as futures
 import copy
+import hashlib
 import threading
 
 import numpy as np
@@ -43,6 +44,19 @@ class Data:
         self._folds: dict = {}   # (kind, fold) -> (X, Y, test pair)
         self._readers: dict = {}  # (kind, fold) -> runs yet to end
         self._lock = threading.Lock()
+
+    def fold_digest(self):
+        """What tells the folds apart: their rows (a splitter that shuffles
+        without a seed gives each chunk of a sweep its own); None without
+        cv."""
+        if self.splits is None:
+            return None
+        digest = hashlib.sha256()
+        for fold in self.splits:
+            for rows in fold:  # train, then test, each after its length
+                rows = np.ascontiguousarray(rows, np.int64)
+                digest.update(np.int64(rows.size).tobytes() + rows.tobytes())
+        return digest.hexdigest()
 
     @staticmethod
     def _kind(net):

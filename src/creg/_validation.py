@@ -166,11 +166,11 @@ def batch_size(value, n_samples):
     return value
 
 
-def seed(value):
+def seed(value, name="seed"):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"seed must be an integer; got {value!r}")
+        raise TypeError(f"{name} must be an integer; got {value!r}")
     if not 0 <= value < 2**63:
-        raise ValueError(f"seed must be in [0, 2**63); got {value!r}")
+        raise ValueError(f"{name} must be in [0, 2**63); got {value!r}")
     return int(value)
 
 

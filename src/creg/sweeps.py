@@ -13,6 +13,7 @@ and freed after its last, the folds trained one after another.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import types
@@ -213,7 +214,7 @@ class SweepResult:
                                                   first._origin):
                 raise ValueError(
                     "these results come from different sweeps: their "
-                    "seeds, folds, chunk counts, data shapes or "
+                    "seeds, folds, chunk counts, data shapes, sizes or "
                     "validation differ")
         runs = sorted((r for p in parts for r in p.runs),
                       key=lambda r: r.index)
@@ -485,7 +486,8 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     plans = [Plan(r, point, params, seed, fold)
              for r, ((point, params), seed, fold) in enumerate(every)
              if r % count == index]
-    origin = (tuple(seeds), len(data.folds), count, _shape(X), _shape(y))
+    origin = (tuple(seeds), len(data.folds), count, _shape(X), _shape(y),
+              _sizes_key(sizes), data.fold_digest())
     result = SweepResult(runs=[], points=[dict(p) for p in points],
                          planned=len(plans), evaluated=data.has_validation,
                          _varying=varying, _origin=origin)
@@ -507,6 +509,15 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     return result
 
 
+def _sizes_key(sizes):
+    """sizes as a tuple of ints, whatever sequence holds them (checked by
+    the runs' Network; repr where they are no ints)."""
+    try:
+        return tuple(int(s) for s in sizes)
+    except (TypeError, ValueError):
+        return repr(sizes)
+
+
 def _shape(values):
     shape = getattr(values, "shape", None)
     if shape is not None:
@@ -518,26 +529,47 @@ def _shape(values):
 
 
 def _same_points(a: Sequence[dict], b: Sequence[dict]) -> bool:
-    """Whether two chunks' grid points hold the same settings: chunks
-    come back from Dask workers as unpickled copies: an EarlyStopping has
-    no __eq__, and a function defined in __main__ comes back as another
-    function object (cloudpickle sends it by value), named the same."""
-    def same(x: Any, y: Any) -> bool:
-        if isinstance(x, EarlyStopping) and isinstance(y, EarlyStopping):
-            return all(map(same, x._settings(), y._settings()))
-        if isinstance(x, types.FunctionType) and \
-                isinstance(y, types.FunctionType):
-            # name, code, defaults and the values it closes over: two
-            # closures of one factory share the rest
-            def parts(f: Any) -> tuple:
-                return (f.__module__, f.__qualname__, f.__code__,
-                        f.__defaults__, f.__kwdefaults__,
-                        [c.cell_contents for c in f.__closure__ or ()])
-            return x is y or _equal(parts(x), parts(y))
-        return type(x) is type(y) and _equal(x, y)
+    """Whether two chunks' grid points hold the same settings.  Chunks
+    come back from Dask workers as unpickled copies, so settings compare
+    by what they hold (_same), not by identity."""
     return len(a) == len(b) and all(
-        p.keys() == q.keys() and all(same(p[k], q[k]) for k in p)
+        p.keys() == q.keys() and all(_same(p[k], q[k]) for k in p)
         for p, q in zip(a, b))
+
+
+def _same(x: Any, y: Any) -> bool:
+    """x and y hold the same setting: an EarlyStopping by its settings; a
+    function by its name, code, defaults and the values it closes over (a
+    function of __main__ comes back as another object, cloudpickle sending
+    it by value; two closures of one factory share the rest); a partial,
+    a bound method and an object without an __eq__ of its own by their
+    parts; an array by its values; anything else by ==."""
+    if x is y:
+        return True
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, EarlyStopping):
+        return _same(x._settings(), y._settings())
+    if isinstance(x, types.FunctionType):
+        def parts(f: Any) -> tuple:
+            return (f.__module__, f.__qualname__, f.__code__,
+                    f.__defaults__, f.__kwdefaults__,
+                    [c.cell_contents for c in f.__closure__ or ()])
+        return _same(parts(x), parts(y))
+    if isinstance(x, functools.partial):
+        return _same((x.func, x.args, x.keywords),
+                     (y.func, y.args, y.keywords))
+    if isinstance(x, types.MethodType):
+        return _same((x.__func__, x.__self__), (y.__func__, y.__self__))
+    if isinstance(x, np.ndarray):
+        return x.dtype == y.dtype and np.array_equal(x, y)
+    if isinstance(x, (tuple, list)):
+        return len(x) == len(y) and all(map(_same, x, y))
+    if isinstance(x, dict):
+        return x.keys() == y.keys() and all(_same(x[k], y[k]) for k in x)
+    if type(x).__eq__ is object.__eq__ and hasattr(x, "__dict__"):
+        return _same(vars(x), vars(y))
+    return _equal(x, y)
 
 
 def _equal(x: Any, y: Any) -> bool:
