@@ -113,6 +113,33 @@ def test_the_scale_warning_quotes_the_column_it_names():
     assert "X / 51 for values in [0, 1]" in message
 
 
+def test_a_rare_value_the_sample_holds_is_no_scale():
+    # standardized: every column's root-mean-square is 1, and the sample
+    # of 512 rows, which holds row 0, put column 5's at 6.2
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.standard_normal((20000, 5)), np.zeros(20000)]
+    X[0, 5] = 1
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    _, got = caught(lambda: creg.Network([6, 10, 2], seed=0).fit(
+        X, (X[:, 0] > 0).astype(int), epochs=1))
+    assert not [w for w in got if w.category is creg.InputScaleWarning]
+
+
+def test_float32_inputs_near_the_limit_are_measured_in_float64():
+    # their float32 squares overflowed: "a root-mean-square of inf", for
+    # the first column that did
+    rng = np.random.default_rng(0)
+    X = (rng.random((400, 3)) * [1e18, 1e20, 1e19]).astype(np.float32)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        with pytest.raises(creg.DivergenceError):  # as it should
+            creg.Network([3, 4, 2], seed=0).fit(X, np.arange(400) % 2,
+                                                epochs=1)
+    scale = [w for w in got if w.category is creg.InputScaleWarning]
+    assert str(scale[0].message).startswith(
+        "column 1 of X has a root-mean-square of 5.9e+19")
+
+
 def test_the_watch_reads_rows_from_all_of_x():
     # 1,000 rows: the sample was the first 512, before column 3 grew
     rng = np.random.default_rng(0)
@@ -229,10 +256,25 @@ def watched(watch, costs, accuracies):
     ([2.0, 1.8, 1.6], [0.1, 0.11, 0.12], 0.1, []),
     # no chance level (a linear output): only the cost counts
     ([2.0, 1.9, 1.8], [float("nan")] * 3, None, []),
+    # one class 98% of the rows: a converged network above it by less
+    # than the margin but with a quarter of its errors is no chance level
+    ([0.05, 0.05, 0.05], [0.995] * 3, 0.98, []),
+    ([2.3, 2.3, 2.3], [0.98] * 3, 0.98, [2]),
 ])
 def test_training_watch_rules(costs, accuracies, chance, warned):
     watch = TrainingWatch(initial_cost=2.3, chance=chance, scale=0.5)
     assert watched(watch, costs, accuracies) == warned
+
+
+@pytest.mark.parametrize("scale, hinted", [(1.9, False), (5.0, True)])
+def test_the_scale_hint_waits_for_the_scale_warning_s_limit(scale, hinted):
+    # standardized data's sample often has a column a little above 1
+    watch = TrainingWatch(initial_cost=2.3, chance=0.1, scale=scale)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        watch.epoch_ended(history_of([40.0], [0.1]))
+    [warning] = got
+    assert ("StandardScaler" in str(warning.message)) == hinted
 
 
 @pytest.mark.parametrize("constant_cost, warned", [(2.3, []), (0.0, [1])])

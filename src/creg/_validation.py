@@ -872,26 +872,28 @@ def needs_validation_data(early_stopping, schedule):
             "score=...) a score of your own")
 
 
-# Why 4: creg's initial weights give a unit an input z about as spread as
-# one input column; sigmoid and tanh are flat beyond |z| ~ 4, and the SGD
-# step of a ReLU network's first layer grows with the inputs' square.
-# Data scaled to [0, 1] or standardized stays at or below 1.
-INPUT_SCALE_LIMIT = 4.0
-
-
-def input_scale(sample):
-    """The largest root-mean-square of a column of `sample` (rows of X);
-    above INPUT_SCALE_LIMIT it warns (InputScaleWarning) with the fix."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        # float32 squares of finite values may overflow: a scale to warn of
-        mean_square = np.einsum("ij,ij->j", sample, sample) / sample.shape[0]
+def input_scale(sample, X):
+    """The largest root-mean-square of a column of `sample` (rows of X),
+    or where that is above INPUT_SCALE_LIMIT, of that column of all of X
+    (a rare large value that the sample holds is no scale): above it
+    too, it warns (InputScaleWarning) with the fix."""
+    # in float64: float32 squares of finite values overflow
+    mean_square = np.einsum("ij,ij->j", sample, sample,
+                            dtype=np.float64) / sample.shape[0]
     column = int(np.argmax(mean_square))
     scale = math.sqrt(mean_square[column])
     # NaN or inf in X: the first epoch refuses it, with the error predict
     # would give; a warning before that error would only add noise
-    if scale > INPUT_SCALE_LIMIT and np.isfinite(sample).all():
-        values = sample[:, column]
-        largest = float(max(values.max(), -values.min()))
+    if not (scale > _warnings.INPUT_SCALE_LIMIT
+            and np.isfinite(sample).all()):
+        return scale
+    values = X[:, column].astype(np.float64)
+    largest = float(np.abs(values).max())
+    if not math.isfinite(largest):  # refused by the first epoch
+        return scale
+    # divided by the largest: the squares of values past 1e154 overflow
+    scale = largest * math.sqrt(np.mean(np.square(values / largest)))
+    if scale > _warnings.INPUT_SCALE_LIMIT:
         interval = "[0, 1]" if values.min() >= 0 else "[-1, 1]"
         _warnings.warn(
             f"column {column} of X has a root-mean-square of "

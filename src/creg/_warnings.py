@@ -21,9 +21,18 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _EXPLODED = 10.0
 _CLIMBED = 3.0
 _CLIMB_FLOOR = 0.1
-# An accuracy this close to the most frequent class's share is chance
-# level: a network that predicts one class scores that share exactly.
+# Why 4: creg's initial weights give a unit an input z about as spread as
+# one input column; sigmoid and tanh are flat beyond |z| ~ 4, and the SGD
+# step of a ReLU network's first layer grows with the inputs' square.
+# Data scaled to [0, 1] or standardized stays at or below 1.
+INPUT_SCALE_LIMIT = 4.0
+# An accuracy this close to the most frequent class's share, making at
+# least this share of the errors of predicting that class, is chance
+# level: a network that predicts one class scores that share exactly (the
+# errors: where one class is 98% of the rows, the margin alone takes in
+# every accuracy a good network reaches).
 _CHANCE_MARGIN = 0.02
+_CHANCE_ERRORS = 0.9
 # A cost that fell by less than this fraction has not fallen: a network
 # stuck at chance still creeps towards the entropy of the class shares.
 _FELL = 0.01
@@ -170,10 +179,10 @@ class TrainingWatch:
         cost, before, epoch = costs[-1], costs[:-1], len(costs)
         lr = history.lr[-1]
         smaller = f"lr={lr / 10:g}, a tenth of {lr:g}"
-        # data scaled to [0, 1] or standardized has no column above 1
         unscaled = (f"inputs far from unit scale (a column of X has a "
                     f"root-mean-square of {rounded(self.scale)}; scale it "
-                    "with StandardScaler)" if self.scale > 1 else None)
+                    "with StandardScaler)"
+                    if self.scale > INPUT_SCALE_LIMIT else None)
         exploded = self._exploded(cost, before, epoch)
         if exploded is None and history.eval_cost:
             exploded = self._exploded(history.eval_cost[-1], [], epoch,
@@ -218,7 +227,8 @@ class TrainingWatch:
         # average batches that met weights from the start onwards (with
         # one batch an epoch, only the starting weights)
         if not before or self.chance is None or math.isnan(accuracy) or \
-                accuracy > self.chance + _CHANCE_MARGIN:
+                accuracy > self.chance + _CHANCE_MARGIN or \
+                1 - accuracy < _CHANCE_ERRORS * (1 - self.chance):
             return None
         best = min([self.initial_cost, *before])
         if cost < best * (1 - _FELL):

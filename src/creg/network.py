@@ -1173,7 +1173,7 @@ class Network:
         rows = np.linspace(0, X.shape[0] - 1,
                            min(X.shape[0], _WATCH_ROWS)).astype(np.intp)
         Xs, Ys = X[rows], Y[rows]
-        scale = check.input_scale(Xs)
+        scale = check.input_scale(Xs, X)
         # one thread: a team's start-up would cost more than these rows
         sums = self._evaluate(Xs, Ys, self._eval_workspace(Xs.shape[0]), 1,
                               outputs=False)[1]
