@@ -180,6 +180,15 @@ def test_one_object_serves_one_fit_at_a_time():
     _fit(_net(), stop, epochs=1)   # free again
 
 
+def test_a_patience_nothing_reads_is_refused():
+    # it was ignored: the fit ran all its epochs
+    net = _net()
+    with pytest.raises(ValueError, match=r"patience=1 is used only with "
+                       "early_stopping=True or lr_schedule="):
+        _fit(net, False, epochs=3, patience=1)
+    assert net.epochs_trained == 0
+
+
 def test_a_fit_in_its_own_callback_is_told_the_object_is_its_own():
     refused = []
 

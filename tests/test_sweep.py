@@ -98,6 +98,8 @@ def test_each_setting_runs_as_alone(name, dtype):
     X_val, y_val = data(n=25, seed=2)
     fixed = dict(epochs=4, lr=0.2, l1=0.5, dtype=dtype)
     fixed.pop(name, None)
+    if name == "patience":  # read beside early stopping (or halving) only
+        fixed["early_stopping"] = True
     result = creg.sweep(X, y, SIZES, {name: SETTINGS[name]}, n_threads=2,
                         validation_data=(X_val, y_val), **fixed)
     assert_runs_alone(result, X, y, (X_val, y_val))
@@ -635,6 +637,23 @@ def test_warnings_name_their_runs_once():
         "Got `batch_size`=100 larger than sample size 60")]
     assert len(clipped) == 1
     assert all(w.filename == __file__ for w in caught)
+
+
+def test_early_stopping_s_restorations_make_one_warning():
+    # each run's named its own epochs: one warning a run, 16 for 18 runs
+    X, y = creg.datasets.load_digits()
+    with pytest.warns(creg.CregWarning) as caught:
+        result = creg.sweep(X, y, [64, 30, 10], {"l2": [0.0, 3.0]}, cv=3,
+                            epochs=40, lr=0.5, early_stopping=True,
+                            patience=2)
+    restored = [r.index for r in result.runs
+                if r.history.restored_epoch is not None]
+    assert len(restored) > 1
+    [warning] = caught
+    assert warning.category is creg.EarlyStoppingWarning
+    assert str(warning.message).startswith(
+        f"{len(restored)} runs ({', '.join(map(str, restored))}): early "
+        "stopping put back the weights of an earlier epoch")
 
 
 def test_any_shape_any_grid_runs_as_alone():

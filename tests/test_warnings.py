@@ -99,6 +99,20 @@ def test_inputs_far_from_unit_scale_warn_with_the_fix(digits, hidden, top):
     assert scale[0].filename == __file__  # points at the user's call
 
 
+def test_the_scale_warning_comes_once_a_network(digits):
+    # partial_fit's every chunk warned, each with its own numbers
+    X, y = digits
+    clf = CregClassifier(hidden_layer_sizes=(30,))
+    _, got = caught(lambda: [clf.partial_fit(16 * X[i:i + 100],
+                                             y[i:i + 100],
+                                             classes=np.arange(10))
+                             for i in range(0, 1000, 100)])
+    assert [w.category for w in got] == [creg.InputScaleWarning]
+    net = creg.Network([64, 10, 10], seed=0)
+    _, got = caught(lambda: [net.fit(16 * X, y, epochs=1) for _ in range(3)])
+    assert [w.category for w in got] == [creg.InputScaleWarning]
+
+
 def test_the_scale_warning_quotes_the_column_it_names():
     rng = np.random.default_rng(0)
     X = rng.random((400, 3))

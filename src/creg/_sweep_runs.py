@@ -163,6 +163,12 @@ class Plan:
             raise self._named(exc) from None
         self.fit_settings = {k: v for k, v in self.params.items()
                              if k in FIT_SETTINGS}
+        # a patience for the runs that stop early or halve, which fit
+        # refuses where nothing reads it
+        if not self.fit_settings.get("early_stopping") and \
+                not check.halves_on_plateau(
+                    self.fit_settings.get("lr_schedule")):
+            self.fit_settings.pop("patience", None)
         # an EarlyStopping keeps its fit's scores: one per run, sharing
         # the user's score callable
         if isinstance(self.fit_settings.get("early_stopping"),
@@ -252,15 +258,30 @@ def run_all(plans, workers, threads_per_run, verbose):
 def show_warnings(plans):
     """The warnings of the runs' fits, from the caller's thread: once per
     message, naming the run (or how many runs gave it: an input scale
-    warning comes from every run)."""
+    warning comes from every run).  Early stopping's, whose epochs differ
+    from run to run and which most runs of a sweep give, in one."""
     runs_of: dict = {}
+    restored = []
     for plan in plans:
         for message, category in getattr(plan, "warnings", ()):
-            runs_of.setdefault((message, category), []).append(plan)
+            if category is _warnings.EarlyStoppingWarning:
+                restored.append((plan, message))
+            else:
+                runs_of.setdefault((message, category), []).append(plan)
+    if len(restored) > 1:
+        _warnings.warn(
+            f"{_runs([plan for plan, _ in restored])}: early stopping put "
+            "back the weights of an earlier epoch (each run's "
+            "history.restored_epoch)", _warnings.EarlyStoppingWarning)
+    elif restored:
+        runs_of[restored[0][1], _warnings.EarlyStoppingWarning] = [
+            restored[0][0]]
     for (message, category), runs in runs_of.items():
-        if len(runs) == 1:
-            who = runs[0].who()
-        else:
-            first = ", ".join(str(plan.index) for plan in runs[:8])
-            who = f"{len(runs)} runs ({first}{', ...' if runs[8:] else ''})"
+        who = runs[0].who() if len(runs) == 1 else _runs(runs)
         _warnings.warn(f"{who}: {message}", category)
+
+
+def _runs(plans):
+    """'3 runs (0, 4, 7)', the first 8 named."""
+    first = ", ".join(str(plan.index) for plan in plans[:8])
+    return f"{len(plans)} runs ({first}{', ...' if plans[8:] else ''})"

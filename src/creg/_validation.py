@@ -872,11 +872,11 @@ def needs_validation_data(early_stopping, schedule):
             "score=...) a score of your own")
 
 
-def input_scale(sample, X):
+def input_scale(sample, X, warn=True):
     """The largest root-mean-square of a column of `sample` (rows of X),
     or where that is above INPUT_SCALE_LIMIT, of that column of all of X
     (a rare large value that the sample holds is no scale): above it
-    too, it warns (InputScaleWarning) with the fix."""
+    too, it warns (InputScaleWarning) with the fix if `warn`."""
     # in float64: float32 squares of finite values overflow
     mean_square = np.einsum("ij,ij->j", sample, sample,
                             dtype=np.float64) / sample.shape[0]
@@ -893,7 +893,7 @@ def input_scale(sample, X):
         return scale
     # divided by the largest: the squares of values past 1e154 overflow
     scale = largest * math.sqrt(np.mean(np.square(values / largest)))
-    if scale > _warnings.INPUT_SCALE_LIMIT:
+    if warn and scale > _warnings.INPUT_SCALE_LIMIT:
         interval = "[0, 1]" if values.min() >= 0 else "[-1, 1]"
         _warnings.warn(
             f"column {column} of X has a root-mean-square of "

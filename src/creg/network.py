@@ -167,6 +167,7 @@ class Network:
     _input_columns: Optional[np.ndarray] = None
     _input_width: Optional[int] = None
     _fit_thread: Optional[int]  # the thread fit runs in (_new_fit_lock)
+    _told_input_scale = False  # the InputScaleWarning was given (_watch)
 
     @check.keywords("Network")
     def __init__(self, sizes: Sequence[int], *, hidden: str = "relu",
@@ -1065,11 +1066,17 @@ class Network:
         dropout = check.rate("dropout", dropout)
         input_noise = check.input_noise(input_noise, self.dtype)
         lr_schedule = check.lr_schedule(lr_schedule)
+        waits = patience is not None
         patience = check.patience(
             patience, isinstance(early_stopping, EarlyStopping), lr_schedule)
         stopper = (early_stopping if isinstance(early_stopping, EarlyStopping)
                    else _stopper(patience, lr_schedule)
                    if check.early_stopping(early_stopping) else None)
+        if waits and stopper is None and \
+                not check.halves_on_plateau(lr_schedule):
+            raise ValueError(
+                f"patience={patience} is used only with early_stopping=True "
+                "or lr_schedule='halve_on_plateau'; neither is on")
         if stopper is not None:
             stopper._check()  # set since it was made, say stop.score = 3
         validation = None
@@ -1173,7 +1180,10 @@ class Network:
         rows = np.linspace(0, X.shape[0] - 1,
                            min(X.shape[0], _WATCH_ROWS)).astype(np.intp)
         Xs, Ys = X[rows], Y[rows]
-        scale = check.input_scale(Xs, X)
+        # once a network: partial_fit's every chunk, or fit in a loop of
+        # one epoch each, warned again (each chunk's numbers differ)
+        scale = check.input_scale(Xs, X, warn=not self._told_input_scale)
+        self._told_input_scale |= scale > _warnings.INPUT_SCALE_LIMIT
         # one thread: a team's start-up would cost more than these rows
         sums = self._evaluate(Xs, Ys, self._eval_workspace(Xs.shape[0]), 1,
                               outputs=False)[1]
