@@ -2,6 +2,7 @@
 and the layer summary of print(net)."""
 import io
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -71,6 +72,18 @@ def test_verbose_header_is_printed_once_per_fit(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == [
         "train", "epoch", "1", "2", "train", "epoch", "3", "4"]
+
+
+def test_epochs_past_99999_keep_the_rows_aligned(capsys):
+    # the epoch column was 5 wide: epoch 100000 pushed every cell right
+    X, y = _classification()
+    net = creg.Network([6, 5, 3], output="softmax", cost="log_likelihood",
+                       hidden="sigmoid", init="normalized")
+    net.epochs_trained = 99998
+    net.fit(X, y, epochs=3, verbose=True, lr=0.5)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].split()[0] == "99999" and lines[4].split()[0] == "100001"
+    assert len({len(line) for line in lines[1:]}) == 1
 
 
 _costs = st.floats(0, 1e300) | st.floats(0, 10)
@@ -154,6 +167,12 @@ def test_history_plot_draws_train_and_validation_curves():
     fig, axes = hist.plot()
     plt.close(fig)
     assert [ax.get_ylabel() for ax in axes] == ["cost"]  # no NaN accuracy
+    # a history of no epochs (a DivergenceError's in epoch 1) draws no
+    # line: no legend, and none of matplotlib's warnings about it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig, axes = creg.History().plot()
+    plt.close(fig)
 
 
 def test_history_plot_without_matplotlib_names_the_extra(monkeypatch):

@@ -314,7 +314,7 @@ def test_a_validation_cost_that_explodes_warns():
     history.eval_cost.append(5.6e62)
     with pytest.warns(creg.TrainingWarning, match="the validation cost "
                       "reached 5.6e[+]62 in epoch 1, over 10 times the "
-                      "training cost's 2.3 before training"):
+                      "training cost's 2.3 before this fit"):
         watch.epoch_ended(history)
 
 
@@ -332,6 +332,26 @@ def test_network_early_stopping_names_the_epoch_it_restored(digits):
     assert (f"after epoch {hist.best_epoch + 1} of {hist.epochs} "
             f"(history.best_epoch = {hist.best_epoch}") in str(warning.message)
     assert warning.filename == __file__
+    # a fit that goes on names the network's epoch too, as the verbose
+    # table numbers it
+    hist, got = caught(lambda: net.fit(
+        X[:400], y[:400], epochs=200, lr=0.5, early_stopping=True,
+        patience=3, validation_data=(X[400:], y[400:])))
+    before = net.epochs_trained - hist.epochs
+    assert (f"after epoch {hist.best_epoch + 1} of {hist.epochs} of this "
+            f"fit (the network's epoch {before + hist.best_epoch + 1})"
+            ) in str(got[0].message)
+
+
+def test_a_fit_that_goes_on_names_the_network_s_epoch_too(digits):
+    X, y = digits
+    net = creg.Network([64, 10, 10], hidden="sigmoid", output="sigmoid",
+                       seed=0)
+    net.fit(X, y, epochs=5, lr=0.5)
+    _, got = caught(lambda: net.fit(X, y, epochs=2, lr=1000.0))
+    [warning] = got
+    assert "in epoch 1 of this fit (the network's epoch 6)" in str(
+        warning.message)
 
 
 def test_estimator_early_stopping_names_the_epoch_it_restored(digits):

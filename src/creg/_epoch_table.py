@@ -90,6 +90,9 @@ class EpochTable:
         Show the share of neurons on the max-norm bound (max-norm on).
     validation_label : str, default="val"
         The validation columns' top header (at most 6 characters).
+    last_epoch : int, default=99999
+        The largest epoch number a row will show: the epoch column widens
+        for it (past 80 columns), so rows stay aligned.
 
     Examples
     --------
@@ -104,7 +107,7 @@ class EpochTable:
     """
 
     def __init__(self, *, accuracy, validation, zero, clamped,
-                 validation_label="val"):
+                 validation_label="val", last_epoch=99999):
         left_out = set()
         if not accuracy:
             left_out |= {"train_accuracy", "eval_accuracy"}
@@ -115,7 +118,9 @@ class EpochTable:
         if not clamped:
             left_out.add("clamped_fraction")
         self.columns = [
-            replace(c, top=validation_label) if c.top == "val" else c
+            replace(c, top=validation_label) if c.top == "val"
+            else replace(c, width=max(c.width, len(str(last_epoch))))
+            if c.key == "epoch" else c
             for c in _COLUMNS if c.key not in left_out]
         self._header_printed = False
 

@@ -39,6 +39,7 @@ def plot_history(history):
                        label="best epoch")
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:  # an empty history draws none
+            ax.legend()
     fig.tight_layout()
     return fig, axes

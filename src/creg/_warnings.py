@@ -1,8 +1,9 @@
 """The warnings creg gives about training that runs but fails quietly.
 
 Every warning creg gives is a `CregWarning` (a ``UserWarning``), so one
-filter silences or escalates all of them; each kind also has its own
-subclass.  `TrainingWatch` looks at a fit's history after every epoch for
+filter silences or escalates all of them; those about training (input
+scale, training that goes nowhere, early stopping's restored weights)
+also have their own subclass.  `TrainingWatch` looks at a fit's history after every epoch for
 a cost that explodes or an epoch stuck at chance level.
 """
 import contextlib
@@ -132,15 +133,27 @@ def rounded(x):
     return f"{x:.2g}" if x < 10 or x >= 1e6 else f"{x:.0f}"
 
 
-def warn_restored(best_epoch, epochs, what):
+def epoch_name(epoch, before):
+    """'epoch 3', or where the network had trained `before` epochs before
+    this fit (the number its verbose table and epochs_trained give),
+    'epoch 3 of this fit (the network's epoch 8)'."""
+    if not before:
+        return f"epoch {epoch}"
+    return f"epoch {epoch} of this fit (the network's epoch {before + epoch})"
+
+
+def warn_restored(best_epoch, epochs, what, before=0):
     """Early stopping put back the weights after epoch `best_epoch`
-    (0-based) of a fit that ran `epochs` epochs; `what` says which score
-    was best."""
+    (0-based) of a fit that ran `epochs` epochs, after `before` of
+    earlier fits; `what` says which score was best."""
     if best_epoch < epochs - 1:
-        warn(f"early stopping restored the weights after epoch "
-             f"{best_epoch + 1} of {epochs} (history.best_epoch = "
-             f"{best_epoch}, {what}); the {epochs - 1 - best_epoch} epochs "
-             "after it did not improve on it", EarlyStoppingWarning)
+        after = best_epoch + 1
+        overall = (f" of this fit (the network's epoch {before + after})"
+                   if before else "")
+        warn(f"early stopping restored the weights after epoch {after} of "
+             f"{epochs}{overall} (history.best_epoch = {best_epoch}, "
+             f"{what}); the {epochs - after} epochs after it did not "
+             "improve on it", EarlyStoppingWarning)
 
 
 class TrainingWatch:
@@ -163,12 +176,15 @@ class TrainingWatch:
         mean): a cost below it has not exploded, nor has a rise by less
         than a tenth of it climbed, however far below it the training
         started (a fit that goes on from a cost near 0).
+    before : int, default 0
+        The epochs the network trained before this fit (epoch_name).
     """
 
-    def __init__(self, initial_cost, chance, scale, constant_cost=0.0):
+    def __init__(self, initial_cost, chance, scale, constant_cost=0.0,
+                 before=0):
         self.initial_cost, self.chance, self.scale = \
             initial_cost, chance, scale
-        self.constant_cost = constant_cost
+        self.constant_cost, self.before = constant_cost, before
         self.warned = False
 
     def epoch_ended(self, history):
@@ -211,15 +227,16 @@ class TrainingWatch:
         if not start > 0 or not math.isfinite(start):
             return None
         if cost > _EXPLODED * start and cost > self.constant_cost:
-            return (f"the {which} cost reached {cost:.4g} in epoch {epoch},"
-                    f" over {_EXPLODED:g} times the training cost's "
-                    f"{start:.4g} before training: training is diverging")
+            return (f"the {which} cost reached {cost:.4g} in "
+                    f"{epoch_name(epoch, self.before)}, over {_EXPLODED:g} "
+                    f"times the training cost's {start:.4g} before this "
+                    "fit: training is diverging")
         best = min(before, default=math.inf)
         if cost > _CLIMBED * best and \
                 cost - best > _CLIMB_FLOOR * max(start, self.constant_cost):
-            return (f"the training cost climbed to {cost:.4g} in epoch "
-                    f"{epoch}, from {best:.4g} in epoch "
-                    f"{before.index(best) + 1}: training is diverging")
+            return (f"the training cost climbed to {cost:.4g} in "
+                    f"{epoch_name(epoch, self.before)}, from {best:.4g} in "
+                    f"epoch {before.index(best) + 1}: training is diverging")
         return None
 
     def _at_chance(self, cost, before, epoch, accuracy):
@@ -241,7 +258,8 @@ class TrainingWatch:
                  else "not below") + f" the {best:.4g} before it: " + (
                      "the network is barely learning" if creeping
                      else "the network is not learning")
-        return (f"epoch {epoch} ended at chance level (training accuracy "
+        return (f"{epoch_name(epoch, self.before)} ended at chance level "
+                f"(training accuracy "
                 f"{accuracy:.4f}; the most frequent class is "
                 f"{self.chance:.4f} of the rows) with a training cost of "
                 f"{cost:.4g}, {where}", creeping)

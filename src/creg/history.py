@@ -142,6 +142,10 @@ class History:
     def to_dict(self):
         """The lists and flags as a plain dict (e.g. for json.dump).
 
+        A metric that does not apply (accuracy of a linear output) is NaN,
+        which Python's json writes and reads back as ``NaN``; for strict
+        JSON (``allow_nan=False``, other languages) map it to None first.
+
         Examples
         --------
         >>> from creg import History

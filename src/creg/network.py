@@ -1190,7 +1190,7 @@ class Network:
         cost = sums.cost / Xs.shape[0] + self._penalty(rule["l2"], rule["l1"])
         return _warnings.TrainingWatch(
             cost, check.chance_accuracy(Ys, self.output), scale,
-            check.constant_cost(Ys, self.cost_name))
+            check.constant_cost(Ys, self.cost_name), self.epochs_trained)
 
     def _validation_set(self, validation_data):
         """(X_val, Y_val, whether a row of Y_val holds several labels),
@@ -1251,7 +1251,8 @@ class Network:
         per_label = plan["per_label"]
         table = EpochTable(accuracy=self.output != "linear",
                            validation=validation is not None,
-                           zero=rule["l1"] > 0, clamped=rule["max_norm"] > 0)
+                           zero=rule["l1"] > 0, clamped=rule["max_norm"] > 0,
+                           last_epoch=self.epochs_trained + plan["epochs"])
         spec, chunk = self._spec, 1
         stopper = plan["early_stopping"]
         # the user's code between epochs, which may set what fit checked
@@ -1310,7 +1311,8 @@ class Network:
         if restored is not None:
             history.restored_epoch = restored
             _warnings.warn_restored(restored, history.epochs,
-                                    _best_score(tracker.monitor, history))
+                                    _best_score(tracker.monitor, history),
+                                    self.epochs_trained - history.epochs)
         return history
 
     def _epoch(self, batches, n_batches, chunk, progress, running_cost):
