@@ -129,6 +129,24 @@ def test_a_plot_that_fails_leaves_the_earlier_figure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
 
 
+def test_ctrl_c_as_a_figure_is_renamed_stays_a_ctrl_c(tmp_path,
+                                                      monkeypatch):
+    # the rename done, the cleanup's unlink of the scratch file met
+    # FileNotFoundError, which hid the KeyboardInterrupt
+    from matplotlib.figure import Figure
+
+    from creg import _demo_plot
+    rename = os.replace
+
+    def late(*args):
+        rename(*args)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "replace", late)
+    with pytest.raises(KeyboardInterrupt):
+        _demo_plot.save(Figure(), tmp_path / "curves.png")
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
+
+
 def test_errors_met_while_running_are_one_line_and_status_1():
     done = creg_cli("sweep", "--hidden", str(10**12), "--epochs", "1")
     assert done.returncode == 1, done.stderr

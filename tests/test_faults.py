@@ -247,13 +247,17 @@ def test_settings_changed_by_fit_s_own_callback_are_refused(setting, value):
     X, y = _problem(0, n=40)
 
     def schedule(epoch, history):
-        if epoch == 1:
+        if epoch == at:
             setattr(net, setting, value)
         return 0.5
 
-    with pytest.raises(ValueError, match="changed during fit"):
-        net.fit(X, y, epochs=3, lr_schedule=schedule)
-    assert net.epochs_trained == 1
+    for at in (1, 0):  # the schedule runs before the first epoch too
+        before = net.epochs_trained
+        with pytest.raises(ValueError, match="changed during fit"):
+            net.fit(X, y, epochs=3, lr_schedule=schedule)
+        assert net.epochs_trained == before + at
+        setattr(net, setting, {"hidden": "sigmoid", "output": "sigmoid",
+                               "cost_name": "cross_entropy"}[setting])
 
 
 def test_save_waits_for_no_fit_but_its_own_callbacks(tmp_path):

@@ -9,6 +9,7 @@ square hidden layers of the deeper nets break the values.
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -468,12 +469,16 @@ def test_from_keras_weights_refuses_to_round_a_wider_array():
                        "would be rounded to kernel_0's float32"):
         creg.Network.from_keras_weights([kernel, np.full(2, 0.1)],
                                         hidden="relu", output="linear")
-    # so is an integer array float32 would round
-    with pytest.raises(TypeError, match=r"weights\[1\] is int64 and "
-                       "would be rounded to kernel_0's float32"):
-        creg.Network.from_keras_weights(
-            [kernel, np.array([2**24 + 1, 0], np.int64)], hidden="relu",
-            output="linear")
+    # so is an integer array float32 would round (past int64 on its way
+    # back: numpy's RuntimeWarning came first)
+    for big in (2**24 + 1, 2**63 - 1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(TypeError, match=r"weights\[1\] is int64 "
+                               "and would be rounded to kernel_0's float32"):
+                creg.Network.from_keras_weights(
+                    [kernel, np.array([big, 0], np.int64)], hidden="relu",
+                    output="linear")
     # values that float32 holds exactly are taken
     for exact in (np.full(2, 0.5), np.array([2**24, -3], np.int64)):
         net = creg.Network.from_keras_weights([kernel, exact],

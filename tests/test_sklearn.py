@@ -366,6 +366,28 @@ def test_regressor_scales_targets_near_the_float64_limits(factor):
         top.predict(X)).all()
 
 
+@pytest.mark.parametrize("Estimator", [CregClassifier, CregRegressor])
+def test_estimators_refuse_times_in_x(Estimator):
+    # scikit-learn's conversion took them as tick counts (NaT -9.2e18),
+    # which Network refuses
+    X = np.empty((20, 2), object)
+    X[:, 0], X[:, 1] = np.datetime64("NaT"), np.arange(20.0)
+    y = np.arange(20) % 2
+    times = [X, np.zeros((20, 2), "datetime64[D]")]
+    try:
+        import pandas as pd
+        times.append(pd.DataFrame({"a": pd.date_range("2020", periods=20),
+                                   "b": np.arange(20.0)}))
+    except ImportError:
+        pass
+    fitted = Estimator((3,), epochs=1).fit(np.zeros((20, 2)), y)
+    for X_times in times:
+        with pytest.raises(TypeError, match="X must be numeric"):
+            Estimator((3,), epochs=1).fit(X_times, y)
+        with pytest.raises(TypeError, match="X must be numeric"):
+            fitted.predict(X_times)
+
+
 @pytest.mark.parametrize("form", ["csr", "coo"])
 @pytest.mark.parametrize("scale_y", [True, False])
 def test_regressor_refuses_sparse_targets_on_every_call(form, scale_y):

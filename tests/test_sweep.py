@@ -426,6 +426,12 @@ def _stopper_changed_to(**settings):
      "patience=3, restore='on_stop')): patience=5 is not used with an "
      "EarlyStopping"),
     (dict(grid={"lr": [0.1]}, lr=0.2), ValueError, "both in grid"),
+    # a patience no run reads (fit refuses it), varied or fixed
+    (dict(grid={"patience": [2, 5]}), ValueError,
+     "grid point 0 (patience=2): patience=2 is used only with "
+     "early_stopping=True or lr_schedule='halve_on_plateau'"),
+    (dict(grid={"lr": [0.1, 0.2]}, patience=4), ValueError,
+     "patience=4 is used only with early_stopping=True"),
     (dict(grid={"early_stopping": [True]}), ValueError, "validation_data"),
     # before any run, naming the point, for numpy's True as well
     (dict(grid={"early_stopping": np.array([False, True])}), ValueError,
@@ -542,7 +548,8 @@ def test_the_default_pool_is_a_fit_s_default_team():
 
 def test_patience_none_is_fit_s_default():
     X, y = data()
-    result = creg.sweep(X, y, SIZES, {"patience": [None, 3]}, epochs=1)
+    result = creg.sweep(X, y, SIZES, {"patience": [None, 3]}, epochs=1,
+                        early_stopping=True, validation_data=data(n=25))
     assert [r.ended for r in result] == ["epochs", "epochs"]
 
 

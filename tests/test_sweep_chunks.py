@@ -123,6 +123,7 @@ class Schedule:
 
     def __init__(self, rates):
         self.rates = rates
+        self.me = self  # refers to itself: the comparison must end
 
     def __call__(self, epoch, history):
         return float(self.rates[epoch])
@@ -132,14 +133,26 @@ def rate_of(epoch, history, rates):
     return float(rates[epoch])
 
 
+def halving_from(rates):
+    """A closure that calls itself: its cell holds the function."""
+    def rate(epoch, history):
+        return rates[0] if epoch == 0 else rate(epoch - 1, history) / 2
+    return rate
+
+
 def test_pickled_chunks_holding_partials_objects_and_methods_merge():
     # each came back from pickle as another object that == told apart
     X, y = data()
-    for make in (lambda r: functools.partial(rate_of, rates=r), Schedule,
-                 lambda r: Schedule(r).__call__,
-                 lambda r: Schedule(np.array(r))):
+    makers = [lambda r: functools.partial(rate_of, rates=r), Schedule,
+              lambda r: Schedule(r).__call__, lambda r: Schedule(np.array(r))]
+    try:  # Dask's pickle, which sends a closure by value
+        import cloudpickle as shipping
+        makers.append(halving_from)
+    except ImportError:
+        shipping = pickle
+    for make in makers:
         def shipped(rates):
-            return [pickle.loads(pickle.dumps(creg.sweep(
+            return [shipping.loads(shipping.dumps(creg.sweep(
                 X, y, SIZES, {"lr_schedule": [make(rates)], "l2": [0, 1]},
                 epochs=2, n_threads=1, chunk=(i, 2)))) for i in range(2)]
         assert len(creg.SweepResult.merge(shipped((0.1, 0.2)))) == 2

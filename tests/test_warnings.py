@@ -137,6 +137,14 @@ def test_a_rare_value_the_sample_holds_is_no_scale():
     _, got = caught(lambda: creg.Network([6, 10, 2], seed=0).fit(
         X, (X[:, 0] > 0).astype(int), epochs=1))
     assert not [w for w in got if w.category is creg.InputScaleWarning]
+    # beside a column that is wide in every row, which the sample ranks
+    # second: that one is named
+    X[:, 1] *= 5
+    _, got = caught(lambda: creg.Network([6, 10, 2], seed=0).fit(
+        X, (X[:, 0] > 0).astype(int), epochs=1))
+    [scale] = [w for w in got if w.category is creg.InputScaleWarning]
+    assert str(scale.message).startswith("column 1 of X has a "
+                                         "root-mean-square of 5 ")
 
 
 def test_float32_inputs_near_the_limit_are_measured_in_float64():

@@ -35,7 +35,10 @@ def save(fig, path):
                         format=os.path.splitext(name)[1][1:].lower())
         os.replace(scratch, path)
     except BaseException:
-        os.unlink(scratch)
+        try:  # gone if Ctrl-C came as the rename returned
+            os.unlink(scratch)
+        except OSError:
+            pass
         raise
 
 

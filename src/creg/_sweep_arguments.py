@@ -129,8 +129,19 @@ def grid_points(grid, fixed):
     return [{**fixed, **point} for point in points], varying
 
 
-def check_point(index, params, has_validation):
+def reads_patience(params):
+    """Whether a run of these settings reads fit's patience."""
+    return bool(params.get("early_stopping")) or check.halves_on_plateau(
+        params.get("lr_schedule"))
+
+
+def check_point(index, params, has_validation, patience_varies):
+    """Refuses a bad setting of grid point `index`, naming the point; a
+    patience that the grid varies must be read at every point."""
     try:
+        if patience_varies:
+            check.patience_read(params.get("patience"),
+                                reads_patience(params), None)
         for name, value in params.items():
             if name in _CHECKS:
                 _CHECKS[name](name, value)

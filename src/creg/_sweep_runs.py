@@ -17,7 +17,8 @@ from creg import _interrupt, _validation as check, _warnings
 from creg._errors import DivergenceError
 from creg._progress import RunsProgress
 from creg._sweep_arguments import (DEFAULTS, FIT_SETTINGS, NETWORK_SETTINGS,
-                                   named, point_name, shown, splits)
+                                   named, point_name, reads_patience, shown,
+                                   splits)
 from creg.early_stopping import EarlyStopping
 from creg.network import Network
 
@@ -163,11 +164,9 @@ class Plan:
             raise self._named(exc) from None
         self.fit_settings = {k: v for k, v in self.params.items()
                              if k in FIT_SETTINGS}
-        # a patience for the runs that stop early or halve, which fit
-        # refuses where nothing reads it
-        if not self.fit_settings.get("early_stopping") and \
-                not check.halves_on_plateau(
-                    self.fit_settings.get("lr_schedule")):
+        # a fixed patience for the runs that stop early or halve, which
+        # fit refuses where nothing reads it
+        if not reads_patience(self.fit_settings):
             self.fit_settings.pop("patience", None)
         # an EarlyStopping keeps its fit's scores: one per run, sharing
         # the user's score callable

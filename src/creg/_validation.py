@@ -448,9 +448,13 @@ def parameter_values(name, value, shape, dtype):
 # -------------------------------------------------------------------- data
 
 
+def _is_sparse(value):
+    return hasattr(value, "tocsr") or hasattr(value, "todense")
+
+
 def dense(name, value):
     """Refuses a scipy.sparse matrix or array for `name` (TypeError)."""
-    if hasattr(value, "tocsr") or hasattr(value, "todense"):
+    if _is_sparse(value):
         raise TypeError(
             f"Sparse data was passed for {name}, but dense data is required "
             "(creg does not support sparse input). Use '.toarray()' to "
@@ -459,6 +463,38 @@ def dense(name, value):
 
 _TIMES = (np.datetime64, np.timedelta64, datetime.date, datetime.time,
           datetime.timedelta)
+
+
+def no_times(name, value):
+    """Refuses dates and times in the array-like `name` (TypeError), which
+    numpy's and scikit-learn's conversions take as their tick counts (NaT
+    as -9.2e18); anything else is left to the checks that follow."""
+    dtypes = getattr(value, "dtypes", None)  # a DataFrame's columns
+    if dtypes is not None and not isinstance(value, np.ndarray):
+        for dtype in dtypes:
+            if getattr(dtype, "kind", None) in ("m", "M"):
+                raise TypeError(f"{name} must be numeric; it has a column "
+                                f"of {dtype}")
+        return
+    if _is_sparse(value):
+        return
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # ragged: the next check names it
+        return
+    if array.dtype.kind in "mM":
+        raise TypeError(f"{name} must be numeric; got an array of dtype "
+                        f"{array.dtype}")
+    if array.dtype.kind == "O":
+        for item in array.flat:
+            if isinstance(item, _TIMES):
+                raise _time_in(name, item)
+
+
+def _time_in(name, item, unknown=""):
+    # float() would take numpy's as their tick counts (NaT: -9.2e18)
+    return TypeError(f"{name} must be numeric; it holds the time "
+                     f"{item!r}{unknown}")
 
 
 def _as_numeric_array(name, value, labels=False):
@@ -490,10 +526,8 @@ def _as_numeric_array(name, value, labels=False):
         if isinstance(item, (str, bytes)):
             raise TypeError(f"{name} must be numeric; it holds the string "
                             f"{item!r}{unknown}")
-        # float() takes numpy's as their tick counts (NaT: -9.2e18)
         if isinstance(item, _TIMES):
-            raise TypeError(f"{name} must be numeric; it holds the time "
-                            f"{item!r}{unknown}")
+            raise _time_in(name, item, unknown)
         if isinstance(item, numbers.Complex) and \
                 not isinstance(item, numbers.Real):
             raise ValueError(f"Complex data not supported in {name}")
@@ -855,6 +889,16 @@ def patience(value, own_patience, schedule):
     return value
 
 
+def patience_read(value, early_stopping, schedule):
+    """Refuses a patience given (not None) where neither early stopping
+    nor the "halve_on_plateau" schedule reads it: it was ignored."""
+    if value is not None and not early_stopping and \
+            not halves_on_plateau(schedule):
+        raise ValueError(
+            f"patience={value!r} is used only with early_stopping=True or "
+            "lr_schedule='halve_on_plateau'; neither is on")
+
+
 def needs_validation_data(early_stopping, schedule):
     """early_stopping and lr_schedule="halve_on_plateau" watch the
     validation accuracy, so they cannot run without validation data."""
@@ -873,27 +917,29 @@ def needs_validation_data(early_stopping, schedule):
 
 
 def input_scale(sample, X, warn=True):
-    """The largest root-mean-square of a column of `sample` (rows of X),
-    or where that is above INPUT_SCALE_LIMIT, of that column of all of X
-    (a rare large value that the sample holds is no scale): above it
-    too, it warns (InputScaleWarning) with the fix if `warn`."""
-    # in float64: float32 squares of finite values overflow
-    mean_square = np.einsum("ij,ij->j", sample, sample,
-                            dtype=np.float64) / sample.shape[0]
-    column = int(np.argmax(mean_square))
-    scale = math.sqrt(mean_square[column])
+    """The largest root-mean-square of a column of X, as `sample` (rows of
+    X) shows it; where `warn` and columns are above INPUT_SCALE_LIMIT
+    there, measured again for those over all of X (a rare large value
+    the sample holds is no scale; the pass is for data that may warn
+    only), and above it, an InputScaleWarning with the fix."""
+    limit = _warnings.INPUT_SCALE_LIMIT
+    with np.errstate(over="ignore", invalid="ignore"):
+        # in float64: float32 squares of finite values overflow
+        mean_square = np.einsum("ij,ij->j", sample, sample,
+                                dtype=np.float64) / sample.shape[0]
+    scale = math.sqrt(mean_square.max())
     # NaN or inf in X: the first epoch refuses it, with the error predict
     # would give; a warning before that error would only add noise
-    if not (scale > _warnings.INPUT_SCALE_LIMIT
-            and np.isfinite(sample).all()):
+    wide = np.flatnonzero(mean_square > limit * limit)
+    if not warn or not wide.size or not np.isfinite(sample).all():
         return scale
-    values = X[:, column].astype(np.float64)
-    largest = float(np.abs(values).max())
-    if not math.isfinite(largest):  # refused by the first epoch
+    rms = _root_mean_squares(X, wide, np.abs(sample[:, wide]).max(axis=0))
+    if not np.isfinite(rms).all():
         return scale
-    # divided by the largest: the squares of values past 1e154 overflow
-    scale = largest * math.sqrt(np.mean(np.square(values / largest)))
-    if warn and scale > _warnings.INPUT_SCALE_LIMIT:
+    column, scale = int(wide[np.argmax(rms)]), float(rms.max())
+    if scale > limit:
+        values = X[:, column]
+        largest = float(np.abs(values).max())
         interval = "[0, 1]" if values.min() >= 0 else "[-1, 1]"
         _warnings.warn(
             f"column {column} of X has a root-mean-square of "
@@ -904,6 +950,18 @@ def input_scale(sample, X, warn=True):
             f"X / {largest:.3g} for values in {interval}",
             _warnings.InputScaleWarning)
     return scale
+
+
+def _root_mean_squares(X, columns, unit):
+    """The root-mean-squares of those columns of X, in blocks of about a
+    million elements, each divided by its `unit` (a magnitude the column
+    reaches: squares past 1e154 overflow float64)."""
+    total = np.zeros(columns.size)
+    rows = max(1, 2**20 // columns.size)
+    for start in range(0, X.shape[0], rows):
+        block = X[start:start + rows][:, columns] / unit
+        total += np.einsum("ij,ij->j", block, block)
+    return unit * np.sqrt(total / X.shape[0])
 
 
 def chance_accuracy(Y, output):

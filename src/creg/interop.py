@@ -270,9 +270,13 @@ def _check_keras_array(i: int, a: np.ndarray, dtype: np.dtype) -> None:
     """Refuses weights[i] of from_keras_weights where the network's dtype
     would change its values (TypeError) or where it is not finite."""
     kind = a.dtype.kind
-    if a.dtype != dtype and (kind == "f" and not np.array_equal(
-            a.astype(dtype), a, equal_nan=True) or kind in "iu" and not
-            np.array_equal(a.astype(dtype).astype(a.dtype), a)):
+    with np.errstate(invalid="ignore", over="ignore"):  # 2**63 - 1 and back
+        rounded = a.dtype != dtype and (
+            kind == "f" and not np.array_equal(a.astype(dtype), a,
+                                               equal_nan=True)
+            or kind in "iu" and not np.array_equal(
+                a.astype(dtype).astype(a.dtype), a))
+    if rounded:
         raise TypeError(f"from_keras_weights: weights[{i}] is {a.dtype} "
                         f"and would be rounded to kernel_0's {dtype}; "
                         "pass every array in one dtype")

@@ -1066,17 +1066,13 @@ class Network:
         dropout = check.rate("dropout", dropout)
         input_noise = check.input_noise(input_noise, self.dtype)
         lr_schedule = check.lr_schedule(lr_schedule)
-        waits = patience is not None
+        given = patience
         patience = check.patience(
             patience, isinstance(early_stopping, EarlyStopping), lr_schedule)
         stopper = (early_stopping if isinstance(early_stopping, EarlyStopping)
                    else _stopper(patience, lr_schedule)
                    if check.early_stopping(early_stopping) else None)
-        if waits and stopper is None and \
-                not check.halves_on_plateau(lr_schedule):
-            raise ValueError(
-                f"patience={patience} is used only with early_stopping=True "
-                "or lr_schedule='halve_on_plateau'; neither is on")
+        check.patience_read(given, stopper, lr_schedule)
         if stopper is not None:
             stopper._check()  # set since it was made, say stop.score = 3
         validation = None
@@ -1260,7 +1256,7 @@ class Network:
             stopper is not None and stopper.score is not None)
         for epoch in range(plan["epochs"]):
             lr = tracker.lr_for(epoch, history)
-            if epoch and callbacks:
+            if callbacks:  # lr_schedule(0, ...) ran before epoch 0 too
                 check.seed(self.seed)
                 self._check_finite_parameters()
                 if (self.hidden, self.output, self.cost_name) != (

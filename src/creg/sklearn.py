@@ -400,6 +400,7 @@ class _CregEstimator(BaseEstimator):
         dtype = (np.dtype(self.dtype) if first
                  else self.network_.dtype)
         check.at_most_2d(X, type(self).__name__)
+        check.no_times("X", X)
         X, y = validate_data(self, X, y, reset=first, dtype=dtype,
                              order="C", **self._y_check)
         y, n_outputs = self._encode_targets(y, first, classes)
@@ -492,6 +493,7 @@ class _CregEstimator(BaseEstimator):
     def _checked_X(self, X: ArrayLike) -> NDArray[Any]:
         check_is_fitted(self, "network_")
         check.at_most_2d(X, type(self).__name__)
+        check.no_times("X", X)
         return validate_data(self, X, reset=False,
                              dtype=self.network_.dtype, order="C")
 

@@ -480,7 +480,11 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
                          "test rows are its validation data")
     data = Data(X, y, cv, validation_data)
     for i, params in enumerate(points):
-        arguments.check_point(i, params, data.has_validation)
+        arguments.check_point(i, params, data.has_validation,
+                              "patience" in varying)
+    if "patience" in fixed and not any(map(arguments.reads_patience,
+                                           points)):
+        check.patience_read(fixed["patience"], False, None)  # refuses
     index, count = arguments.chunk_of(chunk)
     every = itertools.product(enumerate(points), seeds, data.folds)
     plans = [Plan(r, point, params, seed, fold)
@@ -537,39 +541,57 @@ def _same_points(a: Sequence[dict], b: Sequence[dict]) -> bool:
         for p, q in zip(a, b))
 
 
-def _same(x: Any, y: Any) -> bool:
+def _same(x: Any, y: Any, seen: Optional[set] = None) -> bool:
     """x and y hold the same setting: an EarlyStopping by its settings; a
     function by its name, code, defaults and the values it closes over (a
     function of __main__ comes back as another object, cloudpickle sending
     it by value; two closures of one factory share the rest); a partial,
     a bound method and an object without an __eq__ of its own by their
-    parts; an array by its values; anything else by ==."""
+    parts; an array by its values; anything else by ==.  `seen`: the
+    pairs being compared, met again where a setting refers to itself (a
+    recursive function, an object holding itself)."""
     if x is y:
         return True
     if type(x) is not type(y):
         return False
+    seen = set() if seen is None else seen
+    if (id(x), id(y)) in seen:
+        return True  # the same if all else is
+    seen.add((id(x), id(y)))
+
+    def same(a: Any, b: Any) -> bool:
+        return _same(a, b, seen)
     if isinstance(x, EarlyStopping):
-        return _same(x._settings(), y._settings())
+        return same(x._settings(), y._settings())
     if isinstance(x, types.FunctionType):
-        def parts(f: Any) -> tuple:
-            return (f.__module__, f.__qualname__, f.__code__,
-                    f.__defaults__, f.__kwdefaults__,
-                    [c.cell_contents for c in f.__closure__ or ()])
-        return _same(parts(x), parts(y))
+        return same(_function_parts(x), _function_parts(y))
     if isinstance(x, functools.partial):
-        return _same((x.func, x.args, x.keywords),
-                     (y.func, y.args, y.keywords))
+        return same((x.func, x.args, x.keywords), (y.func, y.args, y.keywords))
     if isinstance(x, types.MethodType):
-        return _same((x.__func__, x.__self__), (y.__func__, y.__self__))
+        return same((x.__func__, x.__self__), (y.__func__, y.__self__))
     if isinstance(x, np.ndarray):
         return x.dtype == y.dtype and np.array_equal(x, y)
     if isinstance(x, (tuple, list)):
-        return len(x) == len(y) and all(map(_same, x, y))
+        return len(x) == len(y) and all(map(same, x, y))
     if isinstance(x, dict):
-        return x.keys() == y.keys() and all(_same(x[k], y[k]) for k in x)
+        return x.keys() == y.keys() and all(same(x[k], y[k]) for k in x)
     if type(x).__eq__ is object.__eq__ and hasattr(x, "__dict__"):
-        return _same(vars(x), vars(y))
+        return same(vars(x), vars(y))
     return _equal(x, y)
+
+
+_EMPTY_CELL = object()  # a closure's variable not bound yet
+
+
+def _function_parts(f: Any) -> tuple:
+    cells = []
+    for cell in f.__closure__ or ():
+        try:
+            cells.append(cell.cell_contents)
+        except ValueError:
+            cells.append(_EMPTY_CELL)
+    return (f.__module__, f.__qualname__, f.__code__, f.__defaults__,
+            f.__kwdefaults__, cells)
 
 
 def _equal(x: Any, y: Any) -> bool:
