@@ -1515,6 +1515,21 @@ def test_a_hidden_relu_overflow_is_refused_not_hidden():
                                         batch_size=batch_size)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_every_query_refuses_weights_that_are_not_finite(bad):
+    # gradient returned 630 NaNs for one NaN weight, where cost refused
+    X, y = creg.datasets.load_digits(dtype="float32")
+    net = creg.Network([64, 10, 10], seed=0)
+    net.weights[1][2, 3] = bad
+    for query in (net.predict_proba, net.predict,
+                  lambda X: net.cost(X, y[:20]),
+                  lambda X: net.accuracy(X, y[:20]),
+                  lambda X: net.gradient(X, y[:20])):
+        with pytest.raises(ValueError, match=re.escape(
+                "net.weights[1] contains NaN or infinity")):
+            query(X[:20])
+
+
 @pytest.mark.parametrize("change, fragment", [
     (lambda net: setattr(net, "seed", -1), "seed must be in [0, 2**63)"),
     (lambda net: setattr(net, "seed", 2**64), "seed must be in [0, 2**63)"),

@@ -129,6 +129,24 @@ def test_a_plot_that_fails_leaves_the_earlier_figure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
 
 
+def test_a_figure_s_mode_is_the_umask_s_or_the_replaced_file_s(tmp_path):
+    # mkstemp's 0600 went with it: a figure others could not read
+    from matplotlib.figure import Figure
+
+    from creg import _demo_plot
+    before = os.umask(0o022)
+    try:
+        _demo_plot.save(Figure(), tmp_path / "new.png")
+    finally:
+        os.umask(before)
+    assert (tmp_path / "new.png").stat().st_mode & 0o777 == 0o644
+    old = tmp_path / "old.png"
+    old.write_bytes(b"an earlier figure")
+    old.chmod(0o640)
+    _demo_plot.save(Figure(), old)
+    assert old.stat().st_mode & 0o777 == 0o640
+
+
 def test_ctrl_c_as_a_figure_is_renamed_stays_a_ctrl_c(tmp_path,
                                                       monkeypatch):
     # the rename done, the cleanup's unlink of the scratch file met

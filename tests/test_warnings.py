@@ -288,6 +288,21 @@ def test_training_watch_rules(costs, accuracies, chance, warned):
     assert watched(watch, costs, accuracies) == warned
 
 
+def test_a_running_cost_above_the_start_that_falls_is_creeping():
+    # the first epoch's running cost averages its batches: above the cost
+    # measured before the fit while it falls every epoch, it was advice to
+    # lower an lr that is far too small
+    watch = TrainingWatch(initial_cost=2.594, chance=0.1113, scale=0.5)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        watch.epoch_ended(history_of([2.5984, 2.5877], [0.11, 0.1102],
+                                     lr=1e-4))
+    [warning] = got
+    assert "less than 1% below the 2.594 before this fit: the network is " \
+        "barely learning" in str(warning.message)
+    assert "a learning rate too small (try lr=0.001" in str(warning.message)
+
+
 @pytest.mark.parametrize("scale, hinted", [(1.9, False), (5.0, True)])
 def test_the_scale_hint_waits_for_the_scale_warning_s_limit(scale, hinted):
     # standardized data's sample often has a column a little above 1

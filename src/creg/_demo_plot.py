@@ -2,11 +2,13 @@
 curves, train and test accuracy per epoch with one panel per regularizer,
 and the output/cost comparison of ``--costs``.  The demo checks that
 matplotlib is installed before it trains; it is imported only here."""
+import io
 import math
 import os
-import tempfile
 
 import numpy as np
+
+from creg._persist import write_atomically
 
 _TRAIN = dict(color="tab:blue", label="train (running mean over the epoch)")
 _TEST = dict(color="tab:orange", label="test")
@@ -22,24 +24,14 @@ def _figure(**options):
 
 
 def save(fig, path):
-    """Writes the figure to `path` whole or not at all: through a file
-    beside it, renamed over it once complete, so a failure (a full disk,
-    a format that needs LaTeX, Ctrl-C) leaves an earlier figure there as
-    it was."""
-    folder, name = os.path.split(os.path.abspath(path))
-    handle, scratch = tempfile.mkstemp(dir=folder, prefix=".creg-",
-                                       suffix=os.path.splitext(name)[1])
-    try:
-        with os.fdopen(handle, "wb") as f:
-            fig.savefig(f, dpi=100,
-                        format=os.path.splitext(name)[1][1:].lower())
-        os.replace(scratch, path)
-    except BaseException:
-        try:  # gone if Ctrl-C came as the rename returned
-            os.unlink(scratch)
-        except OSError:
-            pass
-        raise
+    """Writes the figure to `path` whole or not at all, as a model is saved
+    (write_atomically): a failure (a full disk, a format that needs LaTeX,
+    Ctrl-C) leaves an earlier figure there as it was, and the file's mode
+    is the umask's (or the replaced file's)."""
+    image = io.BytesIO()
+    fig.savefig(image, dpi=100,
+                format=os.path.splitext(path)[1][1:].lower())
+    write_atomically(path, image.getbuffer())
 
 
 def _mean_curve(runs, attribute):

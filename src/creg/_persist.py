@@ -510,7 +510,7 @@ def _file_to_replace(target):
     for test, kind in _NOT_REGULAR:
         if test(mode):
             raise ValueError(f"path {target!r} is {kind}, not a regular "
-                             "file: a model is saved only to a file")
+                             "file: creg saves only to a file")
     return real, stat.S_IMODE(mode) if stat.S_ISREG(mode) else None
 
 

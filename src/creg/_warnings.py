@@ -3,8 +3,9 @@
 Every warning creg gives is a `CregWarning` (a ``UserWarning``), so one
 filter silences or escalates all of them; those about training (input
 scale, training that goes nowhere, early stopping's restored weights)
-also have their own subclass.  `TrainingWatch` looks at a fit's history after every epoch for
-a cost that explodes or an epoch stuck at chance level.
+also have their own subclass.  `TrainingWatch` looks at a fit's history
+after every epoch for a cost that explodes or an epoch stuck at chance
+level.
 """
 import contextlib
 import math
@@ -250,12 +251,17 @@ class TrainingWatch:
         best = min([self.initial_cost, *before])
         if cost < best * (1 - _FELL):
             return None
-        # fell at every epoch, from the start: a step too small; a step
-        # too large jumps up and down
-        path = [self.initial_cost, *before, cost]
-        creeping = all(b < a for a, b in zip(path, path[1:]))
+        # fell at every epoch: a step too small; a step too large jumps up
+        # and down.  The first epoch's running cost averages its batches:
+        # it may sit above the cost measured before the fit while it
+        # falls, by less than _FELL (a step too large jumps further)
+        path = [*before, cost]
+        creeping = before[0] < self.initial_cost * (1 + _FELL) and all(
+            b < a for a, b in zip(path, path[1:]))
+        source = ("before this fit" if best == self.initial_cost else
+                  f"after epoch {before.index(best) + 1}")
         where = (f"less than {_FELL:.0%} below" if cost < best
-                 else "not below") + f" the {best:.4g} before it: " + (
+                 else "not below") + f" the {best:.4g} {source}: " + (
                      "the network is barely learning" if creeping
                      else "the network is not learning")
         return (f"{epoch_name(epoch, self.before)} ended at chance level "

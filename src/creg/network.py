@@ -126,7 +126,7 @@ class Network:
         he: W ~ N(0, 2/n_in), b = 0; normalized: W ~ N(0, 1/n_in),
         b ~ N(0, 1) (Nielsen's); large: both N(0, 1).
     dtype : {"float32", "float64"}, default="float32"
-    seed : int, default=0
+    seed : int in [0, 2**63), default=0
         Seeds the initial weights and every epoch's shuffle.
 
     Attributes
@@ -792,6 +792,11 @@ class Network:
             In [0, 1]; NaN, as `cost`, where the outputs overflow (X or
             the weights far too large): they name no class.
 
+        Raises
+        ------
+        ValueError
+            For a linear output, which has no classes.
+
         Examples
         --------
         >>> import creg
@@ -880,10 +885,11 @@ class Network:
         """Batch-mean gradient of the data cost over all rows of X.
 
         No penalty term and no dropout or noise: the gradient that the
-        finite-difference tests check.  Like `cost`, it reports what it
-        finds: where the cost overflows (weights holding inf, or inputs on
-        a scale that overflows the sums) the gradient is still computed,
-        and holds NaN or inf only where backprop's own sums do.
+        finite-difference tests check.  Like `cost`, it refuses weights
+        holding NaN or inf (ValueError) and reports what it finds: where
+        the cost overflows (inputs on a scale that overflows the sums) the
+        gradient is still computed, and holds NaN or inf only where
+        backprop's own sums do.
 
         Parameters
         ----------
@@ -908,6 +914,7 @@ class Network:
         Xa = self._features(X)
         Ya = check.targets(y, Xa.shape[0], self.sizes[-1], self.output,
                           self.dtype)
+        self._check_finite_parameters()
         grads = check.empty("the gradient", self.params.size, self.dtype)
         _core.gradient(grads, self._workspace(Xa.shape[0]), self.params, Xa,
                        Ya, self._spec, check.n_threads(None))

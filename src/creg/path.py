@@ -294,6 +294,12 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
         to the smallest, with the inputs' ``importances``, ``best()``,
         ``network(point)`` and ``plot()``.
 
+    Raises
+    ------
+    DivergenceError
+        Where a strength's fit diverges: the path stops there (a sweep,
+        by contrast, records a diverged run and goes on).
+
     Examples
     --------
     >>> import creg

@@ -38,9 +38,10 @@ Decisions worth knowing (each also in the class docstrings):
   call* (a chunk of c rows decays like a fit on c samples), and momentum
   starts from zero in each call.  With ``penalty_scale="none"``,
   ``momentum=0``, ``shuffle=False``, no dropout or input noise (their
-  draws are keyed by the call's steps) and chunks that end on batch
-  boundaries, partial_fit over the chunks equals ``fit`` for one epoch
-  bitwise.  Early stopping is not used by partial_fit.
+  draws are keyed by the call's steps), ``scale_y=False`` for the
+  regressor (partial_fit scales by the first chunk's targets) and chunks
+  that end on batch boundaries, partial_fit over the chunks equals
+  ``fit`` for one epoch bitwise.  Early stopping is not used by partial_fit.
 - ``coefs_`` / ``intercepts_`` follow ``MLPClassifier``: lists with one
   (n_in, n_out) array and one (n_out,) array per layer, copies.  creg's own
   ``network_.weights[l]`` is the (n_out, n_in) transpose.  There is no
