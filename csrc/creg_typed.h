@@ -102,6 +102,12 @@ int CREG_TFN(gradient)(CREG_TREAL *grads, double *cost_sum,
                        const CREG_TREAL *X, const CREG_TREAL *Y,
                        ptrdiff_t B, const creg_net *net, int n_threads);
 
+/* The elements of train_batches' grads at this batch size and rule (any
+ * lr): the parameters', and room for the first layer where it trains in
+ * columns (columns.c). */
+ptrdiff_t CREG_TFN(train_scratch)(const creg_net *net, ptrdiff_t batch_size,
+                                  const creg_step_rule *rule);
+
 /* Runs mini-batches first_batch .. first_batch + n_batches - 1 of an epoch
  * over n samples, in the sample order `order` (NULL = given order): for each
  * one input noise and dropout (as `noise` says, step = batch index), the
@@ -115,11 +121,6 @@ int CREG_TFN(gradient)(CREG_TREAL *grads, double *cost_sum,
  * and noise, before its update): the epoch's running metrics; NULL only
  * checks that the cost is finite.  grads is scratch of
  * train_scratch(net, batch_size, rule) elements. */
-/* The elements of train_batches' grads at this batch size and rule (any
- * lr): the parameters', and room for the first layer where it trains in
- * columns (columns.c). */
-ptrdiff_t CREG_TFN(train_scratch)(const creg_net *net, ptrdiff_t batch_size,
-                                  const creg_step_rule *rule);
 int CREG_TFN(train_batches)(CREG_TREAL *params, CREG_TREAL *velocity,
                             CREG_TREAL *grads, CREG_TREAL *ws,
                             const CREG_TREAL *X,
