@@ -131,8 +131,8 @@ def grid_points(grid, fixed):
 
 def reads_patience(params):
     """Whether a run of these settings reads fit's patience."""
-    return bool(params.get("early_stopping")) or check.halves_on_plateau(
-        params.get("lr_schedule"))
+    return check.reads_patience(params.get("early_stopping"),
+                                params.get("lr_schedule"))
 
 
 def check_point(index, params, has_validation, patience_varies):
@@ -141,7 +141,7 @@ def check_point(index, params, has_validation, patience_varies):
     try:
         if patience_varies:
             check.patience_read(params.get("patience"),
-                                reads_patience(params), None)
+                                reads_patience(params))
         for name, value in params.items():
             if name in _CHECKS:
                 _CHECKS[name](name, value)

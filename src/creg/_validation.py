@@ -889,11 +889,15 @@ def patience(value, own_patience, schedule):
     return value
 
 
-def patience_read(value, early_stopping, schedule):
-    """Refuses a patience given (not None) where neither early stopping
-    nor the "halve_on_plateau" schedule reads it: it was ignored."""
-    if value is not None and not early_stopping and \
-            not halves_on_plateau(schedule):
+def reads_patience(early_stopping, schedule):
+    """Whether a fit with these settings reads its patience."""
+    return bool(early_stopping) or halves_on_plateau(schedule)
+
+
+def patience_read(value, read):
+    """Refuses a patience given (not None) that nothing reads (`read`:
+    reads_patience's answer): it was ignored."""
+    if value is not None and not read:
         raise ValueError(
             f"patience={value!r} is used only with early_stopping=True or "
             "lr_schedule='halve_on_plateau'; neither is on")

@@ -1079,7 +1079,7 @@ class Network:
         stopper = (early_stopping if isinstance(early_stopping, EarlyStopping)
                    else _stopper(patience, lr_schedule)
                    if check.early_stopping(early_stopping) else None)
-        check.patience_read(given, stopper, lr_schedule)
+        check.patience_read(given, check.reads_patience(stopper, lr_schedule))
         if stopper is not None:
             stopper._check()  # set since it was made, say stop.score = 3
         validation = None

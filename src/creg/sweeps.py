@@ -482,9 +482,8 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     for i, params in enumerate(points):
         arguments.check_point(i, params, data.has_validation,
                               "patience" in varying)
-    if "patience" in fixed and not any(map(arguments.reads_patience,
-                                           points)):
-        check.patience_read(fixed["patience"], False, None)  # refuses
+    check.patience_read(fixed.get("patience"),
+                        any(map(arguments.reads_patience, points)))
     index, count = arguments.chunk_of(chunk)
     every = itertools.product(enumerate(points), seeds, data.folds)
     plans = [Plan(r, point, params, seed, fold)
