@@ -471,6 +471,37 @@ def test_cost_penalty_of_large_float32_weights_is_finite(dtype):
     assert cost == pytest.approx(0.5 * 6 * w * w + 6 * w, rel=1e-12)
 
 
+@pytest.mark.parametrize("penalty, big, exact", [
+    # sum w^2 of weights 1e160 overflows float64, and sum |w| of 1e308s
+    ("l2", 1e160, 0.5 * (9 + 5) * 1e-300 * 1e160 * 1e160),
+    ("l1", 1e308, (1.5 + 5) * 1e-300 * 1e308)])
+def test_cost_penalty_is_finite_where_its_sums_overflow(penalty, big, exact):
+    net = creg.Network([3, 2], output="linear", dtype="float64", seed=0)
+    net.weights[0][...] = big
+    net.weights[0][0, 0] = 3 * big if penalty == "l2" else 1.5 * big
+    net.biases[0][...] = 0
+    X, Y = np.zeros((2, 3)), np.zeros((2, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cost = net.cost(X, Y, **{penalty: 1e-300}, penalty_scale="none")
+    assert cost == pytest.approx(exact, rel=1e-14)
+    # and fit, whose running cost adds it, trains instead of diverging
+    net.fit(np.zeros((4, 3)), np.zeros((4, 2)), epochs=1, batch_size=4,
+            lr=1e-200, **{penalty: 1e-300}, penalty_scale="none")
+
+
+def test_halving_stops_when_the_lr_halves_to_zero():
+    # 5e-324 halves to 0, and lr0 / 128 is 0 too: the epochs ran at lr 0
+    X, y = problem(n=60)
+    Xv, yv = problem(n=30, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hist = softmax_net(dtype="float64").fit(
+            X, y, epochs=50, lr=5e-324, patience=1,
+            lr_schedule="halve_on_plateau", validation_data=(Xv, yv))
+    assert hist.stopped_early and min(hist.lr) == 5e-324
+
+
 @pytest.mark.parametrize("history, says", [
     (creg.History(eval_cost=[0.3], seconds=[0.1], best_epoch=0),
      "1 epoch, last eval_cost=0.3, best_epoch=0 (eval_cost=0.3)"),

@@ -838,6 +838,21 @@ def input_noise(value, dtype):
                     non_negative("input_noise", value))
 
 
+def penalty_strength(name, value, scale, dtype):
+    """The strength fit steps with, value * scale (l2' = l2/n under
+    penalty_scale="n"), refused where `dtype` cannot hold it: 1e39 is inf
+    in float32, where the update would zero or blow up every weight."""
+    strength = value * scale
+    with np.errstate(over="ignore"):
+        held = np.dtype(dtype).type(strength)
+    if np.isinf(held):
+        raise ValueError(
+            f"{name}={value!r} gives a per-step strength of {strength!r}, "
+            f"inf in {np.dtype(dtype).name}: use a smaller {name} or "
+            "dtype='float64'")
+    return strength
+
+
 def _held_in(dtype, name, value):
     """value, refused where it is inf in `dtype`."""
     with np.errstate(over="ignore"):

@@ -835,9 +835,10 @@ class Network:
             if l2:
                 # not np.dot: BLAS sums in an order that varies with its
                 # thread count, and costs are reduced in a fixed order
-                total += 0.5 * l2 * float(np.square(r).sum())
+                total += _scaled(lambda v: 0.5 * l2 * np.square(v).sum(),
+                                 r, 2)
             if l1:
-                total += l1 * float(np.abs(r).sum())
+                total += _scaled(lambda v: l1 * np.abs(v).sum(), r, 1)
         return total
 
     @check.keywords("cost")
@@ -1064,8 +1065,10 @@ class Network:
         batch_size = check.batch_size(batch_size, Xa.shape[0])
         lr = check.learning_rate(lr, self.dtype)
         scale = _penalty_scale(penalty_scale, Xa.shape[0])
-        l2 = check.non_negative("l2", l2)
-        l1 = check.non_negative("l1", l1)
+        l2 = check.penalty_strength(
+            "l2", check.non_negative("l2", l2), scale, self.dtype)
+        l1 = check.penalty_strength(
+            "l1", check.non_negative("l1", l1), scale, self.dtype)
         l1_method = check.choice("l1_method", l1_method, check.L1_METHODS)
         max_norm = (0.0 if max_norm is None
                     else check.positive("max_norm", max_norm))
@@ -1106,8 +1109,8 @@ class Network:
                                     "in another thread"):
             try:
                 self._fit_thread = threading.get_ident()
-                rule = dict(lr=lr, momentum=momentum, l2=l2 * scale,
-                            l1=l1 * scale, prox=l1_method == "prox",
+                rule = dict(lr=lr, momentum=momentum, l2=l2, l1=l1,
+                            prox=l1_method == "prox",
                             max_norm=max_norm, dropout=dropout,
                             input_noise=input_noise)
                 plan = dict(epochs=epochs, batch_size=batch_size,
@@ -1682,7 +1685,8 @@ class _Tracker:
         if self.schedule == "halve_on_plateau" and \
                 self.since_change >= self.patience:
             self.lr, self.since_change = self.lr / 2, 0
-            if self.lr < self.lr0 / 128:
+            # an lr of 5e-324 halves to 0, as does lr0 / 128
+            if self.lr < self.lr0 / 128 or self.dtype.type(self.lr) == 0:
                 history.stopped_early = True
                 return True
         if self.monitor._patience_ran_out:
@@ -1737,6 +1741,23 @@ def _best_score(monitor, history):
     if math.isnan(accuracy):
         return f"validation cost {history.eval_cost[monitor.best_epoch]:.4g}"
     return f"validation accuracy {accuracy:.4f}"
+
+
+def _scaled(term, r, power):
+    """term(r), a penalty homogeneous of `power` in r, computed again on
+    r / max|r| where r's squares or sums overflow float64 (weights near
+    1e154 under a tiny l2), so that it is inf only where its value is."""
+    with np.errstate(over="ignore"):
+        value = float(term(r))
+    if math.isfinite(value) or not r.size:
+        return value
+    top = float(np.abs(r).max())
+    if not 0 < top < math.inf:
+        return value
+    value = float(term(r / top))
+    for _ in range(power):  # top ** power, as late as it can come
+        value *= top
+    return value
 
 
 def _penalty_scale(penalty_scale, n):
