@@ -303,6 +303,39 @@ def test_a_running_cost_above_the_start_that_falls_is_creeping():
     assert "a learning rate too small (try lr=0.001" in str(warning.message)
 
 
+def test_chance_is_counted_over_all_rows_before_it_is_named():
+    # the watch's rows come in a stride that cycles with the digits'
+    # classes: a sample said 0.1426 for the largest share, all rows 0.1018
+    # and the 15% accuracy of a slow fit is above chance
+    X, y = creg.datasets.load_digits()
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        creg.Network([64, 30, 10], seed=0).fit(X, y, epochs=3, lr=1e-4)
+    assert not [w for w in got if "chance level" in str(w.message)]
+    asked = []
+    watch = TrainingWatch(initial_cost=2.3, chance=0.14, scale=0.5,
+                          exact_chance=lambda: asked.append(1) or 0.1)
+    assert watched(watch, [2.3, 2.3, 2.3], [0.15] * 3) == []
+    assert asked == [1]  # once, where the sample said chance
+
+
+@pytest.mark.parametrize("penalty, named", [
+    (dict(l1=0.5), "an l1 that has set every weight to exactly 0 (a "
+     "threshold of lr*l1' = 0.05 a step): lower l1"),
+    (dict(l2=10), "an l2 so strong that each step multiplies the weights by "
+     "1 - lr*l2' = 0 (lr=0.1, l2'=10): lower l2")])
+def test_a_penalty_that_zeroes_the_weights_is_named_not_the_lr(penalty,
+                                                               named):
+    # a larger lr, which the warning advised, only zeroes them harder
+    X, y = creg.datasets.load_digits()
+    with pytest.warns(creg.TrainingWarning, match="chance level") as got:
+        creg.Network([64, 20, 10], seed=0).fit(
+            X[:200], y[:200], epochs=3, penalty_scale="none", **penalty)
+    [message] = [str(w.message) for w in got
+                 if "chance level" in str(w.message)]
+    assert named in message and "lr=1" not in message
+
+
 @pytest.mark.parametrize("scale, hinted", [(1.9, False), (5.0, True)])
 def test_the_scale_hint_waits_for_the_scale_warning_s_limit(scale, hinted):
     # standardized data's sample often has a column a little above 1

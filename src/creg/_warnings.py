@@ -179,13 +179,21 @@ class TrainingWatch:
         started (a fit that goes on from a cost near 0).
     before : int, default 0
         The epochs the network trained before this fit (epoch_name).
+    exact_chance : callable, optional
+        The chance level over all the rows, called once where the sampled
+        `chance` says a fit is at it (a sample of rows in a stride that
+        cycles with the classes misreads the shares).
+    l2, l1 : float, default 0
+        The per-step penalty strengths l2' and l1': a penalty that zeroes
+        the weights is named instead of the learning rate.
     """
 
     def __init__(self, initial_cost, chance, scale, constant_cost=0.0,
-                 before=0):
+                 before=0, exact_chance=None, l2=0.0, l1=0.0):
         self.initial_cost, self.chance, self.scale = \
             initial_cost, chance, scale
         self.constant_cost, self.before = constant_cost, before
+        self.exact_chance, self.l2, self.l1 = exact_chance, l2, l1
         self.warned = False
 
     def epoch_ended(self, history):
@@ -213,9 +221,10 @@ class TrainingWatch:
             if stuck is None:
                 return
             stuck, creeping = stuck
-            step = (f"a learning rate too small (try lr={lr * 10:g}, ten "
-                    f"times {lr:g})" if creeping
-                    else f"a learning rate too large (try {smaller})")
+            step = self._penalty_zeroing(lr, history.zero_fraction) or (
+                f"a learning rate too small (try lr={lr * 10:g}, ten "
+                f"times {lr:g})" if creeping
+                else f"a learning rate too large (try {smaller})")
             causes = [step, unscaled,
                       "labels that do not belong to the rows of X"]
             message = (f"{stuck}. Usual causes: "
@@ -240,14 +249,35 @@ class TrainingWatch:
                     f"epoch {before.index(best) + 1}: training is diverging")
         return None
 
+    def _penalty_zeroing(self, lr, zero_fraction):
+        """The penalty that keeps the weights at 0, where one does (a
+        larger lr would only zero them harder), else None."""
+        factor = 1 - lr * self.l2
+        if factor <= 0:
+            return (f"an l2 so strong that each step multiplies the weights "
+                    f"by 1 - lr*l2' = {factor:.3g} (lr={lr:g}, l2'="
+                    f"{self.l2:.3g}): lower l2")
+        if self.l1 > 0 and zero_fraction and zero_fraction[-1] == 1:
+            return (f"an l1 that has set every weight to exactly 0 (a "
+                    f"threshold of lr*l1' = {lr * self.l1:.3g} a step): "
+                    "lower l1")
+        return None
+
+    def _near_chance(self, accuracy):
+        return not (accuracy > self.chance + _CHANCE_MARGIN
+                    or 1 - accuracy < _CHANCE_ERRORS * (1 - self.chance))
+
     def _at_chance(self, cost, before, epoch, accuracy):
         # Not before a fit's second epoch: the first one's running metrics
         # average batches that met weights from the start onwards (with
         # one batch an epoch, only the starting weights)
         if not before or self.chance is None or math.isnan(accuracy) or \
-                accuracy > self.chance + _CHANCE_MARGIN or \
-                1 - accuracy < _CHANCE_ERRORS * (1 - self.chance):
+                not self._near_chance(accuracy):
             return None
+        if self.exact_chance is not None:
+            self.chance, self.exact_chance = self.exact_chance(), None
+            if not self._near_chance(accuracy):
+                return None
         best = min([self.initial_cost, *before])
         if cost < best * (1 - _FELL):
             return None

@@ -1196,7 +1196,10 @@ class Network:
         cost = sums.cost / Xs.shape[0] + self._penalty(rule["l2"], rule["l1"])
         return _warnings.TrainingWatch(
             cost, check.chance_accuracy(Ys, self.output), scale,
-            check.constant_cost(Ys, self.cost_name), self.epochs_trained)
+            check.constant_cost(Ys, self.cost_name), self.epochs_trained,
+            exact_chance=functools.partial(check.chance_accuracy, Y,
+                                           self.output),
+            l2=rule["l2"], l1=rule["l1"])
 
     def _validation_set(self, validation_data):
         """(X_val, Y_val, whether a row of Y_val holds several labels),
