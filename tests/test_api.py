@@ -287,6 +287,21 @@ def test_divergence_raises_and_keeps_last_finite_weights():
     assert np.isfinite(net.params).all()
 
 
+@pytest.mark.parametrize("targets, hinted", [(300.0, True), (1.0, False)])
+def test_divergence_of_a_regression_names_large_targets(targets, hinted):
+    # X standardized and y around 300: the advice on the inputs alone sent
+    # the user the wrong way
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    y = X @ rng.normal(size=5) + targets
+    net = creg.Network([5, 20, 1], output="linear", dtype="float64")
+    with pytest.raises(creg.DivergenceError) as info:
+        net.fit(X, y, epochs=5, lr=30.0 if hinted else 300.0)
+    assert ("a column of y has a root-mean-square of 300 (standardize y, "
+            "or use creg.sklearn.CregRegressor, which does)"
+            in str(info.value)) == hinted
+
+
 @pytest.mark.parametrize("train_metrics", ["running", "exact"])
 def test_a_last_step_that_overflows_the_outputs_is_divergence(
         train_metrics):

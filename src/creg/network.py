@@ -1302,13 +1302,13 @@ class Network:
                 if progress is not None:
                     progress.close()
             if diverged is not None:
-                self._undo_epoch(snapshot, X, diverged, history)
+                self._undo_epoch(snapshot, X, Y, diverged, history)
             seconds = time.perf_counter() - start
             # the epoch's last steps are costed only here
             diverged = self._record(history, X, Y, validation, ws, rule, lr,
                                     seconds, nt, sums, per_label)
             if diverged is not None:
-                self._undo_epoch(snapshot, X, diverged, history,
+                self._undo_epoch(snapshot, X, Y, diverged, history,
                                  validation, ws, nt)
             self.epochs_trained += 1
             if plan["verbose"]:
@@ -1344,7 +1344,7 @@ class Network:
             return chunk, FloatingPointError("non-finite weights")
         return chunk, None
 
-    def _undo_epoch(self, snapshot, X, why, history, validation=None,
+    def _undo_epoch(self, snapshot, X, Y, why, history, validation=None,
                     ws=None, n_threads=1):
         """Puts back the weights that began a diverged epoch and raises:
         ValueError if X holds NaN or inf (the first epoch finds them, and
@@ -1372,9 +1372,24 @@ class Network:
         error = DivergenceError(
             f"training diverged in epoch {epoch} of this fit{overall} "
             f"({why}); the network keeps the weights of the last finite "
-            "epoch. Lower lr or scale the inputs.")
+            f"epoch. Lower lr or scale the inputs{self._target_hint(Y)}.")
         error.history = history
         raise error
+
+    def _target_hint(self, Y):
+        """For a linear output whose targets are far from unit scale (the
+        quadratic cost's gradient grows with them), how to scale them."""
+        if self.output != "linear":
+            return ""
+        with np.errstate(over="ignore"):
+            rms = float(np.sqrt(np.einsum("ij,ij->j", Y, Y,
+                                          dtype=np.float64).max()
+                                / Y.shape[0]))
+        if not rms > _warnings.INPUT_SCALE_LIMIT:
+            return ""
+        return (f", or the targets: a column of y has a root-mean-square "
+                f"of {_warnings.rounded(rms)} (standardize y, or use "
+                "creg.sklearn.CregRegressor, which does)")
 
     def _running_cost(self, sums, rule, batch_size, n, done):
         """The running train_cost after `done` batches of batch_size rows
