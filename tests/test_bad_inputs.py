@@ -643,8 +643,10 @@ fit("D-validation_data-none-pair", TypeError, "X_val must be an array-like",
     validation_data=(None, None))
 fit("D-shuffle-string", TypeError, "shuffle must be True or False",
     shuffle="no")
-fit("D-verbose-string", TypeError, "verbose must be True or False",
-    verbose="yes")
+fit("D-verbose-string", TypeError, "verbose must be True, False or an "
+    "int >= 0; got 'yes'", verbose="yes")
+fit("D-verbose-negative", ValueError, "verbose must be True, False or an "
+    "int >= 0; got -1", verbose=-1)
 for name, bad, exc, fragment in (
         ("l2", NAN_F, ValueError, "l2 must be finite"),
         ("l2", -1, ValueError, "l2 must be >= 0"),

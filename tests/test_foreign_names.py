@@ -62,6 +62,12 @@ TABLE = [
     ("fit", "seed", ("the seed is set in creg.Network(sizes, seed=...)",)),
     ("fit", "hidden", ("set in creg.Network(sizes, hidden=...)",)),
     ("fit", "lrr", ("did you mean 'lr'?",)),
+    # only names the call takes are suggested: validation_fraction is the
+    # estimators', which fit refuses
+    ("fit", "validation_freq", ("did you mean 'validation_data'?",)),
+    ("Network", "layer_sizes", ("did you mean 'sizes'?",)),
+    ("fit", "layers", ("the layer sizes are set in creg.Network(sizes, "
+                       "...)",)),
     ("Network", "activation", ("creg calls the hidden layers' activation "
                                "'hidden'",)),
     ("Network", "output_activation", ("'output'",)),
@@ -108,6 +114,29 @@ def test_the_table_covers_at_least_fifteen_names_in_each_kind_of_call():
     for call in ("fit", "Network", "estimator"):
         assert len({name for c, name, _ in TABLE if c == call}) >= 8, call
     assert len({name for _, name, _ in TABLE}) >= 15
+
+
+def test_too_many_positional_arguments_say_which_are_keywords():
+    # Keras's fit(x, y, batch_size, epochs)
+    X, y = np.zeros((8, 4)), np.arange(8) % 2
+    with pytest.raises(TypeError, match=r"Network.fit\(\): too many "
+                       "positional arguments; it takes X, y by position and "
+                       r"the others by keyword, as in epochs=\.\.\."):
+        creg.Network([4, 3, 2]).fit(X, y, 30)
+
+
+def test_setting_net_cost_names_cost_name():
+    # the constructor's cost= is net.cost_name; net.cost is the method
+    net = creg.Network([4, 3, 2])
+    with pytest.raises(AttributeError, match="net.cost_name = "
+                       "'cross_entropy'"):
+        net.cost = "cross_entropy"
+    assert callable(net.cost)
+    net.output = "sigmoid"
+    with pytest.raises(ValueError, match="net.cost_name='log_likelihood' "
+                       "needs net.output='softmax'; got net.output="
+                       "'sigmoid'"):
+        net.fit(np.zeros((8, 4)), np.arange(8) % 2, epochs=1)
 
 
 def _call(call, name):

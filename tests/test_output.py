@@ -74,6 +74,17 @@ def test_verbose_header_is_printed_once_per_fit(capsys):
         "train", "epoch", "1", "2", "train", "epoch", "3", "4"]
 
 
+@pytest.mark.parametrize("verbose, prints", [(0, False), (1, True),
+                                             (2, True), (True, True)])
+def test_verbose_takes_keras_and_sklearn_levels(capsys, verbose, prints):
+    X, y = _classification()
+    net = creg.Network([6, 5, 3], hidden="sigmoid")
+    net.fit(X, y, epochs=1, verbose=verbose)
+    creg.sweep(X, y, [6, 5, 3], {"lr": [0.1]}, epochs=1, verbose=verbose)
+    captured = capsys.readouterr()
+    assert bool(captured.out) == prints and bool(captured.err) == prints
+
+
 def test_epochs_past_99999_keep_the_rows_aligned(capsys):
     # the epoch column was 5 wide: epoch 100000 pushed every cell right
     X, y = _classification()

@@ -154,6 +154,20 @@ def boolean(name, value):
     return bool(value)
 
 
+def verbose(value):
+    """True or False, or a verbosity level as Keras and scikit-learn take
+    (0 is quiet, 1 and up print): whether to print."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if not isinstance(value, numbers.Integral):
+        raise TypeError(f"verbose must be True, False or an int >= 0; got "
+                        f"{value!r}")
+    if value < 0:
+        raise ValueError(f"verbose must be True, False or an int >= 0; got "
+                         f"{value!r}")
+    return value > 0
+
+
 def batch_size(value, n_samples):
     """A positive int, clipped to n_samples with a warning (as sklearn's
     MLP does: a batch larger than the data is one full batch)."""
@@ -413,12 +427,15 @@ def sizes(value, max_layers, dtype=None):
     return sizes
 
 
-def cost_fits_output(cost, output):
+def cost_fits_output(cost, output, names=("cost", "output")):
+    """`names`: how the user set them (arguments, or a network's
+    attributes set since: net.cost_name, net.output)."""
+    cost_is, output_is = names
     if output not in COST_OUTPUTS[cost]:
         raise ValueError(
-            f"cost={cost!r} needs output="
+            f"{cost_is}={cost!r} needs {output_is}="
             f"{' or '.join(map(repr, COST_OUTPUTS[cost]))}; got "
-            f"output={output!r}")
+            f"{output_is}={output!r}")
 
 
 def output_width(output, n_outputs):
@@ -1173,19 +1190,23 @@ def _concept(name):
                  if name in names.values()), (None, None))
 
 
-def unexpected_keyword(name, call, owner):
+def unexpected_keyword(name, call, owner, accepted=None):
     """The message for keyword `name` that `call` does not take.
 
     `call` is "Network", "fit" or "cost" (Network's constructor and
     methods), "estimator" (an estimator's constructor or set_params) or
     "estimator fit" (its fit and partial_fit, which take no options);
-    `owner` is the call as the user wrote it, e.g. "Network.fit".
+    `owner` is the call as the user wrote it, e.g. "Network.fit";
+    `accepted` the names it takes (by default creg's names of its
+    concepts), of which a misspelt name's closest is suggested.
     """
     head = f"{owner}() got an unexpected keyword argument {name!r}"
     concept, note = _concept(name)
     note = note or ""
     if concept is None and not note:
-        accepted = {n for names in _CONCEPTS.values() for n in names.values()}
+        if accepted is None:
+            accepted = {names[call] for names in _CONCEPTS.values()
+                        if call in names}
         close = difflib.get_close_matches(name, sorted(accepted), n=1)
         return head + (f"; did you mean {close[0]!r}?" if close else "")
     if concept is None:
@@ -1203,9 +1224,12 @@ def unexpected_keyword(name, call, owner):
         holds = _HOLDS.get((concept, call), "")
         return f"{head}: creg calls {concept} {names[call]!r}{holds}{note}"
     if call != "estimator":
-        places = [_WHERE[c].format(n) for c, n in names.items()
+        places = ["creg.Network(sizes, ...)" if n == "sizes"
+                  else _WHERE[c].format(n) for c, n in names.items()
                   if c in _WHERE]
-        return f"{head}: {concept} is set in {' or '.join(places)}{note}"
+        verb = "are" if concept == "the layer sizes" else "is"
+        return (f"{head}: {concept} {verb} set in {' or '.join(places)}"
+                f"{note}")
     if concept in ("the output layer's activation", "the cost"):
         return (f"{head}: CregClassifier has a softmax output with the "
                 "log-likelihood cost and CregRegressor a linear one with the "
@@ -1213,6 +1237,24 @@ def unexpected_keyword(name, call, owner):
     return (f"{head}: the estimators have no "
             f"{concept.removeprefix('the ')}; creg.Network's fit takes "
             f"{names['fit']}=")
+
+
+def _by_keyword(signature, exc):
+    """For too many positional arguments, which ones the call takes by
+    position (Keras's fit takes batch_size and epochs after x and y)."""
+    if "too many positional" not in str(exc):
+        return ""
+    kinds = inspect.Parameter.POSITIONAL_OR_KEYWORD, \
+        inspect.Parameter.POSITIONAL_ONLY
+    params = list(signature.parameters.values())[1:]
+    by_position = [p.name for p in params if p.kind in kinds]
+    by_keyword = [p.name for p in params
+                  if p.kind == inspect.Parameter.KEYWORD_ONLY]
+    if not by_keyword:
+        return ""
+    taken = ", ".join(by_position) or "nothing"
+    return (f"; it takes {taken} by position and the others by keyword, "
+            f"as in {by_keyword[0]}=...")
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -1233,11 +1275,13 @@ def keywords(call: str) -> Callable[[_Method], _Method]:
                 owner += "." + method.__name__
             for name in kwargs:
                 if name not in signature.parameters:
-                    raise TypeError(unexpected_keyword(name, call, owner))
+                    raise TypeError(unexpected_keyword(
+                        name, call, owner, list(signature.parameters)[1:]))
             try:
                 signature.bind(self, *args, **kwargs)
             except TypeError as exc:
-                raise TypeError(f"{owner}(): {exc}") from None
+                raise TypeError(f"{owner}(): {exc}"
+                                f"{_by_keyword(signature, exc)}") from None
             return method(self, *args, **kwargs)
         return cast(_Method, checked)
     return decorate

@@ -213,6 +213,16 @@ class Network:
             extra=INIT_SCRATCH_BYTES)
         self._make_views()
 
+    def __setattr__(self, name, value) -> None:
+        # the constructor's cost= is stored as cost_name: net.cost = "..."
+        # would hide the method and change nothing fit reads
+        if name == "cost":
+            raise AttributeError(
+                "net.cost is the method that computes the cost; the cost "
+                "a network trains with is net.cost_name (net.cost_name = "
+                f"{value!r})")
+        super().__setattr__(name, value)
+
     @property
     def dtype(self) -> np.dtype:
         """float32 or float64: the parameters' dtype, and every result's."""
@@ -244,7 +254,7 @@ class Network:
         hidden = check.choice("hidden", self.hidden, check.HIDDEN)
         output = check.choice("output", self.output, check.OUTPUT)
         cost = check.choice("cost", self.cost_name, check.COSTS)
-        check.cost_fits_output(cost, output)
+        check.cost_fits_output(cost, output, ("net.cost_name", "net.output"))
         check.output_width(output, self.sizes[-1])
         return NetSpec(self.sizes, hidden, output, cost)
 
@@ -1005,13 +1015,14 @@ class Network:
             process may run on, fewer while other processes hold cores;
             one in a forked child process.  Results are bitwise identical
             for any value.
-        verbose : bool
+        verbose : bool or int
             Print a table with one row per epoch: train (and validation)
             cost and accuracy, lr, the share of zero weights (with l1) and
             of clamped neurons (with max_norm), seconds; and progress
             inside an epoch that runs longer than about a second (through
             tqdm when installed: ``pip install "creg[progress]"``; else a
-            line rewritten in place, on stderr).
+            line rewritten in place, on stderr).  An int is a level, as in
+            Keras and scikit-learn: 0 is quiet, 1 and up print.
         train_metrics : {"running", "exact"}
             What ``history.train_cost`` and ``train_accuracy`` hold (both
             add the penalty terms at the weights that end the epoch).
@@ -1096,7 +1107,7 @@ class Network:
             # a score callable drives early stopping and the plateaus
             check.needs_validation_data(stopper is not None, lr_schedule)
         shuffle = check.boolean("shuffle", shuffle)
-        verbose = check.boolean("verbose", verbose)
+        verbose = check.verbose(verbose)
         train_metrics = check.choice("train_metrics", train_metrics,
                                      _TRAIN_METRICS)
         nt = check.n_threads(n_threads)

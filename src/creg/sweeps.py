@@ -424,8 +424,9 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
         Threads for the whole sweep (None: creg's default thread count,
         ``OMP_NUM_THREADS`` or the usable CPUs, as for a fit; -1: all
         usable CPUs); the runs' results do not depend on it.
-    verbose : bool, default=False
-        Show the runs done out of the total while the sweep runs.
+    verbose : bool or int, default=False
+        Show the runs done out of the total while the sweep runs (0 is
+        False, any larger int True).
     chunk : (i, k), optional
         Train only the i-th of k chunks of the runs (run r when
         r % k == i), e.g. one per machine of a Dask cluster;
@@ -473,7 +474,7 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     """
     points, varying = arguments.grid_points(grid, fixed)
     seeds = arguments.seeds_of(seeds)
-    verbose = check.boolean("verbose", verbose)
+    verbose = check.verbose(verbose)
     threads = check.pool_threads(n_threads)
     if cv is not None and validation_data is not None:
         raise ValueError("give cv or validation_data, not both: each fold's "
