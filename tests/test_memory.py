@@ -86,3 +86,34 @@ def test_peak_rss_does_not_grow_between_epoch_2_and_epoch_10():
     assert done.returncode == 0, done.stderr
     at_2, at_10 = map(int, done.stdout.split())
     assert at_10 == at_2, (at_2, at_10)  # KiB of peak resident memory
+
+
+@pytest.mark.parametrize("failure", ["diverges", "finds NaN in X"])
+def test_a_failed_fit_leaves_no_reference_cycle(failure):
+    # the error's traceback held a frame holding the error: each failed
+    # fit's copies of X lived until a collection (39 MiB a fit for
+    # 20,000 rows of 500 columns)
+    import gc
+
+    import numpy as np
+
+    import creg
+    rng = np.random.default_rng(0)
+    X, y = rng.random((200, 5)), rng.integers(0, 3, 200)
+    if failure != "diverges":
+        X[-1, 0] = np.nan
+
+    def attempt():
+        net = creg.Network([5, 8, 3], seed=1)
+        with pytest.raises((creg.DivergenceError, ValueError)):
+            net.fit(X, y, epochs=1, lr=1e15 if failure == "diverges" else 0.1)
+
+    attempt()  # first calls may make lasting objects
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            attempt()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

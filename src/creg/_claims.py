@@ -35,17 +35,19 @@ class Claims:
         """Holds `obj` for the block; RuntimeError(refusal(same_thread))
         where a claim holds it already, same_thread telling whether that
         claim is this thread's own (a callback of the fit that holds it)."""
-        claimed = False  # set before the entry: a Ctrl-C between is safe
+        # A Ctrl-C is raised as a call returns: claimed is set with no call
+        # after the claim is stored, and the release makes one call, the
+        # pop (a dict's pop is atomic: it needs no lock)
+        key, claimed = id(obj), False
         try:
             with self._lock:
-                owner = self._owners.get(id(obj))
+                owner = self._owners.get(key)
                 if owner is not None:
                     raise RuntimeError(
                         refusal(owner == threading.get_ident()))
+                self._owners[key] = threading.get_ident()
                 claimed = True
-                self._owners[id(obj)] = threading.get_ident()
             yield
         finally:
             if claimed:
-                with self._lock:
-                    self._owners.pop(id(obj), None)
+                self._owners.pop(key, None)

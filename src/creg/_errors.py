@@ -20,6 +20,10 @@ class DivergenceError(ArithmeticError):
     diverged
     """
 
+    def __init__(self, *args, history=None):
+        super().__init__(*args)
+        self.history = history
+
 
 class ModelFileError(ValueError):
     """A saved model file is truncated, altered, or not a creg model.

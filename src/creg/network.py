@@ -104,6 +104,22 @@ class _ParameterList(list):
         __iadd__ = __imul__ = sort = reverse = _fixed_length
 
 
+class _Unhidden:
+    """A method that an instance attribute may not hide: assigning to its
+    name raises AttributeError(hint) (with {value} the value given)."""
+
+    def __init__(self, method: Callable[..., Any], hint: str) -> None:
+        self._method, self._hint = method, hint
+        functools.update_wrapper(self, method)
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        return self._method if obj is None else \
+            self._method.__get__(obj, owner)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        raise AttributeError(self._hint.format(value=value))
+
+
 class Network:
     """A fully-connected network trained by mini-batch SGD in C.
 
@@ -212,16 +228,6 @@ class Network:
             _core.param_count(self._spec), dtype,
             extra=INIT_SCRATCH_BYTES)
         self._make_views()
-
-    def __setattr__(self, name, value) -> None:
-        # the constructor's cost= is stored as cost_name: net.cost = "..."
-        # would hide the method and change nothing fit reads
-        if name == "cost":
-            raise AttributeError(
-                "net.cost is the method that computes the cost; the cost "
-                "a network trains with is net.cost_name (net.cost_name = "
-                f"{value!r})")
-        super().__setattr__(name, value)
 
     @property
     def dtype(self) -> np.dtype:
@@ -891,6 +897,12 @@ class Network:
                                      outputs=False)[1]
         return sums.cost / Xa.shape[0] + self._penalty(l2 * scale, l1 * scale)
 
+    # the constructor's cost= is net.cost_name: net.cost = "..." would
+    # hide this method and change nothing fit reads
+    cost = _Unhidden(cost, "net.cost is the method that computes the cost; "
+                     "the cost a network trains with is net.cost_name "
+                     "(net.cost_name = {value!r})")
+
     def gradient(self, X: ArrayLike,
                  y: ArrayLike) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Batch-mean gradient of the data cost over all rows of X.
@@ -1170,8 +1182,11 @@ class Network:
                 raise RuntimeError(refusal)
             yield
         finally:
-            if self._fit_lock._is_owned():
+            # no call before release: a Ctrl-C is raised as a call returns
+            try:
                 self._fit_lock.release()
+            except RuntimeError:  # not taken: refused, or a Ctrl-C came first
+                pass
 
     def _check_finite_parameters(self):
         """Weights a user set to NaN/inf are refused before training, not
@@ -1350,7 +1365,8 @@ class Network:
                 None if progress is None
                 else lambda done: progress.update(done, running_cost))
         except FloatingPointError as exc:
-            return chunk, exc
+            # its traceback would hold the frame of _train, which holds it
+            return chunk, exc.with_traceback(None)
         if not np.isfinite(self.params).all():
             return chunk, FloatingPointError("non-finite weights")
         return chunk, None
@@ -1380,12 +1396,13 @@ class Network:
         epoch = history.epochs + 1
         overall = ("" if self.epochs_trained + 1 == epoch else
                    f", the network's epoch {self.epochs_trained + 1}")
-        error = DivergenceError(
+        # no local holds the error: its traceback holds this frame, and
+        # that cycle kept the fit's copies of X alive until a collection
+        raise DivergenceError(
             f"training diverged in epoch {epoch} of this fit{overall} "
             f"({why}); the network keeps the weights of the last finite "
-            f"epoch. Lower lr or scale the inputs{self._target_hint(Y)}.")
-        error.history = history
-        raise error
+            f"epoch. Lower lr or scale the inputs{self._target_hint(Y)}.",
+            history=history)
 
     def _target_hint(self, Y):
         """For a linear output whose targets are far from unit scale (the
