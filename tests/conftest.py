@@ -44,6 +44,7 @@ outcome_only = pytest.mark.skipif(
 alone = pytest.mark.alone
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: it may be absent
 def pytest_xdist_auto_num_workers(config):
     """`-n auto`: a worker per CPU this process may use, the count creg's
     own default team takes.  xdist's default asks psutil for physical

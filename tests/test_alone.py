@@ -81,6 +81,7 @@ def test_a_waiting_alone_test_goes_before_later_ones(tmp_path):
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"),
                     reason="no CPU affinity to restrict")
 def test_auto_starts_a_worker_per_usable_cpu():
+    pytest.importorskip("xdist")
     """Confined to one CPU, `-n auto` starts one worker, whatever the
     machine's cores (xdist's own count, psutil's, gave two here)."""
     cpu = min(os.sched_getaffinity(0))
@@ -92,3 +93,16 @@ def test_auto_starts_a_worker_per_usable_cpu():
         preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
     assert run.returncode == 0, run.stdout + run.stderr
     assert "created: 1/1 worker" in run.stdout, run.stdout
+
+
+def test_the_suite_collects_without_pytest_xdist():
+    # conftest's xdist hook, unmarked optional, stopped every run without
+    # pytest-xdist (cibuildwheel's test step) with an INTERNALERROR
+    here = os.path.dirname(os.path.abspath(__file__))
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q",
+         "-p", "no:xdist", "-p", "no:cacheprovider",
+         os.path.join(here, "test_alone.py")],
+        capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "INTERNALERROR" not in run.stdout + run.stderr

@@ -1,12 +1,18 @@
 """The command line, run as users run it: ``python -m creg`` in a child
 process.  --help exits 0 and lists every command and option; bad options
 are usage errors (exit 2), never tracebacks."""
+import importlib.util
 import os
 import signal
 import subprocess
 import sys
 
 import pytest
+
+# --plot is refused without matplotlib before its file name is looked at
+HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+needs_matplotlib = pytest.mark.skipif(not HAVE_MATPLOTLIB,
+                                      reason="--plot needs matplotlib")
 
 
 def creg_cli(*args, python=()):
@@ -60,6 +66,8 @@ def test_each_command_has_help(command, python):
     (("config", "--json"), "unrecognized arguments"),
 ])
 def test_bad_options_are_usage_errors(args, says):
+    if "--plot" in args and not HAVE_MATPLOTLIB:
+        pytest.skip("--plot needs matplotlib")
     done = creg_cli(*args)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr, done.stderr
@@ -89,6 +97,7 @@ def test_ctrl_c_stops_the_demo_with_status_130(ctrl_c):
     assert "runs in" not in out
 
 
+@needs_matplotlib
 def test_plot_into_a_directory_or_a_folder_that_takes_no_file(tmp_path):
     folder = tmp_path / "curves.png"
     folder.mkdir()
@@ -100,12 +109,14 @@ def test_plot_into_a_directory_or_a_folder_that_takes_no_file(tmp_path):
         assert "--plot: cannot write in '/proc'" in done.stderr
 
 
+@needs_matplotlib
 def test_plot_name_too_long_for_the_folder_is_a_usage_error(tmp_path):
     done = creg_cli("demo", "--plot", str(tmp_path / ("c" * 300 + ".png")))
     assert done.returncode == 2, done.stderr
     assert "--plot: the file name is longer than the" in done.stderr
 
 
+@needs_matplotlib
 def test_a_plot_that_fails_leaves_the_earlier_figure(tmp_path):
     """savefig wrote straight onto the target: a full disk or Ctrl-C left
     a truncated figure in place of a good one."""
@@ -129,6 +140,7 @@ def test_a_plot_that_fails_leaves_the_earlier_figure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
 
 
+@needs_matplotlib
 def test_a_figure_s_mode_is_the_umask_s_or_the_replaced_file_s(tmp_path):
     # mkstemp's 0600 went with it: a figure others could not read
     from matplotlib.figure import Figure
@@ -147,6 +159,7 @@ def test_a_figure_s_mode_is_the_umask_s_or_the_replaced_file_s(tmp_path):
     assert old.stat().st_mode & 0o777 == 0o640
 
 
+@needs_matplotlib
 def test_ctrl_c_as_a_figure_is_renamed_stays_a_ctrl_c(tmp_path,
                                                       monkeypatch):
     # the rename done, the cleanup's unlink of the scratch file met
