@@ -586,7 +586,9 @@ HYPER = [
      "is called as lr_schedule(epoch, history)"),
 ]
 def _short(value):
-    text = repr(value)
+    # numpy 1.x writes np.float32("nan") as nan: ids must differ anyway
+    text = (f"np.{type(value).__name__}({value})"
+            if isinstance(value, np.generic) else repr(value))
     return text if len(text) <= 24 else text[:12] + "..."
 
 

@@ -246,6 +246,11 @@ def test_float32_rotation_is_close_to_float64():
     (dict(y=5), ValueError, "y"),
     (dict(y=[[0], [1, 2], [3], [4]]), ValueError,
      "y could not be converted"),
+    # numpy before 1.24 made those lists an object array, with a warning
+    (dict(y=np.array([[0], [1, 2], [3], [4]] + [None],
+                     dtype=object)[:4]), ValueError,
+     "y could not be converted to an array: its nested sequences are "
+     "ragged"),
 ])
 def test_bad_arguments_name_themselves(kwargs, error, match):
     args = dict(X=random_images(4, 4, 4), image_shape=(4, 4))

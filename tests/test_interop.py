@@ -445,10 +445,19 @@ def test_from_keras_weights_refuses_broken_lists(weights, pattern):
                                         output="linear")
 
 
-def test_from_keras_weights_names_a_ragged_entry():
+def _ragged_object_array():
+    """What numpy before 1.24 made of [[1.0, 2.0], [3.0]], with a warning."""
+    array = np.empty(2, dtype=object)
+    array[0], array[1] = [1.0, 2.0], [3.0]
+    return array
+
+
+@pytest.mark.parametrize("ragged", [[[1.0, 2.0], [3.0]],
+                                    _ragged_object_array()])
+def test_from_keras_weights_names_a_ragged_entry(ragged):
     with pytest.raises(ValueError, match=r"weights\[0\] could not be "
                        "converted"):
-        creg.Network.from_keras_weights([[[1.0, 2.0], [3.0]], [0.0, 0.0]],
+        creg.Network.from_keras_weights([ragged, [0.0, 0.0]],
                                         hidden="relu", output="linear")
 
 

@@ -508,6 +508,22 @@ def no_times(name, value):
                 raise _time_in(name, item)
 
 
+def converted(name, value, what="an array"):
+    """np.asarray(value); ValueError naming `name` for ragged nested
+    sequences, which numpy before 1.24 made an object array of (with a
+    warning) instead of refusing them."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"{name} could not be converted to {what}: {exc}"
+                        ) from None
+    if array.dtype.kind == "O" and any(
+            isinstance(item, (list, tuple, np.ndarray)) for item in array.flat):
+        raise ValueError(f"{name} could not be converted to {what}: its "
+                         "nested sequences are ragged (of different lengths)")
+    return array
+
+
 def _time_in(name, item, unknown=""):
     # float() would take numpy's as their tick counts (NaT: -9.2e18)
     return TypeError(f"{name} must be numeric; it holds the time "
@@ -525,12 +541,7 @@ def _as_numeric_array(name, value, labels=False):
     if value is None:
         raise TypeError(f"{name} must be an array-like of numbers; got None")
     dense(name, value)
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as exc:  # ragged nested lists, ...
-        raise type(exc)(
-            f"{name} could not be converted to a numeric array: {exc}"
-        ) from None
+    array = converted(name, value, "a numeric array")
     kind = array.dtype.kind
     if kind in "biuf":
         return array

@@ -254,11 +254,7 @@ def _angles(angles):
 
 
 def _labels(y, n):
-    try:
-        array = np.asarray(y)
-    except (ValueError, TypeError) as exc:  # ragged nested lists, ...
-        raise type(exc)(f"y could not be converted to an array: {exc}") \
-            from None
+    array = check.converted("y", y)
     if array.ndim == 0:
         raise ValueError(f"y must have one entry per row of X; got a scalar "
                          f"{y!r}")

@@ -294,13 +294,8 @@ def from_keras_weights(cls, weights: Sequence[Any], *, hidden: str,
                                                            Iterable):
         raise TypeError("weights must be Keras' get_weights() list "
                         f"[kernel_0, bias_0, ...]; got {weights!r}")
-    arrays = []
-    for i, w in enumerate(weights):
-        try:
-            arrays.append(np.asarray(w))
-        except (ValueError, TypeError) as exc:  # ragged nested lists, ...
-            raise type(exc)(f"weights[{i}] could not be converted to an "
-                            f"array: {exc}") from None
+    arrays = [check.converted(f"weights[{i}]", w)
+              for i, w in enumerate(weights)]
     if not arrays or len(arrays) % 2:
         raise ValueError("from_keras_weights needs [kernel_0, bias_0, ...] "
                          f"pairs; got {len(arrays)} arrays")

@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 from types import MappingProxyType
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, TypeVar, Union, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -104,13 +104,24 @@ class _ParameterList(list):
         __iadd__ = __imul__ = sort = reverse = _fixed_length
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _unhidden(hint: str) -> Callable[[_Method], _Method]:
+    """Decorator: a method that an instance attribute may not hide;
+    assigning to its name raises AttributeError(hint), {value} in hint
+    being the value given."""
+    def wrap(method: _Method) -> _Method:
+        return cast(_Method, _Unhidden(method, hint))
+    return wrap
+
+
 class _Unhidden:
-    """A method that an instance attribute may not hide: assigning to its
-    name raises AttributeError(hint) (with {value} the value given)."""
+    """The descriptor of _unhidden."""
 
     def __init__(self, method: Callable[..., Any], hint: str) -> None:
         self._method, self._hint = method, hint
-        functools.update_wrapper(self, method)
+        functools.update_wrapper(cast(Any, self), method)
 
     def __get__(self, obj: Any, owner: Any = None) -> Any:
         return self._method if obj is None else \
@@ -857,6 +868,11 @@ class Network:
                 total += _scaled(lambda v: l1 * np.abs(v).sum(), r, 1)
         return total
 
+    # the constructor's cost= is net.cost_name: net.cost = "..." would
+    # hide this method and change nothing fit reads
+    @_unhidden("net.cost is the method that computes the cost; the cost a "
+               "network trains with is net.cost_name (net.cost_name = "
+               "{value!r})")
     @check.keywords("cost")
     def cost(self, X: ArrayLike, y: ArrayLike, *, l2: float = 0.0,
              l1: float = 0.0, penalty_scale: str = "n") -> float:
@@ -896,12 +912,6 @@ class Network:
         sums = self._evaluate_finite(X, Xa, Ya, ws, check.n_threads(None),
                                      outputs=False)[1]
         return sums.cost / Xa.shape[0] + self._penalty(l2 * scale, l1 * scale)
-
-    # the constructor's cost= is net.cost_name: net.cost = "..." would
-    # hide this method and change nothing fit reads
-    cost = _Unhidden(cost, "net.cost is the method that computes the cost; "
-                     "the cost a network trains with is net.cost_name "
-                     "(net.cost_name = {value!r})")
 
     def gradient(self, X: ArrayLike,
                  y: ArrayLike) -> tuple[list[np.ndarray], list[np.ndarray]]:
