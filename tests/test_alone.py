@@ -81,9 +81,9 @@ def test_a_waiting_alone_test_goes_before_later_ones(tmp_path):
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"),
                     reason="no CPU affinity to restrict")
 def test_auto_starts_a_worker_per_usable_cpu():
-    pytest.importorskip("xdist")
     """Confined to one CPU, `-n auto` starts one worker, whatever the
     machine's cores (xdist's own count, psutil's, gave two here)."""
+    pytest.importorskip("xdist")
     cpu = min(os.sched_getaffinity(0))
     here = os.path.dirname(os.path.abspath(__file__))
     run = subprocess.run(

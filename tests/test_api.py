@@ -287,6 +287,19 @@ def test_divergence_raises_and_keeps_last_finite_weights():
     assert np.isfinite(net.params).all()
 
 
+def test_object_arrays_of_numbers_train_as_numbers():
+    # 0-d arrays and numpy scalars in an object array are numbers, not the
+    # ragged sequences numpy 1.x made object arrays of
+    X, y = problem(n=20)
+    held = np.empty(X.shape, dtype=object)
+    for index, value in np.ndenumerate(X):
+        held[index] = np.array(value) if index[1] % 2 else np.float64(value)
+    a, b = softmax_net(dtype="float64"), softmax_net(dtype="float64")
+    a.fit(X, y, epochs=1, shuffle=False)
+    b.fit(held, y, epochs=1, shuffle=False)
+    assert np.array_equal(a.params, b.params)
+
+
 @pytest.mark.parametrize("targets, hinted", [(300.0, True), (1.0, False)])
 def test_divergence_of_a_regression_names_large_targets(targets, hinted):
     # X standardized and y around 300: the advice on the inputs alone sent
@@ -297,9 +310,11 @@ def test_divergence_of_a_regression_names_large_targets(targets, hinted):
     net = creg.Network([5, 20, 1], output="linear", dtype="float64")
     with pytest.raises(creg.DivergenceError) as info:
         net.fit(X, y, epochs=5, lr=30.0 if hinted else 300.0)
-    assert ("a column of y has a root-mean-square of 300 (standardize y, "
-            "or use creg.sklearn.CregRegressor, which does)"
+    assert ("standardize the targets: a column of y has a root-mean-square "
+            "of 300 (creg.sklearn.CregRegressor does, with scale_y=True)"
             in str(info.value)) == hinted
+    # the inputs are on unit scale: no advice to scale them
+    assert "scale the inputs" not in str(info.value)
 
 
 @pytest.mark.parametrize("train_metrics", ["running", "exact"])

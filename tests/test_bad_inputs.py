@@ -619,12 +619,11 @@ fit("D-input_noise-inf-in-float32", ValueError,
     "smaller input_noise or dtype='float64'", net="soft32", input_noise=1e39)
 # l1 of 1e39 is inf in float32: its threshold zeroed every weight
 fit("D-l1-inf-in-float32", ValueError,
-    "l1=1e+39 gives a per-step strength of 1e+39, inf in float32: use a "
-    "smaller l1 or dtype='float64'", net="soft32", l1=1e39,
-    penalty_scale="none")
+    "l1=1e+39 is inf in float32: beyond the dtype's range; use a smaller l1 "
+    "or dtype='float64'", net="soft32", l1=1e39, penalty_scale="none")
 # under penalty_scale="n" the strength is l2/n: 1e39 over 9 rows is held
 fit("D-l2-inf-in-float32", ValueError,
-    "l2=1e+45 gives a per-step strength of ", net="soft32", l2=1e45)
+    "l2=1e+45 (a per-step strength of ", net="soft32", l2=1e45)
 fit("D-lr_schedule-returns-inf-in-float32", ValueError,
     "lr_schedule(0, history) returned 1e+39; a schedule must return the "
     "epoch's lr, a finite number > 0 that the network's dtype can hold "

@@ -196,6 +196,8 @@ def test_set_params_with_a_foreign_name_is_sklearn_s_value_error():
         CregClassifier().set_params(alpha=1e-4)
     with pytest.raises(ValueError, match="Invalid parameter 'bogus'"):
         CregClassifier().set_params(bogus=1)
+    with pytest.raises(ValueError, match="did you mean 'l1_method'"):
+        CregClassifier().set_params(l1_methd="prox")
     assert CregClassifier().set_params(lr=0.05).lr == 0.05
 
 

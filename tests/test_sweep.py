@@ -392,6 +392,10 @@ def _stopper_changed_to(**settings):
     (dict(grid={"lr": [0.1]}, n_threads_=1), TypeError, "n_threads_"),
     (dict(grid={"X": [1]}), TypeError, "X cannot be set in grid"),
     (dict(grid={"lr": [0.1]}, verbose_=1), TypeError, "verbose_"),
+    # a misspelt setting is matched against the network's and fit's names
+    (dict(grid={"hiden": [0.1]}), TypeError, "did you mean 'hidden'?"),
+    (dict(grid={"lr": [0.1]}, l1_methd="prox"), TypeError,
+     "did you mean 'l1_method'?"),
     (dict(grid=[{"n_threads": 2}]), TypeError, "n_threads="),
     (dict(grid={"lr": 0.1}), TypeError, "grid['lr'] must be a list"),
     (dict(grid={"lr": np.array(0.1)}), TypeError,
@@ -417,6 +421,12 @@ def _stopper_changed_to(**settings):
     (dict(grid={"input_noise": [0.1, 1e39]}), ValueError,
      "grid point 1 (input_noise=1e+39): input_noise=1e+39 is inf in "
      "float32"),
+    # as are l1 and l2 strengths, not after the runs before them trained
+    (dict(grid={"l1": [0.1, 1e39]}, penalty_scale="none"), ValueError,
+     "grid point 1 (penalty_scale='none', l1=1e+39): l1=1e+39 is inf in "
+     "float32"),
+    (dict(grid={"l2": [0.1, 1e45]}), ValueError,
+     "grid point 1 (l2=1e+45): l2=1e+45 (a per-step strength of "),
     (dict(grid={"hidden": ["swish"]}), ValueError, "hidden must be one of"),
     (dict(grid={"dtype": ["f4,("]}, lr=0.1), ValueError,
      "grid point 0 (lr=0.1, dtype='f4,('): dtype must be one of"),

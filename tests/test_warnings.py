@@ -365,12 +365,138 @@ def test_a_fit_that_goes_on_from_a_tiny_cost_is_not_diverging(
 
 def test_a_validation_cost_that_explodes_warns():
     watch = TrainingWatch(initial_cost=2.3, chance=0.1, scale=0.5,
-                          constant_cost=2.3)
+                          constant_cost=2.3, initial_eval_cost=2.4)
     history = history_of([2.0], [0.5])
     history.eval_cost.append(5.6e62)
     with pytest.warns(creg.TrainingWarning, match="the validation cost "
                       "reached 5.6e[+]62 in epoch 1, over 10 times the "
-                      "training cost's 2.3 before this fit"):
+                      "validation cost's 2.4 before this fit"):
+        watch.epoch_ended(history)
+
+
+def _wine_split():
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+    X, y = sklearn_datasets.load_wine(return_X_y=True)
+    Xt, Xv, yt, yv = train_test_split(X, y, random_state=0, stratify=y)
+    return StandardScaler().fit(Xt), Xt, Xv, yt, yv
+
+
+def test_validation_rows_scaled_unlike_x_are_named_not_divergence():
+    # X_val not transformed: "training is diverging, lower lr", and each
+    # tenth of the lr trained worse (accuracy 0.99 -> 0.21)
+    scaler, Xt, Xv, yt, yv = _wine_split()
+    hist, got = caught(lambda: creg.Network([13, 30, 3], seed=0).fit(
+        scaler.transform(Xt), yt, epochs=10, lr=0.1,
+        validation_data=(Xv, yv)))
+    assert [w.category for w in got] == [creg.InputScaleWarning]
+    assert "column 12 of X_val has a root-mean-square of 778, where X's " \
+        "columns have at most 1: scale X_val as X was scaled" \
+        in str(got[0].message)
+    # and scaled, nothing is said
+    hist, got = caught(lambda: creg.Network([13, 30, 3], seed=0).fit(
+        scaler.transform(Xt), yt, epochs=10, lr=0.1,
+        validation_data=(scaler.transform(Xv), yv)))
+    assert got == [] and hist.eval_accuracy[-1] > 0.9
+
+
+def test_going_on_from_an_overfit_is_not_divergence():
+    # the validation cost far above the training cost before the fit
+    watch = TrainingWatch(initial_cost=0.024, chance=0.1, scale=0.5,
+                          constant_cost=2.3, initial_eval_cost=3.28)
+    history = history_of([0.02], [1.0])
+    history.eval_cost.append(3.282)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        watch.epoch_ended(history)
+
+
+@pytest.mark.parametrize("costs, accuracies, warned", [
+    # a majority class of 95% and a cost below what predicting the shares
+    # costs (0.199): a converged network, not chance level
+    ([0.19, 0.188, 0.188], [0.949, 0.949, 0.949], []),
+    ([0.199, 0.199, 0.199], [0.95, 0.95, 0.95], [2])])
+def test_a_cost_below_the_class_shares_is_no_chance_level(costs, accuracies,
+                                                          warned):
+    watch = TrainingWatch(initial_cost=0.7, chance=0.95, scale=0.5,
+                          constant_cost=0.199)
+    assert watched(watch, costs, accuracies) == warned
+
+
+def test_a_regression_at_the_targets_mean_warns():
+    # dead ReLUs: the cost of predicting the mean, every epoch, and no
+    # warning, as a linear output has no chance level
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 10))
+    y = X @ rng.normal(size=10)
+    net = creg.Network([10, 20, 1], output="linear", seed=0)
+    for b in net.biases[:-1]:
+        b[...] = -100.0  # every hidden unit dead
+    hist, got = caught(lambda: net.fit(X, y, epochs=4, lr=0.01))
+    [warning] = got
+    assert "no better than predicting the targets' mean (whose cost is" \
+        in str(warning.message)
+
+
+def test_a_collapse_in_the_first_epoch_is_no_creeping():
+    # 6.5 -> 2.31 in epoch 1, then creeping to the class shares' 2.30: the
+    # step was too large, and ten times it diverged
+    watch = TrainingWatch(initial_cost=6.5, chance=0.1, scale=0.5,
+                          constant_cost=2.303)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        watch.epoch_ended(history_of([2.31, 2.309], [0.1, 0.1]))
+    [warning] = got
+    assert "a learning rate too large (try lr=0.01" in str(warning.message)
+
+
+def test_targets_without_a_chance_level_past_the_sample_are_no_error(
+        digits):
+    # a row of no label, outside the sampled rows: the sample had a chance
+    # level, all the rows none (a TypeError on None + 0.02)
+    X, y = digits
+    Y = np.eye(10)[y]
+    sampled = set(np.linspace(0, len(X) - 1, 512).astype(int))
+    Y[next(i for i in range(len(X)) if i not in sampled)] = 0
+    net = creg.Network([64, 30, 10], output="sigmoid", cost="cross_entropy",
+                       seed=0)
+    hist, got = caught(lambda: net.fit(X, Y, epochs=3, lr=1e-6))
+    assert hist.epochs == 3 and "chance level" not in str(
+        [str(w.message) for w in got])
+
+
+def test_a_stuck_network_is_told_where_the_sample_hid_the_majority():
+    # the sample said the largest share was 0.178 (all rows: 0.588), so an
+    # accuracy of 0.588 looked far above chance
+    watch = TrainingWatch(initial_cost=0.68, chance=0.178, scale=0.5,
+                          exact_chance=lambda: 0.588)
+    assert watched(watch, [0.678, 0.678, 0.678], [0.588] * 3) == [2]
+
+
+def test_a_penalty_is_named_beside_the_lr_at_chance(digits):
+    # l2=1000 flattened the network: the advice moved lr up and down
+    X, y = digits
+    hist, got = caught(lambda: creg.Network([64, 30, 10], seed=0).fit(
+        X, y, epochs=10, lr=0.1, l2=1000.0))
+    [warning] = got
+    assert "Usual causes: a penalty too strong (l2'=0.556 a step: try a " \
+        "smaller one); a learning rate" in str(warning.message)
+
+
+def test_a_warm_restart_of_the_lr_is_no_divergence():
+    # SGDR: back to lr0 after a decay; the cost rises for a while
+    watch = TrainingWatch(initial_cost=2.3, chance=0.1, scale=0.5,
+                          constant_cost=2.3)
+    history = History(train_cost=[0.5, 0.1, 0.05, 0.6],
+                      train_accuracy=[0.8, 0.95, 0.98, 0.85],
+                      lr=[1.0, 0.5, 0.1, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        watch.epoch_ended(history)
+    # a schedule that jumps past every lr it ran at is still diverging
+    history.lr[-1] = 10.0
+    with pytest.warns(creg.TrainingWarning, match="climbed"):
         watch.epoch_ended(history)
 
 

@@ -84,7 +84,8 @@ def _check_name(name, where):
         if ours in NETWORK_SETTINGS or ours in FIT_SETTINGS:
             raise TypeError(f"{head}: creg calls {concept} {ours!r}, a "
                             f"setting of the sweep or of its grid")
-    raise TypeError(check.unexpected_keyword(name, "fit", "creg.sweep"))
+    raise TypeError(check.unexpected_keyword(
+        name, "fit", "creg.sweep", NETWORK_SETTINGS + FIT_SETTINGS))
 
 
 def grid_points(grid, fixed):
@@ -135,9 +136,10 @@ def reads_patience(params):
                                 params.get("lr_schedule"))
 
 
-def check_point(index, params, has_validation, patience_varies):
+def check_point(index, params, has_validation, patience_varies, rows):
     """Refuses a bad setting of grid point `index`, naming the point; a
-    patience that the grid varies must be read at every point."""
+    patience that the grid varies must be read at every point.  `rows`:
+    the fewest training rows of a run (its l2/n is the largest)."""
     try:
         if patience_varies:
             check.patience_read(params.get("patience"),
@@ -150,6 +152,11 @@ def check_point(index, params, has_validation, patience_varies):
             check.learning_rate(params["lr"], dtype)
         if "input_noise" in params:  # and not inf in it
             check.input_noise(params["input_noise"], dtype)
+        scale = (1 / rows if params.get("penalty_scale", "n") == "n"
+                 else 1)
+        for name in ("l2", "l1"):  # nor their per-step strengths
+            if name in params:
+                check.penalty_strength(name, params[name], scale, dtype)
         stopper = params.get("early_stopping", False)
         check.patience(params.get("patience"),
                        isinstance(stopper, EarlyStopping),

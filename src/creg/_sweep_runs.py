@@ -46,6 +46,14 @@ class Data:
         self._readers: dict = {}  # (kind, fold) -> runs yet to end
         self._lock = threading.Lock()
 
+    def fewest_rows(self):
+        """The fewest training rows a run trains on: X's, or its smallest
+        fold's."""
+        if self.splits is None:  # X is not checked yet: rows of anything
+            shape = getattr(self.X, "shape", None)
+            return max(1, shape[0] if shape else len(self.X))
+        return max(1, min(len(train) for train, _ in self.splits))
+
     def fold_digest(self):
         """What tells the folds apart: their rows (a splitter that shuffles
         without a seed gives each chunk of a sweep its own); None without

@@ -508,20 +508,33 @@ def no_times(name, value):
                 raise _time_in(name, item)
 
 
-def converted(name, value, what="an array"):
+_RAGGED = "its nested sequences are ragged (of different lengths)"
+
+
+def converted(name, value):
     """np.asarray(value); ValueError naming `name` for ragged nested
     sequences, which numpy before 1.24 made an object array of (with a
     warning) instead of refusing them."""
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as exc:
-        raise type(exc)(f"{name} could not be converted to {what}: {exc}"
+        raise type(exc)(f"{name} could not be converted to an array: {exc}"
                         ) from None
-    if array.dtype.kind == "O" and any(
-            isinstance(item, (list, tuple, np.ndarray)) for item in array.flat):
-        raise ValueError(f"{name} could not be converted to {what}: its "
-                         "nested sequences are ragged (of different lengths)")
+    if _ragged(array):
+        raise ValueError(f"{name} could not be converted to an array: "
+                         f"{_RAGGED}")
     return array
+
+
+def _ragged(array):
+    """Whether an object array holds sequences of different lengths, or
+    sequences beside scalars."""
+    if array.dtype.kind != "O":
+        return False
+    lengths = {len(item) if isinstance(item, (list, tuple)) or (
+        isinstance(item, np.ndarray) and item.ndim) else None
+        for item in array.flat}
+    return len(lengths) > 1 and lengths != {None}
 
 
 def _time_in(name, item, unknown=""):
@@ -541,7 +554,12 @@ def _as_numeric_array(name, value, labels=False):
     if value is None:
         raise TypeError(f"{name} must be an array-like of numbers; got None")
     dense(name, value)
-    array = converted(name, value, "a numeric array")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists, ...
+        raise type(exc)(
+            f"{name} could not be converted to a numeric array: {exc}"
+        ) from None
     kind = array.dtype.kind
     if kind in "biuf":
         return array
@@ -569,6 +587,9 @@ def _as_numeric_array(name, value, labels=False):
         # pandas' missing value (nullable dtypes) is a NaN to the user
         if any(type(item).__name__ == "NAType" for item in array.flat):
             raise ValueError(f"Input {name} contains NaN.") from None
+        if _ragged(array):  # numpy < 1.24 made it an object array
+            raise ValueError(f"{name} could not be converted to a numeric "
+                             f"array: {_RAGGED}") from None
         # numpy's own words, e.g. "float() argument must be a string or a
         # real number, not 'dict'", which sklearn's checks match.
         raise TypeError(f"{name} must be numeric: {exc}{unknown}") from None
@@ -871,24 +892,21 @@ def penalty_strength(name, value, scale, dtype):
     penalty_scale="n"), refused where `dtype` cannot hold it: 1e39 is inf
     in float32, where the update would zero or blow up every weight."""
     strength = value * scale
-    with np.errstate(over="ignore"):
-        held = np.dtype(dtype).type(strength)
-    if np.isinf(held):
-        raise ValueError(
-            f"{name}={value!r} gives a per-step strength of {strength!r}, "
-            f"inf in {np.dtype(dtype).name}: use a smaller {name} or "
-            "dtype='float64'")
-    return strength
+    shown = f"{name}={value!r}" + (
+        "" if scale == 1 else f" (a per-step strength of {strength:.3g})")
+    return _held_in(dtype, name, strength, shown)
 
 
-def _held_in(dtype, name, value):
-    """value, refused where it is inf in `dtype`."""
+def _held_in(dtype, name, value, shown=None):
+    """value, refused where it is inf in `dtype`; `shown` says what it is
+    (default: name=value)."""
     with np.errstate(over="ignore"):
         held = np.dtype(dtype).type(value)
     if np.isinf(held):
         raise ValueError(
-            f"{name}={value!r} is inf in {np.dtype(dtype).name}: beyond the "
-            f"dtype's range; use a smaller {name} or dtype='float64'")
+            f"{shown or f'{name}={value!r}'} is inf in "
+            f"{np.dtype(dtype).name}: beyond the dtype's range; use a "
+            f"smaller {name} or dtype='float64'")
     return value
 
 
@@ -970,20 +988,10 @@ def input_scale(sample, X, warn=True):
     the sample holds is no scale; the pass is for data that may warn
     only), and above it, an InputScaleWarning with the fix."""
     limit = _warnings.INPUT_SCALE_LIMIT
-    with np.errstate(over="ignore", invalid="ignore"):
-        # in float64: float32 squares of finite values overflow
-        mean_square = np.einsum("ij,ij->j", sample, sample,
-                                dtype=np.float64) / sample.shape[0]
-    scale = math.sqrt(mean_square.max())
-    # NaN or inf in X: the first epoch refuses it, with the error predict
-    # would give; a warning before that error would only add noise
-    wide = np.flatnonzero(mean_square > limit * limit)
-    if not warn or not wide.size or not np.isfinite(sample).all():
+    scale, widest = _widest_column(sample, X, limit, measure=warn)
+    if widest is None:
         return scale
-    rms = _root_mean_squares(X, wide, np.abs(sample[:, wide]).max(axis=0))
-    if not np.isfinite(rms).all():
-        return scale
-    column, scale = int(wide[np.argmax(rms)]), float(rms.max())
+    column, scale = widest
     if scale > limit:
         values = X[:, column]
         largest = float(np.abs(values).max())
@@ -997,6 +1005,42 @@ def input_scale(sample, X, warn=True):
             f"X / {largest:.3g} for values in {interval}",
             _warnings.InputScaleWarning)
     return scale
+
+
+def validation_scale(sample, X_val, x_scale):
+    """An InputScaleWarning where a column of X_val (`sample`: rows of
+    it) is far larger than X's largest, `x_scale`: validation rows not
+    preprocessed as X was, whose costs a fit would take for divergence."""
+    limit = _warnings.INPUT_SCALE_LIMIT * max(x_scale, 1.0)
+    widest = _widest_column(sample, X_val, limit)[1]
+    if widest is not None and widest[1] > limit:
+        _warnings.warn(
+            f"column {widest[0]} of X_val has a root-mean-square of "
+            f"{_warnings.rounded(widest[1])}, where X's columns have at "
+            f"most {_warnings.rounded(x_scale)}: scale X_val as X was "
+            "scaled (the same StandardScaler's transform)",
+            _warnings.InputScaleWarning)
+
+
+def _widest_column(sample, X, limit, measure=True):
+    """(the largest root-mean-square of a column in `sample`, rows of X;
+    (its column, its root-mean-square over all of X) for the widest of
+    the columns above `limit` there, else None).  Where `measure` is
+    false, NaN or inf is in the sample (the first epoch refuses it, with
+    the error predict would give) or no column is above `limit`, there
+    is no pass over X."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        # in float64: float32 squares of finite values overflow
+        mean_square = np.einsum("ij,ij->j", sample, sample,
+                                dtype=np.float64) / sample.shape[0]
+    scale = math.sqrt(mean_square.max())
+    wide = np.flatnonzero(mean_square > limit * limit)
+    if not measure or not wide.size or not np.isfinite(sample).all():
+        return scale, None
+    rms = _root_mean_squares(X, wide, np.abs(sample[:, wide]).max(axis=0))
+    if not np.isfinite(rms).all():
+        return scale, None
+    return scale, (int(wide[np.argmax(rms)]), float(rms.max()))
 
 
 def _root_mean_squares(X, columns, unit):

@@ -38,6 +38,10 @@ _CHANCE_ERRORS = 0.9
 # A cost that fell by less than this fraction has not fallen: a network
 # stuck at chance still creeps towards the entropy of the class shares.
 _FELL = 0.01
+# A first epoch whose cost fell by more than this moved: a network stuck
+# after it collapsed there (dead ReLUs, saturated units), its step was
+# too large, not too small.
+_FIRST_FALL = 0.1
 
 
 class CregWarning(UserWarning):
@@ -68,9 +72,10 @@ class InputScaleWarning(CregWarning):
 
 
 class TrainingWarning(CregWarning):
-    """The training cost exploded, or an epoch ended at chance level while
-    the cost did not fall: usually a learning rate that is too large (too
-    small where the cost creeps down every epoch).
+    """The training cost exploded, or an epoch ended at chance level (a
+    linear output: no better than the targets' mean) while the cost did
+    not fall: usually a learning rate that is too large (too small where
+    the cost creeps down every epoch), or a penalty too strong.
 
     Examples
     --------
@@ -180,20 +185,28 @@ class TrainingWatch:
     before : int, default 0
         The epochs the network trained before this fit (epoch_name).
     exact_chance : callable, optional
-        The chance level over all the rows, called once where the sampled
-        `chance` says a fit is at it (a sample of rows in a stride that
-        cycles with the classes misreads the shares).
+        The chance level over all the rows, called once, when the cost
+        first stops falling (a sample of rows in a stride that cycles
+        with the classes misreads the shares).
     l2, l1 : float, default 0
-        The per-step penalty strengths l2' and l1': a penalty that zeroes
-        the weights is named instead of the learning rate.
+        The per-step penalty strengths l2' and l1': a penalty is named as
+        a cause beside the learning rate, instead of it where it zeroes
+        the weights.
+    initial_eval_cost : float, optional
+        The validation cost before the first step (on a sample of its
+        rows), which the validation costs are compared with: validation
+        rows scaled unlike X, or a network that goes on from an overfit,
+        start far above the training cost.
     """
 
     def __init__(self, initial_cost, chance, scale, constant_cost=0.0,
-                 before=0, exact_chance=None, l2=0.0, l1=0.0):
+                 before=0, exact_chance=None, l2=0.0, l1=0.0,
+                 initial_eval_cost=None):
         self.initial_cost, self.chance, self.scale = \
             initial_cost, chance, scale
         self.constant_cost, self.before = constant_cost, before
         self.exact_chance, self.l2, self.l1 = exact_chance, l2, l1
+        self.initial_eval_cost = initial_eval_cost
         self.warned = False
 
     def epoch_ended(self, history):
@@ -203,51 +216,63 @@ class TrainingWatch:
             return
         cost, before, epoch = costs[-1], costs[:-1], len(costs)
         lr = history.lr[-1]
+        # a schedule that raised the lr back to one it ran at (a warm
+        # restart) raises the cost for a while
+        restarted = len(history.lr) > 1 and \
+            history.lr[-2] < lr <= max(history.lr[:-1])
         smaller = f"lr={lr / 10:g}, a tenth of {lr:g}"
         unscaled = (f"inputs far from unit scale (a column of X has a "
                     f"root-mean-square of {rounded(self.scale)}; scale it "
                     "with StandardScaler)"
                     if self.scale > INPUT_SCALE_LIMIT else None)
-        exploded = self._exploded(cost, before, epoch)
+        exploded = self._exploded(cost, before, epoch, self.initial_cost,
+                                  climbing=not restarted)
         if exploded is None and history.eval_cost:
             exploded = self._exploded(history.eval_cost[-1], [], epoch,
-                                      "validation")
+                                      self.initial_eval_cost, "validation")
         if exploded is not None:
             message = f"{exploded}. Lower lr (e.g. {smaller})" + (
                 f", and mind the {unscaled}" if unscaled else "")
         else:
-            stuck = self._at_chance(cost, before, epoch,
-                                    history.train_accuracy[-1])
+            stuck = self._stuck(cost, before, epoch,
+                                history.train_accuracy[-1])
             if stuck is None:
                 return
             stuck, creeping = stuck
-            step = self._penalty_zeroing(lr, history.zero_fraction) or (
-                f"a learning rate too small (try lr={lr * 10:g}, ten "
-                f"times {lr:g})" if creeping
-                else f"a learning rate too large (try {smaller})")
-            causes = [step, unscaled,
-                      "labels that do not belong to the rows of X"]
+            zeroing = self._penalty_zeroing(lr, history.zero_fraction)
+            step = (f"a learning rate too small (try lr={lr * 10:g}, ten "
+                    f"times {lr:g})" if creeping
+                    else f"a learning rate too large (try {smaller})")
+            causes = ([zeroing] if zeroing else [self._penalty(), step]) + [
+                unscaled, "labels that do not belong to the rows of X"]
             message = (f"{stuck}. Usual causes: "
                        + "; ".join(c for c in causes if c))
         self.warned = True
         warn(message, TrainingWarning)
 
-    def _exploded(self, cost, before, epoch, which="training"):
-        start = self.initial_cost
-        if not start > 0 or not math.isfinite(start):
+    def _exploded(self, cost, before, epoch, start, which="training",
+                  climbing=True):
+        if start is None or not start > 0 or not math.isfinite(start):
             return None
         if cost > _EXPLODED * start and cost > self.constant_cost:
             return (f"the {which} cost reached {cost:.4g} in "
                     f"{epoch_name(epoch, self.before)}, over {_EXPLODED:g} "
-                    f"times the training cost's {start:.4g} before this "
+                    f"times the {which} cost's {start:.4g} before this "
                     "fit: training is diverging")
         best = min(before, default=math.inf)
-        if cost > _CLIMBED * best and \
+        if climbing and cost > _CLIMBED * best and \
                 cost - best > _CLIMB_FLOOR * max(start, self.constant_cost):
             return (f"the training cost climbed to {cost:.4g} in "
                     f"{epoch_name(epoch, self.before)}, from {best:.4g} in "
                     f"epoch {before.index(best) + 1}: training is diverging")
         return None
+
+    def _penalty(self):
+        """A penalty on, as a cause of a fit that does not learn."""
+        on = [f"{name}'={value:.3g}" for name, value
+              in (("l2", self.l2), ("l1", self.l1)) if value > 0]
+        return (f"a penalty too strong ({', '.join(on)} a step: try a "
+                "smaller one)" if on else None)
 
     def _penalty_zeroing(self, lr, zero_fraction):
         """The penalty that keeps the weights at 0, where one does (a
@@ -267,35 +292,50 @@ class TrainingWatch:
         return not (accuracy > self.chance + _CHANCE_MARGIN
                     or 1 - accuracy < _CHANCE_ERRORS * (1 - self.chance))
 
-    def _at_chance(self, cost, before, epoch, accuracy):
+    def _stuck(self, cost, before, epoch, accuracy):
+        """(what says the fit is not learning, whether it creeps) where
+        its cost stopped falling at chance level, or no lower than the
+        best constant prediction's (where accuracy has no chance level),
+        else None."""
         # Not before a fit's second epoch: the first one's running metrics
         # average batches that met weights from the start onwards (with
         # one batch an epoch, only the starting weights)
-        if not before or self.chance is None or math.isnan(accuracy) or \
-                not self._near_chance(accuracy):
+        if not before:
             return None
-        if self.exact_chance is not None:
-            self.chance, self.exact_chance = self.exact_chance(), None
-            if not self._near_chance(accuracy):
-                return None
         best = min([self.initial_cost, *before])
-        if cost < best * (1 - _FELL):
+        # still falling, or below what predicting the class shares (or the
+        # targets' mean) costs: a converged network, on data where the
+        # majority class is as good as it gets
+        if cost < best * (1 - _FELL) or \
+                cost < self.constant_cost * (1 - _FELL):
+            return None
+        if self.chance is not None:
+            if self.exact_chance is not None:  # once: the sample's is rough
+                self.chance, self.exact_chance = self.exact_chance(), None
+            if self.chance is None or math.isnan(accuracy) or \
+                    not self._near_chance(accuracy):
+                return None
+            level = (f"at chance level (training accuracy {accuracy:.4f}; "
+                     f"the most frequent class is {self.chance:.4f} of the "
+                     "rows) with a training cost of")
+        elif self.constant_cost > 0:
+            level = ("no better than predicting the targets' mean (whose "
+                     f"cost is {self.constant_cost:.4g}): a training cost of")
+        else:
             return None
         # fell at every epoch: a step too small; a step too large jumps up
         # and down.  The first epoch's running cost averages its batches:
         # it may sit above the cost measured before the fit while it
         # falls, by less than _FELL (a step too large jumps further)
         path = [*before, cost]
-        creeping = before[0] < self.initial_cost * (1 + _FELL) and all(
-            b < a for a, b in zip(path, path[1:]))
+        creeping = self.initial_cost * (1 - _FIRST_FALL) < before[0] < \
+            self.initial_cost * (1 + _FELL) and all(
+                b < a for a, b in zip(path, path[1:]))
         source = ("before this fit" if best == self.initial_cost else
                   f"after epoch {before.index(best) + 1}")
         where = (f"less than {_FELL:.0%} below" if cost < best
                  else "not below") + f" the {best:.4g} {source}: " + (
                      "the network is barely learning" if creeping
                      else "the network is not learning")
-        return (f"{epoch_name(epoch, self.before)} ended at chance level "
-                f"(training accuracy "
-                f"{accuracy:.4f}; the most frequent class is "
-                f"{self.chance:.4f} of the rows) with a training cost of "
+        return (f"{epoch_name(epoch, self.before)} ended {level} "
                 f"{cost:.4g}, {where}", creeping)

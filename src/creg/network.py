@@ -968,7 +968,7 @@ class Network:
             early_stopping: Union[bool, EarlyStopping] = False,
             lr_schedule: LrSchedule = None, patience: Optional[int] = None,
             shuffle: bool = True, n_threads: Optional[int] = None,
-            verbose: bool = False,
+            verbose: Union[bool, int] = False,
             train_metrics: str = "running") -> History:
         """Train by mini-batch SGD.
 
@@ -1151,7 +1151,7 @@ class Network:
                             verbose=bool(verbose), early_stopping=stopper,
                             lr_schedule=lr_schedule, patience=patience,
                             train_metrics=train_metrics, per_label=per_label,
-                            watch=self._watch(Xa, Ya, rule))
+                            watch=self._watch(Xa, Ya, rule, validation))
                 with (stopper._claimed() if stopper is not None
                       else contextlib.nullcontext()):
                     return self._train(Xa, Ya, validation, rule, plan)
@@ -1211,7 +1211,7 @@ class Network:
                         f"net.{kind}[{l}] contains NaN or infinity; set "
                         "finite values first")
 
-    def _watch(self, X, Y, rule):
+    def _watch(self, X, Y, rule, validation=None):
         """Warn now about inputs on a bad scale; return what watches the
         epochs for a cost that explodes or stays at chance level.  All
         from 512 rows spread evenly through the data (about a millisecond
@@ -1219,23 +1219,33 @@ class Network:
         60 ms epoch): the scale of X's columns, the cost before training,
         the class shares and what predicting their mean costs, rough but
         only ever read together with a cost that did not fall."""
-        rows = np.linspace(0, X.shape[0] - 1,
-                           min(X.shape[0], _WATCH_ROWS)).astype(np.intp)
+        rows = _watch_rows(X.shape[0])
         Xs, Ys = X[rows], Y[rows]
         # once a network: partial_fit's every chunk, or fit in a loop of
         # one epoch each, warned again (each chunk's numbers differ)
         scale = check.input_scale(Xs, X, warn=not self._told_input_scale)
         self._told_input_scale |= scale > _warnings.INPUT_SCALE_LIMIT
-        # one thread: a team's start-up would cost more than these rows
-        sums = self._evaluate(Xs, Ys, self._eval_workspace(Xs.shape[0]), 1,
-                              outputs=False)[1]
-        cost = sums.cost / Xs.shape[0] + self._penalty(rule["l2"], rule["l1"])
+        penalty = self._penalty(rule["l2"], rule["l1"])
+        cost = self._sample_cost(Xs, Ys) + penalty
+        eval_cost = None
+        if validation is not None:
+            Xv, Yv = (a[_watch_rows(validation[0].shape[0])]
+                      for a in validation)
+            check.validation_scale(Xv, validation[0], scale)
+            eval_cost = self._sample_cost(Xv, Yv) + penalty
         return _warnings.TrainingWatch(
             cost, check.chance_accuracy(Ys, self.output), scale,
             check.constant_cost(Ys, self.cost_name), self.epochs_trained,
             exact_chance=functools.partial(check.chance_accuracy, Y,
                                            self.output),
-            l2=rule["l2"], l1=rule["l1"])
+            l2=rule["l2"], l1=rule["l1"], initial_eval_cost=eval_cost)
+
+    def _sample_cost(self, X, Y):
+        """The mean data cost of a few rows (NaN where it overflows)."""
+        # one thread: a team's start-up would cost more than these rows
+        sums = self._evaluate(X, Y, self._eval_workspace(X.shape[0]), 1,
+                              outputs=False)[1]
+        return sums.cost / X.shape[0]
 
     def _validation_set(self, validation_data):
         """(X_val, Y_val, whether a row of Y_val holds several labels),
@@ -1338,14 +1348,15 @@ class Network:
                 if progress is not None:
                     progress.close()
             if diverged is not None:
-                self._undo_epoch(snapshot, X, Y, diverged, history)
+                self._undo_epoch(snapshot, X, Y, diverged, history,
+                                 plan["watch"].scale)
             seconds = time.perf_counter() - start
             # the epoch's last steps are costed only here
             diverged = self._record(history, X, Y, validation, ws, rule, lr,
                                     seconds, nt, sums, per_label)
             if diverged is not None:
                 self._undo_epoch(snapshot, X, Y, diverged, history,
-                                 validation, ws, nt)
+                                 plan["watch"].scale, validation, ws, nt)
             self.epochs_trained += 1
             if plan["verbose"]:
                 table.print_epoch(self.epochs_trained, history)
@@ -1381,8 +1392,8 @@ class Network:
             return chunk, FloatingPointError("non-finite weights")
         return chunk, None
 
-    def _undo_epoch(self, snapshot, X, Y, why, history, validation=None,
-                    ws=None, n_threads=1):
+    def _undo_epoch(self, snapshot, X, Y, why, history, scale,
+                    validation=None, ws=None, n_threads=1):
         """Puts back the weights that began a diverged epoch and raises:
         ValueError if X holds NaN or inf (the first epoch finds them, and
         this is the error predict or cost would raise), or if the
@@ -1411,7 +1422,7 @@ class Network:
         raise DivergenceError(
             f"training diverged in epoch {epoch} of this fit{overall} "
             f"({why}); the network keeps the weights of the last finite "
-            f"epoch. Lower lr or scale the inputs{self._target_hint(Y)}.",
+            f"epoch. Lower lr{_input_hint(scale)}{self._target_hint(Y)}.",
             history=history)
 
     def _target_hint(self, Y):
@@ -1425,9 +1436,9 @@ class Network:
                                 / Y.shape[0]))
         if not rms > _warnings.INPUT_SCALE_LIMIT:
             return ""
-        return (f", or the targets: a column of y has a root-mean-square "
-                f"of {_warnings.rounded(rms)} (standardize y, or use "
-                "creg.sklearn.CregRegressor, which does)")
+        return (f", or standardize the targets: a column of y has a "
+                f"root-mean-square of {_warnings.rounded(rms)} "
+                "(creg.sklearn.CregRegressor does, with scale_y=True)")
 
     def _running_cost(self, sums, rule, batch_size, n, done):
         """The running train_cost after `done` batches of batch_size rows
@@ -1814,6 +1825,20 @@ def _scaled(term, r, power):
     for _ in range(power):  # top ** power, as late as it can come
         value *= top
     return value
+
+
+def _input_hint(scale):
+    """For inputs far from unit scale (`scale`: the largest root-mean-square
+    of a column of X), how to scale them."""
+    if not scale > _warnings.INPUT_SCALE_LIMIT:
+        return ""
+    return (f", or scale the inputs: a column of X has a root-mean-square "
+            f"of {_warnings.rounded(scale)} (StandardScaler)")
+
+
+def _watch_rows(n):
+    """The rows of n that the checks before training look at."""
+    return np.linspace(0, n - 1, min(n, _WATCH_ROWS)).astype(np.intp)
 
 
 def _penalty_scale(penalty_scale, n):

@@ -333,7 +333,7 @@ class _CregEstimator(BaseEstimator):
         for key in params:
             if "__" not in key and key not in valid:
                 message = check.unexpected_keyword(
-                    key, "estimator", type(self).__name__)
+                    key, "estimator", type(self).__name__, valid)
                 raise ValueError(
                     f"Invalid parameter {key!r} for estimator "
                     f"{type(self).__name__}(): "

@@ -378,7 +378,7 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
           grid: Union[Mapping[str, Sequence[Any]], Sequence[Mapping]], *,
           seeds: Iterable[int] = (0,), cv: Any = None,
           validation_data: Optional[tuple] = None,
-          n_threads: Optional[int] = None, verbose: bool = False,
+          n_threads: Optional[int] = None, verbose: Union[bool, int] = False,
           chunk: Optional[tuple[int, int]] = None,
           **fixed: Any) -> SweepResult:
     """Train one network per grid point, seed and fold, on every core.
@@ -482,7 +482,7 @@ def sweep(X: ArrayLike, y: ArrayLike, sizes: Sequence[int],
     data = Data(X, y, cv, validation_data)
     for i, params in enumerate(points):
         arguments.check_point(i, params, data.has_validation,
-                              "patience" in varying)
+                              "patience" in varying, data.fewest_rows())
     check.patience_read(fixed.get("patience"),
                         any(map(arguments.reads_patience, points)))
     index, count = arguments.chunk_of(chunk)
