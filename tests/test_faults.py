@@ -441,6 +441,129 @@ def test_ctrl_c_anywhere_in_a_fit_leaves_nothing_held(caller):
         assert not _FITTING._owners
 
 
+def _interrupt_in(function, k):
+    """A KeyboardInterrupt at the k-th call or C return made by `function`
+    (a code object's qualified name) itself."""
+    seen = 0
+
+    def hook(frame, event, arg):
+        nonlocal seen
+        caller = frame.f_back if event == "call" else frame
+        if event in ("call", "c_return") and caller is not None and \
+                caller.f_code.co_qualname == function:
+            seen += 1
+            if seen == k:
+                sys.setprofile(None)
+                raise KeyboardInterrupt
+    sys.setprofile(hook)
+
+
+@pytest.mark.filterwarnings("ignore::creg.TrainingWarning")
+def test_ctrl_c_in_a_search_leaves_its_parameters():
+    """A Ctrl-C as the search put back its own parameters, which it had
+    swapped for a one-thread estimator: every later search ran with that
+    one and handed back a best_estimator_ of one thread."""
+    pytest.importorskip("sklearn")
+    from creg.sklearn import CregClassifier, CregSearchCV
+    X, y = _problem(0, n=24)
+    estimator = CregClassifier((3,), epochs=1, random_state=0, n_threads=2)
+    k = 1
+    while True:
+        search = CregSearchCV(estimator, {"l2": [0.0, 1.0]}, cv=2, n_jobs=1)
+        try:
+            _interrupt_in("CregSearchCV.fit", k)
+            search.fit(X, y)
+            break
+        except KeyboardInterrupt:  # as it was, or done
+            assert search.estimator is estimator and search.n_jobs == 1, k
+            assert not hasattr(search, "cv_results_") or \
+                search.best_estimator_.n_threads == 2, k
+        finally:
+            sys.setprofile(None)
+        k += 1
+    assert k > 5 and search.best_estimator_.n_threads == 2
+
+
+@pytest.mark.filterwarnings("ignore::creg.TrainingWarning")
+def test_ctrl_c_as_partial_fit_extends_the_history_keeps_it_whole():
+    # history_ was extended in place, list by list: a Ctrl-C between two
+    # left lists of different lengths for good
+    pytest.importorskip("sklearn")
+    from creg.sklearn import CregClassifier
+    X, y = _problem(0, n=30)
+    k = 1
+    while True:
+        clf = CregClassifier((5,), random_state=0, batch_size=10)
+        clf.partial_fit(X, y, classes=range(5))
+        before = {name: len(v) for name, v in vars(clf.history_).items()
+                  if isinstance(v, list)}
+        try:
+            _interrupt_in("_extend_history", k)
+            clf.partial_fit(X, y)
+            break
+        except KeyboardInterrupt:
+            assert {name: len(v) for name, v in vars(clf.history_).items()
+                    if isinstance(v, list)} == before, k
+            assert clf.n_iter_ == 1, k
+        finally:
+            sys.setprofile(None)
+        k += 1
+    assert k > 5 and clf.n_iter_ == 2
+
+
+@pytest.fixture
+def python_s_sigint_handler():
+    """Python's own SIGINT handler, whatever the test runner set."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_held_back_is_raised_after_the_block(python_s_sigint_handler):
+    from creg import _interrupt
+    reached = False
+    with pytest.raises(KeyboardInterrupt):
+        with _interrupt.deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # where CPython would raise it
+                pass
+            reached = True
+    assert reached
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("call", ["sweep", "regularization_path"])
+def test_ctrl_c_while_threads_start_is_held_back(call, monkeypatch,
+                                                 python_s_sigint_handler):
+    """A Ctrl-C inside a submit, where CPython starts the pool's threads,
+    could leave a lock of theirs held: the sweep's shutdown then waited
+    for ever.  The submits run with it held back, and it stops the runs
+    once they are all submitted."""
+    import concurrent.futures as futures
+    submit, handlers = futures.ThreadPoolExecutor.submit, []
+
+    def submit_and_interrupt(pool, *args, **kwargs):
+        handlers.append(signal.getsignal(signal.SIGINT))
+        os.kill(os.getpid(), signal.SIGINT)
+        return submit(pool, *args, **kwargs)
+    monkeypatch.setattr(futures.ThreadPoolExecutor, "submit",
+                        submit_and_interrupt)
+    X, y = _problem(0, n=60)
+    if call == "sweep":
+        result = creg.sweep(X, y, [50, 4, 5], {"lr": [0.1, 0.2, 0.3]},
+                            epochs=2, n_threads=2)
+        assert result.interrupted
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            creg.regularization_path(X, y, [50, 4, 5], l2=[1.0, 0.1],
+                                     cv=2, epochs=2, n_threads=2)
+    assert len(handlers) >= 2
+    assert signal.default_int_handler not in handlers
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert not [t for t in threading.enumerate()
+                if t.name.startswith(("creg-sweep", "creg-path"))]
+
+
 def _raised(call, *args, **kwargs):
     try:
         call(*args, **kwargs)

@@ -10,6 +10,7 @@ wait_all is the caller's side: a wait that Ctrl-C can interrupt.
 """
 import concurrent.futures as futures
 import contextlib
+import signal
 import threading
 
 _local = threading.local()
@@ -54,3 +55,24 @@ def wait_all(pending, on_poll=None):
         pending = list(left)
         if on_poll is not None:
             on_poll()
+
+
+@contextlib.contextmanager
+def deferred():
+    """Ctrl-C held back for the block, then raised: a thread pool's
+    submits start threads, and CPython's threading, interrupted inside,
+    leaves a lock held (a worker blocked for ever, a sweep that never
+    returns).  Only in the main thread under Python's own SIGINT handler:
+    a handler the program installed is left to do its work."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    caught = []
+    signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if caught:
+            raise KeyboardInterrupt

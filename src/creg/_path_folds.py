@@ -47,9 +47,10 @@ def walk_all(walk, X, y, validation_data, folds, n_threads):
 
     pool = futures.ThreadPoolExecutor(workers, "creg-path")
     try:
-        # a chain's error ends the path
-        _interrupt.wait_all(pool.submit(run, i, fold, data)
-                            for i, (fold, data) in enumerate(chains))
+        with _interrupt.deferred():
+            submitted = [pool.submit(run, i, fold, data)
+                         for i, (fold, data) in enumerate(chains)]
+        _interrupt.wait_all(submitted)  # a chain's error ends the path
     finally:
         stop.set()  # on an error or Ctrl-C, the others stop too
         pool.shutdown(wait=True, cancel_futures=True)

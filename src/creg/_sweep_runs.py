@@ -248,9 +248,11 @@ def run_all(plans, workers, threads_per_run, verbose):
         # one running alone at the end
         order = sorted(plans, key=lambda p: (p.fold or 0, -p.epochs,
                                              p.index))
+        with _interrupt.deferred():
+            submitted = [pool.submit(train, plan) for plan in order]
         # an error in a run ends the sweep
         _interrupt.wait_all(
-            [pool.submit(train, plan) for plan in order],
+            submitted,
             None if progress is None else lambda: progress.update(len(done)))
     except KeyboardInterrupt:
         interrupted = True

@@ -54,6 +54,7 @@ Decisions worth knowing (each also in the class docstrings):
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import numbers
 import threading
@@ -387,11 +388,16 @@ class _CregEstimator(BaseEstimator):
         # the end; creg itself rolls back the weights of a diverged epoch).
         with _one_fit_at_a_time(self):
             saved = dict(self.__dict__)
+            # partial_fit extends history_ in place: its lengths too
+            history = saved.get("history_")
+            lengths = None if history is None else _history_state(history)
             try:
                 return self._fit_unsafe(X, y, incremental, classes)
             except BaseException:
                 self.__dict__.clear()
                 self.__dict__.update(saved)
+                if history is not None and lengths is not None:
+                    _restore_history(history, lengths)
                 raise
 
     def _fit_unsafe(self: _Estimator, X: Any, y: Any, incremental: bool,
@@ -898,6 +904,23 @@ def _standardized(Y: NDArray[Any], mean: NDArray[Any],
     return out
 
 
+def _history_state(history: History) -> dict:
+    """What _restore_history puts back: a History's fields, its lists by
+    their lengths."""
+    return {f.name: len(value) if isinstance(value, list) else value
+            for f in dataclasses.fields(History)
+            for value in [getattr(history, f.name)]}
+
+
+def _restore_history(history: History, state: dict) -> None:
+    for name, kept in state.items():
+        value = getattr(history, name)
+        if isinstance(value, list):
+            del value[kept:]
+        else:
+            setattr(history, name, kept)
+
+
 def _extend_history(total: History, more: History) -> None:
     """Append the epochs of History `more` to History `total`; its epoch
     numbers (best, restored) then count from `total`'s first epoch."""
@@ -1003,24 +1026,30 @@ return_train_score
                 f"fit and get_params); got {own['estimator']!r}")
         one_thread, restore = _fits_on_one_thread(own["estimator"])
         threads = check.pool_threads(own["n_jobs"], "n_jobs")
-        with _one_fit_at_a_time(self):  # it swaps its own parameters
-            try:
-                with parallel_config(backend=_stoppable_threads(),
-                                     n_jobs=threads):
-                    # n_jobs=None lets the context's thread count decide
-                    self.set_params(estimator=one_thread, n_jobs=None)
-                    super().fit(X, y, **params)
-            finally:
-                self.set_params(estimator=own["estimator"],
-                                n_jobs=own["n_jobs"])
-        if hasattr(self, "best_estimator_"):
-            # not where the best parameters set it, or put an estimator
-            # of their own (a grid over a Pipeline's steps)
-            grid = getattr(self, "best_params_", {})
-            self.best_estimator_.set_params(**{
-                key: value for key, value in restore.items()
-                if not any("__".join(key.split("__")[:i]) in grid
-                           for i in range(1, key.count("__") + 2))})
+        with _one_fit_at_a_time(self):
+            # a copy searches with the one-thread estimator (n_jobs=None
+            # lets the context's thread count decide), and its results
+            # replace this search's in one assignment: a Ctrl-C or an
+            # error anywhere leaves this search as it was, its parameters
+            # never swapped
+            search = copy.copy(self)
+            search.set_params(estimator=one_thread, n_jobs=None)
+            with parallel_config(backend=_stoppable_threads(),
+                                 n_jobs=threads):
+                GridSearchCV.fit(search, X, y, **params)
+            if hasattr(search, "best_estimator_"):
+                # the user's threads, but where the best parameters set
+                # them or put an estimator of their own (a grid over a
+                # Pipeline's steps)
+                grid = getattr(search, "best_params_", {})
+                search.best_estimator_.set_params(**{
+                    key: value for key, value in restore.items()
+                    if not any("__".join(key.split("__")[:i]) in grid
+                               for i in range(1, key.count("__") + 2))})
+            self.__dict__ = {**{key: value for key, value
+                                in vars(search).items() if key not in own},
+                             **{key: value for key, value
+                                in vars(self).items() if key in own}}
         return self
 
 
