@@ -377,14 +377,18 @@ def test_ctrl_c_just_after_a_lock_is_taken_leaves_it_free(interrupted,
         assert _in_another_thread(call) == [], name
 
 
-def _interrupt_at_event(k):
+def _interrupt_at_event(k, made_by=None):
     """A KeyboardInterrupt at the k-th (1-based) Python call or C return,
-    where CPython may run a pending SIGINT handler."""
+    where CPython may run a pending SIGINT handler; with `made_by` (a
+    code object's qualified name), of those that function makes itself."""
     seen = 0
 
     def hook(frame, event, arg):
         nonlocal seen
-        if event in ("call", "c_return"):
+        caller = frame.f_back if event == "call" else frame
+        if event in ("call", "c_return") and (
+                made_by is None or caller is not None
+                and caller.f_code.co_qualname == made_by):
             seen += 1
             if seen == k:
                 sys.setprofile(None)
@@ -441,23 +445,6 @@ def test_ctrl_c_anywhere_in_a_fit_leaves_nothing_held(caller):
         assert not _FITTING._owners
 
 
-def _interrupt_in(function, k):
-    """A KeyboardInterrupt at the k-th call or C return made by `function`
-    (a code object's qualified name) itself."""
-    seen = 0
-
-    def hook(frame, event, arg):
-        nonlocal seen
-        caller = frame.f_back if event == "call" else frame
-        if event in ("call", "c_return") and caller is not None and \
-                caller.f_code.co_qualname == function:
-            seen += 1
-            if seen == k:
-                sys.setprofile(None)
-                raise KeyboardInterrupt
-    sys.setprofile(hook)
-
-
 @pytest.mark.filterwarnings("ignore::creg.TrainingWarning")
 def test_ctrl_c_in_a_search_leaves_its_parameters():
     """A Ctrl-C as the search put back its own parameters, which it had
@@ -471,7 +458,7 @@ def test_ctrl_c_in_a_search_leaves_its_parameters():
     while True:
         search = CregSearchCV(estimator, {"l2": [0.0, 1.0]}, cv=2, n_jobs=1)
         try:
-            _interrupt_in("CregSearchCV.fit", k)
+            _interrupt_at_event(k, "CregSearchCV.fit")
             search.fit(X, y)
             break
         except KeyboardInterrupt:  # as it was, or done
@@ -498,7 +485,7 @@ def test_ctrl_c_as_partial_fit_extends_the_history_keeps_it_whole():
         before = {name: len(v) for name, v in vars(clf.history_).items()
                   if isinstance(v, list)}
         try:
-            _interrupt_in("_extend_history", k)
+            _interrupt_at_event(k, "_extend_history")
             clf.partial_fit(X, y)
             break
         except KeyboardInterrupt:
