@@ -296,3 +296,12 @@ def shuffle_order(net, n):
         _core.shuffle(order, net.seed, epoch)
         return order
     return source
+
+
+@pytest.fixture
+def python_s_sigint_handler():
+    """Python's own SIGINT handler, whatever the test runner set (a test
+    that sends itself SIGINT)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)

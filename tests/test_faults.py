@@ -498,14 +498,6 @@ def test_ctrl_c_as_partial_fit_extends_the_history_keeps_it_whole():
     assert k > 5 and clf.n_iter_ == 2
 
 
-@pytest.fixture
-def python_s_sigint_handler():
-    """Python's own SIGINT handler, whatever the test runner set."""
-    before = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, before)
-
-
 def test_ctrl_c_held_back_is_raised_after_the_block(python_s_sigint_handler):
     from creg import _interrupt
     reached = False

@@ -333,6 +333,33 @@ def test_ctrl_c_as_any_step_of_save_returns_leaves_nothing(
     assert_same_network(new if call == "replace" else old, load_network(path))
 
 
+def test_a_real_ctrl_c_as_save_opens_its_file_loses_no_descriptor(
+        tmp_path, monkeypatch, python_s_sigint_handler):
+    """SIGINT as os.open returned was raised before its descriptor was
+    stored: the temporary file was deleted, its space held until exit."""
+    path = tmp_path / "m.creg"
+    real_open, real_close = os.open, os.close
+    got, closed = [], []
+
+    def open_then_sigint(name, *args, **kwargs):
+        fd = real_open(name, *args, **kwargs)
+        if str(name) != str(tmp_path):  # the temporary file, not the folder
+            got.append(fd)
+            os.kill(os.getpid(), signal.SIGINT)
+        return fd
+
+    def counted_close(fd):
+        closed.append(fd)
+        real_close(fd)
+    monkeypatch.setattr(os, "open", open_then_sigint)
+    monkeypatch.setattr(os, "close", counted_close)
+    with pytest.raises(KeyboardInterrupt):
+        save_network(make_net(seed=1), path)
+    monkeypatch.undo()
+    assert got and set(got) <= set(closed)
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_save_refuses_non_finite_params(tmp_path, bad):
     path = tmp_path / "m.creg"

@@ -86,6 +86,7 @@ import struct
 
 import numpy as np
 
+from creg import _interrupt
 from creg._core import MAX_LAYERS as _MAX_LAYERS
 from creg._errors import ModelFileError
 from creg._validation import (COST_OUTPUTS, COSTS, HIDDEN, INITS, OUTPUT,
@@ -430,16 +431,16 @@ def _encode(net):
 def _fsync_directory(directory):
     """Best effort: make the rename durable (POSIX only)."""
     flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    fd = None
     try:
-        fd = os.open(directory, flags)
-    except OSError:
-        return
-    try:
+        with _interrupt.deferred():  # a Ctrl-C as open returns loses fd
+            fd = os.open(directory, flags)
         os.fsync(fd)
     except OSError:
         pass
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
 
 
 def _temporary_name(directory, name):
@@ -542,8 +543,10 @@ def write_atomically(path, *chunks):
         for _ in range(100):
             tmp = _temporary_name(directory, name)
             try:
-                # Mode 0o666 lets the umask decide, as for any new file.
-                fd = os.open(tmp, flags, 0o666)
+                # Mode 0o666 lets the umask decide, as for any new file;
+                # Ctrl-C held back: one as open returns would lose fd
+                with _interrupt.deferred():
+                    fd = os.open(tmp, flags, 0o666)
                 break
             except FileExistsError:
                 tmp = None  # another's file
