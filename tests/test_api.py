@@ -314,7 +314,18 @@ def test_divergence_of_a_regression_names_large_targets(targets, hinted):
             "of 300 (creg.sklearn.CregRegressor does, with scale_y=True)"
             in str(info.value)) == hinted
     # the inputs are on unit scale: no advice to scale them
-    assert "scale the inputs" not in str(info.value)
+    assert "inputs far from unit scale" not in str(info.value)
+
+
+def test_divergence_of_unscaled_inputs_names_them():
+    rng = np.random.default_rng(0)
+    X = 100 * rng.normal(size=(300, 5))
+    net = creg.Network([5, 20, 3], dtype="float64")
+    with pytest.raises(creg.DivergenceError,
+                       match="Lower lr, or mind the inputs far from unit "
+                             "scale [(]a column of X has a root-mean-square "
+                             "of 1[0-9][0-9]; scale it with StandardScaler"):
+        net.fit(X, rng.integers(0, 3, 300), epochs=5, lr=1e3)
 
 
 @pytest.mark.parametrize("train_metrics", ["running", "exact"])

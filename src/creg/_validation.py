@@ -515,15 +515,20 @@ def converted(name, value):
     """np.asarray(value); ValueError naming `name` for ragged nested
     sequences, which numpy before 1.24 made an object array of (with a
     warning) instead of refusing them."""
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as exc:
-        raise type(exc)(f"{name} could not be converted to an array: {exc}"
-                        ) from None
+    array = _array(name, value, "an array")
     if _ragged(array):
         raise ValueError(f"{name} could not be converted to an array: "
                          f"{_RAGGED}")
     return array
+
+
+def _array(name, value, what):
+    """np.asarray(value), its error naming `name` (ragged nested lists)."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"{name} could not be converted to {what}: {exc}"
+                        ) from None
 
 
 def _ragged(array):
@@ -554,12 +559,7 @@ def _as_numeric_array(name, value, labels=False):
     if value is None:
         raise TypeError(f"{name} must be an array-like of numbers; got None")
     dense(name, value)
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as exc:  # ragged nested lists, ...
-        raise type(exc)(
-            f"{name} could not be converted to a numeric array: {exc}"
-        ) from None
+    array = _array(name, value, "a numeric array")
     kind = array.dtype.kind
     if kind in "biuf":
         return array
@@ -1022,6 +1022,18 @@ def validation_scale(sample, X_val, x_scale):
             _warnings.InputScaleWarning)
 
 
+def largest_rms(A):
+    """The largest root-mean-square of a column of the 2-D array A."""
+    return math.sqrt(_mean_squares(A).max())
+
+
+def _mean_squares(A):
+    """The mean square of each column of A, in float64: float32 squares
+    of finite values overflow (inf where float64's do too)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.einsum("ij,ij->j", A, A, dtype=np.float64) / A.shape[0]
+
+
 def _widest_column(sample, X, limit, measure=True):
     """(the largest root-mean-square of a column in `sample`, rows of X;
     (its column, its root-mean-square over all of X) for the widest of
@@ -1029,10 +1041,7 @@ def _widest_column(sample, X, limit, measure=True):
     false, NaN or inf is in the sample (the first epoch refuses it, with
     the error predict would give) or no column is above `limit`, there
     is no pass over X."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        # in float64: float32 squares of finite values overflow
-        mean_square = np.einsum("ij,ij->j", sample, sample,
-                                dtype=np.float64) / sample.shape[0]
+    mean_square = _mean_squares(sample)
     scale = math.sqrt(mean_square.max())
     wide = np.flatnonzero(mean_square > limit * limit)
     if not measure or not wide.size or not np.isfinite(sample).all():

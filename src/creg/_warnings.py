@@ -139,6 +139,16 @@ def rounded(x):
     return f"{x:.2g}" if x < 10 or x >= 1e6 else f"{x:.0f}"
 
 
+def unscaled_inputs(scale):
+    """Inputs whose widest column has root-mean-square `scale`, as a cause
+    of a fit gone wrong, where they are far from unit scale; else None."""
+    if not scale > INPUT_SCALE_LIMIT:
+        return None
+    return (f"inputs far from unit scale (a column of X has a "
+            f"root-mean-square of {rounded(scale)}; scale it with "
+            "StandardScaler)")
+
+
 def epoch_name(epoch, before):
     """'epoch 3', or where the network had trained `before` epochs before
     this fit (the number its verbose table and epochs_trained give),
@@ -221,10 +231,7 @@ class TrainingWatch:
         restarted = len(history.lr) > 1 and \
             history.lr[-2] < lr <= max(history.lr[:-1])
         smaller = f"lr={lr / 10:g}, a tenth of {lr:g}"
-        unscaled = (f"inputs far from unit scale (a column of X has a "
-                    f"root-mean-square of {rounded(self.scale)}; scale it "
-                    "with StandardScaler)"
-                    if self.scale > INPUT_SCALE_LIMIT else None)
+        unscaled = unscaled_inputs(self.scale)
         exploded = self._exploded(cost, before, epoch, self.initial_cost,
                                   climbing=not restarted)
         if exploded is None and history.eval_cost:

@@ -1422,7 +1422,8 @@ class Network:
         raise DivergenceError(
             f"training diverged in epoch {epoch} of this fit{overall} "
             f"({why}); the network keeps the weights of the last finite "
-            f"epoch. Lower lr{_input_hint(scale)}{self._target_hint(Y)}.",
+            f"epoch. Lower lr{_or_mind(_warnings.unscaled_inputs(scale))}"
+            f"{self._target_hint(Y)}.",
             history=history)
 
     def _target_hint(self, Y):
@@ -1430,10 +1431,7 @@ class Network:
         quadratic cost's gradient grows with them), how to scale them."""
         if self.output != "linear":
             return ""
-        with np.errstate(over="ignore"):
-            rms = float(np.sqrt(np.einsum("ij,ij->j", Y, Y,
-                                          dtype=np.float64).max()
-                                / Y.shape[0]))
+        rms = check.largest_rms(Y)
         if not rms > _warnings.INPUT_SCALE_LIMIT:
             return ""
         return (f", or standardize the targets: a column of y has a "
@@ -1827,13 +1825,9 @@ def _scaled(term, r, power):
     return value
 
 
-def _input_hint(scale):
-    """For inputs far from unit scale (`scale`: the largest root-mean-square
-    of a column of X), how to scale them."""
-    if not scale > _warnings.INPUT_SCALE_LIMIT:
-        return ""
-    return (f", or scale the inputs: a column of X has a root-mean-square "
-            f"of {_warnings.rounded(scale)} (StandardScaler)")
+def _or_mind(cause):
+    """', or mind the <cause>' where there is one."""
+    return f", or mind the {cause}" if cause else ""
 
 
 def _watch_rows(n):
