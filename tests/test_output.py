@@ -1,6 +1,7 @@
 """What a user reads: the verbose table of fit, repr(history), history.plot()
 and the layer summary of print(net)."""
 import io
+import pickle
 import sys
 import warnings
 
@@ -72,6 +73,26 @@ def test_verbose_header_is_printed_once_per_fit(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == [
         "train", "epoch", "1", "2", "train", "epoch", "3", "4"]
+
+
+def test_one_epoch_fits_in_a_row_print_one_table(capsys):
+    # partial_fit printed two header lines above every row
+    estimators = pytest.importorskip("creg.sklearn")
+    X, y = _classification()
+    clf = estimators.CregClassifier(hidden_layer_sizes=(5,), verbose=1)
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    net = clf.network_
+    net.fit(X, y, epochs=1, verbose=1, validation_data=(X, y))  # new columns
+    net.fit(X, y, epochs=1, verbose=1, validation_data=(X, y))
+    net.fit(X, y, epochs=1)  # a quiet epoch between: the table is stale
+    net.fit(X, y, epochs=1, verbose=1, validation_data=(X, y))
+    pickle.loads(pickle.dumps(net)).fit(X, y, epochs=1, verbose=1,
+                                        validation_data=(X, y))
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "train", "epoch", "1", "2", "3", "train", "epoch", "4", "5",
+        "train", "epoch", "7", "train", "epoch", "8"]
 
 
 @pytest.mark.parametrize("verbose, prints", [(0, False), (1, True),

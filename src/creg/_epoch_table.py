@@ -122,7 +122,7 @@ class EpochTable:
             else replace(c, width=max(c.width, len(str(last_epoch))))
             if c.key == "epoch" else c
             for c in _COLUMNS if c.key not in left_out]
-        self._header_printed = False
+        self.header_printed = False
 
     def header(self):
         """The two header lines, joined by a newline."""
@@ -146,8 +146,8 @@ class EpochTable:
         """Print the last epoch of `history`, after the header the first
         time."""
         out = sys.stdout if file is None else file
-        if not self._header_printed:
+        if not self.header_printed:
             print(self.header(), file=out)
-            self._header_printed = True
+            self.header_printed = True
         print(self.row_of(epoch, history), file=out)
         flush(out)

@@ -234,6 +234,7 @@ class Network:
         check.output_width(self.output, self.sizes[-1])
         self.epochs_trained = 0
         self._new_fit_lock()
+        self._table_shown = None
         self._params = check.empty(
             f"the parameters of a network with sizes {list(self.sizes)}",
             _core.param_count(self._spec), dtype,
@@ -550,8 +551,9 @@ class Network:
             state = self.__dict__.copy()
             # pickle reads the buffer after this returns, when a fit may run
             state["_params"] = self._params.copy()
-        for key in ("_fit_lock", "_fit_thread", "_weights", "_biases"):
-            del state[key]
+        for key in ("_fit_lock", "_fit_thread", "_weights", "_biases",
+                    "_table_shown"):
+            state.pop(key, None)
         state["params"] = state.pop("_params")  # the key of older pickles
         return state
 
@@ -564,6 +566,7 @@ class Network:
         if "sizes" in state:  # likewise
             state["_sizes"] = state.pop("sizes")
         self.__dict__.update(state)
+        self._table_shown = None
         # an unpickled array starts anywhere: back into an aligned buffer
         self._params = check.empty("the parameters", params.size,
                                    params.dtype)
@@ -1308,6 +1311,11 @@ class Network:
                            validation=validation is not None,
                            zero=rule["l1"] > 0, clamped=rule["max_norm"] > 0,
                            last_epoch=self.epochs_trained + plan["epochs"])
+        # a loop of one-epoch fits (partial_fit) makes one table, where
+        # a header a row would be noise; longer fits each print their own
+        one_epoch = plan["epochs"] == 1
+        table.header_printed = one_epoch and self._table_shown == (
+            self.epochs_trained, table.header())
         spec, chunk = self._spec, 1
         stopper = plan["early_stopping"]
         # the user's code between epochs, which may set what fit checked
@@ -1360,6 +1368,8 @@ class Network:
             self.epochs_trained += 1
             if plan["verbose"]:
                 table.print_epoch(self.epochs_trained, history)
+                self._table_shown = (one_epoch and (self.epochs_trained,
+                                                    table.header()))
             plan["watch"].epoch_ended(history)
             if tracker.should_stop(self, history):
                 break
