@@ -1,6 +1,6 @@
 """Probabilities and labels that mean what they say: a multi-unit sigmoid
-output gives independent per-unit probabilities, and targets with several
-1s in a row are multi-label, scored per label (not by argmax) in
+output gives independent per-unit probabilities, and targets with a row
+of no 1s or several are multi-label, scored per label (not by argmax) in
 net.accuracy, the history and the verbose table -- all against numpy."""
 import numpy as np
 import pytest
@@ -75,6 +75,22 @@ def test_one_label_per_row_keeps_the_argmax_accuracy():
                         dtype="float64", hidden="sigmoid", init="normalized")
     np.testing.assert_allclose(soft.predict_proba(X).sum(axis=1), 1.0)
     assert not np.allclose(P.sum(axis=1), 1.0)
+
+
+def test_rows_with_no_label_make_the_targets_multi_label():
+    # sparse tags: rows with no tag or one, none with two, were scored
+    # by argmax, an empty row as class 0
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(80, 4))
+    Y = np.zeros((80, 5))
+    Y[np.arange(0, 80, 2), rng.integers(0, 5, 40)] = 1  # every other row
+    net = creg.Network([4, 6, 5], dtype="float64", seed=3, **creg.NIELSEN)
+    P = net.predict_proba(X)
+    assert per_label_accuracy(P, Y) != pytest.approx(argmax_accuracy(P, Y))
+    assert net.accuracy(X, Y) == pytest.approx(per_label_accuracy(P, Y))
+    hist = net.fit(X, Y, epochs=1, train_metrics="exact")
+    assert hist.train_accuracy[-1] == pytest.approx(
+        per_label_accuracy(net.predict_proba(X), Y))
 
 
 def _multi_label_fit(capsys, validation_targets=None):
@@ -168,6 +184,6 @@ def test_multi_label_test_counts_entries_above_one_half_per_row(
     rng = np.random.default_rng(seed)
     Y = rng.random((n, k)).astype(np.float32) * 0.5  # all <= 0.5
     Y[row % n, rng.permutation(k)[:above]] = 0.75
-    expected = k >= 2 and bool((np.count_nonzero(Y > 0.5, axis=1) > 1).any())
+    expected = k >= 2 and bool((np.count_nonzero(Y > 0.5, axis=1) != 1).any())
     assert _accuracy.is_multi_label(Y, "sigmoid") == expected
     assert not _accuracy.is_multi_label(Y, "softmax")

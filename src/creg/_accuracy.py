@@ -3,8 +3,8 @@
 One label per row (integer labels, one-hot rows, or a single sigmoid
 unit): the fraction of rows whose predicted class -- the argmax, or
 output > 0.5 for one unit -- is the target's.  Several labels per row (a
-sigmoid output whose targets have more than one entry above 0.5 in some
-row): each unit is an independent yes/no, and accuracy is the fraction of
+sigmoid output whose targets have a row with no entry or several entries
+above 0.5): each unit is an independent yes/no, and accuracy is the fraction of
 all (row, unit) entries where (output > 0.5) == (target > 0.5), as
 scikit-learn's ``hamming_loss`` counts them (accuracy = 1 - hamming loss).
 """
@@ -19,8 +19,10 @@ def class_labels(outputs):
 
 
 def is_multi_label(Y, output, given=None):
-    """Whether target matrix Y of an `output` layer holds several labels
-    in some row (only a sigmoid output can: softmax rows sum to 1).
+    """Whether target matrix Y of an `output` layer is multi-label: some
+    row holds no label or several (only a sigmoid output can: softmax
+    rows sum to 1).  A row without labels names no class: its argmax,
+    class 0, would be scored as a tag.
     `given`, the targets as passed: class labels (a 1-D array) were
     one-hot encoded, so their rows need no count."""
     if output != "sigmoid" or Y.shape[1] < 2:
@@ -33,7 +35,7 @@ def is_multi_label(Y, output, given=None):
     count = above[:, 0].astype(np.uint8 if Y.shape[1] < 256 else np.int64)
     for j in range(1, Y.shape[1]):
         count += above[:, j]
-    return bool((count > 1).any())
+    return bool((count != 1).any())
 
 
 def from_count(correct, Y, per_label):

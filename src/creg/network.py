@@ -811,9 +811,9 @@ class Network:
         y : array-like
             Labels of shape (n,), or a target matrix (n, sizes[-1]).  The
             class of a row is its argmax (output > 0.5 for one sigmoid
-            unit).  Targets of a sigmoid output with more than one entry
-            above 0.5 in some row are multi-label: every unit is a label
-            of its own, and accuracy is the mean over all n * sizes[-1]
+            unit).  Targets of a sigmoid output with a row that has no
+            entry or several entries above 0.5 are multi-label: every unit
+            is a label of its own, and accuracy is the mean over all n * sizes[-1]
             entries of ``(output > 0.5) == (y > 0.5)``.
 
         Returns
