@@ -195,6 +195,12 @@ def test_early_stopping_says_why_it_ended():
                         patience=1)
     assert [r.ended for r in result] == ["epochs", "early_stopping"]
     assert result[1].history.epochs < 40
+    # each run's params replay as its fit (fit refuses an unread patience)
+    assert [r.params.get("patience") for r in result] == [None, 1]
+    for run in result:
+        again = creg.Network(SIZES, seed=run.seed).fit(
+            X, y, validation_data=(X_val, y_val), **run.params)
+        assert again.epochs == run.history.epochs
 
 
 @pytest.mark.filterwarnings("ignore::creg.EarlyStoppingWarning")

@@ -173,9 +173,11 @@ class Plan:
         self.fit_settings = {k: v for k, v in self.params.items()
                              if k in FIT_SETTINGS}
         # a fixed patience for the runs that stop early or halve, which
-        # fit refuses where nothing reads it
+        # fit refuses where nothing reads it: the run's params replay
         if not reads_patience(self.fit_settings):
             self.fit_settings.pop("patience", None)
+            self.params = {k: v for k, v in self.params.items()
+                           if k != "patience"}
         # an EarlyStopping keeps its fit's scores: one per run, sharing
         # the user's score callable
         if isinstance(self.fit_settings.get("early_stopping"),

@@ -46,7 +46,8 @@ class SweepRun:
     point : int
         Index of the grid point (``SweepResult.points[point]``).
     params : dict
-        The settings of the run: the grid point's and the fixed ones.
+        The settings of the run: the grid point's and the fixed ones (a
+        fixed ``patience`` only where the run stops early or halves).
     seed : int
         The network's seed.
     fold : int or None
