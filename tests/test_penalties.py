@@ -217,3 +217,45 @@ def test_one_step_matches_the_framework_penalty(kind, conv):
                                    atol=1e-10)
         np.testing.assert_allclose(net.biases[l], expected_b[l], rtol=1e-12,
                                    atol=1e-14)
+
+
+# ------------------------------------------- PyTorch's SGD, as documented
+
+
+def _torch_sgd_fit(torch, net, X, y, wd, lr, batch, epochs, decay_biases):
+    """net's weights after PyTorch's SGD with weight_decay=wd, the biases
+    in a group of their own (docs/regularizers.rst) or decayed too."""
+    model = net.to_torch()
+    named = list(model.named_parameters())
+    weights = [p for name, p in named if name.endswith("weight")]
+    biases = [p for name, p in named if not name.endswith("weight")]
+    opt = torch.optim.SGD(
+        [{"params": weights, "weight_decay": wd},
+         {"params": biases, "weight_decay": wd if decay_biases else 0.0}],
+        lr=lr)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    for _ in range(epochs):
+        for i in range(0, len(X), batch):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(
+                model[:-1](Xt[i:i + batch]), yt[i:i + batch])
+            loss.backward()
+            opt.step()
+    return creg.Network.from_torch(model).params
+
+
+def test_pytorch_weight_decay_converts_with_undecayed_biases():
+    torch = pytest.importorskip("torch")
+    X, y = creg.datasets.load_digits(dtype="float64")
+    X, y = X[:300], y[:300]
+    wd, lr, batch = 1e-2, 0.1, 30
+    net = creg.Network([64, 20, 10], output="softmax", dtype="float64",
+                       seed=0)
+    start = net.params.copy()
+    grouped = _torch_sgd_fit(torch, net, X, y, wd, lr, batch, 3, False)
+    decayed = _torch_sgd_fit(torch, net, X, y, wd, lr, batch, 3, True)
+    assert net.params.tobytes() == start.tobytes()
+    net.fit(X, y, epochs=3, batch_size=batch, lr=lr, shuffle=False,
+            l2=convert_penalty(wd, "pytorch", "creg_n", n=len(X)))
+    np.testing.assert_allclose(net.params, grouped, rtol=0, atol=1e-13)
+    assert np.abs(net.params - decayed).max() > 1e-6

@@ -1133,7 +1133,9 @@ _CONCEPTS = {
 }
 
 _DECAY_NOTE = (", on another scale: l2=creg.convert_penalty(weight_decay, "
-               "'pytorch', 'creg_n', n=len(X)) gives the same step")
+               "'pytorch', 'creg_n', n=len(X)) gives the same step as "
+               "PyTorch's SGD with weight_decay=0 for the biases, which "
+               "creg never decays")
 _ALPHA_NOTE = (", on another scale: l2=creg.convert_penalty(alpha, 'sklearn', "
                "'creg_n', n=len(X), batch_size=200) gives the step of "
                "MLPClassifier's alpha at its batch size of 200")
