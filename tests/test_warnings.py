@@ -288,6 +288,57 @@ def test_training_watch_rules(costs, accuracies, chance, warned):
     assert watched(watch, costs, accuracies) == warned
 
 
+class _ReadLastOnly(list):
+    """A history list that refuses to be scanned: only its length and its
+    last items may be read."""
+
+    def __iter__(self):
+        raise AssertionError("the watch scanned the history")
+
+    def __getitem__(self, index):
+        if isinstance(index, slice) or not -2 <= index < 0:
+            raise AssertionError(f"the watch read history[{index!r}]")
+        return list.__getitem__(self, index)
+
+
+@pytest.mark.parametrize("costs, lrs, accuracy, warned, says", [
+    # creeping down at chance: "barely learning"
+    ([2.3 * (1 - 0.001 * e) for e in range(300)], [0.1] * 300, 0.1, 2,
+     "barely learning"),
+    # warm restarts every 50 epochs, then a climb from the lowest cost
+    ([1.0 - 0.002 * e for e in range(299)] + [5.0],
+     [0.1 * (50 - e % 50) for e in range(300)], 0.9, 300,
+     "from 0.404 in epoch 299"),
+    ([1.0 - 0.002 * e for e in range(300)], [0.1 * (50 - e % 50)
+                                              for e in range(300)], 0.9,
+     300, None),
+])
+def test_the_watch_reads_each_epoch_once(costs, lrs, accuracy, warned, says):
+    # it rescanned the history after every epoch: a fit of 16,000 short
+    # epochs took 8 times its training
+    watch = TrainingWatch(initial_cost=2.3, chance=0.1, scale=0.5)
+    history = History(train_cost=_ReadLastOnly(), lr=_ReadLastOnly(),
+                      train_accuracy=_ReadLastOnly())
+    for epoch, (cost, lr) in enumerate(zip(costs, lrs), 1):
+        history.train_cost.append(cost)
+        history.lr.append(lr)
+        history.train_accuracy.append(accuracy)
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            watch.epoch_ended(history)
+        if got:
+            break
+    assert epoch == warned
+    if says:
+        assert len(got) == 1 and says in str(got[0].message)
+    else:
+        assert not got
+    # the same verdict from histories handed whole, epoch by epoch
+    again = TrainingWatch(initial_cost=2.3, chance=0.1, scale=0.5)
+    assert watched(again, costs[:epoch], [accuracy] * epoch) == (
+        [epoch] if says else [])
+
+
 def test_a_running_cost_above_the_start_that_falls_is_creeping():
     # the first epoch's running cost averages its batches: above the cost
     # measured before the fit while it falls every epoch, it was advice to

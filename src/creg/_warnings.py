@@ -218,24 +218,37 @@ class TrainingWatch:
         self.exact_chance, self.l2, self.l1 = exact_chance, l2, l1
         self.initial_eval_cost = initial_eval_cost
         self.warned = False
+        self._seen = _Seen()
 
     def epoch_ended(self, history):
         """Check the epoch just recorded in `history`."""
         costs = history.train_cost
         if self.warned or not costs:
             return
-        cost, before, epoch = costs[-1], costs[:-1], len(costs)
+        seen = self._seen
+        if seen.epochs != len(costs) - 1:  # handed a history, not an epoch
+            seen = self._seen = _Seen()
+            for past in zip(costs[:-1], history.lr[:-1]):
+                seen.add(*past)
+        try:
+            self._check(history, seen)
+        finally:
+            seen.add(costs[-1], history.lr[-1])
+
+    def _check(self, history, before):
+        """Warn, where the last epoch of `history` shows a fit going
+        nowhere; `before`: what the epochs before it showed."""
+        cost, epoch = history.train_cost[-1], len(history.train_cost)
         lr = history.lr[-1]
         # a schedule that raised the lr back to one it ran at (a warm
         # restart) raises the cost for a while
-        restarted = len(history.lr) > 1 and \
-            history.lr[-2] < lr <= max(history.lr[:-1])
+        restarted = before.lr < lr <= before.largest_lr
         smaller = f"lr={lr / 10:g}, a tenth of {lr:g}"
         unscaled = unscaled_inputs(self.scale)
         exploded = self._exploded(cost, before, epoch, self.initial_cost,
                                   climbing=not restarted)
         if exploded is None and history.eval_cost:
-            exploded = self._exploded(history.eval_cost[-1], [], epoch,
+            exploded = self._exploded(history.eval_cost[-1], _Seen(), epoch,
                                       self.initial_eval_cost, "validation")
         if exploded is not None:
             message = f"{exploded}. Lower lr (e.g. {smaller})" + (
@@ -266,12 +279,12 @@ class TrainingWatch:
                     f"{epoch_name(epoch, self.before)}, over {_EXPLODED:g} "
                     f"times the {which} cost's {start:.4g} before this "
                     "fit: training is diverging")
-        best = min(before, default=math.inf)
+        best = before.best
         if climbing and cost > _CLIMBED * best and \
                 cost - best > _CLIMB_FLOOR * max(start, self.constant_cost):
             return (f"the training cost climbed to {cost:.4g} in "
                     f"{epoch_name(epoch, self.before)}, from {best:.4g} in "
-                    f"epoch {before.index(best) + 1}: training is diverging")
+                    f"epoch {before.best_epoch}: training is diverging")
         return None
 
     def _penalty(self):
@@ -307,9 +320,9 @@ class TrainingWatch:
         # Not before a fit's second epoch: the first one's running metrics
         # average batches that met weights from the start onwards (with
         # one batch an epoch, only the starting weights)
-        if not before:
+        if not before.epochs:
             return None
-        best = min([self.initial_cost, *before])
+        best = min(self.initial_cost, before.best)
         # still falling, or below what predicting the class shares (or the
         # targets' mean) costs: a converged network, on data where the
         # majority class is as good as it gets
@@ -334,15 +347,39 @@ class TrainingWatch:
         # and down.  The first epoch's running cost averages its batches:
         # it may sit above the cost measured before the fit while it
         # falls, by less than _FELL (a step too large jumps further)
-        path = [*before, cost]
-        creeping = self.initial_cost * (1 - _FIRST_FALL) < before[0] < \
-            self.initial_cost * (1 + _FELL) and all(
-                b < a for a, b in zip(path, path[1:]))
+        creeping = self.initial_cost * (1 - _FIRST_FALL) < before.first < \
+            self.initial_cost * (1 + _FELL) and before.falling and \
+            cost < before.last
         source = ("before this fit" if best == self.initial_cost else
-                  f"after epoch {before.index(best) + 1}")
+                  f"after epoch {before.best_epoch}")
         where = (f"less than {_FELL:.0%} below" if cost < best
                  else "not below") + f" the {best:.4g} {source}: " + (
                      "the network is barely learning" if creeping
                      else "the network is not learning")
         return (f"{epoch_name(epoch, self.before)} ended {level} "
                 f"{cost:.4g}, {where}", creeping)
+
+
+class _Seen:
+    """What a fit's epochs so far showed, kept as they end: a watch that
+    rescanned the history each epoch made a long fit quadratic (16,000
+    epochs of 50 rows took 8 times their training)."""
+
+    def __init__(self):
+        self.epochs = 0
+        self.first = self.last = math.nan
+        self.best, self.best_epoch = math.inf, 0  # the first lowest cost
+        self.falling = True  # every cost below the one before
+        self.lr = self.largest_lr = -math.inf
+
+    def add(self, cost, lr):
+        """Take in one more epoch's training cost and lr."""
+        self.epochs += 1
+        if self.epochs == 1:
+            self.first = cost
+        else:
+            self.falling = self.falling and cost < self.last
+        if cost < self.best:
+            self.best, self.best_epoch = cost, self.epochs
+        self.last = cost
+        self.lr, self.largest_lr = lr, max(self.largest_lr, lr)
