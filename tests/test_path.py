@@ -52,6 +52,35 @@ def test_each_point_is_warm_started_from_the_previous(digits):
     assert not np.array_equal(cold.params, path[1].params)
 
 
+def test_path_converts_the_data_once(digits, monkeypatch):
+    # each strength's fit copied a float64 X into the float32 network's
+    # dtype, and an iterator of validation data ran dry after the first
+    (X, y), (X_val, y_val) = digits
+    kwargs = dict(l2=[10.0, 1.0, 0.1], epochs=2, seed=4)
+    expected = regularization_path(X, y, [64, 20, 10],
+                                   validation_data=(X_val, y_val), **kwargs)
+    given = []
+    fit = creg.Network.fit
+
+    def fit_seeing(net, X, y, **settings):
+        X_val = settings["validation_data"][0]
+        given.append([a.dtype == net.dtype and a.flags.c_contiguous
+                      for a in (X, X_val)])
+        return fit(net, X, y, **settings)
+
+    monkeypatch.setattr(creg.Network, "fit", fit_seeing)
+    path = regularization_path(
+        np.asfortranarray(X, np.float64), y, [64, 20, 10],
+        validation_data=iter((X_val.astype(np.float64), y_val)), **kwargs)
+    assert given == [[True, True]] * 3
+    for point, same in zip(path, expected):
+        assert point.params.tobytes() == same.params.tobytes()
+        assert point.eval_accuracy == same.eval_accuracy
+        # one copy of the weights a point: its layers are views
+        assert all(np.shares_memory(w, point.params) for w in point.weights)
+        assert np.array_equal(point.biases[-1], same.biases[-1])
+
+
 def test_path_refuses_both_or_neither_strength_lists(digits):
     (X, y), _ = digits
     with pytest.raises(ValueError, match="exactly one"):

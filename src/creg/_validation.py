@@ -702,6 +702,17 @@ def nonempty_2d(name, X):
     return array
 
 
+def validation_pair(validation_data):
+    """(X_val, y_val) from fit's validation_data (a pair, or any two-item
+    iterable, read once)."""
+    try:
+        X_val, y_val = validation_data
+    except (TypeError, ValueError):
+        raise TypeError("validation_data must be a pair (X_val, y_val)"
+                        ) from None
+    return X_val, y_val
+
+
 def features(X, dtype, n_features, name="X", *, avoid=None, finite=True,
              hint=""):
     """X as a C-contiguous, aligned (n, n_features) array of `dtype`;

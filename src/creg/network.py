@@ -45,6 +45,19 @@ _WATCH_ROWS = 512        # rows sampled for the checks before training
 _CHUNK_SECONDS = 0.05    # one C call's target length: Ctrl-C latency
 
 
+def layer_views(sizes, params):
+    """([weights (n_out, n_in)], [biases (n_out,)]) of each layer, views
+    into flat `params` laid out as Network.params."""
+    weights, biases, offset = [], [], 0
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        weights.append(params[offset:offset + n_out * n_in].reshape(n_out,
+                                                                    n_in))
+        offset += n_out * n_in
+        biases.append(params[offset:offset + n_out])
+        offset += n_out
+    return weights, biases
+
+
 class _ParameterList(list):
     """A list of views into the flat buffer, one per layer; item and slice
     assignment copy into the buffer, so ``net.weights[0] = W`` changes the
@@ -277,13 +290,7 @@ class Network:
         return NetSpec(self.sizes, hidden, output, cost)
 
     def _make_views(self):
-        weights, biases, offset = [], [], 0
-        for n_in, n_out in zip(self.sizes, self.sizes[1:]):
-            w = self.params[offset:offset + n_out * n_in]
-            weights.append(w.reshape(n_out, n_in))
-            offset += n_out * n_in
-            biases.append(self.params[offset:offset + n_out])
-            offset += n_out
+        weights, biases = layer_views(self.sizes, self.params)
         self._weights = _ParameterList(weights)
         self._biases = _ParameterList(biases)
 
@@ -954,10 +961,7 @@ class Network:
         grads = check.empty("the gradient", self.params.size, self.dtype)
         _core.gradient(grads, self._workspace(Xa.shape[0]), self.params, Xa,
                        Ya, self._spec, check.n_threads(None))
-        view = Network.__new__(Network)
-        view._sizes, view._params = self.sizes, grads
-        view._make_views()
-        return list(view._weights), list(view._biases)
+        return layer_views(self.sizes, grads)
 
     # ---------------------------------------------------------- training
     @check.keywords("fit")
@@ -1253,11 +1257,7 @@ class Network:
     def _validation_set(self, validation_data):
         """(X_val, Y_val, whether a row of Y_val holds several labels),
         converted and checked."""
-        try:
-            X_val, y_val = validation_data
-        except (TypeError, ValueError):
-            raise TypeError("validation_data must be a pair (X_val, y_val)"
-                            ) from None
+        X_val, y_val = check.validation_pair(validation_data)
         X_val = self._features(X_val, "X_val", avoid=self.params)
         Y_val = check.targets(y_val, X_val.shape[0], self.sizes[-1],
                               self.output, self.dtype, "y_val",

@@ -19,7 +19,7 @@ from creg import _validation as check
 from creg._path_folds import walk_all
 from creg._sweep_arguments import splits
 from creg.early_stopping import EarlyStopping
-from creg.network import Network
+from creg.network import Network, layer_views
 
 _NETWORK_ARGS = ("hidden", "output", "cost", "init", "dtype", "seed")
 
@@ -48,7 +48,8 @@ class PathPoint:
     params : ndarray
         A copy of ``Network.params`` after the fit.
     weights, biases : list of ndarray
-        Copies of the per-layer weights (n_out, n_in) and biases (n_out,).
+        The per-layer weights (n_out, n_in) and biases (n_out,): views
+        into ``params``, as a network's are.
     cv_cost, cv_accuracy : float
         With ``cv``: the mean over the folds of the cost and accuracy on
         each fold's held-out rows, of the path walked on the fold's other
@@ -332,6 +333,14 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
                         for i, v in enumerate(values)), reverse=True)
     network_args = {k: kwargs.pop(k) for k in _NETWORK_ARGS if k in kwargs}
     net = Network(sizes, **network_args)  # refuses bad settings first
+    # converted once, not by each strength's fit (a float64 X was copied
+    # into a float32 network's dtype at every strength); an iterator of
+    # validation data is read once
+    X = check.features(X, net.dtype, net.sizes[0])
+    if validation_data is not None:
+        X_val, y_val = check.validation_pair(validation_data)
+        validation_data = (check.features(X_val, net.dtype, net.sizes[0],
+                                          "X_val"), y_val)
     # a point reports the weights it reached, on the training set as on the
     # validation set, not the running means of its last epoch
     kwargs.setdefault("train_metrics", "exact")
@@ -352,9 +361,6 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
     if cv is None:
         points = walk(X, y, validation_data, n_threads, net)
     else:
-        # the folds' test rows are X's, which their fits would call X_val;
-        # finite in the network's dtype (1e39 is inf in float32)
-        X = check.features(X, net.dtype, net.sizes[0])
         folds = splits(cv, X, np.asarray(y))
         points, *fold_points = walk_all(walk, X, y, validation_data, folds,
                                         n_threads)
@@ -376,6 +382,8 @@ def regularization_path(X, y, sizes, *, l1=None, l2=None,
 def _point(net, strength, hist):
     """The PathPoint of a fit at `strength` that ended at net's weights
     (those of the epoch early stopping put back, if it did)."""
+    params = net.params.copy()
+    weights, biases = layer_views(net.sizes, params)
     return PathPoint(
         strength=strength,
         train_cost=hist._kept("train_cost"),
@@ -384,6 +392,4 @@ def _point(net, strength, hist):
         eval_accuracy=hist._kept("eval_accuracy"),
         zero_fraction=hist._kept("zero_fraction"),
         inputs_used=int((net.weights[0] != 0).any(axis=0).sum()),
-        params=net.params.copy(),
-        weights=[w.copy() for w in net.weights],
-        biases=[b.copy() for b in net.biases])
+        params=params, weights=weights, biases=biases)
