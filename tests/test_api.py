@@ -469,6 +469,25 @@ def test_lr_schedules():
     assert all(b in (a, a / 2) for a, b in zip(hist.lr, hist.lr[1:]))
 
 
+@pytest.mark.parametrize("keras_style", [lambda epoch, lr: lr * 0.9,
+                                         lambda epoch, lr: float(lr),
+                                         lambda epoch, lr: min(lr, 0.1)])
+def test_a_keras_style_schedule_is_told_what_creg_passes(keras_style):
+    # Keras's LearningRateScheduler passes (epoch, lr); creg the History
+    X, y = problem(n=60)
+    with pytest.raises(TypeError, match="History") as raised:
+        softmax_net().fit(X, y, epochs=2, lr_schedule=keras_style)
+    [note] = raised.value.__notes__
+    assert "lr_schedule(epoch, history)" in note and "history.lr[-1]" in note
+
+    def broken(epoch, history):
+        return None + 1  # the user's own TypeError gets no note
+
+    with pytest.raises(TypeError) as raised:
+        softmax_net().fit(X, y, epochs=2, lr_schedule=broken)
+    assert not getattr(raised.value, "__notes__", [])
+
+
 def test_early_stopping_beside_halving_restores_when_the_schedule_ends():
     # both wait the same patience: early stopping ended the fit at the
     # first plateau, and the lr was never halved

@@ -43,6 +43,12 @@ NIELSEN = MappingProxyType({"hidden": "sigmoid", "output": "sigmoid",
 _EVAL_CHUNK_ROWS = 1024  # rows per forward pass when evaluating
 _WATCH_ROWS = 512        # rows sampled for the checks before training
 _CHUNK_SECONDS = 0.05    # one C call's target length: Ctrl-C latency
+_KERAS_SCHEDULE = (
+    "creg calls lr_schedule(epoch, history): epoch counts from 0 and "
+    "history is this fit's History so far, not the lr Keras's "
+    "LearningRateScheduler passes; the last epoch's lr is history.lr[-1] "
+    "(history.lr is empty at epoch 0), e.g. lambda epoch, history: "
+    "0.1 * 0.9 ** epoch")
 
 
 def layer_views(sizes, params):
@@ -1745,8 +1751,14 @@ class _Tracker:
 
     def lr_for(self, epoch, history):
         if callable(self.schedule):
-            self.lr = check.scheduled_lr(self.schedule(epoch, history),
-                                         epoch, self.dtype)
+            try:
+                lr = self.schedule(epoch, history)
+            except TypeError as exc:
+                # Keras's LearningRateScheduler passes (epoch, lr)
+                if "'History'" in str(exc):
+                    exc.add_note(_KERAS_SCHEDULE)
+                raise
+            self.lr = check.scheduled_lr(lr, epoch, self.dtype)
         return self.lr
 
     def should_stop(self, network, history):
