@@ -317,6 +317,42 @@ def test_coefs_and_intercepts_follow_mlp_layout(digits):
     assert not hasattr(CregClassifier(), "coefs_")
 
 
+def test_mlp_attribute_names_read_the_history_and_network(digits):
+    # code ported from MLPClassifier plots clf.loss_curve_
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    X, y = digits
+    clf = CregClassifier(hidden_layer_sizes=(20,), epochs=3,
+                         random_state=0).fit(X, y)
+    mlp = MLPClassifier(hidden_layer_sizes=(20,), max_iter=3,
+                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not converged in 3 iterations
+        mlp.fit(X, y)
+    names = ["loss_curve_", "loss_", "best_loss_", "n_layers_",
+             "n_outputs_", "out_activation_"]
+
+    def kind(value):
+        return next(t for t in (list, str, float, int)
+                    if isinstance(value, t))
+
+    assert [kind(getattr(clf, a)) for a in names] == [
+        kind(getattr(mlp, a)) for a in names]
+    assert clf.loss_curve_ == clf.history_.train_cost
+    assert clf.loss_ == clf.history_.train_cost[-1]
+    assert clf.best_loss_ == min(clf.history_.train_cost)
+    assert (clf.n_layers_, clf.n_outputs_, clf.out_activation_) == (
+        mlp.n_layers_, mlp.n_outputs_, mlp.out_activation_) == (3, 10,
+                                                                "softmax")
+    assert CregClassifier(epochs=2, early_stopping=True, random_state=0,
+                          ).fit(X, y).best_loss_ is None
+    reg = CregRegressor(hidden_layer_sizes=(4,), epochs=2).fit(
+        *_regression(n_outputs=3))
+    assert (reg.n_layers_, reg.n_outputs_, reg.out_activation_) == (
+        3, 3, MLPRegressor().set_params(max_iter=1).fit(
+            *_regression(n_outputs=3)).out_activation_)
+    assert not hasattr(CregClassifier(), "loss_curve_")
+
+
 def test_l1_prox_gives_exact_zeros_in_coefs(digits):
     X, y = digits
     clf = CregClassifier(l1=20.0, epochs=5, random_state=0).fit(X, y)

@@ -194,6 +194,12 @@ _ATTRIBUTES_DOC = """
         Per layer, the weights as (n_in, n_out) copies (like MLPClassifier).
     intercepts_ : list of ndarray
         Per layer, the biases, shape (n_out,), copies.
+    loss_curve_, loss_, best_loss_ : list of float, float, float or None
+        MLPClassifier's names: ``history_.train_cost``, its last value and
+        its lowest (None with early stopping).
+    n_layers_, out_activation_ : int, str
+        Layers (input and output included) and the output activation
+        ("softmax", "logistic" or "identity").
     validation_scores_ : list of float or None
         With early stopping, the held-out score after each epoch of the
         last fit (partial_fit keeps them and adds none).
@@ -203,6 +209,10 @@ _ATTRIBUTES_DOC = """
     feature_names_in_ : ndarray of str
         Only when X was a DataFrame with string column names.
 """
+
+
+_SKLEARN_ACTIVATION = {"softmax": "softmax", "sigmoid": "logistic",
+                       "linear": "identity"}
 
 
 class _CregEstimator(BaseEstimator):
@@ -520,6 +530,37 @@ class _CregEstimator(BaseEstimator):
         check_is_fitted(self, "network_")
         return [np.array(b) for b in self.network_.biases]
 
+    # MLPClassifier's names for what history_ and network_ hold
+    @property
+    def loss_curve_(self) -> list[float]:
+        """The training cost of each epoch (``history_.train_cost``)."""
+        check_is_fitted(self, "network_")
+        return list(self.history_.train_cost)
+
+    @property
+    def loss_(self) -> float:
+        """The last epoch's training cost."""
+        return self.loss_curve_[-1]
+
+    @property
+    def best_loss_(self) -> Optional[float]:
+        """The lowest training cost; None with early stopping, which
+        keeps the best validation score instead (as MLPClassifier)."""
+        curve = self.loss_curve_
+        return None if self.early_stopping else min(curve)
+
+    @property
+    def n_layers_(self) -> int:
+        """Layers, the input and output layers included."""
+        check_is_fitted(self, "network_")
+        return len(self.network_.sizes)
+
+    @property
+    def out_activation_(self) -> str:
+        """The output activation, in scikit-learn's words."""
+        check_is_fitted(self, "network_")
+        return _SKLEARN_ACTIVATION[self.network_.output]
+
 
 class CregClassifier(ClassifierMixin, _CregEstimator):
     __doc__ = """A fully-connected network classifier trained by creg.
@@ -532,7 +573,9 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
     Attributes
     ----------
     classes_ : ndarray
-        The class labels, sorted; output unit k is ``classes_[k]``.""" + \
+        The class labels, sorted; output unit k is ``classes_[k]``.
+    n_outputs_ : int
+        Output units: one per class (two for two classes).""" + \
         _ATTRIBUTES_DOC + """
     Examples
     --------
@@ -546,6 +589,12 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
 
     _output, _cost = "softmax", "log_likelihood"
     _y_check: dict[str, bool] = {}
+
+    @property
+    def n_outputs_(self) -> int:
+        """Output units: one per class."""
+        check_is_fitted(self, "network_")
+        return self.network_.sizes[-1]
 
     @check.keywords("estimator fit")
     def partial_fit(self, X: ArrayLike, y: ArrayLike,
