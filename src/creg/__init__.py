@@ -1,6 +1,9 @@
 """creg: fast CPU training of fully-connected networks with exact
 regularizers (L2, L1 by soft-threshold, elastic net, max-norm, dropout,
 input noise, data expansion)."""
+import os
+from typing import Union
+
 from creg import _core, _kernel_level, datasets
 from creg._config import show_config
 from creg._errors import DivergenceError, ModelFileError
@@ -23,7 +26,8 @@ __version__ = "0.1.0"
 _kernel_level_source = _kernel_level.choose()
 
 
-def load(path, *, max_bytes=_MAX_FILE_BYTES):
+def load(path: Union[str, "os.PathLike[str]"], *,
+         max_bytes: int = _MAX_FILE_BYTES) -> Network:
     """Read a network written by Network.save; checks everything it reads.
 
     Parameters

@@ -287,6 +287,11 @@ def show_config(*, as_dict: Literal[False] = False,
                 file: Optional[TextIO] = None) -> None: ...
 
 
+@overload
+def show_config(*, as_dict: bool,
+                file: Optional[TextIO] = None) -> Optional[Config]: ...
+
+
 def show_config(*, as_dict: bool = False,
                 file: Optional[TextIO] = None) -> Optional[Config]:
     """Print how creg was built and what it will run with.

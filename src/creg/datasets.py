@@ -14,8 +14,10 @@ import math
 import os
 import zlib
 from importlib import resources
+from typing import Any, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from creg import _validation as check
 
@@ -37,7 +39,11 @@ _MAX_GZIP_DATA_BYTES = 1 << 30
 _CHUNK = 1 << 20
 
 
-def load_digits(dtype="float64"):
+# (X, y): images as rows of the dtype asked for, labels as int64
+Labelled = tuple[npt.NDArray[Any], npt.NDArray[np.int64]]
+
+
+def load_digits(dtype: npt.DTypeLike = "float64") -> Labelled:
     """Load the bundled 8x8 handwritten digits (1,797 samples, 10 classes).
 
     Parameters
@@ -79,7 +85,7 @@ def load_digits(dtype="float64"):
     return X, y
 
 
-def load_mnist_sample(dtype="float32"):
+def load_mnist_sample(dtype: npt.DTypeLike = "float32") -> Labelled:
     """Load the bundled sample of real MNIST (5,000 28x28 images, 500 per class).
 
     The rows come with the classes interleaved (labels 0, 1, ..., 9, 0, 1,
@@ -140,7 +146,8 @@ def _read_bundled_csv(name, shape):
     return table
 
 
-def load_mnist(directory, dtype="float32"):
+def load_mnist(directory: Union[str, "os.PathLike[str]"],
+               dtype: npt.DTypeLike = "float32") -> Labelled:
     """Load MNIST from the four standard IDX files in ``directory``.
 
     The files are the ones distributed at http://yann.lecun.com/exdb/mnist/

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
+import numpy.typing as npt
 
 from creg import _progress, _validation as check
-from creg.datasets import load_mnist_sample
+from creg.datasets import Labelled, load_mnist_sample
 from creg.expand import expand
 from creg.network import NIELSEN, Network
 
@@ -110,7 +111,8 @@ class Run:
         return self.test_curve[-1]
 
 
-def split_mnist(dtype="float32"):
+def split_mnist(dtype: npt.DTypeLike = "float32",
+                ) -> tuple[Labelled, Labelled]:
     """The demo's fixed split: ((X_train, y_train), (X_test, y_test)), the
     first 1,000 bundled MNIST images (100 per digit) and the next 1,000."""
     X, y = load_mnist_sample(dtype=dtype)

@@ -44,8 +44,10 @@ multiply-adds over blocks of rows; there is no loop over images.
 """
 import math
 import numbers
+from typing import Any, Optional, Sequence, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from creg import _validation as check
 
@@ -56,7 +58,20 @@ __all__ = ["expand"]
 _ROWS_PER_BLOCK = 1024
 
 
-def expand(X, image_shape, shifts=1, angles=None, y=None):
+@overload
+def expand(X: npt.ArrayLike, image_shape: tuple[int, int], shifts: int = 1,
+           angles: Optional[Sequence[float]] = None, y: None = None,
+           ) -> npt.NDArray[Any]: ...
+
+
+@overload
+def expand(X: npt.ArrayLike, image_shape: tuple[int, int], shifts: int = 1,
+           angles: Optional[Sequence[float]] = None, *, y: npt.ArrayLike,
+           ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]: ...
+
+
+def expand(X: Any, image_shape: Any, shifts: Any = 1, angles: Any = None,
+           y: Any = None) -> Any:
     """Return the images plus shifted (and rotated) copies.
 
     Parameters

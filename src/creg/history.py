@@ -2,6 +2,7 @@
 import math
 import numbers
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 # The last value of each of these goes into the summary repr, in this order.
 _SUMMARY_LISTS = ("train_cost", "train_accuracy", "eval_cost",
@@ -50,23 +51,23 @@ class History:
     <History: 2 epochs, last train_cost=0.5, train_metrics='running'>
     """
 
-    train_cost: list = field(default_factory=list)
-    train_accuracy: list = field(default_factory=list)
-    eval_cost: list = field(default_factory=list)
-    eval_accuracy: list = field(default_factory=list)
-    lr: list = field(default_factory=list)
-    seconds: list = field(default_factory=list)
-    zero_fraction: list = field(default_factory=list)
-    clamped_fraction: list = field(default_factory=list)
-    layer_norms: list = field(default_factory=list)
-    layer_zero_fraction: list = field(default_factory=list)
+    train_cost: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    eval_cost: list[float] = field(default_factory=list)
+    eval_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    zero_fraction: list[float] = field(default_factory=list)
+    clamped_fraction: list[float] = field(default_factory=list)
+    layer_norms: list[list[float]] = field(default_factory=list)
+    layer_zero_fraction: list[list[float]] = field(default_factory=list)
     stopped_early: bool = False
     best_epoch: int = -1
     restored_epoch: int = -1
     train_metrics: str = "running"
 
     @property
-    def epochs(self):
+    def epochs(self) -> int:
         """Number of epochs recorded: the longest per-epoch list.
 
         Examples
@@ -114,7 +115,7 @@ class History:
             parts.append(f"train_metrics={kind!r}")
         return f"<History: {', '.join(parts)}>"
 
-    def plot(self):
+    def plot(self) -> Any:
         """Draw train and validation curves: cost, and accuracy where the
         output has one, against the epoch, with the best epoch marked.
 
@@ -139,7 +140,7 @@ class History:
         from creg._history_plot import plot_history
         return plot_history(self)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """The lists and flags as a plain dict (e.g. for json.dump).
 
         A metric that does not apply (accuracy of a linear output) is NaN,

@@ -15,7 +15,8 @@ import threading
 import time
 import weakref
 from types import MappingProxyType
-from typing import Any, Callable, Optional, Sequence, TypeVar, Union, cast
+from typing import (TYPE_CHECKING, Any, Callable, Final, Optional, Sequence,
+                    TypedDict, TypeVar, Union, cast)
 
 import numpy as np
 import numpy.typing as npt
@@ -31,14 +32,29 @@ from creg._summary import network_summary
 from creg.early_stopping import EarlyStopping
 from creg.history import History
 
+if TYPE_CHECKING:  # creg.compress imports this module
+    from creg.compress import Sparsity
+
 ArrayLike = npt.ArrayLike
 LrSchedule = Union[None, str, Callable[[int, History], float]]
 
 _TRAIN_METRICS = ("running", "exact")
 
+
+
+class NielsenSettings(TypedDict):
+    """The keys of creg.NIELSEN, typed: **creg.NIELSEN type-checks as
+    these four string arguments, not as a mapping into every one."""
+    hidden: str
+    output: str
+    cost: str
+    init: str
+
+
 # Nielsen's network2 settings: creg.Network(sizes, **creg.NIELSEN).
-NIELSEN = MappingProxyType({"hidden": "sigmoid", "output": "sigmoid",
-                            "cost": "cross_entropy", "init": "normalized"})
+NIELSEN: Final[NielsenSettings] = cast(NielsenSettings, MappingProxyType({
+    "hidden": "sigmoid", "output": "sigmoid", "cost": "cross_entropy",
+    "init": "normalized"}))
 
 _EVAL_CHUNK_ROWS = 1024  # rows per forward pass when evaluating
 _WATCH_ROWS = 512        # rows sampled for the checks before training
@@ -476,7 +492,7 @@ class Network:
         # predict would copy it again
         return array.take(self._input_columns, axis=1)
 
-    def sparsity(self) -> Any:
+    def sparsity(self) -> "Sparsity":
         """Where the weights are exactly zero, per layer.
 
         Returns

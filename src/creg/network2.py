@@ -41,13 +41,18 @@ read: the file takes the whole X, as network2 does.
 """
 import json
 import os
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from creg import _validation as check
 from creg._errors import ModelFileError
 from creg._persist import (_is_int, _quote, _read_file,
                            _reject_duplicate_keys, write_atomically)
+
+if TYPE_CHECKING:  # creg.network imports this module
+    from creg.network import Network
 
 __all__ = ["load_network2", "save_network2", "COST_NAMES"]
 
@@ -74,7 +79,9 @@ _PARSE_SLACK_BYTES = 1 << 20
 # ------------------------------------------------------------------- load
 
 
-def load_network2(path, *, dtype="float64", max_bytes=DEFAULT_MAX_FILE_BYTES):
+def load_network2(path: Union[str, "os.PathLike[str]"], *,
+                  dtype: npt.DTypeLike = "float64",
+                  max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> "Network":
     """Load a network saved by Nielsen's network2.py (``Network.save``).
 
     Parameters

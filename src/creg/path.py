@@ -12,8 +12,10 @@ strength at which each is used (its importance), draws the glmnet picture
 returns the best point's network, or one refit on its inputs alone.
 """
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from creg import _validation as check
 from creg._path_folds import walk_all
@@ -129,7 +131,7 @@ class RegularizationPath(list):
             importances[staying] = point.strength
         self.importances = importances
 
-    def network(self, point):
+    def network(self, point: PathPoint) -> Network:
         """A Network holding a point's parameters (settings as the path's).
 
         Parameters
@@ -157,7 +159,8 @@ class RegularizationPath(list):
         net.params[...] = point.params
         return net
 
-    def best(self, *, refit=False, **fit_args):
+    def best(self, *, refit: bool = False,
+             **fit_args: Any) -> tuple[float, Network]:
         """The strength with the best validation score, and its network.
 
         The score is the cross-validated accuracy when the path was walked
@@ -232,7 +235,7 @@ class RegularizationPath(list):
         net.fit(net.select(X), y, **args)
         return net
 
-    def plot(self):
+    def plot(self) -> Any:
         """The glmnet picture: validation score, % of weights exactly zero
         and inputs used against the strength, on a log axis (points at
         strength 0 are left out of it).
@@ -256,8 +259,10 @@ class RegularizationPath(list):
         return plot_path(self)
 
 
-def regularization_path(X, y, sizes, *, l1=None, l2=None,
-                        validation_data=None, cv=None, **kwargs):
+def regularization_path(X: npt.ArrayLike, y: npt.ArrayLike,
+                        sizes: Sequence[int], *, l1: Any = None,
+                        l2: Any = None, validation_data: Any = None,
+                        cv: Any = None, **kwargs: Any) -> RegularizationPath:
     """Fit one network along a list of l1 (or l2) strengths.
 
     Parameters

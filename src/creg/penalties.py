@@ -50,6 +50,7 @@ Caveats (each convention's own, not creg's):
 """
 import math
 import numbers
+from typing import Optional
 
 __all__ = ["convert_penalty", "CONVENTIONS"]
 
@@ -58,7 +59,9 @@ CONVENTIONS = ("creg_n", "creg_none", "pytorch", "cs231n", "keras",
 _KINDS = ("l2", "l1")
 
 
-def convert_penalty(value, frm, to, *, n=None, batch_size=None, kind="l2"):
+def convert_penalty(value: float, frm: str, to: str, *, n: Optional[int] = None,
+                    batch_size: Optional[int] = None,
+                    kind: str = "l2") -> float:
     """Convert a penalty strength from convention `frm` to convention `to`.
 
     Parameters

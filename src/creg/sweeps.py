@@ -74,7 +74,7 @@ class SweepRun:
 
     index: int
     point: int
-    params: dict
+    params: dict[str, Any]
     seed: int
     fold: Optional[int]
     network: Network = field(repr=False)
@@ -129,9 +129,9 @@ class SweepBest:
     2
     """
 
-    params: dict
+    params: dict[str, Any]
     score: float
-    runs: list = field(repr=False)
+    runs: list[SweepRun] = field(repr=False)
 
 
 @dataclass
@@ -164,8 +164,8 @@ class SweepResult:
     (2, 2, False)
     """
 
-    runs: list
-    points: list
+    runs: list[SweepRun]
+    points: list[dict[str, Any]]
     planned: int
     interrupted: bool = False
     evaluated: bool = False
@@ -258,7 +258,8 @@ class SweepResult:
                    "epochs_run", *METRICS, "seconds"]
         rows = []
         for run in self.runs:
-            row = {"point": run.point, "seed": run.seed, "fold": run.fold}
+            row: dict[str, Any] = {"point": run.point, "seed": run.seed,
+                                   "fold": run.fold}
             row.update({name: run.params.get(
                 name, arguments.DEFAULTS.get(name)) for name in self._varying})
             row.update(ended=run.ended, epochs_run=run.history.epochs)
