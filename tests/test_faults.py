@@ -549,3 +549,78 @@ def _raised(call, *args, **kwargs):
     except Exception as exc:  # handed to the test's thread
         return [exc]
     return []
+
+
+SMALL_STACK = textwrap.dedent("""
+    import warnings
+    import numpy as np
+    import creg
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((600, 300)), rng.integers(0, 10, 600)
+    weights = set()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n_threads in (None, 2, 1):
+            net = creg.Network([300, 1024, 10], seed=0, dtype="float64")
+            net.fit(X, y, epochs=1, lr=0.01, n_threads=n_threads,
+                    batch_size=64)
+            weights.add(net.params.tobytes())
+    said = sum("OMP_STACKSIZE=" in str(w.message) for w in caught)
+    threads = creg.show_config(as_dict=True)["threads"]
+    print(len(weights), said, threads["source"].startswith("OMP_STACKSIZE"))
+""")
+
+
+@pytest.mark.parametrize("stack, expected", [("32K", "1 1 True"),
+                                             ("4M", "1 0 False")])
+def test_a_small_openmp_stack_runs_on_one_thread(tmp_path, stack, expected):
+    # OMP_STACKSIZE=32K: creg's kernels overflowed the team's stacks and
+    # the process died with SIGSEGV
+    script = tmp_path / "small_stack.py"
+    script.write_text(SMALL_STACK)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True,
+                          text=True, timeout=120,
+                          env={**os.environ, "OMP_STACKSIZE": stack})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == expected.split()
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({}, None),
+    ({"OMP_STACKSIZE": "32K"}, ("OMP_STACKSIZE", "32K", 32768)),
+    ({"OMP_STACKSIZE": " 64 k "}, ("OMP_STACKSIZE", "64 k", 65536)),
+    ({"OMP_STACKSIZE": "40000"}, ("OMP_STACKSIZE", "40000", 40000 << 10)),
+    ({"OMP_STACKSIZE": "20000B"}, ("OMP_STACKSIZE", "20000B", 20000)),
+    ({"OMP_STACKSIZE": "2m"}, ("OMP_STACKSIZE", "2m", 2 << 20)),
+    ({"OMP_STACKSIZE": "1G"}, ("OMP_STACKSIZE", "1G", 1 << 30)),
+    # libgomp ignores a value it cannot read, or one below 16 KiB
+    ({"OMP_STACKSIZE": "big"}, None),
+    ({"OMP_STACKSIZE": "12K"}, None),
+    ({"OMP_STACKSIZE": "2x", "GOMP_STACKSIZE": "48K"},
+     ("GOMP_STACKSIZE", "48K", 49152)),
+    ({"OMP_STACKSIZE": "8M", "GOMP_STACKSIZE": "48K"},
+     ("OMP_STACKSIZE", "8M", 8 << 20)),
+])
+def test_the_openmp_stack_is_read_as_libgomp_reads_it(environ, expected):
+    from creg import _threads
+    assert _threads.omp_stack_setting(environ) == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_keeps_its_pools_threads():
+    # a sweep's or a search's pool runs one-thread fits on Python threads,
+    # which fork does not break: only a fit's own team is cut to one
+    script = textwrap.dedent("""
+        import os, warnings
+        from creg import _validation as check
+        warnings.simplefilter("ignore")
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if (check.pool_threads(2), check.n_threads(2))
+                     == (2, 1) else 3)
+        print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+    """)
+    done = subprocess.run([sys.executable, "-c", script],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "0", done.stderr

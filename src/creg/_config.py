@@ -162,10 +162,13 @@ def _openmp_and_threads(
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if _threads._in_forked_child:
         default, source = 1, "forked child: creg runs on 1 thread"
+    elif _threads._small_stack is not None:
+        name, value, _ = _threads._small_stack
+        default, source = 1, f"{name}={value} too small: creg runs on 1 thread"
     elif max_threads is not None:
         default = int(max_threads)
         source = "omp_get_max_threads()"
-        if env:
+        if env.isdigit() and int(env) > 0:  # libgomp ignores the rest
             source += " (OMP_NUM_THREADS=" + env + ")"
     elif env.isdigit() and int(env) > 0:
         default, source = int(env), "OMP_NUM_THREADS"

@@ -4,12 +4,52 @@ libgomp is not fork-safe: a child forked after the parent ran a parallel
 region hangs in its first one (GCC bug 60035).  A forked child therefore
 runs creg on one thread (which never touches the thread pool), whatever
 n_threads the caller asks for.
+
+OMP_STACKSIZE sets the stack of OpenMP's own threads, and creg's kernels
+keep their packed panels there (up to 50 KB a frame): below
+_STACK_NEEDED a team overflows it and the process dies (SIGSEGV at
+OMP_STACKSIZE=32K).  Such a stack runs creg on the calling thread alone,
+whose stack the variable does not set.
 """
 import os
+import re
 
 from creg import _warnings
 
 _in_forked_child = False
+
+_STACK_NEEDED = 256 * 1024  # bytes; creg's deepest frames take ~100 KiB
+_PTHREAD_STACK_MIN = 16384  # below it libgomp refuses the value
+_STACK_UNITS = {"": 10, "b": 0, "k": 10, "m": 20, "g": 30}  # shifts
+
+
+def omp_stack_setting(environ=os.environ):
+    """(variable, value, bytes) of the stack libgomp gives its threads, as
+    libgomp reads OMP_STACKSIZE, else GOMP_STACKSIZE: digits and a unit
+    (B, K, M or G; K without one); None where neither holds a value it
+    takes (its threads get the system's default)."""
+    for name in ("OMP_STACKSIZE", "GOMP_STACKSIZE"):
+        value = environ.get(name)
+        if value is None:
+            continue
+        match = re.fullmatch(r"\s*(\d+)\s*([bkmgBKMG]?)\s*", value)
+        if match:
+            size = int(match[1]) << _STACK_UNITS[match[2].lower()]
+            if size >= _PTHREAD_STACK_MIN:
+                return name, value.strip(), size
+            return None
+    return None
+
+
+def _stack_too_small():
+    """The OMP_STACKSIZE-style setting that is too small for creg's
+    kernels, or None."""
+    setting = omp_stack_setting()
+    return setting if setting and setting[2] < _STACK_NEEDED else None
+
+
+# read once, as libgomp reads it when it loads
+_small_stack = _stack_too_small()
 
 
 def _after_fork_in_child():
@@ -30,6 +70,10 @@ def effective_n_threads(n_threads):
         if n_threads is not None and n_threads > 1:
             _warn_once_in_child(n_threads)
         return 1
+    if _small_stack is not None:
+        if n_threads is None or n_threads > 1:
+            _warn_once_small_stack()
+        return 1
     return 0 if n_threads is None else n_threads
 
 
@@ -45,3 +89,18 @@ def _warn_once_in_child(n_threads):
             f"for n_threads={n_threads}): libgomp's threads do not survive "
             "fork(). Use the 'spawn' or 'forkserver' start method to use "
             "more threads in child processes.")
+
+
+_warned_small_stack = False
+
+
+def _warn_once_small_stack():
+    global _warned_small_stack
+    if not _warned_small_stack:
+        _warned_small_stack = True
+        name, value, _ = _small_stack
+        _warnings.warn(
+            f"creg runs on one thread: {name}={value} gives OpenMP's "
+            f"threads less stack than creg's kernels need "
+            f"({_STACK_NEEDED // 1024}K); unset it or set at least "
+            f"{name}={_STACK_NEEDED // 1024}K to use more threads.")

@@ -200,9 +200,10 @@ def pool_threads(value, name="n_threads"):
     path's chains, CregSearchCV's fits) for n_threads=value: as given,
     else the team a fit's n_threads=None asks for (OMP_NUM_THREADS, which
     a Dask worker sets to 1, or a threadpoolctl limit; at most the
-    usable CPUs)."""
+    usable CPUs).  The pool's threads are Python's, which neither fork
+    nor OMP_STACKSIZE limits: the policy applies to each fit's team."""
     from creg import _core
-    return n_threads(value, name) or _core.default_team()
+    return _thread_count(value, name) or _core.default_team()
 
 
 def n_threads(value, name="n_threads"):
@@ -211,6 +212,11 @@ def n_threads(value, name="n_threads"):
     one; at least one, as scikit-learn and joblib count, so that -4 from a
     16-core machine's code runs on 2 cores); resolved by the thread policy
     in _threads.  `name` is the argument's (CregSearchCV's n_jobs)."""
+    return effective_n_threads(_thread_count(value, name))
+
+
+def _thread_count(value, name):
+    """n_threads' value checked, negatives counted back: None or >= 1."""
     if value is not None:
         value = _integer(name, value)
         if value == 0:
@@ -223,7 +229,7 @@ def n_threads(value, name="n_threads"):
                 f"(this machine has {_usable_cpus()} usable CPUs)")
         if value < 0:
             value = max(_usable_cpus() + 1 + value, 1)
-    return effective_n_threads(value)
+    return value
 
 
 # ----------------------------------------------------------------- memory
