@@ -518,15 +518,14 @@ def test_ctrl_c_while_threads_start_is_held_back(call, monkeypatch,
     could leave a lock of theirs held: the sweep's shutdown then waited
     for ever.  The submits run with it held back, and it stops the runs
     once they are all submitted."""
-    import concurrent.futures as futures
-    submit, handlers = futures.ThreadPoolExecutor.submit, []
+    from creg._pool import DaemonPool
+    submit, handlers = DaemonPool.submit, []
 
     def submit_and_interrupt(pool, *args, **kwargs):
         handlers.append(signal.getsignal(signal.SIGINT))
         os.kill(os.getpid(), signal.SIGINT)
         return submit(pool, *args, **kwargs)
-    monkeypatch.setattr(futures.ThreadPoolExecutor, "submit",
-                        submit_and_interrupt)
+    monkeypatch.setattr(DaemonPool, "submit", submit_and_interrupt)
     X, y = _problem(0, n=60)
     if call == "sweep":
         result = creg.sweep(X, y, [50, 4, 5], {"lr": [0.1, 0.2, 0.3]},
@@ -624,3 +623,61 @@ def test_a_forked_child_keeps_its_pools_threads():
     done = subprocess.run([sys.executable, "-c", script],
                           capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "0", done.stderr
+
+
+DAEMON_SWEEP = textwrap.dedent("""
+    import sys, threading, time, warnings
+    import numpy as np
+    import creg
+
+    warnings.simplefilter("ignore")  # the runs' own, beside the point
+    log = open(sys.argv[1], "a", buffering=1)
+    started = threading.Event()
+    rng = np.random.default_rng(0)
+    X, y = rng.random((200, 6)), rng.integers(0, 3, 200)
+
+    def schedule(epoch, history):
+        log.write("epoch\\n")
+        started.set()
+        return 0.1
+
+    def work():
+        if not daemon:  # the pool starts after the main thread returned
+            time.sleep(0.5)
+        if sys.argv[2] == "sweep":
+            creg.sweep(X, y, [6, 5, 3], {"l2": [0.0, 1.0, 2.0, 3.0]},
+                       epochs=epochs, lr_schedule=schedule)
+        else:
+            creg.regularization_path(X, y, [6, 5, 3], l2=[0.0, 1.0],
+                                     epochs=epochs, cv=2,
+                                     lr_schedule=schedule)
+        log.write("after\\n")
+
+    daemon = sys.argv[3] == "daemon"
+    epochs = 10**5 if daemon else 100  # minutes of runs left at exit
+    worker = threading.Thread(target=work, daemon=daemon)
+    worker.start()
+    if daemon:
+        started.wait(60)
+""")
+
+
+@pytest.mark.parametrize("pool", ["sweep", "path"])
+@pytest.mark.parametrize("daemon", ["daemon", "joined"])
+def test_a_pool_in_a_daemon_thread_stops_when_the_program_exits(
+        tmp_path, pool, daemon):
+    # Python's exit waited for the pool's workers, which trained every
+    # queued run of a sweep run in a daemon thread; a thread the program
+    # waits for could not start a pool once the main thread had returned
+    script, log = tmp_path / "daemon_pool.py", tmp_path / "epochs.log"
+    script.write_text(DAEMON_SWEEP)
+    done = subprocess.run([sys.executable, str(script), str(log), pool,
+                           daemon], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    lines = log.read_text().split()
+    total = 400 if pool == "sweep" else 600  # 3 paths of 2 strengths
+    if daemon == "daemon":
+        assert "after" not in lines and lines.count("epoch") < 10**5
+    else:
+        assert lines == ["epoch"] * total + ["after"]

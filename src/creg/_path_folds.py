@@ -10,12 +10,12 @@ chain within one call into C (creg._interrupt) and is raised in the
 caller's thread; the chains' warnings are shown from there, naming the
 fold (creg._warnings).
 """
-import concurrent.futures as futures
 import threading
 
 import numpy as np
 
 from creg import _interrupt, _validation as check, _warnings
+from creg._pool import DaemonPool
 
 
 def walk_all(walk, X, y, validation_data, folds, n_threads):
@@ -45,7 +45,7 @@ def walk_all(walk, X, y, validation_data, folds, n_threads):
         with _interrupt.stop_when(stop), _warnings.collected(warned[index]):
             results[index] = walk(X_fit, y_fit, validation, per_chain)
 
-    pool = futures.ThreadPoolExecutor(workers, "creg-path")
+    pool = DaemonPool(workers, "creg-path")
     try:
         with _interrupt.deferred():
             submitted = [pool.submit(run, i, fold, data)
@@ -53,7 +53,7 @@ def walk_all(walk, X, y, validation_data, folds, n_threads):
         _interrupt.wait_all(submitted)  # a chain's error ends the path
     finally:
         stop.set()  # on an error or Ctrl-C, the others stop too
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown()
         _show(warned)
     return [results[i] for i in range(len(chains))]
 

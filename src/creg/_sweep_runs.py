@@ -6,7 +6,6 @@ C releases the GIL).  Ctrl-C in the caller's thread sets an event that the
 fits read between their calls into C (creg._interrupt); their warnings are
 collected per run and shown from the caller's thread (creg._warnings).
 """
-import concurrent.futures as futures
 import copy
 import hashlib
 import threading
@@ -15,6 +14,7 @@ import numpy as np
 
 from creg import _interrupt, _validation as check, _warnings
 from creg._errors import DivergenceError
+from creg._pool import DaemonPool
 from creg._progress import RunsProgress
 from creg._sweep_arguments import (DEFAULTS, FIT_SETTINGS, NETWORK_SETTINGS,
                                    named, point_name, reads_patience, shown,
@@ -241,7 +241,7 @@ def run_all(plans, workers, threads_per_run, verbose):
             pass
 
     progress = RunsProgress(len(plans)) if verbose else None
-    pool = futures.ThreadPoolExecutor(workers, "creg-sweep")
+    pool = DaemonPool(workers, "creg-sweep")
     interrupted = False
     try:
         # fold by fold: a fold's rows are copied for its first run and
@@ -260,7 +260,7 @@ def run_all(plans, workers, threads_per_run, verbose):
         interrupted = True
     finally:
         stop.set()  # what is running stops within one call into C
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown()
         if progress is not None:
             progress.close()
     return done, interrupted
