@@ -31,7 +31,10 @@ class History:
     ``zero_fraction`` counts weights exactly zero; ``clamped_fraction`` the
     neurons whose incoming weights sit on the max-norm bound (0 without
     max_norm); ``layer_norms`` and ``layer_zero_fraction`` hold, per epoch,
-    one Frobenius norm and one zero fraction per layer.
+    one Frobenius norm and one zero fraction per layer.  ``seconds`` is
+    each epoch's training pass alone (the steps and their running
+    metrics), without its validation pass, exact metrics or checks:
+    what the table's ``time`` column shows.
     ``stopped_early`` says whether early stopping or a schedule ended the
     fit and ``best_epoch`` (0-based; -1 without validation data or early
     stopping) the epoch of the best validation score, whose weights early

@@ -1018,6 +1018,10 @@ class Network:
         Parameters
         ----------
         X : array (n, sizes[0])
+            Read in place where it is C-contiguous, aligned and of the
+            network's dtype; anything else (float64 rows for a float32
+            network, Fortran order as a DataFrame's values, a slice of
+            columns) is copied into that form once per call.
         y : int labels (n,) or float targets (n, sizes[-1])
         epochs, batch_size : int
             The last batch of an epoch may be shorter; it is averaged over
