@@ -107,6 +107,14 @@ TABLE = [
     ("estimator", "lr_schedule", ("the estimators have no learning-rate "
                                   "schedule; creg.Network's fit takes "
                                   "lr_schedule=",)),
+    # the sweep's fixed settings and grid keys, as fit's
+    ("sweep", "weight_decay", ("creg calls the L2 penalty 'l2'", CONVERT +
+                               "weight_decay, 'pytorch', 'creg_n', "
+                               "n=len(X))")),
+    ("sweep", "alpha", ("'l2', a setting of the sweep or of its grid",
+                        CONVERT + "alpha, 'sklearn', 'creg_n'")),
+    ("sweep grid", "alpha", (CONVERT + "alpha, 'sklearn', 'creg_n'",)),
+    ("sweep", "lmbda", ("network2's lmbda is creg's l2 as is",)),
 ]
 
 
@@ -149,6 +157,12 @@ def _call(call, name):
         return "Network.cost", lambda: net.cost(X, y, **{name: 1})
     if call == "Network":
         return "Network", lambda: creg.Network([4, 3, 2], **{name: 1})
+    if call == "sweep":
+        return "creg.sweep", lambda: creg.sweep(X, y, [4, 3, 2], {},
+                                                **{name: 1})
+    if call == "sweep grid":
+        return "creg.sweep", lambda: creg.sweep(X, y, [4, 3, 2],
+                                                {name: [1]})
     return "CregClassifier", lambda: CregClassifier(**{name: 1})
 
 

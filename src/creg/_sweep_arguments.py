@@ -71,7 +71,7 @@ def _check_name(name, where):
         hint = (f": it is the sweep's own argument, {SWEEP_OWNED[name]}"
                 if SWEEP_OWNED[name] else "")
         raise TypeError(f"{name} cannot be set in {where}{hint}")
-    concept, _ = check._concept(name)  # another library's name for it
+    concept, note = check._concept(name)  # another library's name for it
     head = f"creg.sweep() got an unexpected keyword argument {name!r}"
     if concept == "the seed":
         raise TypeError(f"{head}: the seeds are seeds=[...]")
@@ -83,7 +83,8 @@ def _check_name(name, where):
         ours = names.get("fit", names.get("Network"))
         if ours in NETWORK_SETTINGS or ours in FIT_SETTINGS:
             raise TypeError(f"{head}: creg calls {concept} {ours!r}, a "
-                            f"setting of the sweep or of its grid")
+                            f"setting of the sweep or of its grid"
+                            f"{note or ''}")
     raise TypeError(check.unexpected_keyword(
         name, "fit", "creg.sweep", NETWORK_SETTINGS + FIT_SETTINGS))
 
