@@ -597,6 +597,10 @@ for name, bad, exc, fragment in HYPER:
 fit("D-early_stopping-without-validation", ValueError,
     "early_stopping=True watches the validation accuracy and cannot run "
     "without validation_data=(X_val, y_val)", early_stopping=True)
+# an EarlyStopping is named as given, not as early_stopping=True
+fit("D-an-EarlyStopping-without-validation", ValueError,
+    "early_stopping=EarlyStopping(patience=2, restore='on_stop') watches the "
+    "validation accuracy", early_stopping=creg.EarlyStopping(2))
 fit("D-halve_on_plateau-without-validation", ValueError,
     "lr_schedule='halve_on_plateau' watches the validation accuracy",
     lr_schedule="halve_on_plateau")

@@ -1,4 +1,5 @@
 """Regularization paths (glmnet-style warm starts) and the history extras."""
+import re
 import time
 
 import numpy as np
@@ -79,6 +80,24 @@ def test_path_converts_the_data_once(digits, monkeypatch):
         # one copy of the weights a point: its layers are views
         assert all(np.shares_memory(w, point.params) for w in point.weights)
         assert np.array_equal(point.biases[-1], same.biases[-1])
+
+
+@pytest.mark.parametrize("stopper", [True, creg.EarlyStopping(2)])
+def test_cv_path_says_the_whole_data_s_path_needs_validation(digits,
+                                                             stopper):
+    # the message said "early_stopping=True" for an EarlyStopping and
+    # never named cv, whose folds do have held-out rows
+    (X, y), val = digits
+    expected = ("with cv, each fold's path is scored on the fold's "
+                "held-out rows, but the path on all of X (the points "
+                f"returned) has none: early_stopping={stopper!r} watches")
+    with pytest.raises(ValueError, match="^" + re.escape(expected)):
+        regularization_path(X, y, [64, 10], l2=[1.0, 0.1], epochs=2, cv=2,
+                            early_stopping=stopper)
+    path = regularization_path(X, y, [64, 10], l2=[1.0, 0.1], epochs=2,
+                               cv=2, early_stopping=stopper,
+                               validation_data=val)
+    assert len(path) == 2 and path.cv
 
 
 def test_path_refuses_both_or_neither_strength_lists(digits):

@@ -165,10 +165,7 @@ def check_point(index, params, has_validation, patience_varies, rows):
         scored = isinstance(stopper, EarlyStopping) and \
             stopper.score is not None  # it drives the plateaus too
         if not (has_validation or scored):
-            check.needs_validation_data(
-                isinstance(stopper, EarlyStopping)
-                or check.early_stopping(stopper),  # np.True_ too
-                params.get("lr_schedule"))
+            check.needs_validation_data(stopper, params.get("lr_schedule"))
     except (TypeError, ValueError) as exc:
         raise named(exc, point_name(index, params)) from None
 

@@ -981,17 +981,21 @@ def patience_read(value, read):
             "lr_schedule='halve_on_plateau'; neither is on")
 
 
-def needs_validation_data(early_stopping, schedule):
-    """early_stopping and lr_schedule="halve_on_plateau" watch the
-    validation accuracy, so they cannot run without validation data."""
-    watching = [f for f, on in (("early_stopping=True", early_stopping),
+def needs_validation_data(early_stopping, schedule, why=""):
+    """early_stopping (True or an EarlyStopping, as given) and
+    lr_schedule="halve_on_plateau" watch the validation accuracy, so they
+    cannot run without validation data; `why` leads the message."""
+    stopper = (f"early_stopping={early_stopping!r}"
+               if type(early_stopping).__name__ == "EarlyStopping"
+               else "early_stopping=True")
+    watching = [f for f, on in ((stopper, bool(early_stopping)),
                                 ("lr_schedule='halve_on_plateau'",
                                  halves_on_plateau(schedule))) if on]
     if watching:
         verb = "watches" if len(watching) == 1 else "watch"
         raise ValueError(
-            f"{' and '.join(watching)} {verb} the validation accuracy and "
-            "cannot run without validation_data=(X_val, y_val): hold out "
+            f"{why}{' and '.join(watching)} {verb} the validation accuracy "
+            "and cannot run without validation_data=(X_val, y_val): hold out "
             "some training rows (e.g. with sklearn.model_selection."
             "train_test_split), let CregClassifier(early_stopping=True) "
             "hold them out, or give early_stopping=creg.EarlyStopping("

@@ -1160,7 +1160,7 @@ class Network:
             per_label = per_label or multi_label
         elif stopper is None or stopper.score is None:
             # a score callable drives early stopping and the plateaus
-            check.needs_validation_data(stopper is not None, lr_schedule)
+            check.needs_validation_data(early_stopping, lr_schedule)
         shuffle = check.boolean("shuffle", shuffle)
         verbose = check.verbose(verbose)
         train_metrics = check.choice("train_metrics", train_metrics,

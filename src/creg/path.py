@@ -362,6 +362,15 @@ def regularization_path(X: npt.ArrayLike, y: npt.ArrayLike,
             X, y, validation_data=validation_data, n_threads=n_threads,
             **{name: strength}, **settings)) for strength in strengths]
 
+    stopper = kwargs.get("early_stopping")
+    if cv is not None and validation_data is None and not (
+            isinstance(stopper, EarlyStopping) and stopper.score is not None):
+        # the folds' chains have their held-out rows; the whole data's not
+        check.needs_validation_data(
+            stopper, kwargs.get("lr_schedule"),
+            why="with cv, each fold's path is scored on the fold's held-out "
+                "rows, but the path on all of X (the points returned) has "
+                "none: ")
     n_threads = kwargs.pop("n_threads", None)
     if cv is None:
         points = walk(X, y, validation_data, n_threads, net)
