@@ -133,3 +133,22 @@ def test_a_failed_fit_leaves_no_reference_cycle(failure):
         gc.garbage.clear()
         gc.enable()
     assert left == []
+
+
+def test_save_holds_one_copy_of_the_parameters(tmp_path):
+    # save copied the parameters and then that copy into a bytes object:
+    # twice the model on top of it, 256 MB for a 128 MB model
+    import tracemalloc
+
+    import creg
+    net = creg.Network([1000, 2000, 10], seed=0)
+    net.save(tmp_path / "warm.creg")  # first calls may make lasting objects
+    tracemalloc.start()
+    try:
+        net.save(tmp_path / "model.creg")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert net.params.nbytes < peak < 1.5 * net.params.nbytes
+    assert creg.load(tmp_path / "model.creg").params.tobytes() == \
+        net.params.tobytes()

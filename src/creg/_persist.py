@@ -384,9 +384,10 @@ def _encode(net):
     if params.ndim != 1:
         raise ValueError(f"net.params must be 1-D, got shape {params.shape}")
     # A private little-endian copy: the digest, the finiteness check and the
-    # bytes written all see the same values even if net.params changes.
-    payload = params.astype(_DTYPES[dtype.name], order="C", copy=True).tobytes()
-    values = np.frombuffer(payload, dtype=_DTYPES[dtype.name])
+    # bytes written all see the same values even if net.params changes
+    # (one copy: its bytes are written from it, not from a bytes object)
+    values = params.astype(_DTYPES[dtype.name], order="C", copy=True)
+    payload = memoryview(values.view(np.uint8))
     if not np.isfinite(values).all():
         bad = int(values.size - np.count_nonzero(np.isfinite(values)))
         raise ValueError(
