@@ -317,6 +317,66 @@ def test_coefs_and_intercepts_follow_mlp_layout(digits):
     assert not hasattr(CregClassifier(), "coefs_")
 
 
+def _tags(y):
+    """Three labels of each digit: even, above 4, a three."""
+    return np.stack([y % 2 == 0, y > 4, y == 3], axis=1).astype(np.int64)
+
+
+def test_multi_label_targets_train_sigmoid_outputs_as_mlp_takes_them(
+        digits):
+    # an indicator matrix met "y should be a 1d array", though creg.Network
+    # trains multi-label targets and MLPClassifier takes them
+    from sklearn.metrics import accuracy_score
+    from sklearn.neural_network import MLPClassifier
+    X, y = digits
+    Y = _tags(y)
+    clf = CregClassifier(hidden_layer_sizes=(20,), epochs=3,
+                         random_state=0).fit(X, Y)
+    net = creg.Network([64, 20, 3], hidden=clf.hidden, output="sigmoid",
+                       cost="cross_entropy", init=clf.init, dtype=clf.dtype,
+                       seed=0)
+    net.fit(X, Y, epochs=3, batch_size=clf.batch_size, lr=clf.lr,
+            l2=clf.l2, penalty_scale=clf.penalty_scale,
+            momentum=clf.momentum, shuffle=clf.shuffle)
+    assert clf.network_.params.tobytes() == net.params.tobytes()
+    proba = clf.predict_proba(X)
+    assert np.array_equal(proba, net.predict_proba(X))
+    assert np.array_equal(clf.predict(X), (proba > 0.5).astype(np.int64))
+    assert clf.score(X, Y) == accuracy_score(Y, clf.predict(X))
+    assert clf.score(X, Y) < net.accuracy(X, Y)  # every label, not each
+    mlp = MLPClassifier(hidden_layer_sizes=(20,), max_iter=3,
+                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not converged in 3 iterations
+        mlp.fit(X, Y)
+    for name in ("classes_", "n_outputs_", "out_activation_"):
+        assert np.array_equal(getattr(clf, name), getattr(mlp, name)), name
+    for call in ("predict", "predict_proba"):
+        got, peer = getattr(clf, call)(X), getattr(mlp, call)(X)
+        assert (got.shape, got.dtype.kind) == (peer.shape, peer.dtype.kind)
+
+
+def test_multi_label_partial_fit_early_stopping_and_refusals(digits):
+    X, y = digits
+    Y = _tags(y)
+    chunks = CregClassifier(random_state=0).partial_fit(X[:300], Y[:300])
+    assert chunks.partial_fit(X[300:], Y[300:]).n_iter_ == 2
+    with pytest.raises(ValueError, match="fitted on multi-label targets"):
+        chunks.partial_fit(X, y)
+    with pytest.raises(ValueError, match="y is a 0/1 matrix of 2 columns, "
+                       "but this CregClassifier was fitted on class labels"):
+        CregClassifier(epochs=1).fit(X, y).partial_fit(X, Y[:, :2])
+    with pytest.raises(ValueError, match="multi-label targets: a 0/1 "
+                       "indicator matrix, a column per label; got "
+                       "multiclass-multioutput"):
+        CregClassifier(epochs=1).fit(X, np.stack([y, y], axis=1))
+    stopped = CregClassifier(epochs=4, early_stopping=True,
+                             random_state=0).fit(X, Y)
+    # held-out rows with every label right, as score counts them
+    assert all(0 <= s <= 1 for s in stopped.validation_scores_)
+    assert stopped.best_validation_score_ == max(stopped.validation_scores_)
+
+
 def test_mlp_attribute_names_read_the_history_and_network(digits):
     # code ported from MLPClassifier plots clf.loss_curve_
     from sklearn.neural_network import MLPClassifier, MLPRegressor

@@ -75,7 +75,7 @@ try:
         Interval, InvalidParameterError, StrOptions,
         validate_parameter_constraints)
     from sklearn.utils.multiclass import (check_classification_targets,
-                                          unique_labels)
+                                          type_of_target, unique_labels)
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
@@ -254,6 +254,14 @@ class _CregEstimator(BaseEstimator):
     _output: str
     _cost: str
     _y_check: dict[str, bool]
+
+    def _y_options(self, y: Any) -> dict[str, bool]:
+        """validate_data's options for the targets `y` as given."""
+        return self._y_check
+
+    def _head(self, y: NDArray[Any]) -> tuple[str, str]:
+        """(output, cost) of a new network for the encoded targets y."""
+        return self._output, self._cost
     network_: Network
     history_: History
 
@@ -374,7 +382,8 @@ class _CregEstimator(BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Training inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Class labels (classifier) or targets (regressor).
+            Class labels or a 0/1 matrix of labels (classifier, one column
+            per label), or targets (regressor).
 
         Returns
         -------
@@ -419,7 +428,7 @@ class _CregEstimator(BaseEstimator):
         check.at_most_2d(X, type(self).__name__)
         check.no_times("X", X)
         X, y = validate_data(self, X, y, reset=first, dtype=dtype,
-                             order="C", **self._y_check)
+                             order="C", **self._y_options(y))
         y, n_outputs = self._encode_targets(y, first, classes)
         n = X.shape[0]
         batch_size = self.batch_size
@@ -431,10 +440,10 @@ class _CregEstimator(BaseEstimator):
             batch_size = n
         if first:
             seed = self._seed()
+            output, cost = self._head(y)
             network = Network([X.shape[1], *hidden_sizes, n_outputs],
-                              hidden=self.hidden, output=self._output,
-                              cost=self._cost, init=self.init,
-                              dtype=self.dtype, seed=seed)
+                              hidden=self.hidden, output=output, cost=cost,
+                              init=self.init, dtype=self.dtype, seed=seed)
         else:
             network = self.network_
         options: dict[str, Any] = dict(
@@ -470,7 +479,7 @@ class _CregEstimator(BaseEstimator):
                             ) -> tuple[History, EarlyStopping]:
         split_seed = np.random.RandomState(network.seed % 2**32).randint(
             np.iinfo(np.int32).max)
-        stratify = y if self._output == "softmax" else None
+        stratify = y if network.output == "softmax" else None
         try:
             X_train, X_val, y_train, y_val = train_test_split(
                 # float(): its check refuses numpy's float32 and such
@@ -562,13 +571,29 @@ class _CregEstimator(BaseEstimator):
         return _SKLEARN_ACTIVATION[self.network_.output]
 
 
+def _is_matrix(y: Any) -> bool:
+    """Whether targets y, as given, have several columns (checked later:
+    this only picks how they are checked)."""
+    shape = getattr(y, "shape", None)
+    if shape is None:
+        try:
+            shape = np.asarray(y).shape
+        except (TypeError, ValueError):  # ragged: validate_data says so
+            return False
+    return len(shape) == 2 and shape[1] > 1
+
+
 class CregClassifier(ClassifierMixin, _CregEstimator):
     __doc__ = """A fully-connected network classifier trained by creg.
 
     Softmax output with the log-likelihood cost, for any number of classes
     >= 2 (two classes use two outputs); the labels may be any values
     (strings, ints, ...): ``classes_`` holds them sorted, as LabelEncoder
-    does.
+    does.  Multi-label targets, a 0/1 indicator matrix with a column per
+    label (as MLPClassifier takes them), train a sigmoid output with
+    cross-entropy: each label is a yes/no of its own, ``classes_`` is
+    their columns 0 .. k-1, ``predict`` gives a 0/1 matrix and ``score``
+    the share of rows with every label right.
     """ + _PARAMETERS_DOC.replace("LR_DEFAULT", "0.1") + """
     Attributes
     ----------
@@ -589,6 +614,24 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
 
     _output, _cost = "softmax", "log_likelihood"
     _y_check: dict[str, bool] = {}
+    classes_: NDArray[Any]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _y_options(self, y: Any) -> dict[str, bool]:
+        # an indicator matrix is multi-label; a column is raveled, warned
+        return {"multi_output": True} if _is_matrix(y) else {}
+
+    def _head(self, y: NDArray[Any]) -> tuple[str, str]:
+        # labels of their own: one sigmoid unit each, as MLPClassifier
+        return (("sigmoid", "cross_entropy") if y.ndim == 2
+                else (self._output, self._cost))
+
+    def _multi_label(self) -> bool:
+        return bool(self.network_.output == "sigmoid")
 
     @property
     def n_outputs_(self) -> int:
@@ -630,6 +673,13 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
     def _encode_targets(self, y: NDArray[Any], first: bool, classes: Any
                         ) -> tuple[NDArray[Any], int]:
         check_classification_targets(y)
+        if y.ndim == 2:
+            return self._encode_indicators(y, first, classes)
+        if not first and self._multi_label():
+            raise ValueError(
+                f"y holds class labels, but this CregClassifier was fitted "
+                f"on multi-label targets (a 0/1 matrix of "
+                f"{len(self.classes_)} columns): partial_fit takes the same")
         if classes is not None:  # named as classes, not taken for y
             if isinstance(classes, (str, bytes, AbstractSet, Mapping)) or \
                     np.ndim(classes) != 1:
@@ -663,9 +713,34 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
         encoder.classes_ = self.classes_
         return encoder.transform(y), len(self.classes_)
 
+    def _encode_indicators(self, y: NDArray[Any], first: bool,
+                           classes: Any) -> tuple[NDArray[Any], int]:
+        """Multi-label targets: a 0/1 column per label, the labels being
+        the columns 0 .. k-1 (as MLPClassifier's classes_)."""
+        kind = type_of_target(y)
+        if kind != "multilabel-indicator":
+            raise ValueError(
+                f"y of shape {y.shape} must be class labels of shape "
+                f"(n_samples,), or multi-label targets: a 0/1 indicator "
+                f"matrix, a column per label; got {kind} targets")
+        k = y.shape[1]
+        if classes is not None and not np.array_equal(
+                np.asarray(classes), np.arange(k)):
+            raise ValueError(
+                f"the classes of multi-label targets are their columns "
+                f"0 .. {k - 1}; got classes={classes!r}")
+        if first:
+            self.classes_ = np.arange(k)
+        elif not self._multi_label() or len(self.classes_) != k:
+            fitted = (f"multi-label targets of {len(self.classes_)} columns"
+                      if self._multi_label() else "class labels")
+            raise ValueError(f"y is a 0/1 matrix of {k} columns, but this "
+                             f"CregClassifier was fitted on {fitted}")
+        return y, k
+
     def _fit_unsafe(self, X: Any, y: Any, incremental: bool,
                     classes: Any) -> CregClassifier:
-        if incremental and classes is None and \
+        if incremental and classes is None and not _is_matrix(y) and \
                 not hasattr(self, "network_"):
             raise ValueError("classes must be passed on the first call to "
                              "partial_fit.")
@@ -674,9 +749,11 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
     def _validation_score(self, net: Network, X_val: NDArray[Any],
                           y_val: NDArray[Any],
                           n_threads: Optional[int]) -> float:
-        labels = np.argmax(net.predict_proba(X_val, n_threads=n_threads),
-                           axis=1)
-        return float(np.mean(labels == y_val))
+        outputs = net.predict_proba(X_val, n_threads=n_threads)
+        if y_val.ndim == 2:  # every label right, as score's accuracy_score
+            return float(np.mean(np.all((outputs > 0.5) == (y_val > 0.5),
+                                        axis=1)))
+        return float(np.mean(np.argmax(outputs, axis=1) == y_val))
 
     def predict_proba(self, X: ArrayLike) -> NDArray[Any]:
         """Class probabilities (softmax outputs), shape (n, n_classes), in
@@ -745,6 +822,8 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
         (3,)
         """
         proba = self.predict_proba(X)
+        if self._multi_label():
+            return (proba > 0.5).astype(np.int64)
         return self.classes_[np.argmax(proba, axis=1)]
 
 
