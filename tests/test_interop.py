@@ -432,8 +432,14 @@ def test_from_keras_weights_names_weights_that_are_no_list(weights):
     ([np.zeros((3, 2)), np.zeros(2), np.zeros((3, 4)), np.zeros(4)],
      r"weights\[2\] \(kernel_1\) must take kernel_0's 2 outputs, shape "
      r"\(2, n_out\); got \(3, 4\)"),
-    ([np.zeros((3, 2)), np.zeros(3)],
-     r"weights\[1\] \(bias_0\) must have shape \(2,\); got \(3,\)"),
+    ([np.zeros((3, 2)), np.zeros(4)],
+     r"weights\[1\] \(bias_0\) must have shape \(2,\); got \(4,\)"),
+    # creg's (n_out, n_in) weights as kernels: said so, not "bias_0 must
+    # have shape (16,)"
+    ([np.zeros((16, 64)), np.zeros(16), np.zeros((10, 16)), np.zeros(10)],
+     r"the kernels look transposed: Keras' kernels are \(n_in, n_out\), "
+     r"creg's weights \(n_out, n_in\); give each kernel as W.T"),
+    ([np.zeros((3, 2)), np.zeros(3)], "the kernels look transposed"),
     ([np.zeros((3, 2)), np.array([0.0, np.inf])],
      r"weights\[1\] contains NaN or infinity"),
     ([np.full((3, 2), np.nan), np.zeros(2)],

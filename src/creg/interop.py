@@ -311,6 +311,17 @@ def from_keras_weights(cls, weights: Sequence[Any], *, hidden: str,
                         f"float32 or float64, as Keras stores it; got {dtype}")
     for i, a in enumerate(arrays):
         _check_keras_array(i, a, dtype)
+    # creg's own (n_out, n_in) weights given as kernels: every shape fits
+    # once each kernel is transposed
+    flipped = [k.T for k in kernels]
+    if all(bias.shape == (k.shape[1],) for k, bias in
+           zip(flipped, arrays[1::2])) and all(
+               a.shape[1] == b.shape[0] for a, b in zip(flipped, flipped[1:])
+           ) and any(k.shape[0] != k.shape[1] for k in kernels):
+        raise ValueError(
+            "from_keras_weights: the kernels look transposed: Keras' kernels "
+            "are (n_in, n_out), creg's weights (n_out, n_in); give each "
+            "kernel as W.T")
     for j in range(len(kernels)):
         # in Keras' layout: a kernel is (n_in, n_out), a bias (n_out,)
         kernel, bias = kernels[j], arrays[2 * j + 1]
