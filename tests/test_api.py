@@ -469,9 +469,11 @@ def test_lr_schedules():
     assert all(b in (a, a / 2) for a, b in zip(hist.lr, hist.lr[1:]))
 
 
-@pytest.mark.parametrize("keras_style", [lambda epoch, lr: lr * 0.9,
-                                         lambda epoch, lr: float(lr),
-                                         lambda epoch, lr: min(lr, 0.1)])
+@pytest.mark.parametrize("keras_style", [
+    lambda epoch, lr: lr * 0.9, lambda epoch, lr: float(lr),
+    lambda epoch, lr: min(lr, 0.1),
+    # Keras's own example: the lr (here the History) back as it came
+    lambda epoch, lr: lr if epoch < 10 else lr * 0.9])
 def test_a_keras_style_schedule_is_told_what_creg_passes(keras_style):
     # Keras's LearningRateScheduler passes (epoch, lr); creg the History
     X, y = problem(n=60)

@@ -593,6 +593,8 @@ def test_a_small_openmp_stack_runs_on_one_thread(tmp_path, stack, expected):
     ({"OMP_STACKSIZE": "20000B"}, ("OMP_STACKSIZE", "20000B", 20000)),
     ({"OMP_STACKSIZE": "2m"}, ("OMP_STACKSIZE", "2m", 2 << 20)),
     ({"OMP_STACKSIZE": "1G"}, ("OMP_STACKSIZE", "1G", 1 << 30)),
+    ({"OMP_STACKSIZE": "+32K"}, ("OMP_STACKSIZE", "+32K", 32768)),
+    ({"OMP_STACKSIZE": "-32K"}, None),
     # libgomp ignores a value it cannot read, or one below 16 KiB
     ({"OMP_STACKSIZE": "big"}, None),
     ({"OMP_STACKSIZE": "12K"}, None),

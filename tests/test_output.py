@@ -93,6 +93,15 @@ def test_one_epoch_fits_in_a_row_print_one_table(capsys):
     assert [line.split()[0] for line in lines] == [
         "train", "epoch", "1", "2", "3", "train", "epoch", "4", "5",
         "train", "epoch", "7", "train", "epoch", "8"]
+    # two networks in turn: each row under its own network's header
+    other = creg.Network([6, 5, 3])
+    for _ in range(2):
+        net.fit(X, y, epochs=1, verbose=1)
+        other.fit(X, y, epochs=1, verbose=1, l1=0.01)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "train", "epoch", "8", "train", "epoch", "1",
+        "train", "epoch", "9", "train", "epoch", "2"]
 
 
 @pytest.mark.parametrize("verbose, prints", [(0, False), (1, True),

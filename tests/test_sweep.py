@@ -733,3 +733,14 @@ def test_runs_with_teams_of_their_own():
         net.fit(X, y, epochs=2, batch_size=100, dropout=0.2, n_threads=1,
                 l2=run.params["l2"])
         assert np.array_equal(net.params, run.network.params)
+
+
+def test_a_run_s_error_keeps_its_notes():
+    # a Keras-style schedule's note named the History creg passes; the
+    # sweep's error, renamed for its grid point, dropped it
+    X, y = data()
+    with pytest.raises(TypeError, match="grid point 0") as raised:
+        creg.sweep(X, y, SIZES, {"lr": [0.1]}, epochs=1,
+                   lr_schedule=lambda epoch, lr: lr * 0.9)
+    assert "lr_schedule(epoch, history)" in "".join(
+        getattr(raised.value, "__notes__", []))

@@ -9,7 +9,8 @@ import creg
 
 X, y = creg.datasets.load_digits()
 X_big, y_big = creg.expand(X, (8, 8), y=y)
-X_shifted: np.ndarray = creg.expand(X, (8, 8), shifts=1)
+X_shifted: np.ndarray = creg.expand(X, [8, 8], shifts=1)
+X_rotated, y_rotated = creg.expand(X, (8, 8), 1, [-10.0, 10.0], y)
 net = creg.Network([64, 30, 10], **creg.NIELSEN)
 history = net.fit(X, y, epochs=1, l2=creg.convert_penalty(
     1e-4, "pytorch", "creg_n", n=len(X)))

@@ -171,8 +171,12 @@ def check_point(index, params, has_validation, patience_varies, rows):
 
 
 def named(exc, who):
-    """exc's kind, its message prefixed with `who` (a grid point, a run)."""
-    return type(exc)(f"{who}: {exc}")
+    """exc's kind, its message prefixed with `who` (a grid point, a run),
+    and its notes."""
+    named_exc = type(exc)(f"{who}: {exc}")
+    for note in getattr(exc, "__notes__", ()):
+        named_exc.add_note(note)
+    return named_exc
 
 
 def point_name(index, params):

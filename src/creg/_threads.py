@@ -25,14 +25,17 @@ _STACK_UNITS = {"": 10, "b": 0, "k": 10, "m": 20, "g": 30}  # shifts
 
 def omp_stack_setting(environ=os.environ):
     """(variable, value, bytes) of the stack libgomp gives its threads, as
-    libgomp reads OMP_STACKSIZE, else GOMP_STACKSIZE: digits and a unit
-    (B, K, M or G; K without one); None where neither holds a value it
-    takes (its threads get the system's default)."""
+    libgomp reads OMP_STACKSIZE, else GOMP_STACKSIZE: digits, perhaps
+    after a +, and a unit (B, K, M or G; K without one); None where
+    neither holds a value it takes (its threads get the system's
+    default)."""
     for name in ("OMP_STACKSIZE", "GOMP_STACKSIZE"):
         value = environ.get(name)
         if value is None:
             continue
-        match = re.fullmatch(r"\s*(\d+)\s*([bkmgBKMG]?)\s*", value)
+        # strtoul's reading: a sign may lead ("-" wraps to a huge value,
+        # which libgomp refuses)
+        match = re.fullmatch(r"\s*\+?(\d+)\s*([bkmgBKMG]?)\s*", value)
         if match:
             size = int(match[1]) << _STACK_UNITS[match[2].lower()]
             if size >= _PTHREAD_STACK_MIN:

@@ -1155,8 +1155,8 @@ _CONCEPTS = {
 
 _DECAY_NOTE = (", on another scale: l2=creg.convert_penalty(weight_decay, "
                "'pytorch', 'creg_n', n=len(X)) gives the same step as "
-               "PyTorch's SGD with weight_decay=0 for the biases, which "
-               "creg never decays")
+               "PyTorch's SGD with the biases in a parameter group of "
+               "weight_decay=0: creg never decays them")
 _ALPHA_NOTE = (", on another scale: l2=creg.convert_penalty(alpha, 'sklearn', "
                "'creg_n', n=len(X), batch_size=200) gives the step of "
                "MLPClassifier's alpha at its batch size of 200")

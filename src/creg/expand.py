@@ -59,13 +59,19 @@ _ROWS_PER_BLOCK = 1024
 
 
 @overload
-def expand(X: npt.ArrayLike, image_shape: tuple[int, int], shifts: int = 1,
+def expand(X: npt.ArrayLike, image_shape: Sequence[int], shifts: int = 1,
            angles: Optional[Sequence[float]] = None, y: None = None,
            ) -> npt.NDArray[Any]: ...
 
 
 @overload
-def expand(X: npt.ArrayLike, image_shape: tuple[int, int], shifts: int = 1,
+def expand(X: npt.ArrayLike, image_shape: Sequence[int], shifts: int,
+           angles: Optional[Sequence[float]], y: npt.ArrayLike,
+           ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]: ...
+
+
+@overload
+def expand(X: npt.ArrayLike, image_shape: Sequence[int], shifts: int = 1,
            angles: Optional[Sequence[float]] = None, *, y: npt.ArrayLike,
            ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]: ...
 

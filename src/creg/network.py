@@ -67,6 +67,20 @@ _KERAS_SCHEDULE = (
     "0.1 * 0.9 ** epoch")
 
 
+# The table the last verbose fit of one epoch printed (anything else
+# verbose ends it): its network (weakly held), the epoch its last row
+# showed, its header and the stream it went to
+_last_table: list = [None]
+
+
+def _table_continues(net, header):
+    """Whether a one-epoch fit of `net`, whose table has `header`, adds
+    its row to the table printed last."""
+    last = _last_table[0]
+    return last is not None and last[0]() is net and last[1:] == (
+        net.epochs_trained, header, id(sys.stdout))
+
+
 def layer_views(sizes, params):
     """([weights (n_out, n_in)], [biases (n_out,)]) of each layer, views
     into flat `params` laid out as Network.params."""
@@ -81,11 +95,13 @@ def layer_views(sizes, params):
 
 
 def row_norms_of(w):
-    """Each row's Euclidean norm, in float64: the squares summed in w's
-    dtype (for float32 4x faster than summing them in float64, 2e-7
-    apart), again in float64 where they overflow it.  (Weights below
-    1e-19, whose float32 squares underflow, count as 0.)"""
-    squares = np.einsum("ij,ij->i", w, w)
+    """Each row's Euclidean norm, in float64: the squares summed pairwise
+    in w's dtype (for float32 twice as fast as summing them in float64;
+    a relative error of about log2(n_in) eps, where a running sum drifts
+    with the width), again in float64 where they overflow it.
+    (Weights below 1e-19, whose float32 squares underflow, count as 0.)"""
+    with np.errstate(over="ignore", under="ignore"):  # handled here
+        squares = np.square(w).sum(axis=1)
     if not np.isfinite(squares).all():
         squares = np.einsum("ij,ij->i", w, w, dtype=np.float64)
     return np.sqrt(squares, dtype=np.float64)
@@ -280,7 +296,6 @@ class Network:
         check.output_width(self.output, self.sizes[-1])
         self.epochs_trained = 0
         self._new_fit_lock()
-        self._table_shown = None
         self._params = check.empty(
             f"the parameters of a network with sizes {list(self.sizes)}",
             _core.param_count(self._spec), dtype,
@@ -591,9 +606,8 @@ class Network:
             state = self.__dict__.copy()
             # pickle reads the buffer after this returns, when a fit may run
             state["_params"] = self._params.copy()
-        for key in ("_fit_lock", "_fit_thread", "_weights", "_biases",
-                    "_table_shown"):
-            state.pop(key, None)
+        for key in ("_fit_lock", "_fit_thread", "_weights", "_biases"):
+            del state[key]
         state["params"] = state.pop("_params")  # the key of older pickles
         return state
 
@@ -606,7 +620,6 @@ class Network:
         if "sizes" in state:  # likewise
             state["_sizes"] = state.pop("sizes")
         self.__dict__.update(state)
-        self._table_shown = None
         # an unpickled array starts anywhere: back into an aligned buffer
         self._params = check.empty("the parameters", params.size,
                                    params.dtype)
@@ -1292,8 +1305,8 @@ class Network:
         return sums.cost / X.shape[0]
 
     def _validation_set(self, validation_data):
-        """(X_val, Y_val, whether a row of Y_val holds several labels),
-        converted and checked."""
+        """(X_val, Y_val, whether Y_val is multi-label: a row with no
+        label or several), converted and checked."""
         X_val, y_val = check.validation_pair(validation_data)
         X_val = self._features(X_val, "X_val", avoid=self.params)
         Y_val = check.targets(y_val, X_val.shape[0], self.sizes[-1],
@@ -1351,8 +1364,8 @@ class Network:
         # a loop of one-epoch fits (partial_fit) makes one table, where
         # a header a row would be noise; longer fits each print their own
         one_epoch = plan["epochs"] == 1
-        table.header_printed = one_epoch and self._table_shown == (
-            self.epochs_trained, table.header())
+        table.header_printed = one_epoch and _table_continues(
+            self, table.header())
         spec, chunk = self._spec, 1
         stopper = plan["early_stopping"]
         # the user's code between epochs, which may set what fit checked
@@ -1405,8 +1418,9 @@ class Network:
             self.epochs_trained += 1
             if plan["verbose"]:
                 table.print_epoch(self.epochs_trained, history)
-                self._table_shown = (one_epoch and (self.epochs_trained,
-                                                    table.header()))
+                _last_table[0] = (weakref.ref(self), self.epochs_trained,
+                                  table.header(), id(sys.stdout)
+                                  ) if one_epoch else None
             plan["watch"].epoch_ended(history)
             if tracker.should_stop(self, history):
                 break
@@ -1782,13 +1796,14 @@ class _Tracker:
     def lr_for(self, epoch, history):
         if callable(self.schedule):
             try:
-                lr = self.schedule(epoch, history)
+                self.lr = check.scheduled_lr(self.schedule(epoch, history),
+                                             epoch, self.dtype)
             except TypeError as exc:
-                # Keras's LearningRateScheduler passes (epoch, lr)
-                if "'History'" in str(exc):
+                # Keras's LearningRateScheduler passes (epoch, lr): such a
+                # schedule computes with the History, or returns it
+                if "'History'" in str(exc) or "returned <History" in str(exc):
                     exc.add_note(_KERAS_SCHEDULE)
                 raise
-            self.lr = check.scheduled_lr(lr, epoch, self.dtype)
         return self.lr
 
     def should_stop(self, network, history):

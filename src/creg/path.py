@@ -341,9 +341,11 @@ def regularization_path(X: npt.ArrayLike, y: npt.ArrayLike,
     # converted once, not by each strength's fit (a float64 X was copied
     # into a float32 network's dtype at every strength); an iterator of
     # validation data is read once
+    given = [X, y, validation_data]  # best(refit=True)'s: no copy held
     X = check.features(X, net.dtype, net.sizes[0])
     if validation_data is not None:
         X_val, y_val = check.validation_pair(validation_data)
+        given[2] = (X_val, y_val)
         validation_data = (check.features(X_val, net.dtype, net.sizes[0],
                                           "X_val"), y_val)
     # a point reports the weights it reached, on the training set as on the
@@ -363,6 +365,8 @@ def regularization_path(X: npt.ArrayLike, y: npt.ArrayLike,
             **{name: strength}, **settings)) for strength in strengths]
 
     stopper = kwargs.get("early_stopping")
+    if not isinstance(stopper, EarlyStopping) and stopper is not None:
+        check.early_stopping(stopper)  # 5 is refused as fit refuses it
     if cv is not None and validation_data is None and not (
             isinstance(stopper, EarlyStopping) and stopper.score is not None):
         # the folds' chains have their held-out rows; the whole data's not
@@ -390,7 +394,7 @@ def regularization_path(X: npt.ArrayLike, y: npt.ArrayLike,
                     init=net.init, dtype=net.dtype, seed=net.seed)
     return RegularizationPath(
         points, penalty=name, network_args=(net.sizes, settings),
-        data=(X, y, validation_data), fit_args=kwargs, cv=cv is not None)
+        data=tuple(given), fit_args=kwargs, cv=cv is not None)
 
 
 def _point(net, strength, hist):

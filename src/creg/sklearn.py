@@ -648,8 +648,8 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training inputs.
-        y : array-like of shape (n_samples,)
-            Class labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or multi-label targets (a 0/1 matrix).
         classes : array-like, optional
             Needed on the first call: every label that will ever appear.
 
@@ -757,7 +757,8 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
 
     def predict_proba(self, X: ArrayLike) -> NDArray[Any]:
         """Class probabilities (softmax outputs), shape (n, n_classes), in
-        the order of ``classes_``.
+        the order of ``classes_``; for multi-label targets each label's
+        own probability (sigmoid outputs).
 
         Parameters
         ----------
@@ -802,7 +803,9 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
             return np.log(self.predict_proba(X))
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
-        """The most probable class of each row, as one of ``classes_``.
+        """The most probable class of each row, as one of ``classes_``;
+        for multi-label targets a 0/1 matrix: 1 where a label's
+        probability is above 0.5.
 
         Parameters
         ----------
@@ -810,7 +813,7 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples,)
+        ndarray of shape (n_samples,) or (n_samples, n_labels)
 
         Examples
         --------
