@@ -370,6 +370,21 @@ def test_multi_label_partial_fit_early_stopping_and_refusals(digits):
                        "indicator matrix, a column per label; got "
                        "multiclass-multioutput"):
         CregClassifier(epochs=1).fit(X, np.stack([y, y], axis=1))
+    # sparse, as MultiLabelBinarizer(sparse_output=True) gives it
+    from scipy import sparse
+    dense = CregClassifier(epochs=1, random_state=0).fit(X, Y)
+    assert CregClassifier(epochs=1, random_state=0).fit(
+        X, sparse.csr_matrix(Y)).network_.params.tobytes() == \
+        dense.network_.params.tobytes()
+    assert CregClassifier(random_state=0).partial_fit(
+        X, Y, classes=[2, 0, 1]).classes_.tolist() == [0, 1, 2]
+    # two values that are not 0 and 1 (type_of_target calls them labels)
+    with pytest.raises(ValueError, match=r"got two-valued \(\[1, 2\], not "
+                       r"0/1\) targets"):
+        CregClassifier(epochs=1).fit(X, Y + 1)
+    # one held-out row's 0 or 1 would choose the epoch
+    with pytest.raises(ValueError, match="it leaves 1 held-out row"):
+        CregClassifier(epochs=2, early_stopping=True).fit(X[:10], Y[:10])
     stopped = CregClassifier(epochs=4, early_stopping=True,
                              random_state=0).fit(X, Y)
     # held-out rows with every label right, as score counts them

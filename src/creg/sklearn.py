@@ -480,19 +480,23 @@ class _CregEstimator(BaseEstimator):
         split_seed = np.random.RandomState(network.seed % 2**32).randint(
             np.iinfo(np.int32).max)
         stratify = y if network.output == "softmax" else None
+        per_class = " (stratified by class)" if stratify is not None else ""
+        cannot = (f"early_stopping=True holds out validation_fraction="
+                  f"{self.validation_fraction} of the {X.shape[0]} training "
+                  f"rows{per_class} and trains on the rest, which cannot be "
+                  f"done here")
         try:
             X_train, X_val, y_train, y_val = train_test_split(
                 # float(): its check refuses numpy's float32 and such
                 X, y, test_size=float(self.validation_fraction),
                 random_state=split_seed, stratify=stratify)
         except ValueError as exc:  # its words are test_size's, not ours
-            per_class = (" (stratified by class)" if stratify is not None
-                         else "")
+            raise ValueError(f"{cannot}: {exc}") from None
+        if X_val.shape[0] < 2:  # one row's score would pick the epoch
             raise ValueError(
-                f"early_stopping=True holds out validation_fraction="
-                f"{self.validation_fraction} of the {X.shape[0]} training "
-                f"rows{per_class} and trains on the rest, which cannot be "
-                f"done here: {exc}") from None
+                f"{cannot}: it leaves {X_val.shape[0]} held-out row; raise "
+                "validation_fraction or give more rows (scikit-learn's MLP "
+                "needs 2 too)")
         options["batch_size"] = min(options["batch_size"], X_train.shape[0])
         n_threads = self.n_threads
 
@@ -651,7 +655,9 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or multi-label targets (a 0/1 matrix).
         classes : array-like, optional
-            Needed on the first call: every label that will ever appear.
+            Needed on the first call for class labels: every label that
+            will ever appear.  Multi-label targets name their labels by
+            their columns, 0 .. n_labels - 1.
 
         Returns
         -------
@@ -717,7 +723,11 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
                            classes: Any) -> tuple[NDArray[Any], int]:
         """Multi-label targets: a 0/1 column per label, the labels being
         the columns 0 .. k-1 (as MLPClassifier's classes_)."""
+        if hasattr(y, "toarray"):  # scipy.sparse, as MultiLabelBinarizer
+            y = y.toarray()        # gives it: a matrix of 0/1 labels
         kind = type_of_target(y)
+        if kind == "multilabel-indicator" and not np.isin(y, (0, 1)).all():
+            kind = f"two-valued ({np.unique(y).tolist()}, not 0/1)"
         if kind != "multilabel-indicator":
             raise ValueError(
                 f"y of shape {y.shape} must be class labels of shape "
@@ -725,7 +735,7 @@ class CregClassifier(ClassifierMixin, _CregEstimator):
                 f"matrix, a column per label; got {kind} targets")
         k = y.shape[1]
         if classes is not None and not np.array_equal(
-                np.asarray(classes), np.arange(k)):
+                np.unique(np.asarray(classes)), np.arange(k)):
             raise ValueError(
                 f"the classes of multi-label targets are their columns "
                 f"0 .. {k - 1}; got classes={classes!r}")
