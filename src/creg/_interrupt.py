@@ -6,9 +6,8 @@ each worker's fit reads
 between its calls into C (about every 50 ms): the fit then raises
 KeyboardInterrupt in its own thread, as Ctrl-C would in a plain fit.  The
 event is per thread, so fits in other threads of the program never see it.
-wait_all is the caller's side: a wait that Ctrl-C can interrupt.
+The caller's side, a wait that Ctrl-C can interrupt, is _pool's.
 """
-import concurrent.futures as futures
 import contextlib
 import signal
 import threading
@@ -36,25 +35,6 @@ def stop_when(event):
         yield
     finally:
         _local.event = None
-
-
-_POLL_SECONDS = 0.05  # how often the caller's thread looks up from its wait
-
-
-def wait_all(pending, on_poll=None):
-    """Waits for the futures `pending`, looking up every 50 ms so that
-    Ctrl-C reaches the caller's thread (a plain wait would hold it until
-    the futures end); raises the first error a future raised, and calls
-    on_poll() after each look."""
-    pending = list(pending)
-    while pending:
-        finished, left = futures.wait(pending, _POLL_SECONDS,
-                                      futures.FIRST_COMPLETED)
-        for future in finished:
-            future.result()
-        pending = list(left)
-        if on_poll is not None:
-            on_poll()
 
 
 @contextlib.contextmanager

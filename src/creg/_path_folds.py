@@ -48,9 +48,9 @@ def walk_all(walk, X, y, validation_data, folds, n_threads):
     pool = DaemonPool(workers, "creg-path")
     try:
         with _interrupt.deferred():
-            submitted = [pool.submit(run, i, fold, data)
-                         for i, (fold, data) in enumerate(chains)]
-        _interrupt.wait_all(submitted)  # a chain's error ends the path
+            for i, (fold, data) in enumerate(chains):
+                pool.submit(run, i, fold, data)
+        pool.wait()  # a chain's error ends the path
     finally:
         stop.set()  # on an error or Ctrl-C, the others stop too
         pool.shutdown()

@@ -251,11 +251,11 @@ def run_all(plans, workers, threads_per_run, verbose):
         order = sorted(plans, key=lambda p: (p.fold or 0, -p.epochs,
                                              p.index))
         with _interrupt.deferred():
-            submitted = [pool.submit(train, plan) for plan in order]
+            for plan in order:
+                pool.submit(train, plan)
         # an error in a run ends the sweep
-        _interrupt.wait_all(
-            submitted,
-            None if progress is None else lambda: progress.update(len(done)))
+        pool.wait(None if progress is None
+                  else lambda: progress.update(len(done)))
     except KeyboardInterrupt:
         interrupted = True
     finally:
