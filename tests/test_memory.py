@@ -94,7 +94,6 @@ def test_a_failed_fit_leaves_no_reference_cycle(failure):
     # fit's copies of X lived until a collection (39 MiB a fit for
     # 20,000 rows of 500 columns)
     import gc
-    import os
     import types
 
     import numpy as np

@@ -68,42 +68,33 @@ def effective_n_threads(n_threads):
     """The n_threads to pass to C: 0 lets OpenMP decide (OMP_NUM_THREADS,
     threadpoolctl, core count).  A forked child always gets 1: even an
     explicit n_threads=2 would hang there if the parent had run a team
-    (it warns once that it runs on one thread)."""
+    (it warns once that it runs on one thread); so does a stack too small
+    for creg's kernels."""
     if _in_forked_child:
         if n_threads is not None and n_threads > 1:
-            _warn_once_in_child(n_threads)
+            _warn_once(
+                f"creg runs on one thread in a forked child process (asked "
+                f"for n_threads={n_threads}): libgomp's threads do not "
+                "survive fork(). Use the 'spawn' or 'forkserver' start "
+                "method to use more threads in child processes.")
         return 1
     if _small_stack is not None:
         if n_threads is None or n_threads > 1:
-            _warn_once_small_stack()
+            name, value, _ = _small_stack
+            _warn_once(
+                f"creg runs on one thread: {name}={value} gives OpenMP's "
+                f"threads less stack than creg's kernels need "
+                f"({_STACK_NEEDED // 1024}K); unset it or set at least "
+                f"{name}={_STACK_NEEDED // 1024}K to use more threads.")
         return 1
     return 0 if n_threads is None else n_threads
 
 
-_warned_in_child = False
+_warned = False  # once a process: creg runs on one thread, whyever
 
 
-def _warn_once_in_child(n_threads):
-    global _warned_in_child
-    if not _warned_in_child:
-        _warned_in_child = True
-        _warnings.warn(
-            f"creg runs on one thread in a forked child process (asked "
-            f"for n_threads={n_threads}): libgomp's threads do not survive "
-            "fork(). Use the 'spawn' or 'forkserver' start method to use "
-            "more threads in child processes.")
-
-
-_warned_small_stack = False
-
-
-def _warn_once_small_stack():
-    global _warned_small_stack
-    if not _warned_small_stack:
-        _warned_small_stack = True
-        name, value, _ = _small_stack
-        _warnings.warn(
-            f"creg runs on one thread: {name}={value} gives OpenMP's "
-            f"threads less stack than creg's kernels need "
-            f"({_STACK_NEEDED // 1024}K); unset it or set at least "
-            f"{name}={_STACK_NEEDED // 1024}K to use more threads.")
+def _warn_once(message):
+    global _warned
+    if not _warned:
+        _warned = True
+        _warnings.warn(message)

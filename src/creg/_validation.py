@@ -985,9 +985,9 @@ def needs_validation_data(early_stopping, schedule, why=""):
     """early_stopping (True or an EarlyStopping, as given) and
     lr_schedule="halve_on_plateau" watch the validation accuracy, so they
     cannot run without validation data; `why` leads the message."""
-    stopper = (f"early_stopping={early_stopping!r}"
-               if type(early_stopping).__name__ == "EarlyStopping"
-               else "early_stopping=True")
+    stopper = ("early_stopping=True"
+               if isinstance(early_stopping, (bool, np.bool_))
+               else f"early_stopping={early_stopping!r}")
     watching = [f for f, on in ((stopper, bool(early_stopping)),
                                 ("lr_schedule='halve_on_plateau'",
                                  halves_on_plateau(schedule))) if on]

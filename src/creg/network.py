@@ -866,8 +866,8 @@ class Network:
             class of a row is its argmax (output > 0.5 for one sigmoid
             unit).  Targets of a sigmoid output with a row that has no
             entry or several entries above 0.5 are multi-label: every unit
-            is a label of its own, and accuracy is the mean over all n * sizes[-1]
-            entries of ``(output > 0.5) == (y > 0.5)``.
+            is a label of its own, and accuracy is the mean over all
+            n * sizes[-1] entries of ``(output > 0.5) == (y > 0.5)``.
 
         Returns
         -------
@@ -1363,9 +1363,8 @@ class Network:
                            last_epoch=self.epochs_trained + plan["epochs"])
         # a loop of one-epoch fits (partial_fit) makes one table, where
         # a header a row would be noise; longer fits each print their own
-        one_epoch = plan["epochs"] == 1
-        table.header_printed = one_epoch and _table_continues(
-            self, table.header())
+        one_epoch, header = plan["epochs"] == 1, table.header()
+        table.header_printed = one_epoch and _table_continues(self, header)
         spec, chunk = self._spec, 1
         stopper = plan["early_stopping"]
         # the user's code between epochs, which may set what fit checked
@@ -1419,7 +1418,7 @@ class Network:
             if plan["verbose"]:
                 table.print_epoch(self.epochs_trained, history)
                 _last_table[0] = (weakref.ref(self), self.epochs_trained,
-                                  table.header(), id(sys.stdout)
+                                  header, id(sys.stdout)
                                   ) if one_epoch else None
             plan["watch"].epoch_ended(history)
             if tracker.should_stop(self, history):

@@ -59,8 +59,8 @@ CONVENTIONS = ("creg_n", "creg_none", "pytorch", "cs231n", "keras",
 _KINDS = ("l2", "l1")
 
 
-def convert_penalty(value: float, frm: str, to: str, *, n: Optional[int] = None,
-                    batch_size: Optional[int] = None,
+def convert_penalty(value: float, frm: str, to: str, *,
+                    n: Optional[int] = None, batch_size: Optional[int] = None,
                     kind: str = "l2") -> float:
     """Convert a penalty strength from convention `frm` to convention `to`.
 
